@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {IAttestationHub} from "./interfaces/IAttestationHub.sol";
+import {ICitizenRegistry} from "./interfaces/ICitizenRegistry.sol";
+import {ICommoningAreas} from "./interfaces/ICommoningAreas.sol";
+import {ICommonsToken} from "./interfaces/ICommonsToken.sol";
+import {IReputation} from "./interfaces/IReputation.sol";
+
+/**
+ * @title AttestationHub
+ * @notice Turns oracle attestations of off-chain civic actions (AR check-ins, social posts, ...) into
+ * rewards: commons tokens and reputation in the activity's area domain.
+ *
+ * Authority is an M-of-N set of oracle signers, versioned: the version is part of the signed struct, so
+ * installing a new set (`setSigners`) invalidates every signature made for an older one. Signatures are
+ * checked like Safe's `checkNSignatures`: recovered signers must be strictly ascending (which rules out
+ * duplicates without a mapping), each a member of the current set, and OpenZeppelin ECDSA rejects
+ * malleable (high-s) signatures. Each attestation id is accepted once.
+ *
+ * Anyone may submit (the oracle, a relayer, the citizen): the signatures, not the sender, authorize.
+ */
+contract AttestationHub is AccessControl, EIP712, IAttestationHub {
+    /// @notice EIP-712 type hash of {IAttestationHub-Attestation}.
+    bytes32 public constant ATTESTATION_TYPEHASH = keccak256(
+        "Attestation(bytes32 id,address subject,uint256 activityId,uint8 kind,bytes32 evidenceHash,"
+        "uint64 observedAt,uint64 expiresAt,uint64 signerSetVersion)"
+    );
+
+    /// @notice Citizen registry consulted for the subject.
+    ICitizenRegistry public immutable registry;
+    /// @notice Area/activity registry holding the reward rules.
+    ICommoningAreas public immutable areas;
+    /// @notice Token minted as reward (this hub needs its MINTER_ROLE).
+    ICommonsToken public immutable token;
+    /// @notice Reputation awarded as reward (this hub needs its REWARDER_ROLE).
+    IReputation public immutable reputation;
+
+    uint64 private _signerSetVersion;
+    uint256 private _threshold;
+    address[] private _signers;
+    mapping(address signer => uint64 version) private _signerVersionOf;
+    mapping(bytes32 id => bool) private _used;
+    mapping(uint256 activityId => mapping(address subject => uint32)) private _claims;
+
+    /// @param admin Consortium admin (DEFAULT_ADMIN_ROLE): rotates the signer set.
+    /// @param signers_ Initial oracle signers (signer set version 1).
+    /// @param threshold_ Signatures required, 1 <= threshold_ <= signers_.length.
+    constructor(
+        address admin,
+        ICitizenRegistry registry_,
+        ICommoningAreas areas_,
+        ICommonsToken token_,
+        IReputation reputation_,
+        address[] memory signers_,
+        uint256 threshold_
+    ) EIP712("CO3 AttestationHub", "1") {
+        if (
+            admin == address(0) || address(registry_) == address(0) || address(areas_) == address(0)
+                || address(token_) == address(0) || address(reputation_) == address(0)
+        ) revert ZeroAddress();
+        registry = registry_;
+        areas = areas_;
+        token = token_;
+        reputation = reputation_;
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _installSigners(signers_, threshold_);
+    }
+
+    /// @inheritdoc IAttestationHub
+    function submit(Attestation calldata a, bytes[] calldata signatures) external {
+        _submit(a, signatures);
+    }
+
+    /// @inheritdoc IAttestationHub
+    function submitBatch(Attestation[] calldata a, bytes[][] calldata signatures)
+        external
+        returns (bool[] memory accepted)
+    {
+        if (a.length != signatures.length) revert LengthMismatch(a.length, signatures.length);
+        accepted = new bool[](a.length);
+        for (uint256 i = 0; i < a.length; ++i) {
+            // External self-call so a failing item reverts only its own effects.
+            try this.submit(a[i], signatures[i]) {
+                accepted[i] = true;
+            } catch (bytes memory reason) {
+                emit AttestationRejected(a[i].id, reason);
+            }
+        }
+    }
+
+    /// @inheritdoc IAttestationHub
+    function setSigners(address[] calldata signers_, uint256 threshold_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _installSigners(signers_, threshold_);
+    }
+
+    /// @inheritdoc IAttestationHub
+    function isUsed(bytes32 id) external view returns (bool) {
+        return _used[id];
+    }
+
+    /// @inheritdoc IAttestationHub
+    function signerSetVersion() external view returns (uint64) {
+        return _signerSetVersion;
+    }
+
+    /// @inheritdoc IAttestationHub
+    function threshold() external view returns (uint256) {
+        return _threshold;
+    }
+
+    /// @inheritdoc IAttestationHub
+    function getSigners() external view returns (address[] memory) {
+        return _signers;
+    }
+
+    /// @inheritdoc IAttestationHub
+    function isSigner(address account) public view returns (bool) {
+        return account != address(0) && _signerVersionOf[account] == _signerSetVersion;
+    }
+
+    /// @inheritdoc IAttestationHub
+    function claimsOf(uint256 activityId, address subject) external view returns (uint32) {
+        return _claims[activityId][subject];
+    }
+
+    /// @inheritdoc IAttestationHub
+    function hashAttestation(Attestation calldata a) public view returns (bytes32) {
+        return _hashTypedDataV4(
+            keccak256(
+                abi.encode(
+                    ATTESTATION_TYPEHASH,
+                    a.id,
+                    a.subject,
+                    a.activityId,
+                    a.kind,
+                    a.evidenceHash,
+                    a.observedAt,
+                    a.expiresAt,
+                    a.signerSetVersion
+                )
+            )
+        );
+    }
+
+    function _submit(Attestation calldata a, bytes[] calldata signatures) private {
+        // Checks: replay, freshness, authority, then the reward rules.
+        if (_used[a.id]) revert AttestationAlreadyUsed(a.id);
+        if (block.timestamp > a.expiresAt) revert AttestationExpired(a.id, a.expiresAt);
+        if (a.signerSetVersion != _signerSetVersion) {
+            revert WrongSignerSetVersion(a.signerSetVersion, _signerSetVersion);
+        }
+        _checkSignatures(hashAttestation(a), signatures);
+
+        if (!registry.isCitizen(a.subject)) revert SubjectNotCitizen(a.subject);
+        if (a.observedAt > block.timestamp) revert ObservedInFuture(a.observedAt);
+        if (!areas.isActivityOpen(a.activityId, a.observedAt)) revert ActivityNotOpen(a.activityId, a.observedAt);
+        ICommoningAreas.Activity memory activity = areas.getActivity(a.activityId);
+        if (activity.kind != a.kind) revert KindMismatch(activity.kind, a.kind);
+        uint32 claims = _claims[a.activityId][a.subject];
+        if (activity.maxClaimsPerCitizen != 0 && claims >= activity.maxClaimsPerCitizen) {
+            revert ClaimCapExceeded(a.subject, a.activityId, activity.maxClaimsPerCitizen);
+        }
+
+        // Effects.
+        _used[a.id] = true;
+        _claims[a.activityId][a.subject] = claims + 1;
+        emit AttestationAccepted(
+            a.id, a.subject, a.activityId, a.kind, a.evidenceHash, activity.tokenReward, activity.reputationReward
+        );
+
+        // Interactions (trusted suite contracts fixed at construction).
+        if (activity.tokenReward != 0) token.mint(a.subject, activity.tokenReward);
+        if (activity.reputationReward != 0) {
+            reputation.award(a.subject, bytes32(activity.areaId), activity.reputationReward);
+        }
+    }
+
+    function _checkSignatures(bytes32 digest, bytes[] calldata signatures) private view {
+        uint256 count = signatures.length;
+        if (count < _threshold) revert InsufficientSignatures(count, _threshold);
+        address previous = address(0);
+        for (uint256 i = 0; i < count; ++i) {
+            (address recovered, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, signatures[i]);
+            if (err != ECDSA.RecoverError.NoError) revert InvalidSignature(i);
+            if (recovered <= previous) revert SignersNotAscending(i);
+            if (!isSigner(recovered)) revert NotASigner(recovered);
+            previous = recovered;
+        }
+    }
+
+    function _installSigners(address[] memory signers_, uint256 threshold_) private {
+        uint256 n = signers_.length;
+        if (threshold_ == 0 || threshold_ > n) revert InvalidThreshold(threshold_, n);
+        uint64 version = _signerSetVersion + 1;
+        for (uint256 i = 0; i < n; ++i) {
+            address s = signers_[i];
+            if (s == address(0)) revert ZeroAddress();
+            if (_signerVersionOf[s] == version) revert DuplicateSigner(s);
+            _signerVersionOf[s] = version;
+        }
+        _signerSetVersion = version;
+        _threshold = threshold_;
+        _signers = signers_;
+        emit SignerSetUpdated(version, signers_, threshold_);
+    }
+}

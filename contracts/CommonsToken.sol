@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
+import {ERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Permit.sol";
+import {ERC20Votes} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Votes.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
+import {Time} from "@openzeppelin/contracts/utils/types/Time.sol";
+import {ICommonsToken} from "./interfaces/ICommonsToken.sol";
+
+/**
+ * @title CommonsToken
+ * @notice "CO3 Commons" (CO3): the reward token of the commoning areas. Minted only by `MINTER_ROLE`
+ * (the AttestationHub), spendable at participating services (transferred to the service, or burned when
+ * the service is configured to burn on spend), with ERC-20 permit and ERC-5805 votes on a timestamp clock
+ * so governance snapshots use the same clock as the rest of the suite.
+ *
+ * The first mint to an account that has no delegate self-delegates it, so citizens' balances count as
+ * votes without an extra transaction. This happens once per account: an explicit later
+ * `delegate(address(0))` is respected.
+ *
+ * `spendBySig` nonces are the ERC-2612/ERC-5805 per-owner nonces (`nonces(owner)`): a signature is valid
+ * only for the current nonce, and using any of permit / delegateBySig / spendBySig advances it.
+ */
+contract CommonsToken is ERC20, ERC20Permit, ERC20Votes, AccessControl, ICommonsToken {
+    /// @notice Role allowed to mint rewards (granted to the AttestationHub).
+    bytes32 public constant MINTER_ROLE = keccak256("MINTER_ROLE");
+
+    /// @notice EIP-712 type hash of a gasless spend authorization.
+    bytes32 public constant SPEND_TYPEHASH = keccak256(
+        "Spend(address owner,address service,uint256 amount,bytes32 ref,uint256 nonce,uint256 deadline)"
+    );
+
+    struct ServiceConfig {
+        bool accepted;
+        bool burnOnSpend;
+    }
+
+    mapping(address service => ServiceConfig) private _services;
+    mapping(address account => bool) private _autoDelegated;
+
+    /// @param admin Consortium admin (DEFAULT_ADMIN_ROLE): manages services and grants MINTER_ROLE.
+    constructor(address admin) ERC20("CO3 Commons", "CO3") ERC20Permit("CO3 Commons") {
+        if (admin == address(0)) revert ZeroAddress();
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+    }
+
+    /// @inheritdoc ICommonsToken
+    function mint(address to, uint256 amount) external onlyRole(MINTER_ROLE) {
+        if (to == address(0)) revert ZeroAddress();
+        if (!_autoDelegated[to]) {
+            _autoDelegated[to] = true;
+            if (delegates(to) == address(0)) {
+                _delegate(to, to);
+                emit AutoDelegated(to);
+            }
+        }
+        _mint(to, amount);
+    }
+
+    /// @inheritdoc ICommonsToken
+    function setService(address service, bool accepted, bool burnOnSpend) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (service == address(0)) revert ZeroAddress();
+        _services[service] = ServiceConfig({accepted: accepted, burnOnSpend: burnOnSpend});
+        emit ServiceUpdated(service, accepted, burnOnSpend);
+    }
+
+    /// @inheritdoc ICommonsToken
+    function spend(address service, uint256 amount, bytes32 ref) external {
+        _spend(_msgSender(), service, amount, ref);
+    }
+
+    /// @inheritdoc ICommonsToken
+    function spendBySig(
+        address owner,
+        address service,
+        uint256 amount,
+        bytes32 ref,
+        uint256 deadline,
+        bytes calldata signature
+    ) external {
+        if (block.timestamp > deadline) revert SpendExpiredSignature(deadline);
+        bytes32 structHash =
+            keccak256(abi.encode(SPEND_TYPEHASH, owner, service, amount, ref, _useNonce(owner), deadline));
+        (address recovered, ECDSA.RecoverError err,) = ECDSA.tryRecover(_hashTypedDataV4(structHash), signature);
+        if (err != ECDSA.RecoverError.NoError || recovered != owner) revert SpendInvalidSigner(owner);
+        _spend(owner, service, amount, ref);
+    }
+
+    /// @inheritdoc ICommonsToken
+    function services(address service) external view returns (bool accepted, bool burnOnSpend) {
+        ServiceConfig storage s = _services[service];
+        return (s.accepted, s.burnOnSpend);
+    }
+
+    /// @notice ERC-6372 clock: the block timestamp (consistent with the registry, reputation and governance).
+    function clock() public view override returns (uint48) {
+        return Time.timestamp();
+    }
+
+    /// @notice ERC-6372 clock description.
+    // solhint-disable-next-line func-name-mixedcase
+    function CLOCK_MODE() public pure override returns (string memory) {
+        return "mode=timestamp";
+    }
+
+    /// @inheritdoc ERC20Permit
+    function nonces(address owner) public view override(ERC20Permit, Nonces) returns (uint256) {
+        return super.nonces(owner);
+    }
+
+    function _spend(address owner, address service, uint256 amount, bytes32 ref) private {
+        if (amount == 0) revert ZeroAmount();
+        ServiceConfig memory s = _services[service];
+        if (!s.accepted) revert ServiceNotAccepted(service);
+        if (s.burnOnSpend) {
+            _burn(owner, amount);
+        } else {
+            _transfer(owner, service, amount);
+        }
+        emit Spent(owner, service, amount, ref, s.burnOnSpend);
+    }
+
+    function _update(address from, address to, uint256 value) internal override(ERC20, ERC20Votes) {
+        super._update(from, to, value);
+    }
+}
