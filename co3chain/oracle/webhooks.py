@@ -1,0 +1,144 @@
+"""HTTP surface of the oracle: webhooks for sources, the co-sign endpoint, status and rejected listings.
+
+Mounting: the module-level :data:`router` finds its :class:`OracleOperator` at ``request.app.state.co3_oracle``
+so the API service can ``app.include_router(router)`` after setting that attribute; :func:`create_app` builds a
+stand-alone app (what ``co3chain oracle run`` serves), with ``/metrics``.
+
+Responses: ``202`` with the attestation id once the event is durably committed; ``200`` with the existing
+state when the same (source, event id) is delivered again (replays and retries are idempotent); ``409`` when
+an event id is reused with different content; ``401`` for authentication failures; ``422`` for malformed
+bodies; ``413`` for bodies over 64 KiB.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from co3chain.errors import Co3Error
+from co3chain.oracle.auth import AuthError
+from co3chain.oracle.events import PayloadError
+from co3chain.oracle.operator import OracleOperator
+from co3chain.oracle.signing import CosignRefused, parse_forwarded
+from co3chain.oracle.status import status_report
+from co3chain.oracle.store import STATES
+
+MAX_BODY_BYTES = 64 * 1024
+
+router = APIRouter(prefix="/oracle/v1", tags=["oracle"])
+
+
+def _operator(request: Request) -> OracleOperator:
+    op = getattr(request.app.state, "co3_oracle", None)
+    if op is None:
+        raise HTTPException(503, "oracle not configured on this server")
+    return op
+
+
+def _clock(request: Request) -> Callable[[], float]:
+    return getattr(request.app.state, "co3_oracle_clock", time.time)
+
+
+async def _body(request: Request) -> bytes:
+    body = await request.body()
+    if len(body) > MAX_BODY_BYTES:
+        raise HTTPException(413, f"body larger than {MAX_BODY_BYTES} bytes")
+    return body
+
+
+async def _ingest(request: Request, kind: str) -> JSONResponse:
+    op = _operator(request)
+    body = await _body(request)
+    headers = dict(request.headers)
+    now = _clock(request)()
+    try:
+        item, created = await run_in_threadpool(op.ingest, headers, body, now, expected_kind=kind)
+    except AuthError as exc:
+        raise HTTPException(401, str(exc)) from None
+    except PayloadError as exc:
+        raise HTTPException(422, str(exc)) from None
+    if not created and item.body != body:
+        raise HTTPException(409, f"event id {item.event_id!r} of {item.source!r} was already received with "
+                                 "different content")
+    payload = {"attestation_id": item.attestation_id, "state": item.state, "duplicate": not created}
+    return JSONResponse(payload, status_code=202 if created else 200)
+
+
+@router.post("/webhooks/ar/checkin", status_code=202)
+async def ar_checkin(request: Request) -> JSONResponse:
+    """AR-app check-in (see :class:`co3chain.oracle.events.CheckIn`)."""
+    return await _ingest(request, "ar")
+
+
+@router.post("/webhooks/social/event", status_code=202)
+async def social_event(request: Request) -> JSONResponse:
+    """Geolocated social-network event (see :class:`co3chain.oracle.events.SocialEvent`)."""
+    return await _ingest(request, "social")
+
+
+@router.post("/sign")
+async def sign(request: Request) -> dict[str, Any]:
+    """Co-sign request from a lead operator: ``{"headers": {...source HMAC headers}, "body": base64}``."""
+    op = _operator(request)
+    raw = await _body(request)
+    try:
+        headers, body, version = parse_forwarded(json.loads(raw))
+    except (ValueError, Co3Error) as exc:
+        raise HTTPException(400, str(exc)) from None
+    try:
+        share = await run_in_threadpool(op.cosign, headers, body, _clock(request)(), version)
+    except AuthError as exc:
+        raise HTTPException(401, str(exc)) from None
+    except (PayloadError, CosignRefused) as exc:
+        raise HTTPException(422, str(exc)) from None
+    except Co3Error as exc:  # chain unreadable, or this operator's key is not a current signer
+        raise HTTPException(503, str(exc)) from None
+    return share.to_json()
+
+
+@router.get("/status")
+async def status(request: Request) -> dict[str, Any]:
+    """Queue depth per state, accepted/rejected counts, last confirmed block."""
+    return await run_in_threadpool(status_report, _operator(request).store)
+
+
+@router.get("/events")
+async def list_events(request: Request, state: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    """Newest events, optionally of one state (``rejected`` lists reasons)."""
+    if state is not None and state not in STATES:
+        raise HTTPException(400, f"state must be one of {', '.join(STATES)}")
+    items = await run_in_threadpool(_operator(request).store.list_items, state, max(1, min(limit, 1000)))
+    return [i.public() for i in items]
+
+
+@router.get("/events/{attestation_id}")
+async def get_event(request: Request, attestation_id: str) -> dict[str, Any]:
+    item = await run_in_threadpool(_operator(request).store.get, attestation_id.lower())
+    if item is None:
+        raise HTTPException(404, "unknown attestation id")
+    return item.public()
+
+
+def create_app(operator: OracleOperator, clock: Callable[[], float] = time.time) -> FastAPI:
+    """Stand-alone oracle app: the router plus ``/metrics`` and ``/health``."""
+    app = FastAPI(title="co3chain oracle", version="1")
+    app.state.co3_oracle = operator
+    app.state.co3_oracle_clock = clock
+    app.include_router(router)
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        return Response(generate_latest(operator.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/health")
+    def health() -> dict[str, str]:
+        return {"status": "ok", "signer": operator.key.address}
+
+    return app
