@@ -1,0 +1,879 @@
+"""``NodeChain``: the node's view of the QBFT chain (storage, execution, queries).
+
+API (stable; RPC, consensus and node code build on it)::
+
+    chain = NodeChain.open(data_dir: Path | None, genesis: Genesis)   # None = in memory
+    chain.chain_id -> int            chain.genesis -> Genesis       chain.genesis_header -> QbftBlockHeader
+    chain.head -> QbftBlockHeader    chain.vm_class -> type[QbftVM] chain.close()
+
+    # queries (return None when unknown)
+    get_header_by_number(n) / get_header_by_hash(h) -> QbftBlockHeader | None
+    get_block_by_number(n) / get_block_by_hash(h) -> QbftBlock | None        (block.transactions)
+    get_receipts(block_hash) -> list[Receipt] | None                         (py-evm receipts, block order)
+    get_canonical_hash(n) -> bytes | None
+    get_transaction_location(tx_hash) -> (block_hash, block_number, index) | None
+    get_transaction(tx_hash) -> (SignedTransaction, TxLocation) | None
+    get_transaction_receipt(tx_hash) -> ReceiptInfo | None   (per-tx gas, contract address, logs...)
+    block_receipt_infos(block) -> list[ReceiptInfo]
+    get_logs(from_block, to_block, addresses=None, topics=None) -> list[LogInfo]   (bloom-filtered)
+    state_at(header) -> py-evm state (read-only use: get_balance/get_nonce/get_code/get_storage)
+    get_proof(address, slots, header) -> dict  (EIP-1186 fields, Python types)
+
+    # execution
+    call(tx, header=None, state_override=None) -> bytes        raises CallReverted(data) / CallFailed
+    estimate_gas(tx, header=None) -> int                        (binary search; same errors)
+    build_block(txs, coinbase, timestamp, extra_data, gas_limit=None, max_seconds=None)
+        -> BuildResult(block, receipts, included, rejected=[(tx, reason)])   (on top of head; not persisted)
+    verify_proposal(block) -> None    (header rules + execution of an unsealed proposal; cached for import)
+    import_block(block, verify_seals=True) -> QbftBlockHeader   raises BlockImportError
+    validate_header(header, parent=None) / verify_seals(header, validators)   (checks used by import)
+    validators_at(block_number) -> list[bytes]     (validator list in that header's extraData)
+    validators_for_child(parent_header) -> list[bytes]   (set that must seal the next block)
+    validator_provider: Callable[[header], list[bytes]] | None   (consensus engine hook: vote tallying)
+    add_import_listener(fn(block, receipts))       (called after each block is durably imported)
+
+Wire format for p2p/sync: ``encode_block(block)`` / ``decode_block(raw)`` / ``decode_header(raw)`` in
+:mod:`co3chain.chain.vm` (decoded headers are :class:`QbftBlockHeader`, so ``.hash`` is the QBFT hash).
+
+``tx`` for call/estimate is a dict of Python values: ``from``/``to`` (20 bytes or hex), ``gas``,
+``gasPrice``/``maxFeePerGas``, ``value`` (int or hex), ``data``/``input`` (bytes or hex).
+
+Finality: QBFT has no forks, so ``import_block`` only accepts the child of the current head.
+Durability: every import is one atomic, synced RocksDB write (see ``storage``). A block produced with
+``build_block`` and then sealed is imported without re-execution (its staged state is cached by hash;
+seals and round are not part of the hash).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import rlp
+from eth._utils.address import generate_contract_address
+from eth.chains.base import ChainContext
+from eth.consensus.context import ConsensusContext
+from eth.constants import BLANK_ROOT_HASH, EMPTY_UNCLE_HASH, ZERO_ADDRESS, ZERO_HASH32
+from eth.db.account import AccountDB
+from eth.exceptions import HeaderNotFound
+from eth.vm.forks.cancun.receipts import CancunReceiptBuilder
+from eth.vm.spoof import SpoofTransaction
+from eth_bloom import BloomFilter
+from eth_hash.auto import keccak
+from eth_keys.exceptions import BadSignature
+from eth_utils import ValidationError, to_canonical_address
+from trie import HexaryTrie
+
+from co3chain.chain.genesis import Genesis
+from co3chain.chain.storage import KVStore, Overlay, StorageError, open_store
+from co3chain.chain.triehash import ordered_trie_root
+from co3chain.chain.vm import (
+    BLOB_TX_TYPE,
+    QbftBlock,
+    QbftBlockHeader,
+    QbftVM,
+    new_header,
+    validate_qbft_header,
+)
+from co3chain.consensus.qbft.extradata import ExtraDataError, QbftExtraData
+from co3chain.consensus.qbft.hashing import SealError, quorum, recover_seal_signers
+from co3chain.errors import Co3Error
+
+log = logging.getLogger("co3chain.chain")
+
+# -- key schema --------------------------------------------------------------------------------------
+_K_HEADER = b"co3:h:"
+_K_BLOCK = b"co3:b:"
+_K_RECEIPTS = b"co3:r:"
+_K_NUMBER = b"co3:n:"
+_K_TX = b"co3:t:"
+_K_HEAD = b"co3:head"
+_K_GENESIS = b"co3:genesis"
+_K_CHAIN_ID = b"co3:chainid"
+
+#: A block may be at most this far ahead of the local clock (DESIGN: ≤ now + 1 s).
+MAX_FUTURE_SECONDS = 1
+#: Gas cap for eth_call/estimateGas when the caller gives none (as geth's RPC gas cap).
+DEFAULT_CALL_GAS_CAP = 50_000_000
+
+
+class ChainError(Co3Error):
+    """Base class for chain-layer errors."""
+
+
+class BlockImportError(ChainError):
+    """A block was rejected; the message says which rule failed."""
+
+
+class CallFailed(ChainError):
+    """eth_call/estimateGas failed without revert data (e.g. out of gas, invalid opcode, bad input)."""
+
+
+class CallReverted(CallFailed):
+    """Execution reverted; ``data`` holds the raw revert bytes (ABI ``Error(string)`` or custom error)."""
+
+    def __init__(self, data: bytes, message: str = "execution reverted") -> None:
+        super().__init__(message)
+        self.data = bytes(data)
+
+
+@dataclass(frozen=True)
+class TxLocation:
+    block_hash: bytes
+    block_number: int
+    index: int
+
+
+@dataclass
+class BuildResult:
+    """Outcome of :meth:`NodeChain.build_block`: the unsealed block and what happened to each tx."""
+
+    block: QbftBlock
+    receipts: list[Any]
+    included: list[Any]
+    rejected: list[tuple[Any, str]] = field(default_factory=list)
+
+    def __iter__(self):  # allows ``block, receipts, included, rejected = chain.build_block(...)``
+        return iter((self.block, self.receipts, self.included, self.rejected))
+
+
+@dataclass(frozen=True)
+class LogInfo:
+    address: bytes
+    topics: tuple[bytes, ...]
+    data: bytes
+    block_number: int
+    block_hash: bytes
+    tx_hash: bytes
+    tx_index: int
+    log_index: int  # index within the block
+
+
+@dataclass(frozen=True)
+class ReceiptInfo:
+    tx_hash: bytes
+    tx_index: int
+    block_hash: bytes
+    block_number: int
+    sender: bytes
+    to: bytes | None
+    contract_address: bytes | None
+    gas_used: int
+    cumulative_gas_used: int
+    effective_gas_price: int
+    status: int
+    logs: tuple[LogInfo, ...]
+    bloom: int
+    type: int
+
+
+class _ChainDBView:
+    """The slice of py-evm's ``ChainDatabaseAPI`` the VM needs: ``db``, header lookup, trie nodes."""
+
+    def __init__(self, chain: NodeChain, db: KVStore) -> None:
+        self._chain = chain
+        self.db = db
+
+    def get_block_header_by_hash(self, block_hash: bytes) -> QbftBlockHeader:
+        raw = self.db.get(_K_HEADER + block_hash)
+        if raw is None:
+            raise HeaderNotFound(f"no header {block_hash.hex()}")
+        header = rlp.decode(raw, sedes=QbftBlockHeader)
+        header._hash = bytes(block_hash)
+        return header
+
+    def exists(self, key: bytes) -> bool:
+        return key in self.db
+
+    def persist_trie_data_dict(self, trie_data_dict: dict[bytes, bytes]) -> None:
+        for k, v in trie_data_dict.items():
+            self.db[k] = v
+
+
+def _num_key(n: int) -> bytes:
+    return _K_NUMBER + n.to_bytes(8, "big")
+
+
+class NodeChain:
+    """The node's chain. Thread-safe: one lock serialises build/import; reads need no lock."""
+
+    def __init__(self, store: KVStore, genesis: Genesis) -> None:
+        self.store = store
+        self.genesis = genesis
+        self.chain_id = genesis.chain_id
+        self.vm_class: type[QbftVM] = QbftVM.with_block_period(genesis.block_period)
+        self._chain_context = ChainContext(genesis.chain_id)
+        self._lock = threading.RLock()
+        self._built: dict[bytes, tuple[bytes, Overlay, list[Any]]] = {}
+        self._listeners: list[Callable[[QbftBlock, list[Any]], None]] = []
+        self.validator_provider: Callable[[QbftBlockHeader], list[bytes]] | None = None
+        self.call_gas_cap = DEFAULT_CALL_GAS_CAP
+        #: wall clock used to refuse blocks from the future (injectable for tests)
+        self.clock: Callable[[], float] = time.time
+        self.genesis_header = self._init_genesis()
+        self._head = self._load_head()
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, data_dir: Path | None, genesis: Genesis) -> NodeChain:
+        """Open (or initialise from ``genesis``) the chain in ``data_dir``; ``None`` keeps it in memory."""
+        store = open_store(data_dir)
+        try:
+            return cls(store, genesis)
+        except BaseException:
+            store.close()  # release the RocksDB lock so the caller can retry with the right genesis
+            raise
+
+    def close(self) -> None:
+        self.store.close()
+
+    def _build_genesis(self, db: KVStore) -> QbftBlockHeader:
+        g = self.genesis
+        adb = AccountDB(db, BLANK_ROOT_HASH)
+        for addr, acct in g.alloc.items():
+            if acct.balance:
+                adb.set_balance(addr, acct.balance)
+            if acct.nonce:
+                adb.set_nonce(addr, acct.nonce)
+            if acct.code:
+                adb.set_code(addr, acct.code)
+            for slot, value in acct.storage.items():
+                adb.set_storage(addr, slot, value)
+        adb.persist()
+        return QbftBlockHeader(
+            difficulty=g.difficulty,
+            block_number=0,
+            gas_limit=g.gas_limit,
+            timestamp=g.timestamp,
+            coinbase=g.coinbase,
+            parent_hash=ZERO_HASH32,
+            uncles_hash=EMPTY_UNCLE_HASH,
+            state_root=adb.state_root,
+            extra_data=g.extra_data,
+            mix_hash=g.mix_hash,
+            nonce=g.nonce,
+            base_fee_per_gas=0,
+            withdrawals_root=BLANK_ROOT_HASH,
+            blob_gas_used=0,
+            excess_blob_gas=0,
+            parent_beacon_block_root=ZERO_HASH32,
+        )
+
+    def _init_genesis(self) -> QbftBlockHeader:
+        overlay = Overlay(self.store)
+        header = self._build_genesis(overlay)
+        stored = self.store.get(_K_GENESIS)
+        if stored is not None:
+            if stored != header.hash:
+                raise StorageError(
+                    f"data directory belongs to another network: stored genesis 0x{stored.hex()}, "
+                    f"genesis.json gives 0x{header.hash.hex()}"
+                )
+            stored_id = self.store.get(_K_CHAIN_ID)
+            if stored_id is not None and int.from_bytes(stored_id, "big") != self.chain_id:
+                # the genesis hash does not cover config.chainId, so check it separately
+                raise StorageError(
+                    f"data directory belongs to chain id {int.from_bytes(stored_id, 'big')}, "
+                    f"genesis.json says {self.chain_id}"
+                )
+            return header
+        block = QbftBlock(header, transactions=[], uncles=[], withdrawals=[])
+        self._stage_block(overlay, block, [])
+        overlay[_K_GENESIS] = header.hash
+        overlay[_K_CHAIN_ID] = self.chain_id.to_bytes(32, "big")
+        overlay.flush()
+        return header
+
+    def _load_head(self) -> QbftBlockHeader:
+        head_hash = self.store.get(_K_HEAD)
+        if head_hash is None:
+            raise StorageError("database has a genesis but no head pointer (corrupt data directory)")
+        header = self.get_header_by_hash(head_hash)
+        if header is None:
+            raise StorageError("head block header missing (corrupt data directory)")
+        return header
+
+    @property
+    def head(self) -> QbftBlockHeader:
+        return self._head
+
+    def add_import_listener(self, fn: Callable[[QbftBlock, list[Any]], None]) -> None:
+        """Call ``fn(block, receipts)`` after every block is durably imported (same thread)."""
+        self._listeners.append(fn)
+
+    # -- reads ---------------------------------------------------------------------------------------
+    def get_canonical_hash(self, number: int) -> bytes | None:
+        if number < 0:
+            return None
+        return self.store.get(_num_key(number))
+
+    def get_header_by_hash(self, block_hash: bytes) -> QbftBlockHeader | None:
+        raw = self.store.get(_K_HEADER + bytes(block_hash))
+        if raw is None:
+            return None
+        header = rlp.decode(raw, sedes=QbftBlockHeader)
+        header._hash = bytes(block_hash)  # stored under its hash at import: skip recomputing it
+        return header
+
+    def get_header_by_number(self, number: int) -> QbftBlockHeader | None:
+        h = self.get_canonical_hash(number)
+        return None if h is None else self.get_header_by_hash(h)
+
+    def get_block_by_hash(self, block_hash: bytes) -> QbftBlock | None:
+        raw = self.store.get(_K_BLOCK + bytes(block_hash))
+        return None if raw is None else rlp.decode(raw, sedes=QbftBlock)
+
+    def get_block_by_number(self, number: int) -> QbftBlock | None:
+        h = self.get_canonical_hash(number)
+        return None if h is None else self.get_block_by_hash(h)
+
+    def get_receipts(self, block_hash: bytes) -> list[Any] | None:
+        raw = self.store.get(_K_RECEIPTS + bytes(block_hash))
+        if raw is None:
+            return None
+        return [CancunReceiptBuilder.decode(r) for r in rlp.decode(raw)]
+
+    def get_transaction_location(self, tx_hash: bytes) -> tuple[bytes, int, int] | None:
+        raw = self.store.get(_K_TX + bytes(tx_hash))
+        if raw is None:
+            return None
+        bh, num, idx = rlp.decode(raw)
+        return bh, int.from_bytes(num, "big"), int.from_bytes(idx, "big")
+
+    def get_transaction(self, tx_hash: bytes) -> tuple[Any, TxLocation] | None:
+        loc = self.get_transaction_location(tx_hash)
+        if loc is None:
+            return None
+        block = self.get_block_by_hash(loc[0])
+        if block is None:
+            return None
+        return block.transactions[loc[2]], TxLocation(*loc)
+
+    def get_transaction_receipt(self, tx_hash: bytes) -> ReceiptInfo | None:
+        loc = self.get_transaction_location(tx_hash)
+        if loc is None:
+            return None
+        block = self.get_block_by_hash(loc[0])
+        receipts = self.get_receipts(loc[0])
+        if block is None or receipts is None:
+            return None
+        return self._receipt_infos(block, receipts)[loc[2]]
+
+    def block_receipt_infos(self, block: QbftBlock) -> list[ReceiptInfo]:
+        """Per-transaction receipt details for a stored block (for eth_getBlockReceipts)."""
+        receipts = self.get_receipts(block.hash) or []
+        return self._receipt_infos(block, receipts)
+
+    def _receipt_infos(self, block: QbftBlock, receipts: Sequence[Any]) -> list[ReceiptInfo]:
+        out: list[ReceiptInfo] = []
+        prev_cum = 0
+        log_index = 0
+        base_fee = block.header.base_fee_per_gas
+        for i, (tx, r) in enumerate(zip(block.transactions, receipts, strict=True)):
+            logs = []
+            for lg in r.logs:
+                logs.append(
+                    LogInfo(
+                        address=lg.address,
+                        topics=tuple(t.to_bytes(32, "big") for t in lg.topics),
+                        data=lg.data,
+                        block_number=block.number,
+                        block_hash=block.hash,
+                        tx_hash=tx.hash,
+                        tx_index=i,
+                        log_index=log_index,
+                    )
+                )
+                log_index += 1
+            contract = generate_contract_address(tx.sender, tx.nonce) if not tx.to else None
+            type_id = getattr(tx, "type_id", None) or 0
+            if type_id == 2:
+                price = min(tx.max_fee_per_gas, base_fee + tx.max_priority_fee_per_gas)
+            else:
+                price = tx.gas_price
+            out.append(
+                ReceiptInfo(
+                    tx_hash=tx.hash,
+                    tx_index=i,
+                    block_hash=block.hash,
+                    block_number=block.number,
+                    sender=tx.sender,
+                    to=tx.to or None,
+                    contract_address=contract,
+                    gas_used=r.gas_used - prev_cum,
+                    cumulative_gas_used=r.gas_used,
+                    effective_gas_price=price,
+                    status=1 if r.state_root == b"\x01" else 0,
+                    logs=tuple(logs),
+                    bloom=r.bloom,
+                    type=type_id,
+                )
+            )
+            prev_cum = r.gas_used
+        return out
+
+    def get_logs(
+        self,
+        from_block: int,
+        to_block: int,
+        addresses: Iterable[bytes] | None = None,
+        topics: Sequence[bytes | Sequence[bytes] | None] | None = None,
+    ) -> list[LogInfo]:
+        """Logs in canonical blocks ``from_block..to_block`` (inclusive) matching the filter.
+
+        ``topics[i]`` is ``None`` (any), one 32-byte topic or a list of alternatives. Blocks whose
+        header bloom cannot match are skipped without reading receipts.
+        """
+        addrs = {bytes(a) for a in addresses} if addresses else None
+        topic_sets: list[set[bytes] | None] = []
+        for t in topics or []:
+            if t is None:
+                topic_sets.append(None)
+            elif isinstance(t, bytes | bytearray):
+                topic_sets.append({bytes(t)})
+            else:
+                alts = {bytes(x) for x in t if x is not None}
+                topic_sets.append(alts or None)
+        to_block = min(to_block, self.head.block_number)
+        out: list[LogInfo] = []
+        for n in range(max(0, from_block), to_block + 1):
+            header = self.get_header_by_number(n)
+            if header is None or not header.bloom:
+                continue
+            bloom = BloomFilter(header.bloom)
+            if addrs is not None and not any(a in bloom for a in addrs):
+                continue
+            if any(ts is not None and not any(t in bloom for t in ts) for ts in topic_sets):
+                continue
+            block = self.get_block_by_hash(header.hash)
+            receipts = self.get_receipts(header.hash)
+            if block is None or receipts is None:
+                continue
+            for info in self._receipt_infos(block, receipts):
+                for lg in info.logs:
+                    if addrs is not None and lg.address not in addrs:
+                        continue
+                    if len(topic_sets) > len(lg.topics) and any(
+                        ts is not None for ts in topic_sets[len(lg.topics) :]
+                    ):
+                        continue
+                    if all(
+                        ts is None or (i < len(lg.topics) and lg.topics[i] in ts)
+                        for i, ts in enumerate(topic_sets)
+                    ):
+                        out.append(lg)
+        return out
+
+    def validators_at(self, block_number: int) -> list[bytes]:
+        """Validator list recorded in the extraData of canonical block ``block_number``."""
+        header = self.get_header_by_number(block_number)
+        if header is None:
+            raise ChainError(f"unknown block #{block_number}")
+        return list(QbftExtraData.decode(header.extra_data).validators)
+
+    def validators_for_child(self, parent: QbftBlockHeader) -> list[bytes]:
+        """Validators that must seal (and be listed in) the child of ``parent``.
+
+        Without a :attr:`validator_provider` (vote tallying by the consensus engine) the set never
+        changes: the parent's list.
+        """
+        if self.validator_provider is not None:
+            return sorted(self.validator_provider(parent))
+        return list(QbftExtraData.decode(parent.extra_data).validators)
+
+    # -- state ---------------------------------------------------------------------------------------
+    def _vm(self, header: QbftBlockHeader, db: KVStore | None = None) -> QbftVM:
+        return self.vm_class(
+            header=header,
+            chaindb=_ChainDBView(self, db if db is not None else self.store),  # type: ignore[arg-type]
+            chain_context=self._chain_context,
+            consensus_context=ConsensusContext(db if db is not None else self.store),
+        )
+
+    def state_at(self, header: QbftBlockHeader | None = None) -> Any:
+        """A py-evm state at ``header``'s state root (default head); do not persist it."""
+        header = header or self.head
+        return self._vm(header, Overlay(self.store)).state
+
+    def get_proof(self, address: bytes, slots: Iterable[int], header: QbftBlockHeader | None = None) -> dict:
+        """EIP-1186 proof: ``{address, balance, nonce, codeHash, storageHash, accountProof,
+        storageProof: [{key, value, proof}]}`` with bytes/int values and RLP-encoded proof nodes."""
+        header = header or self.head
+        address = bytes(address)
+        account_trie = HexaryTrie(self.store, header.state_root)
+        account_key = keccak(address)
+        account_proof = _encode_proof(account_trie.get_proof(account_key))
+        raw_account = account_trie.get(account_key)
+        if raw_account:
+            nonce, balance, storage_root, code_hash = rlp.decode(raw_account)
+            nonce_i, balance_i = int.from_bytes(nonce, "big"), int.from_bytes(balance, "big")
+        else:
+            nonce_i, balance_i, storage_root, code_hash = 0, 0, BLANK_ROOT_HASH, keccak(b"")
+        storage_trie = HexaryTrie(self.store, storage_root)
+        storage_proofs = []
+        for slot in slots:
+            slot_i = int(slot)
+            key = keccak(slot_i.to_bytes(32, "big"))
+            raw = storage_trie.get(key)
+            value = rlp.decode(raw, sedes=rlp.sedes.big_endian_int) if raw else 0
+            proof = _encode_proof(storage_trie.get_proof(key)) if storage_root != BLANK_ROOT_HASH else []
+            storage_proofs.append({"key": slot_i, "value": value, "proof": proof})
+        return {
+            "address": address,
+            "balance": balance_i,
+            "nonce": nonce_i,
+            "codeHash": code_hash,
+            "storageHash": storage_root,
+            "accountProof": account_proof,
+            "storageProof": storage_proofs,
+        }
+
+    # -- eth_call / estimateGas ----------------------------------------------------------------------
+    def _run_call(
+        self, tx: dict[str, Any], header: QbftBlockHeader, gas: int | None, state_override: dict | None
+    ) -> Any:
+        sender = _opt_addr(tx.get("from")) or ZERO_ADDRESS
+        to = _opt_addr(tx.get("to")) or b""
+        value = _int(tx.get("value"), 0)
+        data = _bytes(tx.get("data", tx.get("input")))
+        gas_price = _int(tx.get("gasPrice", tx.get("maxFeePerGas")), 0)
+        if gas is None:
+            gas = _int(tx.get("gas"), 0) or min(header.gas_limit, self.call_gas_cap)
+        gas = min(gas, self.call_gas_cap)
+        vm = self._vm(header, Overlay(self.store))
+        state = vm.state
+        if state_override:
+            _apply_state_override(state, state_override)
+        unsigned = vm.create_unsigned_transaction(
+            nonce=state.get_nonce(sender), gas_price=gas_price, gas=gas, to=to, value=value, data=data
+        )
+        spoof = SpoofTransaction(unsigned, from_=sender)
+        try:
+            return state.costless_execute_transaction(spoof)
+        except ValidationError as exc:
+            raise CallFailed(str(exc)) from exc
+
+    def call(
+        self, tx: dict[str, Any], header: QbftBlockHeader | None = None, state_override: dict | None = None
+    ) -> bytes:
+        """Execute ``tx`` read-only on ``header``'s state (default head); return the output bytes."""
+        comp = self._run_call(tx, header or self.head, None, state_override)
+        _raise_for_computation(comp)
+        return comp.output
+
+    def estimate_gas(self, tx: dict[str, Any], header: QbftBlockHeader | None = None) -> int:
+        """Smallest gas limit with which ``tx`` succeeds (binary search, as geth)."""
+        header = header or self.head
+        cap = _int(tx.get("gas"), 0) or min(header.gas_limit, self.call_gas_cap)
+        comp = self._run_call(tx, header, cap, None)
+        _raise_for_computation(comp)
+        used = comp.get_gas_used()
+
+        def ok(g: int) -> bool:
+            try:
+                return not self._run_call(tx, header, g, None).is_error
+            except CallFailed:
+                return False
+
+        lo, hi = max(used - 1, 20_999), cap
+        optimistic = min(hi, (used + comp.get_gas_refund() + 2300) * 64 // 63)
+        if optimistic < hi and ok(optimistic):
+            hi = optimistic
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if ok(mid):
+                hi = mid
+            else:
+                lo = mid
+        return hi
+
+    # -- execution -----------------------------------------------------------------------------------
+    def _execute(
+        self,
+        template: QbftBlockHeader,
+        txs: Sequence[Any],
+        db: Overlay,
+        *,
+        strict: bool,
+        deadline: float | None = None,
+    ) -> tuple[QbftBlockHeader, list[Any], list[Any], list[tuple[Any, str]]]:
+        """Apply ``txs`` on top of the parent state into ``db``; return the filled header."""
+        vm = self._vm(template, db)
+        state = vm.state
+        vm.block_preprocessing(QbftBlock(template, transactions=[], uncles=[], withdrawals=[]))
+        header = template.copy(gas_used=0, bloom=0)
+        receipts: list[Any] = []
+        included: list[Any] = []
+        rejected: list[tuple[Any, str]] = []
+        for tx in txs:
+            if deadline is not None and time.monotonic() > deadline:
+                break  # the rest stays in the pool for the next block
+            try:
+                if getattr(tx, "type_id", None) == BLOB_TX_TYPE:
+                    raise ValidationError("blob transactions are not supported")
+                receipt, _ = vm.apply_transaction(header, tx)
+            except (ValidationError, BadSignature, ValueError) as exc:
+                if strict:
+                    raise BlockImportError(f"invalid transaction 0x{tx.hash.hex()}: {exc}") from exc
+                rejected.append((tx, str(exc)))
+                continue
+            header = vm.add_receipt_to_header(header, receipt)
+            receipts.append(receipt)
+            included.append(tx)
+        state.persist()
+        tx_root = ordered_trie_root([tx.encode() for tx in included])
+        receipt_root = ordered_trie_root([r.encode() for r in receipts])
+        header = header.copy(state_root=state.state_root, transaction_root=tx_root, receipt_root=receipt_root)
+        return header, receipts, included, rejected
+
+    def build_block(
+        self,
+        txs: Iterable[Any],
+        coinbase: bytes,
+        timestamp: int,
+        extra_data: bytes,
+        gas_limit: int | None = None,
+        max_seconds: float | None = None,
+    ) -> BuildResult:
+        """Execute ``txs`` (in order; invalid ones are skipped and reported) on top of head.
+
+        Nothing is persisted; the staged state is cached so importing the sealed block is cheap.
+        ``max_seconds`` bounds execution time: transactions not reached are neither included nor
+        rejected (they stay in the pool), so a burst of heavy transactions cannot stall block production.
+        """
+        with self._lock:
+            parent = self.head
+            template = new_header(
+                parent,
+                coinbase=bytes(coinbase),
+                timestamp=int(timestamp),
+                extra_data=bytes(extra_data),
+                gas_limit=gas_limit or parent.gas_limit,
+            )
+            overlay = Overlay(self.store)
+            deadline = None if max_seconds is None else time.monotonic() + max_seconds
+            header, receipts, included, rejected = self._execute(
+                template, list(txs), overlay, strict=False, deadline=deadline
+            )
+            block = QbftBlock(header, transactions=included, uncles=[], withdrawals=[])
+            self._remember(header.hash, parent.hash, overlay, receipts)
+            return BuildResult(block, receipts, included, rejected)
+
+    def verify_seals(self, header: QbftBlockHeader, validators: Sequence[bytes]) -> list[bytes]:
+        """Check the commit seals of ``header``: ≥ quorum distinct signers, all in ``validators``."""
+        try:
+            signers = recover_seal_signers(header)
+        except (ExtraDataError, SealError) as exc:
+            raise BlockImportError(f"block #{header.block_number}: bad commit seal: {exc}") from exc
+        valset = set(validators)
+        outsiders = [s for s in signers if s not in valset]
+        if outsiders:
+            raise BlockImportError(
+                f"block #{header.block_number}: commit seal by non-validator 0x{outsiders[0].hex()}"
+            )
+        distinct = set(signers)
+        if len(distinct) != len(signers):
+            raise BlockImportError(f"block #{header.block_number}: duplicate commit seal")
+        need = quorum(len(valset))
+        if len(distinct) < need:
+            raise BlockImportError(
+                f"block #{header.block_number}: {len(distinct)} commit seals, quorum is {need} of {len(valset)}"
+            )
+        return signers
+
+    def validate_header(self, header: QbftBlockHeader, parent: QbftBlockHeader | None = None) -> None:
+        """Header rules that do not need execution (parent link, constants, timestamps, validators)."""
+        parent = parent or self.get_header_by_hash(header.parent_hash)
+        if parent is None:
+            raise BlockImportError(
+                f"block #{header.block_number}: unknown parent 0x{header.parent_hash.hex()}"
+            )
+        try:
+            validate_qbft_header(header, parent, self.genesis.block_period)
+        except ValidationError as exc:
+            raise BlockImportError(f"block #{header.block_number}: {exc}") from exc
+        if header.timestamp > self.clock() + MAX_FUTURE_SECONDS:
+            raise BlockImportError(
+                f"block #{header.block_number}: timestamp {header.timestamp} is in the future"
+            )
+        expected = self.validators_for_child(parent)
+        listed = list(QbftExtraData.decode(header.extra_data).validators)
+        if listed != expected:
+            raise BlockImportError(
+                f"block #{header.block_number}: extraData validator list is not the expected set"
+            )
+
+    @staticmethod
+    def _as_qbft_block(block: Any) -> QbftBlock:
+        if isinstance(block.header, QbftBlockHeader):
+            return block
+        return rlp.decode(rlp.encode(block), sedes=QbftBlock)
+
+    def _check_structure(self, block: QbftBlock, parent: QbftBlockHeader) -> None:
+        header = block.header
+        if header.parent_hash != parent.hash or header.block_number != parent.block_number + 1:
+            raise BlockImportError(
+                f"block #{header.block_number} does not extend head #{parent.block_number}"
+            )
+        self.validate_header(header, parent)
+        if block.uncles:
+            raise BlockImportError("QBFT blocks have no ommers")
+        if block.withdrawals:
+            raise BlockImportError("QBFT blocks carry no withdrawals")
+
+    def _executed(self, block: QbftBlock, parent: QbftBlockHeader) -> tuple[Overlay, list[Any]]:
+        """Staged state and receipts of ``block`` on ``parent``: from the cache or by re-executing."""
+        header = block.header
+        cached = self._built.get(header.hash)
+        if cached is not None and cached[0] == parent.hash:
+            return cached[1], cached[2]
+        overlay = Overlay(self.store)
+        template = header.copy(
+            gas_used=0,
+            bloom=0,
+            state_root=parent.state_root,
+            transaction_root=BLANK_ROOT_HASH,
+            receipt_root=BLANK_ROOT_HASH,
+        )
+        computed, receipts, _, _ = self._execute(template, block.transactions, overlay, strict=True)
+        _compare_roots(header, computed)
+        self._remember(header.hash, parent.hash, overlay, receipts)
+        return overlay, receipts
+
+    def _remember(self, block_hash: bytes, parent_hash: bytes, overlay: Overlay, receipts: list[Any]) -> None:
+        if len(self._built) >= 8:
+            self._built.clear()
+        self._built[block_hash] = (parent_hash, overlay, receipts)
+
+    def verify_proposal(self, block: QbftBlock) -> None:
+        """Check a proposed (unsealed) child of head: header rules, then execution and every root.
+
+        Raises :class:`BlockImportError`. The executed state is cached by block hash, so importing the
+        block once it carries its commit seals does not execute it again.
+        """
+        with self._lock:
+            block = self._as_qbft_block(block)
+            parent = self.head
+            self._check_structure(block, parent)
+            self._executed(block, parent)
+
+    def import_block(self, block: QbftBlock, verify_seals: bool = True) -> QbftBlockHeader:
+        """Validate, execute and durably persist ``block`` as the new head; returns its header.
+
+        Re-importing the current canonical block is a no-op. Raises :class:`BlockImportError`.
+        """
+        with self._lock:
+            block = self._as_qbft_block(block)
+            header = block.header
+            parent = self.head
+            if header.block_number <= parent.block_number:
+                if self.get_canonical_hash(header.block_number) == header.hash:
+                    return self.get_header_by_hash(header.hash)  # already final
+                raise BlockImportError(
+                    f"block #{header.block_number} conflicts with the finalized chain (head #{parent.block_number})"
+                )
+            self._check_structure(block, parent)
+            if verify_seals:
+                self.verify_seals(header, self.validators_for_child(parent))
+            overlay, receipts = self._executed(block, parent)
+            self._stage_block(overlay, block, receipts)
+            overlay.flush()
+            self._built.clear()
+            self._head = header
+        for fn in self._listeners:
+            try:
+                fn(block, receipts)
+            except Exception:  # the block is final already; a listener bug must not look like a bad block
+                log.exception("import listener %r failed for block #%d", fn, header.block_number)
+        return header
+
+    def _stage_block(self, db: KVStore, block: QbftBlock, receipts: Sequence[Any]) -> None:
+        header = block.header
+        h = header.hash
+        db[_K_HEADER + h] = rlp.encode(header)
+        db[_K_BLOCK + h] = rlp.encode(block)
+        db[_K_RECEIPTS + h] = rlp.encode([r.encode() for r in receipts])
+        db[_num_key(header.block_number)] = h
+        for i, tx in enumerate(block.transactions):
+            db[_K_TX + tx.hash] = rlp.encode([h, header.block_number, i])
+        db[_K_HEAD] = h
+
+
+def _compare_roots(expected: QbftBlockHeader, computed: QbftBlockHeader) -> None:
+    n = expected.block_number
+    for fname in ("transaction_root", "gas_used", "receipt_root", "bloom", "state_root"):
+        a, b = getattr(expected, fname), getattr(computed, fname)
+        if a != b:
+            show = (lambda v: f"0x{v.hex()}") if isinstance(a, bytes) else str
+            raise BlockImportError(f"block #{n}: {fname} mismatch: header {show(a)}, computed {show(b)}")
+
+
+def _encode_proof(nodes: Sequence[Any]) -> list[bytes]:
+    out = []
+    for i, node in enumerate(nodes):
+        enc = rlp.encode(node)
+        if i == 0 or len(enc) >= 32:  # embedded (<32 byte) nodes live inside their parent
+            out.append(enc)
+    return out
+
+
+def _raise_for_computation(comp: Any) -> None:
+    if comp.is_error:
+        from eth.exceptions import Revert
+
+        if isinstance(comp.error, Revert):
+            raise CallReverted(comp.output)
+        raise CallFailed(f"execution failed: {type(comp.error).__name__} {comp.error}".strip())
+
+
+def _int(v: Any, default: int) -> int:
+    if v is None:
+        return default
+    if isinstance(v, str):
+        return int(v, 16) if v.lower().startswith("0x") else int(v)
+    return int(v)
+
+
+def _bytes(v: Any) -> bytes:
+    if v is None:
+        return b""
+    if isinstance(v, str):
+        return bytes.fromhex(v[2:] if v.lower().startswith("0x") else v)
+    return bytes(v)
+
+
+def _opt_addr(v: Any) -> bytes | None:
+    if v is None or v == b"" or v == "":
+        return None
+    if isinstance(v, str):
+        return to_canonical_address(v)
+    if len(v) != 20:
+        raise CallFailed(f"address must be 20 bytes, got {len(v)}")
+    return bytes(v)
+
+
+def _apply_state_override(state: Any, overrides: dict) -> None:
+    """geth-style overrides: {address: {balance, nonce, code, state | stateDiff}} (Python or hex values)."""
+    for addr, ov in overrides.items():
+        a = _opt_addr(addr)
+        if a is None:
+            raise CallFailed("state override needs an address")
+        if "balance" in ov:
+            state.set_balance(a, _int(ov["balance"], 0))
+        if "nonce" in ov:
+            state.set_nonce(a, _int(ov["nonce"], 0))
+        if "code" in ov:
+            state.set_code(a, _bytes(ov["code"]))
+        if "state" in ov and "stateDiff" in ov:
+            raise CallFailed("state override: give either state or stateDiff, not both")
+        if "state" in ov:
+            state.delete_storage(a)
+            for k, v in ov["state"].items():
+                state.set_storage(a, _int(k, 0), _int(v, 0))
+        for k, v in ov.get("stateDiff", {}).items():
+            state.set_storage(a, _int(k, 0), _int(v, 0))

@@ -1,0 +1,326 @@
+"""Besu-format ``genesis.json`` for a QBFT network: parsing (:func:`load_genesis`) and creation
+(:func:`make_genesis`).
+
+Accepted keys (as Besu): ``config.chainId``; ``config.qbft.{blockperiodseconds, epochlength,
+requesttimeoutseconds}``; ``config.zeroBaseFee`` (required true or absent: this network is free-gas);
+optional ``config.co3chain`` for our extensions (``accountAllowlist``: list of addresses allowed to send
+transactions, ``maxRequestTimeoutSeconds``); top-level ``gasLimit``, ``timestamp``, ``extraData``
+(QBFT RLP with the initial validators), ``difficulty``, ``mixHash``, ``nonce``, ``coinbase``,
+``baseFeePerGas``, ``alloc`` ({address: {balance, nonce, code, storage}}). Numbers may be hex strings,
+decimal strings or JSON integers. Every problem raises :class:`GenesisError` naming the field.
+
+The chain runs Cancun from block 0, so the genesis header is a Cancun header (withdrawalsRoot,
+blobGasUsed, excessBlobGas, parentBeaconBlockRoot present). Its hash equals Besu's for the same file when
+the file enables ``shanghaiTime``/``cancunTime`` at 0 (as :func:`make_genesis` writes); fork times other
+than 0, and later forks, are refused rather than silently ignored.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eth_utils import is_hex_address, to_canonical_address, to_checksum_address
+
+from co3chain.consensus.qbft.extradata import ExtraDataError, QbftExtraData
+from co3chain.errors import Co3Error
+
+#: 100 Mgas: ~1,900 ERC-20 transfers or a few large deployments per block. Why not Besu's usual free-gas
+#: 0x1fffffffffffff: py-evm executes ~20 Mgas/s, so a single transaction allowed to burn 2^53 gas in a
+#: loop would stall the proposer indefinitely; 100 Mgas bounds a block to a few seconds of execution.
+DEFAULT_GAS_LIMIT = 100_000_000
+QBFT_MIX_HASH_HEX = "0x63746963616c2062797a616e74696e65206661756c7420746f6c6572616e6365"
+
+
+class GenesisError(Co3Error):
+    """genesis.json is missing a field or has an invalid value."""
+
+
+@dataclass(frozen=True)
+class AllocAccount:
+    """Pre-funded account state at genesis."""
+
+    balance: int = 0
+    nonce: int = 0
+    code: bytes = b""
+    storage: dict[int, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Genesis:
+    """Parsed genesis: chain parameters plus the fields of block 0."""
+
+    chain_id: int
+    block_period: int
+    epoch_length: int
+    request_timeout: int
+    gas_limit: int
+    timestamp: int
+    extra_data: bytes
+    alloc: dict[bytes, AllocAccount]
+    difficulty: int = 1
+    mix_hash: bytes = bytes.fromhex(QBFT_MIX_HASH_HEX[2:])
+    nonce: bytes = b"\x00" * 8
+    coinbase: bytes = b"\x00" * 20
+    account_allowlist: tuple[bytes, ...] | None = None
+    max_request_timeout: int | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def validators(self) -> list[bytes]:
+        """Initial validators from extraData (20-byte addresses)."""
+        return list(QbftExtraData.decode(self.extra_data).validators)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Genesis:
+        return parse_genesis(data)
+
+
+def _num(value: Any, name: str, *, default: int | None = None) -> int:
+    if value is None:
+        if default is None:
+            raise GenesisError(f"genesis: missing required field {name!r}")
+        return default
+    if isinstance(value, bool):
+        raise GenesisError(f"genesis: {name} must be a number, got {value!r}")
+    if isinstance(value, int):
+        result = value
+    elif isinstance(value, str):
+        s = value.strip()
+        try:
+            result = int(s, 16) if s.lower().startswith("0x") else int(s, 10)
+        except ValueError:
+            raise GenesisError(f"genesis: {name} is not a number: {value!r}") from None
+    else:
+        raise GenesisError(f"genesis: {name} must be a number, got {type(value).__name__}")
+    if result < 0:
+        raise GenesisError(f"genesis: {name} must not be negative")
+    return result
+
+
+def _hexbytes(value: Any, name: str, *, length: int | None = None, default: bytes | None = None) -> bytes:
+    if value is None:
+        if default is None:
+            raise GenesisError(f"genesis: missing required field {name!r}")
+        return default
+    if not isinstance(value, str):
+        raise GenesisError(f"genesis: {name} must be a hex string")
+    s = value[2:] if value.lower().startswith("0x") else value
+    if len(s) % 2:
+        s = "0" + s
+    try:
+        b = bytes.fromhex(s)
+    except ValueError:
+        raise GenesisError(f"genesis: {name} is not valid hex") from None
+    if length is not None:
+        if len(b) > length:
+            raise GenesisError(f"genesis: {name} must be {length} bytes, got {len(b)}")
+        b = b.rjust(length, b"\x00")
+    return b
+
+
+def _address(value: str, name: str) -> bytes:
+    v = value if value.lower().startswith("0x") else "0x" + value
+    if not is_hex_address(v):
+        raise GenesisError(f"genesis: {name} is not a 20-byte hex address: {value!r}")
+    return to_canonical_address(v)
+
+
+def parse_genesis(data: Mapping[str, Any]) -> Genesis:
+    """Validate a decoded genesis.json object and return a :class:`Genesis`."""
+    if not isinstance(data, Mapping):
+        raise GenesisError("genesis: top level must be a JSON object")
+    config = data.get("config")
+    if not isinstance(config, Mapping):
+        raise GenesisError("genesis: missing 'config' object")
+    chain_id = _num(config.get("chainId"), "config.chainId")
+    if chain_id == 0:
+        raise GenesisError("genesis: config.chainId must be positive")
+    qbft = config.get("qbft")
+    if not isinstance(qbft, Mapping):
+        raise GenesisError("genesis: missing 'config.qbft' object (only QBFT networks are supported)")
+    block_period = _num(qbft.get("blockperiodseconds"), "config.qbft.blockperiodseconds", default=2)
+    epoch = _num(qbft.get("epochlength"), "config.qbft.epochlength", default=30000)
+    timeout = _num(qbft.get("requesttimeoutseconds"), "config.qbft.requesttimeoutseconds", default=10)
+    if block_period < 1 or epoch < 1 or timeout < 1:
+        raise GenesisError("genesis: qbft blockperiodseconds, epochlength, requesttimeoutseconds must be ≥ 1")
+    for fork_key in ("shanghaiTime", "cancunTime"):
+        if config.get(fork_key) is not None and _num(config[fork_key], f"config.{fork_key}") != 0:
+            raise GenesisError(f"genesis: config.{fork_key} must be 0 (co3chain runs Cancun from genesis)")
+    for fork_key in ("pragueTime", "osakaTime"):
+        if config.get(fork_key) is not None:
+            raise GenesisError(f"genesis: config.{fork_key} is not supported (co3chain runs Cancun)")
+    zero_base_fee = config.get("zeroBaseFee", True)
+    if zero_base_fee is not True:
+        raise GenesisError("genesis: config.zeroBaseFee must be true (co3chain is a free-gas network)")
+
+    extras = config.get("co3chain") or {}
+    if not isinstance(extras, Mapping):
+        raise GenesisError("genesis: config.co3chain must be an object")
+    allowlist: tuple[bytes, ...] | None = None
+    if extras.get("accountAllowlist") is not None:
+        raw_list = extras["accountAllowlist"]
+        if not isinstance(raw_list, list):
+            raise GenesisError("genesis: config.co3chain.accountAllowlist must be a list of addresses")
+        allowlist = tuple(_address(a, "config.co3chain.accountAllowlist[]") for a in raw_list)
+    max_timeout = extras.get("maxRequestTimeoutSeconds")
+    max_timeout_i = (
+        None if max_timeout is None else _num(max_timeout, "config.co3chain.maxRequestTimeoutSeconds")
+    )
+
+    extra_data = _hexbytes(data.get("extraData"), "extraData")
+    try:
+        extra = QbftExtraData.decode(extra_data)
+    except ExtraDataError as exc:
+        raise GenesisError(f"genesis: extraData is not a QBFT extraData: {exc}") from exc
+    if not extra.validators:
+        raise GenesisError("genesis: extraData lists no validators")
+    if len(set(extra.validators)) != len(extra.validators):
+        raise GenesisError("genesis: extraData lists a validator twice")
+
+    base_fee = _num(data.get("baseFeePerGas"), "baseFeePerGas", default=0)
+    if base_fee != 0:
+        raise GenesisError("genesis: baseFeePerGas must be 0 on a free-gas network")
+
+    alloc_raw = data.get("alloc", {})
+    if not isinstance(alloc_raw, Mapping):
+        raise GenesisError("genesis: alloc must be an object")
+    alloc: dict[bytes, AllocAccount] = {}
+    for addr, acct in alloc_raw.items():
+        a = _address(addr, f"alloc key {addr!r}")
+        if not isinstance(acct, Mapping):
+            raise GenesisError(f"genesis: alloc[{addr}] must be an object")
+        storage_raw = acct.get("storage", {}) or {}
+        if not isinstance(storage_raw, Mapping):
+            raise GenesisError(f"genesis: alloc[{addr}].storage must be an object")
+        storage = {
+            _num(k if str(k).lower().startswith("0x") else "0x" + str(k), f"alloc[{addr}].storage key"): _num(
+                v if str(v).lower().startswith("0x") else "0x" + str(v), f"alloc[{addr}].storage[{k}]"
+            )
+            for k, v in storage_raw.items()
+        }
+        alloc[a] = AllocAccount(
+            balance=_num(acct.get("balance"), f"alloc[{addr}].balance", default=0),
+            nonce=_num(acct.get("nonce"), f"alloc[{addr}].nonce", default=0),
+            code=_hexbytes(acct.get("code"), f"alloc[{addr}].code", default=b""),
+            storage=storage,
+        )
+
+    return Genesis(
+        chain_id=chain_id,
+        block_period=block_period,
+        epoch_length=epoch,
+        request_timeout=timeout,
+        gas_limit=_num(data.get("gasLimit"), "gasLimit", default=DEFAULT_GAS_LIMIT),
+        timestamp=_num(data.get("timestamp"), "timestamp", default=0),
+        extra_data=extra_data,
+        alloc=alloc,
+        difficulty=_num(data.get("difficulty"), "difficulty", default=1),
+        mix_hash=_hexbytes(
+            data.get("mixHash"), "mixHash", length=32, default=bytes.fromhex(QBFT_MIX_HASH_HEX[2:])
+        ),
+        nonce=_hexbytes(data.get("nonce"), "nonce", length=8, default=b"\x00" * 8),
+        coinbase=_hexbytes(data.get("coinbase"), "coinbase", length=20, default=b"\x00" * 20),
+        account_allowlist=allowlist,
+        max_request_timeout=max_timeout_i,
+        raw=dict(data),
+    )
+
+
+def load_genesis(path: Path | str) -> Genesis:
+    """Read and validate a genesis.json file."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise GenesisError(f"cannot read genesis file {p}: {exc.strerror or exc}") from exc
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise GenesisError(f"genesis file {p} is not valid JSON: {exc}") from exc
+    return parse_genesis(data)
+
+
+def make_genesis(
+    validators: Iterable[bytes | str],
+    chain_id: int,
+    alloc: Mapping[bytes | str, Mapping[str, Any] | int] | None = None,
+    *,
+    block_period: int = 2,
+    epoch: int = 30000,
+    request_timeout: int = 10,
+    gas_limit: int = DEFAULT_GAS_LIMIT,
+    timestamp: int = 0,
+    account_allowlist: Iterable[bytes | str] | None = None,
+) -> dict[str, Any]:
+    """A Besu-compatible genesis.json dict for ``network init``.
+
+    ``alloc`` values are either a balance (int, wei) or a Besu alloc object (``balance``/``code``/...).
+    Validators are sorted ascending in extraData as QBFT requires.
+    """
+    vals = sorted({_to_addr(v) for v in validators})
+    if not vals:
+        raise GenesisError("make_genesis: at least one validator is required")
+    extra = QbftExtraData(validators=vals).encode()
+    alloc_json: dict[str, Any] = {}
+    for addr, spec in (alloc or {}).items():
+        key = to_checksum_address(_to_addr(addr))[2:].lower()
+        if isinstance(spec, int):
+            alloc_json[key] = {"balance": hex(spec)}
+        else:
+            alloc_json[key] = {k: _json_value(v) for k, v in spec.items()}
+    config: dict[str, Any] = {
+        "chainId": int(chain_id),
+        "berlinBlock": 0,
+        "londonBlock": 0,
+        "shanghaiTime": 0,
+        "cancunTime": 0,
+        "zeroBaseFee": True,
+        "qbft": {
+            "blockperiodseconds": int(block_period),
+            "epochlength": int(epoch),
+            "requesttimeoutseconds": int(request_timeout),
+        },
+    }
+    if account_allowlist is not None:
+        config["co3chain"] = {
+            "accountAllowlist": [to_checksum_address(_to_addr(a)) for a in account_allowlist]
+        }
+    genesis = {
+        "config": config,
+        "nonce": "0x0",
+        "timestamp": hex(timestamp),
+        "gasLimit": hex(gas_limit),
+        "difficulty": "0x1",
+        "mixHash": QBFT_MIX_HASH_HEX,
+        "coinbase": "0x0000000000000000000000000000000000000000",
+        "baseFeePerGas": "0x0",
+        "extraData": "0x" + extra.hex(),
+        "alloc": alloc_json,
+    }
+    parse_genesis(genesis)  # fail early on bad arguments
+    return genesis
+
+
+def _json_value(v: Any) -> Any:
+    """Alloc values for JSON: ints and bytes as hex strings, storage maps recursively."""
+    if isinstance(v, bool):
+        raise GenesisError("genesis alloc values must be numbers, hex strings or bytes")
+    if isinstance(v, int):
+        return hex(v)
+    if isinstance(v, bytes | bytearray):
+        return "0x" + bytes(v).hex()
+    if isinstance(v, Mapping):
+        return {_json_value(k) if not isinstance(k, str) else k: _json_value(x) for k, x in v.items()}
+    return v
+
+
+def _to_addr(v: bytes | str) -> bytes:
+    if isinstance(v, bytes | bytearray):
+        if len(v) != 20:
+            raise GenesisError(f"address must be 20 bytes, got {len(v)}")
+        return bytes(v)
+    return _address(v, "address")

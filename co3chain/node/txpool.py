@@ -1,0 +1,294 @@
+"""Transaction pool: admission checks with JSON-RPC error codes, per-sender nonce ordering, limits.
+
+Per sender the pool keeps transactions by nonce. Those forming a gap-free run from the sender's state
+nonce are *pending* (minable); the rest are *queued* until the gap is filled. A transaction with the same
+sender and nonce replaces the old one only if both its fee cap and its tip are strictly higher and at
+least 10 % higher (geth's rule; on a zero-price network equal-price resubmissions are therefore refused
+as underpriced: raise the price by at least 1 wei to replace a transaction).
+
+Admission errors are :class:`TxPoolError` with ``code`` -32602 (undecodable input) or -32000 and the
+geth/Besu message texts wallets recognise ("nonce too low", "insufficient funds for gas * price +
+value", ...). Thread-safe: RPC threads add while the block producer selects.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from eth.exceptions import PyEVMError
+from eth_keys.exceptions import BadSignature
+from eth_utils import ValidationError
+from rlp.exceptions import RLPException
+
+from co3chain.chain.chain import NodeChain
+from co3chain.errors import Co3Error
+
+INVALID_PARAMS = -32602
+SERVER_ERROR = -32000
+
+
+class TxPoolError(Co3Error):
+    """A transaction was refused; ``code`` is the JSON-RPC error code, ``message`` the text."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class _Entry:
+    tx: Any
+    sender: bytes
+    seq: int  # arrival order: FIFO among equal prices
+
+    @property
+    def fee_cap(self) -> int:
+        return self.tx.max_fee_per_gas
+
+    @property
+    def tip(self) -> int:
+        return self.tx.max_priority_fee_per_gas
+
+
+class TxPool:
+    """In-memory pool on top of a :class:`NodeChain` (state nonces and balances at the head)."""
+
+    def __init__(
+        self,
+        chain: NodeChain,
+        max_per_sender: int = 64,
+        max_total: int = 8192,
+        allowlist: Callable[[bytes], bool] | None = None,
+        price_bump_percent: int = 10,
+        allow_unprotected: bool = False,
+    ) -> None:
+        self.chain = chain
+        self.max_per_sender = max_per_sender
+        self.max_total = max_total
+        self.allowlist = allowlist
+        self.price_bump_percent = price_bump_percent
+        self.allow_unprotected = allow_unprotected
+        self._lock = threading.RLock()
+        self._by_sender: dict[bytes, dict[int, _Entry]] = {}
+        self._by_hash: dict[bytes, _Entry] = {}
+        self._seq = itertools.count()
+        self._state: Any = None
+        self._state_head: bytes | None = None
+
+    # -- state helpers ---------------------------------------------------------------------------------
+    def _head_state(self) -> Any:
+        head = self.chain.head
+        if self._state_head != head.hash:
+            self._state = self.chain.state_at(head)
+            self._state_head = head.hash
+        return self._state
+
+    def _state_nonce(self, sender: bytes) -> int:
+        return self._head_state().get_nonce(sender)
+
+    # -- admission -------------------------------------------------------------------------------------
+    def decode(self, raw_tx: bytes) -> Any:
+        """Decode raw bytes into a py-evm signed transaction or raise a -32602 TxPoolError."""
+        try:
+            return self.chain.vm_class.get_transaction_builder().decode(bytes(raw_tx))
+        except (RLPException, ValidationError, PyEVMError, ValueError, TypeError) as exc:
+            raise TxPoolError(INVALID_PARAMS, f"invalid transaction: {exc}") from None
+
+    def add(self, raw_tx: bytes) -> bytes:
+        """Validate and insert a raw signed transaction; returns its hash."""
+        return self.add_transaction(self.decode(raw_tx))
+
+    def add_transaction(self, tx: Any) -> bytes:
+        """Validate and insert an already decoded transaction (e.g. received from a peer)."""
+        if getattr(tx, "type_id", None) == 3:
+            raise TxPoolError(SERVER_ERROR, "transaction type not supported: blob transactions")
+        if tx.gas < tx.intrinsic_gas:
+            raise TxPoolError(SERVER_ERROR, f"intrinsic gas too low: have {tx.gas}, want {tx.intrinsic_gas}")
+        try:
+            tx.validate()
+        except (ValidationError, ValueError) as exc:
+            raise TxPoolError(SERVER_ERROR, f"invalid transaction: {exc}") from None
+        try:
+            sender = tx.sender
+        except (ValidationError, BadSignature, ValueError) as exc:
+            raise TxPoolError(SERVER_ERROR, f"invalid sender: {exc}") from None
+        chain_id = tx.chain_id
+        if chain_id is None:
+            if not self.allow_unprotected:
+                raise TxPoolError(
+                    SERVER_ERROR,
+                    "invalid chain id: only replay-protected (EIP-155) transactions are accepted",
+                )
+        elif chain_id != self.chain.chain_id:
+            raise TxPoolError(
+                SERVER_ERROR, f"invalid chain id: got {chain_id}, expected {self.chain.chain_id}"
+            )
+        if self.allowlist is not None and not self.allowlist(sender):
+            raise TxPoolError(SERVER_ERROR, "sender not allow-listed")
+        if tx.gas > self.chain.head.gas_limit:
+            raise TxPoolError(SERVER_ERROR, "exceeds block gas limit")
+        if tx.max_priority_fee_per_gas > tx.max_fee_per_gas:
+            raise TxPoolError(SERVER_ERROR, "max priority fee per gas higher than max fee per gas")
+
+        with self._lock:
+            if tx.hash in self._by_hash:
+                raise TxPoolError(SERVER_ERROR, "already known")
+            state = self._head_state()
+            state_nonce = state.get_nonce(sender)
+            if tx.nonce < state_nonce:
+                raise TxPoolError(
+                    SERVER_ERROR, f"nonce too low: next nonce {state_nonce}, tx nonce {tx.nonce}"
+                )
+            if tx.nonce >= state_nonce + self.max_per_sender:
+                raise TxPoolError(
+                    SERVER_ERROR, f"nonce too high: next nonce {state_nonce}, tx nonce {tx.nonce}"
+                )
+            cost = tx.gas * tx.max_fee_per_gas + tx.value
+            if state.get_balance(sender) < cost:
+                raise TxPoolError(SERVER_ERROR, "insufficient funds for gas * price + value")
+
+            txs = self._by_sender.setdefault(sender, {})
+            old = txs.get(tx.nonce)
+            if old is not None:
+                bump = 100 + self.price_bump_percent
+                if (
+                    tx.max_fee_per_gas <= old.fee_cap
+                    or tx.max_priority_fee_per_gas <= old.tip
+                    or tx.max_fee_per_gas * 100 < old.fee_cap * bump
+                    or tx.max_priority_fee_per_gas * 100 < old.tip * bump
+                ):
+                    raise TxPoolError(SERVER_ERROR, "replacement transaction underpriced")
+                del self._by_hash[old.tx.hash]
+            else:
+                if len(txs) >= self.max_per_sender:
+                    raise TxPoolError(SERVER_ERROR, "txpool is full: too many transactions from this sender")
+                if len(self._by_hash) >= self.max_total:
+                    if not txs:
+                        del self._by_sender[sender]
+                    raise TxPoolError(SERVER_ERROR, "txpool is full")
+            entry = _Entry(tx, sender, next(self._seq))
+            txs[tx.nonce] = entry
+            self._by_hash[tx.hash] = entry
+            return tx.hash
+
+    # -- queries ---------------------------------------------------------------------------------------
+    def _split(self, sender: bytes) -> tuple[list[_Entry], list[_Entry]]:
+        txs = self._by_sender.get(sender, {})
+        nonce = self._state_nonce(sender)
+        pending: list[_Entry] = []
+        while nonce in txs:
+            pending.append(txs[nonce])
+            nonce += 1
+        pend_ids = {id(e) for e in pending}
+        queued = [txs[n] for n in sorted(txs) if id(txs[n]) not in pend_ids]
+        return pending, queued
+
+    def pending_nonce(self, address: bytes) -> int:
+        """Next nonce for ``address`` counting its pending pool transactions (``eth_getTransactionCount``
+        with ``"pending"``)."""
+        with self._lock:
+            pending, _ = self._split(bytes(address))
+            return self._state_nonce(bytes(address)) + len(pending)
+
+    def get(self, tx_hash: bytes) -> Any | None:
+        """The pooled transaction with ``tx_hash`` or ``None``."""
+        entry = self._by_hash.get(bytes(tx_hash))
+        return None if entry is None else entry.tx
+
+    def __contains__(self, tx_hash: object) -> bool:
+        return tx_hash in self._by_hash
+
+    def __len__(self) -> int:
+        return len(self._by_hash)
+
+    def status(self) -> dict[str, int]:
+        """``{"pending": n, "queued": n}`` (txpool_status)."""
+        with self._lock:
+            p = q = 0
+            for sender in self._by_sender:
+                pend, queued = self._split(sender)
+                p += len(pend)
+                q += len(queued)
+            return {"pending": p, "queued": q}
+
+    def content(self) -> dict[str, dict[bytes, dict[int, Any]]]:
+        """``{"pending": {sender: {nonce: tx}}, "queued": {...}}`` with py-evm tx objects (txpool_content)."""
+        with self._lock:
+            out: dict[str, dict[bytes, dict[int, Any]]] = {"pending": {}, "queued": {}}
+            for sender in self._by_sender:
+                pend, queued = self._split(sender)
+                if pend:
+                    out["pending"][sender] = {e.tx.nonce: e.tx for e in pend}
+                if queued:
+                    out["queued"][sender] = {e.tx.nonce: e.tx for e in queued}
+            return out
+
+    def pending_transactions(self) -> list[Any]:
+        """All pending (minable) transactions, in the order :meth:`select_for_block` would pick them."""
+        return self.select_for_block(None)
+
+    # -- block production ------------------------------------------------------------------------------
+    def select_for_block(self, gas_limit: int | None, max_txs: int | None = None) -> list[Any]:
+        """Pending transactions for the next block: nonce order per sender, higher tip first across
+        senders, FIFO among equal tips; total declared gas ≤ ``gas_limit`` (``None`` = no limit) and
+        at most ``max_txs`` transactions."""
+        with self._lock:
+            queues = {s: self._split(s)[0] for s in self._by_sender}
+            heap: list[tuple[int, int, bytes, int]] = []
+            for sender, entries in queues.items():
+                if entries:
+                    heapq.heappush(heap, (-entries[0].tip, entries[0].seq, sender, 0))
+            chosen: list[Any] = []
+            remaining = gas_limit
+            while heap:
+                _, _, sender, i = heapq.heappop(heap)
+                entry = queues[sender][i]
+                if remaining is not None:
+                    if entry.tx.gas > remaining:
+                        continue  # this sender's later nonces cannot go in either
+                    remaining -= entry.tx.gas
+                chosen.append(entry.tx)
+                if max_txs is not None and len(chosen) >= max_txs:
+                    break
+                if i + 1 < len(queues[sender]):
+                    nxt = queues[sender][i + 1]
+                    heapq.heappush(heap, (-nxt.tip, nxt.seq, sender, i + 1))
+                if remaining is not None and remaining < 21000:
+                    break
+            return chosen
+
+    def remove(self, tx_hashes: Iterable[bytes]) -> None:
+        """Drop transactions (e.g. rejected by block building)."""
+        with self._lock:
+            for h in tx_hashes:
+                entry = self._by_hash.pop(bytes(h), None)
+                if entry is None:
+                    continue
+                txs = self._by_sender.get(entry.sender, {})
+                if txs.get(entry.tx.nonce) is entry:
+                    del txs[entry.tx.nonce]
+                if not txs:
+                    self._by_sender.pop(entry.sender, None)
+
+    def drop_rejected(self, rejected: Iterable[tuple[Any, str]]) -> None:
+        """Drop the ``(tx, reason)`` pairs that :meth:`NodeChain.build_block` could not include."""
+        self.remove(tx.hash for tx, _ in rejected)
+
+    def on_block_imported(self, block: Any, receipts: Any = None) -> None:
+        """Evict the block's transactions and every transaction whose nonce is now stale.
+
+        Signature matches :meth:`NodeChain.add_import_listener` so it can be registered directly.
+        """
+        with self._lock:
+            self.remove(tx.hash for tx in block.transactions)
+            senders = {tx.sender for tx in block.transactions} & set(self._by_sender)
+            for sender in senders:
+                nonce = self._state_nonce(sender)
+                stale = [e.tx.hash for n, e in self._by_sender[sender].items() if n < nonce]
+                self.remove(stale)
