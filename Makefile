@@ -9,6 +9,7 @@ PY     := $(VENV)/bin/python
 CO3    := $(VENV)/bin/co3chain
 STAMP_PY  := $(VENV)/.installed
 STAMP_NPM := node_modules/.installed
+STAMP_BROWNIE := .venv-brownie/.installed
 NETDIR ?= run/network
 VALIDATORS ?= 4
 PYTEST_ARGS ?=
@@ -33,6 +34,11 @@ $(STAMP_NPM): package.json package-lock.json
 
 deps: $(STAMP_PY) $(STAMP_NPM)
 
+# eth-brownie pins old libraries: it gets its own virtualenv and is only a client of our node.
+$(STAMP_BROWNIE): scripts/setup_brownie.sh
+	bash scripts/setup_brownie.sh
+	touch $@
+
 run: deps
 	$(CO3) network up --validators $(VALIDATORS) --dir $(NETDIR) --deploy --demo
 
@@ -42,7 +48,7 @@ network-down: $(STAMP_PY)
 lint: $(STAMP_PY)
 	$(VENV)/bin/ruff check co3chain tests scripts bench
 
-test: deps lint
+test: deps lint $(STAMP_BROWNIE)
 	$(CO3) compile --check
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
