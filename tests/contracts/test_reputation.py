@@ -199,7 +199,9 @@ def test_past_scores_follow_closed_form(
         history.append((t, amount, who))
     start = history[0][0]
     end = t + 2 * HALF_LIFE
-    next_block_at(tester, end + 1)
+    # time_travel(x) mines a block at x - 1: make the latest block strictly later than every probe (≤ end),
+    # since past lookups require timepoint < clock().
+    next_block_at(tester, end + 2)
 
     timepoints = sorted({start + p * (end - start) // 10**6 for p in probes} | {h[0] for h in history})
     previous: dict[str, tuple[int, int]] = {}
