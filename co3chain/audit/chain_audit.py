@@ -1,0 +1,113 @@
+"""``co3chain audit chain``: fetch every header over JSON-RPC (batched) and run :class:`ChainVerifier`.
+
+Only standard ``eth_`` methods are used (``eth_blockNumber``, ``eth_getBlockByNumber``), so the audit works
+against Besu QBFT nodes as well as co3chain nodes. The consensus parameters and the initial validator set
+come from the genesis file the auditor holds, never from the node.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from co3chain.audit.chainverify import ChainParams, ChainVerifier
+from co3chain.audit.headers import HeaderError, header_from_json
+from co3chain.audit.progress import progress_bar
+from co3chain.audit.report import AuditReport
+from co3chain.audit.rpc import RpcClient, RpcError, hex_int
+from co3chain.chain.genesis import Genesis
+from co3chain.errors import Co3Error
+
+
+class AuditError(Co3Error):
+    """The audit could not run (bad arguments, unreachable node, unusable genesis)."""
+
+
+@dataclass(frozen=True)
+class ChainAuditOptions:
+    from_block: int = 1
+    to_block: int | None = None
+    progress: bool | None = None
+
+
+def chain_params(genesis: Genesis) -> ChainParams:
+    return ChainParams(
+        epoch_length=genesis.epoch_length, block_period=genesis.block_period, genesis_extra_data=genesis.extra_data
+    )
+
+
+def _fetch_block(client: RpcClient, number: int) -> dict[str, Any]:
+    block = client.call("eth_getBlockByNumber", hex(number), False)
+    if block is None:
+        raise AuditError(f"the node does not know block {number}")
+    return block
+
+
+def audit_chain(
+    client: RpcClient, genesis: Genesis, options: ChainAuditOptions = ChainAuditOptions(), params: ChainParams | None = None
+) -> AuditReport:
+    """Verify blocks ``from_block..to_block`` (default: up to the node's head); returns the report."""
+    params = params or chain_params(genesis)
+    started = time.perf_counter()
+    head = hex_int(client.call("eth_blockNumber"), "eth_blockNumber")
+    last = head if options.to_block is None else options.to_block
+    if options.from_block < 1:
+        raise AuditError("--from must be at least 1 (block 0 is the genesis anchor)")
+    if last > head:
+        raise AuditError(f"--to {last} is beyond the node's head {head}")
+    if last < options.from_block:
+        raise AuditError(f"empty range: from {options.from_block} to {last}")
+    anchor_number = ((options.from_block - 1) // params.epoch_length) * params.epoch_length
+    report = AuditReport(
+        "chain",
+        {
+            "fromBlock": options.from_block,
+            "toBlock": last,
+            "nodeHead": head,
+            "anchorBlock": anchor_number,
+            "epochLength": params.epoch_length,
+            "blockPeriod": params.block_period,
+            "genesisValidators": ["0x" + v.hex() for v in genesis.validators],
+        },
+    )
+    anchor = header_from_json(_fetch_block(client, anchor_number))
+    if anchor_number == 0:
+        if anchor.extra_data != genesis.extra_data:
+            report.add("genesis-mismatch", "block 0 extraData differs from the genesis file", 0)
+    else:
+        report.add("anchor", f"validator set taken from epoch block {anchor_number} (not replayed from genesis)",
+                   anchor_number, severity="info")
+    try:
+        verifier = ChainVerifier(params, anchor)
+    except ValueError as exc:
+        raise AuditError(str(exc)) from None
+    report.findings.extend(f for f in verifier.anchor_findings if f.kind != "genesis-mismatch")
+    numbers = list(range(anchor_number + 1, last + 1))
+    with progress_bar("verifying blocks", len(numbers), options.progress) as advance:
+        for start in range(0, len(numbers), client.batch_size):
+            chunk = numbers[start : start + client.batch_size]
+            blocks = client.batch([("eth_getBlockByNumber", (hex(n), False)) for n in chunk])
+            for n, block in zip(chunk, blocks, strict=True):
+                if block is None:
+                    report.add("missing-block", "the node does not return this block", n)
+                    continue
+                try:
+                    header = header_from_json(block)
+                except HeaderError as exc:
+                    report.add("malformed-header", str(exc), n)
+                    continue
+                if header.number != n:
+                    report.add("wrong-block", f"asked for block {n}, got {header.number}", n)
+                report.findings.extend(verifier.verify(header))
+            advance(len(chunk))
+    elapsed = time.perf_counter() - started
+    report.stats.update(verifier.stats.to_dict())
+    report.stats["finalValidators"] = ["0x" + v.hex() for v in verifier.validators]
+    report.stats["seconds"] = round(elapsed, 3)
+    report.stats["blocksPerSecond"] = round(verifier.stats.blocks / elapsed, 1) if elapsed > 0 else None
+    report.stats["rpcRequests"] = client.requests
+    return report
+
+
+__all__ = ["AuditError", "ChainAuditOptions", "RpcError", "audit_chain", "chain_params"]

@@ -1,0 +1,145 @@
+"""``co3chain audit chain|proposal|contracts``: exit 0 when every check passes, 2 when the audit found a
+violation, 1 when it could not run (one readable line on stderr)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from co3chain.audit.report import AuditReport
+from co3chain.audit.rpc import DEFAULT_BATCH_SIZE, RpcClient
+from co3chain.errors import Co3Error
+
+#: Exit code of an audit that ran and found at least one error.
+EXIT_FINDINGS = 2
+
+
+def _parse_id(value: str) -> int:
+    try:
+        n = int(value, 16) if value.lower().startswith("0x") else int(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a decimal or 0x-hex proposal id") from None
+    if not 0 <= n < 2**256:
+        raise click.BadParameter("proposal id must fit in uint256")
+    return n
+
+
+def _finish(report: AuditReport, json_path: Path | None, html_path: Path | None, quiet: bool) -> None:
+    if json_path:
+        report.write_json(json_path)
+    if html_path:
+        report.write_html(html_path)
+    if not quiet:
+        for f in report.findings:
+            click.echo(f.line())
+    click.echo(report.summary())
+    if not report.passed:
+        sys.exit(EXIT_FINDINGS)
+
+
+def _run(fn: Callable[[], AuditReport], json_path: Path | None, html_path: Path | None, quiet: bool) -> None:
+    try:
+        report = fn()
+    except Co3Error as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    _finish(report, json_path, html_path, quiet)
+
+
+def _common(f: Callable[..., Any]) -> Callable[..., Any]:
+    f = click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the JSON report here.")(f)
+    f = click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the HTML report here.")(f)
+    f = click.option("--quiet", "-q", is_flag=True, help="Print only the verdict line.")(f)
+    f = click.option("--batch", "batch_size", type=click.IntRange(1, 1000), default=DEFAULT_BATCH_SIZE, show_default=True,
+                     help="JSON-RPC requests per batch.")(f)
+    return click.option("--rpc", required=True, help="JSON-RPC URL of the node to audit (not trusted).")(f)
+
+
+@click.group("audit")
+def audit() -> None:
+    """Verify the chain, governance tallies and deployed code without trusting the node."""
+
+
+@audit.command("chain")
+@_common
+@click.option("--genesis", "genesis_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Besu/co3chain genesis.json (validators and QBFT parameters are taken from it).")
+@click.option("--from", "from_block", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--to", "to_block", type=click.IntRange(min=1), default=None, help="Last block (default: the head).")
+@click.option("--no-progress", is_flag=True, help="Never draw a progress bar.")
+def chain_cmd(rpc: str, batch_size: int, quiet: bool, html_path: Path | None, json_path: Path | None,
+              genesis_path: Path, from_block: int, to_block: int | None, no_progress: bool) -> None:
+    """Check every block: hash, parent link, timestamps, constants, commit seals and validator-set votes."""
+    from co3chain.audit.chain_audit import ChainAuditOptions, audit_chain
+    from co3chain.chain.genesis import load_genesis
+
+    def go() -> AuditReport:
+        genesis = load_genesis(genesis_path)
+        client = RpcClient(rpc, batch_size)
+        try:
+            return audit_chain(client, genesis, ChainAuditOptions(from_block, to_block, False if no_progress else None))
+        finally:
+            client.close()
+
+    _run(go, json_path, html_path, quiet)
+
+
+@audit.command("proposal")
+@click.argument("proposal_id")
+@_common
+@click.option("--manifest", "manifest_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--block", type=click.IntRange(min=0), default=None, help="Audit as of this block (default: the head).")
+@click.option("--sources", "source_root", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Directory with contracts/ and node_modules/ (storage layout for proofs; default: this checkout).")
+@click.option("--no-proofs", is_flag=True, help="Skip eth_getProof storage proofs.")
+@click.option("--all-receipts", is_flag=True, help="Verify the receipts root of every block with a vote.")
+@click.option("--no-progress", is_flag=True)
+def proposal_cmd(proposal_id: str, rpc: str, batch_size: int, quiet: bool, html_path: Path | None,
+                 json_path: Path | None, manifest_path: Path, block: int | None, source_root: Path | None,
+                 no_proofs: bool, all_receipts: bool, no_progress: bool) -> None:
+    """Recompute a proposal's tally, weights, quorum and outcome; prove the stored tally."""
+    from co3chain.audit.proposal import ProposalAuditOptions, audit_proposal
+    from co3chain.contracts import compiler
+    from co3chain.contracts.deploy import load_manifest
+
+    pid = _parse_id(proposal_id)
+
+    def go() -> AuditReport:
+        manifest = load_manifest(manifest_path)
+        client = RpcClient(rpc, batch_size)
+        opts = ProposalAuditOptions(block=block, source_root=source_root or compiler.REPO_ROOT, proofs=not no_proofs,
+                                    progress=False if no_progress else None, all_receipts=all_receipts)
+        try:
+            return audit_proposal(client, manifest, pid, opts)
+        finally:
+            client.close()
+
+    _run(go, json_path, html_path, quiet)
+
+
+@audit.command("contracts")
+@_common
+@click.option("--manifest", "manifest_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--sources", "source_root", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Directory with contracts/ and node_modules/ (default: this checkout).")
+@click.option("--block", type=click.IntRange(min=0), default=None, help="Read code as of this block (default: head).")
+def contracts_cmd(rpc: str, batch_size: int, quiet: bool, html_path: Path | None, json_path: Path | None,
+                  manifest_path: Path, source_root: Path | None, block: int | None) -> None:
+    """Recompile the recorded sources and require a full bytecode match (metadata included)."""
+    from co3chain.audit.contracts import audit_contracts
+    from co3chain.contracts import compiler
+    from co3chain.contracts.deploy import load_manifest
+
+    def go() -> AuditReport:
+        manifest = load_manifest(manifest_path)
+        client = RpcClient(rpc, batch_size)
+        try:
+            return audit_contracts(client, manifest, source_root or compiler.REPO_ROOT, block)
+        finally:
+            client.close()
+
+    _run(go, json_path, html_path, quiet)

@@ -1,0 +1,86 @@
+"""``co3chain audit`` end to end over HTTP: exit 0 and reports on a clean node, exit 2 behind a lying proxy,
+exit 1 with one readable line when the audit cannot run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner
+
+from co3chain.cli import cli
+from tests.audit.devnet import Devnet, lying_proxy, serve
+from tests.audit.governance import GovScenario
+
+
+def _invoke(*args: str) -> Any:
+    return CliRunner().invoke(cli, ["audit", *args], catch_exceptions=False)
+
+
+def test_chain_cli_clean_and_lying(tmp_path: Path) -> None:
+    d = Devnet(n_validators=4, epoch=5)
+    try:
+        d.produce_empty(7)
+        genesis = tmp_path / "genesis.json"
+        genesis.write_text(json.dumps(d.genesis_dict))
+        with serve(d) as url:
+            res = _invoke("chain", "--rpc", url, "--genesis", str(genesis), "--json", str(tmp_path / "c.json"),
+                          "--html", str(tmp_path / "c.html"), "--no-progress")
+            assert res.exit_code == 0, res.output
+            assert "chain audit PASS" in res.output
+            assert json.loads((tmp_path / "c.json").read_text())["stats"]["blocksVerified"] == 7
+
+            def drop_seals(req: dict[str, Any], resp: dict[str, Any]) -> None:
+                if req["method"] == "eth_getBlockByNumber" and req["params"][0] == "0x3":
+                    from co3chain.consensus.qbft.extradata import QbftExtraData
+
+                    extra = QbftExtraData.decode(bytes.fromhex(resp["result"]["extraData"][2:]))
+                    resp["result"]["extraData"] = "0x" + extra.with_seals(extra.seals[:1]).encode().hex()
+
+            with lying_proxy(url, drop_seals) as bad:
+                res = _invoke("chain", "--rpc", bad, "--genesis", str(genesis), "--html", str(tmp_path / "bad.html"))
+            assert res.exit_code == 2, res.output
+            assert "insufficient-seals: block 3" in res.output
+            assert "FAIL" in (tmp_path / "bad.html").read_text()
+    finally:
+        d.close()
+
+
+def test_cli_unreachable_node_is_one_line(tmp_path: Path) -> None:
+    genesis = tmp_path / "genesis.json"
+    d = Devnet(n_validators=1)
+    genesis.write_text(json.dumps(d.genesis_dict))
+    d.close()
+    res = CliRunner().invoke(cli, ["audit", "chain", "--rpc", "http://127.0.0.1:9", "--genesis", str(genesis)])
+    assert res.exit_code == 1
+    assert res.output.strip().startswith("error: cannot reach http://127.0.0.1:9")
+    assert len(res.output.strip().splitlines()) == 1
+
+
+def test_proposal_and_contracts_cli(gov: GovScenario, tmp_path: Path) -> None:
+    manifest = tmp_path / "deployment.json"
+    manifest.write_text(json.dumps(gov.manifest))
+    with serve(gov.devnet) as url:
+        res = _invoke("proposal", hex(gov.token_proposal), "--rpc", url, "--manifest", str(manifest),
+                      "--json", str(tmp_path / "p.json"), "--no-progress")
+        assert res.exit_code == 0, res.output
+        data = json.loads((tmp_path / "p.json").read_text())
+        assert data["passed"] and data["stats"]["tally"]["for"] == "240"
+        res = _invoke("contracts", "--rpc", url, "--manifest", str(manifest), "--html", str(tmp_path / "k.html"))
+        assert res.exit_code == 0, res.output
+        assert "CO3Governance.registry" in (tmp_path / "k.html").read_text()
+
+        def wrong_state(req: dict[str, Any], resp: dict[str, Any]) -> None:
+            if req["method"] == "eth_call" and req["params"][0]["data"].startswith("0x3e4f49e6"):  # state(uint256)
+                resp["result"] = "0x" + (3).to_bytes(32, "big").hex()  # claim Succeeded
+
+        with lying_proxy(url, wrong_state) as bad:
+            res = _invoke("proposal", str(gov.token_proposal), "--rpc", bad, "--manifest", str(manifest))
+        assert res.exit_code == 2, res.output
+        assert "outcome-mismatch" in res.output
+
+
+def test_bad_proposal_id() -> None:
+    res = CliRunner().invoke(cli, ["audit", "proposal", "xyz", "--rpc", "http://x", "--manifest", __file__])
+    assert res.exit_code != 0 and "not a decimal or 0x-hex proposal id" in res.output

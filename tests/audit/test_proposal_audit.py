@@ -1,0 +1,110 @@
+"""Proposal audit: clean tallies pass; a node that lies about state, proofs or logs is caught."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from co3chain.audit.events import VOTE_CAST, VOTE_REVEALED
+from co3chain.audit.proposal import ProposalAuditOptions, audit_proposal
+from co3chain.audit.rpc import RpcClient
+from tests.audit.devnet import lying
+from tests.audit.governance import GovScenario
+
+
+def run(s: GovScenario, pid: int, transport: Any = None, **kw: Any) -> Any:
+    client = RpcClient(transport or s.devnet.transport)
+    return audit_proposal(client, s.manifest, pid, ProposalAuditOptions(progress=False, **kw))
+
+
+def test_token_weighted_clean(gov: GovScenario) -> None:
+    report = run(gov, gov.token_proposal)
+    assert report.passed, [f.line() for f in report.findings]
+    assert report.stats["tally"] == {"against": "250", "for": "240", "abstain": "0"}
+    assert report.stats["provenTally"] == report.stats["tally"]
+    assert report.stats["recomputedState"] == report.stats["declaredState"]
+    assert report.stats["votes"] == 4
+
+
+def test_commit_reveal_clean(gov: GovScenario) -> None:
+    report = run(gov, gov.cr_proposal)
+    assert report.passed, [f.line() for f in report.findings]
+    assert report.stats["tally"] == {"against": "1", "for": "1", "abstain": "0"}
+    assert report.stats["votes"] == 3  # three commitments, two revealed
+
+
+def test_unknown_proposal(gov: GovScenario) -> None:
+    report = run(gov, 12345)
+    assert report.kinds() == {"missing-proposal"}
+
+
+def test_lying_proposal_votes_is_caught(gov: GovScenario) -> None:
+    def lie(req: dict[str, Any], resp: dict[str, Any]) -> None:
+        if req["method"] == "eth_call" and req["params"][0]["data"].startswith("0x544ffc9c"):  # proposalVotes
+            raw = bytearray(bytes.fromhex(resp["result"][2:]))
+            raw[63] ^= 0x01  # flip the low bit of "for"
+            resp["result"] = "0x" + raw.hex()
+
+    report = run(gov, gov.token_proposal, lying(gov.devnet.transport, lie))
+    assert {"tally-mismatch", "storage-mismatch"} <= report.kinds()
+
+
+def test_lying_storage_proof_is_caught(gov: GovScenario) -> None:
+    def lie(req: dict[str, Any], resp: dict[str, Any]) -> None:
+        if req["method"] == "eth_getProof" and resp.get("result", {}).get("storageProof"):
+            entry = resp["result"]["storageProof"][1]
+            entry["value"] = hex(int(entry["value"], 16) + 1)
+
+    report = run(gov, gov.token_proposal, lying(gov.devnet.transport, lie))
+    assert "proof-invalid" in report.kinds()
+
+
+def _omit_last(topic: bytes) -> Any:
+    def omit(req: dict[str, Any], resp: dict[str, Any]) -> None:
+        if req["method"] == "eth_getLogs" and isinstance(resp.get("result"), list):
+            hits = [lg for lg in resp["result"] if lg["topics"][0] == "0x" + topic.hex()]
+            if hits:
+                resp["result"].remove(hits[-1])
+
+    return omit
+
+
+def test_omitted_log_alone_in_its_block_is_caught(gov: GovScenario) -> None:
+    """The bloom of a block with no returned vote log matches: its proven receipts expose the omission."""
+    report = run(gov, gov.cr_proposal, lying(gov.devnet.transport, _omit_last(VOTE_REVEALED)))
+    assert report.kinds() == {"omitted-log"}
+    assert report.stats["tally"] == {"against": "1", "for": "1", "abstain": "0"}  # receipts restored the vote
+
+
+def test_omitted_log_among_others_is_caught(gov: GovScenario) -> None:
+    """All votes share one block, so the bloom is explained: the proven tally disagrees, and the receipts
+    of the bloom-matching blocks then locate the omitted log."""
+    report = run(gov, gov.token_proposal, lying(gov.devnet.transport, _omit_last(VOTE_CAST)))
+    assert {"storage-mismatch", "tally-mismatch", "omitted-log"} <= report.kinds()
+    omitted = [f for f in report.errors if f.kind == "omitted-log"]
+    assert len(omitted) == 1 and "receipts root" in omitted[0].message
+
+
+def test_lying_snapshot_weights_are_caught(gov: GovScenario) -> None:
+    """The node inflates getPastVotes for every voter: the DelegateVotesChanged replay disagrees."""
+
+    def lie(req: dict[str, Any], resp: dict[str, Any]) -> None:
+        if req["method"] == "eth_call" and req["params"][0]["data"].startswith("0x3a46b1a8"):  # getPastVotes
+            resp["result"] = "0x" + (int(resp["result"], 16) + 5).to_bytes(32, "big").hex()
+
+    report = run(gov, gov.token_proposal, lying(gov.devnet.transport, lie))
+    assert {"weight-mismatch", "delegation-mismatch", "tally-mismatch"} <= report.kinds()
+
+
+def test_omitted_log_with_doctored_receipts_is_caught(gov: GovScenario) -> None:
+    """The liar also strips the log from the block's receipts: they no longer hash to the sealed receiptsRoot."""
+    omit = _omit_last(VOTE_REVEALED)
+
+    def lie(req: dict[str, Any], resp: dict[str, Any]) -> None:
+        omit(req, resp)
+        if req["method"] == "eth_getBlockReceipts" and resp.get("result"):
+            for r in resp["result"]:
+                r["logs"] = [lg for lg in r["logs"] if lg["topics"][0] != "0x" + VOTE_REVEALED.hex()]
+
+    report = run(gov, gov.cr_proposal, lying(gov.devnet.transport, lie))
+    bad = [f for f in report.errors if f.kind == "omitted-log"]
+    assert bad and "do not verify" in bad[0].message

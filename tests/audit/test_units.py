@@ -1,0 +1,111 @@
+"""Pure pieces: header rebuild, CBOR metadata, bytecode comparison, blooms, proofs, reports, RPC client errors."""
+
+from __future__ import annotations
+
+import pytest
+import rlp
+from eth_hash.auto import keccak
+
+from co3chain.audit.bytecode import (
+    FULL,
+    MISMATCH,
+    PARTIAL,
+    compare_runtime,
+    describe_metadata,
+    split_metadata,
+)
+from co3chain.audit.headers import HeaderError, header_from_json
+from co3chain.audit.proofs import ProofError, verify_account
+from co3chain.audit.receipts import bloom_contains
+from co3chain.audit.report import AuditReport, render_html
+from co3chain.audit.rpc import RpcClient, RpcError
+from tests.audit.devnet import Devnet
+
+# solc-style trailer: {"ipfs": <34 bytes>, "solc": 0.8.30} as CBOR, then its 2-byte length.
+_IPFS = bytes.fromhex("1220") + bytes(range(32))
+_CBOR = b"\xa2dipfsX\x22" + _IPFS + b"dsolcC" + bytes([0, 8, 30])
+_META = _CBOR + len(_CBOR).to_bytes(2, "big")
+
+
+def test_header_rebuild_matches_node_hash() -> None:
+    d = Devnet(n_validators=4)
+    try:
+        d.produce_empty(2)
+        for n in range(3):
+            j = d.header_json(n)
+            h = header_from_json(j)
+            assert h.computed_hash() == h.reported_hash == d.chain.get_header_by_number(n).hash
+            assert rlp.decode(h.rlp())[8] == (n.to_bytes(1, "big") if n else b"")
+        j = d.header_json(1)
+        del j["stateRoot"]
+        with pytest.raises(HeaderError, match="stateRoot missing"):
+            header_from_json(j)
+    finally:
+        d.close()
+
+
+def test_cbor_metadata_split_and_describe() -> None:
+    code = b"\x60\x80\x60\x40" + _META
+    exe, meta, decoded = split_metadata(code)
+    assert exe == b"\x60\x80\x60\x40" and meta == _META
+    info = describe_metadata(decoded)
+    assert info["solc"] == "0.8.30" and info["ipfs"].startswith("Qm")
+    assert split_metadata(b"\x60\x80\xff\xff")[2] is None  # junk trailer: no metadata
+
+
+def test_compare_runtime_masks_immutables() -> None:
+    compiled = b"\x7f" + b"\x00" * 32 + b"\x50" + _META
+    onchain = b"\x7f" + b"\x11" * 32 + b"\x50" + _META
+    refs = {"42": [{"start": 1, "length": 32}]}
+    cmp = compare_runtime(onchain, compiled, refs)
+    assert cmp.status == FULL and cmp.immutables == {"42": "0x" + "11" * 32}
+    assert compare_runtime(onchain, compiled, {}).status == MISMATCH
+    other_meta = _META.replace(bytes(range(32)), bytes(range(1, 33)))
+    assert compare_runtime(b"\x7f" + b"\x11" * 32 + b"\x50" + other_meta, compiled, refs).status == PARTIAL
+
+
+def test_bloom_contains() -> None:
+    bloom = bytearray(256)
+    item = b"\xaa" * 20
+    h = keccak(item)
+    for i in (0, 2, 4):
+        bit = ((h[i] << 8) | h[i + 1]) & 2047
+        bloom[255 - bit // 8] |= 1 << (bit % 8)
+    assert bloom_contains(bytes(bloom), item)
+    assert not bloom_contains(bytes(256), item)
+
+
+def test_account_proof_rejects_wrong_root() -> None:
+    d = Devnet(n_validators=1)
+    try:
+        from co3chain.rpc import formatters
+
+        user = next(iter(d.genesis.alloc))
+        proof = formatters.proof_json(d.chain.get_proof(user, [], d.chain.head))
+        acct = verify_account(d.chain.head.state_root, user, proof)
+        assert acct.balance == d.genesis.alloc[user].balance
+        with pytest.raises(ProofError, match="does not verify"):
+            verify_account(b"\x01" * 32, user, proof)
+        proof["balance"] = hex(acct.balance + 1)
+        with pytest.raises(ProofError, match="differ"):
+            verify_account(d.chain.head.state_root, user, proof)
+    finally:
+        d.close()
+
+
+def test_html_escapes_and_is_self_contained() -> None:
+    r = AuditReport("chain", {"node": "<script>alert(1)</script>"})
+    r.add("parent-link", "bad <b>link</b>", 7)
+    page = render_html(r)
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    assert "http" not in page.split("<body>")[0]  # no external resources
+    assert "FAIL" in page and not r.passed
+
+
+def test_rpc_client_errors() -> None:
+    client = RpcClient(lambda payload: {"jsonrpc": "2.0", "id": payload["id"], "error": {"code": -1, "message": "nope"}})
+    with pytest.raises(RpcError, match="eth_blockNumber failed: nope"):
+        client.call("eth_blockNumber")
+    partial = RpcClient(lambda payload: [{"jsonrpc": "2.0", "id": payload[0]["id"], "result": "0x1"}])
+    with pytest.raises(RpcError, match="lacks the response"):
+        partial.batch([("a", ()), ("b", ())])
