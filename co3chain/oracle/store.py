@@ -1,8 +1,9 @@
 """Durable oracle queue in SQLite (WAL mode), behind the small :class:`QueueStore` interface.
 
 Why SQLite WAL with ``synchronous=FULL``: the webhook answers 202 only after the event row is committed, so an
-accepted event survives a crash or power loss; WAL lets the HTTP threads write while the worker reads.  A
-PostgreSQL backend would implement the same interface (selected by URL scheme in :func:`open_store`).
+accepted event survives a crash or power loss; WAL lets the HTTP threads write while the worker reads.  The
+PostgreSQL backend (:mod:`co3chain.oracle.store_pg`) implements the same interface, selected by URL scheme in
+:func:`open_store`.
 
 Event states::
 
@@ -388,9 +389,19 @@ def _check_state(state: str) -> None:
 
 
 def open_store(url: str) -> QueueStore:
-    """Open the queue named by ``url``: ``sqlite:///path/to/queue.db`` or a bare path."""
+    """Open the queue named by ``url``: ``sqlite:///path/to/queue.db``, a bare path, or
+    ``postgresql://user:pass@host/db`` (needs the ``psycopg`` package, imported only when used)."""
     if url.startswith("sqlite:///"):
         return SqliteQueueStore(url[len("sqlite:///"):] or ":memory:")
+    if url.startswith(("postgresql://", "postgres://")):
+        try:
+            from co3chain.oracle.store_pg import PostgresQueueStore
+        except ModuleNotFoundError as exc:
+            if not (exc.name or "").startswith("psycopg"):
+                raise
+            raise StoreError("a postgresql:// queue needs psycopg 3: pip install 'psycopg[binary]'") from exc
+        return PostgresQueueStore(url)
     if "://" in url:
-        raise StoreError(f"unsupported queue URL {url!r}: only sqlite:///path is implemented")
+        scheme = url.split("://", 1)[0]  # not the whole URL: it may carry a password
+        raise StoreError(f"unsupported queue URL scheme {scheme!r}: use sqlite:///path or postgresql://...")
     return SqliteQueueStore(url)

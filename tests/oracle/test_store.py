@@ -1,4 +1,8 @@
-"""The SQLite queue: idempotency by (source, event id), state machine, durability across reopen."""
+"""The queue stores: idempotency by (source, event id), state machine, durability across reopen.
+
+The behavioural tests run against both backends (SQLite, and PostgreSQL on a throwaway local cluster);
+PostgreSQL-only behaviour (concurrency, server restart, service round trip) is in ``test_store_pg.py``.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,24 @@ import pytest
 from co3chain.oracle.events import parse_event
 from co3chain.oracle.store import SqliteQueueStore, StoreError, open_store
 from tests.oracle.helpers import T0, checkin_body
+from tests.oracle.pg_server import shared_cluster
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    with shared_cluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
+def open_queue(request, tmp_path):
+    """Opens (and re-opens) one empty queue of the parametrized backend."""
+    if request.param == "sqlite":
+        path = tmp_path / "q.db"
+        yield lambda: SqliteQueueStore(path)
+        return
+    with request.getfixturevalue("pg_cluster").database() as url:
+        yield lambda: open_store(url)
 
 
 def _insert(store, event_id: str = "e1"):
@@ -16,32 +38,38 @@ def _insert(store, event_id: str = "e1"):
     return store.insert_received(parse_event("ar-app", "ar", body), body, T0, "sha256=aa", T0)
 
 
-def test_wal_mode_and_idempotent_insert(tmp_path) -> None:
-    store = SqliteQueueStore(tmp_path / "q.db")
+def test_idempotent_insert(open_queue) -> None:
+    store = open_queue()
     item, created = _insert(store)
     again, created_again = _insert(store)
     assert created and not created_again
     assert again.seq == item.seq and store.counts_by_state()["received"] == 1
+    assert again == item and item.body == checkin_body("e1") and item.state == "received"
+    store.close()
+
+
+def test_sqlite_uses_wal(tmp_path) -> None:
+    store = SqliteQueueStore(tmp_path / "q.db")
+    _insert(store)
     mode = sqlite3.connect(tmp_path / "q.db").execute("PRAGMA journal_mode").fetchone()[0]
     assert mode == "wal"
     store.close()
 
 
-def test_committed_rows_survive_reopen(tmp_path) -> None:
-    path = tmp_path / "q.db"
-    store = SqliteQueueStore(path)
+def test_committed_rows_survive_reopen(open_queue) -> None:
+    store = open_queue()
     item, _ = _insert(store)
     store.mark_validated(item.attestation_id, {"id": item.attestation_id}, T0)
-    # No close(): a crashed process never closes; committed WAL data must still be visible.
-    other = SqliteQueueStore(path)
+    # No close(): a crashed process never closes; committed data must still be visible.
+    other = open_queue()
     got = other.get(item.attestation_id)
     assert got is not None and got.state == "validated" and got.body == item.body
     other.close()
     store.close()
 
 
-def test_state_machine_refuses_illegal_transitions(tmp_path) -> None:
-    store = SqliteQueueStore(tmp_path / "q.db")
+def test_state_machine_refuses_illegal_transitions(open_queue) -> None:
+    store = open_queue()
     item, _ = _insert(store)
     with pytest.raises(StoreError, match="cannot move from received"):
         store.mark_signed(item.attestation_id, [], T0)
@@ -55,8 +83,8 @@ def test_state_machine_refuses_illegal_transitions(tmp_path) -> None:
     store.close()
 
 
-def test_submission_lifecycle(tmp_path) -> None:
-    store = SqliteQueueStore(tmp_path / "q.db")
+def test_submission_lifecycle(open_queue) -> None:
+    store = open_queue()
     ids = []
     for n in range(3):
         item, _ = _insert(store, f"e{n}")
@@ -83,5 +111,5 @@ def test_submission_lifecycle(tmp_path) -> None:
 def test_open_store_urls(tmp_path) -> None:
     open_store(f"sqlite:///{tmp_path}/a.db").close()
     assert (tmp_path / "a.db").exists()
-    with pytest.raises(StoreError, match="only sqlite"):
-        open_store("postgresql://db/oracle")
+    with pytest.raises(StoreError, match="unsupported queue URL scheme"):
+        open_store("mysql://db/oracle")
