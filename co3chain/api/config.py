@@ -1,0 +1,186 @@
+"""``api.toml``: database, relayer key, PA API keys (hash → PA name + on-chain account), limits, oracle.
+
+Why hashes of API keys: the config file is copied around between operators; holding only
+``sha256(key)`` means a leaked config does not leak a usable credential. Why a keystore per PA: writes are
+sent from the PA's own on-chain account, so the contracts' role checks (not the API) stay the authority.
+
+Example::
+
+    [api]
+    db = "api.sqlite"           # relative paths are relative to this file
+    max_body_bytes = 65536
+
+    [relayer]                    # pays for citizens' signed actions; needs RELAYER_ROLE on CO3Governance
+    keystore = "relayer.json"
+    password_file = "relayer.pass"
+
+    [indexer]
+    poll_interval = 1.0
+
+    [[keys]]
+    hash = "3f0a…"              # sha256 hex of the API key (`co3chain api new-key` prints both)
+    pa = "Comune di Milano"
+    keystore = "milano.json"
+    password_env = "MILANO_PASSWORD"
+    rate = 2.0                   # requests per second (token bucket refill)
+    burst = 10
+
+    [oracle]
+    config = "oracle.toml"       # optional: mount the oracle's webhooks under /v1/oracle
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from co3chain.errors import Co3Error
+from co3chain.oracle.config import KeySpec
+
+
+class ApiConfigError(Co3Error):
+    """``api.toml`` is missing, malformed or inconsistent."""
+
+
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def hash_api_key(key: str) -> str:
+    """The value stored in ``api.toml`` for ``key``: lowercase hex sha256 of its UTF-8 bytes."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def new_api_key() -> tuple[str, str]:
+    """A fresh random API key and its hash."""
+    key = "co3_" + secrets.token_urlsafe(32)
+    return key, hash_api_key(key)
+
+
+@dataclass(frozen=True)
+class ApiKeyEntry:
+    """One PA's API key: who it is, which account signs its writes, how fast it may call."""
+
+    key_hash: str
+    pa: str
+    signer: KeySpec
+    rate: float = 2.0
+    burst: int = 10
+
+
+@dataclass(frozen=True)
+class IndexerSettings:
+    poll_interval: float = 1.0
+    batch_blocks: int = 2000
+    from_block: int | None = None
+    max_backoff: float = 15.0
+
+
+@dataclass(frozen=True)
+class ApiConfig:
+    """Parsed ``api.toml``."""
+
+    db: str
+    relayer: KeySpec | None
+    keys: list[ApiKeyEntry] = field(default_factory=list)
+    max_body_bytes: int = 64 * 1024
+    indexer: IndexerSettings = field(default_factory=IndexerSettings)
+    oracle_config: Path | None = None
+
+
+def _table(data: dict[str, Any], name: str) -> dict[str, Any]:
+    value = data.get(name, {})
+    if not isinstance(value, dict):
+        raise ApiConfigError(f"[{name}] must be a table")
+    return value
+
+
+def _path(base: Path, value: Any, what: str) -> Path:
+    if not isinstance(value, str) or not value:
+        raise ApiConfigError(f"{what} must be a non-empty path string")
+    p = Path(value)
+    return p if p.is_absolute() else base / p
+
+
+def _key_spec(base: Path, table: dict[str, Any], what: str) -> KeySpec:
+    if not any(k in table for k in ("keystore", "private_key_env")):
+        raise ApiConfigError(f"{what} needs keystore (+ password_file or password_env) or private_key_env")
+    return KeySpec(
+        keystore=_path(base, table["keystore"], f"{what}.keystore") if "keystore" in table else None,
+        password_file=_path(base, table["password_file"], f"{what}.password_file") if "password_file" in table else None,
+        password_env=table.get("password_env"),
+        private_key_env=table.get("private_key_env"),
+    )
+
+
+def _number(table: dict[str, Any], name: str, default: float, what: str, *, minimum: float = 0.0) -> float:
+    value = table.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= minimum:
+        raise ApiConfigError(f"{what}.{name} must be a number > {minimum:g} (got {value!r})")
+    return float(value)
+
+
+def parse_config(data: dict[str, Any], base: Path) -> ApiConfig:
+    """Validate the TOML document ``data``; relative paths resolve against ``base``."""
+    api = _table(data, "api")
+    db = api.get("db", "api.sqlite")
+    if not isinstance(db, str) or not db:
+        raise ApiConfigError("[api].db must be a path")
+    db_path = db if db == ":memory:" else str(_path(base, db, "[api].db"))
+    max_body = int(_number(api, "max_body_bytes", 64 * 1024, "[api]", minimum=0))
+
+    relayer_table = _table(data, "relayer")
+    relayer = _key_spec(base, relayer_table, "[relayer]") if relayer_table else None
+
+    idx = _table(data, "indexer")
+    from_block = idx.get("from_block")
+    if from_block is not None and (not isinstance(from_block, int) or from_block < 0):
+        raise ApiConfigError("[indexer].from_block must be a non-negative integer")
+    indexer = IndexerSettings(
+        poll_interval=_number(idx, "poll_interval", 1.0, "[indexer]"),
+        batch_blocks=int(_number(idx, "batch_blocks", 2000, "[indexer]")),
+        from_block=from_block,
+        max_backoff=_number(idx, "max_backoff", 15.0, "[indexer]"),
+    )
+
+    raw_keys = data.get("keys", [])
+    if not isinstance(raw_keys, list):
+        raise ApiConfigError("[[keys]] must be an array of tables")
+    keys: list[ApiKeyEntry] = []
+    for n, entry in enumerate(raw_keys):
+        what = f"[[keys]] #{n + 1}"
+        if not isinstance(entry, dict):
+            raise ApiConfigError(f"{what} must be a table")
+        key_hash = str(entry.get("hash", "")).lower().removeprefix("sha256:")
+        if not _HEX64.match(key_hash):
+            raise ApiConfigError(f"{what}.hash must be the 64-hex-digit sha256 of the key")
+        pa = entry.get("pa")
+        if not isinstance(pa, str) or not pa.strip():
+            raise ApiConfigError(f"{what}.pa must name the public administration")
+        keys.append(ApiKeyEntry(
+            key_hash=key_hash, pa=pa.strip(), signer=_key_spec(base, entry, what),
+            rate=_number(entry, "rate", 2.0, what), burst=int(_number(entry, "burst", 10, what, minimum=0.999)),
+        ))
+    if len({k.key_hash for k in keys}) != len(keys):
+        raise ApiConfigError("[[keys]] hashes must be distinct")
+
+    oracle = _table(data, "oracle")
+    oracle_config = _path(base, oracle["config"], "[oracle].config") if "config" in oracle else None
+    return ApiConfig(db=db_path, relayer=relayer, keys=keys, max_body_bytes=max_body, indexer=indexer,
+                     oracle_config=oracle_config)
+
+
+def load_config(path: str | Path) -> ApiConfig:
+    """Read and validate ``api.toml``."""
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ApiConfigError(f"API config {p} not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ApiConfigError(f"API config {p} is not valid TOML: {exc}") from None
+    return parse_config(data, p.resolve().parent)

@@ -1,0 +1,1 @@
+"""Route modules of ``/v1``: reads, relay (citizens' signed actions), PA writes, event stream, oracle."""

@@ -1,0 +1,44 @@
+"""The oracle's HTTP surface re-mounted under ``/v1/oracle`` plus a read-only list of rejected events.
+
+Why re-mount the routes instead of including the router: the oracle's router carries its own
+``/oracle/v1`` prefix (for its stand-alone server); the API's paths are versioned first (``/v1/...``).
+The endpoints look up the operator at ``request.app.state.co3_oracle``, which the API sets.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.concurrency import run_in_threadpool
+from fastapi.routing import APIRoute
+
+from co3chain.api.errors import ApiError
+from co3chain.api.state import ApiState, get_state
+
+
+def oracle_router() -> APIRouter:
+    """A router with the oracle's webhook, co-sign, status and event routes under ``/v1/oracle``."""
+    from co3chain.oracle.webhooks import router as source
+
+    router = APIRouter(prefix="/v1/oracle", tags=["oracle"])
+    prefix = source.prefix
+    for route in source.routes:
+        if isinstance(route, APIRoute):
+            router.add_api_route(route.path.removeprefix(prefix) or "/", route.endpoint, methods=list(route.methods),
+                                 status_code=route.status_code, name=f"oracle_{route.name}",
+                                 summary=route.summary, description=route.description)
+    return router
+
+
+rejected_router = APIRouter(prefix="/v1/oracle", tags=["oracle"])
+
+
+@rejected_router.get("/rejected")
+async def rejected(state: Annotated[ApiState, Depends(get_state)],
+                   limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:
+    """Off-chain events the oracle rejected, newest first, with the reason (read-only)."""
+    if state.oracle is None:
+        raise ApiError(404, "oracle_not_configured", "this API runs without an oracle ([oracle] in api.toml)")
+    items = await run_in_threadpool(state.oracle.store.list_items, "rejected", limit)
+    return [i.public() for i in items]

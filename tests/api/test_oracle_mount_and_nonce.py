@@ -1,0 +1,77 @@
+"""The oracle's routes mounted under /v1/oracle (with rejected events read-only), and the relayer/PA
+sender healing its local nonce counter after another process used the same account."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from fastapi.testclient import TestClient
+
+from co3chain.api.app import create_app
+from co3chain.api.state import ApiState
+from co3chain.oracle.auth import AuthError
+from co3chain.oracle.events import ActivityKind, OracleEvent
+from co3chain.oracle.store import SqliteQueueStore
+from co3chain.sdk import ApiClientError, Client
+from tests.api.conftest import CITIZENS, DEPLOYER, World
+from tests.api.helpers import PARK, admin_call
+
+
+def test_oracle_routes_are_mounted_under_v1_oracle(world: World, tmp_path) -> None:
+    queue = SqliteQueueStore(str(tmp_path / "queue.sqlite"))
+    event = OracleEvent(source="ar-app", source_kind="ar", event_id="e1", citizen=CITIZENS[0].address, area_id=1,
+                        activity_id=1, kind=ActivityKind(0), observed_at=1, evidence_hash=b"\x01" * 32, lat=None,
+                        lon=None, accuracy_m=None, device_signature_ok=None)
+    item, _ = queue.insert_received(event, b"{}", 1, "sig", now=1.0)
+    queue.mark_rejected(item.attestation_id, "outside the area geofence", now=2.0)
+    started: list[str] = []
+    def ingest(*_args, **_kw):
+        raise AuthError("missing X-Co3-Signature header")
+
+    oracle = SimpleNamespace(operator=SimpleNamespace(store=queue, ingest=ingest), store=queue,
+                             start_worker=lambda: started.append("start"), stop=lambda: started.append("stop"))
+    state = ApiState(chain=world.state.chain, store=world.state.store, indexer=world.state.indexer,
+                     relayer=None, run_indexer=False, oracle=oracle)
+    with TestClient(create_app(state)) as http:
+        rejected = http.get("/v1/oracle/rejected").json()
+        assert [(r["event_id"], r["reason"]) for r in rejected] == [("e1", "outside the area geofence")]
+        assert http.get("/v1/oracle/status").json()["rejected"] == 1
+        assert http.get("/v1/oracle/events", params={"state": "rejected"}).json()[0]["state"] == "rejected"
+        unsigned = http.post("/v1/oracle/webhooks/ar/checkin", content=b"{}")
+        assert unsigned.status_code == 401
+        assert unsigned.json()["error"] == {"code": "unauthorized", "message": "missing X-Co3-Signature header"}
+        assert "/v1/oracle/webhooks/ar/checkin" in http.get("/openapi.json").json()["paths"]
+        assert Client("http://testserver", http=http).oracle_rejected()[0]["event_id"] == "e1"
+    assert started == ["start", "stop"]
+    # Without an oracle the paths do not exist.
+    assert world.http.get("/v1/oracle/rejected").status_code == 404
+    queue.close()
+
+
+def test_sender_resyncs_its_nonce_after_outside_transactions(world: World) -> None:
+    pa = world.client(world.pa_key)
+    assert pa.wait_for_tx(pa.create_area(PARK, "a").txHash).status == "success"
+    # The PA's account sends a transaction behind the API's back: the API's cached nonce is now stale.
+    admin_call(world, DEPLOYER, "CommonsToken", "setService", CITIZENS[3].address, True, False)
+    second = pa.create_area(PARK, "b")
+    assert pa.wait_for_tx(second.txHash).status == "success"
+    assert pa.area(2).metadataURI == "b"
+
+
+def test_relayer_without_role_is_reported_as_server_side(world: World) -> None:
+    pa, anon = world.client(world.pa_key), world.client()
+    pa.wait_for_tx(pa.register_citizen(CITIZENS[0].address, b"\x09" * 32, world.now() + 10**6).txHash)
+    now = world.now()
+    created = pa.create_proposal(description="role", vote_start=now + 5, vote_end=now + 100)
+    pa.wait_for_tx(created.txHash)
+    world.travel(now + 10)
+    gov = world.contract("CO3Governance")
+    relayer_role = gov.functions.RELAYER_ROLE().call()
+    admin_call(world, DEPLOYER, "CO3Governance", "revokeRole", relayer_role, world.state.relayer.address)
+    try:
+        anon.vote(CITIZENS[0], created.proposalId, 1)
+    except ApiClientError as exc:
+        assert (exc.status, exc.code) == (503, "relayer_not_authorized")
+        assert "AccessControlUnauthorizedAccount" in exc.message
+    else:
+        raise AssertionError("a relayer without RELAYER_ROLE must not relay")
