@@ -1,0 +1,308 @@
+"""Node configuration file (TOML): where data lives, which key seals, which ports to open.
+
+Relative paths are resolved against the directory of the config file, so a node directory produced by
+``co3chain network init`` can be moved or copied to another machine as a whole.
+
+Example (all keys; only ``node.genesis`` is required)::
+
+    [node]
+    data_dir = "data"
+    genesis = "../genesis.json"
+    dev = false                 # dev mode: eth_accounts/eth_sendTransaction with the validator key
+
+    [validator]                 # omit for a non-validating (RPC) node
+    keystore = "key.json"
+    password_file = "password"  # or env CO3CHAIN_PASSWORD
+
+    [rpc]
+    host = "127.0.0.1"
+    port = 8545
+    max_body_bytes = 5242880
+    cors_origins = []
+
+    [p2p]
+    host = "0.0.0.0"
+    port = 30303
+    peers = ["<128-hex pubkey>@10.0.0.2:30303"]
+
+    [metrics]
+    host = "127.0.0.1"
+    port = 9545                 # 0 disables the Prometheus endpoint
+
+    [producer]
+    empty_blocks = true         # seal blocks without transactions every block period
+    max_block_txs = 2000
+
+    [txpool]
+    max_per_sender = 64
+    max_total = 8192
+
+    [permissions]
+    accounts = []               # allowed tx senders (empty = everyone; genesis allow-list also applies)
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eth_utils import is_hex_address, to_canonical_address
+
+from co3chain.errors import Co3Error
+
+
+class ConfigError(Co3Error):
+    """The node config file is missing, unreadable or has an invalid value."""
+
+
+@dataclass(frozen=True)
+class PeerAddress:
+    """An allow-listed peer ``pubkey@host:port`` (the key it must prove to hold in the handshake)."""
+
+    pubkey: bytes
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.pubkey.hex()}@{host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class RpcConfig:
+    host: str = "127.0.0.1"
+    port: int = 8545
+    max_body_bytes: int = 5 * 1024 * 1024
+    cors_origins: tuple[str, ...] = ()
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class P2PSection:
+    host: str = "0.0.0.0"
+    port: int = 30303
+    peers: tuple[PeerAddress, ...] = ()
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    host: str = "127.0.0.1"
+    port: int = 0
+
+
+@dataclass(frozen=True)
+class ProducerConfig:
+    empty_blocks: bool = True
+    max_block_txs: int = 2000
+
+
+@dataclass(frozen=True)
+class TxPoolConfig:
+    max_per_sender: int = 64
+    max_total: int = 8192
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    """Parsed node config; every path is absolute."""
+
+    path: Path | None
+    data_dir: Path | None  # None = in memory (tests)
+    genesis: Path
+    keystore: Path | None = None
+    password_file: Path | None = None
+    dev: bool = False
+    rpc: RpcConfig = field(default_factory=RpcConfig)
+    p2p: P2PSection = field(default_factory=P2PSection)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    producer: ProducerConfig = field(default_factory=ProducerConfig)
+    txpool: TxPoolConfig = field(default_factory=TxPoolConfig)
+    allowed_accounts: tuple[bytes, ...] = ()
+
+    @property
+    def is_validator(self) -> bool:
+        return self.keystore is not None
+
+
+_SECTIONS = {
+    "node": {"data_dir", "genesis", "dev"},
+    "validator": {"keystore", "password_file"},
+    "rpc": {"host", "port", "max_body_bytes", "cors_origins", "enabled"},
+    "p2p": {"host", "port", "peers"},
+    "metrics": {"host", "port"},
+    "producer": {"empty_blocks", "max_block_txs"},
+    "txpool": {"max_per_sender", "max_total"},
+    "permissions": {"accounts"},
+}
+
+
+def _get(section: dict[str, Any], key: str, typ: type | tuple[type, ...], where: str, default: Any) -> Any:
+    if key not in section:
+        return default
+    value = section[key]
+    if not isinstance(value, typ) or (typ is int and isinstance(value, bool)):
+        name = typ.__name__ if isinstance(typ, type) else "/".join(t.__name__ for t in typ)
+        raise ConfigError(f"{where}: [{key}] must be a {name}, got {value!r}")
+    return value
+
+
+def _port(section: dict[str, Any], where: str, default: int, *, allow_zero: bool = True) -> int:
+    port = _get(section, "port", int, where, default)
+    if not (0 if allow_zero else 1) <= port <= 65535:
+        raise ConfigError(f"{where}: port {port} out of range")
+    return port
+
+
+def parse_peer(text: str) -> PeerAddress:
+    """Parse ``[enode://]<128 hex pubkey>@host:port``."""
+    raw = text.strip().removeprefix("enode://")
+    key_hex, sep, hostport = raw.partition("@")
+    if not sep:
+        raise ConfigError(f"peer {text!r} must look like <pubkey-hex>@host:port")
+    key_hex = key_hex.removeprefix("0x")
+    try:
+        pubkey = bytes.fromhex(key_hex)
+    except ValueError:
+        raise ConfigError(f"peer {text!r}: public key is not hex") from None
+    if len(pubkey) != 64:
+        raise ConfigError(f"peer {text!r}: public key must be 64 bytes (128 hex characters)")
+    if hostport.startswith("["):
+        host, sep, port_text = hostport[1:].partition("]:")
+    else:
+        host, sep, port_text = hostport.rpartition(":")
+    if not sep or not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ConfigError(f"peer {text!r}: missing or invalid host:port")
+    return PeerAddress(pubkey, host, int(port_text))
+
+
+def parse_config(data: dict[str, Any], base_dir: Path, path: Path | None = None) -> NodeConfig:
+    """Validate a decoded TOML document; relative paths are resolved against ``base_dir``."""
+    where = str(path) if path else "config"
+    for name, value in data.items():
+        if name not in _SECTIONS:
+            raise ConfigError(f"{where}: unknown section [{name}]")
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: [{name}] must be a table")
+        unknown = set(value) - _SECTIONS[name]
+        if unknown:
+            raise ConfigError(f"{where}: unknown key(s) in [{name}]: {', '.join(sorted(unknown))}")
+
+    def resolve(p: str) -> Path:
+        return (base_dir / p).resolve()
+
+    node = data.get("node", {})
+    genesis = _get(node, "genesis", str, f"{where} [node]", None)
+    if not genesis:
+        raise ConfigError(f"{where}: [node] genesis is required")
+    data_dir_raw = _get(node, "data_dir", str, f"{where} [node]", "data")
+    validator = data.get("validator", {})
+    keystore = _get(validator, "keystore", str, f"{where} [validator]", None)
+    password = _get(validator, "password_file", str, f"{where} [validator]", None)
+    if password is not None and keystore is None:
+        raise ConfigError(f"{where}: [validator] password_file given without keystore")
+
+    rpc = data.get("rpc", {})
+    origins = _get(rpc, "cors_origins", list, f"{where} [rpc]", [])
+    if not all(isinstance(o, str) for o in origins):
+        raise ConfigError(f"{where}: [rpc] cors_origins must be a list of strings")
+    max_body = _get(rpc, "max_body_bytes", int, f"{where} [rpc]", RpcConfig.max_body_bytes)
+    if max_body < 1024:
+        raise ConfigError(f"{where}: [rpc] max_body_bytes must be at least 1024")
+    p2p = data.get("p2p", {})
+    peers_raw = _get(p2p, "peers", list, f"{where} [p2p]", [])
+    if not all(isinstance(p, str) for p in peers_raw):
+        raise ConfigError(f"{where}: [p2p] peers must be a list of strings")
+    metrics = data.get("metrics", {})
+    producer = data.get("producer", {})
+    max_txs = _get(producer, "max_block_txs", int, f"{where} [producer]", ProducerConfig.max_block_txs)
+    if max_txs < 1:
+        raise ConfigError(f"{where}: [producer] max_block_txs must be at least 1")
+    pool = data.get("txpool", {})
+    pool_cfg = TxPoolConfig(
+        max_per_sender=_get(pool, "max_per_sender", int, f"{where} [txpool]", TxPoolConfig.max_per_sender),
+        max_total=_get(pool, "max_total", int, f"{where} [txpool]", TxPoolConfig.max_total),
+    )
+    if pool_cfg.max_per_sender < 1 or pool_cfg.max_total < pool_cfg.max_per_sender:
+        raise ConfigError(f"{where}: [txpool] needs 1 <= max_per_sender <= max_total")
+    perms = data.get("permissions", {})
+    accounts_raw = _get(perms, "accounts", list, f"{where} [permissions]", [])
+    accounts = []
+    for a in accounts_raw:
+        if not isinstance(a, str) or not is_hex_address(a):
+            raise ConfigError(f"{where}: [permissions] accounts: {a!r} is not a hex address")
+        accounts.append(to_canonical_address(a))
+
+    return NodeConfig(
+        path=path,
+        data_dir=resolve(data_dir_raw),
+        genesis=resolve(genesis),
+        keystore=resolve(keystore) if keystore else None,
+        password_file=resolve(password) if password else None,
+        dev=_get(node, "dev", bool, f"{where} [node]", False),
+        rpc=RpcConfig(
+            host=_get(rpc, "host", str, f"{where} [rpc]", RpcConfig.host),
+            port=_port(rpc, f"{where} [rpc]", RpcConfig.port),
+            max_body_bytes=max_body,
+            cors_origins=tuple(origins),
+            enabled=_get(rpc, "enabled", bool, f"{where} [rpc]", True),
+        ),
+        p2p=P2PSection(
+            host=_get(p2p, "host", str, f"{where} [p2p]", P2PSection.host),
+            port=_port(p2p, f"{where} [p2p]", P2PSection.port),
+            peers=tuple(parse_peer(p) for p in peers_raw),
+        ),
+        metrics=MetricsConfig(
+            host=_get(metrics, "host", str, f"{where} [metrics]", MetricsConfig.host),
+            port=_port(metrics, f"{where} [metrics]", MetricsConfig.port),
+        ),
+        producer=ProducerConfig(
+            empty_blocks=_get(producer, "empty_blocks", bool, f"{where} [producer]", True),
+            max_block_txs=max_txs,
+        ),
+        txpool=pool_cfg,
+        allowed_accounts=tuple(accounts),
+    )
+
+
+def load_config(path: Path | str) -> NodeConfig:
+    """Read and validate a node config file."""
+    p = Path(path).resolve()
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read node config {p}: {exc.strerror or exc}") from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"node config {p} is not valid TOML: {exc}") from exc
+    return parse_config(data, p.parent, p)
+
+
+def config_to_toml_dict(
+    *,
+    genesis: str,
+    data_dir: str = "data",
+    keystore: str | None = "key.json",
+    password_file: str | None = "password",
+    rpc_host: str = "127.0.0.1",
+    rpc_port: int = 8545,
+    p2p_host: str = "0.0.0.0",
+    p2p_port: int = 30303,
+    peers: list[str] | None = None,
+    metrics_port: int = 0,
+    dev: bool = False,
+    empty_blocks: bool = True,
+) -> dict[str, Any]:
+    """The TOML document ``network init`` writes for one node (paths relative to the node dir)."""
+    doc: dict[str, Any] = {"node": {"data_dir": data_dir, "genesis": genesis, "dev": dev}}
+    if keystore is not None:
+        doc["validator"] = {"keystore": keystore}
+        if password_file is not None:
+            doc["validator"]["password_file"] = password_file
+    doc["rpc"] = {"host": rpc_host, "port": rpc_port}
+    doc["p2p"] = {"host": p2p_host, "port": p2p_port, "peers": list(peers or [])}
+    doc["metrics"] = {"host": "127.0.0.1", "port": metrics_port}
+    doc["producer"] = {"empty_blocks": empty_blocks}
+    return doc

@@ -1,0 +1,256 @@
+"""Node assembly and lifecycle: chain + tx pool + block producer + JSON-RPC + metrics, in one asyncio loop.
+
+Threads: the event loop serves RPC; block building/import runs in a worker thread (``asyncio.to_thread``
+in the producer). The chain's import listener runs on that worker thread, so everything it touches is
+thread-safe (tx pool) or bounced to the loop (subscriptions, metrics are thread-safe).
+
+Shutdown (SIGTERM/SIGINT): stop the producer (the block in progress finishes: an import is one atomic
+RocksDB write, so even ``kill -9`` leaves the last committed block), stop RPC, close the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from eth_keys import keys
+
+from co3chain.chain.chain import NodeChain
+from co3chain.chain.genesis import Genesis, load_genesis
+from co3chain.keys import load_private_key, read_password
+from co3chain.node.config import NodeConfig
+from co3chain.node.metrics import NodeMetrics
+from co3chain.node.producer import BlockProducer, SealedBlockInfo, SingleValidatorProducer
+from co3chain.node.txpool import TxPool
+from co3chain.rpc.backend import RpcBackend
+from co3chain.rpc.methods import EthApi, build_dispatcher
+from co3chain.rpc.server import RpcApp, RpcServer
+
+log = logging.getLogger("co3chain.node")
+
+
+def _no_peers() -> int:
+    return 0
+
+
+#: A producer that also has these methods backs qbft_proposeValidatorVote & co. (the QBFT driver).
+_VOTE_METHODS = ("propose_vote", "discard_vote", "pending_votes")
+
+#: ``make_producer(service) -> BlockProducer | None``: how the service chooses block production.
+ProducerFactory = Callable[["NodeService"], "BlockProducer | None"]
+
+
+def default_producer_factory(service: NodeService) -> BlockProducer | None:
+    """How this node takes part in block production, from its key and the validator set.
+
+    * its key is the only validator: :class:`SingleValidatorProducer` (seals alone every period);
+    * otherwise (one of several validators, or a key not yet in the set):
+      :func:`co3chain.node.qbft_driver.qbft_producer_factory` (QBFT over the p2p transport, with sync);
+    * no key: none (an RPC-only node).
+    """
+    if service.private_key is None or service.address is None:
+        return None
+    cfg = service.config
+    validators = service.chain.validators_for_child(service.chain.head)
+    if validators == [service.address]:
+        return SingleValidatorProducer(
+            service.chain,
+            service.txpool,
+            service.private_key,
+            empty_blocks=cfg.producer.empty_blocks,
+            max_block_txs=cfg.producer.max_block_txs,
+            on_sealed=service.on_sealed,
+        )
+    # several validators, or a key that is not (yet) a validator: the QBFT driver over p2p
+    from co3chain.node.qbft_driver import qbft_producer_factory
+
+    return qbft_producer_factory(service)
+
+
+@dataclass
+class NodeService:
+    """One running node. ``await start()`` … ``await stop()``, or ``await run()`` until a signal."""
+
+    config: NodeConfig
+    password: str | None = None
+    producer_factory: ProducerFactory = default_producer_factory
+    chain: NodeChain = field(init=False)
+    genesis: Genesis = field(init=False)
+    txpool: TxPool = field(init=False)
+    metrics: NodeMetrics = field(init=False)
+    api: EthApi = field(init=False)
+    producer: BlockProducer | None = field(init=False, default=None)
+    private_key: bytes | None = field(init=False, default=None)
+    address: bytes | None = field(init=False, default=None)
+    rpc_port: int = field(init=False, default=0)
+    metrics_port: int = field(init=False, default=0)
+    _rpc: RpcServer | None = field(init=False, default=None)
+    _producer_task: asyncio.Task[None] | None = field(init=False, default=None)
+    _stopped: asyncio.Event = field(init=False, default_factory=asyncio.Event)
+    _loop: asyncio.AbstractEventLoop | None = field(init=False, default=None)
+    _last_timestamp: int | None = field(init=False, default=None)
+    _closed: bool = field(init=False, default=False)
+    #: Connected peers (net_peerCount, metrics); the p2p layer replaces it when it is wired in.
+    peer_count: Callable[[], int] = field(init=False, default_factory=lambda: _no_peers)
+
+    # -- assembly ------------------------------------------------------------------------------------
+    def _load_key(self) -> None:
+        cfg = self.config
+        if cfg.keystore is None:
+            return
+        password = self.password if self.password is not None else read_password(cfg.password_file)
+        self.private_key = load_private_key(cfg.keystore, password)
+        self.address = keys.PrivateKey(self.private_key).public_key.to_canonical_address()
+
+    def _allowlist(self) -> Callable[[bytes], bool] | None:
+        genesis_list = self.genesis.account_allowlist
+        local = set(self.config.allowed_accounts)
+        if genesis_list is None and not local:
+            return None
+        chain_set = None if genesis_list is None else set(genesis_list)
+
+        def allowed(sender: bytes) -> bool:
+            return (chain_set is None or sender in chain_set) and (not local or sender in local)
+
+        return allowed
+
+    async def start(self) -> None:
+        """Open the chain and start every component; raises ``Co3Error`` on bad config/keys."""
+        self._loop = asyncio.get_running_loop()
+        cfg = self.config
+        self.genesis = load_genesis(cfg.genesis)
+        self._load_key()
+        if cfg.data_dir is not None:
+            cfg.data_dir.mkdir(parents=True, exist_ok=True)
+        self.chain = NodeChain.open(cfg.data_dir, self.genesis)
+        try:
+            await self._start_components()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start_components(self) -> None:
+        cfg = self.config
+        self.txpool = TxPool(
+            self.chain,
+            max_per_sender=cfg.txpool.max_per_sender,
+            max_total=cfg.txpool.max_total,
+            allowlist=self._allowlist(),
+        )
+        self.metrics = NodeMetrics()
+        head = self.chain.head
+        self.metrics.height.set(head.block_number)
+        self._last_timestamp = head.timestamp
+        dev_keys = {self.address: self.private_key} if cfg.dev and self.private_key and self.address else {}
+        # The producer is built before RPC so a consensus driver can expose the qbft_ vote methods.
+        self.producer = self.producer_factory(self)
+        consensus = self.producer if all(hasattr(self.producer, m) for m in _VOTE_METHODS) else None
+        peers = getattr(self.producer, "peer_count", None)
+        if callable(peers):
+            self.peer_count = peers
+        backend = RpcBackend(
+            chain=self.chain,
+            txpool=self.txpool,
+            dev_keys=dev_keys,
+            peer_count=lambda: self.peer_count(),
+            consensus=consensus,
+        )
+        dispatcher, self.api = build_dispatcher(backend)
+        attach = getattr(self.producer, "attach_rpc", None)
+        if attach is not None:  # the QBFT driver adds votes, sync state, tx gossip and its qbft_ methods
+            attach(backend, dispatcher)
+        self.chain.add_import_listener(self.txpool.on_block_imported)
+        self.chain.add_import_listener(self._on_import)
+        self.api.subscriptions.start()
+        if cfg.rpc.enabled:
+            app = RpcApp(
+                dispatcher,
+                max_body=cfg.rpc.max_body_bytes,
+                cors_origins=list(cfg.rpc.cors_origins),
+                on_ws_close=self.api.subscriptions.drop_connection,
+            )
+            self._rpc = RpcServer(app, cfg.rpc.host, cfg.rpc.port)
+            await self._rpc.start()
+            self.rpc_port = self._rpc.port
+        self.metrics_port = self.metrics.serve(cfg.metrics.host, cfg.metrics.port)
+        if self.producer is not None:
+            self._producer_task = asyncio.create_task(self.producer.run(), name="block-producer")
+        log.info(
+            "node started chain_id=%d head=%d validator=%s rpc=%s:%d metrics=%d producer=%s",
+            self.chain.chain_id,
+            head.block_number,
+            "0x" + self.address.hex() if self.address else "none",
+            cfg.rpc.host,
+            self.rpc_port,
+            self.metrics_port,
+            type(self.producer).__name__ if self.producer else "none",
+        )
+
+    # -- events --------------------------------------------------------------------------------------
+    def _on_import(self, block: Any, receipts: Any) -> None:
+        """Chain import listener (worker thread)."""
+        header = block.header
+        interval = None if self._last_timestamp is None else header.timestamp - self._last_timestamp
+        self._last_timestamp = header.timestamp
+        self.metrics.on_block(header.block_number, len(block.transactions), header.gas_used, interval)
+        self.metrics.peers.set(self.peer_count())
+        self.api.subscriptions.notify_block_threadsafe(block, receipts)
+
+    def on_sealed(self, info: SealedBlockInfo) -> None:
+        self.metrics.build_seconds.observe(info.build_seconds)
+        status = self.txpool.status()
+        self.metrics.txpool_pending.set(status["pending"])
+        self.metrics.txpool_queued.set(status["queued"])
+
+    # -- lifecycle -----------------------------------------------------------------------------------
+    async def stop(self) -> None:
+        """Stop producing, stop serving, close the database (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        if self.producer is not None:
+            self.producer.stop()
+        if self._producer_task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._producer_task
+            self._producer_task = None
+        if self._rpc is not None:
+            await self._rpc.stop()
+            self._rpc = None
+        if hasattr(self, "api"):
+            await self.api.subscriptions.stop()
+        if hasattr(self, "metrics"):
+            self.metrics.stop()
+        if hasattr(self, "chain"):
+            self.chain.close()
+        self._stopped.set()
+
+    def request_stop(self) -> None:
+        """Thread/signal-safe: make :meth:`run` shut down."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._stopped.set)
+
+    async def run(self) -> None:
+        """Start, wait for SIGTERM/SIGINT (or :meth:`request_stop`), shut down gracefully."""
+        await self.start()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, self._stopped.set)
+        try:
+            await self._stopped.wait()
+        finally:
+            log.info("shutting down")
+            await self.stop()
+            log.info("node stopped at block %d", self._last_block_number())
+
+    def _last_block_number(self) -> int:
+        try:
+            return self.chain.head.block_number
+        except Exception:
+            return -1

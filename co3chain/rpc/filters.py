@@ -1,0 +1,251 @@
+"""Polling filters (eth_newFilter & co.) and WebSocket subscriptions (eth_subscribe).
+
+Polling filters keep only a cursor (the last block number delivered), not buffered results: on
+``eth_getFilterChanges`` the blocks after the cursor are read back from the chain. Why: the chain is
+final (no reorgs), so re-reading is exact, and an abandoned filter costs a few bytes until it expires.
+
+Subscriptions are push-based: the chain's import listener (producer thread) hands each new block to the
+event loop, where one consumer task notifies every subscriber in block order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from co3chain.rpc import formatters as fmt
+from co3chain.rpc.dispatch import CallContext
+from co3chain.rpc.errors import RpcError, ServerError
+from co3chain.rpc.params import FilterCriteria, log_matches
+
+log = logging.getLogger(__name__)
+
+#: geth drops filters not polled for 5 minutes.
+FILTER_TIMEOUT = 300.0
+MAX_FILTERS = 10_000
+
+
+def new_id() -> str:
+    """A random 128-bit id, hex-encoded (as geth's ``rpc.NewID``)."""
+    return "0x" + os.urandom(16).hex()
+
+
+@dataclass
+class _Filter:
+    kind: str  # "block" | "logs" | "pending"
+    cursor: int  # last block number already delivered
+    criteria: FilterCriteria | None = None
+    last_poll: float = field(default_factory=time.monotonic)
+    pending: list[bytes] = field(default_factory=list)
+
+
+class FilterManager:
+    """State behind eth_newFilter, eth_newBlockFilter, eth_getFilterChanges and eth_uninstallFilter.
+
+    ``resolve_range(criteria) -> (from, to)`` and ``get_logs(criteria, from, to)`` come from the eth API
+    so tag handling and range limits are the same as eth_getLogs.
+    """
+
+    def __init__(
+        self,
+        head_number: Callable[[], int],
+        block_hash_at: Callable[[int], bytes | None],
+        get_logs: Callable[[FilterCriteria, int, int], list[dict[str, Any]]],
+        resolve_range: Callable[[FilterCriteria], tuple[int, int]],
+    ) -> None:
+        self._head_number = head_number
+        self._block_hash_at = block_hash_at
+        self._get_logs = get_logs
+        self._resolve_range = resolve_range
+        self._filters: dict[str, _Filter] = {}
+        self._lock = threading.Lock()
+
+    def _add(self, f: _Filter) -> str:
+        self.expire()
+        with self._lock:
+            if len(self._filters) >= MAX_FILTERS:
+                raise ServerError("too many filters installed")
+            fid = new_id()
+            self._filters[fid] = f
+            return fid
+
+    def new_block_filter(self) -> str:
+        return self._add(_Filter("block", self._head_number()))
+
+    def new_pending_filter(self) -> str:
+        return self._add(_Filter("pending", self._head_number()))
+
+    def new_log_filter(self, crit: FilterCriteria) -> str:
+        self._resolve_range(crit)  # validate tags now, as geth does
+        return self._add(_Filter("logs", self._head_number(), crit))
+
+    def uninstall(self, fid: str) -> bool:
+        with self._lock:
+            return self._filters.pop(fid, None) is not None
+
+    def on_pending_tx(self, tx_hash: bytes) -> None:
+        with self._lock:
+            for f in self._filters.values():
+                if f.kind == "pending":
+                    f.pending.append(tx_hash)
+
+    def _get(self, fid: Any) -> _Filter:
+        f = self._filters.get(fid) if isinstance(fid, str) else None
+        if f is None:
+            raise ServerError("filter not found")
+        f.last_poll = time.monotonic()
+        return f
+
+    def changes(self, fid: Any) -> list[Any]:
+        f = self._get(fid)
+        head = self._head_number()
+        if f.kind == "pending":
+            with self._lock:
+                out, f.pending = f.pending, []
+            return [fmt.hd(h) for h in out]
+        if head <= f.cursor:
+            return []
+        start, f.cursor = f.cursor + 1, head
+        if f.kind == "block":
+            hashes = (self._block_hash_at(n) for n in range(start, head + 1))
+            return [fmt.hd(h) for h in hashes if h is not None]
+        assert f.criteria is not None
+        lo, hi = self._resolve_range(f.criteria)
+        lo, hi = max(lo, start), min(hi, head)
+        if lo > hi:
+            return []
+        return self._get_logs(f.criteria, lo, hi)
+
+    def logs(self, fid: Any) -> list[dict[str, Any]]:
+        f = self._get(fid)
+        if f.kind != "logs" or f.criteria is None:
+            raise ServerError("filter not found")
+        lo, hi = self._resolve_range(f.criteria)
+        return self._get_logs(f.criteria, lo, hi)
+
+    def expire(self, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            for fid in [k for k, f in self._filters.items() if now - f.last_poll > FILTER_TIMEOUT]:
+                del self._filters[fid]
+
+    def __len__(self) -> int:
+        return len(self._filters)
+
+
+@dataclass
+class _Subscription:
+    kind: str  # "newHeads" | "logs" | "newPendingTransactions"
+    ctx: CallContext
+    criteria: FilterCriteria | None = None
+
+
+class SubscriptionManager:
+    """eth_subscribe over WebSocket; :meth:`notify_block` is fed by the chain import listener."""
+
+    def __init__(self, receipt_infos: Callable[[Any], list[Any]]) -> None:
+        self._receipt_infos = receipt_infos
+        self._subs: dict[str, _Subscription] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._queue: asyncio.Queue[tuple[str, Any]] | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Bind to the running loop and start the delivery task."""
+        self._loop = asyncio.get_running_loop()
+        self._queue = asyncio.Queue()
+        self._task = asyncio.create_task(self._deliver(), name="rpc-subscriptions")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def subscribe(self, kind: str, ctx: CallContext, criteria: FilterCriteria | None = None) -> str:
+        if ctx.send is None or ctx.subscriptions is None:
+            raise RpcError(-32601, "notifications not supported")  # geth's message over HTTP
+        if kind not in ("newHeads", "logs", "newPendingTransactions"):
+            raise RpcError(-32602, f"no {kind!r} subscription in eth namespace")
+        sid = new_id()
+        self._subs[sid] = _Subscription(kind, ctx, criteria)
+        ctx.subscriptions.add(sid)
+        return sid
+
+    def unsubscribe(self, sid: Any, ctx: CallContext) -> bool:
+        if not isinstance(sid, str) or ctx.subscriptions is None or sid not in ctx.subscriptions:
+            return False
+        ctx.subscriptions.discard(sid)
+        return self._subs.pop(sid, None) is not None
+
+    def drop_connection(self, ctx: CallContext) -> None:
+        for sid in list(ctx.subscriptions or ()):
+            self._subs.pop(sid, None)
+
+    def notify_block_threadsafe(self, block: Any, receipts: Any = None) -> None:
+        """Chain import listener: may run on any thread."""
+        if self._loop is not None and self._queue is not None and self._subs:
+            self._loop.call_soon_threadsafe(self._queue.put_nowait, ("block", block))
+
+    def notify_pending_threadsafe(self, tx_hash: bytes) -> None:
+        if self._loop is not None and self._queue is not None and self._subs:
+            self._loop.call_soon_threadsafe(self._queue.put_nowait, ("pending", tx_hash))
+
+    async def _deliver(self) -> None:
+        assert self._queue is not None
+        while True:
+            kind, item = await self._queue.get()
+            try:
+                if kind == "block":
+                    await self._deliver_block(item)
+                else:
+                    await self._send_all("newPendingTransactions", lambda _s, h=item: fmt.hd(h))
+            except Exception:
+                log.exception("subscription delivery failed")
+
+    async def _send_all(self, kind: str, make: Callable[[_Subscription], Any]) -> None:
+        for sid, sub in list(self._subs.items()):
+            if sub.kind != kind:
+                continue
+            result = make(sub)
+            if result is None:
+                continue
+            results = result if isinstance(result, list) and kind == "logs" else [result]
+            for r in results:
+                msg = {
+                    "jsonrpc": "2.0",
+                    "method": "eth_subscription",
+                    "params": {"subscription": sid, "result": r},
+                }
+                try:
+                    assert sub.ctx.send is not None
+                    await sub.ctx.send(orjson.dumps(msg))
+                except Exception:
+                    self._subs.pop(sid, None)
+                    break
+
+    async def _deliver_block(self, block: Any) -> None:
+        if any(s.kind == "newHeads" for s in self._subs.values()):
+            head = fmt.header_json(block.header)
+            await self._send_all("newHeads", lambda _s: head)
+        if any(s.kind == "logs" for s in self._subs.values()):
+            logs = [lg for info in self._receipt_infos(block) for lg in info.logs]
+            if not logs:
+                return
+
+            def matching(sub: _Subscription) -> list[dict[str, Any]] | None:
+                crit = sub.criteria or FilterCriteria()
+                out = [fmt.log_json(lg) for lg in logs if log_matches(crit, lg.address, lg.topics)]
+                return out or None
+
+            await self._send_all("logs", matching)

@@ -1,0 +1,500 @@
+"""The eth_, net_, web3_, qbft_ and txpool_ JSON-RPC methods over an :class:`RpcBackend`.
+
+Semantics follow geth where clients depend on them: unknown blocks give ``null`` for block/tx lookups
+but a -32000 "header not found" error for state queries; ``pending``/``safe``/``finalized`` resolve to
+the head (QBFT blocks are final when imported); reverts are code 3 with the revert bytes in ``data``.
+Execution-heavy calls (eth_call, eth_estimateGas, eth_getLogs, eth_getProof) run in a worker thread so
+one slow call does not stall eth_sendRawTransaction traffic on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from typing import Any
+
+from eth_abi import decode as abi_decode
+from eth_account import Account
+from eth_hash.auto import keccak
+
+from co3chain.chain.chain import CallFailed, CallReverted, NodeChain, ReceiptInfo
+from co3chain.rpc import formatters as fmt
+from co3chain.rpc import params as P
+from co3chain.rpc.backend import RpcBackend
+from co3chain.rpc.dispatch import CallContext, Dispatcher
+from co3chain.rpc.errors import ExecutionReverted, InvalidParams, RpcError, ServerError
+from co3chain.rpc.filters import FilterManager, SubscriptionManager
+
+_ERROR_SELECTOR = bytes.fromhex("08c379a0")
+_RECEIPT_CACHE_BLOCKS = 32
+
+
+def _revert_reason(data: bytes) -> str | None:
+    if data[:4] == _ERROR_SELECTOR:
+        try:
+            return str(abi_decode(["string"], data[4:])[0])
+        except Exception:
+            return None
+    return None
+
+
+def _txpool_error(exc: Exception) -> RpcError | None:
+    """Map ``TxPoolError(code, message)`` (duck-typed: ``code`` and ``message`` attributes)."""
+    code = getattr(exc, "code", None)
+    if isinstance(code, int):
+        return RpcError(code, str(getattr(exc, "message", None) or exc), getattr(exc, "data", None))
+    return None
+
+
+class EthApi:
+    """Implements the methods and registers them on a :class:`Dispatcher` (:meth:`register`)."""
+
+    def __init__(self, backend: RpcBackend) -> None:
+        self.b = backend
+        self.chain: NodeChain = backend.chain
+        self.filters = FilterManager(
+            head_number=lambda: self.chain.head.block_number,
+            block_hash_at=self.chain.get_canonical_hash,
+            get_logs=self._logs_json,
+            resolve_range=self._resolve_range,
+        )
+        self.subscriptions = SubscriptionManager(self._block_receipts)
+        self._receipt_cache: OrderedDict[bytes, list[ReceiptInfo]] = OrderedDict()
+
+    # -- helpers -------------------------------------------------------------------------------------
+    def _header(self, ref: P.BlockRef, *, required: bool = True) -> Any:
+        chain = self.chain
+        if ref.hash is not None:
+            header = chain.get_header_by_hash(ref.hash)
+        elif ref.number is not None:
+            header = chain.get_header_by_number(ref.number)
+        elif ref.tag == "earliest":
+            header = chain.genesis_header
+        else:
+            header = chain.head
+        if header is None and required:
+            raise ServerError("header not found")
+        return header
+
+    def _block(self, ref: P.BlockRef) -> Any:
+        header = self._header(ref, required=False)
+        return None if header is None else self.chain.get_block_by_hash(header.hash)
+
+    def _block_receipts(self, block: Any) -> list[ReceiptInfo]:
+        h = block.hash
+        cached = self._receipt_cache.get(h)
+        if cached is None:
+            cached = self.chain.block_receipt_infos(block)
+            self._receipt_cache[h] = cached
+            while len(self._receipt_cache) > _RECEIPT_CACHE_BLOCKS:
+                self._receipt_cache.popitem(last=False)
+        return cached
+
+    def _number_of(self, ref: P.BlockRef) -> int:
+        if ref.number is not None:
+            return ref.number
+        if ref.tag == "earliest":
+            return 0
+        if ref.hash is not None:
+            return self._header(ref).block_number
+        return self.chain.head.block_number
+
+    def _resolve_range(self, crit: P.FilterCriteria) -> tuple[int, int]:
+        if crit.block_hash is not None:
+            header = self.chain.get_header_by_hash(crit.block_hash)
+            if header is None:
+                raise ServerError("unknown block")
+            return header.block_number, header.block_number
+        lo, hi = self._number_of(crit.from_block), self._number_of(crit.to_block)
+        if lo > hi and crit.to_block.tag is None:
+            raise RpcError(-32602, "invalid block range params")
+        return lo, hi
+
+    def _logs_json(self, crit: P.FilterCriteria, lo: int, hi: int) -> list[dict[str, Any]]:
+        hi = min(hi, self.chain.head.block_number)
+        if lo > hi:
+            return []
+        if hi - lo + 1 > self.b.max_log_range:
+            raise RpcError(-32005, f"query exceeds max block range {self.b.max_log_range}")
+        topics = [None if t is None else sorted(t) for t in crit.topics]
+        logs = self.chain.get_logs(lo, hi, sorted(crit.addresses) or None, topics)
+        if len(logs) > self.b.max_log_results:
+            raise RpcError(-32005, f"query returned more than {self.b.max_log_results} results")
+        return [fmt.log_json(lg) for lg in logs if P.log_matches(crit, lg.address, lg.topics)]
+
+    def _call_dict(self, args: P.CallArgs) -> dict[str, Any]:
+        tx: dict[str, Any] = {"value": args.value, "data": args.data}
+        if args.sender is not None:
+            tx["from"] = args.sender
+        if args.to is not None:
+            tx["to"] = args.to
+        if args.gas is not None:
+            tx["gas"] = args.gas
+        price = args.gas_price if args.gas_price is not None else args.max_fee_per_gas
+        if price is not None:
+            tx["gasPrice"] = price
+        return tx
+
+    @staticmethod
+    def _override_dict(ov: dict[bytes, P.AccountOverride]) -> dict[bytes, dict[str, Any]] | None:
+        if not ov:
+            return None
+        out: dict[bytes, dict[str, Any]] = {}
+        for addr, o in ov.items():
+            d: dict[str, Any] = {}
+            if o.balance is not None:
+                d["balance"] = o.balance
+            if o.nonce is not None:
+                d["nonce"] = o.nonce
+            if o.code is not None:
+                d["code"] = o.code
+            if o.state is not None:
+                d["state"] = o.state
+            if o.state_diff is not None:
+                d["stateDiff"] = o.state_diff
+            out[addr] = d
+        return out
+
+    # -- web3 / net ----------------------------------------------------------------------------------
+    def web3_clientVersion(self) -> str:
+        return self.b.client_version
+
+    def web3_sha3(self, data: Any) -> str:
+        return fmt.hd(keccak(P.data(data)))
+
+    def net_version(self) -> str:
+        return str(self.b.network_id or self.chain.chain_id)
+
+    def net_listening(self) -> bool:
+        return True
+
+    def net_peerCount(self) -> str:
+        return fmt.hq(self.b.peer_count())
+
+    # -- chain info ----------------------------------------------------------------------------------
+    def eth_chainId(self) -> str:
+        return fmt.hq(self.chain.chain_id)
+
+    def eth_blockNumber(self) -> str:
+        return fmt.hq(self.chain.head.block_number)
+
+    def eth_syncing(self) -> Any:
+        return self.b.syncing()
+
+    def eth_gasPrice(self) -> str:
+        return "0x0"  # free-gas network: base fee is fixed at 0
+
+    def eth_maxPriorityFeePerGas(self) -> str:
+        return "0x0"
+
+    def eth_feeHistory(self, block_count: Any, newest: Any, percentiles: Any = None) -> dict[str, Any]:
+        count = P.quantity(block_count, "blockCount", maximum=1024)
+        if percentiles is not None:
+            if not isinstance(percentiles, list) or any(
+                not isinstance(p, int | float) or isinstance(p, bool) or not 0 <= p <= 100
+                for p in percentiles
+            ):
+                raise InvalidParams("invalid reward percentiles")
+            if any(b < a for a, b in zip(percentiles, percentiles[1:], strict=False)):
+                raise InvalidParams("reward percentiles must be ascending")
+        last = self._header(P.block_number_or_tag(newest, "newestBlock")).block_number
+        count = min(count, last + 1)
+        oldest = last - count + 1
+        ratios = []
+        for n in range(oldest, last + 1):
+            h = self.chain.get_header_by_number(n)
+            ratios.append(h.gas_used / h.gas_limit if h and h.gas_limit else 0.0)
+        out: dict[str, Any] = {
+            "oldestBlock": fmt.hq(oldest if count else last),
+            "baseFeePerGas": ["0x0"] * (count + 1),
+            "gasUsedRatio": ratios,
+            "baseFeePerBlobGas": ["0x1"] * (count + 1),
+            "blobGasUsedRatio": [0.0] * count,
+        }
+        if percentiles:
+            out["reward"] = [["0x0"] * len(percentiles) for _ in range(count)]
+        return out
+
+    # -- state ---------------------------------------------------------------------------------------
+    def eth_getBalance(self, address: Any, block: Any = None) -> str:
+        addr = P.address(address)
+        state = self.chain.state_at(self._header(P.block_ref(block)))
+        return fmt.hq(state.get_balance(addr))
+
+    def eth_getCode(self, address: Any, block: Any = None) -> str:
+        addr = P.address(address)
+        state = self.chain.state_at(self._header(P.block_ref(block)))
+        return fmt.hd(state.get_code(addr))
+
+    def eth_getStorageAt(self, address: Any, slot: Any, block: Any = None) -> str:
+        addr = P.address(address)
+        if isinstance(slot, str) and len(slot) == 66:
+            key = int.from_bytes(P.hash32(slot, "slot"), "big")
+        else:
+            key = P.quantity(slot, "slot")
+        state = self.chain.state_at(self._header(P.block_ref(block)))
+        return "0x" + state.get_storage(addr, key).to_bytes(32, "big").hex()
+
+    def eth_getTransactionCount(self, address: Any, block: Any = None) -> str:
+        addr = P.address(address)
+        ref = P.block_ref(block)
+        nonce = self.chain.state_at(self._header(ref)).get_nonce(addr)
+        if ref.tag == "pending":
+            nonce = max(nonce, self.b.txpool.pending_nonce(addr))
+        return fmt.hq(nonce)
+
+    async def eth_getProof(self, address: Any, keys: Any, block: Any = None) -> dict[str, Any]:
+        addr = P.address(address)
+        if not isinstance(keys, list):
+            raise InvalidParams("invalid storage keys: expected list")
+        slots = []
+        for k in keys:
+            if isinstance(k, str) and len(k) == 66:
+                slots.append(int.from_bytes(P.hash32(k, "storage key"), "big"))
+            else:
+                slots.append(P.quantity(k, "storage key"))
+        header = self._header(P.block_ref(block))
+        proof = await asyncio.to_thread(self.chain.get_proof, addr, slots, header)
+        out = fmt.proof_json(proof)
+        for entry, original in zip(out["storageProof"], keys, strict=True):
+            entry["key"] = original  # geth echoes the key as requested
+        return out
+
+    # -- execution -----------------------------------------------------------------------------------
+    async def eth_call(self, tx: Any, block: Any = None, overrides: Any = None) -> str:
+        args = P.call_args(tx)
+        header = self._header(P.block_ref(block))
+        ov = self._override_dict(P.state_overrides(overrides))
+        try:
+            out = await asyncio.to_thread(self.chain.call, self._call_dict(args), header, ov)
+        except CallReverted as exc:
+            raise ExecutionReverted(exc.data, _revert_reason(exc.data)) from None
+        except CallFailed as exc:
+            raise ServerError(str(exc)) from None
+        return fmt.hd(out)
+
+    async def eth_estimateGas(self, tx: Any, block: Any = None) -> str:
+        args = P.call_args(tx)
+        header = self._header(P.block_ref(block))
+        try:
+            gas = await asyncio.to_thread(self.chain.estimate_gas, self._call_dict(args), header)
+        except CallReverted as exc:
+            raise ExecutionReverted(exc.data, _revert_reason(exc.data)) from None
+        except CallFailed as exc:
+            raise ServerError(str(exc)) from None
+        return fmt.hq(gas)
+
+    # -- transactions --------------------------------------------------------------------------------
+    def eth_sendRawTransaction(self, raw: Any) -> str:
+        data = P.data(raw, "raw transaction")
+        if not data:
+            raise InvalidParams("empty transaction")
+        try:
+            tx_hash = self.b.txpool.add(data)
+        except RpcError:
+            raise
+        except Exception as exc:
+            mapped = _txpool_error(exc)
+            if mapped is None:
+                raise
+            raise mapped from None
+        self.filters.on_pending_tx(tx_hash)
+        self.subscriptions.notify_pending_threadsafe(tx_hash)
+        return fmt.hd(tx_hash)
+
+    def eth_getTransactionByHash(self, tx_hash: Any) -> dict[str, Any] | None:
+        h = P.hash32(tx_hash, "transaction hash")
+        found = self.chain.get_transaction(h)
+        if found is not None:
+            tx, loc = found
+            return fmt.tx_json(tx, loc.block_hash, loc.block_number, loc.index, 0)
+        getter = getattr(self.b.txpool, "get", None)
+        pending = getter(h) if getter is not None else None
+        if pending is not None:
+            return fmt.tx_json(pending, None, None, None, None)
+        return None
+
+    def eth_getTransactionReceipt(self, tx_hash: Any) -> dict[str, Any] | None:
+        h = P.hash32(tx_hash, "transaction hash")
+        loc = self.chain.get_transaction_location(h)
+        if loc is None:
+            return None
+        block = self.chain.get_block_by_hash(loc[0]) if loc[0] not in self._receipt_cache else None
+        infos = self._receipt_cache.get(loc[0]) if block is None else self._block_receipts(block)
+        if infos is None:
+            return None
+        return fmt.receipt_json(infos[loc[2]])
+
+    def eth_getBlockReceipts(self, block: Any) -> list[dict[str, Any]] | None:
+        b = self._block(P.block_ref(block, default=None))
+        return None if b is None else [fmt.receipt_json(r) for r in self._block_receipts(b)]
+
+    def eth_getTransactionByBlockNumberAndIndex(self, block: Any, index: Any) -> dict[str, Any] | None:
+        return self._tx_by_index(self._block(P.block_number_or_tag(block)), index)
+
+    def eth_getTransactionByBlockHashAndIndex(self, block_hash: Any, index: Any) -> dict[str, Any] | None:
+        return self._tx_by_index(self._block(P.BlockRef(hash=P.hash32(block_hash, "block hash"))), index)
+
+    def _tx_by_index(self, block: Any, index: Any) -> dict[str, Any] | None:
+        i = P.quantity(index, "index")
+        if block is None or i >= len(block.transactions):
+            return None
+        return fmt.tx_json(block.transactions[i], block.hash, block.number, i, 0)
+
+    # -- blocks --------------------------------------------------------------------------------------
+    def eth_getBlockByNumber(self, block: Any, full: Any = False) -> dict[str, Any] | None:
+        b = self._block(P.block_number_or_tag(block))
+        return None if b is None else fmt.block_json(b, P.boolean(full, "fullTransactions"))
+
+    def eth_getBlockByHash(self, block_hash: Any, full: Any = False) -> dict[str, Any] | None:
+        b = self._block(P.BlockRef(hash=P.hash32(block_hash, "block hash")))
+        return None if b is None else fmt.block_json(b, P.boolean(full, "fullTransactions"))
+
+    def eth_getBlockTransactionCountByNumber(self, block: Any) -> str | None:
+        b = self._block(P.block_number_or_tag(block))
+        return None if b is None else fmt.hq(len(b.transactions))
+
+    def eth_getBlockTransactionCountByHash(self, block_hash: Any) -> str | None:
+        b = self._block(P.BlockRef(hash=P.hash32(block_hash, "block hash")))
+        return None if b is None else fmt.hq(len(b.transactions))
+
+    def eth_getUncleCountByBlockNumber(self, block: Any) -> str | None:
+        return None if self._block(P.block_number_or_tag(block)) is None else "0x0"
+
+    def eth_getUncleCountByBlockHash(self, block_hash: Any) -> str | None:
+        return None if self._block(P.BlockRef(hash=P.hash32(block_hash, "block hash"))) is None else "0x0"
+
+    # -- logs and filters ----------------------------------------------------------------------------
+    async def eth_getLogs(self, criteria: Any) -> list[dict[str, Any]]:
+        crit = P.filter_criteria(criteria)
+        lo, hi = self._resolve_range(crit)
+        return await asyncio.to_thread(self._logs_json, crit, lo, hi)
+
+    def eth_newFilter(self, criteria: Any) -> str:
+        return self.filters.new_log_filter(P.filter_criteria(criteria))
+
+    def eth_newBlockFilter(self) -> str:
+        return self.filters.new_block_filter()
+
+    def eth_newPendingTransactionFilter(self) -> str:
+        return self.filters.new_pending_filter()
+
+    async def eth_getFilterChanges(self, fid: Any) -> list[Any]:
+        return await asyncio.to_thread(self.filters.changes, fid)
+
+    async def eth_getFilterLogs(self, fid: Any) -> list[dict[str, Any]]:
+        return await asyncio.to_thread(self.filters.logs, fid)
+
+    def eth_uninstallFilter(self, fid: Any) -> bool:
+        return self.filters.uninstall(fid)
+
+    def eth_subscribe(self, kind: Any, criteria: Any = None, *, ctx: CallContext) -> str:
+        if not isinstance(kind, str):
+            raise InvalidParams("invalid subscription type")
+        crit = P.filter_criteria(criteria) if kind == "logs" else None
+        if crit is not None and (crit.block_hash is not None):
+            raise InvalidParams("blockHash is not supported in a logs subscription")
+        return self.subscriptions.subscribe(kind, ctx, crit)
+
+    def eth_unsubscribe(self, sid: Any, *, ctx: CallContext) -> bool:
+        return self.subscriptions.unsubscribe(sid, ctx)
+
+    # -- qbft / txpool -------------------------------------------------------------------------------
+    def qbft_getValidatorsByBlockNumber(self, block: Any) -> list[str]:
+        header = self._header(P.block_number_or_tag(block))
+        return [fmt.hd(v) for v in self.chain.validators_at(header.block_number)]
+
+    def qbft_getValidatorsByBlockHash(self, block_hash: Any) -> list[str]:
+        header = self._header(P.BlockRef(hash=P.hash32(block_hash, "block hash")))
+        return [fmt.hd(v) for v in self.chain.validators_at(header.block_number)]
+
+    def qbft_proposeValidatorVote(self, address: Any, add: Any) -> bool:
+        consensus = self._consensus("qbft_proposeValidatorVote")
+        consensus.propose_vote(P.address(address), P.boolean(add, "add"))
+        return True
+
+    def qbft_discardValidatorVote(self, address: Any) -> bool:
+        consensus = self._consensus("qbft_discardValidatorVote")
+        return bool(consensus.discard_vote(P.address(address)))
+
+    def qbft_getPendingVotes(self) -> dict[str, bool]:
+        consensus = self._consensus("qbft_getPendingVotes")
+        return {fmt.hd(a): bool(add) for a, add in consensus.pending_votes().items()}
+
+    def _consensus(self, method: str) -> Any:
+        if self.b.consensus is None:
+            raise RpcError(-32601, f"the method {method} does not exist/is not available")
+        return self.b.consensus
+
+    def txpool_status(self) -> dict[str, str]:
+        status = self.b.txpool.status()
+        if not isinstance(status, dict):
+            status = {"pending": getattr(status, "pending", 0), "queued": getattr(status, "queued", 0)}
+        return {
+            k: (v if isinstance(v, str) else fmt.hq(int(v)))
+            for k, v in status.items()
+            if k in ("pending", "queued")
+        }
+
+    # -- dev accounts --------------------------------------------------------------------------------
+    def eth_accounts(self) -> list[str]:
+        return [fmt.hd(a) for a in self.b.dev_keys]
+
+    async def eth_sendTransaction(self, tx: Any) -> str:
+        args = P.call_args(tx)
+        if args.sender is None:
+            raise InvalidParams("missing from")
+        key = self.b.dev_keys.get(args.sender)
+        if key is None:
+            raise ServerError("unknown account")
+        nonce = args.nonce
+        if nonce is None:
+            nonce = int(self.eth_getTransactionCount(fmt.hd(args.sender), "pending"), 16)
+        gas = args.gas
+        if gas is None:
+            gas = int(await self.eth_estimateGas(tx), 16)
+        fields: dict[str, Any] = {
+            "nonce": nonce,
+            "gas": gas,
+            "value": args.value,
+            "data": args.data,
+            "chainId": self.chain.chain_id,
+        }
+        if args.to is not None:
+            fields["to"] = args.to
+        if args.gas_price is not None or args.type in (0, 1):
+            fields["gasPrice"] = args.gas_price or 0
+        else:
+            fields["maxFeePerGas"] = args.max_fee_per_gas or 0
+            fields["maxPriorityFeePerGas"] = args.max_priority_fee_per_gas or 0
+            fields["type"] = 2
+        if args.access_list:
+            fields["accessList"] = [
+                {"address": fmt.hd(a), "storageKeys": ["0x" + k.to_bytes(32, "big").hex() for k in keys]}
+                for a, keys in args.access_list
+            ]
+        signed = Account.sign_transaction(fields, key)
+        return self.eth_sendRawTransaction(fmt.hd(bytes(signed.raw_transaction)))
+
+    # -- registration --------------------------------------------------------------------------------
+    def register(self, d: Dispatcher) -> None:
+        """Register every public method; dev-only methods only when dev keys are configured."""
+        dev_only = {"eth_sendTransaction"}
+        consensus_only = {"qbft_proposeValidatorVote", "qbft_discardValidatorVote", "qbft_getPendingVotes"}
+        namespaces = ("eth_", "net_", "web3_", "qbft_", "txpool_")
+        for name in dir(self):
+            if not name.startswith(namespaces):
+                continue
+            if name in dev_only and not self.b.dev_keys:
+                continue
+            if name in consensus_only and self.b.consensus is None:
+                continue
+            d.register(name, getattr(self, name), with_context=name in ("eth_subscribe", "eth_unsubscribe"))
+
+
+def build_dispatcher(backend: RpcBackend) -> tuple[Dispatcher, EthApi]:
+    """A dispatcher with every method of :class:`EthApi` registered."""
+    api = EthApi(backend)
+    d = Dispatcher()
+    api.register(d)
+    return d, api
