@@ -53,7 +53,8 @@ def _give_weight(g: Gov, mode: CountingMode, address: str, weight: int, n: int) 
     elif mode == CountingMode.TOKEN_WEIGHTED:
         send(g.token.functions.mint(address, weight), g.admin)  # first mint self-delegates
     else:
-        send(g.reputation.functions.award(address, area_domain(g.area_id), weight % 10**12 + 1), g.admin)
+        # At least 10**6: a tiny award floors to 0 after seconds of decay, and a zero weight cannot vote.
+        send(g.reputation.functions.award(address, area_domain(g.area_id), weight % 10**12 + 10**6), g.admin)
 
 
 def _expected_weight(g: Gov, mode: CountingMode, address: str, weight: int, snapshot: int) -> int:
