@@ -48,16 +48,18 @@ ProducerFactory = Callable[["NodeService"], "BlockProducer | None"]
 def default_producer_factory(service: NodeService) -> BlockProducer | None:
     """How this node takes part in block production, from its key and the validator set.
 
-    * its key is the only validator: :class:`SingleValidatorProducer` (seals alone every period);
-    * otherwise (one of several validators, or a key not yet in the set):
-      :func:`co3chain.node.qbft_driver.qbft_producer_factory` (QBFT over the p2p transport, with sync);
+    * its key is the only validator and ``producer.empty_blocks`` is off: :class:`SingleValidatorProducer`
+      (seals alone, only when transactions wait — a mode QBFT's round timers do not have);
+    * otherwise (one or several validators, or a key not yet in the set):
+      :func:`co3chain.node.qbft_driver.qbft_producer_factory` (QBFT over the p2p transport, with sync and
+      validator votes, so a one-validator network can vote in a second validator);
     * no key: none (an RPC-only node).
     """
     if service.private_key is None or service.address is None:
         return None
     cfg = service.config
     validators = service.chain.validators_for_child(service.chain.head)
-    if validators == [service.address]:
+    if validators == [service.address] and not cfg.producer.empty_blocks:
         return SingleValidatorProducer(
             service.chain,
             service.txpool,

@@ -1,0 +1,608 @@
+"""The QBFT consensus driver: hosts the pure :class:`QbftEngine` over :class:`P2PNode` inside the node.
+
+It is a :class:`~co3chain.node.producer.BlockProducer` (``run``/``stop``/``status``), so the node service
+runs it exactly like the single-validator producer. One asyncio loop, one *consumer task*: every engine
+input (peer message, timer, built block, restart after sync) goes through one queue, so the engine is
+never re-entered and its actions run in order. Slow work leaves the loop:
+
+* block building (``NodeChain.build_block``) and proposal verification (``verify_proposal``: execution of
+  every transaction) run in worker threads; a PROPOSAL is verified *before* it reaches the engine, whose
+  synchronous ``validate_block`` then hits the remembered verdict (and the chain's cache of executed
+  blocks, so importing the finalized block does not execute it again);
+* imports run in a worker thread under one asyncio lock shared with :mod:`co3chain.node.sync`.
+
+Validator set: :class:`~co3chain.node.sync.ValidatorSetIndex` replays every block's extraData vote
+(``NodeChain.validator_provider``), so imports and proposals are checked against the set that the chain's
+own votes imply. Votes of this node (``qbft_proposeValidatorVote``) live in
+:class:`~co3chain.node.validator_votes.PersistentVotes` (a file in the data directory).
+
+Transactions: accepted RPC transactions are gossiped to peers (batched per loop tick); transactions from
+peers enter the pool and are relayed only if the pool accepted them. A peer that sends an undecodable
+transaction or consensus message is disconnected and banned by the p2p layer (:class:`PeerMisbehaved`);
+the node keeps running.
+
+Allow-list: the current validators, the configured static peers, and subjects of this node's pending
+*add* votes (an operator voting a PA in lets its node connect and sync before the vote applies).
+Add votes are only cast for a subject that is connected and synced (see
+:meth:`PersistentVotes.next_vote`): adding an offline validator to a small set would cost the set its
+quorum — the "adding a validator to a one-validator network halts it" failure mode.
+
+A node whose key is not (yet) a validator runs the same driver: the engine stays passive, the node
+follows the chain through sync and starts sealing from the block where a vote adds it.
+
+Empty blocks: QBFT needs a block per height to keep its timers meaningful, so the driver always builds
+one every block period (``producer.empty_blocks = false`` applies only to single-validator sealing).
+
+Wire format of a CONSENSUS payload: one byte message code (0x12..0x15) followed by the RLP message body.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eth_keys import keys
+
+from co3chain.chain.chain import BlockImportError, NodeChain
+from co3chain.chain.vm import QbftBlock, encode_block
+from co3chain.consensus.qbft.engine import (
+    Action,
+    Broadcast,
+    Finalize,
+    NeedBlock,
+    ParentInfo,
+    QbftConfig,
+    QbftEngine,
+    RoundStarted,
+    ScheduleTimer,
+)
+from co3chain.consensus.qbft.evm_block import EvmBlock
+from co3chain.consensus.qbft.extradata import QbftExtraData
+from co3chain.consensus.qbft.messages import (
+    KeySigner,
+    MalformedMessageError,
+    Message,
+    Proposal,
+    decode_message,
+    encode_message,
+)
+from co3chain.consensus.qbft.timers import DEFAULT_MAX_ROUND_TIMEOUT, RoundTimerExpiry
+from co3chain.node.producer import SealedBlockInfo
+from co3chain.node.sync import ChainSync, ValidatorSetIndex
+from co3chain.node.validator_votes import PersistentVotes
+from co3chain.p2p import P2PConfig, P2PHandlers, P2PNode, Peer, PeerMisbehaved, Status
+
+log = logging.getLogger("co3chain.node.qbft")
+
+#: Remembered proposal verdicts (block hash → valid?).
+_VERDICTS_KEPT = 64
+#: Share of the round-0 timeout a proposer may spend executing transactions. The rest is for every other
+#: validator to re-execute the block (on shared cores, slower than the build), exchange PREPARE/COMMIT and
+#: import: a block that takes longer to verify than the round timer forces a round change, and the
+#: re-proposal of the same heavy block in a longer round (measured: p50 latency 20 s instead of 2 s).
+BUILD_BUDGET_FRACTION = 0.125
+#: A peer is "synced" for add-vote purposes when its head is at most this many blocks behind ours.
+SYNCED_LAG = 2
+
+
+@dataclass(frozen=True)
+class DriverSettings:
+    """Where to listen and whom to talk to (from the node config's ``[p2p]`` section)."""
+
+    p2p_host: str = "127.0.0.1"
+    p2p_port: int = 30303
+    peers: tuple[str, ...] = ()
+    data_dir: Path | None = None
+    max_block_txs: int = 2000
+    p2p_config: P2PConfig | None = None
+
+
+class GossipingTxPool:
+    """The tx pool as RPC sees it: every accepted transaction is also gossiped to the peers."""
+
+    def __init__(self, pool: Any, gossip: Callable[[bytes], None]) -> None:
+        self._pool = pool
+        self._gossip = gossip
+
+    def add(self, raw: bytes) -> bytes:
+        tx_hash = self._pool.add(raw)
+        self._gossip(bytes(raw))
+        return tx_hash
+
+    def __getattr__(self, name: str) -> Any:  # status, pending_nonce, content, ... unchanged
+        return getattr(self._pool, name)
+
+
+class QbftDriver:
+    """Hosts the QBFT engine for this node (see the module docstring)."""
+
+    kind = "qbft"
+
+    def __init__(
+        self,
+        chain: NodeChain,
+        txpool: Any,
+        private_key: bytes,
+        settings: DriverSettings,
+        *,
+        on_sealed: Callable[[SealedBlockInfo], None] | None = None,
+        on_round: Callable[[int, int], None] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.chain = chain
+        self.txpool = txpool
+        self._key = private_key
+        self.address = keys.PrivateKey(private_key).public_key.to_canonical_address()
+        self.settings = settings
+        self.on_sealed = on_sealed
+        self.on_round = on_round
+        self.clock = clock
+        genesis = chain.genesis
+        self.block_period = genesis.block_period
+        self.epoch_length = genesis.epoch_length
+        self.config = QbftConfig(
+            request_timeout=float(genesis.request_timeout),
+            max_round_timeout=float(genesis.max_request_timeout or DEFAULT_MAX_ROUND_TIMEOUT),
+        )
+        self.sets = ValidatorSetIndex(chain)
+        chain.validator_provider = self.sets.provider
+        self.votes = PersistentVotes.in_data_dir(settings.data_dir)
+        self.engine = QbftEngine(KeySigner(private_key), self, self.config)
+        self._static_pubkeys = [_peer_pubkey(p) for p in settings.peers]
+        self.p2p = P2PNode(
+            private_key,
+            settings.p2p_host,
+            settings.p2p_port,
+            static_peers=settings.peers,
+            allowed_pubkeys=self._allowlist(),
+            network_id=chain.chain_id,
+            genesis_hash=chain.genesis_header.hash,
+            handlers=P2PHandlers(
+                on_tx=self._on_peer_txs,
+                on_consensus=self._on_consensus,
+                on_status=self._on_status,
+                get_blocks=self._get_blocks,
+                head_status=self._head_status,
+            ),
+            config=settings.p2p_config,
+        )
+        self.sync = ChainSync(
+            chain,
+            self.sets,
+            request_blocks=self.p2p.request_blocks,
+            peers=lambda: self.p2p.peers,
+            import_block=self.import_block,
+            on_synced=self._request_restart,
+            penalize=lambda peer: self.p2p.ban(peer.node_id),
+        )
+        self.sets.add_listener(self._on_validator_set_changed)
+        self._queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        self._import_lock = asyncio.Lock()
+        self._stop = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._verdicts: OrderedDict[bytes, bool] = OrderedDict()
+        self._outgoing_txs: list[bytes] = []
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.last: SealedBlockInfo | None = None
+        self.round_changes = 0
+        self.finalized_blocks = 0
+
+    # ------------------------------------------------------------------ BlockProducer interface
+    async def run(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        await self.p2p.start()
+        log.info("qbft driver up: validator 0x%s p2p %s peers=%d validators=%d",
+                 self.address.hex(), self.p2p.enode, len(self.settings.peers), len(self.sets.current))
+        self.sync.start()
+        consumer = asyncio.create_task(self._consume(), name="qbft-consumer")
+        self._request_restart()
+        try:
+            await self._stop.wait()
+        finally:
+            consumer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await consumer
+            for task in list(self._tasks):
+                task.cancel()
+            await self.sync.stop()
+            async with self._import_lock:  # let an import in progress finish
+                pass
+            await self.p2p.stop()
+
+    def stop(self) -> None:
+        if self._loop is not None and self._loop.is_running():
+            self._loop.call_soon_threadsafe(self._stop.set)
+        else:
+            self._stop.set()
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "validator": "0x" + self.address.hex(),
+            "isValidator": self.address in self.sets.current,
+            "height": self.engine.height,
+            "round": self.engine.round,
+            "peers": len(self.p2p.peers),
+            "validators": len(self.sets.current),
+            "roundChanges": self.round_changes,
+            "lastBlock": None if self.last is None else self.last.number,
+            "syncing": self.sync.syncing,
+        }
+
+    # ------------------------------------------------------------------ RPC wiring
+    def attach_rpc(self, backend: Any, dispatcher: Any = None) -> None:
+        """Expose votes, peers, sync state and tx gossip to RPC; add the qbft_ methods of this module.
+
+        ``backend`` is the :class:`~co3chain.rpc.backend.RpcBackend` (its fields are read at call time, so
+        this may run after the dispatcher was built); ``dispatcher`` gets :mod:`co3chain.rpc.qbft_methods`.
+        """
+        from co3chain.rpc.qbft_methods import register_qbft_methods
+
+        backend.consensus = self
+        backend.txpool = GossipingTxPool(self.txpool, self.gossip_tx)
+        backend.peer_count = self.peer_count
+        backend.syncing = self.sync.status
+        if dispatcher is not None:
+            register_qbft_methods(dispatcher, self.chain, self)
+
+    def peer_count(self) -> int:
+        return len(self.p2p.peers)
+
+    def propose_vote(self, address: bytes, add: bool) -> None:
+        self.votes.propose(address, add)
+        self._refresh_allowlist()
+
+    def discard_vote(self, address: bytes) -> bool:
+        had = self.votes.discard(address)
+        self._refresh_allowlist()
+        return had
+
+    def pending_votes(self) -> dict[bytes, bool]:
+        return self.votes.pending()
+
+    # ------------------------------------------------------------------ engine BlockHost
+    def decode_block(self, encoded: bytes) -> EvmBlock:
+        return EvmBlock.decode(encoded, QbftBlock)
+
+    def validate_block(self, block: EvmBlock) -> bool:  # type: ignore[override]
+        verdict = self._verdicts.get(block.hash)
+        if verdict is not None:
+            return verdict
+        return self._verify_proposal(block)
+
+    def with_round(self, block: EvmBlock, round_: int) -> EvmBlock:  # type: ignore[override]
+        return block.with_round(round_)
+
+    def _verify_proposal(self, block: EvmBlock) -> bool:
+        """Header rules + execution of a proposal on the head (worker thread, or the loop as a fallback)."""
+        try:
+            self.chain.verify_proposal(block.block)
+            ok = True
+        except BlockImportError as exc:
+            log.warning("proposal for #%d rejected: %s", block.height, exc)
+            ok = False
+        except Exception:
+            log.exception("proposal for #%d could not be verified", block.height)
+            ok = False
+        self._verdicts[block.hash] = ok
+        while len(self._verdicts) > _VERDICTS_KEPT:
+            self._verdicts.popitem(last=False)
+        return ok
+
+    # ------------------------------------------------------------------ p2p handlers
+    def _head_status(self) -> Status:
+        head = self.chain.head
+        return Status(self.chain.chain_id, self.chain.genesis_header.hash, head.block_number, head.hash)
+
+    def _on_status(self, peer: Peer, status: Status) -> None:
+        self.sync.on_peer_status(peer, status)
+
+    async def _get_blocks(self, start: int, count: int) -> list[bytes]:
+        def read() -> list[bytes]:
+            out: list[bytes] = []
+            for number in range(start, start + count):
+                block = self.chain.get_block_by_number(number)
+                if block is None:
+                    break
+                out.append(encode_block(block))
+            return out
+
+        return await asyncio.to_thread(read)
+
+    def _on_consensus(self, peer: Peer, raw: bytes) -> bool | None:
+        if len(raw) < 2:
+            raise PeerMisbehaved("empty QBFT message")
+        try:
+            message = decode_message(raw[0], raw[1:])
+        except MalformedMessageError as exc:
+            raise PeerMisbehaved(f"malformed QBFT message: {exc}") from None
+        height = message.payload.height
+        head = self.chain.head.block_number
+        if height <= head:
+            return False  # finished height: nothing to do, nothing to relay
+        if height > head + 1:
+            self.sync.on_future_height(height)
+        if message.author not in self.sets.current:
+            if height == head + 1:
+                return False  # not a validator of this height: drop, do not relay
+            # a later height may have another set: the engine buffers it (bounded per author), no relay
+            self._queue.put_nowait(("msg", message))
+            return False
+        self._queue.put_nowait(("msg", message))
+        return None
+
+    def _on_peer_txs(self, peer: Peer, raws: list[bytes]) -> list[bytes]:
+        accepted: list[bytes] = []
+        for raw in raws:
+            try:
+                self.txpool.add(raw)
+            except Exception as exc:
+                if getattr(exc, "code", None) == -32602:  # undecodable: no honest node relays that
+                    raise PeerMisbehaved(f"undecodable transaction: {exc}") from None
+                continue  # known, nonce too low, pool full...: normal under gossip
+            accepted.append(raw)
+        return accepted
+
+    def gossip_tx(self, raw: bytes) -> None:
+        """Queue a locally accepted transaction for gossip (thread-safe; batched per loop tick)."""
+        loop = self._loop
+        if loop is None:
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._queue_tx(raw)
+        else:
+            loop.call_soon_threadsafe(self._queue_tx, raw)
+
+    #: The name the node service looks for (``_GossipingPool``).
+    broadcast_local_tx = gossip_tx
+
+    def _queue_tx(self, raw: bytes) -> None:
+        if not self._outgoing_txs:
+            asyncio.get_running_loop().call_soon(self._flush_txs)
+        self._outgoing_txs.append(raw)
+
+    def _flush_txs(self) -> None:
+        batch, self._outgoing_txs = self._outgoing_txs, []
+        if batch and self.p2p.running:
+            self.p2p.broadcast_txs(batch)
+
+    # ------------------------------------------------------------------ allow-list / validator set
+    def _allowlist(self) -> list[bytes]:
+        entries: list[bytes] = list(self.sets.current) + list(self._static_pubkeys)
+        entries += [a for a, add in self.votes.pending().items() if add]
+        return entries
+
+    def _refresh_allowlist(self) -> None:
+        if self._loop is None:
+            return
+        self._loop.call_soon_threadsafe(lambda: self.p2p.update_allowlist(self._allowlist()))
+
+    def _on_validator_set_changed(self, validators: tuple[bytes, ...]) -> None:
+        self.votes.prune_applied(validators)
+        self._refresh_allowlist()
+
+    def _eligible_adds(self) -> set[bytes]:
+        head = self.chain.head.block_number
+        return {
+            p.address for p in self.p2p.peers if p.status is not None and p.status.head_number >= head - SYNCED_LAG
+        }
+
+    # ------------------------------------------------------------------ import (shared with sync)
+    async def import_block(self, block: QbftBlock, how: str = "synced") -> bool:
+        """Verify (seals against the tracked set, execution) and import; ``False`` if rejected.
+
+        ``how`` is for the log line: "sealed" (finalized by consensus here) or "synced" (fetched).
+        """
+        async with self._import_lock:
+            number = block.header.block_number
+            if number <= self.chain.head.block_number:
+                return self.chain.get_canonical_hash(number) == block.header.hash
+            try:
+                header = await asyncio.to_thread(self.chain.import_block, block, True)
+            except BlockImportError as exc:
+                log.warning("import of block #%d refused: %s", number, exc)
+                return False
+        if self.p2p.running:
+            self.p2p.announce_status()
+        log.info("block %d %s txs=%d gas=%d proposer=0x%s hash=0x%s", header.block_number, how,
+                 len(block.transactions), header.gas_used, bytes(header.coinbase).hex()[:8], header.hash.hex()[:16])
+        return True
+
+    # ------------------------------------------------------------------ the consumer
+    def _request_restart(self) -> None:
+        self._queue.put_nowait(("restart", None))
+
+    def _post(self, kind: str, item: Any) -> None:
+        self._queue.put_nowait((kind, item))
+
+    async def _consume(self) -> None:
+        while True:
+            kind, item = await self._queue.get()
+            try:
+                actions = await self._handle(kind, item)
+                await self._execute(actions)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("consensus step %s failed", kind)
+
+    async def _handle(self, kind: str, item: Any) -> list[Action]:
+        if kind == "msg":
+            if isinstance(item, Proposal):
+                await self._preverify(item)
+            return self.engine.on_message(item, self.clock())
+        if kind == "timer":
+            return self.engine.on_timer(item, self.clock())
+        if kind == "built":
+            return self.engine.on_block_built(item, self.clock())
+        if kind == "restart":
+            return self._restart_engine()
+        raise ValueError(f"unknown consensus event {kind}")
+
+    async def _preverify(self, proposal: Proposal) -> None:
+        payload = proposal.payload
+        if payload.height != self.chain.head.block_number + 1:
+            return
+        try:
+            block = self.decode_block(payload.block)
+        except ValueError:
+            return  # the engine rejects it itself
+        if block.hash not in self._verdicts:
+            await asyncio.to_thread(self._verify_proposal, block)
+
+    def _restart_engine(self) -> list[Action]:
+        head = self.chain.head
+        height = head.block_number + 1
+        if self.engine.height is not None and self.engine.height >= height:
+            return []
+        parent = ParentInfo(
+            proposer=bytes(head.coinbase),
+            validators=self.sets.current,
+            round0_start=max(head.timestamp + self.block_period, self.clock()),
+        )
+        return self.engine.start(height, parent, self.clock())
+
+    async def _execute(self, actions: Iterable[Action]) -> None:
+        pending = list(actions)
+        while pending:
+            action = pending.pop(0)
+            if isinstance(action, Broadcast):
+                message: Message = action.message
+                if self.p2p.running:
+                    self.p2p.broadcast_consensus(bytes([message.code]) + encode_message(message))
+            elif isinstance(action, ScheduleTimer):
+                self._schedule_timer(action.expiry, action.at)
+            elif isinstance(action, NeedBlock):
+                self._spawn(self._build(action.height, action.round))
+            elif isinstance(action, Finalize):
+                pending = (await self._finalize(action)) + pending
+            elif isinstance(action, RoundStarted):
+                if self.on_round is not None:
+                    self.on_round(action.height, action.round)
+                if action.round > 0:
+                    self.round_changes += 1
+                    log.info("height %d round %d proposer 0x%s timeout %.1fs", action.height, action.round,
+                             action.proposer.hex()[:8], action.timeout)
+
+    def _schedule_timer(self, expiry: RoundTimerExpiry, at: float) -> None:
+        assert self._loop is not None
+        self._loop.call_later(max(0.0, at - self.clock()), self._post, "timer", expiry)
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _build(self, height: int, round_: int) -> None:
+        """Answer NeedBlock: wait for the block period, build on the head, hand the block back."""
+        try:
+            parent = self.chain.head
+            if parent.block_number != height - 1:
+                return
+            target = parent.timestamp + self.block_period
+            delay = target - self.clock()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            if self.engine.height != height or self.engine.round != round_:
+                return
+            started = time.perf_counter()
+            timestamp = max(target, int(self.clock()))
+            validators = self.sets.current
+            vote = self.votes.next_vote(validators, height, self.epoch_length, eligible=self._eligible_adds())
+            extra = QbftExtraData(validators=list(validators), vote=vote, round=round_)
+            txs = self.txpool.select_for_block(parent.gas_limit, self.settings.max_block_txs)
+            result = await asyncio.to_thread(
+                self.chain.build_block, txs, self.address, timestamp, extra.encode(),
+                None, self.config.request_timeout * BUILD_BUDGET_FRACTION,
+            )
+            if result.rejected:
+                self.txpool.drop_rejected(result.rejected)
+            block = EvmBlock(result.block)
+            self._verdicts[block.hash] = True
+            self.last = SealedBlockInfo(
+                number=height, txs=len(result.included), gas_used=result.block.header.gas_used,
+                rejected=len(result.rejected), build_seconds=time.perf_counter() - started,
+                timestamp=timestamp, interval=timestamp - parent.timestamp,
+            )
+            self._post("built", block)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("building block %d round %d failed", height, round_)
+
+    async def _finalize(self, action: Finalize) -> list[Action]:
+        sealed: EvmBlock = action.block.sealed(action.commit_seals)  # type: ignore[attr-defined]
+        ok = await self.import_block(sealed.block, "sealed")
+        if not ok:
+            self.sync.on_future_height(sealed.height + 2)  # fetch it from a peer instead
+            return []
+        self.finalized_blocks += 1
+        if self.on_sealed is not None and self.last is not None and self.last.number == sealed.height:
+            self.on_sealed(self.last)
+        return self._restart_engine()
+
+
+class QbftProducer(QbftDriver):
+    """:class:`QbftDriver` with the constructor the node service calls (config ``[p2p]`` section)."""
+
+    def __init__(
+        self,
+        chain: NodeChain,
+        txpool: Any,
+        private_key: bytes,
+        p2p: Any,
+        *,
+        max_block_txs: int = 2000,
+        data_dir: Path | None = None,
+        on_sealed: Callable[[SealedBlockInfo], None] | None = None,
+        on_round: Callable[[int, int], None] | None = None,
+        clock: Callable[[], float] = time.time,
+        p2p_config: P2PConfig | None = None,
+    ) -> None:
+        settings = DriverSettings(
+            p2p_host=p2p.host,
+            p2p_port=p2p.port,
+            peers=tuple(str(p) for p in p2p.peers),
+            data_dir=data_dir,
+            max_block_txs=max_block_txs,
+            p2p_config=p2p_config,
+        )
+        super().__init__(chain, txpool, private_key, settings, on_sealed=on_sealed, on_round=on_round, clock=clock)
+
+
+def _peer_pubkey(text: str) -> bytes:
+    raw = text.strip().removeprefix("enode://")
+    return bytes.fromhex(raw.partition("@")[0].removeprefix("0x"))
+
+
+def qbft_producer_factory(service: Any) -> QbftDriver | None:
+    """``NodeService`` producer factory: the QBFT driver for any node holding a key (else no producer).
+
+    The service then calls :meth:`QbftDriver.attach_rpc` with its RPC backend and dispatcher.
+    """
+    if service.private_key is None:
+        return None
+    cfg = service.config
+    metrics = getattr(service, "metrics", None)
+    gauge = getattr(metrics, "round", None)
+    return QbftProducer(
+        service.chain,
+        service.txpool,
+        service.private_key,
+        cfg.p2p,
+        max_block_txs=cfg.producer.max_block_txs,
+        data_dir=cfg.data_dir,
+        on_sealed=service.on_sealed,
+        on_round=None if gauge is None else (lambda _height, round_: gauge.set(round_)),
+    )
