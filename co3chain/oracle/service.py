@@ -49,7 +49,9 @@ def default_abi(name: str) -> list[dict[str, Any]]:
 def make_web3(rpc_url: str) -> Web3:
     """HTTP web3 with eth_chainId cached: web3's request validation otherwise asks for the chain id on
     every call, tripling the round trips of each validation read."""
-    return Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": 30}, cache_allowed_requests=True))
+    from co3chain.contracts.deploy import qbft_compatible  # QBFT extraData > 32 bytes (our node)
+
+    return qbft_compatible(Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": 30}, cache_allowed_requests=True)))
 
 
 def _addresses(config: OracleConfig) -> dict[str, str]:
