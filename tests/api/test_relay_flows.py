@@ -166,3 +166,30 @@ def test_tx_status_and_health(world: World) -> None:
     assert health.indexedBlock == world.w3.eth.block_number and health.indexerLag == 0
     assert anon.deployment()["contracts"]["CO3Governance"]["address"] == world.contract("CO3Governance").address
     assert isinstance(health, m.Health)
+
+
+def test_same_signed_vote_is_not_broadcast_twice_while_pending(world: World) -> None:
+    """A copy of a signed ballot that arrives before the first is mined passes the nonce check (it reads the
+    latest block), so without the in-flight guard the relayer would pay for a second, failing transaction."""
+    pa, anon = world.client(world.pa_key), world.client()
+    alice = CITIZENS[0]
+    _register(world, pa, alice)
+    pid = _proposal(world, pa)
+    world.travel(world.now() + 10)
+    relayer = world.state.relayer.address
+    ballot = anon.sign_vote(alice, pid, 1, nonce=0)
+
+    world.tester.disable_auto_mine_transactions()
+    try:
+        nonce_before = world.w3.eth.get_transaction_count(relayer)
+        first = anon.relay_vote(ballot)
+        err = _expect(409, "already_relayed", anon.relay_vote, ballot)
+        assert first.txHash in err.message
+    finally:
+        world.tester.enable_auto_mine_transactions()
+    world.tester.mine_blocks(1)
+    _ok(anon, first.txHash)
+    assert world.w3.eth.get_transaction_count(relayer) == nonce_before + 1  # one transaction was sent, not two
+    assert anon.proposal(pid).results.for_ == "1"
+    # Once mined, the guard steps aside and the contract-level answer applies.
+    _expect(409, "wrong_nonce", anon.relay_vote, ballot)

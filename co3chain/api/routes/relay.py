@@ -88,7 +88,7 @@ def relay_vote(state: State, body: m.VoteRelay) -> m.TxAccepted:
     _check_signer(typed, signature, voter, "voter")
     _check_nonce(nonce, int(c.call(c.governance.functions.nonces(voter, pid))))
     fn = c.governance.functions.castVoteBySig(pid, body.support, voter, nonce, signature)
-    return m.TxAccepted(txHash=state.relay(fn))
+    return m.TxAccepted(txHash=state.relay(fn, ("ballot", voter, pid, nonce)))
 
 
 @router.post("/commit", response_model=m.TxAccepted, status_code=202, responses=ERRORS)
@@ -105,7 +105,7 @@ def relay_commit(state: State, body: m.CommitRelay) -> m.TxAccepted:
     _check_signer(typed, signature, voter, "voter")
     _check_nonce(nonce, int(c.call(c.governance.functions.nonces(voter, pid))))
     fn = c.governance.functions.commitVoteBySig(pid, commitment, voter, nonce, signature)
-    return m.TxAccepted(txHash=state.relay(fn))
+    return m.TxAccepted(txHash=state.relay(fn, ("commitment", voter, pid, nonce)))
 
 
 @router.post("/reveal", response_model=m.TxAccepted, status_code=202, responses=ERRORS)
@@ -120,7 +120,7 @@ def relay_reveal(state: State, body: m.RevealRelay) -> m.TxAccepted:
     if gtd.vote_commitment(pid, voter, body.support, salt) != stored:
         raise ApiError(400, "commitment_mismatch", "support and salt do not open the stored commitment")
     fn = c.governance.functions.revealVote(pid, voter, body.support, salt)
-    return m.TxAccepted(txHash=state.relay(fn))
+    return m.TxAccepted(txHash=state.relay(fn, ("reveal", voter, pid)))
 
 
 @router.post("/delegate", response_model=m.TxAccepted, status_code=202, responses=ERRORS)
@@ -135,7 +135,8 @@ def relay_delegate(state: State, body: m.DelegateRelay) -> m.TxAccepted:
     _check_deadline(state, expiry, "expiry")
     v = signature[64] if signature[64] >= 27 else signature[64] + 27
     fn = c.token.functions.delegateBySig(delegatee, nonce, expiry, v, signature[:32], signature[32:64])
-    return m.TxAccepted(txHash=state.relay(fn))
+    # delegateBySig, permit and spendBySig share the token's per-owner nonce: one key space.
+    return m.TxAccepted(txHash=state.relay(fn, ("token-nonce", delegator, nonce)))
 
 
 @router.post("/spend", response_model=m.TxAccepted, status_code=202, responses=ERRORS)
@@ -154,4 +155,4 @@ def relay_spend(state: State, body: m.SpendRelay) -> m.TxAccepted:
     _check_nonce(nonce, int(c.call(c.token.functions.nonces(owner))))
     _check_deadline(state, deadline, "deadline")
     fn = c.token.functions.spendBySig(owner, service, amount, ref, deadline, signature)
-    return m.TxAccepted(txHash=state.relay(fn))
+    return m.TxAccepted(txHash=state.relay(fn, ("token-nonce", owner, nonce)))
