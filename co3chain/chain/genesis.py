@@ -4,9 +4,10 @@
 Accepted keys (as Besu): ``config.chainId``; ``config.qbft.{blockperiodseconds, epochlength,
 requesttimeoutseconds}``; ``config.zeroBaseFee`` (required true or absent: this network is free-gas);
 optional ``config.co3chain`` for our extensions (``accountAllowlist``: list of addresses allowed to send
-transactions, ``maxRequestTimeoutSeconds``); top-level ``gasLimit``, ``timestamp``, ``extraData``
-(QBFT RLP with the initial validators), ``difficulty``, ``mixHash``, ``nonce``, ``coinbase``,
-``baseFeePerGas``, ``alloc`` ({address: {balance, nonce, code, storage}}). Numbers may be hex strings,
+transactions, ``accountPermissioningContract``: address of the on-chain account allow-list, see
+:mod:`co3chain.node.permissioning`, ``maxRequestTimeoutSeconds``); top-level ``gasLimit``,
+``timestamp``, ``extraData`` (QBFT RLP with the initial validators), ``difficulty``, ``mixHash``,
+``nonce``, ``coinbase``, ``baseFeePerGas``, ``alloc`` ({address: {balance, nonce, code, storage}}). Numbers may be hex strings,
 decimal strings or JSON integers. Every problem raises :class:`GenesisError` naming the field.
 
 The chain runs Cancun from block 0, so the genesis header is a Cancun header (withdrawalsRoot,
@@ -66,6 +67,7 @@ class Genesis:
     nonce: bytes = b"\x00" * 8
     coinbase: bytes = b"\x00" * 20
     account_allowlist: tuple[bytes, ...] | None = None
+    account_permissioning_contract: bytes | None = None
     max_request_timeout: int | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -166,6 +168,12 @@ def parse_genesis(data: Mapping[str, Any]) -> Genesis:
         if not isinstance(raw_list, list):
             raise GenesisError("genesis: config.co3chain.accountAllowlist must be a list of addresses")
         allowlist = tuple(_address(a, "config.co3chain.accountAllowlist[]") for a in raw_list)
+    perm_raw = extras.get("accountPermissioningContract")
+    if perm_raw is not None and not isinstance(perm_raw, str):
+        raise GenesisError("genesis: config.co3chain.accountPermissioningContract must be an address string")
+    perm_contract = (
+        None if perm_raw is None else _address(perm_raw, "config.co3chain.accountPermissioningContract")
+    )
     max_timeout = extras.get("maxRequestTimeoutSeconds")
     max_timeout_i = (
         None if max_timeout is None else _num(max_timeout, "config.co3chain.maxRequestTimeoutSeconds")
@@ -225,6 +233,7 @@ def parse_genesis(data: Mapping[str, Any]) -> Genesis:
         nonce=_hexbytes(data.get("nonce"), "nonce", length=8, default=b"\x00" * 8),
         coinbase=_hexbytes(data.get("coinbase"), "coinbase", length=20, default=b"\x00" * 20),
         account_allowlist=allowlist,
+        account_permissioning_contract=perm_contract,
         max_request_timeout=max_timeout_i,
         raw=dict(data),
     )
@@ -255,6 +264,7 @@ def make_genesis(
     gas_limit: int = DEFAULT_GAS_LIMIT,
     timestamp: int = 0,
     account_allowlist: Iterable[bytes | str] | None = None,
+    account_permissioning_contract: bytes | str | None = None,
 ) -> dict[str, Any]:
     """A Besu-compatible genesis.json dict for ``network init``.
 
@@ -289,6 +299,10 @@ def make_genesis(
         config["co3chain"] = {
             "accountAllowlist": [to_checksum_address(_to_addr(a)) for a in account_allowlist]
         }
+    if account_permissioning_contract is not None:
+        config.setdefault("co3chain", {})["accountPermissioningContract"] = to_checksum_address(
+            _to_addr(account_permissioning_contract)
+        )
     genesis = {
         "config": config,
         "nonce": "0x0",

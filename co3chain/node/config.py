@@ -39,6 +39,7 @@ Example (all keys; only ``node.genesis`` is required)::
 
     [permissions]
     accounts = []               # allowed tx senders (empty = everyone; genesis allow-list also applies)
+    contract = "0x…"            # on-chain allow-list (ConsortiumValidators); see co3chain.node.permissioning
 """
 
 from __future__ import annotations
@@ -120,6 +121,8 @@ class NodeConfig:
     producer: ProducerConfig = field(default_factory=ProducerConfig)
     txpool: TxPoolConfig = field(default_factory=TxPoolConfig)
     allowed_accounts: tuple[bytes, ...] = ()
+    #: ``[permissions] contract``: on-chain account allow-list (see :mod:`co3chain.node.permissioning`).
+    permissioning_contract: bytes | None = None
 
     @property
     def is_validator(self) -> bool:
@@ -134,7 +137,7 @@ _SECTIONS = {
     "metrics": {"host", "port"},
     "producer": {"empty_blocks", "max_block_txs"},
     "txpool": {"max_per_sender", "max_total"},
-    "permissions": {"accounts"},
+    "permissions": {"accounts", "contract"},
 }
 
 
@@ -233,6 +236,9 @@ def parse_config(data: dict[str, Any], base_dir: Path, path: Path | None = None)
         if not isinstance(a, str) or not is_hex_address(a):
             raise ConfigError(f"{where}: [permissions] accounts: {a!r} is not a hex address")
         accounts.append(to_canonical_address(a))
+    contract = _get(perms, "contract", str, f"{where} [permissions]", None)
+    if contract is not None and not is_hex_address(contract):
+        raise ConfigError(f"{where}: [permissions] contract: {contract!r} is not a hex address")
 
     return NodeConfig(
         path=path,
@@ -263,6 +269,7 @@ def parse_config(data: dict[str, Any], base_dir: Path, path: Path | None = None)
         ),
         txpool=pool_cfg,
         allowed_accounts=tuple(accounts),
+        permissioning_contract=None if contract is None else to_canonical_address(contract),
     )
 
 

@@ -30,6 +30,10 @@ quorum — the "adding a validator to a one-validator network halts it" failure 
 A node whose key is not (yet) a validator runs the same driver: the engine stays passive, the node
 follows the chain through sync and starts sealing from the block where a vote adds it.
 
+Account permissioning (:mod:`co3chain.node.permissioning`, when configured): a proposal carrying a
+transaction whose sender is refused at the parent block is rejected like an invalid block, and this
+node's own proposals leave such senders out. Blocks with a quorum of commit seals are not re-checked.
+
 Empty blocks: QBFT needs a block per height to keep its timers meaningful, so the driver always builds
 one every block period (``producer.empty_blocks = false`` applies only to single-validator sealing).
 
@@ -191,6 +195,9 @@ class QbftDriver:
         self._outgoing_txs: list[bytes] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self.last: SealedBlockInfo | None = None
+        #: :class:`~co3chain.node.permissioning.AccountPermissioning` (set by the factory): proposals with
+        #: a transaction from a refused sender are rejected, and this node does not propose one.
+        self.permissioning: Any = None
         self.round_changes = 0
         self.finalized_blocks = 0
 
@@ -284,6 +291,8 @@ class QbftDriver:
         """Header rules + execution of a proposal on the head (worker thread, or the loop as a fallback)."""
         try:
             self.chain.verify_proposal(block.block)
+            if self.permissioning is not None:
+                self.permissioning.check_block(block.block)
             ok = True
         except BlockImportError as exc:
             log.warning("proposal for #%d rejected: %s", block.height, exc)
@@ -522,6 +531,8 @@ class QbftDriver:
             vote = self.votes.next_vote(validators, height, self.epoch_length, eligible=self._eligible_adds())
             extra = QbftExtraData(validators=list(validators), vote=vote, round=round_)
             txs = self.txpool.select_for_block(parent.gas_limit, self.settings.max_block_txs)
+            if self.permissioning is not None:
+                txs = await asyncio.to_thread(self.permissioning.filter_transactions, txs)
             result = await asyncio.to_thread(
                 self.chain.build_block, txs, self.address, timestamp, extra.encode(),
                 None, self.config.request_timeout * BUILD_BUDGET_FRACTION,
@@ -596,7 +607,7 @@ def qbft_producer_factory(service: Any) -> QbftDriver | None:
     cfg = service.config
     metrics = getattr(service, "metrics", None)
     gauge = getattr(metrics, "round", None)
-    return QbftProducer(
+    driver = QbftProducer(
         service.chain,
         service.txpool,
         service.private_key,
@@ -606,3 +617,5 @@ def qbft_producer_factory(service: Any) -> QbftDriver | None:
         on_sealed=service.on_sealed,
         on_round=None if gauge is None else (lambda _height, round_: gauge.set(round_)),
     )
+    driver.permissioning = getattr(service, "permissioning", None)
+    return driver

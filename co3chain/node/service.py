@@ -25,6 +25,7 @@ from co3chain.chain.genesis import Genesis, load_genesis
 from co3chain.keys import load_private_key, read_password
 from co3chain.node.config import NodeConfig
 from co3chain.node.metrics import NodeMetrics
+from co3chain.node.permissioning import AccountPermissioning
 from co3chain.node.producer import BlockProducer, SealedBlockInfo, SingleValidatorProducer
 from co3chain.node.txpool import TxPool
 from co3chain.rpc.backend import RpcBackend
@@ -85,6 +86,8 @@ class NodeService:
     genesis: Genesis = field(init=False)
     txpool: TxPool = field(init=False)
     metrics: NodeMetrics = field(init=False)
+    #: Account allow-list (genesis/config lists, on-chain contract); ``None`` on an open network.
+    permissioning: AccountPermissioning | None = field(init=False, default=None)
     api: EthApi = field(init=False)
     producer: BlockProducer | None = field(init=False, default=None)
     private_key: bytes | None = field(init=False, default=None)
@@ -109,18 +112,6 @@ class NodeService:
         self.private_key = load_private_key(cfg.keystore, password)
         self.address = keys.PrivateKey(self.private_key).public_key.to_canonical_address()
 
-    def _allowlist(self) -> Callable[[bytes], bool] | None:
-        genesis_list = self.genesis.account_allowlist
-        local = set(self.config.allowed_accounts)
-        if genesis_list is None and not local:
-            return None
-        chain_set = None if genesis_list is None else set(genesis_list)
-
-        def allowed(sender: bytes) -> bool:
-            return (chain_set is None or sender in chain_set) and (not local or sender in local)
-
-        return allowed
-
     async def start(self) -> None:
         """Open the chain and start every component; raises ``Co3Error`` on bad config/keys."""
         self._loop = asyncio.get_running_loop()
@@ -138,12 +129,15 @@ class NodeService:
 
     async def _start_components(self) -> None:
         cfg = self.config
+        self.permissioning = AccountPermissioning.from_config(self.chain, self.genesis, cfg)
         self.txpool = TxPool(
             self.chain,
             max_per_sender=cfg.txpool.max_per_sender,
             max_total=cfg.txpool.max_total,
-            allowlist=self._allowlist(),
+            allowlist=self.permissioning,
         )
+        if self.permissioning is not None:
+            self.permissioning.attach_pool(self.txpool)
         self.metrics = NodeMetrics()
         head = self.chain.head
         self.metrics.height.set(head.block_number)
@@ -167,6 +161,8 @@ class NodeService:
         if attach is not None:  # the QBFT driver adds votes, sync state, tx gossip and its qbft_ methods
             attach(backend, dispatcher)
         self.chain.add_import_listener(self.txpool.on_block_imported)
+        if self.permissioning is not None:  # after the pool: evicts what the block did not remove
+            self.chain.add_import_listener(self.permissioning.on_block_imported)
         self.chain.add_import_listener(self._on_import)
         self.api.subscriptions.start()
         if cfg.rpc.enabled:
