@@ -23,19 +23,16 @@ from typing import Any
 from eth_abi import encode
 from eth_account import Account
 from eth_account.messages import encode_typed_data
-from eth_utils import is_address, keccak, to_checksum_address
+from eth_utils import keccak
 
-from co3chain.contracts.typed_data import TypedDataError
+from co3chain.contracts.typed_data import EIP712_DOMAIN_TYPE, TypedDataError
+from co3chain.contracts.typed_data import check_address as _address
+from co3chain.contracts.typed_data import check_bytes32 as _bytes32
+from co3chain.contracts.typed_data import check_uint as _uint
 
 GOVERNANCE_DOMAIN_NAME = "CO3 Governance"
 GOVERNANCE_DOMAIN_VERSION = "1"
 
-EIP712_DOMAIN_TYPE = [
-    {"name": "name", "type": "string"},
-    {"name": "version", "type": "string"},
-    {"name": "chainId", "type": "uint256"},
-    {"name": "verifyingContract", "type": "address"},
-]
 
 BALLOT_TYPE = [
     {"name": "proposalId", "type": "uint256"},
@@ -77,32 +74,6 @@ class ProposalState(IntEnum):
     SUCCEEDED = 3
     DEFEATED = 4
     CANCELED = 5
-
-
-def _uint(name: str, value: Any, bits: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypedDataError(f"{name}: expected an integer, got {value!r}")
-    if not 0 <= value < 2**bits:
-        raise TypedDataError(f"{name}: {value} does not fit in uint{bits}")
-    return value
-
-
-def _address(name: str, value: Any) -> str:
-    if not isinstance(value, str) or not is_address(value):
-        raise TypedDataError(f"{name}: not an address: {value!r}")
-    return to_checksum_address(value)
-
-
-def _bytes32(name: str, value: Any) -> bytes:
-    if isinstance(value, str):
-        text = value[2:] if value.startswith(("0x", "0X")) else value
-        try:
-            value = bytes.fromhex(text)
-        except ValueError as exc:
-            raise TypedDataError(f"{name}: not a hex string: {value!r}") from exc
-    if not isinstance(value, bytes | bytearray) or len(value) != 32:
-        raise TypedDataError(f"{name}: expected 32 bytes, got {value!r}")
-    return bytes(value)
 
 
 def _support(value: Any) -> int:

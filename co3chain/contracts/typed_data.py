@@ -59,7 +59,7 @@ class TypedDataError(Co3Error):
     """A message to sign is malformed (missing field, wrong type, out-of-range value)."""
 
 
-def _bytes32(name: str, value: Any) -> bytes:
+def check_bytes32(name: str, value: Any) -> bytes:
     if isinstance(value, str):
         text = value[2:] if value.startswith(("0x", "0X")) else value
         try:
@@ -71,7 +71,7 @@ def _bytes32(name: str, value: Any) -> bytes:
     return bytes(value)
 
 
-def _uint(name: str, value: Any, bits: int) -> int:
+def check_uint(name: str, value: Any, bits: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypedDataError(f"{name}: expected an integer, got {value!r}")
     if not 0 <= value < 2**bits:
@@ -79,7 +79,7 @@ def _uint(name: str, value: Any, bits: int) -> int:
     return value
 
 
-def _address(name: str, value: Any) -> str:
+def check_address(name: str, value: Any) -> str:
     if not isinstance(value, str) or not is_address(value):
         raise TypedDataError(f"{name}: not an address: {value!r}")
     return to_checksum_address(value)
@@ -96,11 +96,11 @@ def _normalize(fields: list[dict[str, str]], message: Mapping[str, Any], what: s
         name, typ = field["name"], field["type"]
         value = message[name]
         if typ == "bytes32":
-            out[name] = _bytes32(f"{what}.{name}", value)
+            out[name] = check_bytes32(f"{what}.{name}", value)
         elif typ == "address":
-            out[name] = _address(f"{what}.{name}", value)
+            out[name] = check_address(f"{what}.{name}", value)
         else:
-            out[name] = _uint(f"{what}.{name}", value, _UINT_BITS[typ])
+            out[name] = check_uint(f"{what}.{name}", value, _UINT_BITS[typ])
     return out
 
 
@@ -108,8 +108,8 @@ def _domain(name: str, chain_id: int, verifying_contract: str) -> dict[str, Any]
     return {
         "name": name,
         "version": DOMAIN_VERSION,
-        "chainId": _uint("chainId", chain_id, 256),
-        "verifyingContract": _address("verifyingContract", verifying_contract),
+        "chainId": check_uint("chainId", chain_id, 256),
+        "verifyingContract": check_address("verifyingContract", verifying_contract),
     }
 
 
@@ -163,7 +163,7 @@ def order_signatures(signatures: Iterable[tuple[str, bytes]]) -> list[bytes]:
     ``signatures`` are ``(signer_address, signature)`` pairs; a signer appearing twice is an error
     because the hub would reject the whole submission.
     """
-    pairs = sorted(((int(_address("signer", a), 16), sig) for a, sig in signatures), key=lambda p: p[0])
+    pairs = sorted(((int(check_address("signer", a), 16), sig) for a, sig in signatures), key=lambda p: p[0])
     for (a, _), (b, _) in zip(pairs, pairs[1:], strict=False):
         if a == b:
             raise TypedDataError(f"duplicate signer 0x{a:040x}")
