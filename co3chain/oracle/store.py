@@ -171,7 +171,40 @@ class QueueStore(Protocol):
     def close(self) -> None: ...
 
 
-class SqliteQueueStore:
+class QueueTransitions:
+    """The state moves of the queue, shared by every backend so their rules cannot drift apart.
+
+    A backend provides ``_transition(attestation_id, allowed_from, sets, now)``: one atomic conditional update
+    that raises :class:`StoreError` when the item is not in one of ``allowed_from``.
+    """
+
+    def _transition(self, attestation_id: str, allowed_from: tuple[str, ...], sets: dict[str, Any],
+                    now: float) -> None:
+        raise NotImplementedError
+
+    def mark_validated(self, attestation_id: str, attestation: dict[str, Any], now: float) -> None:
+        self._transition(attestation_id, ("received",),
+                         {"state": "validated", "reason": None, "attestation": json.dumps(attestation)}, now)
+
+    def mark_rejected(self, attestation_id: str, reason: str, now: float) -> None:
+        self._transition(attestation_id, ("received", "validated", "signed", "submitted"),
+                         {"state": "rejected", "reason": reason}, now)
+
+    def mark_signed(self, attestation_id: str, signatures: list[dict[str, str]], now: float,
+                    attestation: dict[str, Any] | None = None) -> None:
+        """Store the signatures (and the attestation they sign, when it was re-derived for a new signer set)."""
+        sets: dict[str, Any] = {"state": "signed", "reason": None, "signatures": json.dumps(signatures)}
+        if attestation is not None:
+            sets["attestation"] = json.dumps(attestation)
+        self._transition(attestation_id, ("validated", "signed"), sets, now)
+
+    def resign(self, attestation_id: str, reason: str, now: float) -> None:
+        """Send a ``signed`` item back to ``validated`` (its signatures are for a retired signer set)."""
+        self._transition(attestation_id, ("signed",), {"state": "validated", "reason": reason,
+                                                       "signatures": None}, now)
+
+
+class SqliteQueueStore(QueueTransitions):
     """The SQLite implementation; one connection shared by threads under a lock (writes are short)."""
 
     def __init__(self, path: str | Path) -> None:
@@ -256,27 +289,6 @@ class SqliteQueueStore:
                                    (attestation_id,)).fetchone()
                 have = row["state"] if row else "missing"
                 raise StoreError(f"{attestation_id}: cannot move from {have} (expected {allowed_from})")
-
-    def mark_validated(self, attestation_id: str, attestation: dict[str, Any], now: float) -> None:
-        self._transition(attestation_id, ("received",),
-                         {"state": "validated", "reason": None, "attestation": json.dumps(attestation)}, now)
-
-    def mark_rejected(self, attestation_id: str, reason: str, now: float) -> None:
-        self._transition(attestation_id, ("received", "validated", "signed", "submitted"),
-                         {"state": "rejected", "reason": reason}, now)
-
-    def mark_signed(self, attestation_id: str, signatures: list[dict[str, str]], now: float,
-                    attestation: dict[str, Any] | None = None) -> None:
-        """Store the signatures (and the attestation they sign, when it was re-derived for a new signer set)."""
-        sets: dict[str, Any] = {"state": "signed", "reason": None, "signatures": json.dumps(signatures)}
-        if attestation is not None:
-            sets["attestation"] = json.dumps(attestation)
-        self._transition(attestation_id, ("validated", "signed"), sets, now)
-
-    def resign(self, attestation_id: str, reason: str, now: float) -> None:
-        """Send a ``signed`` item back to ``validated`` (its signatures are for a retired signer set)."""
-        self._transition(attestation_id, ("signed",), {"state": "validated", "reason": reason,
-                                                       "signatures": None}, now)
 
     def defer(self, attestation_id: str, reason: str, retry_at: float, now: float) -> None:
         """Keep the state but note why it could not progress, and retry no earlier than ``retry_at``."""

@@ -42,6 +42,7 @@ from co3chain.oracle.store import (
     ACCEPTED_STATES,
     STATES,
     QueueItem,
+    QueueTransitions,
     StoreError,
     Submission,
     _check_state,
@@ -109,7 +110,7 @@ def redact(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-class PostgresQueueStore:
+class PostgresQueueStore(QueueTransitions):
     """The PostgreSQL implementation of :class:`~co3chain.oracle.store.QueueStore`."""
 
     def __init__(self, url: str, *, connect_timeout: int = 10) -> None:
@@ -235,27 +236,6 @@ class PostgresQueueStore:
                 raise StoreError(f"{attestation_id}: cannot move from {have} (expected {allowed_from})")
 
         self._run(work)
-
-    def mark_validated(self, attestation_id: str, attestation: dict[str, Any], now: float) -> None:
-        self._transition(attestation_id, ("received",),
-                         {"state": "validated", "reason": None, "attestation": json.dumps(attestation)}, now)
-
-    def mark_rejected(self, attestation_id: str, reason: str, now: float) -> None:
-        self._transition(attestation_id, ("received", "validated", "signed", "submitted"),
-                         {"state": "rejected", "reason": reason}, now)
-
-    def mark_signed(self, attestation_id: str, signatures: list[dict[str, str]], now: float,
-                    attestation: dict[str, Any] | None = None) -> None:
-        """Store the signatures (and the attestation they sign, when it was re-derived for a new signer set)."""
-        sets: dict[str, Any] = {"state": "signed", "reason": None, "signatures": json.dumps(signatures)}
-        if attestation is not None:
-            sets["attestation"] = json.dumps(attestation)
-        self._transition(attestation_id, ("validated", "signed"), sets, now)
-
-    def resign(self, attestation_id: str, reason: str, now: float) -> None:
-        """Send a ``signed`` item back to ``validated`` (its signatures are for a retired signer set)."""
-        self._transition(attestation_id, ("signed",), {"state": "validated", "reason": reason,
-                                                       "signatures": None}, now)
 
     def defer(self, attestation_id: str, reason: str, retry_at: float, now: float) -> None:
         """Keep the state but note why it could not progress, and retry no earlier than ``retry_at``."""
