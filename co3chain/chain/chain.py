@@ -31,6 +31,8 @@ API (stable; RPC, consensus and node code build on it)::
     validators_for_child(parent_header) -> list[bytes]   (set that must seal the next block)
     validator_provider: Callable[[header], list[bytes]] | None   (consensus engine hook: vote tallying)
     add_import_listener(fn(block, receipts))       (called after each block is durably imported)
+    senders -> SenderCache   (tx hash -> sender: ``senders.sender(tx)`` recovers once per node; the
+                              pool, block building, proposal verification and receipts share it)
 
 Wire format for p2p/sync: ``encode_block(block)`` / ``decode_block(raw)`` / ``decode_header(raw)`` in
 :mod:`co3chain.chain.vm` (decoded headers are :class:`QbftBlockHeader`, so ``.hash`` is the QBFT hash).
@@ -70,6 +72,7 @@ from eth_utils import ValidationError, to_canonical_address
 from trie import HexaryTrie
 
 from co3chain.chain.genesis import Genesis
+from co3chain.chain.senders import SenderCache
 from co3chain.chain.storage import KVStore, Overlay, StorageError, open_store
 from co3chain.chain.triehash import ordered_trie_root
 from co3chain.chain.vm import (
@@ -212,6 +215,8 @@ class NodeChain:
         self._built: dict[bytes, tuple[bytes, Overlay, list[Any]]] = {}
         self._listeners: list[Callable[[QbftBlock, list[Any]], None]] = []
         self.validator_provider: Callable[[QbftBlockHeader], list[bytes]] | None = None
+        #: tx hash -> sender, recovered once per node and shared by the pool, building, import and RPC
+        self.senders = SenderCache()
         self.call_gas_cap = DEFAULT_CALL_GAS_CAP
         #: wall clock used to refuse blocks from the future (injectable for tests)
         self.clock: Callable[[], float] = time.time
@@ -352,7 +357,9 @@ class NodeChain:
         block = self.get_block_by_hash(loc[0])
         if block is None:
             return None
-        return block.transactions[loc[2]], TxLocation(*loc)
+        tx = block.transactions[loc[2]]
+        self.senders.prime(tx)  # callers format ``from``: reuse the sender recovered at execution
+        return tx, TxLocation(*loc)
 
     def get_transaction_receipt(self, tx_hash: bytes) -> ReceiptInfo | None:
         loc = self.get_transaction_location(tx_hash)
@@ -362,19 +369,36 @@ class NodeChain:
         receipts = self.get_receipts(loc[0])
         if block is None or receipts is None:
             return None
-        return self._receipt_infos(block, receipts)[loc[2]]
+        return self._receipt_infos(block, receipts, only=loc[2])[0]
 
     def block_receipt_infos(self, block: QbftBlock) -> list[ReceiptInfo]:
         """Per-transaction receipt details for a stored block (for eth_getBlockReceipts)."""
         receipts = self.get_receipts(block.hash) or []
         return self._receipt_infos(block, receipts)
 
-    def _receipt_infos(self, block: QbftBlock, receipts: Sequence[Any]) -> list[ReceiptInfo]:
+    def _receipt_infos(
+        self, block: QbftBlock, receipts: Sequence[Any], only: int | None = None
+    ) -> list[ReceiptInfo]:
+        """Receipt details of every tx of ``block`` (or just of tx index ``only``: one-element list).
+
+        ``only`` skips the per-tx work (sender, log objects) of the other transactions; their receipts
+        still give the previous cumulative gas and the block-wide log index offset.
+        """
+        if len(block.transactions) != len(receipts):
+            raise ValueError(f"{len(block.transactions)} transactions but {len(receipts)} receipts")
         out: list[ReceiptInfo] = []
         prev_cum = 0
         log_index = 0
         base_fee = block.header.base_fee_per_gas
-        for i, (tx, r) in enumerate(zip(block.transactions, receipts, strict=True)):
+        txs = enumerate(zip(block.transactions, receipts, strict=True))
+        if only is not None:
+            if not 0 <= only < len(receipts):
+                raise IndexError(f"transaction index {only} out of range")
+            if only:
+                prev_cum = receipts[only - 1].gas_used
+                log_index = sum(len(r.logs) for r in receipts[:only])
+            txs = iter([(only, (block.transactions[only], receipts[only]))])
+        for i, (tx, r) in txs:
             logs = []
             for lg in r.logs:
                 logs.append(
@@ -390,7 +414,8 @@ class NodeChain:
                     )
                 )
                 log_index += 1
-            contract = generate_contract_address(tx.sender, tx.nonce) if not tx.to else None
+            sender = self.senders.sender(tx)
+            contract = generate_contract_address(sender, tx.nonce) if not tx.to else None
             type_id = getattr(tx, "type_id", None) or 0
             if type_id == 2:
                 price = min(tx.max_fee_per_gas, base_fee + tx.max_priority_fee_per_gas)
@@ -402,7 +427,7 @@ class NodeChain:
                     tx_index=i,
                     block_hash=block.hash,
                     block_number=block.number,
-                    sender=tx.sender,
+                    sender=sender,
                     to=tx.to or None,
                     contract_address=contract,
                     gas_used=r.gas_used - prev_cum,
@@ -616,6 +641,10 @@ class NodeChain:
             try:
                 if getattr(tx, "type_id", None) == BLOB_TX_TYPE:
                     raise ValidationError("blob transactions are not supported")
+                # sender from the node's cache (recovered at pool admission or on first sight of this
+                # hash); py-evm then skips its own recovery and signature re-check. A bad signature
+                # is left to py-evm, which rejects the tx with its usual error.
+                self.senders.prime(tx)
                 receipt, _ = vm.apply_transaction(header, tx)
             except (ValidationError, BadSignature, ValueError) as exc:
                 if strict:

@@ -106,18 +106,29 @@ class TxPool:
 
     def add_transaction(self, tx: Any) -> bytes:
         """Validate and insert an already decoded transaction (e.g. received from a peer)."""
+        tx_hash = tx.hash  # legacy txs re-hash on every ``.hash`` access
+        if tx_hash in self._by_hash:
+            # gossip delivers each tx once per peer: identical bytes already passed every check below
+            raise TxPoolError(SERVER_ERROR, "already known")
         if getattr(tx, "type_id", None) == 3:
             raise TxPoolError(SERVER_ERROR, "transaction type not supported: blob transactions")
         if tx.gas < tx.intrinsic_gas:
             raise TxPoolError(SERVER_ERROR, f"intrinsic gas too low: have {tx.gas}, want {tx.intrinsic_gas}")
+        # Recover the sender first (once per tx hash on this node: the chain's cache is shared with
+        # block building, proposal verification and import). A successful recovery is the signature
+        # check, so ``validate()`` below only checks the fields; on failure ``validate()`` runs py-evm's
+        # own signature check and reports it in the usual words.
+        sender_error: Exception | None = None
+        try:
+            sender = self.chain.senders.sender(tx)
+        except (ValidationError, BadSignature, ValueError) as exc:
+            sender_error = exc
         try:
             tx.validate()
         except (ValidationError, ValueError) as exc:
             raise TxPoolError(SERVER_ERROR, f"invalid transaction: {exc}") from None
-        try:
-            sender = tx.sender
-        except (ValidationError, BadSignature, ValueError) as exc:
-            raise TxPoolError(SERVER_ERROR, f"invalid sender: {exc}") from None
+        if sender_error is not None:
+            raise TxPoolError(SERVER_ERROR, f"invalid sender: {sender_error}") from None
         chain_id = tx.chain_id
         if chain_id is None:
             if not self.allow_unprotected:
@@ -137,7 +148,7 @@ class TxPool:
             raise TxPoolError(SERVER_ERROR, "max priority fee per gas higher than max fee per gas")
 
         with self._lock:
-            if tx.hash in self._by_hash:
+            if tx_hash in self._by_hash:
                 raise TxPoolError(SERVER_ERROR, "already known")
             state = self._head_state()
             state_nonce = state.get_nonce(sender)
@@ -174,8 +185,8 @@ class TxPool:
                     raise TxPoolError(SERVER_ERROR, "txpool is full")
             entry = _Entry(tx, sender, next(self._seq))
             txs[tx.nonce] = entry
-            self._by_hash[tx.hash] = entry
-            return tx.hash
+            self._by_hash[tx_hash] = entry
+            return tx_hash
 
     # -- queries ---------------------------------------------------------------------------------------
     def _split(self, sender: bytes) -> tuple[list[_Entry], list[_Entry]]:
@@ -286,8 +297,13 @@ class TxPool:
         Signature matches :meth:`NodeChain.add_import_listener` so it can be registered directly.
         """
         with self._lock:
-            self.remove(tx.hash for tx in block.transactions)
-            senders = {tx.sender for tx in block.transactions} & set(self._by_sender)
+            hashes = [tx.hash for tx in block.transactions]
+            self.remove(hashes)
+            if not self._by_sender:
+                return
+            # block txs were executed, so their senders are in the chain's cache (no recovery here)
+            senders = {self.chain.senders.prime(tx) for tx in block.transactions}
+            senders &= set(self._by_sender)
             for sender in senders:
                 nonce = self._state_nonce(sender)
                 stale = [e.tx.hash for n, e in self._by_sender[sender].items() if n < nonce]

@@ -1,0 +1,152 @@
+"""SenderCache: one signature recovery per tx per node, keyed by the full tx hash, bad signatures never cached."""
+
+from __future__ import annotations
+
+import pytest
+from eth_keys.exceptions import BadSignature
+from eth_utils import ValidationError
+
+from co3chain.chain.chain import NodeChain
+from co3chain.chain.senders import SenderCache
+from co3chain.chain.vm import decode_block, encode_block
+from co3chain.consensus.qbft.extradata import QbftExtraData
+from co3chain.node.txpool import TxPool, TxPoolError
+from tests.chain.helpers import (
+    PROBE_ADDR,
+    USER_KEYS,
+    USERS,
+    VALIDATOR_KEYS,
+    decode_tx,
+    make_test_genesis,
+    produce,
+    seal_block,
+    sign_tx,
+)
+
+
+@pytest.fixture
+def chain() -> NodeChain:
+    return NodeChain.open(None, make_test_genesis(1))
+
+
+def _legacy(chain: NodeChain, nonce: int = 0, key: bytes = USER_KEYS[0]) -> bytes:
+    return sign_tx(key, chain, nonce=nonce, to=USERS[3], gas=21000)
+
+
+def _typed(chain: NodeChain, nonce: int = 0) -> bytes:
+    return sign_tx(USER_KEYS[0], chain, nonce=nonce, to=USERS[3], gas=21000, maxFeePerGas=0, maxPriorityFeePerGas=0)
+
+
+@pytest.mark.parametrize("make", [_legacy, _typed])
+def test_recovered_once_per_hash_and_objects_primed(chain: NodeChain, make) -> None:
+    raw = make(chain)
+    cache = SenderCache()
+    first, second = decode_tx(chain, raw), decode_tx(chain, raw)
+    assert cache.sender(first) == USERS[0]
+    assert cache.sender(second) == USERS[0]
+    assert cache.recoveries == 1 and len(cache) == 1
+    # the primed copy still passes every field rule and reports the same sender to py-evm
+    second.validate()
+    second.check_signature_validity()
+    assert second.sender == USERS[0]
+
+
+def test_tampered_signature_is_another_entry(chain: NodeChain) -> None:
+    cache = SenderCache()
+    tx = decode_tx(chain, _legacy(chain))
+    assert cache.sender(tx) == USERS[0]
+    recovered_other = False
+    for delta in range(1, 40):
+        forged = tx.copy(r=tx.r + delta)
+        assert forged.hash != tx.hash  # the key commits to the signature
+        try:
+            sender = cache.sender(forged)
+        except (BadSignature, ValidationError, ValueError):
+            continue
+        assert sender != USERS[0]
+        recovered_other = True
+        break
+    assert recovered_other
+
+
+def test_bad_signature_not_cached_and_still_rejected(chain: NodeChain) -> None:
+    cache = SenderCache()
+    bad = decode_tx(chain, _legacy(chain)).copy(r=0)
+    with pytest.raises((BadSignature, ValidationError)):
+        cache.sender(bad)
+    assert cache.prime(bad) is None
+    assert len(cache) == 0 and "check_signature_validity" not in bad.__dict__
+    with pytest.raises(ValidationError):
+        bad.validate()  # py-evm's own signature check still runs
+    extra = QbftExtraData(validators=chain.validators_for_child(chain.head)).encode()
+    result = chain.build_block([bad], USERS[0], chain.head.timestamp + 1, extra)
+    assert result.included == [] and len(result.rejected) == 1
+
+
+@pytest.mark.parametrize(("make", "needle"), [(_legacy, "invalid transaction"), (_typed, "invalid sender")])
+def test_pool_refuses_bad_signatures_as_before(chain: NodeChain, make, needle: str) -> None:
+    pool = TxPool(chain)
+    bad = decode_tx(chain, make(chain)).copy(r=0)
+    with pytest.raises(TxPoolError) as ei:
+        pool.add(bad.encode())
+    assert ei.value.code == -32000 and needle in ei.value.message
+    assert len(pool) == 0 and len(chain.senders) == 0
+
+
+def test_lru_bound() -> None:
+    with pytest.raises(ValueError):
+        SenderCache(0)
+    chain = NodeChain.open(None, make_test_genesis(1))
+    cache = SenderCache(max_entries=2)
+    txs = [decode_tx(chain, _legacy(chain, key=k)) for k in USER_KEYS[:3]]
+    assert [cache.sender(t) for t in txs] == USERS[:3]
+    assert len(cache) == 2
+    assert cache.sender(decode_tx(chain, txs[0].encode())) == USERS[0]  # evicted: recovered again
+    assert cache.recoveries == 4
+
+
+def test_one_recovery_per_tx_on_each_node() -> None:
+    genesis = make_test_genesis(1)
+    proposer, follower = NodeChain.open(None, genesis), NodeChain.open(None, genesis)
+    pool = TxPool(proposer)
+    proposer.add_import_listener(pool.on_block_imported)
+    raws = [_legacy(proposer, key=k) for k in USER_KEYS[:3]]
+    for raw in raws:
+        pool.add(raw)
+    assert proposer.senders.recoveries == 3
+    extra = QbftExtraData(validators=proposer.validators_for_child(proposer.head)).encode()
+    built = proposer.build_block(pool.select_for_block(10**9), USERS[0], proposer.head.timestamp + 1, extra)
+    assert len(built.included) == 3
+    sealed = seal_block(built.block, VALIDATOR_KEYS[:1])
+    proposer.import_block(sealed)
+    assert len(pool) == 0
+    assert proposer.senders.recoveries == 3  # building, import and pool eviction reused them
+
+    # a node that never saw the txs derives each sender from its signature once, then reuses it
+    wire = encode_block(sealed)
+    follower.verify_proposal(decode_block(wire))
+    assert follower.senders.recoveries == 3
+    follower.import_block(decode_block(wire))
+    infos = follower.block_receipt_infos(follower.get_block_by_number(1))
+    assert [i.sender for i in infos] == USERS[:3]
+    assert follower.senders.recoveries == 3
+
+
+def test_single_receipt_matches_block_receipts(chain: NodeChain) -> None:
+    raws = [
+        sign_tx(USER_KEYS[0], chain, nonce=0, to=PROBE_ADDR, data=(5).to_bytes(32, "big")),
+        sign_tx(USER_KEYS[0], chain, nonce=1, to=USERS[2], gas=21000),
+        sign_tx(USER_KEYS[1], chain, nonce=0, to=PROBE_ADDR, data=(9).to_bytes(32, "big")),
+        sign_tx(USER_KEYS[2], chain, nonce=0, to=PROBE_ADDR, data=(11).to_bytes(32, "big")),
+    ]
+    sealed, res = produce(chain, raws)
+    assert len(res.included) == 4
+    fresh = NodeChain.open(None, make_test_genesis(1))
+    fresh.import_block(decode_block(encode_block(sealed)))
+    for c in (chain, fresh):
+        infos = c.block_receipt_infos(c.get_block_by_number(1))
+        assert [lg.log_index for info in infos for lg in info.logs] == [0, 1, 2]
+        for tx, info in zip(sealed.transactions, infos, strict=True):
+            assert c.get_transaction_receipt(tx.hash) == info
+            found = c.get_transaction(tx.hash)
+            assert found is not None and found[0].sender == info.sender
