@@ -110,7 +110,10 @@ def verify_storage(account: ProvenAccount, slot: int, entry: dict[str, Any]) -> 
 
 def prove_storage(client: Any, state_root: bytes, block: int, address: bytes, slots: list[int]) -> dict[int, int]:
     """Fetch ``eth_getProof`` at ``block`` and return the proven values of ``slots``."""
-    proof = client.call("eth_getProof", "0x" + address.hex(), [hex(s) for s in slots], hex(block))
+    # Storage keys as full 32-byte words: a slot like 0x0abc… written with hex() has an odd digit count,
+    # which anvil (and other nodes) reject as invalid params.
+    keys = ["0x" + s.to_bytes(32, "big").hex() for s in slots]
+    proof = client.call("eth_getProof", "0x" + address.hex(), keys, hex(block))
     if not isinstance(proof, dict):
         raise ProofError("eth_getProof returned no object")
     account = verify_account(state_root, address, proof)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import rlp
 from eth_hash.auto import keccak
@@ -15,7 +17,7 @@ from co3chain.audit.bytecode import (
     split_metadata,
 )
 from co3chain.audit.headers import HeaderError, header_from_json
-from co3chain.audit.proofs import ProofError, verify_account
+from co3chain.audit.proofs import ProofError, prove_storage, verify_account
 from co3chain.audit.receipts import bloom_contains
 from co3chain.audit.report import AuditReport, render_html
 from co3chain.audit.rpc import RpcClient, RpcError
@@ -109,3 +111,22 @@ def test_rpc_client_errors() -> None:
     partial = RpcClient(lambda payload: [{"jsonrpc": "2.0", "id": payload[0]["id"], "result": "0x1"}])
     with pytest.raises(RpcError, match="lacks the response"):
         partial.batch([("a", ()), ("b", ())])
+
+
+def test_prove_storage_asks_for_full_32_byte_keys() -> None:
+    """A slot whose hex has an odd digit count (e.g. a keccak slot starting with a 0 nibble) must still be
+    sent as a 32-byte word: anvil rejects odd-length keys as invalid params."""
+    asked: list[Any] = []
+
+    class Recorder:
+        def call(self, method: str, *params: Any) -> Any:
+            asked.append((method, params))
+            return None  # stop right after the request
+
+    slots = [5, 0x0ABC << 240]
+    with pytest.raises(ProofError):
+        prove_storage(Recorder(), b"\x00" * 32, 7, b"\x11" * 20, slots)
+    method, (address, keys, block) = asked[0]
+    assert method == "eth_getProof" and block == "0x7"
+    assert keys == ["0x" + s.to_bytes(32, "big").hex() for s in slots]
+    assert all(len(k) == 66 for k in keys)
