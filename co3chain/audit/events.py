@@ -77,12 +77,39 @@ def get_logs(client: RpcClient, address: bytes, topics: Sequence[Any], from_bloc
         hi = min(lo + LOG_WINDOW - 1, to_block)
         calls.append(("eth_getLogs", ({"address": "0x" + address.hex(), "topics": [_topic_json(t) for t in topics],
                                         "fromBlock": hex(lo), "toBlock": hex(hi)},)))
+    try:
+        results = client.batch(calls)
+    except RpcError as exc:
+        if not _too_many_results(exc):
+            raise
+        # A busy contract (e.g. a proposal with 100k votes) exceeds the node's result cap: split the windows.
+        results = [_logs_bisecting(client, params[0]) for _, params in calls]
     out: list[Log] = []
-    for result in client.batch(calls):
+    for result in results:
         if not isinstance(result, list):
             raise RpcError("eth_getLogs did not return a list")
         out.extend(Log.from_json(lg) for lg in result)
     return sorted(out, key=lambda lg: lg.key)
+
+
+def _too_many_results(exc: RpcError) -> bool:
+    """Does the error say the query matched too many logs (our node, geth, Besu: -32005 / "more than")?"""
+    text = str(exc).lower()
+    return "-32005" in text or "more than" in text or "too many" in text
+
+
+def _logs_bisecting(client: RpcClient, query: dict[str, Any]) -> list[Any]:
+    """``eth_getLogs`` for ``query``, halving the block range while the node refuses a result this large."""
+    lo, hi = int(query["fromBlock"], 16), int(query["toBlock"], 16)
+    try:
+        return client.call("eth_getLogs", query)
+    except RpcError as exc:
+        if lo >= hi or not _too_many_results(exc):
+            raise
+    mid = (lo + hi) // 2
+    left = _logs_bisecting(client, {**query, "toBlock": hex(mid)})
+    right = _logs_bisecting(client, {**query, "fromBlock": hex(mid + 1)})
+    return [*left, *right]
 
 
 def word(value: int | bytes) -> bytes:

@@ -130,3 +130,42 @@ def test_prove_storage_asks_for_full_32_byte_keys() -> None:
     assert method == "eth_getProof" and block == "0x7"
     assert keys == ["0x" + s.to_bytes(32, "big").hex() for s in slots]
     assert all(len(k) == 66 for k in keys)
+
+
+def test_get_logs_splits_ranges_when_the_node_caps_results() -> None:
+    """A proposal with more votes than the node returns per eth_getLogs (our node: 20,000, -32005) must still
+    be audited completely: the range is halved until each answer fits, and no log is lost or doubled."""
+    from co3chain.audit.events import get_logs
+
+    address = b"\x22" * 20
+    logs = [{"address": "0x" + address.hex(), "topics": ["0x" + "ab" * 32], "data": "0x",
+             "blockNumber": hex(n), "blockHash": "0x" + n.to_bytes(32, "big").hex(), "logIndex": hex(i),
+             "transactionHash": "0x" + "00" * 32} for n in range(1, 401) for i in range(5)]
+    cap = 300
+
+    def answer(req: dict[str, Any]) -> dict[str, Any]:
+        q = req["params"][0]
+        lo, hi = int(q["fromBlock"], 16), int(q["toBlock"], 16)
+        found = [lg for lg in logs if lo <= int(lg["blockNumber"], 16) <= hi]
+        if len(found) > cap:
+            return {"jsonrpc": "2.0", "id": req["id"],
+                    "error": {"code": -32005, "message": f"query returned more than {cap} results"}}
+        return {"jsonrpc": "2.0", "id": req["id"], "result": found}
+
+    def transport(payload: Any) -> Any:
+        return [answer(r) for r in payload] if isinstance(payload, list) else answer(payload)
+
+    got = get_logs(RpcClient(transport), address, [], 1, 400)
+    assert [(lg.block_number, lg.log_index) for lg in got] == [(n, i) for n in range(1, 401) for i in range(5)]
+
+
+def test_get_logs_other_errors_still_fail() -> None:
+    from co3chain.audit.events import get_logs
+
+    def transport(payload: Any) -> Any:
+        reqs = payload if isinstance(payload, list) else [payload]
+        out = [{"jsonrpc": "2.0", "id": r["id"], "error": {"code": -32000, "message": "boom"}} for r in reqs]
+        return out if isinstance(payload, list) else out[0]
+
+    with pytest.raises(RpcError, match="boom"):
+        get_logs(RpcClient(transport), b"\x22" * 20, [], 1, 10)
