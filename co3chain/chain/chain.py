@@ -21,9 +21,12 @@ API (stable; RPC, consensus and node code build on it)::
 
     # execution
     call(tx, header=None, state_override=None) -> bytes        raises CallReverted(data) / CallFailed
-    estimate_gas(tx, header=None) -> int                        (binary search; same errors)
+    estimate_gas(tx, header=None, state_override=None) -> int   (binary search; same errors)
     build_block(txs, coinbase, timestamp, extra_data, gas_limit=None, max_seconds=None)
         -> BuildResult(block, receipts, included, rejected=[(tx, reason)])   (on top of head; not persisted)
+    open_block(coinbase, timestamp, extra_data, gas_limit=None) -> BlockBuilder   (incremental form:
+        builder.add(txs, deadline) as txs arrive, then finish_block(builder, extra_data=None) -> BuildResult;
+        raises StaleBlockError if the head moved meanwhile)
     verify_proposal(block) -> None    (header rules + execution of an unsealed proposal; cached for import)
     import_block(block, verify_seals=True) -> QbftBlockHeader   raises BlockImportError
     validate_header(header, parent=None) / verify_seals(header, validators)   (checks used by import)
@@ -67,16 +70,14 @@ from eth.vm.forks.cancun.receipts import CancunReceiptBuilder
 from eth.vm.spoof import SpoofTransaction
 from eth_bloom import BloomFilter
 from eth_hash.auto import keccak
-from eth_keys.exceptions import BadSignature
 from eth_utils import ValidationError, to_canonical_address
 from trie import HexaryTrie
 
+from co3chain.chain.builder import BlockBuilder
 from co3chain.chain.genesis import Genesis
 from co3chain.chain.senders import SenderCache
 from co3chain.chain.storage import KVStore, Overlay, StorageError, open_store
-from co3chain.chain.triehash import ordered_trie_root
 from co3chain.chain.vm import (
-    BLOB_TX_TYPE,
     QbftBlock,
     QbftBlockHeader,
     QbftVM,
@@ -111,6 +112,10 @@ class ChainError(Co3Error):
 
 class BlockImportError(ChainError):
     """A block was rejected; the message says which rule failed."""
+
+
+class StaleBlockError(ChainError):
+    """A block under construction lost its parent: another block became the head meanwhile."""
 
 
 class CallFailed(ChainError):
@@ -581,7 +586,10 @@ class NodeChain:
         try:
             return state.costless_execute_transaction(spoof)
         except ValidationError as exc:
-            raise CallFailed(str(exc)) from exc
+            reason = str(exc)
+            if "enough balance" in reason:  # geth's wording, which clients match on
+                reason = f"insufficient funds for gas * price + value ({reason.strip()})"
+            raise CallFailed(reason) from exc
 
     def call(
         self, tx: dict[str, Any], header: QbftBlockHeader | None = None, state_override: dict | None = None
@@ -591,17 +599,20 @@ class NodeChain:
         _raise_for_computation(comp)
         return comp.output
 
-    def estimate_gas(self, tx: dict[str, Any], header: QbftBlockHeader | None = None) -> int:
-        """Smallest gas limit with which ``tx`` succeeds (binary search, as geth)."""
+    def estimate_gas(
+        self, tx: dict[str, Any], header: QbftBlockHeader | None = None, state_override: dict | None = None
+    ) -> int:
+        """Smallest gas limit with which ``tx`` succeeds (binary search, as geth), optionally on a state
+        with ``state_override`` applied (same shape as :meth:`call`'s)."""
         header = header or self.head
         cap = _int(tx.get("gas"), 0) or min(header.gas_limit, self.call_gas_cap)
-        comp = self._run_call(tx, header, cap, None)
+        comp = self._run_call(tx, header, cap, state_override)
         _raise_for_computation(comp)
         used = comp.get_gas_used()
 
         def ok(g: int) -> bool:
             try:
-                return not self._run_call(tx, header, g, None).is_error
+                return not self._run_call(tx, header, g, state_override).is_error
             except CallFailed:
                 return False
 
@@ -619,46 +630,43 @@ class NodeChain:
 
     # -- execution -----------------------------------------------------------------------------------
     def _execute(
-        self,
-        template: QbftBlockHeader,
-        txs: Sequence[Any],
-        db: Overlay,
-        *,
-        strict: bool,
-        deadline: float | None = None,
-    ) -> tuple[QbftBlockHeader, list[Any], list[Any], list[tuple[Any, str]]]:
-        """Apply ``txs`` on top of the parent state into ``db``; return the filled header."""
-        vm = self._vm(template, db)
-        state = vm.state
-        vm.block_preprocessing(QbftBlock(template, transactions=[], uncles=[], withdrawals=[]))
-        header = template.copy(gas_used=0, bloom=0)
-        receipts: list[Any] = []
-        included: list[Any] = []
-        rejected: list[tuple[Any, str]] = []
-        for tx in txs:
-            if deadline is not None and time.monotonic() > deadline:
-                break  # the rest stays in the pool for the next block
-            try:
-                if getattr(tx, "type_id", None) == BLOB_TX_TYPE:
-                    raise ValidationError("blob transactions are not supported")
-                # sender from the node's cache (recovered at pool admission or on first sight of this
-                # hash); py-evm then skips its own recovery and signature re-check. A bad signature
-                # is left to py-evm, which rejects the tx with its usual error.
-                self.senders.prime(tx)
-                receipt, _ = vm.apply_transaction(header, tx)
-            except (ValidationError, BadSignature, ValueError) as exc:
-                if strict:
-                    raise BlockImportError(f"invalid transaction 0x{tx.hash.hex()}: {exc}") from exc
-                rejected.append((tx, str(exc)))
-                continue
-            header = vm.add_receipt_to_header(header, receipt)
-            receipts.append(receipt)
-            included.append(tx)
-        state.persist()
-        tx_root = ordered_trie_root([tx.encode() for tx in included])
-        receipt_root = ordered_trie_root([r.encode() for r in receipts])
-        header = header.copy(state_root=state.state_root, transaction_root=tx_root, receipt_root=receipt_root)
-        return header, receipts, included, rejected
+        self, parent: QbftBlockHeader, template: QbftBlockHeader, txs: Sequence[Any]
+    ) -> tuple[QbftBlockHeader, list[Any], Overlay]:
+        """Execute someone else's block in one go (any invalid tx raises); header with computed roots."""
+        builder = BlockBuilder(self, parent, template, strict=True)
+        builder.add(txs)
+        block = builder.finish()
+        return block.header, builder.receipts, builder.overlay
+
+    def open_block(
+        self, coinbase: bytes, timestamp: int, extra_data: bytes, gas_limit: int | None = None
+    ) -> BlockBuilder:
+        """A :class:`BlockBuilder` on the current head, to fill with :meth:`BlockBuilder.add` over time
+        and close with :meth:`finish_block` (the incremental form of :meth:`build_block`)."""
+        parent = self.head
+        template = new_header(
+            parent,
+            coinbase=bytes(coinbase),
+            timestamp=int(timestamp),
+            extra_data=bytes(extra_data),
+            gas_limit=gas_limit or parent.gas_limit,
+        )
+        return BlockBuilder(self, parent, template)
+
+    def finish_block(self, builder: BlockBuilder, extra_data: bytes | None = None) -> BuildResult:
+        """Close ``builder`` (state commit, roots) and cache its state for the import of the sealed block.
+
+        Raises :class:`StaleBlockError` when the head moved since :meth:`open_block` (another block was
+        imported meanwhile): the transactions stay in the pool and go into a block on the new head.
+        """
+        with self._lock:
+            if builder.parent.hash != self.head.hash:
+                raise StaleBlockError(
+                    f"block #{builder.parent.block_number + 1} was built on a parent that is no longer the head"
+                )
+            block = builder.finish(extra_data)
+            self._remember(block.header.hash, builder.parent.hash, builder.overlay, builder.receipts)
+            return BuildResult(block, builder.receipts, builder.included, builder.rejected)
 
     def build_block(
         self,
@@ -676,22 +684,10 @@ class NodeChain:
         rejected (they stay in the pool), so a burst of heavy transactions cannot stall block production.
         """
         with self._lock:
-            parent = self.head
-            template = new_header(
-                parent,
-                coinbase=bytes(coinbase),
-                timestamp=int(timestamp),
-                extra_data=bytes(extra_data),
-                gas_limit=gas_limit or parent.gas_limit,
-            )
-            overlay = Overlay(self.store)
+            builder = self.open_block(coinbase, timestamp, extra_data, gas_limit)
             deadline = None if max_seconds is None else time.monotonic() + max_seconds
-            header, receipts, included, rejected = self._execute(
-                template, list(txs), overlay, strict=False, deadline=deadline
-            )
-            block = QbftBlock(header, transactions=included, uncles=[], withdrawals=[])
-            self._remember(header.hash, parent.hash, overlay, receipts)
-            return BuildResult(block, receipts, included, rejected)
+            builder.add(list(txs), deadline)
+            return self.finish_block(builder)
 
     def verify_seals(self, header: QbftBlockHeader, validators: Sequence[bytes]) -> list[bytes]:
         """Check the commit seals of ``header``: ≥ quorum distinct signers, all in ``validators``."""
@@ -761,7 +757,6 @@ class NodeChain:
         cached = self._built.get(header.hash)
         if cached is not None and cached[0] == parent.hash:
             return cached[1], cached[2]
-        overlay = Overlay(self.store)
         template = header.copy(
             gas_used=0,
             bloom=0,
@@ -769,7 +764,7 @@ class NodeChain:
             transaction_root=BLANK_ROOT_HASH,
             receipt_root=BLANK_ROOT_HASH,
         )
-        computed, receipts, _, _ = self._execute(template, block.transactions, overlay, strict=True)
+        computed, receipts, overlay = self._execute(parent, template, block.transactions)
         _compare_roots(header, computed)
         self._remember(header.hash, parent.hash, overlay, receipts)
         return overlay, receipts

@@ -42,7 +42,7 @@ class NodeMetrics:
         )
         self.build_seconds = Histogram(
             "co3chain_block_build_seconds",
-            "Wall time to build, seal and import one block",
+            "Wall time from the block's slot to its import (last arrivals, state commit, seal; earlier transactions were executed during the period)",
             buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5),
             registry=r,
         )

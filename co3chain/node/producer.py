@@ -21,23 +21,20 @@ from typing import Any, Protocol
 
 from eth_keys import keys
 
+from co3chain.chain.builder import BlockBuilder
 from co3chain.chain.chain import NodeChain
 from co3chain.consensus.qbft.extradata import QbftExtraData
 from co3chain.consensus.qbft.hashing import sign_commit_seal
 from co3chain.errors import Co3Error
+from co3chain.node.block_filler import FILL_POLL_SECONDS, BlockFiller
 
 log = logging.getLogger("co3chain.node")
 
 #: How often an idle producer (no pending txs, empty blocks off) re-checks the pool.
 IDLE_POLL_SECONDS = 0.05
-#: Fraction of the block period one block's execution may fill: under a backlog, blocks follow each other
-#: back to back, each about one period of work (full utilisation, latency about two periods).
-BUILD_BUDGET = 1.0
-#: Starting estimate of execution seconds per transaction (an ERC-20 transfer on py-evm is 1.5-5 ms),
-#: replaced by measurements after the first busy blocks.
-INITIAL_SECONDS_PER_TX = 0.002
-#: Never cap a block below this many transactions (the per-tx estimate is noisy on small blocks).
-MIN_BLOCK_TXS = 100
+#: At the slot, transactions that arrived in the last instant are still executed into the block, for at
+#: most this fraction of the block period (under a backlog the rest waits for the next block).
+FINAL_FILL_BUDGET = 0.25
 
 
 class ProducerError(Co3Error):
@@ -71,8 +68,10 @@ class SealedBlockInfo:
 class SingleValidatorProducer:
     """Seals a block every ``block_period`` seconds when this node's key is the only validator.
 
-    Each block: take executable txs from the pool, execute them on the head (``NodeChain.build_block``,
-    in a worker thread so RPC stays responsive), sign the commit seal for round 0 and import.
+    During the period, transactions are executed into the open next block as they reach the pool
+    (:class:`~co3chain.node.block_filler.BlockFiller`, in worker threads so RPC stays responsive). At the
+    slot the last arrivals are added, the state is committed, the round-0 commit seal is signed and the
+    block is imported: submit→included latency is the wait for the slot plus that short remainder.
     """
 
     kind = "single-validator"
@@ -95,13 +94,14 @@ class SingleValidatorProducer:
         self.block_period = chain.genesis.block_period
         self.empty_blocks = empty_blocks
         self.max_block_txs = max_block_txs
+        self.filler = BlockFiller(chain, txpool, self.address, max_txs=max_block_txs)
         self.on_sealed = on_sealed
         self.clock = clock
         self._stop = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self.last: SealedBlockInfo | None = None
-        #: Moving estimate of build seconds per transaction, to size blocks to the period.
-        self.seconds_per_tx: float | None = INITIAL_SECONDS_PER_TX
+        #: the block being filled during the current period (``None`` between blocks or when idle)
+        self.open: BlockBuilder | None = None
         self.check_validator()
 
     def check_validator(self) -> None:
@@ -126,7 +126,8 @@ class SingleValidatorProducer:
             "round": 0,
             "lastBlock": None if self.last is None else self.last.number,
             "lastBuildSeconds": None if self.last is None else round(self.last.build_seconds, 4),
-            "blockTxCap": self.block_tx_cap(),
+            "maxBlockTxs": self.max_block_txs,
+            "openBlockTxs": 0 if self.open is None else len(self.open.included),
         }
 
     def _pending(self) -> int:
@@ -146,78 +147,72 @@ class SingleValidatorProducer:
 
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
-        while not self._stop.is_set():
+        running = lambda: not self._stop.is_set()  # noqa: E731
+        while running():
             parent = self.chain.head
             target = parent.timestamp + self.block_period
-            if await self._sleep(target - self.clock()):
-                break
-            if not self.empty_blocks and self._pending() == 0:
-                if await self._sleep(IDLE_POLL_SECONDS):
-                    break
-                continue
-            timestamp = max(target, int(self.clock()))
+            builder: BlockBuilder | None = None
             try:
-                info = await asyncio.to_thread(self.produce_one, timestamp)
+                while running() and self.clock() < target:  # the period: execute arrivals as they come
+                    if builder is None and self._pending() == 0:
+                        await self._sleep(min(FILL_POLL_SECONDS, target - self.clock()))
+                        continue
+                    if builder is None:
+                        builder = self.open = self.open_block(target)
+                    await self.filler.fill_until(builder, target, self.clock, running)
+                if not running():
+                    break
+                if builder is None:
+                    if not self.empty_blocks and self._pending() == 0:
+                        await self._sleep(IDLE_POLL_SECONDS)
+                        continue
+                    builder = self.open_block(max(target, int(self.clock())))
+                info = await asyncio.to_thread(self.seal, builder, FINAL_FILL_BUDGET * self.block_period)
             except Exception:
+                self.open = None
                 log.exception("block production failed; retrying next period")
                 if await self._sleep(self.block_period):
                     break
                 continue
+            self.open = None
             self.last = info
             if self.on_sealed is not None:
                 self.on_sealed(info)
 
-    def block_tx_cap(self) -> int:
-        """Transactions to take for the next block: as many as execute in ``BUILD_BUDGET`` of a period.
-
-        Why: a backlog drained into one huge block delays every transaction in it by the whole build
-        time; blocks sized to the period keep submit→included latency near one period at the same
-        throughput.
-        """
-        if self.seconds_per_tx is None or self.seconds_per_tx <= 0:
-            return self.max_block_txs
-        fit = int(BUILD_BUDGET * self.block_period / self.seconds_per_tx)
-        return max(MIN_BLOCK_TXS, min(self.max_block_txs, fit))
-
-    def _learn(self, txs: int, seconds: float) -> None:
-        if txs < 20:
-            return
-        sample = seconds / txs
-        prev = self.seconds_per_tx
-        self.seconds_per_tx = sample if prev is None else 0.7 * prev + 0.3 * sample
+    def open_block(self, timestamp: int) -> BlockBuilder:
+        """The next block, open on the head (QBFT format: validator list, round 0, no seal yet)."""
+        self.check_validator()
+        extra = QbftExtraData(validators=self.chain.validators_for_child(self.chain.head), round=0)
+        return self.filler.open(timestamp, extra.encode())
 
     def produce_one(self, timestamp: int) -> SealedBlockInfo:
-        """Build, seal and import one block on the current head (blocking; worker thread)."""
+        """Build from everything the pool offers, seal and import one block now (blocking)."""
+        return self.seal(self.open_block(timestamp), None)
+
+    def seal(self, builder: BlockBuilder, budget: float | None) -> SealedBlockInfo:
+        """Add the last arrivals (≤ ``budget`` s), commit, sign the commit seal and import (blocking)."""
         started = time.perf_counter()
-        parent = self.chain.head
-        self.check_validator()
-        txs = self.txpool.select_for_block(parent.gas_limit, self.block_tx_cap())
-        extra = QbftExtraData(validators=self.chain.validators_for_child(parent), round=0)
-        result = self.chain.build_block(txs, self.address, timestamp, extra.encode())
+        parent = builder.parent
+        result = self.filler.finish(builder, budget)
         header = result.block.header
         seal = sign_commit_seal(self._key, header, 0)
+        extra = QbftExtraData.decode(header.extra_data)
         sealed_header = header.copy(extra_data=extra.with_seals([seal]).encode())
-        sealed = result.block.copy(header=sealed_header)
-        self.chain.import_block(sealed)
-        if result.rejected:
-            drop = getattr(self.txpool, "drop_rejected", None)
-            if drop is not None:
-                drop(result.rejected)
-            for tx, reason in result.rejected[:5]:
-                log.warning("tx 0x%s rejected from block %d: %s", tx.hash.hex(), header.block_number, reason)
+        self.chain.import_block(result.block.copy(header=sealed_header))
+        for tx, reason in result.rejected[:5]:
+            log.warning("tx 0x%s rejected from block %d: %s", tx.hash.hex(), header.block_number, reason)
         elapsed = time.perf_counter() - started
-        self._learn(len(result.included), elapsed)
         info = SealedBlockInfo(
             number=header.block_number,
             txs=len(result.included),
             gas_used=header.gas_used,
             rejected=len(result.rejected),
             build_seconds=elapsed,
-            timestamp=timestamp,
-            interval=timestamp - parent.timestamp,
+            timestamp=header.timestamp,
+            interval=header.timestamp - parent.timestamp,
         )
         log.info(
-            "block %d sealed txs=%d gas=%d time=%.3fs hash=0x%s",
+            "block %d sealed txs=%d gas=%d slot-work=%.3fs hash=0x%s",
             info.number,
             info.txs,
             info.gas_used,

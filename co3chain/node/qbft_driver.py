@@ -47,14 +47,14 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from eth_keys import keys
 
-from co3chain.chain.chain import BlockImportError, NodeChain
+from co3chain.chain.chain import BlockImportError, NodeChain, StaleBlockError
 from co3chain.chain.vm import QbftBlock, encode_block
 from co3chain.consensus.qbft.engine import (
     Action,
@@ -78,6 +78,7 @@ from co3chain.consensus.qbft.messages import (
     encode_message,
 )
 from co3chain.consensus.qbft.timers import DEFAULT_MAX_ROUND_TIMEOUT, RoundTimerExpiry
+from co3chain.node.block_filler import BlockFiller
 from co3chain.node.producer import SealedBlockInfo
 from co3chain.node.sync import ChainSync, ValidatorSetIndex
 from co3chain.node.validator_votes import PersistentVotes
@@ -87,11 +88,14 @@ log = logging.getLogger("co3chain.node.qbft")
 
 #: Remembered proposal verdicts (block hash → valid?).
 _VERDICTS_KEPT = 64
-#: Share of the round-0 timeout a proposer may spend executing transactions. The rest is for every other
-#: validator to re-execute the block (on shared cores, slower than the build), exchange PREPARE/COMMIT and
-#: import: a block that takes longer to verify than the round timer forces a round change, and the
-#: re-proposal of the same heavy block in a longer round (measured: p50 latency 20 s instead of 2 s).
+#: Share of the round-0 timeout a proposer may spend executing one block's transactions (during the period
+#: and at the slot together). The rest is for every other validator to re-execute the block (on shared
+#: cores, slower than the build), exchange PREPARE/COMMIT and import: a block that takes longer to verify
+#: than the round timer forces a round change, and the re-proposal of the same heavy block in a longer
+#: round (measured: p50 latency 20 s instead of 2 s).
 BUILD_BUDGET_FRACTION = 0.125
+#: Share of the round timeout spent at the slot on transactions that arrived in the last instant.
+FINAL_FILL_FRACTION = 0.03
 #: A peer is "synced" for add-vote purposes when its head is at most this many blocks behind ours.
 SYNCED_LAG = 2
 
@@ -159,6 +163,10 @@ class QbftDriver:
         chain.validator_provider = self.sets.provider
         self.votes = PersistentVotes.in_data_dir(settings.data_dir)
         self.engine = QbftEngine(KeySigner(private_key), self, self.config)
+        self.filler = BlockFiller(
+            chain, txpool, self.address, max_txs=settings.max_block_txs, tx_filter=self._permitted,
+            max_exec_seconds=self.config.request_timeout * BUILD_BUDGET_FRACTION,
+        )
         self._static_pubkeys = [_peer_pubkey(p) for p in settings.peers]
         self.p2p = P2PNode(
             private_key,
@@ -514,43 +522,51 @@ class QbftDriver:
         task.add_done_callback(self._tasks.discard)
 
     async def _build(self, height: int, round_: int) -> None:
-        """Answer NeedBlock: wait for the block period, build on the head, hand the block back."""
+        """Answer NeedBlock: fill a block on the head during the block period, close it at the slot.
+
+        Transactions are executed as they arrive (:class:`BlockFiller`), so at the slot only the last
+        arrivals and the state commit remain; the round may move on meanwhile, which abandons the block.
+        """
         try:
             parent = self.chain.head
             if parent.block_number != height - 1:
                 return
+
+            def wanted() -> bool:
+                return (not self._stop.is_set() and self.engine.height == height and self.engine.round == round_
+                        and self.chain.head.hash == parent.hash)
+
             target = parent.timestamp + self.block_period
-            delay = target - self.clock()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            if self.engine.height != height or self.engine.round != round_:
+            opening = QbftExtraData(validators=list(self.sets.current), round=round_)
+            builder = self.filler.open(max(target, int(self.clock())), opening.encode())
+            await self.filler.fill_until(builder, target, self.clock, wanted)
+            if not wanted():
                 return
             started = time.perf_counter()
-            timestamp = max(target, int(self.clock()))
             validators = self.sets.current
             vote = self.votes.next_vote(validators, height, self.epoch_length, eligible=self._eligible_adds())
             extra = QbftExtraData(validators=list(validators), vote=vote, round=round_)
-            txs = self.txpool.select_for_block(parent.gas_limit, self.settings.max_block_txs)
-            if self.permissioning is not None:
-                txs = await asyncio.to_thread(self.permissioning.filter_transactions, txs)
             result = await asyncio.to_thread(
-                self.chain.build_block, txs, self.address, timestamp, extra.encode(),
-                None, self.config.request_timeout * BUILD_BUDGET_FRACTION,
+                self.filler.finish, builder, self.config.request_timeout * FINAL_FILL_FRACTION, extra.encode()
             )
-            if result.rejected:
-                self.txpool.drop_rejected(result.rejected)
             block = EvmBlock(result.block)
             self._verdicts[block.hash] = True
             self.last = SealedBlockInfo(
                 number=height, txs=len(result.included), gas_used=result.block.header.gas_used,
                 rejected=len(result.rejected), build_seconds=time.perf_counter() - started,
-                timestamp=timestamp, interval=timestamp - parent.timestamp,
+                timestamp=builder.timestamp, interval=builder.timestamp - parent.timestamp,
             )
             self._post("built", block)
         except asyncio.CancelledError:
             raise
+        except StaleBlockError:
+            log.info("block %d round %d abandoned: the head moved while it was being filled", height, round_)
         except Exception:
             log.exception("building block %d round %d failed", height, round_)
+
+    def _permitted(self, txs: Sequence[Any]) -> Sequence[Any]:
+        """Block-builder filter: only senders allowed by account permissioning (when configured)."""
+        return txs if self.permissioning is None else self.permissioning.filter_transactions(txs)
 
     async def _finalize(self, action: Finalize) -> list[Action]:
         sealed: EvmBlock = action.block.sealed(action.commit_seals)  # type: ignore[attr-defined]

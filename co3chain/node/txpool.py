@@ -16,7 +16,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -245,10 +245,16 @@ class TxPool:
         return self.select_for_block(None)
 
     # -- block production ------------------------------------------------------------------------------
-    def select_for_block(self, gas_limit: int | None, max_txs: int | None = None) -> list[Any]:
+    def select_for_block(
+        self, gas_limit: int | None, max_txs: int | None = None, exclude: Collection[bytes] = ()
+    ) -> list[Any]:
         """Pending transactions for the next block: nonce order per sender, higher tip first across
         senders, FIFO among equal tips; total declared gas ≤ ``gas_limit`` (``None`` = no limit) and
-        at most ``max_txs`` transactions."""
+        at most ``max_txs`` transactions.
+
+        ``exclude``: hashes already in the block under construction (an incremental builder asks again
+        for what arrived since); they are skipped without counting, and their successors stay eligible.
+        """
         with self._lock:
             queues = {s: self._split(s)[0] for s in self._by_sender}
             heap: list[tuple[int, int, bytes, int]] = []
@@ -260,6 +266,11 @@ class TxPool:
             while heap:
                 _, _, sender, i = heapq.heappop(heap)
                 entry = queues[sender][i]
+                if entry.tx.hash in exclude:
+                    if i + 1 < len(queues[sender]):
+                        nxt = queues[sender][i + 1]
+                        heapq.heappush(heap, (-nxt.tip, nxt.seq, sender, i + 1))
+                    continue
                 if remaining is not None:
                     if entry.tx.gas > remaining:
                         continue  # this sender's later nonces cannot go in either

@@ -273,11 +273,12 @@ class EthApi:
             raise ServerError(str(exc)) from None
         return fmt.hd(out)
 
-    async def eth_estimateGas(self, tx: Any, block: Any = None) -> str:
+    async def eth_estimateGas(self, tx: Any, block: Any = None, overrides: Any = None) -> str:
         args = P.call_args(tx)
         header = self._header(P.block_ref(block))
+        ov = self._override_dict(P.state_overrides(overrides))
         try:
-            gas = await asyncio.to_thread(self.chain.estimate_gas, self._call_dict(args), header)
+            gas = await asyncio.to_thread(self.chain.estimate_gas, self._call_dict(args), header, ov)
         except CallReverted as exc:
             raise ExecutionReverted(exc.data, _revert_reason(exc.data)) from None
         except CallFailed as exc:

@@ -207,3 +207,15 @@ def test_drop_rejected(chain: NodeChain, pool: TxPool) -> None:
     h = pool.add(_tx(chain, A, 0))
     pool.drop_rejected([(pool.get(h), "whatever")])
     assert len(pool) == 0 and pool.status() == {"pending": 0, "queued": 0}
+
+
+def test_select_excludes_what_the_open_block_already_holds(chain: NodeChain, pool: TxPool) -> None:
+    a0, a1, b0 = _tx(chain, A, 0), _tx(chain, A, 1), _tx(chain, B, 0)
+    for raw in (a0, a1, b0):
+        pool.add(raw)
+    h = {raw: decode_tx(chain, raw).hash for raw in (a0, a1, b0)}
+    chosen = pool.select_for_block(10**9, exclude={h[a0]})
+    assert [t.hash for t in chosen] == [h[b0], h[a1]] or [t.hash for t in chosen] == [h[a1], h[b0]]
+    # excluded transactions count neither against max_txs nor against gas
+    assert len(pool.select_for_block(21000, 1, exclude={h[a0], h[b0]})) == 1
+    assert pool.select_for_block(10**9, exclude=set(h.values())) == []

@@ -162,6 +162,17 @@ def test_contract_calls_reverts_and_overrides(node: Node) -> None:
     assert 25_000 < gas < 100_000
     assert err(node.rpc("eth_estimateGas", {"from": A0, "to": addr, "data": inc_data(0)}))["code"] == 3
     assert int(node.call("eth_estimateGas", {"from": A0, "to": A1, "value": "0x1"}), 16) == 21000
+    # state override (geth's third parameter): an unfunded sender, then the counter's code at a new address
+    pauper = "0x" + "ab" * 20
+    transfer = {"from": pauper, "to": A1, "value": "0x10"}
+    assert "insufficient funds" in err(node.rpc("eth_estimateGas", transfer))["message"]
+    rich = {pauper: {"balance": "0x100"}}
+    assert int(node.call("eth_estimateGas", transfer, "latest", rich), 16) == 21000
+    elsewhere = "0x" + "cd" * 20
+    moved = {elsewhere: {"code": code}}
+    gas_moved = int(node.call("eth_estimateGas", {"from": A0, "to": elsewhere, "data": inc_data(3)}, "latest", moved), 16)
+    assert 25_000 < gas_moved < 100_000
+    assert err(node.rpc("eth_estimateGas", {"to": elsewhere}, "latest", {elsewhere: {"nonce": "x"}}))["code"] == -32602
     # a failing transaction is still mined, with status 0
     h = node.call(
         "eth_sendRawTransaction",

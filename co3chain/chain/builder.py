@@ -1,0 +1,136 @@
+"""``BlockBuilder``: one block under construction on a fixed parent, filled transaction by transaction.
+
+Why a separate object: a producer that only executes a block's transactions when its slot comes delays
+every transaction by the whole execution time on top of the wait for the slot. Keeping the block open
+lets the producer execute transactions as they reach the pool during the block period, so at the slot
+only the last arrivals and the state-root commit remain. Proposal verification and import use the
+same object in one go (``strict=True``), so producing and checking a block share one execution path.
+
+Nothing here touches the chain's persistent store: writes land in an :class:`Overlay`, which the chain
+flushes atomically when the sealed block is imported. Trie nodes are content-addressed and never
+deleted, so reading the parent state while another thread imports blocks stays consistent; a builder
+whose parent is no longer the head is simply discarded by the chain.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from eth_keys.exceptions import BadSignature
+from eth_utils import ValidationError
+
+from co3chain.chain.storage import Overlay
+from co3chain.chain.triehash import ordered_trie_root
+from co3chain.chain.vm import BLOB_TX_TYPE, QbftBlock, QbftBlockHeader
+
+if TYPE_CHECKING:
+    from co3chain.chain.chain import NodeChain
+
+#: Cheapest possible transaction; a block with less gas left than this is full.
+MIN_TX_GAS = 21_000
+
+
+class BlockBuilder:
+    """Execute transactions into an open block on ``parent``; :meth:`finish` computes the roots.
+
+    Not thread-safe: one thread at a time calls :meth:`add` / :meth:`finish` (the producer awaits each
+    call). ``strict`` turns an invalid transaction into an exception (verifying someone else's block);
+    otherwise it is reported in :attr:`rejected` and skipped (building our own).
+    """
+
+    def __init__(
+        self, chain: NodeChain, parent: QbftBlockHeader, template: QbftBlockHeader, *, strict: bool = False
+    ) -> None:
+        self.chain = chain
+        self.parent = parent
+        self.strict = strict
+        self.overlay = Overlay(chain.store)
+        self._vm = chain._vm(template, self.overlay)
+        self._state = self._vm.state
+        self._vm.block_preprocessing(QbftBlock(template, transactions=[], uncles=[], withdrawals=[]))
+        self.header = template.copy(gas_used=0, bloom=0)
+        self.receipts: list[Any] = []
+        self.included: list[Any] = []
+        self.rejected: list[tuple[Any, str]] = []
+        #: hashes already included or rejected: the pool is asked again for everything *else*
+        self.seen: set[bytes] = set()
+        #: seconds spent executing transactions so far (a proposer caps it so validators can re-execute
+        #: the block within the round timer)
+        self.exec_seconds = 0.0
+        self.finished = False
+
+    @property
+    def timestamp(self) -> int:
+        return self.header.timestamp
+
+    @property
+    def gas_remaining(self) -> int:
+        return self.header.gas_limit - self.header.gas_used
+
+    @property
+    def full(self) -> bool:
+        return self.gas_remaining < MIN_TX_GAS
+
+    def add(self, txs: Iterable[Any], deadline: float | None = None) -> int:
+        """Apply ``txs`` in order on top of what the block holds; returns how many were processed.
+
+        ``deadline`` (``time.monotonic()`` value) stops early: transactions not reached are neither
+        included nor rejected, so they stay in the pool for this block's next :meth:`add` or the next
+        block. Invalid transactions (bad nonce, no funds, too much gas...) are rejected unless strict.
+        """
+        if self.finished:
+            raise RuntimeError("block already finished")
+        processed = 0
+        started = time.perf_counter()
+        try:
+            for tx in txs:
+                if deadline is not None and time.monotonic() > deadline:
+                    break
+                processed += 1
+                self._apply(tx)
+        finally:
+            self.exec_seconds += time.perf_counter() - started
+        return processed
+
+    def _apply(self, tx: Any) -> None:
+        self.seen.add(tx.hash)
+        try:
+            if getattr(tx, "type_id", None) == BLOB_TX_TYPE:
+                raise ValidationError("blob transactions are not supported")
+            # sender from the node's cache (recovered at pool admission or on first sight of this hash);
+            # py-evm then skips its own recovery and signature re-check. A bad signature is left to
+            # py-evm, which rejects the tx with its usual error.
+            self.chain.senders.prime(tx)
+            receipt, _ = self._vm.apply_transaction(self.header, tx)
+        except (ValidationError, BadSignature, ValueError) as exc:
+            if self.strict:
+                from co3chain.chain.chain import BlockImportError  # chain imports this module
+
+                raise BlockImportError(f"invalid transaction 0x{tx.hash.hex()}: {exc}") from exc
+            self.rejected.append((tx, str(exc)))
+            return
+        self.header = self._vm.add_receipt_to_header(self.header, receipt)
+        self.receipts.append(receipt)
+        self.included.append(tx)
+
+    def finish(self, extra_data: bytes | None = None) -> QbftBlock:
+        """Commit the state (storage and account tries) and return the unsealed block.
+
+        ``extra_data`` replaces the template's (execution does not read it; QBFT fills in the round and
+        vote late). The builder cannot be used afterwards.
+        """
+        if self.finished:
+            raise RuntimeError("block already finished")
+        self.finished = True
+        self._state.persist()
+        header = self.header.copy(
+            state_root=self._state.state_root,
+            transaction_root=ordered_trie_root([tx.encode() for tx in self.included]),
+            receipt_root=ordered_trie_root([r.encode() for r in self.receipts]),
+        )
+        if extra_data is not None:
+            header = header.copy(extra_data=bytes(extra_data))
+        self.header = header
+        return QbftBlock(header, transactions=list(self.included), uncles=[], withdrawals=[])

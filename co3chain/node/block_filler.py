@@ -1,0 +1,112 @@
+"""``BlockFiller``: keeps the next block open and executes pool transactions into it while the slot nears.
+
+Why: submit→included latency is the wait for the slot plus whatever work is left at the slot. Executing
+each transaction soon after it reaches the pool leaves only the newest arrivals and the state commit
+for the slot, instead of the whole block. Both block producers (the single validator and the QBFT
+proposer) use this, so "select from the pool, filter, execute, drop the rejected" lives in one place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from co3chain.chain.builder import BlockBuilder
+from co3chain.chain.chain import BuildResult, NodeChain
+
+#: How long one worker-thread call may execute before yielding (keeps stop/abort checks responsive).
+FILL_SLICE_SECONDS = 0.1
+#: Pause between pool polls when nothing new arrived.
+FILL_POLL_SECONDS = 0.02
+
+
+class BlockFiller:
+    """Fills blocks from ``txpool`` for ``coinbase``.
+
+    ``tx_filter`` (optional, blocking) returns the transactions allowed into a block (account
+    permissioning); the ones it leaves out are not offered again for the same block.
+    ``max_exec_seconds`` caps the execution time one block may hold (``None``: only ``max_txs`` and gas).
+    """
+
+    def __init__(
+        self,
+        chain: NodeChain,
+        txpool: Any,
+        coinbase: bytes,
+        *,
+        max_txs: int,
+        tx_filter: Callable[[Sequence[Any]], Sequence[Any]] | None = None,
+        max_exec_seconds: float | None = None,
+    ) -> None:
+        self.chain = chain
+        self.txpool = txpool
+        self.coinbase = bytes(coinbase)
+        self.max_txs = max_txs
+        self.tx_filter = tx_filter
+        self.max_exec_seconds = max_exec_seconds
+
+    def open(self, timestamp: int, extra_data: bytes) -> BlockBuilder:
+        """A new, empty block on the current head."""
+        return self.chain.open_block(self.coinbase, timestamp, extra_data)
+
+    def fill(self, builder: BlockBuilder, deadline: float | None = None) -> int:
+        """Execute what the pool offers beyond what ``builder`` has seen (blocking; worker thread).
+
+        Returns how many transactions were offered and processed (0: nothing new, or the block is full).
+        ``deadline`` is a ``time.monotonic()`` value; transactions not reached by then stay in the pool.
+        """
+        room = self.max_txs - len(builder.included)
+        if room <= 0 or builder.full:
+            return 0
+        if self.max_exec_seconds is not None:
+            left = self.max_exec_seconds - builder.exec_seconds
+            if left <= 0:
+                return 0
+            cap = time.monotonic() + left
+            deadline = cap if deadline is None else min(deadline, cap)
+        txs = self.txpool.select_for_block(builder.gas_remaining, room, exclude=builder.seen)
+        if not txs:
+            return 0
+        if self.tx_filter is not None:
+            allowed = list(self.tx_filter(txs))
+            kept = {tx.hash for tx in allowed}
+            builder.seen.update(tx.hash for tx in txs if tx.hash not in kept)
+            txs = allowed
+        return builder.add(txs, deadline)
+
+    async def fill_until(
+        self,
+        builder: BlockBuilder,
+        until: float,
+        clock: Callable[[], float],
+        keep_going: Callable[[], bool] = lambda: True,
+    ) -> None:
+        """Fill ``builder`` in short worker-thread slices until the wall clock reaches ``until``.
+
+        Returns early when ``keep_going()`` turns false (stop requested, round abandoned).
+        """
+        while keep_going():
+            left = until - clock()
+            if left <= 0:
+                return
+            slice_end = time.monotonic() + min(left, FILL_SLICE_SECONDS)
+            processed = await asyncio.to_thread(self.fill, builder, slice_end)
+            if processed == 0:
+                await asyncio.sleep(min(FILL_POLL_SECONDS, max(0.0, until - clock())))
+
+    def finish(self, builder: BlockBuilder, budget: float | None, extra_data: bytes | None = None) -> BuildResult:
+        """Take the last arrivals (for at most ``budget`` seconds), commit and return the block (blocking).
+
+        Raises :class:`~co3chain.chain.chain.StaleBlockError` when the head moved meanwhile. Rejected
+        transactions are dropped from the pool (they would fail the same way in the next block).
+        """
+        deadline = None if budget is None else time.monotonic() + budget
+        while self.fill(builder, deadline):
+            if deadline is not None and time.monotonic() > deadline:
+                break
+        result = self.chain.finish_block(builder, extra_data)
+        if result.rejected:
+            self.txpool.drop_rejected(result.rejected)
+        return result

@@ -1,0 +1,72 @@
+"""BlockBuilder: a block filled over several calls is the block built in one go; stale parents are refused."""
+
+from __future__ import annotations
+
+import pytest
+
+from co3chain.chain.chain import NodeChain, StaleBlockError
+from co3chain.consensus.qbft.extradata import QbftExtraData
+from tests.chain.helpers import (
+    PROBE_ADDR,
+    USER_KEYS,
+    USERS,
+    VALIDATOR_KEYS,
+    addr,
+    decode_tx,
+    make_test_genesis,
+    produce,
+    seal_block,
+    sign_tx,
+)
+
+
+def _workload(chain: NodeChain) -> list:
+    raws = [sign_tx(USER_KEYS[0], chain, nonce=n, to=USERS[1], value=n + 1, gas=21000) for n in range(4)]
+    raws.append(sign_tx(USER_KEYS[1], chain, nonce=0, to=PROBE_ADDR, data=(5).to_bytes(32, "big")))
+    raws.append(sign_tx(USER_KEYS[2], chain, nonce=7, to=USERS[1], gas=21000))  # bad nonce: rejected
+    return [decode_tx(chain, r) for r in raws]
+
+
+def _extra(chain: NodeChain) -> bytes:
+    return QbftExtraData(validators=chain.validators_for_child(chain.head)).encode()
+
+
+def test_incremental_fill_matches_one_shot_build() -> None:
+    genesis = make_test_genesis(1)
+    one, inc = NodeChain.open(None, genesis), NodeChain.open(None, genesis)
+    txs = _workload(one)
+    coinbase, ts = addr(VALIDATOR_KEYS[0]), one.head.timestamp + 1
+    whole = one.build_block(txs, coinbase, ts, _extra(one))
+
+    builder = inc.open_block(coinbase, ts, _extra(inc))
+    assert builder.add(txs[:2]) == 2
+    assert builder.add(txs[2:3]) == 1
+    assert builder.add(txs[3:]) == 3
+    parts = inc.finish_block(builder)
+
+    assert parts.block.header == whole.block.header  # same roots, gas, bloom: same hash
+    assert len(parts.included) == 5 and [t.hash for t, _ in parts.rejected] == [txs[-1].hash]
+    inc.import_block(seal_block(parts.block, VALIDATOR_KEYS[:1]))
+    assert inc.state_at().get_storage(PROBE_ADDR, 0) == 5
+    assert builder.exec_seconds > 0 and builder.seen == {t.hash for t in txs}
+
+
+def test_deadline_leaves_transactions_unprocessed() -> None:
+    chain = NodeChain.open(None, make_test_genesis(1))
+    txs = _workload(chain)
+    builder = chain.open_block(addr(VALIDATOR_KEYS[0]), chain.head.timestamp + 1, _extra(chain))
+    assert builder.add(txs, deadline=0.0) == 0  # a monotonic time long past
+    assert not builder.included and not builder.rejected and not builder.seen
+    assert not chain.finish_block(builder).block.transactions
+    with pytest.raises(RuntimeError, match="already finished"):
+        builder.add(txs)
+
+
+def test_finish_refuses_a_block_whose_parent_is_no_longer_head() -> None:
+    chain = NodeChain.open(None, make_test_genesis(1))
+    builder = chain.open_block(addr(VALIDATOR_KEYS[0]), chain.head.timestamp + 1, _extra(chain))
+    builder.add(_workload(chain)[:1])
+    produce(chain, [])  # another block became the head meanwhile
+    with pytest.raises(StaleBlockError, match="no longer the head"):
+        chain.finish_block(builder)
+    assert chain.head.block_number == 1 and chain.state_at().get_nonce(USERS[0]) == 0
