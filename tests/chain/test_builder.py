@@ -40,8 +40,11 @@ def test_incremental_fill_matches_one_shot_build() -> None:
 
     builder = inc.open_block(coinbase, ts, _extra(inc))
     assert builder.add(txs[:2]) == 2
+    builder.commit_state()  # tries folded mid-block: the final roots must not change
+    assert builder.uncommitted == 0
     assert builder.add(txs[2:3]) == 1
-    assert builder.add(txs[3:]) == 3
+    builder.commit_state()
+    assert builder.add(txs[3:]) == 3 and builder.uncommitted == 2  # the rejected one is not a change
     parts = inc.finish_block(builder)
 
     assert parts.block.header == whole.block.header  # same roots, gas, bloom: same hash
