@@ -7,7 +7,6 @@ SSE over a socket only show up with a real node and a real HTTP server.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import threading
 import time
@@ -27,48 +26,17 @@ from co3chain.api.app import build_state, create_app
 from co3chain.api.config import new_api_key, parse_config
 from co3chain.api.state import ApiState
 from co3chain.contracts.deploy import ArtifactSet, deploy_suite
+from tests.anvil import ANVIL_KEY, free_port, running_anvil
 
 REPO = Path(__file__).resolve().parents[2]
-ANVIL = REPO / "node_modules" / ".bin" / "anvil"
-#: anvil's first well-known dev account (funded on every anvil start); never a real key.
-ANVIL_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 RELAYER = Account.from_key(keccak(text="live api relayer"))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager
 def anvil() -> Iterator[str]:
     """anvil (cancun) on a free port; yields its URL and stops the process afterwards."""
-    if not ANVIL.exists():
-        raise FileNotFoundError(f"anvil not installed at {ANVIL} (run `npm ci`)")
-    port = free_port()
-    proc = subprocess.Popen([str(ANVIL), "--port", str(port), "--hardfork", "cancun", "--silent"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        w3 = Web3(HTTPProvider(url))
-        for _ in range(150):
-            if proc.poll() is not None:
-                raise RuntimeError(f"anvil exited with code {proc.returncode}")
-            try:
-                _ = w3.eth.chain_id
-                break
-            except Exception:
-                time.sleep(0.1)
-        else:
-            raise RuntimeError("anvil did not start within 15 s")
+    with running_anvil() as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @dataclass

@@ -14,7 +14,8 @@ from eth_utils import keccak
 
 from co3chain.contracts.deploy import ArtifactSet, TxSender
 from co3chain.sdk import Client
-from tests.api.live import ANVIL, LiveStack, anvil, api_process, deploy_on, live_stack
+from tests.anvil import ANVIL
+from tests.api.live import LiveStack, anvil, api_process, deploy_on, live_stack
 
 pytestmark = [pytest.mark.anvil, pytest.mark.slow]
 

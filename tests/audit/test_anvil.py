@@ -3,9 +3,6 @@ in front of anvil that serves altered runtime code is caught by the bytecode com
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,45 +12,19 @@ from web3 import HTTPProvider, Web3
 
 from co3chain.audit.contracts import audit_contracts
 from co3chain.audit.rpc import RpcClient
-from co3chain.contracts import compiler
 from co3chain.contracts.deploy import ArtifactSet, deploy_suite
+from tests.anvil import ANVIL_KEY, require_anvil, running_anvil
 from tests.audit.devnet import lying_proxy
 
 pytestmark = [pytest.mark.anvil, pytest.mark.slow]
 
-ANVIL = compiler.REPO_ROOT / "node_modules" / ".bin" / "anvil"
-#: anvil's first well-known dev account.
-ANVIL_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def anvil_url() -> Iterator[str]:
-    if not ANVIL.exists():
-        pytest.skip(f"anvil not installed at {ANVIL}")
-    port = _free_port()
-    proc = subprocess.Popen([str(ANVIL), "--port", str(port), "--hardfork", "cancun", "--silent"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        w3 = Web3(HTTPProvider(url))
-        for _ in range(150):
-            try:
-                _ = w3.eth.chain_id
-                break
-            except Exception:
-                time.sleep(0.1)
-        else:
-            pytest.fail("anvil did not start")
+    require_anvil()
+    with running_anvil() as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 @pytest.fixture(scope="module")

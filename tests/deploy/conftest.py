@@ -7,9 +7,6 @@ source hashes must then match that very build.
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,15 +14,14 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 from eth_tester import EthereumTester, PyEVMBackend
-from web3 import EthereumTesterProvider, HTTPProvider, Web3
+from web3 import EthereumTesterProvider, Web3
 
 from co3chain.contracts import compiler
 from co3chain.contracts.deploy import ArtifactSet
+from tests.anvil import ZERO_FEE_FLAGS, require_anvil
+from tests.anvil import running_anvil as launch_anvil
 
 REPO = Path(__file__).resolve().parents[2]
-ANVIL = REPO / "node_modules" / ".bin" / "anvil"
-#: anvil's first well-known account (funded with 10,000 ETH on every anvil start).
-ANVIL_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 
 
 @pytest.fixture(scope="session")
@@ -57,43 +53,12 @@ def funded_account(tester_w3: Web3):
     return acct
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def running_anvil(*extra: str) -> Iterator[str]:
-    """Start anvil (cancun) on a free port with ``extra`` flags; yields its URL, stops it afterwards."""
-    if not ANVIL.exists():
-        pytest.skip(f"anvil not installed at {ANVIL} (run `npm ci`)")
-    port = free_port()
-    proc = subprocess.Popen(
-        [str(ANVIL), "--port", str(port), "--hardfork", "cancun", "--silent", *extra],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    w3 = Web3(HTTPProvider(url))
-    try:
-        for _ in range(150):
-            if proc.poll() is not None:
-                pytest.fail(f"anvil exited with code {proc.returncode}")
-            try:
-                _ = w3.eth.chain_id
-                break
-            except Exception:
-                time.sleep(0.1)
-        else:
-            pytest.fail("anvil did not start within 15 s")
+    """anvil (cancun) on a free port with ``extra`` flags; skips the test when anvil is not installed."""
+    require_anvil()
+    with launch_anvil(*extra) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @pytest.fixture
@@ -106,7 +71,7 @@ def anvil_url() -> Iterator[str]:
 @pytest.fixture
 def zero_fee_anvil_url() -> Iterator[str]:
     """anvil configured like our permissioned chain: zero base fee and zero gas price."""
-    with running_anvil("--block-base-fee-per-gas", "0", "--gas-price", "0") as url:
+    with running_anvil(*ZERO_FEE_FLAGS) as url:
         yield url
 
 

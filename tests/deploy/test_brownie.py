@@ -15,8 +15,7 @@ from web3 import HTTPProvider, Web3
 
 from co3chain.contracts import deploy as dep
 from co3chain.contracts.deploy import ArtifactSet
-
-from .conftest import ANVIL_KEY, REPO
+from tests.anvil import ANVIL_KEY, REPO
 
 BROWNIE = REPO / ".venv-brownie" / "bin" / "brownie"
 

@@ -14,8 +14,7 @@ from web3 import HTTPProvider, Web3
 from co3chain.cli import cli
 from co3chain.contracts import deploy as dep
 from co3chain.contracts.demo import dev_oracle_accounts
-
-from .conftest import ANVIL_KEY, free_port
+from tests.anvil import ANVIL_KEY, free_port
 
 
 def _run(args: list[str]):

@@ -16,8 +16,7 @@ from web3 import HTTPProvider, Web3
 
 from co3chain.cli import cli
 from co3chain.contracts import deploy as dep
-
-from .conftest import free_port
+from tests.anvil import free_port
 
 pytestmark = [pytest.mark.slow]
 

@@ -220,7 +220,7 @@ def test_node_helpers_on_a_node_without_qbft(tester_w3: Web3):
 def test_wait_for_node_times_out():
     from web3 import HTTPProvider
 
-    from .conftest import free_port
+    from tests.anvil import free_port
 
     w3 = Web3(HTTPProvider(f"http://127.0.0.1:{free_port()}"))
     with pytest.raises(DeployError, match="node did not answer within"):

@@ -8,8 +8,7 @@ from web3 import HTTPProvider, Web3
 
 from co3chain.contracts import deploy as dep
 from co3chain.contracts.deploy import ArtifactSet, DeployError
-
-from .conftest import ANVIL_KEY
+from tests.anvil import ANVIL_KEY
 
 pytestmark = [pytest.mark.anvil, pytest.mark.slow]
 

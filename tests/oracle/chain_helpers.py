@@ -5,28 +5,21 @@ Raw signed transactions (``TxSender``) so the same helper works on eth-tester an
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from eth_account import Account
-from web3 import HTTPProvider, Web3
+from web3 import Web3
 
 from co3chain.contracts.artifacts_dev import artifact
 from co3chain.contracts.deploy import TxSender, encode_constructor_args
 from co3chain.oracle.geometry import geometry_hash
+from tests.anvil import ANVIL_KEY, running_anvil
 
 REPO = Path(__file__).resolve().parents[2]
-ANVIL = REPO / "node_modules" / ".bin" / "anvil"
-#: anvil's first well-known dev account (funded on every anvil start); never a real key.
-ANVIL_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 
 
 def role(name: str) -> bytes:
@@ -95,45 +88,11 @@ def register_citizen(suite: RewardSuite, citizen: str, expires: int) -> None:
     suite.call(suite.registry, "register", citizen, Web3.keccak(text=f"id:{citizen}"), expires)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def anvil_node(block_time: float | None = None) -> Iterator[str]:
     """A fresh anvil (cancun) on a free port; yields its URL."""
-    port = free_port()
-    cmd = [str(ANVIL), "--port", str(port), "--hardfork", "cancun", "--silent"]
-    if block_time:
-        cmd += ["--block-time", str(block_time)]
-    # Own process group: the npm wrapper spawns the real binary, and both must go at the end.
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if Web3(HTTPProvider(url, request_kwargs={"timeout": 2})).eth.chain_id:
-                    break
-            except Exception:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("anvil did not start") from None
-                time.sleep(0.1)
+    with running_anvil(block_time=block_time) as url:
         yield url
-    finally:
-        _signal_group(proc, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            _signal_group(proc, signal.SIGKILL)
-            proc.wait()
-
-
-def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
-    with suppress(ProcessLookupError):
-        os.killpg(proc.pid, sig)
 
 
 def anvil_admin() -> Any:

@@ -17,12 +17,12 @@ from web3 import HTTPProvider, Web3
 
 from co3chain.keys import create_keystore
 from co3chain.oracle.auth import sign_headers
+from tests.anvil import free_port
 from tests.oracle.chain_helpers import (
     REPO,
     RewardSuite,
     anvil_admin,
     deploy_reward_suite,
-    free_port,
     register_citizen,
     seed_area,
 )

@@ -12,7 +12,8 @@ import sys
 
 import pytest
 
-from tests.oracle.chain_helpers import ANVIL, anvil_node
+from tests.anvil import ANVIL
+from tests.oracle.chain_helpers import anvil_node
 from tests.oracle.cluster import REPO, Cluster, deploy_for_oracle
 from tests.oracle.helpers import CITIZEN, OUTSIDE, checkin_body
 

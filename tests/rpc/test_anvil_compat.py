@@ -8,8 +8,6 @@ Fields that anvil adds but geth does not document are listed in ``ANVIL_ONLY``.
 from __future__ import annotations
 
 import re
-import subprocess
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,13 +16,12 @@ import pytest
 from eth_account import Account
 from eth_utils import to_checksum_address
 
-from tests.node.procs import REPO, free_port
+from tests.anvil import require_anvil, running_anvil
 from tests.rpc.conftest import USER_KEYS, USERS, Node
 from tests.rpc.contract import COUNTER_BYTECODE, INCREMENTED_TOPIC
 from tests.rpc.test_methods import COUNT, inc_data
 
 pytestmark = [pytest.mark.anvil, pytest.mark.slow]
-ANVIL = REPO / "node_modules" / ".bin" / "anvil"
 #: Fields only anvil/reth emit (not part of geth's object) or that we do not claim.
 ANVIL_ONLY = {"blockTimestamp", "requestsHash", "blobGasPrice", "blobGasUsed", "root"}
 QUANTITY = re.compile(r"^0x(0|[1-9a-f][0-9a-f]*)$")
@@ -89,22 +86,10 @@ def compatible(ours: dict[str, Any], theirs: dict[str, Any]) -> None:
 
 
 class Anvil:
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen(
-            [str(ANVIL), "--port", str(self.port), "--hardfork", "cancun", "--base-fee", "0", "--silent"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                self.call("eth_chainId")
-                return
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise AssertionError("anvil did not start")
+    """JSON-RPC calls to a running anvil."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
 
     def rpc(self, method: str, *params: Any) -> dict[str, Any]:
         return httpx.post(
@@ -119,14 +104,12 @@ class Anvil:
 
 @pytest.fixture(scope="module")
 def anvil() -> Iterator[Anvil]:
-    if not ANVIL.exists():
-        pytest.skip("anvil not installed (npm ci)")
-    a = Anvil()
-    for u in USERS:
-        a.call("anvil_setBalance", "0x" + u.hex(), hex(10**24))
-    yield a
-    a.proc.terminate()
-    a.proc.wait(10)
+    require_anvil()
+    with running_anvil("--base-fee", "0") as url:
+        a = Anvil(url)
+        for u in USERS:
+            a.call("anvil_setBalance", "0x" + u.hex(), hex(10**24))
+        yield a
 
 
 def send(url_call: Any, chain_id: int, nonce: int, **fields: Any) -> str:
