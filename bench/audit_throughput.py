@@ -13,7 +13,8 @@ Reported beside each other:
 Votes: the suite is deployed, ``--votes`` citizens are registered and each casts one vote on a
 one-citizen-one-vote proposal (``--per-block`` transactions per block); ``audit_proposal`` then re-reads every
 voter's eligibility at the snapshot, checks blooms/headers, replays the tally and proves the stored tally. The
-report gives votes/s and a linear extrapolation to 100,000 votes (the audit is linear in votes and blocks).
+report gives votes/s (and a linear extrapolation when ``--votes`` is not 100,000), then ``audit chain`` over that
+same chain in blocks/s beside a fresh follower's import of it (every transaction re-executed).
 
     .venv/bin/python bench/audit_throughput.py [--blocks 1000] [--votes 2000] [--per-block 250] [--batch 100]
 """
@@ -99,8 +100,7 @@ def bench_votes(n_votes: int, per_block: int, batch: int) -> None:
             .build_transaction({"from": deployer.address, "nonce": nonce + i, "gas": 300_000, "gasPrice": 0,
                                 "chainId": CHAIN_ID})
         raws.append(bytes(deployer.sign_transaction(tx).raw_transaction))
-    for s in range(0, len(raws), per_block):
-        d.produce(raws[s : s + per_block])
+    produce_all(d, raws, per_block, "registrations")
     vs, ve = d.now + 10, d.now + 10**6
     r = transact(w3, gov.functions.propose(0, 0, False, vs, ve, 0, "bench"), USER_KEYS[0])
     pid = gov.events.ProposalCreated().process_receipt(r)[0]["args"]["proposalId"]
@@ -111,8 +111,7 @@ def bench_votes(n_votes: int, per_block: int, batch: int) -> None:
         tx = gov.functions.castVote(pid, i % 3).build_transaction(
             {"from": acct.address, "nonce": 0, "gas": 300_000, "gasPrice": 0, "chainId": CHAIN_ID})
         raws.append(bytes(acct.sign_transaction(tx).raw_transaction))
-    for s in range(0, len(raws), per_block):
-        d.produce(raws[s : s + per_block])
+    produce_all(d, raws, per_block, "votes")
     d.time_travel(ve + 1)
     setup_s = time.perf_counter() - t0
 
@@ -121,12 +120,51 @@ def bench_votes(n_votes: int, per_block: int, batch: int) -> None:
     audit_s = time.perf_counter() - t0
     assert report.passed, [f.line() for f in report.findings]
     assert report.stats["votes"] == n_votes
+
+    # the same chain, audited block by block (seals, votes, links), and imported by a fresh follower
+    n_blocks = d.chain.head.block_number
+    params = ChainParams(epoch_length=d.genesis.epoch_length, block_period=d.genesis.block_period,
+                         genesis_extra_data=d.genesis.extra_data, clock=lambda: 2**40)
+    t0 = time.perf_counter()
+    chain_report = audit_chain(RpcClient(d.transport, batch), d.genesis, ChainAuditOptions(progress=False), params)
+    chain_s = time.perf_counter() - t0
+    assert chain_report.passed
+    import_s = follower_import(d, n_blocks)
     d.close()
     rate = n_votes / audit_s
     print(f"votes: {n_votes} one-citizen-one-vote ballots in blocks of {per_block} (setup {setup_s:.0f} s on-chain)")
     print(f"  proposal audit           {rate:10.0f} votes/s  ({audit_s:.1f} s, {report.stats['rpcRequests']} RPC requests)")
+    print(f"  chain audit              {n_blocks / chain_s:10.0f} blocks/s  ({n_blocks} blocks, {chain_s:.1f} s)")
+    print(f"  node import (follower)   {n_blocks / import_s:10.1f} blocks/s  "
+          f"({2 * n_votes / import_s:.0f} txs/s, {import_s:.0f} s: every transaction re-executed)")
     print(f"  node (setup, 2 txs/vote) {2 * n_votes / setup_s:10.0f} txs/s")
-    print(f"  extrapolated: 100,000 votes in ~{100_000 / rate:.0f} s (linear in votes)")
+    if n_votes != 100_000:
+        print(f"  extrapolated: 100,000 votes in ~{100_000 / rate:.0f} s (linear in votes)")
+
+
+def produce_all(d: Devnet, raws: list[bytes], per_block: int, what: str) -> None:
+    """Seal ``raws`` into blocks of ``per_block``, printing progress every tenth (setup is long at 100k)."""
+    step = max(1, len(raws) // 10)
+    started = time.perf_counter()
+    for s in range(0, len(raws), per_block):
+        d.produce(raws[s : s + per_block])
+        done = min(s + per_block, len(raws))
+        if done // step != s // step or done == len(raws):
+            print(f"  setup: {done}/{len(raws)} {what} on-chain ({time.perf_counter() - started:.0f} s)",
+                  file=sys.stderr, flush=True)
+
+
+def follower_import(d: Devnet, n_blocks: int) -> float:
+    """Seconds for a fresh node to import blocks 1..n_blocks of ``d`` (full execution, durable writes)."""
+    follower = NodeChain.open(None, d.genesis)
+    follower.clock = d.chain.clock
+    follower.validator_provider = d.chain.validator_provider
+    t0 = time.perf_counter()
+    for n in range(1, n_blocks + 1):
+        follower.import_block(d.chain.get_block_by_number(n))
+    elapsed = time.perf_counter() - t0
+    follower.close()
+    return elapsed
 
 
 def main() -> None:
