@@ -56,6 +56,8 @@ class BlockBuilder:
         self.rejected: list[tuple[Any, str]] = []
         #: hashes already included or rejected: the pool is asked again for everything *else*
         self.seen: set[bytes] = set()
+        #: sender -> nonce after its last transaction in this block (where the pool's offer resumes)
+        self.next_nonces: dict[bytes, int] = {}
         #: seconds spent executing transactions so far (a proposer caps it so validators can re-execute
         #: the block within the round timer)
         self.exec_seconds = 0.0
@@ -105,7 +107,7 @@ class BlockBuilder:
             # sender from the node's cache (recovered at pool admission or on first sight of this hash);
             # py-evm then skips its own recovery and signature re-check. A bad signature is left to
             # py-evm, which rejects the tx with its usual error.
-            self.chain.senders.prime(tx)
+            sender = self.chain.senders.prime(tx)
             receipt, _ = self._vm.apply_transaction(self.header, tx)
         except (ValidationError, BadSignature, ValueError) as exc:
             if self.strict:
@@ -117,6 +119,8 @@ class BlockBuilder:
         self.header = self._vm.add_receipt_to_header(self.header, receipt)
         self.receipts.append(receipt)
         self.included.append(tx)
+        if sender is not None:  # always, once py-evm accepted the signature
+            self.next_nonces[sender] = tx.nonce + 1
         self.uncommitted += 1
 
     def commit_state(self) -> None:

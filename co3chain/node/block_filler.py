@@ -1,8 +1,8 @@
 """``BlockFiller``: keeps the next block open and executes pool transactions into it while the slot nears.
 
 Why: submit→included latency is the wait for the slot plus whatever work is left at the slot. Executing
-each transaction soon after it reaches the pool, and folding its changes into the state tries every
-:data:`STATE_COMMIT_INTERVAL`, leaves only the newest arrivals for the slot instead of the whole block. Both block producers (the single validator and the QBFT
+each transaction soon after it reaches the pool, and folding the changes into the state tries shortly
+before the slot, leaves only the newest arrivals for the slot instead of the whole block. Both block producers (the single validator and the QBFT
 proposer) use this, so "select from the pool, filter, execute, drop the rejected" lives in one place.
 """
 
@@ -20,8 +20,11 @@ from co3chain.chain.chain import BuildResult, NodeChain
 FILL_SLICE_SECONDS = 0.1
 #: Pause between pool polls when nothing new arrived.
 FILL_POLL_SECONDS = 0.02
-#: While waiting for the slot, fold executed changes into the state tries at most this often (each fold
-#: re-hashes the paths it touches, so folding after every transaction would repeat work for hot keys).
+#: Transactions taken from the pool per selection (a slice executes a few dozen to a few hundred).
+SELECT_BATCH = 256
+#: Within this many seconds of the slot, fold executed changes into the state tries ...
+STATE_COMMIT_LEAD = 0.35
+#: ... at most this often (each fold re-hashes the paths it touches, so frequent folds repeat work).
 STATE_COMMIT_INTERVAL = 0.1
 
 
@@ -57,27 +60,35 @@ class BlockFiller:
     def fill(self, builder: BlockBuilder, deadline: float | None = None) -> int:
         """Execute what the pool offers beyond what ``builder`` has seen (blocking; worker thread).
 
-        Returns how many transactions were offered and processed (0: nothing new, or the block is full).
-        ``deadline`` is a ``time.monotonic()`` value; transactions not reached by then stay in the pool.
+        Returns how many transactions were processed (0: nothing new, or the block is full). ``deadline``
+        is a ``time.monotonic()`` value; transactions not reached by then stay in the pool. Selection goes
+        in batches of :data:`SELECT_BATCH`, so a deep pool is not sorted again for every slice.
         """
-        room = self.max_txs - len(builder.included)
-        if room <= 0 or builder.full:
-            return 0
         if self.max_exec_seconds is not None:
             left = self.max_exec_seconds - builder.exec_seconds
             if left <= 0:
                 return 0
             cap = time.monotonic() + left
             deadline = cap if deadline is None else min(deadline, cap)
-        txs = self.txpool.select_for_block(builder.gas_remaining, room, exclude=builder.seen)
-        if not txs:
-            return 0
-        if self.tx_filter is not None:
-            allowed = list(self.tx_filter(txs))
-            kept = {tx.hash for tx in allowed}
-            builder.seen.update(tx.hash for tx in txs if tx.hash not in kept)
-            txs = allowed
-        return builder.add(txs, deadline)
+        processed = 0
+        while True:
+            room = min(self.max_txs - len(builder.included), SELECT_BATCH)
+            if room <= 0 or builder.full:
+                return processed
+            txs = self.txpool.select_for_block(
+                builder.gas_remaining, room, exclude=builder.seen, next_nonces=builder.next_nonces
+            )
+            if not txs:
+                return processed
+            if self.tx_filter is not None:
+                allowed = list(self.tx_filter(txs))
+                kept = {tx.hash for tx in allowed}
+                builder.seen.update(tx.hash for tx in txs if tx.hash not in kept)
+                txs = allowed
+            done = builder.add(txs, deadline)
+            processed += done
+            if done < len(txs) or (deadline is not None and time.monotonic() > deadline):
+                return processed
 
     async def fill_until(
         self,
@@ -95,14 +106,25 @@ class BlockFiller:
             if left <= 0:
                 return
             slice_end = time.monotonic() + min(left, FILL_SLICE_SECONDS)
-            processed = await asyncio.to_thread(self._fill_slice, builder, slice_end)
+            processed = await asyncio.to_thread(self._fill_slice, builder, slice_end, left)
             if processed == 0:
                 await asyncio.sleep(min(FILL_POLL_SECONDS, max(0.0, until - clock())))
 
-    def _fill_slice(self, builder: BlockBuilder, deadline: float) -> int:
-        """:meth:`fill`, then fold the state changes into the tries if the last fold is old enough."""
+    def _fill_slice(self, builder: BlockBuilder, deadline: float, slot_in: float) -> int:
+        """:meth:`fill`, then fold the state changes into the tries if the slot is near (``slot_in``
+        seconds away when the slice began), the block has caught up with the pool, and the last fold is
+        old enough.
+
+        Why only near the slot: each fold re-hashes the trie paths of every account and slot changed
+        since the last one, so folding all period long repeats that work for hot keys (a busy sender's
+        nonce, a token's balances) and costs throughput; folding in the last :data:`STATE_COMMIT_LEAD`
+        seconds leaves the slot at most one :data:`STATE_COMMIT_INTERVAL` of changes. Under a backlog
+        (the slice ran to its deadline) the slot commits everything once.
+        """
         processed = self.fill(builder, deadline)
-        if builder.uncommitted and time.monotonic() - builder.committed_at >= STATE_COMMIT_INTERVAL:
+        now = time.monotonic()
+        if (now < deadline and slot_in <= STATE_COMMIT_LEAD and builder.uncommitted
+                and now - builder.committed_at >= STATE_COMMIT_INTERVAL):
             builder.commit_state()
         return processed
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import threading
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -200,6 +200,16 @@ class TxPool:
         queued = [txs[n] for n in sorted(txs) if id(txs[n]) not in pend_ids]
         return pending, queued
 
+    def _run_from(self, sender: bytes, nonce: int | None) -> list[_Entry]:
+        """``sender``'s transactions with consecutive nonces from ``nonce`` (default: its state nonce)."""
+        txs = self._by_sender.get(sender, {})
+        n = self._state_nonce(sender) if nonce is None else nonce
+        run: list[_Entry] = []
+        while n in txs:
+            run.append(txs[n])
+            n += 1
+        return run
+
     def pending_nonce(self, address: bytes) -> int:
         """Next nonce for ``address`` counting its pending pool transactions (``eth_getTransactionCount``
         with ``"pending"``)."""
@@ -246,17 +256,24 @@ class TxPool:
 
     # -- block production ------------------------------------------------------------------------------
     def select_for_block(
-        self, gas_limit: int | None, max_txs: int | None = None, exclude: Collection[bytes] = ()
+        self,
+        gas_limit: int | None,
+        max_txs: int | None = None,
+        exclude: Collection[bytes] = (),
+        next_nonces: Mapping[bytes, int] | None = None,
     ) -> list[Any]:
         """Pending transactions for the next block: nonce order per sender, higher tip first across
         senders, FIFO among equal tips; total declared gas ≤ ``gas_limit`` (``None`` = no limit) and
         at most ``max_txs`` transactions.
 
-        ``exclude``: hashes already in the block under construction (an incremental builder asks again
-        for what arrived since); they are skipped without counting, and their successors stay eligible.
+        For a block under construction (an incremental builder asks again for what arrived since):
+        ``next_nonces`` maps a sender to the nonce after its last transaction already in the block, so
+        the selection starts there; ``exclude`` lists hashes to skip anyway (ones the block refused).
+        Skipped transactions do not count against ``max_txs`` or gas, and their successors stay eligible.
         """
         with self._lock:
-            queues = {s: self._split(s)[0] for s in self._by_sender}
+            starts = next_nonces or {}
+            queues = {s: self._run_from(s, starts.get(s)) for s in self._by_sender}
             heap: list[tuple[int, int, bytes, int]] = []
             for sender, entries in queues.items():
                 if entries:

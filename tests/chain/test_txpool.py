@@ -219,3 +219,13 @@ def test_select_excludes_what_the_open_block_already_holds(chain: NodeChain, poo
     # excluded transactions count neither against max_txs nor against gas
     assert len(pool.select_for_block(21000, 1, exclude={h[a0], h[b0]})) == 1
     assert pool.select_for_block(10**9, exclude=set(h.values())) == []
+
+
+def test_select_resumes_after_the_open_blocks_nonces(chain: NodeChain, pool: TxPool) -> None:
+    a0, a1, a2, b0 = _tx(chain, A, 0), _tx(chain, A, 1), _tx(chain, A, 2), _tx(chain, B, 0)
+    for raw in (a0, a1, a2, b0):
+        pool.add(raw)
+    h = {raw: decode_tx(chain, raw).hash for raw in (a0, a1, a2, b0)}
+    chosen = pool.select_for_block(10**9, next_nonces={USERS[0]: 2, USERS[1]: 1})
+    assert [t.hash for t in chosen] == [h[a2]]
+    assert {t.hash for t in pool.select_for_block(10**9, next_nonces={USERS[0]: 1})} == {h[a1], h[a2], h[b0]}
