@@ -94,8 +94,6 @@ _VERDICTS_KEPT = 64
 #: than the round timer forces a round change, and the re-proposal of the same heavy block in a longer
 #: round (measured: p50 latency 20 s instead of 2 s).
 BUILD_BUDGET_FRACTION = 0.125
-#: Share of the round timeout spent at the slot on transactions that arrived in the last instant.
-FINAL_FILL_FRACTION = 0.03
 #: A peer is "synced" for add-vote purposes when its head is at most this many blocks behind ours.
 SYNCED_LAG = 2
 
@@ -546,9 +544,9 @@ class QbftDriver:
             validators = self.sets.current
             vote = self.votes.next_vote(validators, height, self.epoch_length, eligible=self._eligible_adds())
             extra = QbftExtraData(validators=list(validators), vote=vote, round=round_)
-            result = await asyncio.to_thread(
-                self.filler.finish, builder, self.config.request_timeout * FINAL_FILL_FRACTION, extra.encode()
-            )
+            # the last arrivals go in too, within what is left of the block's execution budget (all of
+            # it when the block is built late, in a round > 0)
+            result = await asyncio.to_thread(self.filler.finish, builder, None, extra.encode())
             block = EvmBlock(result.block)
             self._verdicts[block.hash] = True
             self.last = SealedBlockInfo(

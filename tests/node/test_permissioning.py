@@ -225,6 +225,16 @@ def test_proposal_with_refused_sender_is_rejected(tmp_path: Path) -> None:
     # the builder side: a refused sender's txs are left out, the others kept
     txs = [decode_tx(chain, transfer(chain, USER_KEYS[2])), decode_tx(chain, transfer(chain, VKEY, 1))]
     assert [t.hash for t in perm.filter_transactions(txs)] == [txs[1].hash]
+    # the proposer's block filler applies it (a pool without the admission check, as after an on-chain
+    # revocation): the refused sender's transaction stays out of the block and is not offered again
+    open_pool = TxPool(chain)
+    driver.filler.txpool = open_pool
+    for tx in txs:
+        open_pool.add_transaction(tx)
+    builder = driver.filler.open(chain.head.timestamp + 1, QbftExtraData(validators=[VALIDATOR]).encode())
+    assert driver.filler.fill(builder) == 1
+    assert [t.hash for t in builder.included] == [txs[1].hash] and not builder.rejected
+    assert txs[0].hash in builder.seen and driver.filler.fill(builder) == 0
 
 
 def test_proposal_before_deployment_uses_the_genesis_list() -> None:
