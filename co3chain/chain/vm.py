@@ -81,6 +81,13 @@ class QbftBlock(CancunBlock):
     def hash(self) -> bytes:
         return self.header.hash
 
+    def with_header(self, header: QbftBlockHeader) -> QbftBlock:
+        """The same block under ``header`` (sealing, a new round), sharing the immutable transactions.
+
+        ``copy(header=...)`` would deep-copy every transaction: about 9 ms for 600 on the slot's path.
+        """
+        return type(self)(header, transactions=self.transactions, uncles=self.uncles, withdrawals=self.withdrawals)
+
 
 def encode_block(block: QbftBlock) -> bytes:
     """RLP of a full block (header with seals, transactions, ommers, withdrawals) for p2p/sync."""

@@ -198,7 +198,7 @@ class SingleValidatorProducer:
         seal = sign_commit_seal(self._key, header, 0)
         extra = QbftExtraData.decode(header.extra_data)
         sealed_header = header.copy(extra_data=extra.with_seals([seal]).encode())
-        self.chain.import_block(result.block.copy(header=sealed_header))
+        self.chain.import_block(result.block.with_header(sealed_header))
         for tx, reason in result.rejected[:5]:
             log.warning("tx 0x%s rejected from block %d: %s", tx.hash.hex(), header.block_number, reason)
         elapsed = time.perf_counter() - started

@@ -73,3 +73,14 @@ def test_finish_refuses_a_block_whose_parent_is_no_longer_head() -> None:
     with pytest.raises(StaleBlockError, match="no longer the head"):
         chain.finish_block(builder)
     assert chain.head.block_number == 1 and chain.state_at().get_nonce(USERS[0]) == 0
+
+
+def test_with_header_shares_transactions_and_encodes_like_copy() -> None:
+    import rlp
+
+    chain = NodeChain.open(None, make_test_genesis(1))
+    block = chain.build_block(_workload(chain)[:3], addr(VALIDATOR_KEYS[0]), 1, _extra(chain)).block
+    header = block.header.copy(extra_data=QbftExtraData(validators=[addr(VALIDATOR_KEYS[0])], round=2).encode())
+    moved = block.with_header(header)
+    assert rlp.encode(moved) == rlp.encode(block.copy(header=header))
+    assert moved.transactions is block.transactions and moved.header is header

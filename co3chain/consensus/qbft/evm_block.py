@@ -73,7 +73,8 @@ class EvmBlock:
 
     def _with_extra(self, extra: QbftExtraData) -> EvmBlock:
         header = self.block.header.copy(extra_data=extra.encode())
-        return EvmBlock(self.block.copy(header=header))
+        with_header = getattr(self.block, "with_header", None)  # no deep copy of the transactions
+        return EvmBlock(with_header(header) if with_header else self.block.copy(header=header))
 
     def with_round(self, round_: int) -> EvmBlock:
         """The same block proposed in ``round_`` (only extraData's round changes; seals dropped)."""
