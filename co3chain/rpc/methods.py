@@ -261,29 +261,24 @@ class EthApi:
         return out
 
     # -- execution -----------------------------------------------------------------------------------
-    async def eth_call(self, tx: Any, block: Any = None, overrides: Any = None) -> str:
+    async def _run_call(self, run: Any, tx: Any, block: Any, overrides: Any) -> Any:
+        """``run(call_dict, header, state_override)`` in a worker thread, with geth's error mapping
+        (reverts: code 3 with the revert data; other failures: -32000)."""
         args = P.call_args(tx)
         header = self._header(P.block_ref(block))
         ov = self._override_dict(P.state_overrides(overrides))
         try:
-            out = await asyncio.to_thread(self.chain.call, self._call_dict(args), header, ov)
+            return await asyncio.to_thread(run, self._call_dict(args), header, ov)
         except CallReverted as exc:
             raise ExecutionReverted(exc.data, _revert_reason(exc.data)) from None
         except CallFailed as exc:
             raise ServerError(str(exc)) from None
-        return fmt.hd(out)
+
+    async def eth_call(self, tx: Any, block: Any = None, overrides: Any = None) -> str:
+        return fmt.hd(await self._run_call(self.chain.call, tx, block, overrides))
 
     async def eth_estimateGas(self, tx: Any, block: Any = None, overrides: Any = None) -> str:
-        args = P.call_args(tx)
-        header = self._header(P.block_ref(block))
-        ov = self._override_dict(P.state_overrides(overrides))
-        try:
-            gas = await asyncio.to_thread(self.chain.estimate_gas, self._call_dict(args), header, ov)
-        except CallReverted as exc:
-            raise ExecutionReverted(exc.data, _revert_reason(exc.data)) from None
-        except CallFailed as exc:
-            raise ServerError(str(exc)) from None
-        return fmt.hq(gas)
+        return fmt.hq(await self._run_call(self.chain.estimate_gas, tx, block, overrides))
 
     # -- transactions --------------------------------------------------------------------------------
     def eth_sendRawTransaction(self, raw: Any) -> str:
