@@ -21,15 +21,6 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
-def _in_brownie() -> bool:
-    """True when run by ``brownie run`` (brownie imported and connected to a network)."""
-    if "brownie" not in sys.modules:
-        return False
-    from brownie import network
-
-    return bool(network.is_connected())
-
-
 def demo_with_brownie() -> None:
     """The demo over brownie's connection; writes the manifest when it had to deploy."""
     from brownie import network, web3
@@ -50,17 +41,14 @@ def demo_with_brownie() -> None:
 
 def main() -> None:
     """Entry point for ``brownie run`` and for plain Python (delegates to ``co3chain demo``)."""
-    if _in_brownie():
+    from co3chain.contracts.scripting import in_brownie, run_cli
+
+    if in_brownie():
         demo_with_brownie()
         return
     from co3chain.contracts.cli import demo_cmd
-    from co3chain.errors import Co3Error
 
-    try:
-        demo_cmd.main(args=sys.argv[1:], prog_name="scripts/demo.py", standalone_mode=True)
-    except Co3Error as exc:  # same one-line error as the co3chain CLI
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(1)
+    run_cli(demo_cmd, "scripts/demo.py")
 
 
 if __name__ == "__main__":

@@ -28,15 +28,6 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
-def _in_brownie() -> bool:
-    """True when run by ``brownie run`` (brownie imported and connected to a network)."""
-    if "brownie" not in sys.modules:
-        return False
-    from brownie import network
-
-    return bool(network.is_connected())
-
-
 def brownie_account() -> Any:
     """The deployer under brownie: CO3CHAIN_DEV_KEY, else an unlocked node account, else the dev key."""
     from brownie import accounts
@@ -162,17 +153,14 @@ def deploy_with_brownie() -> dict[str, Any]:
 
 def main() -> None:
     """Entry point for ``brownie run`` and for plain Python (delegates to ``co3chain deploy``)."""
-    if _in_brownie():
+    from co3chain.contracts.scripting import in_brownie, run_cli
+
+    if in_brownie():
         deploy_with_brownie()
         return
     from co3chain.contracts.cli import deploy_cmd
-    from co3chain.errors import Co3Error
 
-    try:
-        deploy_cmd.main(args=sys.argv[1:], prog_name="scripts/deploy.py", standalone_mode=True)
-    except Co3Error as exc:  # same one-line error as the co3chain CLI
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(1)
+    run_cli(deploy_cmd, "scripts/deploy.py")
 
 
 if __name__ == "__main__":
