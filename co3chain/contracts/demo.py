@@ -549,6 +549,9 @@ def render(result: DemoResult, console: Any) -> None:
         props.add_row(str(n), p.description, p.mode, fmt(p.for_), fmt(p.against), fmt(p.abstain), fmt(p.quorum),
                       p.state)
     console.print(props)
+    console.print("proposal ids (auditors: [bold]co3chain audit proposal ID --rpc URL --manifest FILE[/bold]):")
+    for n, p in enumerate(result.proposals, 1):
+        console.print(f"  #{n} 0x{p.proposal_id:064x}", soft_wrap=True)
     ballots = Table(title="Ballots")
     for col in ("#", "voter", "support", "weight", "how"):
         ballots.add_column(col)

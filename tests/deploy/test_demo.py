@@ -57,6 +57,11 @@ def test_demo_deploys_then_reuses_the_manifest(anvil_url: str, tmp_path: Path, u
         assert registry.functions.isCitizen(acct.address).call()
         assert token.functions.balanceOf(acct.address).call() == 5 * TOKEN * checkins
     assert token.functions.totalSupply().call() == 45 * TOKEN
+    # the summary names each proposal's id, the argument of `co3chain audit proposal`
+    assert "co3chain audit proposal ID" in out
+    printed = [line.split()[1] for line in lines if line.startswith("  #")]
+    assert len(printed) == 3 and all(len(pid) == 66 for pid in printed)
+    assert [gov.functions.state(int(pid, 16)).call() for pid in printed] == [3, 3, 4]  # as in the table
 
     # second run on the same deployment, machine-readable
     second = _run(["demo", "--rpc", anvil_url, "--manifest", str(manifest_path), "--json"])
