@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from web3 import HTTPProvider, Web3
 
 from co3chain import __version__
-from co3chain.api.auth import API_KEY_HEADER, KeyRing
+from co3chain.api.auth import API_KEY_HEADER, ClientLimiter, KeyRing
 from co3chain.api.chain import ChainContext, Reverted
 from co3chain.api.config import ApiConfig
 from co3chain.api.errors import error_response, install_error_handlers
@@ -113,7 +113,10 @@ def build_state(config: ApiConfig, manifest: dict[str, Any], *, w3: Any | None =
         from co3chain.oracle.service import OracleService
 
         oracle = OracleService(load_oracle_config(config.oracle_config), w3=w3)
-    return ApiState(chain=chain, store=store, indexer=indexer, relayer=relayer, keys=keys, oracle=oracle)
+    limits = config.relay_limits
+    limiter = ClientLimiter(limits.client_rate, limits.client_burst, trusted_proxies=limits.trusted_proxies)
+    return ApiState(chain=chain, store=store, indexer=indexer, relayer=relayer, keys=keys, oracle=oracle,
+                    relay_limiter=limiter)
 
 
 def app_from_files(config_path: str | Path, manifest_path: str | Path, rpc_url: str) -> FastAPI:

@@ -1,4 +1,5 @@
-"""PA authentication by API key, and per-key rate limiting (token bucket → 429 with Retry-After).
+"""PA authentication by API key, per-key rate limiting, and per-client limits on the open relay endpoints
+(token buckets → 429 with Retry-After).
 
 Why constant-time lookup by hash: the API never stores keys, only ``sha256(key)``; comparing hashes with
 ``hmac.compare_digest`` avoids leaking a matching prefix through timing.
@@ -10,7 +11,8 @@ import hmac
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,7 +85,61 @@ class KeyRing:
         principal, bucket = found
         wait = bucket.take()
         if wait > 0:
-            retry = max(1, math.ceil(wait))
-            raise ApiError(429, "rate_limited", f"rate limit of {principal.name!r} exceeded; retry in {retry}s",
-                           headers={"Retry-After": str(retry)})
+            raise _retry_after(wait, f"rate limit of {principal.name!r} exceeded")
         return principal
+
+
+def _retry_after(wait: float, message: str) -> ApiError:
+    retry = max(1, math.ceil(wait))
+    return ApiError(429, "rate_limited", f"{message}; retry in {retry}s", headers={"Retry-After": str(retry)})
+
+
+class ClientLimiter:
+    """One token bucket per client address, for routes anyone may call (the gasless relay).
+
+    Why: a relayed action needs a valid citizen signature, so a flood cannot get transactions through,
+    but every request still costs a signature recovery and node reads; a per-address budget keeps one
+    client from taking that capacity from everyone else. The table keeps the ``max_clients`` most recent
+    addresses (least recently seen dropped first), so memory stays bounded under address spraying.
+
+    Behind a reverse proxy every request comes from the proxy: list it in ``trusted_proxies`` and the
+    client is the last ``X-Forwarded-For`` hop the proxy appended (earlier hops are client-supplied and
+    ignored). The header is ignored from anyone else.
+    """
+
+    def __init__(self, rate: float, burst: int, *, trusted_proxies: Sequence[str] = (), max_clients: int = 10_000,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.trusted_proxies = frozenset(trusted_proxies)
+        self.max_clients = max_clients
+        self.clock = clock
+        self._buckets: OrderedDict[str, TokenBucket] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def client_of(self, peer: str | None, forwarded_for: str | None) -> str:
+        """The address a request is charged to."""
+        peer = peer or "unknown"
+        if peer in self.trusted_proxies and forwarded_for:
+            hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]
+            if hops:
+                return hops[-1]
+        return peer
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+    def check(self, client: str) -> None:
+        """Charge one request to ``client``; 429 when its budget is spent."""
+        with self._lock:
+            bucket = self._buckets.get(client)
+            if bucket is None:
+                bucket = TokenBucket(self.rate, self.burst, self.clock)
+                self._buckets[client] = bucket
+                while len(self._buckets) > self.max_clients:
+                    self._buckets.popitem(last=False)
+            else:
+                self._buckets.move_to_end(client)
+        wait = bucket.take()
+        if wait > 0:
+            raise _retry_after(wait, f"relay rate limit for {client} exceeded")

@@ -13,6 +13,9 @@ Example::
     [relayer]                    # pays for citizens' signed actions; needs RELAYER_ROLE on CO3Governance
     keystore = "relayer.json"
     password_file = "relayer.pass"
+    client_rate = 5.0            # relay requests per second per client address (token bucket refill)
+    client_burst = 20
+    trusted_proxies = []         # e.g. ["127.0.0.1"] behind nginx: the client is then its X-Forwarded-For hop
 
     [indexer]
     poll_interval = 1.0
@@ -81,6 +84,15 @@ class IndexerSettings:
 
 
 @dataclass(frozen=True)
+class RelayLimits:
+    """Per-client budget of the open ``/v1/relay`` endpoints."""
+
+    client_rate: float = 5.0
+    client_burst: int = 20
+    trusted_proxies: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ApiConfig:
     """Parsed ``api.toml``."""
 
@@ -90,6 +102,7 @@ class ApiConfig:
     max_body_bytes: int = 64 * 1024
     indexer: IndexerSettings = field(default_factory=IndexerSettings)
     oracle_config: Path | None = None
+    relay_limits: RelayLimits = field(default_factory=RelayLimits)
 
 
 def _table(data: dict[str, Any], name: str) -> dict[str, Any]:
@@ -135,6 +148,14 @@ def parse_config(data: dict[str, Any], base: Path) -> ApiConfig:
 
     relayer_table = _table(data, "relayer")
     relayer = _key_spec(base, relayer_table, "[relayer]") if relayer_table else None
+    proxies = relayer_table.get("trusted_proxies", [])
+    if not isinstance(proxies, list) or not all(isinstance(x, str) and x for x in proxies):
+        raise ApiConfigError("[relayer].trusted_proxies must be a list of IP address strings")
+    relay_limits = RelayLimits(
+        client_rate=_number(relayer_table, "client_rate", 5.0, "[relayer]"),
+        client_burst=int(_number(relayer_table, "client_burst", 20, "[relayer]", minimum=0.999)),
+        trusted_proxies=tuple(proxies),
+    )
 
     idx = _table(data, "indexer")
     from_block = idx.get("from_block")
@@ -171,7 +192,7 @@ def parse_config(data: dict[str, Any], base: Path) -> ApiConfig:
     oracle = _table(data, "oracle")
     oracle_config = _path(base, oracle["config"], "[oracle].config") if "config" in oracle else None
     return ApiConfig(db=db_path, relayer=relayer, keys=keys, max_body_bytes=max_body, indexer=indexer,
-                     oracle_config=oracle_config)
+                     oracle_config=oracle_config, relay_limits=relay_limits)
 
 
 def load_config(path: str | Path) -> ApiConfig:

@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import Request
 from web3.exceptions import TransactionNotFound
 
-from co3chain.api.auth import API_KEY_HEADER, KeyRing, PrincipalPA
+from co3chain.api.auth import API_KEY_HEADER, ClientLimiter, KeyRing, PrincipalPA
 from co3chain.api.chain import ChainContext, Reverted
 from co3chain.api.errors import ApiError
 from co3chain.api.indexer import Indexer
@@ -54,6 +54,8 @@ class ApiState:
     indexer: Indexer
     relayer: TxSender | None
     keys: KeyRing = field(default_factory=KeyRing)
+    #: per-client budget of the open relay endpoints (``[relayer] client_rate/client_burst``)
+    relay_limiter: ClientLimiter = field(default_factory=lambda: ClientLimiter(5.0, 20))
     oracle: Any | None = None  # co3chain.oracle.service.OracleService
     run_indexer: bool = True
     sse_poll_interval: float = 0.5
@@ -127,6 +129,13 @@ class ApiState:
 
 def get_state(request: Request) -> ApiState:
     return request.app.state.co3
+
+
+def limit_relay_client(request: Request) -> None:
+    """Dependency of the relay routes: charge the request to its client address (429 when over budget)."""
+    limiter = get_state(request).relay_limiter
+    peer = request.client.host if request.client is not None else None
+    limiter.check(limiter.client_of(peer, request.headers.get("X-Forwarded-For")))
 
 
 def require_pa(request: Request) -> PrincipalPA:

@@ -64,7 +64,8 @@ def live_stack(tmp: Path, artifacts: ArtifactSet) -> Iterator[LiveStack]:
         os.environ["CO3_LIVE_PA_KEY"] = ANVIL_KEY
         config = parse_config({
             "api": {"db": "api.sqlite"},
-            "relayer": {"private_key_env": "CO3_LIVE_RELAYER_KEY"},
+            # one loopback client stands for every citizen here: no per-client relay budget
+            "relayer": {"private_key_env": "CO3_LIVE_RELAYER_KEY", "client_rate": 100000, "client_burst": 100000},
             "indexer": {"poll_interval": 0.2},
             "keys": [{"hash": pa_hash, "pa": "Comune Live", "private_key_env": "CO3_LIVE_PA_KEY", "rate": 1000,
                       "burst": 1000}],
@@ -113,6 +114,7 @@ def api_process(tmp: Path, rpc_url: str, manifest: dict[str, Any]) -> Iterator[t
     config_path = tmp / "api.toml"
     config_path.write_text(
         '[api]\ndb = "api.sqlite"\n[relayer]\nprivate_key_env = "CO3_API_RELAYER_KEY"\n'
+        "client_rate = 100000\nclient_burst = 100000\n"  # the load generator is one client for all citizens
         '[indexer]\npoll_interval = 0.2\n'
         f'[[keys]]\nhash = "{pa_hash}"\npa = "Comune Bench"\nprivate_key_env = "CO3_API_PA_KEY"\n'
         "rate = 100000\nburst = 100000\n", encoding="utf-8")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from co3chain.api.auth import KeyRing, TokenBucket
+from co3chain.api.auth import ClientLimiter, KeyRing, TokenBucket
 from co3chain.api.cli import api
 from co3chain.api.config import ApiConfigError, ApiKeyEntry, hash_api_key, load_config, parse_config
 from co3chain.api.errors import ApiError
@@ -59,6 +59,9 @@ max_body_bytes = 1000
 [relayer]
 keystore = "relayer.json"
 password_file = "relayer.pass"
+client_rate = 0.5
+client_burst = 3
+trusted_proxies = ["127.0.0.1"]
 [indexer]
 poll_interval = 0.2
 from_block = 5
@@ -77,6 +80,10 @@ config = "oracle.toml"
     assert config.max_body_bytes == 1000 and config.indexer.from_block == 5
     assert config.keys[0].pa == "Comune" and (config.keys[0].rate, config.keys[0].burst) == (3.0, 4)
     assert config.oracle_config == tmp_path / "oracle.toml"
+    assert (config.relay_limits.client_rate, config.relay_limits.client_burst) == (0.5, 3)
+    assert config.relay_limits.trusted_proxies == ("127.0.0.1",)
+    defaults = parse_config({}, tmp_path).relay_limits
+    assert (defaults.client_rate, defaults.client_burst, defaults.trusted_proxies) == (5.0, 20, ())
 
     bad_cases = [
         ({"keys": [{"hash": "abc", "pa": "x", "private_key_env": "K"}]}, "sha256"),
@@ -87,6 +94,9 @@ config = "oracle.toml"
         ({"api": {"max_body_bytes": "big"}}, "max_body_bytes"),
         ({"indexer": {"from_block": -1}}, "from_block"),
         ({"relayer": {"password_file": "x"}}, "keystore"),
+        ({"relayer": {"private_key_env": "K", "client_rate": 0}}, "client_rate"),
+        ({"relayer": {"private_key_env": "K", "client_burst": "many"}}, "client_burst"),
+        ({"relayer": {"private_key_env": "K", "trusted_proxies": "10.0.0.1"}}, "trusted_proxies"),
     ]
     for data, needle in bad_cases:
         with pytest.raises(ApiConfigError, match=needle):
@@ -105,3 +115,27 @@ def test_new_key_command_prints_a_key_and_its_hash() -> None:
     assert result.exit_code == 0, result.output
     out = json.loads(result.output)
     assert out["pa"] == "Comune" and hash_api_key(out["key"]) == out["hash"]
+
+
+def test_client_limiter_budgets_each_address_and_stays_bounded() -> None:
+    now = [0.0]
+    limiter = ClientLimiter(1.0, 2, max_clients=3, clock=lambda: now[0])
+    limiter.check("10.0.0.1")
+    limiter.check("10.0.0.1")
+    with pytest.raises(ApiError) as exc:
+        limiter.check("10.0.0.1")
+    assert exc.value.status == 429 and exc.value.headers == {"Retry-After": "1"}
+    limiter.check("10.0.0.2")  # another client has its own budget
+    now[0] = 1.0
+    limiter.check("10.0.0.1")  # refilled
+    for n in range(3, 8):
+        limiter.check(f"10.0.0.{n}")
+    assert len(limiter) == 3  # least recently seen addresses dropped
+
+
+def test_client_limiter_trusts_forwarded_for_only_from_listed_proxies() -> None:
+    limiter = ClientLimiter(1.0, 1, trusted_proxies=["127.0.0.1"])
+    assert limiter.client_of("127.0.0.1", "6.6.6.6, 203.0.113.7") == "203.0.113.7"  # the hop the proxy added
+    assert limiter.client_of("127.0.0.1", None) == "127.0.0.1"
+    assert limiter.client_of("198.51.100.9", "203.0.113.7") == "198.51.100.9"  # spoofed header ignored
+    assert limiter.client_of(None, None) == "unknown"

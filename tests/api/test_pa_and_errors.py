@@ -99,6 +99,22 @@ def test_rate_limit_answers_429_with_retry_after(world: World) -> None:
     assert int(second.headers["Retry-After"]) >= 1
 
 
+def test_relay_endpoints_are_budgeted_per_client(world: World) -> None:
+    from co3chain.api.auth import ClientLimiter
+
+    world.state.relay_limiter = ClientLimiter(0.001, 2)
+    for _ in range(2):  # within budget: the request reaches validation
+        assert world.http.post("/v1/relay/vote", json={}).status_code == 422
+    third = world.http.post("/v1/relay/vote", json={})
+    _error(third, 429, "rate_limited")
+    assert int(third.headers["Retry-After"]) >= 1
+    # a forged X-Forwarded-For from an untrusted peer does not buy a fresh budget
+    _error(world.http.post("/v1/relay/delegate", json={}, headers={"X-Forwarded-For": "203.0.113.7"}),
+           429, "rate_limited")
+    # reads and PA routes are not charged to the relay budget
+    assert world.http.get("/v1/health").status_code == 200
+
+
 def test_oversized_and_malformed_bodies(world: World) -> None:
     big = {"geometry": {"type": "Polygon", "coordinates": [[[0.0, 0.0]] * 1000]}, "metadataURI": ""}
     _error(world.http.post("/v1/areas", json=big, headers={"X-API-Key": world.pa_key}), 413, "payload_too_large")

@@ -91,6 +91,7 @@ class ApiProcess:
         self.config = workdir / "api.toml"
         self.config.write_text(
             '[api]\ndb = "api.sqlite"\n[relayer]\nprivate_key_env = "CO3_E2E_RELAYER_KEY"\n'
+            "client_rate = 100000\nclient_burst = 100000\n"  # tests and benches relay for many citizens from one client
             "[indexer]\npoll_interval = 0.2\nmax_backoff = 2\n"
             f'[[keys]]\nhash = "{pa_hash}"\npa = "Comune E2E"\nprivate_key_env = "CO3_E2E_PA_KEY"\n'
             "rate = 100000\nburst = 100000\n", encoding="utf-8")

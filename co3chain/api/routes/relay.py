@@ -18,14 +18,14 @@ from fastapi import APIRouter, Depends
 from co3chain.api import convert as cv
 from co3chain.api import models as m
 from co3chain.api.errors import ApiError
-from co3chain.api.state import ApiState, get_state
+from co3chain.api.state import ApiState, get_state, limit_relay_client
 from co3chain.contracts import governance_typed_data as gtd
 from co3chain.contracts.typed_data import TOKEN_DOMAIN_NAME, TypedDataError, spend_typed_data
 
-router = APIRouter(prefix="/v1/relay", tags=["relay"])
+router = APIRouter(prefix="/v1/relay", tags=["relay"], dependencies=[Depends(limit_relay_client)])
 State = Annotated[ApiState, Depends(get_state)]
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": m.ErrorResponse} for code in (400, 404, 409, 413, 422, 502, 503)
+    code: {"model": m.ErrorResponse} for code in (400, 404, 409, 413, 422, 429, 502, 503)
 }
 
 DELEGATION_TYPE = [
