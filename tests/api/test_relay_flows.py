@@ -193,3 +193,42 @@ def test_same_signed_vote_is_not_broadcast_twice_while_pending(world: World) -> 
     assert anon.proposal(pid).results.for_ == "1"
     # Once mined, the guard steps aside and the contract-level answer applies.
     _expect(409, "wrong_nonce", anon.relay_vote, ballot)
+
+
+def test_status_filter_reads_live_state_only_for_candidates(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    from co3chain.api.routes import read
+
+    pa, anon = world.client(world.pa_key), world.client()
+    now = world.now()
+    ended = _proposal(world, pa, description="ended", vote_start=now + 5, vote_end=now + 20)
+    active = _proposal(world, pa, description="active", vote_start=now + 5, vote_end=now + 5000)
+    future = _proposal(world, pa, description="future", vote_start=now + 4000, vote_end=now + 9000)
+    world.travel(now + 1000)
+    world.sync()
+    live = {p.id: p.state for p in anon.proposals()}
+    assert live == {ended: "Defeated", active: "Active", future: "Pending"}
+
+    reads: list[int] = []
+    original = read.proposal_model
+    monkeypatch.setattr(read, "proposal_model", lambda state, pid, row=None: reads.append(pid) or original(state, pid, row))
+    # (status, expected ids, proposals read live): only those whose vote windows allow the state
+    for status, expected, candidates in (("Active", [active], 1), ("Pending", [future], 1),
+                                         ("Defeated", [ended], 1), ("Succeeded", [], 1),
+                                         ("Canceled", [], 3)):  # a cancel the indexer has not seen yet
+        reads.clear()
+        assert [p.id for p in anon.proposals(status=status)] == expected, status
+        assert len(reads) == candidates, (status, reads)
+
+
+def test_possible_states_follow_the_contracts_time_rules() -> None:
+    from co3chain.api.routes.read import STATE_PREFILTER_SLACK as S
+    from co3chain.api.routes.read import possible_states
+
+    row = {"canceled": 0, "vote_start": 1000, "vote_end": 2000, "commit_reveal": 1, "reveal_end": 3000}
+    assert possible_states(row, 500) == {"Pending", "Canceled"}
+    assert possible_states(row, 1500) == {"Active", "Canceled"}
+    assert possible_states(row, 2500) == {"Revealing", "Canceled"}
+    assert possible_states(row, 5000) == {"Succeeded", "Defeated", "Canceled"}
+    assert possible_states(row, 1000 + S // 2) == {"Pending", "Active", "Canceled"}  # near an edge: both
+    assert possible_states({**row, "commit_reveal": 0}, 2500) == {"Succeeded", "Defeated", "Canceled"}
+    assert possible_states({**row, "canceled": 1}, 1500) == {"Canceled"}

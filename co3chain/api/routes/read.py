@@ -210,6 +210,40 @@ def proposal_model(state: ApiState, pid: int, row: Any | None = None) -> m.Propo
     )
 
 
+#: Clock slack (s) around vote-window edges when pre-filtering by state from indexed rows: the contract
+#: compares with the timestamp of the block an ``eth_call`` runs in, which may be a block ahead of the head.
+STATE_PREFILTER_SLACK = 60
+_PHASES = ("Pending", "Active", "Revealing", "Final")
+
+
+def _phase(row: Any, t: int) -> int:
+    """Index in :data:`_PHASES` of the time-determined phase of the indexed proposal ``row`` at ``t``
+    (the same comparisons as ``CO3Governance.state``)."""
+    if t <= int(row["vote_start"]):
+        return 0
+    if t <= int(row["vote_end"]):
+        return 1
+    if row["commit_reveal"] and t <= int(row["reveal_end"]):
+        return 2
+    return 3
+
+
+def possible_states(row: Any, now: int) -> set[str]:
+    """States the indexed proposal ``row`` can be in around ``now``, from its stored vote windows.
+
+    Why: a ``status`` filter otherwise reads every proposal's live state from the chain (several calls
+    each). Rows that cannot match are skipped; the ones kept still get their live state, so the answer
+    does not depend on this estimate. A cancel the indexer has not seen yet keeps ``Canceled`` possible.
+    """
+    if row["canceled"]:
+        return {"Canceled"}
+    lo, hi = _phase(row, now - STATE_PREFILTER_SLACK), _phase(row, now + STATE_PREFILTER_SLACK)
+    states = {"Canceled"}
+    for phase in _PHASES[lo:hi + 1]:
+        states.update(("Succeeded", "Defeated") if phase == "Final" else (phase,))
+    return states
+
+
 @router.get("/proposals", response_model=m.ProposalList, tags=["proposals"])
 def list_proposals(state: State, areaId: Annotated[int | None, Query(ge=0, lt=2**63)] = None,
                    proposer: Annotated[str | None, Query(pattern=r"^0x[0-9a-fA-F]{40}$")] = None,
@@ -224,6 +258,9 @@ def list_proposals(state: State, areaId: Annotated[int | None, Query(ge=0, lt=2*
         sql += " AND proposer = ?"
         params.append(cv.address(proposer, "proposer"))
     rows = state.store.query(sql + " ORDER BY block DESC, id", params)
+    if status:
+        now = state.chain.timestamp()
+        rows = [r for r in rows if status in possible_states(r, now)]
     items: list[m.Proposal] = []
     skipped = 0
     for r in rows:
