@@ -20,6 +20,9 @@ from co3chain.chain.chain import BuildResult, NodeChain
 FILL_SLICE_SECONDS = 0.1
 #: Pause between pool polls when nothing new arrived.
 FILL_POLL_SECONDS = 0.02
+#: At the slot, transactions that arrived in the last instant still go into a block that was filled during
+#: the period, for at most this share of the block period (under a backlog the rest waits for the next one).
+FINAL_FILL_SHARE = 0.25
 #: Transactions taken from the pool per selection (a slice executes a few dozen to a few hundred).
 SELECT_BATCH = 256
 #: Within this many seconds of the slot, fold executed changes into the state tries ...

@@ -26,15 +26,12 @@ from co3chain.chain.chain import NodeChain
 from co3chain.consensus.qbft.extradata import QbftExtraData
 from co3chain.consensus.qbft.hashing import sign_commit_seal
 from co3chain.errors import Co3Error
-from co3chain.node.block_filler import FILL_POLL_SECONDS, BlockFiller
+from co3chain.node.block_filler import FILL_POLL_SECONDS, FINAL_FILL_SHARE, BlockFiller
 
 log = logging.getLogger("co3chain.node")
 
 #: How often an idle producer (no pending txs, empty blocks off) re-checks the pool.
 IDLE_POLL_SECONDS = 0.05
-#: At the slot, transactions that arrived in the last instant are still executed into the block, for at
-#: most this fraction of the block period (under a backlog the rest waits for the next block).
-FINAL_FILL_BUDGET = 0.25
 
 
 class ProducerError(Co3Error):
@@ -167,7 +164,7 @@ class SingleValidatorProducer:
                         await self._sleep(IDLE_POLL_SECONDS)
                         continue
                     builder = self.open_block(max(target, int(self.clock())))
-                info = await asyncio.to_thread(self.seal, builder, FINAL_FILL_BUDGET * self.block_period)
+                info = await asyncio.to_thread(self.seal, builder, FINAL_FILL_SHARE * self.block_period)
             except Exception:
                 self.open = None
                 log.exception("block production failed; retrying next period")

@@ -78,7 +78,7 @@ from co3chain.consensus.qbft.messages import (
     encode_message,
 )
 from co3chain.consensus.qbft.timers import DEFAULT_MAX_ROUND_TIMEOUT, RoundTimerExpiry
-from co3chain.node.block_filler import BlockFiller
+from co3chain.node.block_filler import FINAL_FILL_SHARE, BlockFiller
 from co3chain.node.producer import SealedBlockInfo
 from co3chain.node.sync import ChainSync, ValidatorSetIndex
 from co3chain.node.validator_votes import PersistentVotes
@@ -544,9 +544,10 @@ class QbftDriver:
             validators = self.sets.current
             vote = self.votes.next_vote(validators, height, self.epoch_length, eligible=self._eligible_adds())
             extra = QbftExtraData(validators=list(validators), vote=vote, round=round_)
-            # the last arrivals go in too, within what is left of the block's execution budget (all of
-            # it when the block is built late, in a round > 0)
-            result = await asyncio.to_thread(self.filler.finish, builder, None, extra.encode())
+            # the last arrivals go in too: briefly when the block was filled during the period, else (a
+            # round > 0, or a pool that filled at the last instant) within the block's execution budget
+            budget = FINAL_FILL_SHARE * self.block_period if builder.included else None
+            result = await asyncio.to_thread(self.filler.finish, builder, budget, extra.encode())
             block = EvmBlock(result.block)
             self._verdicts[block.hash] = True
             self.last = SealedBlockInfo(
