@@ -9,6 +9,7 @@ API (stable; RPC, consensus and node code build on it)::
     # queries (return None when unknown)
     get_header_by_number(n) / get_header_by_hash(h) -> QbftBlockHeader | None
     get_block_by_number(n) / get_block_by_hash(h) -> QbftBlock | None        (block.transactions)
+    get_block_tx_hashes(h) -> (tx hashes, RLP size) | None                   (no transaction decoding)
     get_receipts(block_hash) -> list[Receipt] | None                         (py-evm receipts, block order)
     get_canonical_hash(n) -> bytes | None
     get_transaction_location(tx_hash) -> (block_hash, block_number, index) | None
@@ -75,6 +76,7 @@ from trie import HexaryTrie
 
 from co3chain.chain.builder import BlockBuilder
 from co3chain.chain.genesis import Genesis
+from co3chain.chain.rawblock import block_tx_hashes
 from co3chain.chain.senders import SenderCache
 from co3chain.chain.storage import KVStore, Overlay, StorageError, open_store
 from co3chain.chain.vm import (
@@ -337,6 +339,12 @@ class NodeChain:
     def get_block_by_hash(self, block_hash: bytes) -> QbftBlock | None:
         raw = self.store.get(_K_BLOCK + bytes(block_hash))
         return None if raw is None else rlp.decode(raw, sedes=QbftBlock)
+
+    def get_block_tx_hashes(self, block_hash: bytes) -> tuple[list[bytes], int] | None:
+        """(transaction hashes, RLP size) of a stored block, read from its encoding without decoding the
+        transactions (what ``eth_getBlockBy*(…, false)`` needs)."""
+        raw = self.store.get(_K_BLOCK + bytes(block_hash))
+        return None if raw is None else (block_tx_hashes(raw), len(raw))
 
     def get_block_by_number(self, number: int) -> QbftBlock | None:
         h = self.get_canonical_hash(number)

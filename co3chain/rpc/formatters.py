@@ -65,15 +65,24 @@ def header_json(header: Any) -> dict[str, Any]:
 
 def block_json(block: Any, full: bool) -> dict[str, Any]:
     header = block.header
+    if not full:
+        return block_json_hashes(header, [tx.hash for tx in block.transactions], len(rlp.encode(block)))
     out = header_json(header)
     out["size"] = hq(len(rlp.encode(block)))
-    if full:
-        bh, num = header.hash, header.block_number
-        out["transactions"] = [
-            tx_json(tx, bh, num, i, header.base_fee_per_gas) for i, tx in enumerate(block.transactions)
-        ]
-    else:
-        out["transactions"] = [hd(tx.hash) for tx in block.transactions]
+    bh, num = header.hash, header.block_number
+    out["transactions"] = [
+        tx_json(tx, bh, num, i, header.base_fee_per_gas) for i, tx in enumerate(block.transactions)
+    ]
+    out["uncles"] = []
+    out["withdrawals"] = []
+    return out
+
+
+def block_json_hashes(header: Any, tx_hashes: list[bytes], size: int) -> dict[str, Any]:
+    """The block object with transaction hashes only (``fullTransactions = false``)."""
+    out = header_json(header)
+    out["size"] = hq(size)
+    out["transactions"] = [hd(h) for h in tx_hashes]
     out["uncles"] = []
     out["withdrawals"] = []
     return out

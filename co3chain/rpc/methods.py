@@ -339,20 +339,30 @@ class EthApi:
 
     # -- blocks --------------------------------------------------------------------------------------
     def eth_getBlockByNumber(self, block: Any, full: Any = False) -> dict[str, Any] | None:
-        b = self._block(P.block_number_or_tag(block))
-        return None if b is None else fmt.block_json(b, P.boolean(full, "fullTransactions"))
+        return self._block_json(P.block_number_or_tag(block), P.boolean(full, "fullTransactions"))
 
     def eth_getBlockByHash(self, block_hash: Any, full: Any = False) -> dict[str, Any] | None:
-        b = self._block(P.BlockRef(hash=P.hash32(block_hash, "block hash")))
-        return None if b is None else fmt.block_json(b, P.boolean(full, "fullTransactions"))
+        return self._block_json(P.BlockRef(hash=P.hash32(block_hash, "block hash")),
+                                P.boolean(full, "fullTransactions"))
+
+    def _block_json(self, ref: P.BlockRef, full: bool) -> dict[str, Any] | None:
+        if full:
+            b = self._block(ref)
+            return None if b is None else fmt.block_json(b, True)
+        header = self._header(ref, required=False)
+        summary = None if header is None else self.chain.get_block_tx_hashes(header.hash)
+        return None if summary is None else fmt.block_json_hashes(header, *summary)
+
+    def _tx_count(self, ref: P.BlockRef) -> str | None:
+        header = self._header(ref, required=False)
+        summary = None if header is None else self.chain.get_block_tx_hashes(header.hash)
+        return None if summary is None else fmt.hq(len(summary[0]))
 
     def eth_getBlockTransactionCountByNumber(self, block: Any) -> str | None:
-        b = self._block(P.block_number_or_tag(block))
-        return None if b is None else fmt.hq(len(b.transactions))
+        return self._tx_count(P.block_number_or_tag(block))
 
     def eth_getBlockTransactionCountByHash(self, block_hash: Any) -> str | None:
-        b = self._block(P.BlockRef(hash=P.hash32(block_hash, "block hash")))
-        return None if b is None else fmt.hq(len(b.transactions))
+        return self._tx_count(P.BlockRef(hash=P.hash32(block_hash, "block hash")))
 
     def eth_getUncleCountByBlockNumber(self, block: Any) -> str | None:
         return None if self._block(P.block_number_or_tag(block)) is None else "0x0"
