@@ -5,7 +5,8 @@ runs it exactly like the single-validator producer. One asyncio loop, one *consu
 input (peer message, timer, built block, restart after sync) goes through one queue, so the engine is
 never re-entered and its actions run in order. Slow work leaves the loop:
 
-* block building (``NodeChain.build_block``) and proposal verification (``verify_proposal``: execution of
+* block building (:class:`~co3chain.node.block_filler.BlockFiller`: as proposer, transactions are executed
+  into the open block during the block period) and proposal verification (``verify_proposal``: execution of
   every transaction) run in worker threads; a PROPOSAL is verified *before* it reaches the engine, whose
   synchronous ``validate_block`` then hits the remembered verdict (and the chain's cache of executed
   blocks, so importing the finalized block does not execute it again);
