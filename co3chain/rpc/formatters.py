@@ -63,18 +63,14 @@ def header_json(header: Any) -> dict[str, Any]:
     }
 
 
-def block_json(block: Any, full: bool) -> dict[str, Any]:
+def block_json(block: Any) -> dict[str, Any]:
+    """The block object with full transaction objects (``fullTransactions = true``)."""
     header = block.header
-    if not full:
-        return block_json_hashes(header, [tx.hash for tx in block.transactions], len(rlp.encode(block)))
-    out = header_json(header)
-    out["size"] = hq(len(rlp.encode(block)))
+    out = block_json_hashes(header, [], len(rlp.encode(block)))
     bh, num = header.hash, header.block_number
     out["transactions"] = [
         tx_json(tx, bh, num, i, header.base_fee_per_gas) for i, tx in enumerate(block.transactions)
     ]
-    out["uncles"] = []
-    out["withdrawals"] = []
     return out
 
 

@@ -348,15 +348,19 @@ class EthApi:
     def _block_json(self, ref: P.BlockRef, full: bool) -> dict[str, Any] | None:
         if full:
             b = self._block(ref)
-            return None if b is None else fmt.block_json(b, True)
+            return None if b is None else fmt.block_json(b)
+        found = self._tx_hashes(ref)
+        return None if found is None else fmt.block_json_hashes(*found)
+
+    def _tx_hashes(self, ref: P.BlockRef) -> tuple[Any, list[bytes], int] | None:
+        """(header, transaction hashes, RLP size) of a stored block, without decoding its transactions."""
         header = self._header(ref, required=False)
         summary = None if header is None else self.chain.get_block_tx_hashes(header.hash)
-        return None if summary is None else fmt.block_json_hashes(header, *summary)
+        return None if summary is None else (header, *summary)
 
     def _tx_count(self, ref: P.BlockRef) -> str | None:
-        header = self._header(ref, required=False)
-        summary = None if header is None else self.chain.get_block_tx_hashes(header.hash)
-        return None if summary is None else fmt.hq(len(summary[0]))
+        found = self._tx_hashes(ref)
+        return None if found is None else fmt.hq(len(found[1]))
 
     def eth_getBlockTransactionCountByNumber(self, block: Any) -> str | None:
         return self._tx_count(P.block_number_or_tag(block))
