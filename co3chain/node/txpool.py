@@ -275,18 +275,22 @@ class TxPool:
             starts = next_nonces or {}
             queues = {s: self._run_from(s, starts.get(s)) for s in self._by_sender}
             heap: list[tuple[int, int, bytes, int]] = []
-            for sender, entries in queues.items():
-                if entries:
-                    heapq.heappush(heap, (-entries[0].tip, entries[0].seq, sender, 0))
+
+            def offer(sender: bytes, i: int) -> None:
+                """Put ``sender``'s ``i``-th pending transaction (if any) in the running."""
+                if i < len(queues[sender]):
+                    entry = queues[sender][i]
+                    heapq.heappush(heap, (-entry.tip, entry.seq, sender, i))
+
+            for sender in queues:
+                offer(sender, 0)
             chosen: list[Any] = []
             remaining = gas_limit
             while heap:
                 _, _, sender, i = heapq.heappop(heap)
                 entry = queues[sender][i]
                 if entry.tx.hash in exclude:
-                    if i + 1 < len(queues[sender]):
-                        nxt = queues[sender][i + 1]
-                        heapq.heappush(heap, (-nxt.tip, nxt.seq, sender, i + 1))
+                    offer(sender, i + 1)
                     continue
                 if remaining is not None:
                     if entry.tx.gas > remaining:
@@ -295,9 +299,7 @@ class TxPool:
                 chosen.append(entry.tx)
                 if max_txs is not None and len(chosen) >= max_txs:
                     break
-                if i + 1 < len(queues[sender]):
-                    nxt = queues[sender][i + 1]
-                    heapq.heappush(heap, (-nxt.tip, nxt.seq, sender, i + 1))
+                offer(sender, i + 1)
                 if remaining is not None and remaining < 21000:
                     break
             return chosen
