@@ -2,8 +2,9 @@
 
 Why: submit→included latency is the wait for the slot plus whatever work is left at the slot. Executing
 each transaction soon after it reaches the pool, and folding the changes into the state tries shortly
-before the slot, leaves only the newest arrivals for the slot instead of the whole block. Both block producers (the single validator and the QBFT
-proposer) use this, so "select from the pool, filter, execute, drop the rejected" lives in one place.
+before the slot, leaves only the newest arrivals for the slot instead of the whole block. Both block
+producers (the single validator and the QBFT proposer) use this, so "select from the pool, filter,
+execute, drop the rejected" lives in one place.
 """
 
 from __future__ import annotations
@@ -137,10 +138,7 @@ class BlockFiller:
         Raises :class:`~co3chain.chain.chain.StaleBlockError` when the head moved meanwhile. Rejected
         transactions are dropped from the pool (they would fail the same way in the next block).
         """
-        deadline = None if budget is None else time.monotonic() + budget
-        while self.fill(builder, deadline):
-            if deadline is not None and time.monotonic() > deadline:
-                break
+        self.fill(builder, None if budget is None else time.monotonic() + budget)
         result = self.chain.finish_block(builder, extra_data)
         if result.rejected:
             self.txpool.drop_rejected(result.rejected)
