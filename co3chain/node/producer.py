@@ -146,32 +146,30 @@ class SingleValidatorProducer:
         self._loop = asyncio.get_running_loop()
         running = lambda: not self._stop.is_set()  # noqa: E731
         while running():
-            parent = self.chain.head
-            target = parent.timestamp + self.block_period
-            builder: BlockBuilder | None = None
+            target = self.chain.head.timestamp + self.block_period
             try:
                 while running() and self.clock() < target:  # the period: execute arrivals as they come
-                    if builder is None and self._pending() == 0:
+                    if self.open is None and self._pending() == 0:
                         await self._sleep(min(FILL_POLL_SECONDS, target - self.clock()))
                         continue
-                    if builder is None:
-                        builder = self.open = self.open_block(target)
-                    await self.filler.fill_until(builder, target, self.clock, running)
+                    if self.open is None:
+                        self.open = self.open_block(target)
+                    await self.filler.fill_until(self.open, target, self.clock, running)
                 if not running():
                     break
-                if builder is None:
+                if self.open is None:
                     if not self.empty_blocks and self._pending() == 0:
                         await self._sleep(IDLE_POLL_SECONDS)
                         continue
-                    builder = self.open_block(max(target, int(self.clock())))
-                info = await asyncio.to_thread(self.seal, builder, FINAL_FILL_SHARE * self.block_period)
+                    self.open = self.open_block(max(target, int(self.clock())))
+                info = await asyncio.to_thread(self.seal, self.open, FINAL_FILL_SHARE * self.block_period)
             except Exception:
-                self.open = None
                 log.exception("block production failed; retrying next period")
                 if await self._sleep(self.block_period):
                     break
                 continue
-            self.open = None
+            finally:
+                self.open = None
             self.last = info
             if self.on_sealed is not None:
                 self.on_sealed(info)
