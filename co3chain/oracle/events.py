@@ -8,7 +8,8 @@ restart, so that ``AttestationHub.isUsed(id)`` recognises an event that was alre
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, replace
 from enum import IntEnum
 from typing import Annotated, Any, Literal
 
@@ -21,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from co3chain.errors import Co3Error
 
 ID_DOMAIN = "co3chain.oracle.v1"
+SALT_BYTES = 32
 
 
 class ActivityKind(IntEnum):
@@ -139,16 +141,55 @@ class OracleEvent:
     activity_id: int
     kind: ActivityKind
     observed_at: int
-    evidence_hash: bytes
+    evidence_hash: bytes  # the on-chain commitment: salted_commitment(salt, digest), or the digest if unsalted
     lat: float | None
     lon: float | None
     accuracy_m: float | None
     device_signature_ok: bool | None  # None: the source family carries no device signature
+    evidence_digest: bytes = b""  # keccak256 of the off-chain evidence (dedup key); never goes on chain
+    evidence_salt: bytes | None = None  # per-event random salt kept off-chain; None for legacy unsalted rows
 
     @property
     def attestation_id(self) -> bytes:
         """Deterministic attestation id for (source, event id)."""
         return attestation_id(self.source, self.event_id)
+
+    def with_salt(self, salt: bytes | None) -> OracleEvent:
+        """This event committed under ``salt`` (``None``: the legacy unsalted commitment, the digest itself)."""
+        if salt is None:
+            return replace(self, evidence_salt=None, evidence_hash=self.evidence_digest)
+        return replace(self, evidence_salt=salt, evidence_hash=salted_commitment(salt, self.evidence_digest))
+
+
+def new_salt() -> bytes:
+    """A fresh evidence salt from the OS CSPRNG (256 bits: the commitment cannot be brute-forced from the URL)."""
+    return os.urandom(SALT_BYTES)
+
+
+def salted_commitment(salt: bytes, evidence_digest: bytes) -> bytes:
+    """``keccak256(salt ‖ evidence_digest)``: the evidence hash that goes on chain.
+
+    Why salted: an unsalted ``keccak256(url)`` lets anyone who sees the post link it to the citizen's address
+    forever.  With a secret random salt the commitment still binds the oracle to the evidence (disputes can be
+    settled by revealing salt and evidence), and erasing the salt makes the public record unlinkable.
+    """
+    if len(salt) != SALT_BYTES or len(evidence_digest) != 32:
+        raise PayloadError("evidence salt and digest must be 32 bytes each")
+    return keccak(salt + evidence_digest)
+
+
+def parse_salt(value: str | None) -> bytes | None:
+    """A ``0x``-prefixed 32-byte hex salt (as forwarded to co-signers), or None when absent."""
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        salt = bytes.fromhex(text.removeprefix("0x"))
+    except ValueError:
+        salt = b""
+    if len(salt) != SALT_BYTES or not text.startswith("0x"):
+        raise PayloadError("evidence salt must be 0x followed by 64 hex digits")
+    return salt
 
 
 def attestation_id(source: str, event_id: str) -> bytes:
@@ -164,12 +205,18 @@ def _model_error(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def parse_event(source: str, source_kind: SourceKind, raw_body: bytes) -> OracleEvent:
+def parse_event(source: str, source_kind: SourceKind, raw_body: bytes, salt: bytes | None = None) -> OracleEvent:
     """Parse the raw webhook body of a source into an :class:`OracleEvent`.
 
-    The evidence hash is ``keccak256(raw body)`` for check-ins (the signed request itself is the evidence)
-    and the source-supplied ``evidence_hash`` (else ``keccak256(evidence_url)``) for social events.
+    The evidence digest is ``keccak256(raw body)`` for check-ins (the signed request itself is the evidence)
+    and the source-supplied ``evidence_hash`` (else ``keccak256(evidence_url)``) for social events.  The
+    on-chain ``evidence_hash`` is that digest committed under ``salt`` (see :func:`salted_commitment`); without
+    a salt it is the bare digest (rows queued before salting).
     """
+    return _parse_unsalted(source, source_kind, raw_body).with_salt(salt)
+
+
+def _parse_unsalted(source: str, source_kind: SourceKind, raw_body: bytes) -> OracleEvent:
     try:
         json.loads(raw_body)
     except ValueError as exc:
@@ -182,8 +229,8 @@ def parse_event(source: str, source_kind: SourceKind, raw_body: bytes) -> Oracle
             except PayloadError:
                 ok = False
             return OracleEvent(source, source_kind, ci.event_id, ci.citizen, ci.area_id, ci.activity_id,
-                               ActivityKind.AR_CHECKIN, ci.timestamp, keccak(raw_body), ci.lat, ci.lon,
-                               ci.accuracy_m, ok)
+                               ActivityKind.AR_CHECKIN, ci.timestamp, b"", ci.lat, ci.lon,
+                               ci.accuracy_m, ok, evidence_digest=keccak(raw_body))
         if source_kind == "social":
             se = SocialEvent.model_validate_json(raw_body)
             if (se.lat is None) != (se.lon is None):
@@ -191,8 +238,8 @@ def parse_event(source: str, source_kind: SourceKind, raw_body: bytes) -> Oracle
             evidence = (bytes.fromhex(se.evidence_hash[2:]) if se.evidence_hash
                         else keccak(se.evidence_url.encode("utf-8")))
             return OracleEvent(source, source_kind, se.event_id, se.citizen, se.area_id, se.activity_id,
-                               SOCIAL_KINDS[se.type], se.timestamp, evidence, se.lat, se.lon, se.accuracy_m,
-                               None)
+                               SOCIAL_KINDS[se.type], se.timestamp, b"", se.lat, se.lon, se.accuracy_m,
+                               None, evidence_digest=evidence)
     except ValidationError as exc:
         raise PayloadError(_model_error(exc)) from exc
     raise PayloadError(f"unknown source kind {source_kind!r}")

@@ -13,14 +13,15 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Literal
 
 from co3chain.errors import Co3Error
 from co3chain.oracle.auth import Authenticator, AuthError
 from co3chain.oracle.chainview import ChainUnavailable, ChainView
-from co3chain.oracle.events import OracleEvent, PayloadError, parse_event
+from co3chain.oracle.events import OracleEvent, PayloadError, new_salt, parse_event, parse_salt
 from co3chain.oracle.metrics import OracleMetrics
 from co3chain.oracle.signing import (
+    SALT_HEADER,
     Cosigner,
     CosignRefused,
     CosignUnavailable,
@@ -51,8 +52,13 @@ class Backoff:
 
 
 def event_of(item: QueueItem) -> OracleEvent:
-    """Re-parse a queued item (the raw body is the source of truth, never the derived columns)."""
-    return parse_event(item.source, item.source_kind, item.body)  # type: ignore[arg-type]
+    """Re-parse a queued item (the raw body and its salt are the source of truth, never the derived columns).
+
+    Raises :class:`PayloadError` for a row whose body retention or erasure removed (only final rows are).
+    """
+    if item.redacted:
+        raise PayloadError(f"{item.attestation_id}: raw body removed by retention/erasure")
+    return parse_event(item.source, item.source_kind, item.body, item.salt)  # type: ignore[arg-type]
 
 
 class OracleOperator:
@@ -81,8 +87,14 @@ class OracleOperator:
     # -- ingestion --------------------------------------------------------------------------------------------
 
     def ingest(self, headers: Mapping[str, str], body: bytes, now: float, *, expected_kind: str | None = None,
-               check_freshness: bool = True) -> tuple[QueueItem, bool]:
-        """Authenticate and durably queue a webhook; returns (row, created).  Raises AuthError/PayloadError."""
+               check_freshness: bool = True, salt: bytes | None | Literal["fresh"] = "fresh",
+               ) -> tuple[QueueItem, bool]:
+        """Authenticate and durably queue a webhook; returns (row, created).  Raises AuthError/PayloadError.
+
+        ``salt``: ``"fresh"`` (webhooks) draws a new random evidence salt; on the co-sign path it is the salt
+        the lead chose (``None``: the lead's row predates salting).  A source cannot pick it: the webhook
+        routes never pass one.
+        """
         try:
             source, ts = self.auth.verify_signature(headers, body)
             if check_freshness:
@@ -93,7 +105,8 @@ class OracleOperator:
         if expected_kind is not None and source.kind != expected_kind:
             raise PayloadError(f"source {source.name!r} sends {source.kind!r} events, not {expected_kind!r}")
         try:
-            event = parse_event(source.name, source.kind, body)  # type: ignore[arg-type]
+            event = parse_event(source.name, source.kind, body,  # type: ignore[arg-type]
+                                new_salt() if salt == "fresh" else salt)  # type: ignore[arg-type]
         except PayloadError:
             self.metrics.bad_payloads.inc()
             raise
@@ -113,6 +126,7 @@ class OracleOperator:
             try:
                 event = event_of(current)
                 verdict = self.validator.validate(event, now)
+                location = self.validator.location_facts(event)
                 hub = self.chain.hub() if verdict.ok else None
             except ChainUnavailable as exc:
                 self.store.defer(item.attestation_id, str(exc), now + self.backoff.delay(current.attempts), now)
@@ -122,10 +136,11 @@ class OracleOperator:
                 self.metrics.rejected.labels("validation").inc()
                 return self.store.get(item.attestation_id) or current
             if verdict.ok and hub is not None:
-                self.store.mark_validated(item.attestation_id, build_attestation(event, hub, self.ttl), now)
+                self.store.mark_validated(item.attestation_id, build_attestation(event, hub, self.ttl), now,
+                                          location)
                 self.metrics.validated.inc()
             else:
-                self.store.mark_rejected(item.attestation_id, verdict.reason or "rejected", now)
+                self.store.mark_rejected(item.attestation_id, verdict.reason or "rejected", now, location)
                 self.metrics.rejected.labels("validation").inc()
                 log.info("rejected %s/%s: %s", item.source, item.event_id, verdict.reason)
             return self.store.get(item.attestation_id) or current
@@ -152,7 +167,13 @@ class OracleOperator:
         Raises :class:`CosignRefused` with this operator's rejection reason, :class:`AuthError` /
         :class:`PayloadError` for bad requests and :class:`ChainUnavailable` when the chain cannot be read.
         """
-        item, _ = self.ingest(headers, body, now, check_freshness=False)
+        salt = parse_salt(next((v for k, v in headers.items() if k.lower() == SALT_HEADER.lower()), None))
+        item, _ = self.ingest(headers, body, now, check_freshness=False, salt=salt)
+        if item.salt != salt and not item.redacted:
+            # This operator queued the event earlier under another salt (the source also delivered it here):
+            # the two commitments differ, so signing would only produce a share the lead cannot use.
+            raise CosignRefused(f"{item.attestation_id}: queued here with another evidence salt; "
+                                "deliver each event to one lead operator")
         if item.state == "received":
             item = self.validate_item(item, now)
         if item.state == "received":

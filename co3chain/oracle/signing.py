@@ -33,6 +33,9 @@ from co3chain.oracle.events import OracleEvent
 from co3chain.oracle.store import QueueItem
 
 SIGN_PATH = "/oracle/v1/sign"
+#: Forwarded to co-signers with the source's headers: the lead's per-event evidence salt (``0x`` + 64 hex), so
+#: every operator derives the same salted evidence commitment.  Never read from a source's webhook request.
+SALT_HEADER = "X-Co3-Evidence-Salt"
 
 
 class CosignRefused(Co3Error):
@@ -107,6 +110,8 @@ def forwarded_request(item: QueueItem) -> dict[str, Any]:
                     SIGNATURE_HEADER: item.auth_signature},
         "body": base64.b64encode(item.body).decode("ascii"),
     }
+    if item.evidence_salt:
+        request["headers"][SALT_HEADER] = item.evidence_salt
     if item.attestation is not None:
         request["signerSetVersion"] = int(item.attestation["signerSetVersion"])
     return request

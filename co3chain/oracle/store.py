@@ -17,6 +17,7 @@ already known returns the existing row instead of creating a second one.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
@@ -57,6 +58,12 @@ CREATE TABLE IF NOT EXISTS events (
     next_attempt_at REAL NOT NULL DEFAULT 0,
     received_at     REAL NOT NULL,
     updated_at      REAL NOT NULL,
+    evidence_digest TEXT,
+    evidence_salt   TEXT,
+    geo_inside      INTEGER,
+    geo_cell        TEXT,
+    redacted_at     REAL,
+    erased_at       REAL,
     UNIQUE (source, event_id)
 );
 CREATE INDEX IF NOT EXISTS events_state ON events (state, next_attempt_at, seq);
@@ -74,9 +81,42 @@ CREATE TABLE IF NOT EXISTS submissions (
 CREATE INDEX IF NOT EXISTS submissions_state ON submissions (state);
 """
 
+#: Columns added after the first release (privacy, issue 19): ``(name, SQL type)``, added to older queues on
+#: open.  ``evidence_digest`` is the unsalted evidence hash (dedup key), ``evidence_salt`` the per-event salt of
+#: the on-chain commitment, ``geo_*`` the derived location facts kept after retention removed the body.
+PRIVACY_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("evidence_digest", "TEXT"), ("evidence_salt", "TEXT"), ("geo_inside", "INTEGER"), ("geo_cell", "TEXT"),
+    ("redacted_at", "REAL"), ("erased_at", "REAL"),
+)
+
+#: States after which an event never changes again: the retention clock starts at the move into them.
+FINAL_STATES = ("confirmed", "rejected")
+
 
 class StoreError(Co3Error):
     """The queue database cannot be opened or is inconsistent."""
+
+
+#: Where a rejection reason quotes the exact point, e.g. ``point (45.071, 7.6855) is outside …``.
+_COORDINATES = re.compile(r"\(\s*-?\d+(?:\.\d+)?(?:e-?\d+)?\s*,\s*-?\d+(?:\.\d+)?(?:e-?\d+)?\s*\)")
+REDACTED_POINT = "(location removed)"
+ERASED_REASON = "erased at the citizen's request before it was attested"
+#: In-flight states an erasure stops (the event is rejected); ``submitted`` may already be mined, so it waits.
+ERASABLE_IN_FLIGHT = ("received", "validated", "signed")
+
+
+def scrub_reason(reason: str | None) -> str | None:
+    """``reason`` without exact coordinates (validation quotes the point in geofence rejections)."""
+    return None if reason is None else _COORDINATES.sub(REDACTED_POINT, reason)
+
+
+@dataclass(frozen=True)
+class ErasureResult:
+    """What :meth:`QueueStore.erase_citizen` did: rows blanked, in-flight events stopped, rows still pending."""
+
+    erased: list[str]
+    stopped: list[str]
+    pending: list[str]
 
 
 @dataclass(frozen=True)
@@ -107,6 +147,12 @@ class QueueItem:
     next_attempt_at: float
     received_at: float
     updated_at: float
+    evidence_digest: str | None = None
+    evidence_salt: str | None = None
+    geo_inside: bool | None = None
+    geo_cell: str | None = None
+    redacted_at: float | None = None
+    erased_at: float | None = None
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> QueueItem:
@@ -114,6 +160,8 @@ class QueueItem:
         data["area_id"] = int(data["area_id"])
         data["activity_id"] = int(data["activity_id"])
         data["body"] = bytes(data["body"])
+        if data.get("geo_inside") is not None:
+            data["geo_inside"] = bool(data["geo_inside"])
         data["attestation"] = json.loads(data["attestation"]) if data["attestation"] else None
         data["signatures"] = json.loads(data["signatures"]) if data["signatures"] else None
         return cls(**data)
@@ -127,6 +175,16 @@ class QueueItem:
             "tx_hash": self.tx_hash, "block": self.block, "attempts": self.attempts,
             "received_at": self.received_at, "updated_at": self.updated_at,
         }
+
+    @property
+    def salt(self) -> bytes | None:
+        """The evidence salt as bytes (None: unsalted legacy row, or erased)."""
+        return bytes.fromhex(self.evidence_salt[2:]) if self.evidence_salt else None
+
+    @property
+    def redacted(self) -> bool:
+        """True once retention or erasure removed the raw body (it can no longer be re-parsed)."""
+        return self.redacted_at is not None or self.erased_at is not None
 
 
 @dataclass(frozen=True)
@@ -168,7 +226,37 @@ class QueueStore(Protocol):
     def counts_by_state(self) -> dict[str, int]: ...
     def last_confirmed_block(self) -> int | None: ...
     def list_items(self, state: str | None, limit: int) -> list[QueueItem]: ...
+    def redact_final(self, cutoff: float, now: float, limit: int = 1000) -> list[str]: ...
+    def items_of_citizen(self, citizen: str) -> list[QueueItem]: ...
+    def submissions_of(self, attestation_ids: Iterable[str]) -> list[Submission]: ...
+    def erase_citizen(self, citizen: str, now: float) -> ErasureResult: ...
     def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class LocationFacts:
+    """What the oracle keeps about where an event happened once the exact coordinates are gone.
+
+    ``inside``: the point was inside every geofence representation of the area (None: no location given);
+    ``cell``: the H3 cell (hex string) containing the point at the area's resolution.
+    """
+
+    inside: bool | None
+    cell: str | None
+
+
+def _location_sets(location: LocationFacts | None) -> dict[str, Any]:
+    if location is None:
+        return {}
+    return {"geo_inside": None if location.inside is None else int(location.inside), "geo_cell": location.cell}
+
+
+@dataclass(frozen=True)
+class RedactionRow:
+    """One row as retention/erasure sees it: what to blank and the reason text to scrub."""
+
+    attestation_id: str
+    reason: str | None
 
 
 class QueueTransitions:
@@ -182,13 +270,16 @@ class QueueTransitions:
                     now: float) -> None:
         raise NotImplementedError
 
-    def mark_validated(self, attestation_id: str, attestation: dict[str, Any], now: float) -> None:
+    def mark_validated(self, attestation_id: str, attestation: dict[str, Any], now: float,
+                       location: LocationFacts | None = None) -> None:
         self._transition(attestation_id, ("received",),
-                         {"state": "validated", "reason": None, "attestation": json.dumps(attestation)}, now)
+                         {"state": "validated", "reason": None, "attestation": json.dumps(attestation),
+                          **_location_sets(location)}, now)
 
-    def mark_rejected(self, attestation_id: str, reason: str, now: float) -> None:
+    def mark_rejected(self, attestation_id: str, reason: str, now: float,
+                      location: LocationFacts | None = None) -> None:
         self._transition(attestation_id, ("received", "validated", "signed", "submitted"),
-                         {"state": "rejected", "reason": reason}, now)
+                         {"state": "rejected", "reason": reason, **_location_sets(location)}, now)
 
     def mark_signed(self, attestation_id: str, signatures: list[dict[str, str]], now: float,
                     attestation: dict[str, Any] | None = None) -> None:
@@ -220,9 +311,19 @@ class SqliteQueueStore(QueueTransitions):
             self._conn.execute("PRAGMA synchronous=FULL")
             self._conn.execute("PRAGMA foreign_keys=ON")
             self._conn.executescript(_SCHEMA)
+            self._migrate()
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open oracle queue {self.path}: {exc}") from exc
         self._lock = threading.RLock()
+
+    def _migrate(self) -> None:
+        """Add the privacy columns to a queue created by an older release; unsalted rows dedup on their hash."""
+        have = {r["name"] for r in self._conn.execute("PRAGMA table_info(events)")}
+        for name, sql_type in PRIVACY_COLUMNS:
+            if name not in have:
+                self._conn.execute(f"ALTER TABLE events ADD COLUMN {name} {sql_type}")
+        self._conn.execute("UPDATE events SET evidence_digest = evidence_hash "
+                           "WHERE evidence_digest IS NULL AND evidence_salt IS NULL AND erased_at IS NULL")
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -250,12 +351,12 @@ class SqliteQueueStore(QueueTransitions):
             cur = conn.execute(
                 """INSERT INTO events (attestation_id, source, event_id, source_kind, body, auth_timestamp,
                        auth_signature, citizen, area_id, activity_id, kind, observed_at, evidence_hash, state,
-                       received_at, updated_at)
-                   VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?, 'received', ?, ?)
+                       received_at, updated_at, evidence_digest, evidence_salt)
+                   VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?, 'received', ?, ?, ?, ?)
                    ON CONFLICT DO NOTHING""",
                 (aid, event.source, event.event_id, event.source_kind, body, auth_timestamp, auth_signature,
                  event.citizen, str(event.area_id), str(event.activity_id), int(event.kind), event.observed_at,
-                 "0x" + event.evidence_hash.hex(), now, now),
+                 *_evidence_columns(event), now, now, *_salt_columns(event)),
             )
             created = cur.rowcount == 1
             row = conn.execute("SELECT * FROM events WHERE attestation_id = ?", (aid,)).fetchone()
@@ -319,8 +420,7 @@ class SqliteQueueStore(QueueTransitions):
 
     def pending_submissions(self) -> list[Submission]:
         rows = self._query("SELECT * FROM submissions WHERE state = 'pending' ORDER BY nonce")
-        return [Submission(r["tx_hash"], r["nonce"], bytes(r["raw_tx"]), json.loads(r["attestation_ids"]),
-                           r["state"], r["block"]) for r in rows]
+        return [_submission(r) for r in rows]
 
     def confirm_submission(self, tx_hash: str, block: int, confirmed_ids: Iterable[str], now: float,
                            retry_at: float | None = None) -> None:
@@ -359,15 +459,19 @@ class SqliteQueueStore(QueueTransitions):
             (citizen, str(activity_id), since, until, *ACCEPTED_STATES, exclude or ""))
         return int(rows[0][0])
 
-    def find_accepted_duplicate(self, citizen: str, activity_id: int, evidence_hash: str, observed_at: int,
+    def find_accepted_duplicate(self, citizen: str, activity_id: int, evidence_digest: str, observed_at: int,
                                 window: int, exclude: str) -> QueueItem | None:
-        """An accepted event of the same citizen and activity with the same evidence or within ``window`` s."""
+        """An accepted event of the same citizen and activity with the same evidence or within ``window`` s.
+
+        Compares the *unsalted* evidence digest: two events with the same evidence get different salts, so
+        their on-chain commitments differ and could not be compared.
+        """
         marks = ",".join("?" * len(ACCEPTED_STATES))
         rows = self._query(
             f"SELECT * FROM events WHERE citizen = ? AND activity_id = ? AND state IN ({marks}) "
-            f"AND attestation_id != ? AND (evidence_hash = ? OR (observed_at > ? AND observed_at < ?)) "
+            f"AND attestation_id != ? AND (evidence_digest = ? OR (observed_at > ? AND observed_at < ?)) "
             f"ORDER BY seq LIMIT 1",
-            (citizen, str(activity_id), *ACCEPTED_STATES, exclude, evidence_hash, observed_at - window,
+            (citizen, str(activity_id), *ACCEPTED_STATES, exclude, evidence_digest, observed_at - window,
              observed_at + window))
         return QueueItem.from_row(rows[0]) if rows else None
 
@@ -390,9 +494,75 @@ class SqliteQueueStore(QueueTransitions):
             rows = self._query("SELECT * FROM events WHERE state = ? ORDER BY seq DESC LIMIT ?", (state, limit))
         return [QueueItem.from_row(r) for r in rows]
 
+    # -- privacy: retention, export, erasure --------------------------------------------------------------------
+
+    def redact_final(self, cutoff: float, now: float, limit: int = 1000) -> list[str]:
+        """Retention: drop raw body, source MAC and quoted coordinates of final events that became final before
+        ``cutoff``; keeps the derived facts, the salt and the digest.  Returns the attestation ids redacted."""
+        marks = ",".join("?" * len(FINAL_STATES))
+        with self._tx() as conn:
+            rows = conn.execute(
+                f"SELECT attestation_id, reason FROM events WHERE state IN ({marks}) AND updated_at < ? "
+                f"AND redacted_at IS NULL AND erased_at IS NULL ORDER BY seq LIMIT ?",
+                (*FINAL_STATES, cutoff, limit)).fetchall()
+            for row in rows:
+                conn.execute("UPDATE events SET body = ?, auth_signature = '', reason = ?, redacted_at = ? "
+                             "WHERE attestation_id = ?", (b"", scrub_reason(row["reason"]), now,
+                                                          row["attestation_id"]))
+        return [r["attestation_id"] for r in rows]
+
+    def items_of_citizen(self, citizen: str) -> list[QueueItem]:
+        """Every queued event whose subject is ``citizen`` (checksummed or not), oldest first."""
+        rows = self._query("SELECT * FROM events WHERE lower(citizen) = ? ORDER BY seq", (citizen.lower(),))
+        return [QueueItem.from_row(r) for r in rows]
+
+    def submissions_of(self, attestation_ids: Iterable[str]) -> list[Submission]:
+        """Submission transactions that carried any of ``attestation_ids``."""
+        wanted = {a.lower() for a in attestation_ids}
+        rows = self._query("SELECT * FROM submissions ORDER BY nonce")
+        return [s for s in (_submission(r) for r in rows) if wanted & {a.lower() for a in s.attestation_ids}]
+
+    def erase_citizen(self, citizen: str, now: float) -> ErasureResult:
+        """Erasure: stop the citizen's in-flight events, then blank body, MAC, salt, digest, H3 cell and quoted
+        coordinates of every final one.  ``submitted`` rows may already be mined: they are left for a re-run."""
+        with self._tx() as conn:
+            rows = conn.execute("SELECT attestation_id, state, reason FROM events WHERE lower(citizen) = ? "
+                                "ORDER BY seq", (citizen.lower(),)).fetchall()
+            erased, stopped, pending = [], [], []
+            for row in rows:
+                aid, state, reason = row["attestation_id"], row["state"], row["reason"]
+                if state == "submitted":
+                    pending.append(aid)
+                    continue
+                if state in ERASABLE_IN_FLIGHT:
+                    stopped.append(aid)
+                    state, reason = "rejected", ERASED_REASON
+                conn.execute("UPDATE events SET state = ?, body = ?, auth_signature = '', evidence_salt = NULL, "
+                             "evidence_digest = NULL, geo_cell = NULL, reason = ?, erased_at = ?, updated_at = ? "
+                             "WHERE attestation_id = ?", (state, b"", scrub_reason(reason), now, now, aid))
+                erased.append(aid)
+        return ErasureResult(erased, stopped, pending)
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+def _submission(r: Any) -> Submission:
+    return Submission(r["tx_hash"], r["nonce"], bytes(r["raw_tx"]), json.loads(r["attestation_ids"]), r["state"],
+                      r["block"])
+
+
+def _evidence_columns(event: OracleEvent) -> tuple[str]:
+    """The on-chain commitment column of a new row."""
+    return ("0x" + event.evidence_hash.hex(),)
+
+
+def _salt_columns(event: OracleEvent) -> tuple[str, str | None]:
+    """(evidence_digest, evidence_salt) of a new row: the dedup key and the salt, both off-chain only."""
+    digest = event.evidence_digest or event.evidence_hash
+    salt = None if event.evidence_salt is None else "0x" + event.evidence_salt.hex()
+    return "0x" + digest.hex(), salt
 
 
 def _check_state(state: str) -> None:

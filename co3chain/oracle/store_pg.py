@@ -40,12 +40,20 @@ from psycopg.rows import dict_row
 from co3chain.oracle.events import OracleEvent
 from co3chain.oracle.store import (
     ACCEPTED_STATES,
+    ERASABLE_IN_FLIGHT,
+    ERASED_REASON,
+    FINAL_STATES,
+    PRIVACY_COLUMNS,
     STATES,
+    ErasureResult,
     QueueItem,
     QueueTransitions,
     StoreError,
     Submission,
     _check_state,
+    _evidence_columns,
+    _salt_columns,
+    scrub_reason,
 )
 
 T = TypeVar("T")
@@ -97,6 +105,11 @@ _SCHEMA = [
         updated_at      DOUBLE PRECISION NOT NULL
     )""",
     "CREATE INDEX IF NOT EXISTS oracle_submissions_state ON oracle_submissions (state)",
+    # Privacy columns (issue 19), also added to queues created by older releases.
+    *(f"ALTER TABLE oracle_events ADD COLUMN IF NOT EXISTS {name} "
+      f"{'DOUBLE PRECISION' if sql_type == 'REAL' else sql_type}" for name, sql_type in PRIVACY_COLUMNS),
+    "UPDATE oracle_events SET evidence_digest = evidence_hash "
+    "WHERE evidence_digest IS NULL AND evidence_salt IS NULL AND erased_at IS NULL",
 ]
 
 
@@ -191,12 +204,12 @@ class PostgresQueueStore(QueueTransitions):
             cur.execute(
                 """INSERT INTO oracle_events (attestation_id, source, event_id, source_kind, body, auth_timestamp,
                        auth_signature, citizen, area_id, activity_id, kind, observed_at, evidence_hash, state,
-                       received_at, updated_at)
-                   VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s, 'received', %s, %s)
+                       received_at, updated_at, evidence_digest, evidence_salt)
+                   VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s, 'received', %s, %s, %s, %s)
                    ON CONFLICT DO NOTHING""",
                 (aid, event.source, event.event_id, event.source_kind, body, auth_timestamp, auth_signature,
                  event.citizen, str(event.area_id), str(event.activity_id), int(event.kind), event.observed_at,
-                 "0x" + event.evidence_hash.hex(), now, now))
+                 *_evidence_columns(event), now, now, *_salt_columns(event)))
             created = cur.rowcount == 1
             cur.execute("SELECT * FROM oracle_events WHERE attestation_id = %s", (aid,))
             row = cur.fetchone()
@@ -312,14 +325,15 @@ class PostgresQueueStore(QueueTransitions):
             (citizen, str(activity_id), since, until, list(ACCEPTED_STATES), exclude or ""))
         return int(rows[0]["n"])
 
-    def find_accepted_duplicate(self, citizen: str, activity_id: int, evidence_hash: str, observed_at: int,
+    def find_accepted_duplicate(self, citizen: str, activity_id: int, evidence_digest: str, observed_at: int,
                                 window: int, exclude: str) -> QueueItem | None:
-        """An accepted event of the same citizen and activity with the same evidence or within ``window`` s."""
+        """An accepted event of the same citizen and activity with the same (unsalted) evidence digest or
+        within ``window`` s."""
         rows = self._rows(
             "SELECT * FROM oracle_events WHERE citizen = %s AND activity_id = %s AND state = ANY(%s) "
-            "AND attestation_id != %s AND (evidence_hash = %s OR (observed_at > %s AND observed_at < %s)) "
+            "AND attestation_id != %s AND (evidence_digest = %s OR (observed_at > %s AND observed_at < %s)) "
             "ORDER BY seq LIMIT 1",
-            (citizen, str(activity_id), list(ACCEPTED_STATES), exclude, evidence_hash, observed_at - window,
+            (citizen, str(activity_id), list(ACCEPTED_STATES), exclude, evidence_digest, observed_at - window,
              observed_at + window))
         return _item(rows[0]) if rows else None
 
@@ -342,6 +356,57 @@ class PostgresQueueStore(QueueTransitions):
             rows = self._rows("SELECT * FROM oracle_events WHERE state = %s ORDER BY seq DESC LIMIT %s",
                               (state, limit))
         return [_item(r) for r in rows]
+
+    # -- privacy: retention, export, erasure (same rules as the SQLite store) -------------------------------
+
+    def redact_final(self, cutoff: float, now: float, limit: int = 1000) -> list[str]:
+        """Retention: drop raw body, source MAC and quoted coordinates of events final before ``cutoff``."""
+        def work(cur: Cursor) -> list[str]:
+            cur.execute("SELECT attestation_id, reason FROM oracle_events WHERE state = ANY(%s) AND updated_at < %s "
+                        "AND redacted_at IS NULL AND erased_at IS NULL ORDER BY seq LIMIT %s FOR UPDATE",
+                        (list(FINAL_STATES), cutoff, limit))
+            rows = cur.fetchall()
+            for row in rows:
+                cur.execute("UPDATE oracle_events SET body = %s, auth_signature = '', reason = %s, redacted_at = %s "
+                            "WHERE attestation_id = %s",
+                            (b"", scrub_reason(row["reason"]), now, row["attestation_id"]))
+            return [r["attestation_id"] for r in rows]
+        return self._run(work)
+
+    def items_of_citizen(self, citizen: str) -> list[QueueItem]:
+        rows = self._rows("SELECT * FROM oracle_events WHERE lower(citizen) = %s ORDER BY seq", (citizen.lower(),))
+        return [_item(r) for r in rows]
+
+    def submissions_of(self, attestation_ids: Iterable[str]) -> list[Submission]:
+        wanted = {a.lower() for a in attestation_ids}
+        rows = self._rows("SELECT * FROM oracle_submissions ORDER BY nonce")
+        subs = [Submission(r["tx_hash"], r["nonce"], bytes(r["raw_tx"]), json.loads(r["attestation_ids"]),
+                           r["state"], r["block"]) for r in rows]
+        return [s for s in subs if wanted & {a.lower() for a in s.attestation_ids}]
+
+    def erase_citizen(self, citizen: str, now: float) -> ErasureResult:
+        """Erasure (see :meth:`SqliteQueueStore.erase_citizen`)."""
+        def work(cur: Cursor) -> ErasureResult:
+            cur.execute("SELECT attestation_id, state, reason FROM oracle_events WHERE lower(citizen) = %s "
+                        "ORDER BY seq FOR UPDATE", (citizen.lower(),))
+            erased: list[str] = []
+            stopped: list[str] = []
+            pending: list[str] = []
+            for row in cur.fetchall():
+                aid, state, reason = row["attestation_id"], row["state"], row["reason"]
+                if state == "submitted":
+                    pending.append(aid)
+                    continue
+                if state in ERASABLE_IN_FLIGHT:
+                    stopped.append(aid)
+                    state, reason = "rejected", ERASED_REASON
+                cur.execute("UPDATE oracle_events SET state = %s, body = %s, auth_signature = '', "
+                            "evidence_salt = NULL, evidence_digest = NULL, geo_cell = NULL, reason = %s, "
+                            "erased_at = %s, updated_at = %s WHERE attestation_id = %s",
+                            (state, b"", scrub_reason(reason), now, now, aid))
+                erased.append(aid)
+            return ErasureResult(erased, stopped, pending)
+        return self._run(work)
 
     def close(self) -> None:
         with self._lock:

@@ -16,12 +16,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import h3
+
 from co3chain.oracle.chainview import ChainView
 from co3chain.oracle.events import ActivityKind, OracleEvent
 from co3chain.oracle.geometry import AreaGeometry, point_in_cells
-from co3chain.oracle.store import QueueStore
+from co3chain.oracle.store import LocationFacts, QueueStore
 
 DAY = 86_400
+#: H3 resolution of the kept cell for areas without on-chain cells (res 9: ~0.1 km², a city block).
+DEFAULT_H3_RESOLUTION = 9
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,23 @@ class Validator:
             if not verdict.ok:
                 return verdict
         return ACCEPT
+
+    def location_facts(self, ev: OracleEvent) -> LocationFacts:
+        """What is kept about the event's place after retention removes the coordinates: inside the area's
+        geofence (every representation it has) and the H3 cell at the area's finest cell resolution (or
+        :data:`DEFAULT_H3_RESOLUTION` for a polygon-only area)."""
+        if ev.lat is None or ev.lon is None:
+            return LocationFacts(None, None)
+        area = self.chain.area(ev.area_id)
+        geom = self.geometries.get(ev.area_id)
+        cells = tuple(area.cells) if area is not None else ()
+        resolution = max((h3.get_resolution(h3.int_to_str(int(c))) for c in cells), default=DEFAULT_H3_RESOLUTION)
+        inside = area is not None and (geom is not None or bool(cells))
+        if inside and geom is not None:
+            inside = geom.hash == area.geometry_hash and geom.contains(ev.lat, ev.lon)
+        if inside and cells:
+            inside = point_in_cells(ev.lat, ev.lon, cells)
+        return LocationFacts(bool(inside), h3.latlng_to_cell(ev.lat, ev.lon, resolution))
 
     def _device(self, ev: OracleEvent, now: float) -> Verdict:
         if ev.device_signature_ok is False:
@@ -150,7 +171,8 @@ class Validator:
 
     def _dedup(self, ev: OracleEvent, now: float) -> Verdict:
         aid = "0x" + ev.attestation_id.hex()
-        dup = self.store.find_accepted_duplicate(ev.citizen, ev.activity_id, "0x" + ev.evidence_hash.hex(),
+        digest = ev.evidence_digest or ev.evidence_hash  # unsalted: equal evidence has equal digests
+        dup = self.store.find_accepted_duplicate(ev.citizen, ev.activity_id, "0x" + digest.hex(),
                                                  ev.observed_at, self.policy.dedup_window_s, exclude=aid)
         if dup is not None:
             return Verdict.reject(f"duplicate of {dup.source}/{dup.event_id} ({dup.attestation_id})")
