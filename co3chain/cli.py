@@ -27,6 +27,7 @@ SUBCOMMANDS: list[tuple[str, str]] = [
     ("co3chain.oracle.cli", "oracle"),
     ("co3chain.api.cli", "api"),
     ("co3chain.audit.cli", "audit"),
+    ("co3chain.privacy.cli", "privacy"),
 ]
 
 

@@ -1,0 +1,136 @@
+"""Retention of the oracle queue on both backends: after the configured time past finality, raw bodies, the
+source MAC and quoted coordinates are gone; what audits, rate limits and dedup need stays."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+from click.testing import CliRunner
+
+from co3chain.cli import cli
+from co3chain.oracle.events import parse_event, salted_commitment
+from co3chain.oracle.retention import DAY, apply_retention, retention_days_of
+from co3chain.oracle.store import LocationFacts, SqliteQueueStore, open_store
+from tests.oracle.helpers import CITIZEN, INSIDE, OUTSIDE, T0, checkin_body
+from tests.oracle.pg_server import shared_cluster
+
+SALT = bytes(range(32))
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    with shared_cluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
+def queue(request, tmp_path):
+    if request.param == "sqlite":
+        store = SqliteQueueStore(tmp_path / "q.db")
+        yield store
+        store.close()
+        return
+    with request.getfixturevalue("pg_cluster").database() as url:
+        store = open_store(url)
+        yield store
+        store.close()
+
+
+def _insert(store, event_id: str, **kw):
+    body = checkin_body(event_id, **kw)
+    event = parse_event("ar-app", "ar", body, SALT)
+    item, _ = store.insert_received(event, body, T0, "sha256=feed", T0)
+    return item, event
+
+
+def _confirmed(store, event_id: str, at: float) -> str:
+    item, event = _insert(store, event_id)
+    store.mark_validated(item.attestation_id, {"id": item.attestation_id, "evidenceHash": item.evidence_hash}, at,
+                         LocationFacts(True, "891f8d7a49bffff"))
+    store.mark_signed(item.attestation_id, [{"signer": "0x1", "signature": "0x2"}], at)
+    store.record_submission("0xt" + event_id, 0, b"raw", [item.attestation_id], at)
+    store.confirm_submission("0xt" + event_id, 7, [item.attestation_id], at)
+    return item.attestation_id
+
+
+def test_retention_removes_raw_data_after_the_period_and_keeps_what_audits_need(queue) -> None:
+    ok = _confirmed(queue, "ok", T0)
+    out_item, _ = _insert(queue, "out", lat=OUTSIDE[0], lon=OUTSIDE[1])
+    reason = f"point ({OUTSIDE[0]}, {OUTSIDE[1]}) is outside the polygon of area 1"
+    queue.mark_rejected(out_item.attestation_id, reason, T0, LocationFacts(False, "891f8d7a4b3ffff"))
+    fresh, _ = _insert(queue, "in-flight")  # old but not final: never touched
+    before = queue.get(ok)
+
+    assert apply_retention(queue, T0 + 29 * DAY, 30).redacted == []
+    report = apply_retention(queue, T0 + 31 * DAY, 30)
+    assert sorted(report.redacted) == sorted([ok, out_item.attestation_id])
+
+    kept = queue.get(ok)
+    assert kept.body == b"" and kept.auth_signature == "" and kept.redacted_at == T0 + 31 * DAY
+    assert str(INSIDE[0]) not in json.dumps(kept.public())
+    # Audit material is intact: state, block, the attestation and signatures that went on chain.
+    for field in ("state", "block", "attestation", "signatures", "evidence_hash", "observed_at", "citizen",
+                  "activity_id", "evidence_salt", "evidence_digest"):
+        assert getattr(kept, field) == getattr(before, field), field
+    assert (kept.geo_inside, kept.geo_cell) == (True, "891f8d7a49bffff")
+    # The on-chain commitment can still be checked against the kept digest and salt.
+    assert kept.evidence_hash == "0x" + salted_commitment(kept.salt, bytes.fromhex(kept.evidence_digest[2:])).hex()
+
+    rejected = queue.get(out_item.attestation_id)
+    assert rejected.reason == "point (location removed) is outside the polygon of area 1"
+    assert str(OUTSIDE[0]) not in rejected.reason and rejected.geo_inside is False
+    assert queue.get(fresh.attestation_id).body == checkin_body("in-flight")
+    # Rate limits and dedup still see the redacted rows.
+    assert queue.count_accepted(CITIZEN, 1, 0, 2**62) == 1
+    assert queue.find_accepted_duplicate(CITIZEN, 1, before.evidence_digest, 0, 0, exclude="x").attestation_id == ok
+    assert apply_retention(queue, T0 + 40 * DAY, 30).redacted == []  # idempotent
+
+
+def test_zero_retention_redacts_every_final_event_at_once(queue) -> None:
+    ids = [_confirmed(queue, f"e{i}", T0) for i in range(5)]
+    report = apply_retention(queue, T0 + 1, 0, batch=2)  # several batches
+    assert sorted(report.redacted) == sorted(ids)
+    assert all(queue.get(a).body == b"" for a in ids)
+
+
+def test_old_queue_gains_privacy_columns_and_keeps_deduplicating(tmp_path) -> None:
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    conn.executescript("""CREATE TABLE events (seq INTEGER PRIMARY KEY AUTOINCREMENT, attestation_id TEXT NOT NULL
+        UNIQUE, source TEXT NOT NULL, event_id TEXT NOT NULL, source_kind TEXT NOT NULL, body BLOB NOT NULL,
+        auth_timestamp INTEGER NOT NULL, auth_signature TEXT NOT NULL, citizen TEXT NOT NULL, area_id TEXT NOT NULL,
+        activity_id TEXT NOT NULL, kind INTEGER NOT NULL, observed_at INTEGER NOT NULL, evidence_hash TEXT NOT NULL,
+        state TEXT NOT NULL, reason TEXT, attestation TEXT, signatures TEXT, tx_hash TEXT, block INTEGER,
+        attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at REAL NOT NULL DEFAULT 0, received_at REAL NOT NULL,
+        updated_at REAL NOT NULL, UNIQUE (source, event_id));
+        INSERT INTO events (attestation_id, source, event_id, source_kind, body, auth_timestamp, auth_signature,
+        citizen, area_id, activity_id, kind, observed_at, evidence_hash, state, received_at, updated_at)
+        VALUES ('0xaa', 'ar-app', 'old', 'ar', X'7b7d', 1, 's', 'CITIZEN_ADDRESS', '1', '1', 0, 5, '0xdd', 'validated', 1, 1);
+    """.replace("CITIZEN_ADDRESS", CITIZEN))
+    conn.close()
+    store = SqliteQueueStore(path)
+    item = store.get("0xaa")
+    assert item.evidence_digest == "0xdd" and item.evidence_salt is None
+    assert store.find_accepted_duplicate(CITIZEN, 1, "0xdd", 10_000, 0, exclude="x") is not None
+    store.close()
+
+
+def test_retention_cli_reads_the_period_from_oracle_toml(tmp_path) -> None:
+    store = SqliteQueueStore(tmp_path / "q.db")
+    aid = _confirmed(store, "cli", 1_000_000_000)  # final in 2001: long past any retention
+    store.close()
+    runner = CliRunner()
+    result = runner.invoke(cli, ["privacy", "retention", "--db", str(tmp_path / "q.db"), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["attestation_ids"] == [aid]
+    (tmp_path / "oracle.toml").write_text('[oracle]\ndb = "q.db"\n[privacy]\nretention_days = "soon"\n')
+    bad = runner.invoke(cli, ["privacy", "retention", "--config", str(tmp_path / "oracle.toml")])
+    assert bad.exit_code == 1 and "retention_days must be a number" in bad.output
+    (tmp_path / "oracle.toml").write_text('[oracle]\ndb = "q.db"\n[privacy]\nretention_days = 7\n')
+    assert retention_days_of(tmp_path / "oracle.toml") == 7.0
+    ok = runner.invoke(cli, ["privacy", "retention", "--config", str(tmp_path / "oracle.toml")])
+    assert ok.exit_code == 0 and "retention 7 days: removed raw data of 0" in ok.output
+    missing = runner.invoke(cli, ["privacy", "retention", "--db", str(tmp_path / "nope.db")])
+    assert missing.exit_code == 1 and "no oracle queue" in missing.output
