@@ -100,7 +100,7 @@ class StoreError(Co3Error):
 #: Where a rejection reason quotes the exact point, e.g. ``point (45.071, 7.6855) is outside …``.
 _COORDINATES = re.compile(r"\(\s*-?\d+(?:\.\d+)?(?:e-?\d+)?\s*,\s*-?\d+(?:\.\d+)?(?:e-?\d+)?\s*\)")
 REDACTED_POINT = "(location removed)"
-ERASED_REASON = "erased at the citizen's request before it was attested"
+ERASED_REASON = "evidence erased at the citizen's request: this operator will not sign or submit it"
 #: In-flight states an erasure stops (the event is rejected); ``submitted`` may already be mined, so it waits.
 ERASABLE_IN_FLIGHT = ("received", "validated", "signed")
 
@@ -310,6 +310,8 @@ class SqliteQueueStore(QueueTransitions):
                 raise StoreError(f"{self.path}: cannot enable WAL journal mode (got {mode})")
             self._conn.execute("PRAGMA synchronous=FULL")
             self._conn.execute("PRAGMA foreign_keys=ON")
+            # Overwrite deleted content with zeros: erased bodies and salts must not linger in free pages.
+            self._conn.execute("PRAGMA secure_delete=ON")
             self._conn.executescript(_SCHEMA)
             self._migrate()
         except sqlite3.Error as exc:
@@ -497,19 +499,34 @@ class SqliteQueueStore(QueueTransitions):
     # -- privacy: retention, export, erasure --------------------------------------------------------------------
 
     def redact_final(self, cutoff: float, now: float, limit: int = 1000) -> list[str]:
-        """Retention: drop raw body, source MAC and quoted coordinates of final events that became final before
-        ``cutoff``; keeps the derived facts, the salt and the digest.  Returns the attestation ids redacted."""
+        """Retention: drop raw body, source MAC and quoted coordinates of events final before ``cutoff``; keeps
+        the derived facts, the salt and the digest.  Returns the attestation ids redacted.
+
+        "Final" also covers a ``validated``/``signed`` row whose attestation expired before ``cutoff``: the hub
+        refuses it from then on, and a co-signer (which never learns of the confirmation) keeps its rows
+        ``signed`` forever, so without this its bodies would never expire.
+        """
         marks = ",".join("?" * len(FINAL_STATES))
         with self._tx() as conn:
             rows = conn.execute(
-                f"SELECT attestation_id, reason FROM events WHERE state IN ({marks}) AND updated_at < ? "
-                f"AND redacted_at IS NULL AND erased_at IS NULL ORDER BY seq LIMIT ?",
-                (*FINAL_STATES, cutoff, limit)).fetchall()
+                f"SELECT attestation_id, reason FROM events WHERE redacted_at IS NULL AND erased_at IS NULL AND "
+                f"((state IN ({marks}) AND updated_at < ?) OR (state IN ('validated', 'signed') "
+                f"AND attestation IS NOT NULL AND CAST(json_extract(attestation, '$.expiresAt') AS REAL) < ?)) "
+                f"ORDER BY seq LIMIT ?",
+                (*FINAL_STATES, cutoff, cutoff, limit)).fetchall()
             for row in rows:
                 conn.execute("UPDATE events SET body = ?, auth_signature = '', reason = ?, redacted_at = ? "
                              "WHERE attestation_id = ?", (b"", scrub_reason(row["reason"]), now,
                                                           row["attestation_id"]))
+        if rows:
+            self._purge_wal()
         return [r["attestation_id"] for r in rows]
+
+    def _purge_wal(self) -> None:
+        """Copy the WAL into the database and truncate it, so old page images (with the removed bodies and
+        salts) do not survive in the ``-wal`` file; best effort while readers hold old snapshots."""
+        with self._lock:
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def items_of_citizen(self, citizen: str) -> list[QueueItem]:
         """Every queued event whose subject is ``citizen`` (checksummed or not), oldest first."""
@@ -541,6 +558,7 @@ class SqliteQueueStore(QueueTransitions):
                              "evidence_digest = NULL, geo_cell = NULL, reason = ?, erased_at = ?, updated_at = ? "
                              "WHERE attestation_id = ?", (state, b"", scrub_reason(reason), now, now, aid))
                 erased.append(aid)
+        self._purge_wal()
         return ErasureResult(erased, stopped, pending)
 
     def close(self) -> None:

@@ -360,11 +360,14 @@ class PostgresQueueStore(QueueTransitions):
     # -- privacy: retention, export, erasure (same rules as the SQLite store) -------------------------------
 
     def redact_final(self, cutoff: float, now: float, limit: int = 1000) -> list[str]:
-        """Retention: drop raw body, source MAC and quoted coordinates of events final before ``cutoff``."""
+        """Retention (see :meth:`SqliteQueueStore.redact_final`, expired ``signed`` rows included)."""
         def work(cur: Cursor) -> list[str]:
-            cur.execute("SELECT attestation_id, reason FROM oracle_events WHERE state = ANY(%s) AND updated_at < %s "
-                        "AND redacted_at IS NULL AND erased_at IS NULL ORDER BY seq LIMIT %s FOR UPDATE",
-                        (list(FINAL_STATES), cutoff, limit))
+            cur.execute("SELECT attestation_id, reason FROM oracle_events WHERE redacted_at IS NULL "
+                        "AND erased_at IS NULL AND ((state = ANY(%s) AND updated_at < %s) OR "
+                        "(state IN ('validated', 'signed') AND attestation IS NOT NULL "
+                        "AND (attestation::json->>'expiresAt')::double precision < %s)) "
+                        "ORDER BY seq LIMIT %s FOR UPDATE",
+                        (list(FINAL_STATES), cutoff, cutoff, limit))
             rows = cur.fetchall()
             for row in rows:
                 cur.execute("UPDATE oracle_events SET body = %s, auth_signature = '', reason = %s, redacted_at = %s "

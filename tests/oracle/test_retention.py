@@ -88,6 +88,15 @@ def test_retention_removes_raw_data_after_the_period_and_keeps_what_audits_need(
     assert apply_retention(queue, T0 + 40 * DAY, 30).redacted == []  # idempotent
 
 
+def test_expired_signed_rows_of_a_cosigner_expire_too(queue) -> None:
+    item, _ = _insert(queue, "cosigned")
+    queue.mark_validated(item.attestation_id, {"id": item.attestation_id, "expiresAt": T0 + 7 * DAY}, T0)
+    queue.mark_signed(item.attestation_id, [{"signer": "0x1", "signature": "0x2"}], T0)
+    assert apply_retention(queue, T0 + 36 * DAY, 30).redacted == []  # expired at T0+7d, cutoff T0+6d
+    assert apply_retention(queue, T0 + 38 * DAY, 30).redacted == [item.attestation_id]
+    assert queue.get(item.attestation_id).body == b"" and queue.get(item.attestation_id).state == "signed"
+
+
 def test_zero_retention_redacts_every_final_event_at_once(queue) -> None:
     ids = [_confirmed(queue, f"e{i}", T0) for i in range(5)]
     report = apply_retention(queue, T0 + 1, 0, batch=2)  # several batches
