@@ -78,13 +78,17 @@ contract CitizenRegistry is AccessControl, ICitizenRegistry {
     }
 
     /// @inheritdoc ICitizenRegistry
-    function revoke(address citizen, string calldata reason) external onlyRole(REGISTRAR_ROLE) {
+    function revoke(address citizen, uint8 reasonCode) external onlyRole(REGISTRAR_ROLE) {
+        if (reasonCode > MAX_REVOCATION_REASON) revert InvalidRevocationReason(reasonCode);
         Citizen storage c = _requireRegistered(citizen);
         if (c.revoked) revert CitizenIsRevoked(citizen);
         c.revoked = true;
         _pushCount(_count.latest() - 1);
-        emit CitizenRevoked(citizen, c.identityHash, reason, _msgSender());
+        emit CitizenRevoked(citizen, c.identityHash, reasonCode, _msgSender());
     }
+
+    /// @notice Highest revocation code (REGISTRATION_ERROR); the codes are documented on `revoke`.
+    uint8 public constant MAX_REVOCATION_REASON = 4;
 
     /// @inheritdoc ICitizenRegistry
     function releaseIdentity(bytes32 identityHash) external onlyRole(DEFAULT_ADMIN_ROLE) {

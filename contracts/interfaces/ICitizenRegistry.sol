@@ -23,8 +23,11 @@ interface ICitizenRegistry {
     );
     /// @notice The expiry of `citizen` was moved to `expiresAt` by `registrar`.
     event CitizenRenewed(address indexed citizen, uint64 expiresAt, address indexed registrar);
-    /// @notice `citizen` was revoked by `registrar`; the identity stays bound to the address.
-    event CitizenRevoked(address indexed citizen, bytes32 indexed identityHash, string reason, address indexed registrar);
+    /// @notice `citizen` was revoked by `registrar` for `reasonCode` (see `revoke`); the identity stays bound to
+    /// the address. Details about the person stay in the registrar's off-chain file, never on chain.
+    event CitizenRevoked(
+        address indexed citizen, bytes32 indexed identityHash, uint8 reasonCode, address indexed registrar
+    );
     /// @notice The admin released the binding of a revoked identity so it can be registered to a new address.
     event IdentityReleased(bytes32 indexed identityHash, address indexed previousCitizen, address indexed admin);
 
@@ -48,6 +51,8 @@ interface ICitizenRegistry {
     error IdentityNotBound(bytes32 identityHash);
     /// @notice Only revoked identities can be released.
     error IdentityNotRevoked(bytes32 identityHash);
+    /// @notice `reasonCode` is not one of the documented revocation codes.
+    error InvalidRevocationReason(uint8 reasonCode);
     /// @notice `timepoint` is not in the past of the timestamp clock.
     error FutureLookup(uint256 timepoint, uint48 clock);
 
@@ -57,8 +62,15 @@ interface ICitizenRegistry {
     /// @notice Move the expiry of a non-revoked citizen to `expiresAt` (also revives an expired one).
     function renew(address citizen, uint64 expiresAt) external;
 
-    /// @notice Revoke `citizen`, giving a human-readable `reason`.
-    function revoke(address citizen, string calldata reason) external;
+    /// @notice Revoke `citizen` with a coded reason; no free text about a person ever reaches the chain.
+    /// @dev Codes (deliberately coarse: the chain is public and permanent, see docs/privacy.md):
+    /// 0 UNSPECIFIED (the default; details only in the registrar's off-chain file),
+    /// 1 KEY_COMPROMISED (the key was lost or stolen: actions after the revocation are not the person's;
+    ///   the identity may be released and bound to a new address),
+    /// 2 ELIGIBILITY_ENDED (no longer part of the community, e.g. moved away; the cause is not coded),
+    /// 3 CITIZEN_REQUEST (the person withdrew), 4 REGISTRATION_ERROR (registered by mistake).
+    /// Sensitive causes (suspected fraud, death) are recorded as UNSPECIFIED on purpose.
+    function revoke(address citizen, uint8 reasonCode) external;
 
     /// @notice Admin only: unbind a revoked identity so it can be registered to a different address.
     function releaseIdentity(bytes32 identityHash) external;

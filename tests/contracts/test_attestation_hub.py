@@ -19,6 +19,7 @@ from co3chain.contracts.typed_data import (
     sign_attestation,
     sign_attestation_multi,
 )
+from co3chain.privacy.revocation import RevocationReason
 from tests.contracts.suite_helpers import (
     ADMIN_ROLE,
     Suite,
@@ -241,7 +242,7 @@ def test_subject_must_be_citizen(suite: Suite, tester: Any, alice: Any, accounts
     att = make_att(suite, stranger.address)
     with reverts("SubjectNotCitizen(address)", stranger.address):
         submit(suite, att, sigs(suite, att))
-    send(suite.registry.functions.revoke(alice.address, "fraud"), suite.registrar)
+    send(suite.registry.functions.revoke(alice.address, RevocationReason.UNSPECIFIED), suite.registrar)
     att = make_att(suite, alice.address)
     with reverts("SubjectNotCitizen(address)", alice.address):
         submit(suite, att, sigs(suite, att))

@@ -33,6 +33,7 @@ from co3chain.contracts.governance_typed_data import (
     typed_data_digest,
     vote_commitment,
 )
+from co3chain.privacy.revocation import RevocationReason
 from tests.contracts.suite_helpers import (
     ADMIN_ROLE,
     events,
@@ -426,7 +427,7 @@ def test_one_citizen_one_vote_lifecycle(g: Gov) -> None:
     with reverts("SnapshotNotReached(uint256,uint64)", pid, start):
         g.gov.functions.quorum(pid).call()
     # Registered before the proposal, revoked before voting: not eligible any more.
-    send(g.registry.functions.revoke(dave.address, "moved away"), g.registrar)
+    send(g.registry.functions.revoke(dave.address, RevocationReason.ELIGIBILITY_ENDED), g.registrar)
     g.goto(start + 1)
     assert g.state(pid) == ProposalState.ACTIVE
     receipt = send(g.gov.functions.castVote(pid, FOR), alice)
@@ -493,7 +494,7 @@ def test_revoked_then_reregistered_citizen_is_not_eligible_for_older_snapshots(g
     pid, start, _, _ = g.propose()
     record = g.registry.functions.getCitizen(alice.address).call()
     g.goto(start + 1)
-    send(g.registry.functions.revoke(alice.address, "error"), g.registrar)
+    send(g.registry.functions.revoke(alice.address, RevocationReason.REGISTRATION_ERROR), g.registrar)
     send(g.registry.functions.register(alice.address, record[0], g.now() + YEAR), g.registrar)
     assert g.registry.functions.isCitizen(alice.address).call()
     with reverts("NoVotingWeight(address,uint256)", alice.address, pid):
@@ -991,7 +992,7 @@ def test_commit_by_sig_and_weight_fixed_at_commit(g: Gov) -> None:
         relay(pid, commitment, voter, 0, sig).transact({"from": g.relayer.address})
     assert g.votes(pid) == (0, 0, 0)
     # Revoked after committing: the vote was cast while eligible, so its weight still counts when revealed.
-    send(g.registry.functions.revoke(voter, "after commit"), g.registrar)
+    send(g.registry.functions.revoke(voter, RevocationReason.UNSPECIFIED), g.registrar)
     g.goto(end + 1)
     receipt = send(g.gov.functions.revealVote(pid, voter, FOR, salt), g.citizens[1])
     assert events(g.gov, receipt, "VoteRevealed")[0].args.weight == 1

@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from web3 import Web3
 
+from co3chain.privacy.revocation import RevocationReason
 from tests.contracts.suite_helpers import (
     ADMIN_ROLE,
     events,
@@ -100,13 +101,13 @@ def test_revoke_and_reinstate(w3: Web3, env: dict[str, Any]) -> None:
     alice, bob = env["citizens"][0], env["citizens"][1]
     expires = latest_time(w3) + YEAR
     first = send(reg.functions.register(alice.address, ident(1), expires), registrar)
-    receipt = send(reg.functions.revoke(alice.address, "moved away"), registrar)
+    receipt = send(reg.functions.revoke(alice.address, RevocationReason.ELIGIBILITY_ENDED), registrar)
     (ev,) = events(reg, receipt, "CitizenRevoked")
-    assert (ev.args.citizen, ev.args.identityHash, ev.args.reason) == (alice.address, ident(1), "moved away")
+    assert (ev.args.citizen, ev.args.identityHash, ev.args.reasonCode) == (alice.address, ident(1), 2)
     assert not reg.functions.isCitizen(alice.address).call()
     assert reg.functions.citizenCount().call() == 0
     with reverts("CitizenIsRevoked(address)", alice.address):
-        reg.functions.revoke(alice.address, "again").transact({"from": registrar.address})
+        reg.functions.revoke(alice.address, RevocationReason.UNSPECIFIED).transact({"from": registrar.address})
     with reverts("CitizenIsRevoked(address)", alice.address):
         reg.functions.renew(alice.address, expires + 1).transact({"from": registrar.address})
     # The revoked identity stays bound: it cannot move to a new address, nor the address to a new identity.
@@ -136,7 +137,7 @@ def test_release_identity(w3: Web3, env: dict[str, Any]) -> None:
     send(reg.functions.register(alice.address, ident(1), expires), registrar)
     with reverts("IdentityNotRevoked(bytes32)", ident(1)):
         reg.functions.releaseIdentity(ident(1)).transact({"from": admin.address})
-    send(reg.functions.revoke(alice.address, "lost key"), registrar)
+    send(reg.functions.revoke(alice.address, RevocationReason.KEY_COMPROMISED), registrar)
     with reverts("AccessControlUnauthorizedAccount(address,bytes32)", registrar.address, ADMIN_ROLE):
         reg.functions.releaseIdentity(ident(1)).transact({"from": registrar.address})
     receipt = send(reg.functions.releaseIdentity(ident(1)), admin)
@@ -158,7 +159,7 @@ def test_expiry_and_renew(w3: Web3, tester: Any, env: dict[str, Any]) -> None:
     with reverts("NotRegistered(address)", alice.address):
         reg.functions.renew(alice.address, latest_time(w3) + YEAR).transact({"from": registrar.address})
     with reverts("NotRegistered(address)", alice.address):
-        reg.functions.revoke(alice.address, "x").transact({"from": registrar.address})
+        reg.functions.revoke(alice.address, RevocationReason.UNSPECIFIED).transact({"from": registrar.address})
     expires = latest_time(w3) + 100
     send(reg.functions.register(alice.address, ident(1), expires), registrar)
     next_block_at(tester, expires + 1)  # latest block is now exactly at expiresAt: still valid
@@ -187,7 +188,7 @@ def test_is_eligible_at(w3: Web3, env: dict[str, Any]) -> None:
     assert reg.functions.isEligibleAt(alice.address, t).call()
     assert reg.functions.isEligibleAt(alice.address, t + 1000).call()
     assert not reg.functions.isEligibleAt(bob.address, t).call()
-    send(reg.functions.revoke(alice.address, "fraud"), registrar)
+    send(reg.functions.revoke(alice.address, RevocationReason.UNSPECIFIED), registrar)
     assert not reg.functions.isEligibleAt(alice.address, t).call()
 
 
@@ -201,7 +202,7 @@ def test_past_citizen_count(w3: Web3, tester: Any, env: dict[str, Any]) -> None:
         send(reg.functions.register(citizens[i].address, ident(i), expires), registrar)
         times.append(t)
     next_block_at(tester, start + 400)
-    send(reg.functions.revoke(citizens[0].address, "left"), registrar)
+    send(reg.functions.revoke(citizens[0].address, RevocationReason.ELIGIBILITY_ENDED), registrar)
     with reverts("FutureLookup(uint256,uint48)"):
         reg.functions.getPastCitizenCount(latest_time(w3) + 1).call()
     with reverts("FutureLookup(uint256,uint48)", start + 400, start + 400):
@@ -223,7 +224,7 @@ def test_every_registrar_function_is_role_gated(w3: Web3, env: dict[str, Any]) -
     for fn in (
         reg.functions.register(outsider.address, ident(2), latest_time(w3) + YEAR),
         reg.functions.renew(alice.address, latest_time(w3) + 2 * YEAR),
-        reg.functions.revoke(alice.address, "no"),
+        reg.functions.revoke(alice.address, RevocationReason.UNSPECIFIED),
     ):
         with reverts("AccessControlUnauthorizedAccount(address,bytes32)", outsider.address, REGISTRAR):
             fn.transact({"from": outsider.address})
@@ -232,7 +233,7 @@ def test_every_registrar_function_is_role_gated(w3: Web3, env: dict[str, Any]) -
     # Revoking the role takes effect immediately.
     send(reg.functions.revokeRole(REGISTRAR, registrar.address), env["admin"])
     with reverts("AccessControlUnauthorizedAccount(address,bytes32)", registrar.address, REGISTRAR):
-        reg.functions.revoke(alice.address, "x").transact({"from": registrar.address})
+        reg.functions.revoke(alice.address, RevocationReason.UNSPECIFIED).transact({"from": registrar.address})
 
 
 # No shrinking: each example replays transactions on a chain, shrinking would take minutes.
@@ -264,7 +265,7 @@ def test_past_count_matches_model(
             send(reg.functions.register(addr, identity, t + YEAR), registrar)
             live.add(addr)
         elif not do_register and addr in live:
-            send(reg.functions.revoke(addr, "model"), registrar)
+            send(reg.functions.revoke(addr, RevocationReason.UNSPECIFIED), registrar)
             live.discard(addr)
         else:
             continue
