@@ -167,11 +167,13 @@ class QueueItem:
         return cls(**data)
 
     def public(self) -> dict[str, Any]:
-        """JSON-friendly summary (no raw body or auth material) for status listings and HTTP replies."""
+        """JSON-friendly summary for status listings and HTTP replies: no raw body, no auth material, and no
+        exact coordinates (rejection reasons quote the point; the listings are readable without a PA key)."""
         return {
             "attestation_id": self.attestation_id, "source": self.source, "event_id": self.event_id,
             "citizen": self.citizen, "area_id": self.area_id, "activity_id": self.activity_id,
-            "kind": self.kind, "observed_at": self.observed_at, "state": self.state, "reason": self.reason,
+            "kind": self.kind, "observed_at": self.observed_at, "state": self.state,
+            "reason": scrub_reason(self.reason),
             "tx_hash": self.tx_hash, "block": self.block, "attempts": self.attempts,
             "received_at": self.received_at, "updated_at": self.updated_at,
         }

@@ -143,3 +143,11 @@ def test_retention_cli_reads_the_period_from_oracle_toml(tmp_path) -> None:
     assert ok.exit_code == 0 and "retention 7 days: removed raw data of 0" in ok.output
     missing = runner.invoke(cli, ["privacy", "retention", "--db", str(tmp_path / "nope.db")])
     assert missing.exit_code == 1 and "no oracle queue" in missing.output
+
+
+def test_public_listings_never_quote_the_exact_point(queue) -> None:
+    item, _ = _insert(queue, "outside", lat=OUTSIDE[0], lon=OUTSIDE[1])
+    queue.mark_rejected(item.attestation_id, f"point ({OUTSIDE[0]}, {OUTSIDE[1]}) is outside the H3 cells", T0)
+    listed = queue.list_items("rejected", 10)[0].public()
+    assert listed["reason"] == "point (location removed) is outside the H3 cells"
+    assert queue.get(item.attestation_id).reason.startswith(f"point ({OUTSIDE[0]}")  # operators still see it
