@@ -151,3 +151,44 @@ def test_public_listings_never_quote_the_exact_point(queue) -> None:
     listed = queue.list_items("rejected", 10)[0].public()
     assert listed["reason"] == "point (location removed) is outside the H3 cells"
     assert queue.get(item.attestation_id).reason.startswith(f"point ({OUTSIDE[0]}")  # operators still see it
+
+
+def test_erasure_and_export_queries_on_both_backends(queue) -> None:
+    from co3chain.oracle.events import new_salt
+    from co3chain.privacy.rights import export_citizen
+    from tests.oracle.helpers import OTHER_KEY
+
+    done = _confirmed(queue, "done", T0)
+    flight, _ = _insert(queue, "flight")
+    other_body = checkin_body("other", key=OTHER_KEY)
+    other, _ = queue.insert_received(parse_event("ar-app", "ar", other_body, new_salt()), other_body, T0, "s", T0)
+    queue.record_submission("0xshared", 1, b"raw", [], T0)  # an unrelated submission: not exported
+    exported = export_citizen(CITIZEN.lower(), oracle_store=queue)["oracle"]
+    assert [e["event_id"] for e in exported["events"]] == ["done", "flight"]
+    assert [s["tx_hash"] for s in exported["submissions"]] == ["0xtdone"]
+    assert exported["events"][0]["body"]["lat"] == INSIDE[0]
+
+    result = queue.erase_citizen(CITIZEN.lower(), T0 + 5)
+    assert sorted(result.erased) == sorted([done, flight.attestation_id]) and result.pending == []
+    assert result.stopped == [flight.attestation_id]
+    for aid in (done, flight.attestation_id):
+        row = queue.get(aid)
+        assert (row.body, row.auth_signature, row.evidence_salt, row.evidence_digest, row.geo_cell) == (
+            b"", "", None, None, None)
+        assert row.erased_at == T0 + 5
+    assert queue.get(done).state == "confirmed" and queue.get(done).geo_inside is True
+    assert queue.get(flight.attestation_id).state == "rejected"
+    assert queue.get(other.attestation_id).body == other_body  # someone else's event is untouched
+    assert apply_retention(queue, T0 + 100 * DAY, 30).redacted == []  # erased rows need no retention pass
+
+
+def test_erasure_leaves_events_being_submitted_for_a_rerun(queue) -> None:
+    item, _ = _insert(queue, "sending")
+    queue.mark_validated(item.attestation_id, {"id": item.attestation_id}, T0)
+    queue.mark_signed(item.attestation_id, [{"signer": "0x1", "signature": "0x2"}], T0)
+    queue.record_submission("0xsending", 0, b"raw", [item.attestation_id], T0)
+    result = queue.erase_citizen(CITIZEN, T0)
+    assert result.pending == [item.attestation_id] and result.erased == []
+    assert queue.get(item.attestation_id).body  # untouched until the outcome is known
+    queue.confirm_submission("0xsending", 3, [item.attestation_id], T0)
+    assert queue.erase_citizen(CITIZEN, T0).erased == [item.attestation_id]
