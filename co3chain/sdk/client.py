@@ -298,3 +298,12 @@ class Client:
         body = m.ProposalCreate(areaId=area_id, mode=mode, commitReveal=commit_reveal, voteStart=vote_start,
                                 voteEnd=vote_end, revealEnd=reveal_end, description=description)
         return self._post("/v1/proposals", body, m.ProposalCreated)
+
+    # ------------------------------------------------------------------ data-subject requests (PA registrar key)
+    def privacy_export(self, citizen: str) -> dict[str, Any]:
+        """Everything the API's oracle queue, index and the chain hold about ``citizen`` (JSON)."""
+        return self._request("GET", "/v1/privacy/export", params={"citizen": citizen})
+
+    def privacy_erase(self, citizen: str) -> dict[str, Any]:
+        """Erase ``citizen``'s off-chain evidence in the API's oracle queue; on-chain records stay, unlinked."""
+        return self._request("POST", "/v1/privacy/erase", params={"citizen": citizen})

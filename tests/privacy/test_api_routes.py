@@ -13,8 +13,9 @@ from co3chain.api.app import create_app
 from co3chain.api.state import ApiState
 from co3chain.oracle.events import parse_event
 from co3chain.oracle.store import SqliteQueueStore
-from tests.api.conftest import CITIZENS, DEPLOYER, ORACLE_KEYS, World
-from tests.api.helpers import PARK, reward
+from co3chain.sdk import Client
+from tests.api.conftest import CITIZENS, DEPLOYER, ORACLE_KEYS, OUTSIDER_PA, World
+from tests.api.helpers import PARK, admin_call, reward
 from tests.oracle.helpers import social_body
 
 ME, THEM = CITIZENS[0].address, CITIZENS[1].address
@@ -77,12 +78,23 @@ def test_erase_route_erases_the_mounted_oracle_queue(world: World, tmp_path) -> 
         before = http.get("/v1/privacy/export", params={"citizen": ME}, headers={"X-API-Key": world.pa_key}).json()
         assert [e["event_id"] for e in before["oracle"]["events"]] == ["mine"]
         assert before["oracle"]["events"][0]["body"]["evidence_url"] == "https://social.example/mine"
-        resp = http.post("/v1/privacy/erase", params={"citizen": ME}, headers={"X-API-Key": world.pa_key})
-        assert resp.status_code == 200, resp.text
-        assert resp.json()["erased"] == 1 and resp.json()["complete"] is True
+        outcome = Client("http://testserver", api_key=world.pa_key, http=http).privacy_erase(ME)
+        assert outcome["erased"] == 1 and outcome["complete"] is True
         after = http.get("/v1/privacy/export", params={"citizen": ME}, headers={"X-API-Key": world.pa_key}).json()
     (event,) = after["oracle"]["events"]
     assert event["body"] is None and event["evidence_salt"] is None and event["state"] == "rejected"
     theirs = queue.items_of_citizen(THEM)[0]
     assert theirs.body and theirs.evidence_salt  # the other citizen is untouched
     queue.close()
+
+
+def test_a_registrar_of_another_pa_cannot_read_my_citizens(world: World) -> None:
+    _seed(world)
+    registrar = world.contract("CitizenRegistry").functions.REGISTRAR_ROLE().call()
+    admin_call(world, DEPLOYER, "CitizenRegistry", "grantRole", registrar, OUTSIDER_PA.address)
+    other = world.http.get("/v1/privacy/export", params={"citizen": ME}, headers={"X-API-Key": world.outsider_key})
+    assert other.status_code == 403 and other.json()["error"]["code"] == "other_pa"
+    # An address the index does not know may be asked by any registrar (e.g. oracle-only data).
+    unknown = world.http.get("/v1/privacy/export", params={"citizen": CITIZENS[3].address},
+                             headers={"X-API-Key": world.outsider_key})
+    assert unknown.status_code == 200 and unknown.json()["api"]["citizens"] == []
