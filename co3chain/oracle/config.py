@@ -35,6 +35,10 @@ Example (relative paths are resolved against the file's directory)::
     max_event_age_s = 259200
     social_requires_location = false
 
+    [privacy]                       # see docs/privacy.md
+    retention_days = 30             # raw bodies/coordinates kept this long after an event is final
+    retention_interval = 3600       # background retention run every N seconds (0: only the CLI)
+
     [[areas]]
     id = 1
     geojson = "areas/piazza.geojson"
@@ -54,6 +58,7 @@ from typing import Any
 from co3chain import keys
 from co3chain.errors import Co3Error
 from co3chain.oracle.auth import Source
+from co3chain.oracle.retention import RetentionConfig
 from co3chain.oracle.submitter import SubmitterConfig
 from co3chain.oracle.validation import ValidationPolicy
 
@@ -122,6 +127,7 @@ class OracleConfig:
     attestation_ttl: int = 7 * 86_400
     areas: dict[int, Path] = field(default_factory=dict)
     cosigners: list[str] = field(default_factory=list)
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
 
 
 def _table(data: dict[str, Any], name: str) -> dict[str, Any]:
@@ -214,6 +220,7 @@ def parse_config(data: dict[str, Any], base: Path) -> OracleConfig:
             poll_interval=float(oracle.get("poll_interval", 0.5)),
             attestation_ttl=int(oracle.get("attestation_ttl", 7 * 86_400)),
             areas=areas, cosigners=cosigners,
+            retention=RetentionConfig.from_table(_table(data, "privacy")),
         )
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"invalid oracle config: {exc}") from None

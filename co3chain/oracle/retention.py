@@ -14,9 +14,10 @@ reads it again, but a citizen or a PA may still contest the outcome for a while.
 
 Erasure on request (:mod:`co3chain.privacy`) goes further and also removes salt, digest and cell.
 
-The job is idempotent and batched; run it daily (cron / systemd timer) with
-``co3chain privacy retention --config oracle.toml``.  The period is ``[privacy] retention_days`` in
-``oracle.toml`` or ``--days``.
+The job is idempotent and batched.  ``co3chain oracle run`` runs it in its worker every
+``[privacy] retention_interval`` seconds (default hourly; 0 turns the background job off), and
+``co3chain privacy retention --config oracle.toml`` runs it once (cron, or after changing the period).  The
+period is ``[privacy] retention_days`` in ``oracle.toml`` (default 30) or ``--days``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,44 @@ from co3chain.oracle.store import QueueStore
 
 DAY = 86_400
 DEFAULT_RETENTION_DAYS = 30.0
+DEFAULT_RETENTION_INTERVAL = 3600.0
+
+
+@dataclass(frozen=True)
+class RetentionConfig:
+    """``[privacy]`` of ``oracle.toml``."""
+
+    retention_days: float = DEFAULT_RETENTION_DAYS
+    retention_interval: float = DEFAULT_RETENTION_INTERVAL  # seconds between background runs; 0: never
+
+    @classmethod
+    def from_table(cls, table: dict[str, object], where: str = "[privacy]") -> RetentionConfig:
+        unknown = set(table) - {"retention_days", "retention_interval"}
+        if unknown:
+            raise Co3Error(f"{where}: unknown keys {sorted(unknown)}")
+        values = {k: table.get(k, getattr(cls, k)) for k in ("retention_days", "retention_interval")}
+        for key, value in values.items():
+            if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+                raise Co3Error(f"{where} {key} must be a number ≥ 0")
+        return cls(float(values["retention_days"]), float(values["retention_interval"]))
+
+
+class RetentionSchedule:
+    """Runs :func:`apply_retention` from the oracle worker at most once per ``interval_s``."""
+
+    def __init__(self, store: QueueStore, config: RetentionConfig) -> None:
+        self.store = store
+        self.config = config
+        self._last: float | None = None
+
+    def maybe_run(self, now: float) -> int:
+        """Redact what is due when the interval has passed (the first call always runs); returns the count."""
+        if self.config.retention_interval <= 0:
+            return 0
+        if self._last is not None and now - self._last < self.config.retention_interval:
+            return 0
+        self._last = now
+        return len(apply_retention(self.store, now, self.config.retention_days).redacted)
 
 
 @dataclass(frozen=True)
@@ -63,7 +102,7 @@ def retention_days_of(config_path: str | Path) -> float:
         data = tomllib.loads(Path(config_path).read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise Co3Error(f"cannot read {config_path}: {exc}") from exc
-    value = data.get("privacy", {}).get("retention_days", DEFAULT_RETENTION_DAYS)
-    if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
-        raise Co3Error(f"{config_path}: [privacy] retention_days must be a number of days ≥ 0")
-    return float(value)
+    table = data.get("privacy", {})
+    if not isinstance(table, dict):
+        raise Co3Error(f"{config_path}: [privacy] must be a table")
+    return RetentionConfig.from_table(table, f"{config_path}: [privacy]").retention_days

@@ -23,6 +23,7 @@ from co3chain.oracle.config import OracleConfig
 from co3chain.oracle.geometry import AreaGeometry
 from co3chain.oracle.metrics import OracleMetrics
 from co3chain.oracle.operator import Backoff, OracleOperator
+from co3chain.oracle.retention import RetentionSchedule
 from co3chain.oracle.signing import HttpCosigner, OperatorKey
 from co3chain.oracle.store import open_store
 from co3chain.oracle.submitter import Submitter
@@ -105,6 +106,7 @@ class OracleService:
             self.submitter = Submitter(w3=self.w3, hub=self.contracts["hub"], account=account, store=self.store,
                                        chain=self.chain, config=config.submitter, metrics=self.metrics,
                                        backoff=backoff, decode_error=_error_decoder(list(abis.values())))
+        self.retention = RetentionSchedule(self.store, config.retention)
         self.app = create_app(self.operator, clock)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -117,6 +119,7 @@ class OracleService:
             work += self.operator.collect_pending(now)
             work += self.submitter.poll(now)
             work += self.submitter.submit_ready(now)
+        work += self.retention.maybe_run(now)
         return work
 
     def _loop(self) -> None:

@@ -192,3 +192,44 @@ def test_erasure_leaves_events_being_submitted_for_a_rerun(queue) -> None:
     assert queue.get(item.attestation_id).body  # untouched until the outcome is known
     queue.confirm_submission("0xsending", 3, [item.attestation_id], T0)
     assert queue.erase_citizen(CITIZEN, T0).erased == [item.attestation_id]
+
+
+def test_the_operator_worker_runs_retention_on_its_schedule(services) -> None:
+    import time as _time
+
+    from fastapi.testclient import TestClient
+
+    from co3chain.oracle.retention import RetentionConfig, RetentionSchedule
+    from tests.oracle.helpers import AR, headers_for
+
+    lead, _ = services
+    assert lead.retention.config == RetentionConfig()  # default: 30 days, hourly
+    lead.retention = RetentionSchedule(lead.store, RetentionConfig(retention_days=0, retention_interval=1e-6))
+    body = checkin_body("bg", timestamp=int(_time.time()) - 5)
+    resp = TestClient(lead.app).post("/oracle/v1/webhooks/ar/checkin", content=body,
+                                     headers=headers_for(AR, body, int(_time.time())))
+    aid = resp.json()["attestation_id"]
+    for _ in range(30):
+        lead.step()
+        item = lead.store.get(aid)
+        if item.state == "confirmed" and item.redacted_at is not None:
+            break
+    assert item.state == "confirmed" and item.body == b"" and item.geo_inside is True
+    off = RetentionSchedule(lead.store, RetentionConfig(retention_days=0, retention_interval=0))
+    assert off.maybe_run(_time.time()) == 0
+
+
+def test_privacy_table_of_oracle_toml(tmp_path) -> None:
+    from co3chain.errors import Co3Error
+    from co3chain.oracle.config import parse_config
+    from co3chain.oracle.retention import RetentionConfig
+
+    base = {"oracle": {"db": "q.db"}, "chain": {"rpc_url": "http://x", "hub": "0x1", "areas": "0x2",
+                                                "registry": "0x3"}, "signer": {"private_key_env": "X"}}
+    assert parse_config(base, tmp_path).retention == RetentionConfig(30.0, 3600.0)
+    tuned = parse_config({**base, "privacy": {"retention_days": 7, "retention_interval": 0}}, tmp_path)
+    assert tuned.retention == RetentionConfig(7.0, 0.0)
+    with pytest.raises(Co3Error, match="unknown keys"):
+        parse_config({**base, "privacy": {"retention": 7}}, tmp_path)
+    with pytest.raises(Co3Error, match="retention_days must be a number"):
+        parse_config({**base, "privacy": {"retention_days": -1}}, tmp_path)
