@@ -388,7 +388,8 @@ class Demo:
                     "subject": acct.address,
                     "activityId": activity_id,
                     "kind": KIND_AR_CHECKIN,
-                    "evidenceHash": keccak(json.dumps(evidence, sort_keys=True).encode()),
+                    # Salted like the oracle's commitments (docs/privacy.md): the demo evidence names the citizen.
+                    "evidenceHash": keccak(os.urandom(32) + keccak(json.dumps(evidence, sort_keys=True).encode())),
                     "observedAt": now - 600 + 60 * n,
                     "expiresAt": now + 24 * 3600,
                     "signerSetVersion": version,
