@@ -163,3 +163,31 @@ def test_retention_then_erasure_unlink_the_evidence_and_audits_still_hold(servic
     entries = [json.loads(line) for line in log.read_text().splitlines()]
     assert [(e["action"], e["citizen"]) for e in entries] == [("erase", CITIZEN)]
     assert "mine-post" not in log.read_text()
+
+
+def test_export_cli_writes_json_and_logs_the_request(services, suite, tmp_path) -> None:
+    from co3chain.api.store import ApiStore
+
+    lead, _, mine, theirs = rewarded_world(services, suite)
+    api_db = tmp_path / "api.sqlite"
+    with ApiStore(api_db).write() as db:  # the indexed copy of one reward of each citizen
+        for aid, who in ((mine[0], CITIZEN), (theirs, OTHER)):
+            db.execute("INSERT INTO attestations VALUES (?,?,?,?,?,?,?,?,?)", (aid, who, 2, 1, "0x00", "3", "1", 5,
+                                                                               "0xtx"))
+    out, log = tmp_path / "export.json", tmp_path / "requests.jsonl"
+    runner = CliRunner()
+    result = runner.invoke(cli, ["privacy", "export", "--citizen", CITIZEN, "--oracle-db", lead.config.db,
+                                 "--api-db", str(api_db), "--out", str(out), "--log", str(log), "--actor", "t-1"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert data["sources"] == ["oracle", "api"]
+    assert [r["id"] for r in data["api"]["attestations"]] == [mine[0]]
+    assert sorted(e["attestation_id"] for e in data["oracle"]["events"]) == sorted(mine)
+    assert OTHER.lower() not in out.read_text().lower()
+    (entry,) = [json.loads(line) for line in log.read_text().splitlines()]
+    assert (entry["action"], entry["actor"], entry["outcome"]) == ("export", "t-1", {"sources": ["oracle", "api"]})
+
+    bad = runner.invoke(cli, ["privacy", "export", "--citizen", "0xnot", "--oracle-db", lead.config.db])
+    assert bad.exit_code == 1 and "not an address" in bad.output
+    nothing = runner.invoke(cli, ["privacy", "export", "--citizen", CITIZEN])
+    assert nothing.exit_code == 1 and "nothing to export from" in nothing.output
