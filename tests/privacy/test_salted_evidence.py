@@ -84,3 +84,25 @@ def test_unsalted_parse_keeps_the_legacy_commitment() -> None:
     assert event.evidence_hash == event.evidence_digest == keccak(b"https://social.example/legacy")
     salted = event.with_salt(b"\x01" * 32)
     assert salted.evidence_hash == keccak(b"\x01" * 32 + event.evidence_digest)
+
+
+def test_a_cosigner_that_queued_the_event_under_another_salt_refuses(services, suite) -> None:
+    lead, peers = services
+    body = social_body("post-twice", timestamp=int(time.time()) - 5)
+    direct = post_social(TestClient(peers[0].app), body).json()["attestation_id"]  # delivered to a peer too
+    aid = post_social(TestClient(lead.app), body).json()["attestation_id"]
+    assert direct == aid and peers[0].store.get(aid).evidence_salt != lead.store.get(aid).evidence_salt
+    lead.operator.validate_pending(time.time())
+    from co3chain.oracle.operator import LocalCosigner
+    from co3chain.oracle.signing import CosignRefused
+
+    try:
+        LocalCosigner(peers[0].operator).request_share(lead.store.get(aid))
+    except CosignRefused as exc:
+        assert "another evidence salt" in str(exc)
+    else:
+        raise AssertionError("a co-signer must not sign a commitment under a salt it did not record")
+    drain(lead)  # the other co-signer agrees: 2 of 3 still confirm it, under the lead's salt
+    assert lead.store.get(aid).state == "confirmed"
+    (event,) = accepted_events(suite)
+    assert "0x" + bytes(event["evidenceHash"]).hex() == lead.store.get(aid).evidence_hash
