@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from eth_utils import is_hex_address, to_checksum_address
+
 from co3chain.errors import Co3Error
 from co3chain.oracle.events import OracleEvent
 
@@ -532,7 +534,7 @@ class SqliteQueueStore(QueueTransitions):
 
     def items_of_citizen(self, citizen: str) -> list[QueueItem]:
         """Every queued event whose subject is ``citizen`` (checksummed or not), oldest first."""
-        rows = self._query("SELECT * FROM events WHERE lower(citizen) = ? ORDER BY seq", (citizen.lower(),))
+        rows = self._query("SELECT * FROM events WHERE citizen = ? ORDER BY seq", (_stored_address(citizen),))
         return [QueueItem.from_row(r) for r in rows]
 
     def submissions_of(self, attestation_ids: Iterable[str]) -> list[Submission]:
@@ -545,8 +547,8 @@ class SqliteQueueStore(QueueTransitions):
         """Erasure: stop the citizen's in-flight events, then blank body, MAC, salt, digest, H3 cell and quoted
         coordinates of every final one.  ``submitted`` rows may already be mined: they are left for a re-run."""
         with self._tx() as conn:
-            rows = conn.execute("SELECT attestation_id, state, reason FROM events WHERE lower(citizen) = ? "
-                                "ORDER BY seq", (citizen.lower(),)).fetchall()
+            rows = conn.execute("SELECT attestation_id, state, reason FROM events WHERE citizen = ? "
+                                "ORDER BY seq", (_stored_address(citizen),)).fetchall()
             erased, stopped, pending = [], [], []
             for row in rows:
                 aid, state, reason = row["attestation_id"], row["state"], row["reason"]
@@ -566,6 +568,11 @@ class SqliteQueueStore(QueueTransitions):
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+def _stored_address(citizen: str) -> str:
+    """Addresses are stored checksummed (the event parser normalises them): match any spelling, use the index."""
+    return to_checksum_address(citizen) if is_hex_address(citizen) else citizen
 
 
 def _submission(r: Any) -> Submission:

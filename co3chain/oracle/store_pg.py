@@ -53,6 +53,7 @@ from co3chain.oracle.store import (
     _check_state,
     _evidence_columns,
     _salt_columns,
+    _stored_address,
     scrub_reason,
 )
 
@@ -377,7 +378,7 @@ class PostgresQueueStore(QueueTransitions):
         return self._run(work)
 
     def items_of_citizen(self, citizen: str) -> list[QueueItem]:
-        rows = self._rows("SELECT * FROM oracle_events WHERE lower(citizen) = %s ORDER BY seq", (citizen.lower(),))
+        rows = self._rows("SELECT * FROM oracle_events WHERE citizen = %s ORDER BY seq", (_stored_address(citizen),))
         return [_item(r) for r in rows]
 
     def submissions_of(self, attestation_ids: Iterable[str]) -> list[Submission]:
@@ -390,8 +391,8 @@ class PostgresQueueStore(QueueTransitions):
     def erase_citizen(self, citizen: str, now: float) -> ErasureResult:
         """Erasure (see :meth:`SqliteQueueStore.erase_citizen`)."""
         def work(cur: Cursor) -> ErasureResult:
-            cur.execute("SELECT attestation_id, state, reason FROM oracle_events WHERE lower(citizen) = %s "
-                        "ORDER BY seq FOR UPDATE", (citizen.lower(),))
+            cur.execute("SELECT attestation_id, state, reason FROM oracle_events WHERE citizen = %s "
+                        "ORDER BY seq FOR UPDATE", (_stored_address(citizen),))
             erased: list[str] = []
             stopped: list[str] = []
             pending: list[str] = []
