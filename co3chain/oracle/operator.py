@@ -105,8 +105,8 @@ class OracleOperator:
         if expected_kind is not None and source.kind != expected_kind:
             raise PayloadError(f"source {source.name!r} sends {source.kind!r} events, not {expected_kind!r}")
         try:
-            event = parse_event(source.name, source.kind, body,  # type: ignore[arg-type]
-                                new_salt() if salt == "fresh" else salt)  # type: ignore[arg-type]
+            evidence_salt = new_salt() if salt == "fresh" else salt
+            event = parse_event(source.name, source.kind, body, evidence_salt)  # type: ignore[arg-type]
         except PayloadError:
             self.metrics.bad_payloads.inc()
             raise
