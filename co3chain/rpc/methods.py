@@ -57,6 +57,7 @@ class EthApi:
             block_hash_at=self.chain.get_canonical_hash,
             get_logs=self._logs_json,
             resolve_range=self._resolve_range,
+            max_range=backend.max_log_range,
         )
         self.subscriptions = SubscriptionManager(self._block_receipts)
         self._receipt_cache: OrderedDict[bytes, list[ReceiptInfo]] = OrderedDict()
