@@ -587,9 +587,17 @@ class NodeChain:
         state = vm.state
         if state_override:
             _apply_state_override(state, state_override)
-        unsigned = vm.create_unsigned_transaction(
-            nonce=state.get_nonce(sender), gas_price=gas_price, gas=gas, to=to, value=value, data=data
-        )
+        access_list = [(bytes(a), [int(k) for k in keys]) for a, keys in tx.get("accessList") or ()]
+        if access_list:  # a type-1 call: access-list intrinsic gas is charged and its entries start warm
+            unsigned = vm.get_transaction_builder().new_unsigned_access_list_transaction(
+                self.chain_id, state.get_nonce(sender), gas_price, gas, to, value, data, access_list
+            )
+        else:
+            unsigned = vm.create_unsigned_transaction(
+                nonce=state.get_nonce(sender), gas_price=gas_price, gas=gas, to=to, value=value, data=data
+            )
+        if gas < unsigned.intrinsic_gas:  # geth's wording, checked before execution as geth does
+            raise CallFailed(f"intrinsic gas too low: have {gas}, want {unsigned.intrinsic_gas}")
         spoof = SpoofTransaction(unsigned, from_=sender)
         try:
             return state.costless_execute_transaction(spoof)
@@ -602,7 +610,11 @@ class NodeChain:
     def call(
         self, tx: dict[str, Any], header: QbftBlockHeader | None = None, state_override: dict | None = None
     ) -> bytes:
-        """Execute ``tx`` read-only on ``header``'s state (default head); return the output bytes."""
+        """Execute ``tx`` read-only on ``header``'s state (default head); return the output bytes.
+
+        ``tx`` keys: from, to, value, data, gas, gasPrice, and ``accessList`` as
+        ``[(address bytes, [slot ints])]`` (EIP-2930: its intrinsic gas is charged, its entries start warm).
+        """
         comp = self._run_call(tx, header or self.head, None, state_override)
         _raise_for_computation(comp)
         return comp.output

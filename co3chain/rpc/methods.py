@@ -134,6 +134,8 @@ class EthApi:
         price = args.gas_price if args.gas_price is not None else args.max_fee_per_gas
         if price is not None:
             tx["gasPrice"] = price
+        if args.access_list:
+            tx["accessList"] = args.access_list
         return tx
 
     @staticmethod
