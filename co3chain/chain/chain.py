@@ -573,7 +573,12 @@ class NodeChain:
 
     # -- eth_call / estimateGas ----------------------------------------------------------------------
     def _run_call(
-        self, tx: dict[str, Any], header: QbftBlockHeader, gas: int | None, state_override: dict | None
+        self,
+        tx: dict[str, Any],
+        header: QbftBlockHeader,
+        gas: int | None,
+        state_override: dict | None,
+        on_state: Callable[[Any], None] | None = None,
     ) -> Any:
         sender = _opt_addr(tx.get("from")) or ZERO_ADDRESS
         to = _opt_addr(tx.get("to")) or b""
@@ -599,6 +604,8 @@ class NodeChain:
         if gas < unsigned.intrinsic_gas:  # geth's wording, checked before execution as geth does
             raise CallFailed(f"intrinsic gas too low: have {gas}, want {unsigned.intrinsic_gas}")
         spoof = SpoofTransaction(unsigned, from_=sender)
+        if on_state is not None:
+            on_state(state)
         try:
             return state.costless_execute_transaction(spoof)
         except ValidationError as exc:
@@ -647,6 +654,57 @@ class NodeChain:
             else:
                 lo = mid
         return hi
+
+    def create_access_list(
+        self, tx: dict[str, Any], header: QbftBlockHeader | None = None, state_override: dict | None = None
+    ) -> tuple[list[tuple[bytes, list[int]]], int, bytes | None, str | None]:
+        """EIP-2930 list for ``tx`` as geth's ``eth_createAccessList``: (access list, gas used with the
+        list, revert data or None, error message or None).
+
+        Every address and slot the call touches, except the sender, the recipient (or created contract)
+        and precompiles, which are warm anyway. Repeated until the list is stable, because warming slots
+        can change the path (e.g. code branching on ``gasleft()``).
+        """
+        header = header or self.head
+        sender = _opt_addr(tx.get("from")) or ZERO_ADDRESS
+        current = [(bytes(a), sorted(set(int(k) for k in ks))) for a, ks in tx.get("accessList") or ()]
+        for _ in range(16):
+            addresses: dict[bytes, set[int]] = {}
+
+            def instrument(state: Any, seen: dict[bytes, set[int]] = addresses) -> None:
+                mark_address, mark_slot = state.mark_address_warm, state.mark_storage_warm
+
+                def address_warm(address: bytes) -> None:
+                    seen.setdefault(bytes(address), set())
+                    mark_address(address)
+
+                def slot_warm(address: bytes, slot: int) -> None:
+                    seen.setdefault(bytes(address), set()).add(int(slot))
+                    mark_slot(address, slot)
+
+                state.mark_address_warm, state.mark_storage_warm = address_warm, slot_warm
+
+            call = {**tx, "accessList": current}
+            gas = _int(tx.get("gas"), 0) or min(header.gas_limit, self.call_gas_cap)
+            comp = self._run_call(call, header, gas, state_override, instrument)
+            to = _opt_addr(tx.get("to"))
+            recipient = to if to is not None else comp.msg.storage_address
+            skip = {sender, recipient} | set(comp.get_precompiles().keys())
+            for a, ks in current:  # what the caller listed stays listed, as geth keeps it
+                addresses.setdefault(a, set()).update(ks)
+            found = sorted((a, sorted(ks)) for a, ks in addresses.items() if a not in skip or ks)
+            used = min(gas, gas - comp.get_gas_remaining())
+            used -= min(comp.get_gas_refund(), used // 5) if not comp.is_error else 0
+            if found == sorted(current):
+                break
+            current = found
+        from eth.exceptions import Revert
+
+        revert = comp.output if comp.is_error and isinstance(comp.error, Revert) else None
+        error = None
+        if comp.is_error:
+            error = "execution reverted" if revert is not None else f"{type(comp.error).__name__} {comp.error}"
+        return current, used, revert, error
 
     # -- execution -----------------------------------------------------------------------------------
     def _execute(

@@ -294,7 +294,8 @@ class SubscriptionManager:
 
             def matching(sub: _Subscription) -> list[dict[str, Any]] | None:
                 crit = sub.criteria or FilterCriteria()
-                out = [fmt.log_json(lg) for lg in logs if log_matches(crit, lg.address, lg.topics)]
+                ts = block.header.timestamp
+                out = [fmt.log_json(lg, ts) for lg in logs if log_matches(crit, lg.address, lg.topics)]
                 return out or None
 
             await self._send_all("logs", matching)
