@@ -661,8 +661,8 @@ class NodeChain:
         """EIP-2930 list for ``tx`` as geth's ``eth_createAccessList``: (access list, gas used with the
         list, revert data or None, error message or None).
 
-        Every address and slot the call touches, except the sender, the recipient (or created contract)
-        and precompiles, which are warm anyway. Repeated until the list is stable, because warming slots
+        Every address and slot the call touches, except the sender, the recipient (or created contract),
+        the coinbase and precompiles, which are warm anyway. Repeated until the list is stable, because warming slots
         can change the path (e.g. code branching on ``gasleft()``).
         """
         header = header or self.head
@@ -689,7 +689,8 @@ class NodeChain:
             comp = self._run_call(call, header, gas, state_override, instrument)
             to = _opt_addr(tx.get("to"))
             recipient = to if to is not None else comp.msg.storage_address
-            skip = {sender, recipient} | set(comp.get_precompiles().keys())
+            # warm anyway: sender, recipient, precompiles and (EIP-3651) the block's coinbase
+            skip = {sender, recipient, header.coinbase} | set(comp.get_precompiles().keys())
             for a, ks in current:  # what the caller listed stays listed, as geth keeps it
                 addresses.setdefault(a, set()).update(ks)
             found = sorted((a, sorted(ks)) for a, ks in addresses.items() if a not in skip or ks)
