@@ -206,6 +206,8 @@ def unsigned_tx_json(fields: dict[str, Any]) -> dict[str, Any]:
     for key in ("nonce", "gas", "value", "gasPrice", "maxFeePerGas", "maxPriorityFeePerGas", "chainId"):
         if key in fields:
             out[key] = hq(int(fields[key]))
+    if "maxFeePerGas" in fields:  # the spec's unsigned 1559 object carries the price it would pay at most
+        out["gasPrice"] = hq(int(fields["maxFeePerGas"]))
     out["to"] = fields.get("to")
     out["input"] = hd(fields.get("data", b""))
     if "accessList" in fields:

@@ -436,12 +436,11 @@ class EthApi:
 
     def _block_json(self, ref: P.BlockRef, full: bool) -> dict[str, Any] | None:
         if ref.tag == "pending":
-            b = self._pending_block()
-            out = fmt.block_json(b)
+            # hash of the unsealed header (QBFT hashes exclude seals): what the block would be if proposed
+            # now; the spec's Block requires it, and anvil gives it (geth nulls hash/nonce/miner)
+            out = fmt.block_json(self._pending_block())
             if not full:
                 out["transactions"] = [tx["hash"] for tx in out["transactions"]]
-            for key in ("hash", "nonce", "miner"):  # as geth: a pending block has no identity yet
-                out[key] = None
             return out
         if full:
             b = self._block(ref)
@@ -609,6 +608,22 @@ class EthApi:
             "systemContracts": {"BEACON_ROOTS_ADDRESS": _BEACON_ROOTS_ADDRESS},
         }
         return {"current": current, "next": None, "last": None}
+
+    def eth_capabilities(self) -> dict[str, Any]:
+        """What history this node serves: everything from genesis (no pruning of blocks, receipts, logs
+        or state), so every resource starts at block 0 with no delete strategy."""
+        head = self.chain.head
+        resource = {"disabled": False, "oldestBlock": "0x0"}
+        out: dict[str, Any] = {"head": {"number": fmt.hq(head.block_number), "hash": fmt.hd(head.hash)}}
+        for name in ("state", "tx", "logs", "receipts", "blocks", "stateproofs"):
+            out[name] = dict(resource)
+        return out
+
+    def eth_getBlockAccessList(self, block: Any) -> None:
+        """EIP-7928 block access lists exist from Amsterdam on; this chain runs Cancun rules, so no block
+        has one: ``null`` (the spec's "not found"). Unknown blocks are ``null`` too."""
+        self._block(P.block_ref(block, default=None))
+        return None
 
     # -- raw transactions ----------------------------------------------------------------------------
     def eth_getRawTransactionByHash(self, tx_hash: Any) -> str | None:
