@@ -707,6 +707,110 @@ class NodeChain:
             error = "execution reverted" if revert is not None else f"{type(comp.error).__name__} {comp.error}"
         return current, used, revert, error
 
+    def simulate(
+        self, blocks: Sequence[dict[str, Any]], header: QbftBlockHeader | None = None, validation: bool = False
+    ) -> list[dict[str, Any]]:
+        """eth_simulateV1: run ``blocks`` of calls on top of ``header`` (default head), each block on the
+        state the previous one left, nothing persisted.
+
+        A block is ``{"blockOverrides": {number, time, gasLimit, feeRecipient}, "stateOverrides": {...},
+        "calls": [call dicts as for :meth:`call`]}``. Calls from one sender take consecutive nonces (unless
+        given). Returns per block ``{"header", "calls": [{output, gasUsed, status, logs, reverted,
+        error}], "tx_hashes"}``: the header carries the simulated state root, gas used, bloom and the roots
+        of the simulated (unsigned) transactions and their receipts. ``validation`` checks given nonces.
+        """
+        from eth.exceptions import Revert
+
+        from co3chain.chain.triehash import ordered_trie_root
+
+        parent = header or self.head
+        db = Overlay(self.store)
+        out: list[dict[str, Any]] = []
+        for spec in blocks:
+            ov = spec.get("blockOverrides") or {}
+            number = _int(ov.get("number"), parent.block_number + 1)
+            if number <= parent.block_number:
+                raise CallFailed(f"block numbers must increase: {number} after {parent.block_number}")
+            timestamp = _int(ov.get("time"), parent.timestamp + 1)
+            if timestamp < parent.timestamp:
+                raise CallFailed(f"block timestamps must not decrease: {timestamp} after {parent.timestamp}")
+            template = new_header(
+                parent,
+                block_number=number,
+                timestamp=timestamp,
+                coinbase=_opt_addr(ov.get("feeRecipient")) or parent.coinbase,
+                gas_limit=_int(ov.get("gasLimit"), parent.gas_limit),
+                extra_data=parent.extra_data,
+            )
+            vm = self._vm(template, db)
+            state = vm.state
+            if spec.get("stateOverrides"):
+                _apply_state_override(state, spec["stateOverrides"])
+            calls: list[dict[str, Any]] = []
+            receipts: list[bytes] = []
+            tx_rlps: list[bytes] = []
+            block_bloom = BloomFilter()
+            used_total = 0
+            for tx in spec.get("calls") or ():
+                sender = _opt_addr(tx.get("from")) or ZERO_ADDRESS
+                nonce = state.get_nonce(sender)
+                if tx.get("nonce") is not None and validation and _int(tx["nonce"], 0) != nonce:
+                    raise CallFailed(f"nonce mismatch for 0x{sender.hex()}: have {nonce}, given {tx['nonce']}")
+                gas = _int(tx.get("gas"), 0) or min(template.gas_limit - used_total, self.call_gas_cap)
+                if used_total + gas > template.gas_limit:
+                    raise CallFailed("block gas limit exceeded by the block's calls")
+                to = _opt_addr(tx.get("to")) or b""
+                value, data = _int(tx.get("value"), 0), _bytes(tx.get("data", tx.get("input")))
+                price = _int(tx.get("gasPrice", tx.get("maxFeePerGas")), 0)
+                unsigned = vm.create_unsigned_transaction(
+                    nonce=nonce, gas_price=price, gas=gas, to=to, value=value, data=data
+                )
+                if gas < unsigned.intrinsic_gas:
+                    raise CallFailed(f"intrinsic gas too low: have {gas}, want {unsigned.intrinsic_gas}")
+                try:
+                    comp = state.costless_execute_transaction(SpoofTransaction(unsigned, from_=sender))
+                except ValidationError as exc:
+                    raise CallFailed(str(exc)) from exc
+                used = gas - comp.get_gas_remaining()
+                if not comp.is_error:
+                    used -= min(comp.get_gas_refund(), used // 5)
+                used_total += used
+                logs = [(bytes(a), [t.to_bytes(32, "big") for t in topics], bytes(d))
+                        for a, topics, d in comp.get_log_entries()]
+                bloom = BloomFilter()
+                for a, topics, _ in logs:
+                    bloom.add(a)
+                    for t in topics:
+                        bloom.add(t)
+                block_bloom = BloomFilter(int(block_bloom) | int(bloom))
+                status = 0 if comp.is_error else 1
+                receipts.append(rlp.encode([status, used_total, int(bloom).to_bytes(256, "big"), logs]))
+                tx_rlp = rlp.encode(unsigned)
+                tx_rlps.append(tx_rlp)
+                calls.append({
+                    "output": comp.output,
+                    "gasUsed": used,
+                    "status": status,
+                    "logs": logs,
+                    "reverted": comp.is_error and isinstance(comp.error, Revert),
+                    "error": None if not comp.is_error else f"{type(comp.error).__name__} {comp.error}".strip(),
+                    # unsigned calls have no signature: identify each by its encoding and sender
+                    "hash": keccak(tx_rlp + sender),
+                    "sender": sender,
+                    "tx": unsigned,
+                })
+            state.persist()
+            hdr = template.copy(
+                state_root=state.state_root,
+                gas_used=used_total,
+                bloom=int(block_bloom),
+                transaction_root=ordered_trie_root(tx_rlps),
+                receipt_root=ordered_trie_root(receipts),
+            )
+            out.append({"header": hdr, "calls": calls})
+            parent = hdr
+        return out
+
     # -- execution -----------------------------------------------------------------------------------
     def _execute(
         self, parent: QbftBlockHeader, template: QbftBlockHeader, txs: Sequence[Any]

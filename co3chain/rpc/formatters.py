@@ -213,3 +213,27 @@ def unsigned_tx_json(fields: dict[str, Any]) -> dict[str, Any]:
     if "accessList" in fields:
         out["accessList"] = fields["accessList"]
     return out
+
+
+def simulated_tx_json(call: dict[str, Any], header: Any, index: int) -> dict[str, Any]:
+    """A simulated call as a transaction object (eth_simulateV1 ``returnFullTransactions``): unsigned,
+    so the signature fields are zero, as geth reports them."""
+    tx = call["tx"]
+    return {
+        "blockHash": hd(header.hash),
+        "blockNumber": hq(header.block_number),
+        "blockTimestamp": hq(header.timestamp),
+        "from": hd(call["sender"]),
+        "gas": hq(tx.gas),
+        "gasPrice": hq(tx.gas_price),
+        "hash": hd(call["hash"]),
+        "input": hd(tx.data),
+        "nonce": hq(tx.nonce),
+        "to": haddr(tx.to),
+        "transactionIndex": hq(index),
+        "value": hq(tx.value),
+        "type": "0x0",
+        "v": "0x0",
+        "r": "0x0",
+        "s": "0x0",
+    }

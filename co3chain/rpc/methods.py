@@ -16,6 +16,7 @@ import zlib
 from collections import OrderedDict
 from typing import Any
 
+import rlp
 from eth_abi import decode as abi_decode
 from eth_account import Account
 from eth_account.messages import encode_defunct, encode_typed_data
@@ -44,6 +45,9 @@ _CANCUN_PRECOMPILES = (
     "KZG_POINT_EVALUATION",
 )
 _BEACON_ROOTS_ADDRESS = "0x000f3df6d732807ef1319fb7b8bb8522d0beac02"
+#: eth_simulateV1 limits (geth: 256 blocks)
+_MAX_SIMULATED_BLOCKS = 256
+_MAX_SIMULATED_CALLS = 1000
 #: the pending block executes at most this long (a huge pool must not stall the RPC worker)
 _PENDING_BUILD_SECONDS = 1.0
 
@@ -697,6 +701,90 @@ class EthApi:
         }
         if error is not None:
             out["error"] = error
+        return out
+
+    async def eth_simulateV1(self, payload: Any, block: Any = None) -> list[dict[str, Any]]:
+        """Calls in one or more simulated blocks on top of ``block``, state carried between them."""
+        if not isinstance(payload, dict) or not isinstance(payload.get("blockStateCalls"), list):
+            raise InvalidParams("invalid payload: expected {blockStateCalls: [...]}")
+        specs = payload["blockStateCalls"]
+        if len(specs) > _MAX_SIMULATED_BLOCKS:
+            raise RpcError(-38026, f"too many blocks (max {_MAX_SIMULATED_BLOCKS})")
+        blocks: list[dict[str, Any]] = []
+        total = 0
+        for spec in specs:
+            if not isinstance(spec, dict):
+                raise InvalidParams("invalid block state call: expected object")
+            calls = spec.get("calls") or []
+            if not isinstance(calls, list):
+                raise InvalidParams("invalid calls: expected list")
+            total += len(calls)
+            ov = spec.get("blockOverrides") or {}
+            if not isinstance(ov, dict):
+                raise InvalidParams("invalid blockOverrides: expected object")
+            overrides: dict[str, Any] = {}
+            for key in ("number", "time", "gasLimit"):
+                if ov.get(key) is not None:
+                    overrides[key] = P.quantity(ov[key], f"blockOverrides.{key}")
+            if ov.get("feeRecipient") is not None:
+                overrides["feeRecipient"] = P.address(ov["feeRecipient"], "blockOverrides.feeRecipient")
+            blocks.append({
+                "blockOverrides": overrides,
+                "stateOverrides": self._override_dict(P.state_overrides(spec.get("stateOverrides"))),
+                "calls": [
+                    {**self._call_dict(args), **({"nonce": args.nonce} if args.nonce is not None else {})}
+                    for args in (P.call_args(c, "call") for c in calls)
+                ],
+            })
+        if total > _MAX_SIMULATED_CALLS:
+            raise RpcError(-38026, f"too many calls (max {_MAX_SIMULATED_CALLS})")
+        full = bool(payload.get("returnFullTransactions"))
+        header = self._header(P.block_ref(block))
+        try:
+            results = await asyncio.to_thread(
+                self.chain.simulate, blocks, header, bool(payload.get("validation"))
+            )
+        except CallFailed as exc:
+            raise RpcError(-32000, str(exc)) from None
+        return [self._simulated_block_json(r, full) for r in results]
+
+    def _simulated_block_json(self, result: dict[str, Any], full: bool) -> dict[str, Any]:
+        hdr = result["header"]
+        out = fmt.block_json_hashes(hdr, [c["hash"] for c in result["calls"]], 0)
+        out["size"] = fmt.hq(len(rlp.encode(hdr)))
+        if full:
+            out["transactions"] = [
+                fmt.simulated_tx_json(c, hdr, i) for i, c in enumerate(result["calls"])
+            ]
+        calls, log_index = [], 0
+        for i, c in enumerate(result["calls"]):
+            entry: dict[str, Any] = {
+                "status": fmt.hq(c["status"]),
+                "returnData": fmt.hd(c["output"]),
+                "gasUsed": fmt.hq(c["gasUsed"]),
+            }
+            if c["status"]:
+                logs = []
+                for address, topics, data in c["logs"]:
+                    logs.append({
+                        "address": fmt.hd(address), "topics": [fmt.hd(t) for t in topics], "data": fmt.hd(data),
+                        "blockHash": fmt.hd(hdr.hash), "blockNumber": fmt.hq(hdr.block_number),
+                        "blockTimestamp": fmt.hq(hdr.timestamp), "transactionHash": fmt.hd(c["hash"]),
+                        "transactionIndex": fmt.hq(i), "logIndex": fmt.hq(log_index), "removed": False,
+                    })
+                    log_index += 1
+                entry["logs"] = logs
+            elif c["reverted"]:
+                reason = _revert_reason(c["output"])
+                entry["error"] = {
+                    "code": 3,
+                    "message": "execution reverted" + (f": {reason}" if reason else ""),
+                    "data": fmt.hd(c["output"]),
+                }
+            else:
+                entry["error"] = {"code": -32015, "message": c["error"] or "execution failed"}
+            calls.append(entry)
+        out["calls"] = calls
         return out
 
     # -- filling and signing -------------------------------------------------------------------------

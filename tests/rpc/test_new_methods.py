@@ -9,7 +9,7 @@ from eth_account.messages import encode_defunct, encode_typed_data
 from eth_hash.auto import keccak
 
 from tests.rpc.conftest import CHAIN_ID, USER_KEYS, VALIDATOR, Node
-from tests.rpc.test_methods import A0, A1, deploy_counter, err, inc_data
+from tests.rpc.test_methods import A0, A1, COUNT, deploy_counter, err, inc_data
 
 V = "0x" + VALIDATOR.hex()
 
@@ -143,3 +143,36 @@ def test_dev_signing(dev_node: Node) -> None:
 def test_signing_methods_absent_outside_dev_mode(node: Node) -> None:
     for method in ("eth_sign", "eth_signTransaction", "eth_signTypedData_v4"):
         assert err(node.rpc(method))["code"] == -32601
+
+
+def test_simulate_v1_carries_state_across_calls_and_blocks(node: Node) -> None:
+    addr = deploy_counter(node)
+    head = node.call("eth_getBlockByNumber", "latest", False)
+    call = {"from": A0, "to": addr}
+    payload = {
+        "blockStateCalls": [
+            {"calls": [{**call, "data": inc_data(5)}, {**call, "data": inc_data(6)}]},
+            {
+                "blockOverrides": {"number": hex(int(head["number"], 16) + 5), "time": hex(int(head["timestamp"], 16) + 99)},
+                "stateOverrides": {A1: {"balance": "0x7"}},
+                "calls": [{**call, "data": inc_data(0)}, {**call, "data": inc_data(1)}],
+            },
+        ],
+        "returnFullTransactions": True,
+    }
+    b1, b2 = node.call("eth_simulateV1", payload, "latest")
+    assert b1["number"] == hex(int(head["number"], 16) + 1) and b1["parentHash"] == head["hash"]
+    assert [int(c["returnData"], 16) for c in b1["calls"]] == [5, 11]  # the second call sees the first
+    assert all(c["status"] == "0x1" and len(c["logs"]) == 1 for c in b1["calls"])
+    assert b1["calls"][1]["logs"][0]["logIndex"] == "0x1"
+    assert int(b1["gasUsed"], 16) == sum(int(c["gasUsed"], 16) for c in b1["calls"])
+    assert [tx["nonce"] for tx in b1["transactions"]] == ["0x1", "0x2"]  # consecutive nonces
+    assert b2["parentHash"] == b1["hash"] and b2["number"] == hex(int(head["number"], 16) + 5)
+    assert b2["timestamp"] == hex(int(head["timestamp"], 16) + 99)
+    failed, ok = b2["calls"]
+    assert failed["status"] == "0x0" and failed["error"]["code"] == 3 and failed["error"]["message"].endswith("zero")
+    assert int(ok["returnData"], 16) == 12  # state carried from block 1; the reverted call changed nothing
+    assert b1["stateRoot"] != b2["stateRoot"] != head["stateRoot"]
+    assert node.call("eth_call", {**call, "data": COUNT}) == "0x" + "00" * 32  # nothing persisted
+    bad = {"blockStateCalls": [{"blockOverrides": {"number": head["number"]}, "calls": []}]}
+    assert err(node.rpc("eth_simulateV1", bad, "latest"))["code"] == -32000
