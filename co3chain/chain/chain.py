@@ -762,9 +762,15 @@ class NodeChain:
                 to = _opt_addr(tx.get("to")) or b""
                 value, data = _int(tx.get("value"), 0), _bytes(tx.get("data", tx.get("input")))
                 price = _int(tx.get("gasPrice", tx.get("maxFeePerGas")), 0)
-                unsigned = vm.create_unsigned_transaction(
-                    nonce=nonce, gas_price=price, gas=gas, to=to, value=value, data=data
-                )
+                access_list = [(bytes(x), [int(k) for k in ks]) for x, ks in tx.get("accessList") or ()]
+                if access_list:
+                    unsigned = vm.get_transaction_builder().new_unsigned_access_list_transaction(
+                        self.chain_id, nonce, price, gas, to, value, data, access_list
+                    )
+                else:
+                    unsigned = vm.create_unsigned_transaction(
+                        nonce=nonce, gas_price=price, gas=gas, to=to, value=value, data=data
+                    )
                 if gas < unsigned.intrinsic_gas:
                     raise CallFailed(f"intrinsic gas too low: have {gas}, want {unsigned.intrinsic_gas}")
                 try:
@@ -784,8 +790,9 @@ class NodeChain:
                         bloom.add(t)
                 block_bloom = BloomFilter(int(block_bloom) | int(bloom))
                 status = 0 if comp.is_error else 1
-                receipts.append(rlp.encode([status, used_total, int(bloom).to_bytes(256, "big"), logs]))
-                tx_rlp = rlp.encode(unsigned)
+                receipt = rlp.encode([status, used_total, int(bloom).to_bytes(256, "big"), logs])
+                receipts.append((b"\x01" if access_list else b"") + receipt)
+                tx_rlp = (b"\x01" if access_list else b"") + rlp.encode(unsigned)
                 tx_rlps.append(tx_rlp)
                 calls.append({
                     "output": comp.output,
@@ -798,6 +805,7 @@ class NodeChain:
                     "hash": keccak(tx_rlp + sender),
                     "sender": sender,
                     "tx": unsigned,
+                    "type": 1 if access_list else 0,
                 })
             state.persist()
             hdr = template.copy(

@@ -176,3 +176,18 @@ def test_simulate_v1_carries_state_across_calls_and_blocks(node: Node) -> None:
     assert node.call("eth_call", {**call, "data": COUNT}) == "0x" + "00" * 32  # nothing persisted
     bad = {"blockStateCalls": [{"blockOverrides": {"number": head["number"]}, "calls": []}]}
     assert err(node.rpc("eth_simulateV1", bad, "latest"))["code"] == -32000
+
+
+def test_simulate_v1_honours_access_lists(node: Node) -> None:
+    addr = deploy_counter(node)
+    call = {"from": A0, "to": addr, "data": COUNT}  # a read: both calls cost the same but for the list
+    access_list = [{"address": "0x" + "ab" * 20, "storageKeys": ["0x" + "00" * 32]}]
+    payload = {
+        "blockStateCalls": [{"calls": [call, {**call, "accessList": access_list}]}],
+        "returnFullTransactions": True,
+    }
+    (block,) = node.call("eth_simulateV1", payload)
+    plain, listed = (int(c["gasUsed"], 16) for c in block["calls"])
+    assert listed == plain + 2400 + 1900  # EIP-2930 intrinsic gas of one address and one key
+    assert [tx["type"] for tx in block["transactions"]] == ["0x0", "0x1"]
+    assert block["transactions"][1]["accessList"] == access_list
