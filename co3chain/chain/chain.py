@@ -773,6 +773,7 @@ class NodeChain:
                     )
                 if gas < unsigned.intrinsic_gas:
                     raise CallFailed(f"intrinsic gas too low: have {gas}, want {unsigned.intrinsic_gas}")
+                state.lock_changes()  # a new transaction: cold accounts and slots again (as VM.apply_transaction)
                 try:
                     comp = state.costless_execute_transaction(SpoofTransaction(unsigned, from_=sender))
                 except ValidationError as exc:
