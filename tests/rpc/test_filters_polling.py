@@ -85,3 +85,24 @@ def test_filter_ids_accepted_with_and_without_leading_zeros(node: Node) -> None:
     assert node.call("eth_getFilterChanges", fid.upper().replace("0X", "0x")) == []
     assert node.call("eth_uninstallFilter", padded) is True
     assert err(node.rpc("eth_getFilterChanges", fid))["message"] == "filter not found"
+
+
+def test_log_filter_scans_a_long_gap_in_range_sized_chunks() -> None:
+    """A filter not polled for more blocks than the eth_getLogs range cap still gets every log once."""
+    from co3chain.rpc.filters import FilterManager
+    from co3chain.rpc.params import filter_criteria
+
+    head = [0]
+    scanned: list[tuple[int, int]] = []
+
+    def get_logs(_crit, lo: int, hi: int) -> list[dict]:
+        scanned.append((lo, hi))
+        return [{"blockNumber": hex(n)} for n in range(lo, hi + 1)]
+
+    fm = FilterManager(lambda: head[0], lambda n: b"\x00" * 32, get_logs, lambda c: (head[0], head[0]), max_range=10)
+    fid = fm.new_log_filter(filter_criteria({}))
+    head[0] = 25
+    logs = fm.changes("0x" + fid[2:].rjust(32, "0"))
+    assert [int(lg["blockNumber"], 16) for lg in logs] == list(range(1, 26))
+    assert scanned == [(1, 10), (11, 20), (21, 25)]
+    assert fm.changes(fid) == []
