@@ -573,7 +573,12 @@ class NodeChain:
 
     # -- eth_call / estimateGas ----------------------------------------------------------------------
     def _run_call(
-        self, tx: dict[str, Any], header: QbftBlockHeader, gas: int | None, state_override: dict | None
+        self,
+        tx: dict[str, Any],
+        header: QbftBlockHeader,
+        gas: int | None,
+        state_override: dict | None,
+        on_state: Callable[[Any], None] | None = None,
     ) -> Any:
         sender = _opt_addr(tx.get("from")) or ZERO_ADDRESS
         to = _opt_addr(tx.get("to")) or b""
@@ -587,10 +592,20 @@ class NodeChain:
         state = vm.state
         if state_override:
             _apply_state_override(state, state_override)
-        unsigned = vm.create_unsigned_transaction(
-            nonce=state.get_nonce(sender), gas_price=gas_price, gas=gas, to=to, value=value, data=data
-        )
+        access_list = [(bytes(a), [int(k) for k in keys]) for a, keys in tx.get("accessList") or ()]
+        if access_list:  # a type-1 call: access-list intrinsic gas is charged and its entries start warm
+            unsigned = vm.get_transaction_builder().new_unsigned_access_list_transaction(
+                self.chain_id, state.get_nonce(sender), gas_price, gas, to, value, data, access_list
+            )
+        else:
+            unsigned = vm.create_unsigned_transaction(
+                nonce=state.get_nonce(sender), gas_price=gas_price, gas=gas, to=to, value=value, data=data
+            )
+        if gas < unsigned.intrinsic_gas:  # geth's wording, checked before execution as geth does
+            raise CallFailed(f"intrinsic gas too low: have {gas}, want {unsigned.intrinsic_gas}")
         spoof = SpoofTransaction(unsigned, from_=sender)
+        if on_state is not None:
+            on_state(state)
         try:
             return state.costless_execute_transaction(spoof)
         except ValidationError as exc:
@@ -602,7 +617,11 @@ class NodeChain:
     def call(
         self, tx: dict[str, Any], header: QbftBlockHeader | None = None, state_override: dict | None = None
     ) -> bytes:
-        """Execute ``tx`` read-only on ``header``'s state (default head); return the output bytes."""
+        """Execute ``tx`` read-only on ``header``'s state (default head); return the output bytes.
+
+        ``tx`` keys: from, to, value, data, gas, gasPrice, and ``accessList`` as
+        ``[(address bytes, [slot ints])]`` (EIP-2930: its intrinsic gas is charged, its entries start warm).
+        """
         comp = self._run_call(tx, header or self.head, None, state_override)
         _raise_for_computation(comp)
         return comp.output
@@ -635,6 +654,171 @@ class NodeChain:
             else:
                 lo = mid
         return hi
+
+    def create_access_list(
+        self, tx: dict[str, Any], header: QbftBlockHeader | None = None, state_override: dict | None = None
+    ) -> tuple[list[tuple[bytes, list[int]]], int, bytes | None, str | None]:
+        """EIP-2930 list for ``tx`` as geth's ``eth_createAccessList``: (access list, gas used with the
+        list, revert data or None, error message or None).
+
+        Every address and slot the call touches, except the sender, the recipient (or created contract),
+        the coinbase and precompiles, which are warm anyway. Repeated until the list is stable, because warming slots
+        can change the path (e.g. code branching on ``gasleft()``).
+        """
+        header = header or self.head
+        sender = _opt_addr(tx.get("from")) or ZERO_ADDRESS
+        current = [(bytes(a), sorted(set(int(k) for k in ks))) for a, ks in tx.get("accessList") or ()]
+        for _ in range(16):
+            addresses: dict[bytes, set[int]] = {}
+
+            def instrument(state: Any, seen: dict[bytes, set[int]] = addresses) -> None:
+                mark_address, mark_slot = state.mark_address_warm, state.mark_storage_warm
+
+                def address_warm(address: bytes) -> None:
+                    seen.setdefault(bytes(address), set())
+                    mark_address(address)
+
+                def slot_warm(address: bytes, slot: int) -> None:
+                    seen.setdefault(bytes(address), set()).add(int(slot))
+                    mark_slot(address, slot)
+
+                state.mark_address_warm, state.mark_storage_warm = address_warm, slot_warm
+
+            call = {**tx, "accessList": current}
+            gas = _int(tx.get("gas"), 0) or min(header.gas_limit, self.call_gas_cap)
+            comp = self._run_call(call, header, gas, state_override, instrument)
+            to = _opt_addr(tx.get("to"))
+            recipient = to if to is not None else comp.msg.storage_address
+            # warm anyway: sender, recipient, precompiles and (EIP-3651) the block's coinbase
+            skip = {sender, recipient, header.coinbase} | set(comp.get_precompiles().keys())
+            for a, ks in current:  # what the caller listed stays listed, as geth keeps it
+                addresses.setdefault(a, set()).update(ks)
+            found = sorted((a, sorted(ks)) for a, ks in addresses.items() if a not in skip or ks)
+            used = min(gas, gas - comp.get_gas_remaining())
+            used -= min(comp.get_gas_refund(), used // 5) if not comp.is_error else 0
+            if found == sorted(current):
+                break
+            current = found
+        from eth.exceptions import Revert
+
+        revert = comp.output if comp.is_error and isinstance(comp.error, Revert) else None
+        error = None
+        if comp.is_error:
+            error = "execution reverted" if revert is not None else f"{type(comp.error).__name__} {comp.error}"
+        return current, used, revert, error
+
+    def simulate(
+        self, blocks: Sequence[dict[str, Any]], header: QbftBlockHeader | None = None, validation: bool = False
+    ) -> list[dict[str, Any]]:
+        """eth_simulateV1: run ``blocks`` of calls on top of ``header`` (default head), each block on the
+        state the previous one left, nothing persisted.
+
+        A block is ``{"blockOverrides": {number, time, gasLimit, feeRecipient}, "stateOverrides": {...},
+        "calls": [call dicts as for :meth:`call`]}``. Calls from one sender take consecutive nonces (unless
+        given). Returns per block ``{"header", "calls": [{output, gasUsed, status, logs, reverted,
+        error}], "tx_hashes"}``: the header carries the simulated state root, gas used, bloom and the roots
+        of the simulated (unsigned) transactions and their receipts. ``validation`` checks given nonces.
+        """
+        from eth.exceptions import Revert
+
+        from co3chain.chain.triehash import ordered_trie_root
+
+        parent = header or self.head
+        db = Overlay(self.store)
+        out: list[dict[str, Any]] = []
+        for spec in blocks:
+            ov = spec.get("blockOverrides") or {}
+            number = _int(ov.get("number"), parent.block_number + 1)
+            if number <= parent.block_number:
+                raise CallFailed(f"block numbers must increase: {number} after {parent.block_number}")
+            timestamp = _int(ov.get("time"), parent.timestamp + 1)
+            if timestamp < parent.timestamp:
+                raise CallFailed(f"block timestamps must not decrease: {timestamp} after {parent.timestamp}")
+            template = new_header(
+                parent,
+                block_number=number,
+                timestamp=timestamp,
+                coinbase=_opt_addr(ov.get("feeRecipient")) or parent.coinbase,
+                gas_limit=_int(ov.get("gasLimit"), parent.gas_limit),
+                extra_data=parent.extra_data,
+            )
+            vm = self._vm(template, db)
+            state = vm.state
+            if spec.get("stateOverrides"):
+                _apply_state_override(state, spec["stateOverrides"])
+            calls: list[dict[str, Any]] = []
+            receipts: list[bytes] = []
+            tx_rlps: list[bytes] = []
+            block_bloom = BloomFilter()
+            used_total = 0
+            for tx in spec.get("calls") or ():
+                sender = _opt_addr(tx.get("from")) or ZERO_ADDRESS
+                nonce = state.get_nonce(sender)
+                if tx.get("nonce") is not None and validation and _int(tx["nonce"], 0) != nonce:
+                    raise CallFailed(f"nonce mismatch for 0x{sender.hex()}: have {nonce}, given {tx['nonce']}")
+                gas = _int(tx.get("gas"), 0) or min(template.gas_limit - used_total, self.call_gas_cap)
+                if used_total + gas > template.gas_limit:
+                    raise CallFailed("block gas limit exceeded by the block's calls")
+                to = _opt_addr(tx.get("to")) or b""
+                value, data = _int(tx.get("value"), 0), _bytes(tx.get("data", tx.get("input")))
+                price = _int(tx.get("gasPrice", tx.get("maxFeePerGas")), 0)
+                access_list = [(bytes(x), [int(k) for k in ks]) for x, ks in tx.get("accessList") or ()]
+                if access_list:
+                    unsigned = vm.get_transaction_builder().new_unsigned_access_list_transaction(
+                        self.chain_id, nonce, price, gas, to, value, data, access_list
+                    )
+                else:
+                    unsigned = vm.create_unsigned_transaction(
+                        nonce=nonce, gas_price=price, gas=gas, to=to, value=value, data=data
+                    )
+                if gas < unsigned.intrinsic_gas:
+                    raise CallFailed(f"intrinsic gas too low: have {gas}, want {unsigned.intrinsic_gas}")
+                state.lock_changes()  # a new transaction: cold accounts and slots again (as VM.apply_transaction)
+                try:
+                    comp = state.costless_execute_transaction(SpoofTransaction(unsigned, from_=sender))
+                except ValidationError as exc:
+                    raise CallFailed(str(exc)) from exc
+                used = gas - comp.get_gas_remaining()
+                if not comp.is_error:
+                    used -= min(comp.get_gas_refund(), used // 5)
+                used_total += used
+                logs = [(bytes(a), [t.to_bytes(32, "big") for t in topics], bytes(d))
+                        for a, topics, d in comp.get_log_entries()]
+                bloom = BloomFilter()
+                for a, topics, _ in logs:
+                    bloom.add(a)
+                    for t in topics:
+                        bloom.add(t)
+                block_bloom = BloomFilter(int(block_bloom) | int(bloom))
+                status = 0 if comp.is_error else 1
+                receipt = rlp.encode([status, used_total, int(bloom).to_bytes(256, "big"), logs])
+                receipts.append((b"\x01" if access_list else b"") + receipt)
+                tx_rlp = (b"\x01" if access_list else b"") + rlp.encode(unsigned)
+                tx_rlps.append(tx_rlp)
+                calls.append({
+                    "output": comp.output,
+                    "gasUsed": used,
+                    "status": status,
+                    "logs": logs,
+                    "reverted": comp.is_error and isinstance(comp.error, Revert),
+                    "error": None if not comp.is_error else f"{type(comp.error).__name__} {comp.error}".strip(),
+                    # unsigned calls have no signature: identify each by its encoding and sender
+                    "hash": keccak(tx_rlp + sender),
+                    "sender": sender,
+                    "tx": unsigned,
+                    "type": 1 if access_list else 0,
+                })
+            state.persist()
+            hdr = template.copy(
+                state_root=state.state_root,
+                gas_used=used_total,
+                bloom=int(block_bloom),
+                transaction_root=ordered_trie_root(tx_rlps),
+                receipt_root=ordered_trie_root(receipts),
+            )
+            out.append({"header": hdr, "calls": calls})
+            parent = hdr
+        return out
 
     # -- execution -----------------------------------------------------------------------------------
     def _execute(

@@ -155,6 +155,7 @@ class NodeService:
             dev_keys=dev_keys,
             peer_count=lambda: self.peer_count(),
             consensus=consensus,
+            coinbase=self.address,
         )
         dispatcher, self.api = build_dispatcher(backend)
         attach = getattr(self.producer, "attach_rpc", None)

@@ -46,6 +46,8 @@ class RpcBackend:
     syncing: Callable[[], Any] = lambda: False
     dev_keys: dict[bytes, bytes] = field(default_factory=dict)
     consensus: Any = None
+    #: eth_coinbase: this node's validator address (header coinbase of the blocks it proposes), if any
+    coinbase: bytes | None = None
     #: eth_getLogs / filter range cap (blocks); -32005 beyond it.
     max_log_range: int = 10_000
     max_log_results: int = 20_000

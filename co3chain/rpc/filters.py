@@ -35,8 +35,25 @@ MAX_FILTERS = 10_000
 
 
 def new_id() -> str:
-    """A random 128-bit id, hex-encoded (as geth's ``rpc.NewID``)."""
-    return "0x" + os.urandom(16).hex()
+    """A random 128-bit id as a quantity (minimal hex, as geth's ``rpc.NewID`` trims leading zeros).
+
+    Why a quantity: the spec types filter and subscription ids as quantities, and clients that keep them
+    as integers re-send them without the leading zeros.
+    """
+    while True:
+        n = int.from_bytes(os.urandom(16), "big")
+        if n:
+            return hex(n)
+
+
+def canonical_id(value: Any) -> str | None:
+    """An id as sent by a client (``0x00ab``, ``0xab``, ``0xAB``) in the form we store it; None if it is no id."""
+    if not isinstance(value, str) or value[:2] not in ("0x", "0X") or not 2 < len(value) <= 2 + 64:
+        return None
+    try:
+        return hex(int(value[2:], 16))
+    except ValueError:
+        return None
 
 
 @dataclass
@@ -46,6 +63,17 @@ class _Filter:
     criteria: FilterCriteria | None = None
     last_poll: float = field(default_factory=time.monotonic)
     pending: list[bytes] = field(default_factory=list)
+    #: serialises polls of one filter, so two concurrent polls cannot deliver the same blocks twice
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def _fixed_bound(ref: Any, default: int | None) -> int | None:
+    """A block bound that does not move with the head: a number, or 0 for ``earliest``; else ``default``."""
+    if ref.number is not None:
+        return int(ref.number)
+    if ref.tag == "earliest":
+        return 0
+    return default
 
 
 class FilterManager:
@@ -61,11 +89,13 @@ class FilterManager:
         block_hash_at: Callable[[int], bytes | None],
         get_logs: Callable[[FilterCriteria, int, int], list[dict[str, Any]]],
         resolve_range: Callable[[FilterCriteria], tuple[int, int]],
+        max_range: int = 10_000,
     ) -> None:
         self._head_number = head_number
         self._block_hash_at = block_hash_at
         self._get_logs = get_logs
         self._resolve_range = resolve_range
+        self._max_range = max(1, max_range)
         self._filters: dict[str, _Filter] = {}
         self._lock = threading.Lock()
 
@@ -88,9 +118,10 @@ class FilterManager:
         self._resolve_range(crit)  # validate tags now, as geth does
         return self._add(_Filter("logs", self._head_number(), crit))
 
-    def uninstall(self, fid: str) -> bool:
+    def uninstall(self, fid: Any) -> bool:
+        key = canonical_id(fid)
         with self._lock:
-            return self._filters.pop(fid, None) is not None
+            return key is not None and self._filters.pop(key, None) is not None
 
     def on_pending_tx(self, tx_hash: bytes) -> None:
         with self._lock:
@@ -99,31 +130,48 @@ class FilterManager:
                     f.pending.append(tx_hash)
 
     def _get(self, fid: Any) -> _Filter:
-        f = self._filters.get(fid) if isinstance(fid, str) else None
+        key = canonical_id(fid)
+        f = self._filters.get(key) if key is not None else None
         if f is None:
             raise ServerError("filter not found")
         f.last_poll = time.monotonic()
         return f
 
     def changes(self, fid: Any) -> list[Any]:
+        """What happened since the last poll: each new block hash, pending tx hash or matching log once.
+
+        A log filter scans every block after its cursor up to the head (clamped to the filter's own
+        fixed ``fromBlock``/``toBlock`` numbers, if any): ``latest``-style tags move with the head, so
+        they bound nothing here. The cursor advances only after the scan succeeded.
+        """
         f = self._get(fid)
-        head = self._head_number()
         if f.kind == "pending":
             with self._lock:
                 out, f.pending = f.pending, []
             return [fmt.hd(h) for h in out]
-        if head <= f.cursor:
-            return []
-        start, f.cursor = f.cursor + 1, head
-        if f.kind == "block":
-            hashes = (self._block_hash_at(n) for n in range(start, head + 1))
-            return [fmt.hd(h) for h in hashes if h is not None]
-        assert f.criteria is not None
-        lo, hi = self._resolve_range(f.criteria)
-        lo, hi = max(lo, start), min(hi, head)
-        if lo > hi:
-            return []
-        return self._get_logs(f.criteria, lo, hi)
+        with f.lock:
+            head = self._head_number()
+            if head <= f.cursor:
+                return []
+            start = f.cursor + 1
+            if f.kind == "block":
+                hashes = [self._block_hash_at(n) for n in range(start, head + 1)]
+                f.cursor = head
+                return [fmt.hd(h) for h in hashes if h is not None]
+            assert f.criteria is not None
+            crit = f.criteria
+            if crit.block_hash is not None:
+                lo, hi = self._resolve_range(crit)
+            else:
+                lo = _fixed_bound(crit.from_block, start)
+                hi = _fixed_bound(crit.to_block, head)
+                assert lo is not None and hi is not None
+            lo, hi = max(lo, start), min(hi, head)
+            out: list[dict[str, Any]] = []
+            for chunk_lo in range(lo, hi + 1, self._max_range):
+                out.extend(self._get_logs(crit, chunk_lo, min(hi, chunk_lo + self._max_range - 1)))
+            f.cursor = head
+            return out
 
     def logs(self, fid: Any) -> list[dict[str, Any]]:
         f = self._get(fid)
@@ -183,7 +231,8 @@ class SubscriptionManager:
         return sid
 
     def unsubscribe(self, sid: Any, ctx: CallContext) -> bool:
-        if not isinstance(sid, str) or ctx.subscriptions is None or sid not in ctx.subscriptions:
+        sid = canonical_id(sid)
+        if sid is None or ctx.subscriptions is None or sid not in ctx.subscriptions:
             return False
         ctx.subscriptions.discard(sid)
         return self._subs.pop(sid, None) is not None
@@ -245,7 +294,8 @@ class SubscriptionManager:
 
             def matching(sub: _Subscription) -> list[dict[str, Any]] | None:
                 crit = sub.criteria or FilterCriteria()
-                out = [fmt.log_json(lg) for lg in logs if log_matches(crit, lg.address, lg.topics)]
+                ts = block.header.timestamp
+                out = [fmt.log_json(lg, ts) for lg in logs if log_matches(crit, lg.address, lg.topics)]
                 return out or None
 
             await self._send_all("logs", matching)

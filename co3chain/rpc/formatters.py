@@ -67,9 +67,9 @@ def block_json(block: Any) -> dict[str, Any]:
     """The block object with full transaction objects (``fullTransactions = true``)."""
     header = block.header
     out = block_json_hashes(header, [], len(rlp.encode(block)))
-    bh, num = header.hash, header.block_number
+    bh, num, ts = header.hash, header.block_number, header.timestamp
     out["transactions"] = [
-        tx_json(tx, bh, num, i, header.base_fee_per_gas) for i, tx in enumerate(block.transactions)
+        tx_json(tx, bh, num, i, header.base_fee_per_gas, ts) for i, tx in enumerate(block.transactions)
     ]
     return out
 
@@ -97,12 +97,17 @@ def tx_json(
     block_number: int | None,
     index: int | None,
     base_fee: int | None = 0,
+    block_timestamp: int | None = None,
 ) -> dict[str, Any]:
-    """A transaction object; pending transactions have ``null`` block fields (geth)."""
+    """A transaction object; pending transactions have ``null`` block fields (geth).
+
+    ``blockTimestamp`` (added to the spec in 2025, geth 1.16) saves clients a block lookup per tx.
+    """
     type_id = tx.type_id or 0
     out: dict[str, Any] = {
         "blockHash": None if block_hash is None else hd(block_hash),
         "blockNumber": None if block_number is None else hq(block_number),
+        "blockTimestamp": None if block_timestamp is None else hq(block_timestamp),
         "from": hd(tx.sender),
         "gas": hq(tx.gas),
     }
@@ -137,8 +142,8 @@ def tx_json(
     return out
 
 
-def log_json(lg: LogInfo) -> dict[str, Any]:
-    return {
+def log_json(lg: LogInfo, block_timestamp: int | None = None) -> dict[str, Any]:
+    out = {
         "address": hd(lg.address),
         "topics": [hd(t) for t in lg.topics],
         "data": hd(lg.data),
@@ -149,14 +154,17 @@ def log_json(lg: LogInfo) -> dict[str, Any]:
         "logIndex": hq(lg.log_index),
         "removed": False,
     }
+    if block_timestamp is not None:
+        out["blockTimestamp"] = hq(block_timestamp)
+    return out
 
 
-def receipt_json(r: ReceiptInfo) -> dict[str, Any]:
+def receipt_json(r: ReceiptInfo, block_timestamp: int | None = None) -> dict[str, Any]:
     return {
         "type": hq(r.type),
         "status": hq(r.status),
         "cumulativeGasUsed": hq(r.cumulative_gas_used),
-        "logs": [log_json(lg) for lg in r.logs],
+        "logs": [log_json(lg, block_timestamp) for lg in r.logs],
         "logsBloom": hbloom(r.bloom),
         "transactionHash": hd(r.tx_hash),
         "transactionIndex": hq(r.tx_index),
@@ -183,4 +191,50 @@ def proof_json(p: dict[str, Any]) -> dict[str, Any]:
             {"key": hq(s["key"]), "value": hq(s["value"]), "proof": [hd(n) for n in s["proof"]]}
             for s in p["storageProof"]
         ],
+    }
+
+
+def raw_tx(tx: Any) -> bytes:
+    """The transaction's canonical encoding, as sent to eth_sendRawTransaction (typed: type byte + RLP)."""
+    encode = getattr(tx, "encode", None)
+    return bytes(encode()) if callable(encode) else rlp.encode(tx)
+
+
+def unsigned_tx_json(fields: dict[str, Any]) -> dict[str, Any]:
+    """An unsigned transaction (eth_fillTransaction's ``tx``) from eth-account style fields."""
+    out: dict[str, Any] = {"type": hq(fields.get("type", 0))}
+    for key in ("nonce", "gas", "value", "gasPrice", "maxFeePerGas", "maxPriorityFeePerGas", "chainId"):
+        if key in fields:
+            out[key] = hq(int(fields[key]))
+    if "maxFeePerGas" in fields:  # the spec's unsigned 1559 object carries the price it would pay at most
+        out["gasPrice"] = hq(int(fields["maxFeePerGas"]))
+    out["to"] = fields.get("to")
+    out["input"] = hd(fields.get("data", b""))
+    if "accessList" in fields:
+        out["accessList"] = fields["accessList"]
+    return out
+
+
+def simulated_tx_json(call: dict[str, Any], header: Any, index: int) -> dict[str, Any]:
+    """A simulated call as a transaction object (eth_simulateV1 ``returnFullTransactions``): unsigned,
+    so the signature fields are zero, as geth reports them."""
+    tx = call["tx"]
+    return {
+        "blockHash": hd(header.hash),
+        "blockNumber": hq(header.block_number),
+        "blockTimestamp": hq(header.timestamp),
+        "from": hd(call["sender"]),
+        "gas": hq(tx.gas),
+        "gasPrice": hq(tx.gas_price),
+        "hash": hd(call["hash"]),
+        "input": hd(tx.data),
+        "nonce": hq(tx.nonce),
+        "to": haddr(tx.to),
+        "transactionIndex": hq(index),
+        "value": hq(tx.value),
+        "type": hq(call["type"]),
+        **({"accessList": _access_list(tx), "chainId": hq(tx.chain_id), "yParity": "0x0"} if call["type"] else {}),
+        "v": "0x0",
+        "r": "0x0",
+        "s": "0x0",
     }

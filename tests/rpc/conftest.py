@@ -80,7 +80,9 @@ def start_node(dev: bool = False, **genesis_kw: Any) -> tuple[Node, Any]:
     chain = NodeChain.open(None, genesis)
     pool = TxPool(chain)
     chain.add_import_listener(pool.on_block_imported)
-    backend = RpcBackend(chain=chain, txpool=pool, dev_keys={VALIDATOR: VALIDATOR_KEY} if dev else {})
+    backend = RpcBackend(
+        chain=chain, txpool=pool, dev_keys={VALIDATOR: VALIDATOR_KEY} if dev else {}, coinbase=VALIDATOR
+    )
     dispatcher, api = build_dispatcher(backend)
     chain.add_import_listener(api.subscriptions.notify_block_threadsafe)
     producer = SingleValidatorProducer(chain, pool, VALIDATOR_KEY)
