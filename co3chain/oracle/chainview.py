@@ -78,6 +78,10 @@ class _TtlCache:
         with self._lock:
             self._data.clear()
 
+    def drop(self, key: Any) -> None:
+        with self._lock:
+            self._data.pop(key, None)
+
     def peek(self, key: Any) -> Any:
         """The fresh cached value of ``key``, or None."""
         with self._lock:
@@ -121,6 +125,10 @@ class Web3ChainView:
     def invalidate(self) -> None:
         """Forget cached signer-set/area/activity data (after a sign request or revert shows it is stale)."""
         self._cache.clear()
+
+    def forget_activity(self, activity_id: int) -> None:
+        """Drop the cached activity, so the next read returns the reward rule in force now (before signing)."""
+        self._cache.drop(("activity", activity_id))
 
     def hub(self) -> HubInfo:
         def load() -> HubInfo:
