@@ -49,17 +49,18 @@ contract AttestationHub is AccessControl, EIP712, IAttestationHub {
     IReputation public immutable reputation;
 
     /// @notice Initial default per-claim cap (token and reputation): 1,000 units of 18 decimals.
-    uint128 public constant INITIAL_MAX_PER_CLAIM = 1_000e18;
+    uint96 public constant INITIAL_MAX_PER_CLAIM = 1_000e18;
     /// @notice Initial default budget per period and scope (token and reputation): 100,000 units.
-    uint128 public constant INITIAL_BUDGET_PER_PERIOD = 100_000e18;
+    uint96 public constant INITIAL_BUDGET_PER_PERIOD = 100_000e18;
     /// @notice Initial default budget period: one day.
     uint64 public constant INITIAL_PERIOD = 1 days;
 
-    /// @dev Rewards minted in one scope during the window that started at `periodStart`.
+    /// @dev Rewards minted in one scope during the window that started at `periodStart` (one storage slot;
+    /// the sums never exceed the uint96 budgets).
     struct Spent {
         uint64 periodStart;
-        uint128 token;
-        uint128 reputation;
+        uint96 token;
+        uint96 reputation;
     }
 
     uint64 private _signerSetVersion;
@@ -309,8 +310,8 @@ contract AttestationHub is AccessControl, EIP712, IAttestationHub {
     }
 
     /// @dev Adds a reward to the scope's spending of the current window; false (and no change) if that would
-    /// exceed the budget. Rewards are already bounded by the uint128 per-claim caps, so the sums cannot
-    /// overflow uint256 before the comparison.
+    /// exceed the budget. Rewards are already bounded by the uint96 per-claim caps, so the sums cannot
+    /// overflow uint256 before the comparison, and after it they fit uint96.
     function _charge(Spent storage spent, RewardLimits memory limits, uint256 tokenReward, uint256 reputationReward)
         private
         returns (bool)
@@ -320,8 +321,8 @@ contract AttestationHub is AccessControl, EIP712, IAttestationHub {
         reputationSpent += reputationReward;
         if (tokenSpent > limits.tokenPerPeriod || reputationSpent > limits.reputationPerPeriod) return false;
         spent.periodStart = start;
-        spent.token = uint128(tokenSpent);
-        spent.reputation = uint128(reputationSpent);
+        spent.token = uint96(tokenSpent);
+        spent.reputation = uint96(reputationSpent);
         return true;
     }
 

@@ -58,7 +58,7 @@ class SubmitterConfig:
     """``[submitter]`` settings."""
 
     batch_size: int = 25
-    gas_per_attestation: int = 700_000  # a first reward (mint + delegation + checkpoints) is ~525k
+    gas_per_attestation: int = 700_000  # a first reward (mint + delegation + checkpoints + budgets) is ~545k
     gas_base: int = 100_000
     rebroadcast_after_s: float = 30.0
     max_inflight: int = 4

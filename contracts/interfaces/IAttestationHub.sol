@@ -31,12 +31,13 @@ interface IAttestationHub {
     /// @notice Bounds on the rewards of one scope (an area or an activity), set by the consortium admin.
     /// `maxTokenPerClaim` / `maxReputationPerClaim` bound one attestation; `tokenPerPeriod` /
     /// `reputationPerPeriod` bound the sum minted in the scope per window of `period` seconds (windows are
-    /// aligned on multiples of `period` since the epoch). `period` is never 0 in a valid value.
+    /// aligned on multiples of `period` since the epoch). `period` is never 0 in a valid value. uint96 holds
+    /// 79 billion units of 18 decimals, far above any budget, and packs the limits in two storage slots.
     struct RewardLimits {
-        uint128 maxTokenPerClaim;
-        uint128 maxReputationPerClaim;
-        uint128 tokenPerPeriod;
-        uint128 reputationPerPeriod;
+        uint96 maxTokenPerClaim;
+        uint96 maxReputationPerClaim;
+        uint96 tokenPerPeriod;
+        uint96 reputationPerPeriod;
         uint64 period;
     }
 

@@ -550,12 +550,12 @@ def test_constructor_logs_the_initial_default_limits(w3: Web3, accounts: list[An
 
 
 def test_per_claim_caps_of_area_and_activity(suite: Suite, alice: Any) -> None:
-    send(suite.hub.functions.setActivityRewardLimits(1, limits(TOKEN_REWARD, REP_REWARD, 10**30, 10**30)), suite.admin)
+    send(suite.hub.functions.setActivityRewardLimits(1, limits(TOKEN_REWARD, REP_REWARD, 10**27, 10**27)), suite.admin)
     over = make_att(suite, alice.address, tokenReward=TOKEN_REWARD + 1)
     with reverts("ActivityRewardCapExceeded(uint256,uint256,uint256)", 1, TOKEN_REWARD + 1, REP_REWARD):
         submit(suite, over, sigs(suite, over))
     # The area's cap applies to each of its activities, on top of the activity's own.
-    send(suite.hub.functions.setAreaRewardLimits(1, limits(10**30, REP_REWARD - 1, 10**30, 10**30)), suite.admin)
+    send(suite.hub.functions.setAreaRewardLimits(1, limits(10**27, REP_REWARD - 1, 10**27, 10**27)), suite.admin)
     att = make_att(suite, alice.address)
     with reverts("AreaRewardCapExceeded(uint256,uint256,uint256)", 1, TOKEN_REWARD, REP_REWARD):
         submit(suite, att, sigs(suite, att))
@@ -568,8 +568,8 @@ def test_budgets_per_period(suite: Suite, tester: Any, accounts: list[Any]) -> N
     hub, admin = suite.hub, suite.admin
     alice, bob, carol = accounts[3], accounts[4], accounts[5]
     # Activity 1: two rewards per hour; area 1 (activities 1 and 2): three reputation rewards per hour.
-    send(hub.functions.setActivityRewardLimits(1, limits(10**30, 10**30, 2 * TOKEN_REWARD, 10**30, HOUR)), admin)
-    send(hub.functions.setAreaRewardLimits(1, limits(10**30, 10**30, 10**30, 3 * REP_REWARD, HOUR)), admin)
+    send(hub.functions.setActivityRewardLimits(1, limits(10**27, 10**27, 2 * TOKEN_REWARD, 10**27, HOUR)), admin)
+    send(hub.functions.setAreaRewardLimits(1, limits(10**27, 10**27, 10**27, 3 * REP_REWARD, HOUR)), admin)
     now = latest_time(suite.w3)
     hour = now - now % HOUR + HOUR
     next_block_at(tester, hour + 10)  # start of a fresh window, far from its end
