@@ -12,6 +12,10 @@ import {ICommoningAreas} from "./interfaces/ICommoningAreas.sol";
  * that PA manages it (cells, metadata, activities, closing). The admin can hand an area to another PA.
  * Closing is recorded as a timestamp rather than a flag, so "was this activity open when the citizen did
  * it?" has a deterministic answer for attestations that arrive after the close (oracle latency).
+ *
+ * Reward rules here are what the oracles read and sign; they are not what the hub mints at submission
+ * (the signed amounts are), and the consortium caps them in the AttestationHub, so an area manager cannot
+ * inflate rewards already signed nor mint beyond the council's budgets.
  */
 contract CommoningAreas is AccessControl, ICommoningAreas {
     /// @notice Role of PAs allowed to create areas.
@@ -117,6 +121,8 @@ contract CommoningAreas is AccessControl, ICommoningAreas {
     }
 
     /// @notice Change the rewards, window and cap of an open activity. Area manager only.
+    /// @dev A reward change applies to events the oracles sign afterwards: attestations carry the reward
+    /// they were signed with, and the AttestationHub bounds every reward by the council's caps and budgets.
     function updateActivity(
         uint256 activityId,
         uint256 tokenReward,

@@ -374,6 +374,9 @@ class Demo:
         hub = self.c["AttestationHub"]
         version = int(hub.functions.signerSetVersion().call())
         threshold = int(hub.functions.threshold().call())
+        # The oracles sign the activity's reward rule as they read it now (the hub mints exactly that).
+        rule = self.c["CommoningAreas"].functions.getActivity(activity_id).call()
+        token_reward, reputation_reward = int(rule[3]), int(rule[4])
         now = self.clock.now()
         items, sigs = [], []
         n = 0
@@ -392,6 +395,8 @@ class Demo:
                     "evidenceHash": keccak(os.urandom(32) + keccak(json.dumps(evidence, sort_keys=True).encode())),
                     "observedAt": now - 600 + 60 * n,
                     "expiresAt": now + 24 * 3600,
+                    "tokenReward": token_reward,
+                    "reputationReward": reputation_reward,
                     "signerSetVersion": version,
                 }
                 start = n % len(oracles)

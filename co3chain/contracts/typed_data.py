@@ -5,7 +5,9 @@ must all produce byte-identical digests to what ``AttestationHub`` and ``Commons
 Keeping the type strings and domain names in one place makes a drift a single-file change.
 
 Attestation dicts use the Solidity field names (``id, subject, activityId, kind, evidenceHash, observedAt,
-expiresAt, signerSetVersion``); ``bytes32`` fields accept ``bytes`` or ``0x`` hex strings.
+expiresAt, tokenReward, reputationReward, signerSetVersion``); ``bytes32`` fields accept ``bytes`` or ``0x``
+hex strings.  The rewards are signed so that the hub mints what the oracles saw when they validated, never a
+rule changed afterwards.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ ATTESTATION_TYPE = [
     {"name": "evidenceHash", "type": "bytes32"},
     {"name": "observedAt", "type": "uint64"},
     {"name": "expiresAt", "type": "uint64"},
+    {"name": "tokenReward", "type": "uint256"},
+    {"name": "reputationReward", "type": "uint256"},
     {"name": "signerSetVersion", "type": "uint64"},
 ]
 

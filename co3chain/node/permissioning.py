@@ -3,10 +3,12 @@
 Two sources, one rule:
 
 * **on-chain** (managed by the consortium): a contract with ``isAccountAllowed(address) -> bool``
-  (``contracts/ConsortiumValidators.sol``: any contract validator may ``allowAccount(account, bool)``;
-  its validators are always allowed). Its address comes from genesis
-  ``config.co3chain.accountPermissioningContract`` and/or the node config ``[permissions] contract``
-  (both given: they must agree — every validator must apply the same rule to proposals).
+  (``contracts/ConsortiumValidators.sol``: a validator's ``allowAccount(account, bool)`` is a vote, applied
+  once ⌊n/2⌋+1 of the contract's validators agree — the same majority as validator changes, so one PA
+  can neither admit an account nor cut off the relayer; its validators are always allowed).
+  Its address comes from genesis ``config.co3chain.accountPermissioningContract`` and/or the node
+  config ``[permissions] contract`` (both given: they must agree — every validator must apply the same
+  rule to proposals).
 * **static** (config): genesis ``config.co3chain.accountAllowlist`` (network-wide) and the node's own
   ``[permissions] accounts`` (this node's RPC admission only).
 

@@ -45,6 +45,15 @@ class ActivityInfo:
 
 
 @dataclass(frozen=True)
+class RewardCaps:
+    """Per-claim reward caps in force for one activity: the lower of its own and its area's limits, as the
+    ``AttestationHub`` enforces them (council-set; budgets per period are checked on chain only)."""
+
+    max_token: int
+    max_reputation: int
+
+
+@dataclass(frozen=True)
 class HubInfo:
     """Current oracle signer set of the ``AttestationHub``."""
 
@@ -64,6 +73,7 @@ class ChainView(Protocol):
     def activity(self, activity_id: int) -> ActivityInfo | None: ...
     def is_activity_open(self, activity_id: int, at: int) -> bool: ...
     def claims_of(self, activity_id: int, subject: str) -> int: ...
+    def reward_caps(self, area_id: int, activity_id: int) -> RewardCaps: ...
 
 
 class _TtlCache:
@@ -77,6 +87,10 @@ class _TtlCache:
     def clear(self) -> None:
         with self._lock:
             self._data.clear()
+
+    def drop(self, key: Any) -> None:
+        with self._lock:
+            self._data.pop(key, None)
 
     def peek(self, key: Any) -> Any:
         """The fresh cached value of ``key``, or None."""
@@ -121,6 +135,10 @@ class Web3ChainView:
     def invalidate(self) -> None:
         """Forget cached signer-set/area/activity data (after a sign request or revert shows it is stale)."""
         self._cache.clear()
+
+    def forget_activity(self, activity_id: int) -> None:
+        """Drop the cached activity, so the next read returns the reward rule in force now (before signing)."""
+        self._cache.drop(("activity", activity_id))
 
     def hub(self) -> HubInfo:
         def load() -> HubInfo:
@@ -178,6 +196,14 @@ class Web3ChainView:
 
     def claims_of(self, activity_id: int, subject: str) -> int:
         return int(self._call("claims", lambda: self._hub.functions.claimsOf(activity_id, subject).call()))
+
+    def reward_caps(self, area_id: int, activity_id: int) -> RewardCaps:
+        def load() -> RewardCaps:
+            f = self._hub.functions
+            area, _ = f.areaRewardLimits(area_id).call()
+            act, _ = f.activityRewardLimits(activity_id).call()
+            return RewardCaps(min(int(area[0]), int(act[0])), min(int(area[1]), int(act[1])))
+        return self._cache.get(("caps", area_id, activity_id), lambda: self._call("reward caps", load))
 
 
 def _activity_fields(contract: Any) -> list[str]:

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from co3chain.errors import Co3Error
 from co3chain.oracle.auth import Authenticator, AuthError
-from co3chain.oracle.chainview import ChainUnavailable, ChainView
+from co3chain.oracle.chainview import ChainUnavailable, ChainView, HubInfo
 from co3chain.oracle.events import OracleEvent, PayloadError, new_salt, parse_event, parse_salt
 from co3chain.oracle.metrics import OracleMetrics
 from co3chain.oracle.signing import (
@@ -127,7 +127,8 @@ class OracleOperator:
                 event = event_of(current)
                 verdict = self.validator.validate(event, now)
                 location = self.validator.location_facts(event)
-                hub = self.chain.hub() if verdict.ok else None
+                # The validator has just read the activity (it exists), so the derivation cannot fail.
+                attestation = self.derive_attestation(event, self.chain.hub()) if verdict.ok else None
             except ChainUnavailable as exc:
                 self.store.defer(item.attestation_id, str(exc), now + self.backoff.delay(current.attempts), now)
                 return self.store.get(item.attestation_id) or current
@@ -135,9 +136,8 @@ class OracleOperator:
                 self.store.mark_rejected(item.attestation_id, f"unparseable stored event: {exc}", now)
                 self.metrics.rejected.labels("validation").inc()
                 return self.store.get(item.attestation_id) or current
-            if verdict.ok and hub is not None:
-                self.store.mark_validated(item.attestation_id, build_attestation(event, hub, self.ttl), now,
-                                          location)
+            if verdict.ok and attestation is not None:
+                self.store.mark_validated(item.attestation_id, attestation, now, location)
                 self.metrics.validated.inc()
             else:
                 self.store.mark_rejected(item.attestation_id, verdict.reason or "rejected", now, location)
@@ -153,6 +153,21 @@ class OracleOperator:
         return len(items)
 
     # -- signing ------------------------------------------------------------------------------------------------
+
+    def derive_attestation(self, event: OracleEvent, hub: HubInfo, *, fresh: bool = False) -> dict[str, Any]:
+        """The attestation of ``event`` for signer set ``hub``, with the activity's reward rule as read now.
+
+        ``fresh``: read the activity from the node, not from the view's cache — done right before signing,
+        so the signed reward is the rule in force then and all operators read it at about the same moment.
+        """
+        if fresh:
+            forget = getattr(self.chain, "forget_activity", None)
+            if forget is not None:
+                forget(event.activity_id)
+        activity = self.chain.activity(event.activity_id)
+        if activity is None:
+            raise Co3Error(f"unknown activity {event.activity_id}")
+        return build_attestation(event, hub, activity, self.ttl)
 
     def own_share(self, item: QueueItem) -> Share:
         """This operator's signature over the stored attestation of a validated item."""
@@ -187,10 +202,15 @@ class OracleOperator:
             self.invalidate_chain_cache()
             hub = self.chain.hub()
         assert item.attestation is not None
-        attestation = item.attestation
-        if attestation["signerSetVersion"] != hub.version:
-            # Signer set rotated since this operator validated: re-derive against the current version.
-            attestation = build_attestation(event_of(item), hub, self.ttl)
+        # Re-derived now, not the one stored at validation: the signer set may have rotated and the reward
+        # rule may have changed since; what is signed is the current version and rule.
+        try:
+            attestation = self.derive_attestation(event_of(item), hub, fresh=True)
+        except ChainUnavailable:
+            raise
+        except Co3Error as exc:
+            self.metrics.cosigned.labels("refused").inc()
+            raise CosignRefused(str(exc)) from exc
         share = self.key.sign(hub, attestation)
         if item.state == "validated" or (item.state == "signed" and
                                          not same_attestation(attestation, item.attestation)):
@@ -226,9 +246,8 @@ class OracleOperator:
         """Gather shares for one item; reject when too many operators refuse, else defer and retry."""
         try:
             hub = self.chain.hub()
-            if item.attestation is None or item.attestation["signerSetVersion"] != hub.version:
-                attestation = build_attestation(event_of(item), hub, self.ttl)
-                item = _with_attestation(item, attestation)
+            # Always re-derived with a fresh read of the reward rule (co-signers do the same).
+            item = _with_attestation(item, self.derive_attestation(event_of(item), hub, fresh=True))
             own = self.key.sign(hub, item.attestation or {})
         except Co3Error as exc:  # chain unreadable, or this key is (no longer) a signer: retry later
             self.store.defer(item.attestation_id, str(exc), now + self.backoff.delay(item.attempts), now)

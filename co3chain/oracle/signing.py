@@ -6,7 +6,14 @@ to the other operators' ``POST /oracle/v1/sign``.  A co-signer authenticates the
 re-parses the body, validates it against its own chain reads, geometry files and queue history, derives the
 attestation itself and only then signs.  The lead accepts a returned signature only if it recovers to a
 current signer over exactly the attestation the lead derived.  Nothing is signed blindly: an attestation
-is a pure function of (raw body, source, hub signer-set version, ttl), so honest operators agree on it.
+is a pure function of (raw body, source, hub signer-set version, the activity's reward rule, ttl), so honest
+operators agree on it.
+
+Why the reward is in the attestation: the hub mints exactly the signed amounts, so an area manager who
+raises an activity's reward after the oracles signed cannot inflate what those attestations mint.  Each
+operator reads the rule from the chain itself right before signing (lead and co-signers alike); if the rule
+changes between two operators' reads their attestations differ, the lead refuses the mismatching share and
+retries later, when all operators see the same rule.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ from co3chain.contracts.typed_data import (
 )
 from co3chain.errors import Co3Error
 from co3chain.oracle.auth import SIGNATURE_HEADER, SOURCE_HEADER, TIMESTAMP_HEADER
-from co3chain.oracle.chainview import HubInfo
+from co3chain.oracle.chainview import ActivityInfo, HubInfo
 from co3chain.oracle.events import OracleEvent
 from co3chain.oracle.store import QueueItem
 
@@ -46,8 +53,14 @@ class CosignUnavailable(Co3Error):
     """A co-signer could not be asked (down, timeout, chain unreadable on its side): retry later."""
 
 
-def build_attestation(event: OracleEvent, hub: HubInfo, ttl_seconds: int) -> dict[str, Any]:
-    """The attestation for ``event`` in JSON form (hex ``bytes32``), deterministic across operators."""
+def build_attestation(event: OracleEvent, hub: HubInfo, activity: ActivityInfo, ttl_seconds: int) -> dict[str, Any]:
+    """The attestation for ``event`` in JSON form (hex ``bytes32``), deterministic across operators.
+
+    ``activity`` is the on-chain activity of the event as this operator reads it now: its reward rule is
+    signed (see the module docstring).
+    """
+    if activity.activity_id != event.activity_id:
+        raise Co3Error(f"activity {activity.activity_id} given for an event of activity {event.activity_id}")
     return {
         "id": "0x" + event.attestation_id.hex(),
         "subject": event.citizen,
@@ -56,6 +69,8 @@ def build_attestation(event: OracleEvent, hub: HubInfo, ttl_seconds: int) -> dic
         "evidenceHash": "0x" + event.evidence_hash.hex(),
         "observedAt": event.observed_at,
         "expiresAt": min(event.observed_at + ttl_seconds, 2**64 - 1),
+        "tokenReward": activity.token_reward,
+        "reputationReward": activity.reputation_reward,
         "signerSetVersion": hub.version,
     }
 

@@ -27,7 +27,7 @@ from typing import Any
 from eth_utils import to_checksum_address
 from hexbytes import HexBytes
 
-from co3chain.contracts.typed_data import attestation_tuple
+from co3chain.contracts.typed_data import ATTESTATION_FIELDS, attestation_tuple
 from co3chain.errors import Co3Error
 from co3chain.oracle.chainview import ChainView
 from co3chain.oracle.metrics import OracleMetrics
@@ -58,7 +58,7 @@ class SubmitterConfig:
     """``[submitter]`` settings."""
 
     batch_size: int = 25
-    gas_per_attestation: int = 700_000  # a first reward (mint + delegation + checkpoints) is ~525k
+    gas_per_attestation: int = 700_000  # a first reward (mint + delegation + checkpoints + budgets) is ~545k
     gas_base: int = 100_000
     rebroadcast_after_s: float = 30.0
     max_inflight: int = 4
@@ -241,8 +241,11 @@ class Submitter:
             if self._is_used(item.attestation_id):
                 self.store.mark_confirmed(item.attestation_id, self._find_block(item.attestation_id), now)
                 self.metrics.confirmed.inc()
-            elif item.attestation is None or item.attestation["signerSetVersion"] != hub.version:
+            elif item.attestation is None or item.attestation.get("signerSetVersion") != hub.version:
                 self.store.resign(item.attestation_id, f"signer set is now version {hub.version}", now)
+            elif set(item.attestation) != set(ATTESTATION_FIELDS):
+                # Signed in the format of an older hub (before rewards were signed): sign it again.
+                self.store.resign(item.attestation_id, "attestation format changed: re-sign with the reward", now)
             else:
                 batch.append(item)
         if batch:

@@ -2,7 +2,9 @@
 
 Checks, in order (the first failure is the rejection reason kept in the queue):
 device signature (AR) · observation time (not in the future, not too old) · activity exists, belongs to the
-area and has the event's kind · activity open at the observation time · location accuracy bound · geofence
+area and has the event's kind · activity open at the observation time · the activity's reward within the
+council's per-claim caps (the hub would refuse it anyway; refusing here costs no transaction) · location
+accuracy bound · geofence
 (registered GeoJSON whose hash matches the on-chain ``geometryHash``, and the on-chain H3 cells if any;
 the point must be inside every representation the area has) · citizen registered on chain · per-citizen rate
 limit per activity per UTC day · on-chain claim cap (including claims still in flight) · duplicate evidence or
@@ -72,8 +74,8 @@ class Validator:
 
     def validate(self, event: OracleEvent, now: float) -> Verdict:
         """Run all checks; raises :class:`ChainUnavailable` when the node cannot be read (retry later)."""
-        for check in (self._device, self._time, self._activity, self._location, self._citizen, self._limits,
-                      self._dedup):
+        for check in (self._device, self._time, self._activity, self._reward, self._location, self._citizen,
+                      self._limits, self._dedup):
             verdict = check(event, now)
             if not verdict.ok:
                 return verdict
@@ -121,6 +123,18 @@ class Validator:
             return Verdict.reject(f"outside the activity time window [{act.starts_at}, {act.ends_at}]")
         if not self.chain.is_activity_open(ev.activity_id, ev.observed_at):
             return Verdict.reject(f"activity {ev.activity_id} (or its area) closed at {ev.observed_at}")
+        return ACCEPT
+
+    def _reward(self, ev: OracleEvent, now: float) -> Verdict:
+        act = self.chain.activity(ev.activity_id)
+        if act is None:  # _activity rejected it already
+            return Verdict.reject(f"unknown activity {ev.activity_id}")
+        caps = self.chain.reward_caps(act.area_id, act.activity_id)
+        if act.token_reward > caps.max_token or act.reputation_reward > caps.max_reputation:
+            return Verdict.reject(
+                f"activity {ev.activity_id} rewards {act.token_reward} tokens and {act.reputation_reward} reputation,"
+                f" above the consortium's cap per claim ({caps.max_token} tokens, {caps.max_reputation} reputation)"
+            )
         return ACCEPT
 
     def _location(self, ev: OracleEvent, now: float) -> Verdict:

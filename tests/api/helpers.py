@@ -24,10 +24,12 @@ def reward(world: Any, account: Any, oracle_keys: list[bytes], subject: str, act
     """Submit an oracle-signed attestation (2 of 3 signers) for ``subject``; returns the attestation id."""
     hub = world.contract("AttestationHub")
     now = world.now()
+    activity = world.contract("CommoningAreas").functions.getActivity(activity_id).call()
     attestation = {
         "id": keccak(text=f"attestation {subject} {activity_id} {n}"),
         "subject": subject, "activityId": activity_id, "kind": 0,
         "evidenceHash": keccak(text=f"evidence {n}"), "observedAt": now, "expiresAt": now + 3600,
+        "tokenReward": int(activity[3]), "reputationReward": int(activity[4]),  # the rule the oracles sign
         "signerSetVersion": int(hub.functions.signerSetVersion().call()),
     }
     sigs = sign_attestation_multi(oracle_keys[:2], world.state.chain.chain_id, hub.address, attestation)

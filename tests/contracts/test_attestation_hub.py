@@ -71,8 +71,12 @@ def make_att(s: Suite, subject: str, **over: Any) -> dict[str, Any]:
         "evidenceHash": Web3.keccak(text="photo+gps"),
         "observedAt": now - 10,
         "expiresAt": now + 3600,
+        "tokenReward": TOKEN_REWARD,
+        "reputationReward": REP_REWARD,
         "signerSetVersion": 1,
     }
+    if over.get("activityId") == 2:  # the social-post activity pays reputation only
+        att["tokenReward"] = 0
     att.update(over)
     return att
 
@@ -165,7 +169,7 @@ def test_replay_is_rejected(suite: Suite, alice: Any) -> None:
     with reverts("AttestationAlreadyUsed(bytes32)", att["id"]):
         submit(suite, att, signatures)
     # Same id with other content is the same attestation as far as replay goes.
-    other = dict(att, activityId=2, kind=1)
+    other = dict(att, activityId=2, kind=1, tokenReward=0)
     with reverts("AttestationAlreadyUsed(bytes32)", att["id"]):
         submit(suite, other, sigs(suite, other))
 
@@ -392,6 +396,8 @@ def test_typed_data_accepts_hex_and_rejects_bad_input(alice: Any) -> None:
         "evidenceHash": bytes(32),
         "observedAt": 1,
         "expiresAt": 2,
+        "tokenReward": 10,
+        "reputationReward": 0,
         "signerSetVersion": 1,
     }
     data = attestation_typed_data(1, "0x" + "22" * 20, att)
@@ -407,6 +413,8 @@ def test_typed_data_accepts_hex_and_rejects_bad_input(alice: Any) -> None:
         (dict(att, kind=256), "does not fit in uint8"),
         (dict(att, observedAt=-1), "does not fit in uint64"),
         (dict(att, activityId=True), "expected an integer"),
+        (dict(att, tokenReward=2**256), "does not fit in uint256"),
+        ({k: v for k, v in att.items() if k != "reputationReward"}, "missing fields"),
     ]
     for bad, message in bad_cases:
         with pytest.raises(TypedDataError, match=message):
@@ -429,4 +437,173 @@ def test_recover_attestation_signer(suite: Suite, alice: Any) -> None:
     assert (
         recover_attestation_signer(suite.chain_id, suite.hub.address, att, sig)
         == Account.from_key(key).address
+    )
+
+
+# -- defect: unbounded rewards after signing (issue 10, defect 1) ------------------------------------------
+DAY = 86_400
+HOUR = 3600
+BIG = 2**208 - 1  # the amount of the reported attack (ERC20Votes' safe supply)
+
+
+def limits(max_token: int, max_rep: int, token_budget: int, rep_budget: int, period: int = DAY) -> tuple:
+    return (max_token, max_rep, token_budget, rep_budget, period)
+
+
+def norm(value: Any) -> Any:
+    """Web3 returns structs as tuples and multiple outputs as lists: compare both as tuples."""
+    return tuple(norm(v) for v in value) if isinstance(value, (list, tuple)) else value
+
+
+def raise_rewards(s: Suite, activity_id: int, token: int, rep: int) -> None:
+    a = s.areas.functions.getActivity(activity_id).call()
+    send(s.areas.functions.updateActivity(activity_id, token, rep, a[5], a[6], a[7]), s.pa)
+
+
+def test_rule_change_after_signing_does_not_apply(suite: Suite, alice: Any) -> None:
+    """The attack: oracles sign a check-in, then the area manager raises the reward to 2^208-1."""
+    att = make_att(suite, alice.address)
+    signatures = sigs(suite, att)
+    raise_rewards(suite, 1, BIG, BIG)
+    receipt = suite.w3.eth.wait_for_transaction_receipt(submit(suite, att, signatures))
+    (ev,) = events(suite.hub, receipt, "AttestationAccepted")
+    assert (ev.args.tokenReward, ev.args.reputationReward) == (TOKEN_REWARD, REP_REWARD)
+    assert suite.token.functions.balanceOf(alice.address).call() == TOKEN_REWARD
+    assert suite.reputation.functions.scoreOf(alice.address, (1).to_bytes(32, "big")).call() == REP_REWARD
+    # Lowering the rule after signing does not apply either: the signed amount is what was promised.
+    low = make_att(suite, alice.address)
+    low_sigs = sigs(suite, low)
+    raise_rewards(suite, 1, 1, 1)
+    submit(suite, low, low_sigs)
+    assert suite.token.functions.balanceOf(alice.address).call() == 2 * TOKEN_REWARD
+
+
+def test_signed_reward_is_bound_by_the_signatures(suite: Suite, alice: Any) -> None:
+    """A relayer cannot change the reward of a signed attestation: the signatures no longer recover."""
+    att = make_att(suite, alice.address)
+    signatures = sigs(suite, att)
+    with reverts("NotASigner(address)"):
+        submit(suite, dict(att, tokenReward=BIG), signatures)
+    with reverts("NotASigner(address)"):
+        submit(suite, dict(att, reputationReward=REP_REWARD + 1), signatures)
+
+
+def test_oracles_cannot_sign_above_the_default_caps(suite: Suite, alice: Any) -> None:
+    """Even if the oracles sign the raised rule (manager raised it before validation), the caps hold."""
+    hub = suite.hub
+    assert norm(hub.functions.defaultRewardLimits().call()) == (10**21, 10**21, 10**23, 10**23, DAY)
+    raise_rewards(suite, 1, BIG, BIG)
+    att = make_att(suite, alice.address, tokenReward=BIG, reputationReward=BIG)
+    with reverts("ActivityRewardCapExceeded(uint256,uint256,uint256)", 1, BIG, BIG):
+        submit(suite, att, sigs(suite, att))
+    at_cap = make_att(suite, alice.address, tokenReward=10**21, reputationReward=10**21)
+    submit(suite, at_cap, sigs(suite, at_cap))
+    assert suite.token.functions.balanceOf(alice.address).call() == 10**21
+
+
+def test_reward_limits_are_admin_only_and_logged(suite: Suite, alice: Any) -> None:
+    hub, admin = suite.hub, suite.admin
+    lim = limits(7, 8, 70, 80, 3600)
+    for fn in (
+        hub.functions.setDefaultRewardLimits(lim),
+        hub.functions.setAreaRewardLimits(1, lim),
+        hub.functions.clearAreaRewardLimits(1),
+        hub.functions.setActivityRewardLimits(1, lim),
+        hub.functions.clearActivityRewardLimits(1),
+    ):
+        with reverts("AccessControlUnauthorizedAccount(address,bytes32)", alice.address, ADMIN_ROLE):
+            fn.transact({"from": alice.address})
+        with reverts("AccessControlUnauthorizedAccount(address,bytes32)", suite.pa.address, ADMIN_ROLE):
+            fn.transact({"from": suite.pa.address})  # the area manager cannot lift its own caps
+    with reverts("InvalidRewardLimits()"):
+        hub.functions.setDefaultRewardLimits(limits(1, 1, 1, 1, 0)).transact({"from": admin.address})
+    with reverts("InvalidRewardLimits()"):
+        hub.functions.setAreaRewardLimits(1, limits(1, 1, 1, 1, 0)).transact({"from": admin.address})
+    with reverts("UnknownArea(uint256)", 9):
+        hub.functions.setAreaRewardLimits(9, lim).transact({"from": admin.address})
+    with reverts("UnknownActivity(uint256)", 3):
+        hub.functions.setActivityRewardLimits(3, lim).transact({"from": admin.address})
+    with reverts("UnknownActivity(uint256)", 0):
+        hub.functions.setActivityRewardLimits(0, lim).transact({"from": admin.address})
+
+    default = norm(hub.functions.defaultRewardLimits().call())
+    assert norm(hub.functions.areaRewardLimits(1).call()) == (default, False)
+    (ev,) = events(hub, send(hub.functions.setAreaRewardLimits(1, lim), admin), "AreaRewardLimitsSet")
+    assert (ev.args.areaId, tuple(ev.args.limits.values())) == (1, lim)
+    assert norm(hub.functions.areaRewardLimits(1).call()) == (lim, True)
+    (ev,) = events(hub, send(hub.functions.setActivityRewardLimits(2, lim), admin), "ActivityRewardLimitsSet")
+    assert (ev.args.activityId, tuple(ev.args.limits.values())) == (2, lim)
+    assert norm(hub.functions.activityRewardLimits(2).call()) == (lim, True)
+    assert norm(hub.functions.activityRewardLimits(1).call()) == (default, False)
+    (ev,) = events(hub, send(hub.functions.clearAreaRewardLimits(1), admin), "AreaRewardLimitsCleared")
+    assert ev.args.areaId == 1 and norm(hub.functions.areaRewardLimits(1).call()) == (default, False)
+    (ev,) = events(hub, send(hub.functions.clearActivityRewardLimits(2), admin), "ActivityRewardLimitsCleared")
+    assert ev.args.activityId == 2 and norm(hub.functions.activityRewardLimits(2).call()) == (default, False)
+    (ev,) = events(hub, send(hub.functions.setDefaultRewardLimits(lim), admin), "DefaultRewardLimitsSet")
+    assert tuple(ev.args.limits.values()) == lim
+    assert norm(hub.functions.areaRewardLimits(1).call()) == (lim, False)
+
+
+def test_constructor_logs_the_initial_default_limits(w3: Web3, accounts: list[Any], deploy: Any) -> None:
+    s = build_suite(w3, accounts, deploy)
+    logs = s.hub.events.DefaultRewardLimitsSet().get_logs(from_block=0)
+    assert [tuple(e.args.limits.values()) for e in logs] == [(10**21, 10**21, 10**23, 10**23, DAY)]
+
+
+def test_per_claim_caps_of_area_and_activity(suite: Suite, alice: Any) -> None:
+    send(suite.hub.functions.setActivityRewardLimits(1, limits(TOKEN_REWARD, REP_REWARD, 10**27, 10**27)), suite.admin)
+    over = make_att(suite, alice.address, tokenReward=TOKEN_REWARD + 1)
+    with reverts("ActivityRewardCapExceeded(uint256,uint256,uint256)", 1, TOKEN_REWARD + 1, REP_REWARD):
+        submit(suite, over, sigs(suite, over))
+    # The area's cap applies to each of its activities, on top of the activity's own.
+    send(suite.hub.functions.setAreaRewardLimits(1, limits(10**27, REP_REWARD - 1, 10**27, 10**27)), suite.admin)
+    att = make_att(suite, alice.address)
+    with reverts("AreaRewardCapExceeded(uint256,uint256,uint256)", 1, TOKEN_REWARD, REP_REWARD):
+        submit(suite, att, sigs(suite, att))
+    send(suite.hub.functions.clearAreaRewardLimits(1), suite.admin)
+    submit(suite, att, sigs(suite, att))
+    assert suite.hub.functions.isUsed(att["id"]).call()
+
+
+def test_budgets_per_period(suite: Suite, tester: Any, accounts: list[Any]) -> None:
+    hub, admin = suite.hub, suite.admin
+    alice, bob, carol = accounts[3], accounts[4], accounts[5]
+    # Activity 1: two rewards per hour; area 1 (activities 1 and 2): three reputation rewards per hour.
+    send(hub.functions.setActivityRewardLimits(1, limits(10**27, 10**27, 2 * TOKEN_REWARD, 10**27, HOUR)), admin)
+    send(hub.functions.setAreaRewardLimits(1, limits(10**27, 10**27, 10**27, 3 * REP_REWARD, HOUR)), admin)
+    now = latest_time(suite.w3)
+    hour = now - now % HOUR + HOUR
+    next_block_at(tester, hour + 10)  # start of a fresh window, far from its end
+    for who in (alice, bob):
+        att = make_att(suite, who.address)
+        submit(suite, att, sigs(suite, att))
+    assert norm(hub.functions.activitySpent(1).call()) == (hour, 2 * TOKEN_REWARD, 2 * REP_REWARD)
+    third = make_att(suite, carol.address)
+    with reverts("ActivityBudgetExceeded(uint256,uint64)", 1, hour):
+        submit(suite, third, sigs(suite, third))
+    social = make_att(suite, carol.address, activityId=2, kind=1)
+    submit(suite, social, sigs(suite, social))
+    assert norm(hub.functions.areaSpent(1).call()) == (hour, 2 * TOKEN_REWARD, 3 * REP_REWARD)
+    more = make_att(suite, carol.address, activityId=2, kind=1)
+    with reverts("AreaBudgetExceeded(uint256,uint64)", 1, hour):
+        submit(suite, more, sigs(suite, more))
+    # A failed submission spends nothing; the next period starts afresh.
+    assert norm(hub.functions.activitySpent(1).call()) == (hour, 2 * TOKEN_REWARD, 2 * REP_REWARD)
+    next_block_at(tester, hour + HOUR + 1)
+    assert norm(hub.functions.areaSpent(1).call()) == (hour + HOUR, 0, 0)
+    third = make_att(suite, carol.address, observedAt=hour + HOUR - 5, expiresAt=hour + 2 * HOUR)
+    submit(suite, third, sigs(suite, third))
+    assert norm(hub.functions.activitySpent(1).call()) == (hour + HOUR, TOKEN_REWARD, REP_REWARD)
+
+
+def test_signer_set_version_is_in_the_signed_struct(suite: Suite, alice: Any) -> None:
+    """Rotation invalidates old signatures because the version is signed (the type hash names it)."""
+    type_string = (
+        "Attestation(bytes32 id,address subject,uint256 activityId,uint8 kind,bytes32 evidenceHash,"
+        "uint64 observedAt,uint64 expiresAt,uint256 tokenReward,uint256 reputationReward,uint64 signerSetVersion)"
+    )
+    assert suite.hub.functions.ATTESTATION_TYPEHASH().call() == Web3.keccak(text=type_string)
+    att = make_att(suite, alice.address)
+    assert attestation_digest(suite.chain_id, suite.hub.address, att) != attestation_digest(
+        suite.chain_id, suite.hub.address, dict(att, signerSetVersion=2)
     )

@@ -148,21 +148,125 @@ def test_single_validator_network(accounts: list[Any], deploy: Any) -> None:
         cv.functions.voteRemove(newcomer.address).transact({"from": newcomer.address})
 
 
-def test_account_allow_list(four: Any) -> None:
+def test_account_allow_list_needs_a_majority(four: Any) -> None:
+    """Issue 10, defect 3: one validator alone can neither admit an account nor cut one off."""
     cv, vals, outs = four
     user = outs[0].address
     assert cv.functions.isAccountAllowed(vals[1].address).call()  # validators always allowed
     assert not cv.functions.isAccountAllowed(user).call()
     with reverts("ZeroAddress()"):
         cv.functions.allowAccount(ZERO, True).transact({"from": vals[0].address})
+    with reverts("NotValidator(address)", outs[1].address):
+        cv.functions.allowAccount(user, True).transact({"from": outs[1].address})
+    with reverts("AccountAlreadyInState(address,bool)", user, False):
+        cv.functions.allowAccount(user, False).transact({"from": vals[0].address})
+
     receipt = send(cv.functions.allowAccount(user, True), vals[0])
+    (ev,) = events(cv, receipt, "AccountVoteCast")
+    assert (ev.args.voter, ev.args.account, ev.args.allowed) == (vals[0].address, user, True)
+    assert events(cv, receipt, "AccountAllowed") == []
+    assert not cv.functions.isAccountAllowed(user).call()  # one PA's vote is not enough
+    assert cv.functions.accountVotesFor(user, True).call() == 1
+    assert cv.functions.hasVotedAccount(vals[0].address, user, True).call()
+    assert cv.functions.getPendingAccountChanges().call() == [[user], [True]]
+    with reverts("AlreadyVoted(address,address)", vals[0].address, user):
+        cv.functions.allowAccount(user, True).transact({"from": vals[0].address})
+    send(cv.functions.allowAccount(user, True), vals[1])
+    assert not cv.functions.isAccountAllowed(user).call()
+    receipt = send(cv.functions.allowAccount(user, True), vals[2])  # 3 of 4: the majority
     (ev,) = events(cv, receipt, "AccountAllowed")
-    assert (ev.args.account, ev.args.allowed, ev.args.by) == (user, True, vals[0].address)
+    assert (ev.args.account, ev.args.allowed, ev.args.by) == (user, True, vals[2].address)
     assert cv.functions.isAccountAllowed(user).call()
     assert cv.functions.getAllowedAccounts().call() == [user]
-    send(cv.functions.allowAccount(user, False), vals[1])
+    assert cv.functions.accountVotesFor(user, True).call() == 0
+    assert cv.functions.getPendingAccountChanges().call() == [[], []]
+    assert [cv.functions.pendingVotesOf(v.address).call() for v in vals] == [0, 0, 0, 0]
+
+    # Cutting the account (e.g. the relayer) off needs the same majority; votes can be withdrawn.
+    send(cv.functions.allowAccount(user, False), vals[3])
+    assert cv.functions.isAccountAllowed(user).call()
+    receipt = send(cv.functions.withdrawAccountVote(user, False), vals[3])
+    (ev,) = events(cv, receipt, "AccountVoteWithdrawn")
+    assert (ev.args.voter, ev.args.account, ev.args.allowed) == (vals[3].address, user, False)
+    with reverts("NoAccountVote(address,address,bool)", vals[3].address, user, False):
+        cv.functions.withdrawAccountVote(user, False).transact({"from": vals[3].address})
+    for v in vals[:3]:
+        send(cv.functions.allowAccount(user, False), v)
     assert not cv.functions.isAccountAllowed(user).call()
     assert cv.functions.getAllowedAccounts().call() == []
+
+
+def test_removed_validator_loses_its_allow_list_votes(four: Any) -> None:
+    cv, vals, outs = four
+    target, user = vals[3], outs[0].address
+    send(cv.functions.allowAccount(user, True), target)
+    for v in vals[:2]:
+        send(cv.functions.voteRemove(target.address), v)
+    receipt = send(cv.functions.voteRemove(target.address), vals[2])
+    (ev,) = events(cv, receipt, "AccountVoteWithdrawn")
+    assert (ev.args.voter, ev.args.account, ev.args.allowed) == (target.address, user, True)
+    assert cv.functions.accountVotesFor(user, True).call() == 0
+    assert cv.functions.getPendingAccountChanges().call() == [[], []]
+
+
+def test_single_validator_decides_the_allow_list_alone(accounts: list[Any], deploy: Any) -> None:
+    """With one validator its vote is the majority (development networks keep working in one step)."""
+    solo, user = accounts[0], accounts[5].address
+    cv = deploy("ConsortiumValidators", [solo.address], sender=solo)
+    send(cv.functions.allowAccount(user, True), solo)
+    assert cv.functions.isAccountAllowed(user).call()
+
+
+def test_spamming_validator_is_still_removed_within_normal_gas(four: Any, w3: Web3) -> None:
+    """Issue 10, defect 2: pending votes per validator are bounded and removal drops them in bounded work."""
+    cv, vals, _ = four
+    spammer = vals[3]
+    cap = cv.functions.MAX_PENDING_VOTES().call()
+    assert cap == 16
+    fakes = [Web3.to_checksum_address(Web3.keccak(text=f"spam-{i}")[:20]) for i in range(cap + 1)]
+    for fake in fakes[:cap - 1]:
+        send(cv.functions.voteAdd(fake), spammer)
+    send(cv.functions.allowAccount(fakes[cap - 1], True), spammer)  # allow-list votes count too
+    assert cv.functions.pendingVotesOf(spammer.address).call() == cap
+    with reverts("TooManyPendingVotes(address,uint256)", spammer.address, cap):
+        cv.functions.voteAdd(fakes[cap]).transact({"from": spammer.address})
+    with reverts("TooManyPendingVotes(address,uint256)", spammer.address, cap):
+        cv.functions.allowAccount(fakes[cap], True).transact({"from": spammer.address})
+    assert len(cv.functions.getPendingCandidates().call()) == cap - 1
+
+    # At the bound, a vote that completes a majority is still possible (it does not stay pending).
+    newcomer = fakes[cap]
+    for v in vals[:2]:
+        send(cv.functions.voteAdd(newcomer), v)
+    send(cv.functions.voteAdd(newcomer), spammer)
+    assert cv.functions.isValidator(newcomer).call()  # five validators now, threshold 3
+
+    for v in vals[:2]:
+        send(cv.functions.voteRemove(spammer.address), v)
+    receipt = send(cv.functions.voteRemove(spammer.address), vals[2])
+    assert not cv.functions.isValidator(spammer.address).call()
+    assert len(events(cv, receipt, "VoteWithdrawn")) == cap - 1
+    assert len(events(cv, receipt, "AccountVoteWithdrawn")) == 1
+    assert cv.functions.getPendingCandidates().call() == []
+    assert cv.functions.pendingVotesOf(spammer.address).call() == 0
+    assert receipt["gasUsed"] < 1_000_000, receipt["gasUsed"]  # bounded whatever the spammer did
+
+
+def test_two_validators_each_need_the_others_consent(accounts: list[Any], deploy: Any) -> None:
+    """Issue 10, defect 8 (documented choice): with two validators a change needs both votes, so neither
+    PA can eject the other alone; a PA leaves by voting for its own removal."""
+    a, b = accounts[0], accounts[1]
+    cv = deploy("ConsortiumValidators", [a.address, b.address], sender=a)
+    assert cv.functions.voteThreshold().call() == 2
+    send(cv.functions.voteRemove(b.address), a)
+    assert cv.functions.isValidator(b.address).call()  # one of two: not a majority
+    send(cv.functions.voteRemove(a.address), b)
+    assert cv.functions.isValidator(a.address).call()  # and the other way round
+    receipt = send(cv.functions.voteRemove(b.address), b)  # b consents to leave
+    assert [e.args.validator for e in events(cv, receipt, "ValidatorRemoved")] == [b.address]
+    assert cv.functions.getValidators().call() == [a.address]
+    assert cv.functions.votesFor(a.address).call() == 0  # b's vote against a left with b
+    assert cv.functions.pendingVotesOf(b.address).call() == 0
 
 
 class Model:

@@ -55,19 +55,21 @@ def contract_address(deployer: bytes, nonce: int) -> bytes:
 CONTRACT = contract_address(VALIDATOR, 0)
 
 
-def deploy_tx(chain: NodeChain, key: bytes = VKEY) -> bytes:
-    """The validator's first transaction: deploy ConsortiumValidators([validator])."""
+def deploy_tx(chain: NodeChain, key: bytes = VKEY, members: list[bytes] | None = None) -> bytes:
+    """The validator's first transaction: deploy ConsortiumValidators(members or [validator])."""
     art = load_artifact("ConsortiumValidators")
-    code = bytes.fromhex(art["bytecode"].removeprefix("0x")) + encode(["address[]"], [[addr(key)]])
+    code = bytes.fromhex(art["bytecode"].removeprefix("0x")) + encode(["address[]"], [members or [addr(key)]])
     return sign_tx(key, chain, nonce=0, gas=5_000_000, data=code)
 
 
-def allow_tx(chain: NodeChain, nonce: int, account: bytes, allowed: bool, key: bytes = VKEY) -> bytes:
+def allow_tx(chain: NodeChain, nonce: int, account: bytes, allowed: bool, key: bytes = VKEY,
+             contract: bytes | None = None) -> bytes:
+    """A vote of ``key`` (a member of the contract) to allow or refuse ``account``."""
     data = function_signature_to_4byte_selector("allowAccount(address,bool)") + encode(
         ["address", "bool"], [account, allowed]
     )
-    to = contract_address(addr(key), 0)
-    return sign_tx(key, chain, nonce=nonce, to=to, gas=200_000, data=data)
+    to = contract or contract_address(addr(key), 0)
+    return sign_tx(key, chain, nonce=nonce, to=to, gas=300_000, data=data)
 
 
 def transfer(chain: NodeChain, key: bytes, nonce: int = 0) -> bytes:
@@ -168,6 +170,33 @@ def test_on_chain_allow_then_revoke() -> None:
     assert decode_tx(chain, queued).hash not in pool
     assert refused(pool, transfer(chain, USER_KEYS[1], 1)).message == "sender not allow-listed"
     assert perm(VALIDATOR)  # validators are always allowed
+
+
+def test_one_member_alone_cannot_change_the_allow_list() -> None:
+    """Issue 10, defect 3 at the node: with three PA members in the contract, one vote admits nobody and
+    cuts nobody off; the second (the majority) does, and the node follows from that block on."""
+    chain, pool, perm = setup()
+    members = [VALIDATOR, USERS[2], USERS[3]]
+    pool.add(deploy_tx(chain, members=members))
+    mine(chain, pool)
+    assert perm(USERS[2]) and perm(USERS[3])  # members of the contract are allowed
+    assert not perm(USERS[1])
+
+    pool.add(allow_tx(chain, 1, USERS[1], True))  # the node's validator votes alone
+    mine(chain, pool)
+    assert refused(pool, transfer(chain, USER_KEYS[1])).message == "sender not allow-listed"
+    pool.add(allow_tx(chain, 0, USERS[1], True, key=USER_KEYS[2], contract=CONTRACT))  # 2 of 3
+    mine(chain, pool)
+    pool.add(transfer(chain, USER_KEYS[1]))
+    mine(chain, pool)
+    assert chain.state_at().get_nonce(USERS[1]) == 1
+
+    # A single member cannot cut the account (e.g. the relayer) off either.
+    pool.add(allow_tx(chain, 1, USERS[1], False, key=USER_KEYS[3], contract=CONTRACT))
+    mine(chain, pool)
+    pool.add(transfer(chain, USER_KEYS[1], 1))
+    mine(chain, pool)
+    assert chain.state_at().get_nonce(USERS[1]) == 2
 
 
 def test_verdicts_are_cached_per_block_and_carried_over_unrelated_blocks() -> None:

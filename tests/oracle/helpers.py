@@ -9,7 +9,7 @@ from typing import Any
 from eth_account import Account
 
 from co3chain.oracle.auth import Source, sign_headers
-from co3chain.oracle.chainview import ActivityInfo, AreaInfo, HubInfo
+from co3chain.oracle.chainview import ActivityInfo, AreaInfo, HubInfo, RewardCaps
 from co3chain.oracle.events import sign_checkin
 from co3chain.oracle.geometry import geometry_hash
 
@@ -45,6 +45,7 @@ class FakeChain:
     })
     claims: dict[tuple[int, str], int] = field(default_factory=dict)
     hub_info: HubInfo = field(default_factory=lambda: HubInfo(31337, HUB_ADDRESS, tuple(SIGNERS), 2, 1))
+    caps: RewardCaps = field(default_factory=lambda: RewardCaps(10**21, 10**21))
     down: bool = False
 
     def _check(self) -> None:
@@ -77,6 +78,10 @@ class FakeChain:
     def claims_of(self, activity_id: int, subject: str) -> int:
         self._check()
         return self.claims.get((activity_id, subject), 0)
+
+    def reward_caps(self, area_id: int, activity_id: int) -> RewardCaps:
+        self._check()
+        return self.caps
 
 
 def checkin_body(event_id: str = "ci-1", *, lat: float = INSIDE[0], lon: float = INSIDE[1],

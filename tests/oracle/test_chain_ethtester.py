@@ -135,3 +135,28 @@ def test_social_post_rewards_and_metrics(services, suite) -> None:
     assert 'co3_oracle_queue_events{state="confirmed"} 1.0' in metrics
     assert 'co3_oracle_transactions_total{result="mined"} 1.0' in metrics
     assert 'co3_oracle_events_received_total{source="social"} 1.0' in metrics
+
+
+def test_reward_raised_after_signing_mints_the_signed_reward(services, suite) -> None:
+    """Issue 10, defect 1, through the oracle: the area manager raises the reward to 2^208-1 after the
+    oracles signed; the pending attestation still mints the 10 tokens it was signed for, and later events are
+    refused (the oracle reads the hub's per-claim cap, which the hub enforces too) instead of minting it."""
+    lead, _ = services
+    client = TestClient(lead.app)
+    aid = post(client, checkin_body("ci-raise", timestamp=int(time.time()) - 5)).json()["attestation_id"]
+    lead.operator.validate_pending(time.time())
+    lead.operator.collect_pending(time.time())
+    assert lead.store.get(aid).state == "signed"
+    _, _, _, _, starts, ends, max_claims, _ = suite.areas.functions.getActivity(1).call()[1:]
+    big = 2**208 - 1
+    suite.call(suite.areas, "updateActivity", 1, big, big, starts, ends, max_claims)
+    drain(lead)
+    assert lead.store.get(aid).state == "confirmed"
+    assert suite.token.functions.balanceOf(CITIZEN).call() == 10
+
+    later = post(client, checkin_body("ci-raise-2", timestamp=int(time.time()) - 2000)).json()["attestation_id"]
+    lead.chain.invalidate()
+    drain(lead)
+    item = lead.store.get(later)
+    assert item.state == "rejected" and "above the consortium's cap per claim" in item.reason, item.reason
+    assert suite.token.functions.balanceOf(CITIZEN).call() == 10

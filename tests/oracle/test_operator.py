@@ -111,6 +111,36 @@ def test_full_signing_flow_2_of_3(trio, chain) -> None:
         assert p.store.get(aid).state == "signed"
 
 
+def test_signed_reward_is_the_rule_read_when_signing(trio, chain, tmp_path) -> None:
+    """The reward is re-read right before signing, by the lead and by each co-signer; operators that read
+    different rules produce different attestations and the lead does not count the mismatching share."""
+    import dataclasses
+
+    lead, peers = trio
+    aid = post_checkin(client_for(lead), checkin_body("ci-rule")).json()["attestation_id"]
+    lead.validate_pending(T0)
+    assert lead.store.get(aid).attestation["tokenReward"] == 10
+    chain.activities[1] = dataclasses.replace(chain.activities[1], token_reward=12, reputation_reward=6)
+    lead.collect_pending(T0)
+    item = lead.store.get(aid)
+    assert item.state == "signed"
+    assert (item.attestation["tokenReward"], item.attestation["reputationReward"]) == (12, 6)
+    hub = chain.hub_info
+    for s in item.signatures:
+        sig = bytes.fromhex(s["signature"][2:])
+        assert recover_attestation_signer(hub.chain_id, hub.address, item.attestation, sig) == s["signer"]
+
+    # A co-signer whose node shows another rule signs another attestation: not counted, retried later.
+    stale = FakeChain()
+    odd = make_operator(tmp_path, "odd", SIGNER_KEYS[1], stale)
+    lead2 = make_operator(tmp_path, "lead2", SIGNER_KEYS[0], chain, [LocalCosigner(odd, lambda: T0)])
+    aid2 = post_checkin(client_for(lead2), checkin_body("ci-rule-2")).json()["attestation_id"]
+    lead2.validate_pending(T0)
+    lead2.collect_pending(T0)
+    got = lead2.store.get(aid2)
+    assert got.state == "validated" and "different attestation" in got.reason
+
+
 def test_cosigners_revalidate_and_refuse(tmp_path, chain) -> None:
     """The lead's geometry is wrong (accepts everything); honest co-signers refuse to sign → rejected."""
     huge = {"type": "Polygon", "coordinates": [[[0, 0], [20, 0], [20, 60], [0, 60], [0, 0]]]}

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+import pytest
 from eth_account import Account
 
+from co3chain.errors import Co3Error
 from co3chain.oracle.events import parse_event
 from co3chain.oracle.signing import OperatorKey, Share, build_attestation, ordered_signatures, verify_share
 from tests.oracle.helpers import SIGNER_KEYS, SIGNERS, FakeChain, checkin_body
 
 
 def _attestation():
-    hub = FakeChain().hub_info
-    return hub, build_attestation(parse_event("ar-app", "ar", checkin_body()), hub, 3600)
+    chain = FakeChain()
+    hub = chain.hub_info
+    return hub, build_attestation(parse_event("ar-app", "ar", checkin_body()), hub, chain.activities[1], 3600)
 
 
 def test_valid_share_is_accepted_and_ordering_is_ascending() -> None:
@@ -41,5 +46,20 @@ def test_forged_or_foreign_shares_are_refused() -> None:
 
 def test_attestation_is_deterministic_across_operators() -> None:
     hub, att = _attestation()
-    again = build_attestation(parse_event("ar-app", "ar", checkin_body()), hub, 3600)
+    again = build_attestation(parse_event("ar-app", "ar", checkin_body()), hub, FakeChain().activities[1], 3600)
     assert att == again and att["expiresAt"] == att["observedAt"] + 3600
+
+
+def test_attestation_carries_the_reward_rule_it_was_derived_from() -> None:
+    """The reward is signed: an attestation derived under another rule is another attestation."""
+    chain = FakeChain()
+    event = parse_event("ar-app", "ar", checkin_body())
+    att = build_attestation(event, chain.hub_info, chain.activities[1], 3600)
+    assert (att["tokenReward"], att["reputationReward"]) == (10, 5)
+    raised = dataclasses.replace(chain.activities[1], token_reward=2**208 - 1)
+    other = build_attestation(event, chain.hub_info, raised, 3600)
+    assert other["tokenReward"] == 2**208 - 1
+    share = OperatorKey(SIGNER_KEYS[0]).sign(chain.hub_info, other)
+    assert "different attestation" in verify_share(share, chain.hub_info, att)
+    with pytest.raises(Co3Error, match="activity 2 given for an event of activity 1"):
+        build_attestation(event, chain.hub_info, chain.activities[2], 3600)

@@ -95,6 +95,19 @@ def test_activity_area_and_kind_must_match(validator) -> None:
     assert not verdict.ok and "belongs to area 1" in verdict.reason
 
 
+def test_reward_above_the_councils_cap_is_rejected(chain, validator) -> None:
+    """The oracle refuses to sign a reward the hub would refuse (caps of the area and activity, the lower)."""
+    from co3chain.oracle.chainview import RewardCaps
+
+    chain.caps = RewardCaps(max_token=10, max_reputation=4)  # activity 1 pays 10 tokens and 5 reputation
+    verdict = check(validator, checkin_body("ci-cap"))
+    assert not verdict.ok
+    assert verdict.reason == ("activity 1 rewards 10 tokens and 5 reputation, above the consortium's cap per "
+                              "claim (10 tokens, 4 reputation)")
+    chain.caps = RewardCaps(max_token=10, max_reputation=5)
+    assert check(validator, checkin_body("ci-cap")).ok
+
+
 def test_unregistered_citizen_is_rejected(chain, validator) -> None:
     chain.citizens.clear()
     verdict = check(validator, checkin_body())
