@@ -80,6 +80,7 @@ from co3chain.consensus.qbft.messages import (
 )
 from co3chain.consensus.qbft.timers import DEFAULT_MAX_ROUND_TIMEOUT, RoundTimerExpiry
 from co3chain.node.block_filler import FINAL_FILL_SHARE, BlockFiller
+from co3chain.node.membership import PeerAdmin, PeerMembership
 from co3chain.node.producer import SealedBlockInfo
 from co3chain.node.sync import ChainSync, ValidatorSetIndex
 from co3chain.node.validator_votes import PersistentVotes
@@ -166,7 +167,9 @@ class QbftDriver:
             chain, txpool, self.address, max_txs=settings.max_block_txs, tx_filter=self._permitted,
             max_exec_seconds=self.config.request_timeout * BUILD_BUDGET_FRACTION,
         )
-        self._static_pubkeys = [_peer_pubkey(p) for p in settings.peers]
+        self.membership = PeerMembership(
+            [_peer_pubkey(p) for p in settings.peers], _validator_history(self.sets), self.sets.current
+        )
         self.p2p = P2PNode(
             private_key,
             settings.p2p_host,
@@ -194,6 +197,7 @@ class QbftDriver:
             penalize=lambda peer: self.p2p.ban(peer.node_id),
         )
         self.sets.add_listener(self._on_validator_set_changed)
+        self.peer_admin = PeerAdmin(self.p2p, self.membership, lambda: self.p2p.update_allowlist(self._allowlist()))
         self._queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self._import_lock = asyncio.Lock()
         self._stop = asyncio.Event()
@@ -257,6 +261,7 @@ class QbftDriver:
         ``backend`` is the :class:`~co3chain.rpc.backend.RpcBackend` (its fields are read at call time, so
         this may run after the dispatcher was built); ``dispatcher`` gets :mod:`co3chain.rpc.qbft_methods`.
         """
+        from co3chain.rpc.admin_methods import register_admin_methods
         from co3chain.rpc.qbft_methods import register_qbft_methods
 
         backend.consensus = self
@@ -265,6 +270,7 @@ class QbftDriver:
         backend.syncing = self.sync.status
         if dispatcher is not None:
             register_qbft_methods(dispatcher, self.chain, self)
+            register_admin_methods(dispatcher, self.peer_admin)
 
     def peer_count(self) -> int:
         return len(self.p2p.peers)
@@ -395,9 +401,8 @@ class QbftDriver:
 
     # ------------------------------------------------------------------ allow-list / validator set
     def _allowlist(self) -> list[bytes]:
-        entries: list[bytes] = list(self.sets.current) + list(self._static_pubkeys)
-        entries += [a for a, add in self.votes.pending().items() if add]
-        return entries
+        adds = [a for a, add in self.votes.pending().items() if add]
+        return self.membership.allowlist(self.sets.current, adds)
 
     def _refresh_allowlist(self) -> None:
         if self._loop is None:
@@ -406,6 +411,7 @@ class QbftDriver:
 
     def _on_validator_set_changed(self, validators: tuple[bytes, ...]) -> None:
         self.votes.prune_applied(validators)
+        self.membership.on_validator_set(validators)
         self._refresh_allowlist()
 
     def _eligible_adds(self) -> set[bytes]:
@@ -606,6 +612,15 @@ class QbftProducer(QbftDriver):
             p2p_config=p2p_config,
         )
         super().__init__(chain, txpool, private_key, settings, on_sealed=on_sealed, on_round=on_round, clock=clock)
+
+
+def _validator_history(sets: ValidatorSetIndex) -> list[tuple[bytes, ...]]:
+    """Every distinct validator set since genesis (identical consecutive sets share one tuple)."""
+    distinct: dict[int, tuple[bytes, ...]] = {}
+    for number in range(sets.last_block + 1):
+        s = sets.for_child(number)
+        distinct.setdefault(id(s), s)
+    return list(distinct.values())
 
 
 def _peer_pubkey(text: str) -> bytes:
