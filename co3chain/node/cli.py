@@ -361,13 +361,44 @@ def node_start(config_path: Path, password_file: Path | None) -> None:
 
     cfg = load_config(config_path)
     password = read_password(password_file) if password_file is not None else None
+    check_ports_free(cfg)
     if not logging.getLogger().handlers:
         logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     node_log = logging.getLogger("co3chain.node")
     if node_log.getEffectiveLevel() > logging.INFO:
         node_log.setLevel(logging.INFO)
+    for name in ("co3chain.p2p", "co3chain.node.sync"):  # peer refusals/drops and sync progress
+        if logging.getLogger(name).getEffectiveLevel() > logging.INFO:
+            logging.getLogger(name).setLevel(logging.INFO)
     service = NodeService(cfg, password=password)
-    uvloop.run(service.run())
+    try:
+        uvloop.run(service.run())
+    except OSError as exc:  # a port taken between the check and the bind, a data directory not writable
+        raise Co3Error(f"cannot start the node: {exc.strerror or exc}") from None
+
+
+def check_ports_free(cfg: Any) -> None:
+    """Fail with one line naming the port when a listener cannot bind (instead of a traceback later)."""
+    import socket
+
+    wanted = [("p2p", cfg.p2p.host, cfg.p2p.port)] if cfg.is_validator else []
+    if cfg.rpc.enabled:
+        wanted.append(("rpc", cfg.rpc.host, cfg.rpc.port))
+    if cfg.metrics.port:
+        wanted.append(("metrics", cfg.metrics.host, cfg.metrics.port))
+    for name, host, port in wanted:
+        if port == 0:
+            continue
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind((host, port))
+            except OSError as exc:
+                raise Co3Error(
+                    f"{name} port {host}:{port} is not available ({exc.strerror or exc}); "
+                    f"is another node running? change [{name}] port in {cfg.path}"
+                ) from None
 
 
 def rpc_call(url: str, method: str, *params: Any, timeout: float = 10.0) -> Any:
