@@ -362,6 +362,10 @@ def node_start(config_path: Path, password_file: Path | None) -> None:
     cfg = load_config(config_path)
     password = read_password(password_file) if password_file is not None else None
     check_ports_free(cfg)
+    if cfg.data_dir is not None:
+        from co3chain.node.datadir import ensure_data_format
+
+        ensure_data_format(cfg.data_dir)  # an older binary never opens a newer database
     if not logging.getLogger().handlers:
         logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     node_log = logging.getLogger("co3chain.node")
@@ -399,6 +403,46 @@ def check_ports_free(cfg: Any) -> None:
                     f"{name} port {host}:{port} is not available ({exc.strerror or exc}); "
                     f"is another node running? change [{name}] port in {cfg.path}"
                 ) from None
+
+
+@node.command("backup")
+@click.option("--dir", "node_dir", type=click.Path(path_type=Path, file_okay=False), required=True,
+              help="Node directory (with config.toml).")
+@click.option("--out", "out", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="Archive to write (.tar.gz).")
+@click.option("--include-key", is_flag=True, help="Also archive the (encrypted) keystore; never the password.")
+@click.option("--json", "as_json", is_flag=True, help="Print the backup manifest as JSON.")
+def node_backup(node_dir: Path, out: Path, include_key: bool, as_json: bool) -> None:
+    """Back up a node's chain database, consistent even while the node runs."""
+    from co3chain.node.backup import create_backup
+
+    say = (lambda _m: None) if as_json else (lambda m: click.echo(m, err=True))
+    manifest = create_backup(node_dir, out, include_key=include_key, progress=say)
+    if as_json:
+        click.echo(json.dumps({"file": str(out), **manifest}, indent=2))
+        return
+    click.echo(f"backup: {out}  block #{manifest['headNumber']} {manifest['headHash']}  "
+               f"chain id {manifest['chainId']}  genesis {manifest['genesisHash']}")
+
+
+@node.command("restore")
+@click.option("--dir", "node_dir", type=click.Path(path_type=Path, file_okay=False), required=True,
+              help="Node directory to restore into (the node must be stopped).")
+@click.option("--from", "archive", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="Archive written by `co3chain node backup`.")
+@click.option("--force", is_flag=True, help="Keep an existing data directory aside and restore anyway.")
+@click.option("--json", "as_json", is_flag=True, help="Print the restored manifest as JSON.")
+def node_restore(node_dir: Path, archive: Path, force: bool, as_json: bool) -> None:
+    """Restore a node's chain database from a backup; the node then syncs what it missed."""
+    from co3chain.node.backup import restore_backup
+
+    say = (lambda _m: None) if as_json else (lambda m: click.echo(m, err=True))
+    manifest = restore_backup(node_dir, archive, force=force, progress=say)
+    if as_json:
+        click.echo(json.dumps(manifest, indent=2))
+        return
+    click.echo(f"restored block #{manifest['headNumber']} into {node_dir}; "
+               f"start it with: co3chain node start --config {node_dir / 'config.toml'}")
 
 
 def rpc_call(url: str, method: str, *params: Any, timeout: float = 10.0) -> Any:

@@ -169,3 +169,35 @@ def test_removed_pa_is_cut_off(pas: list[PA]) -> None:
     assert pa3.height() <= stuck + 1
     assert "voted out of the validator set" in pas[0].log()
     assert "not allowed" in pas[0].log() or "NOT_ALLOWED" in pas[0].log()
+
+
+def test_backup_while_running_then_restore_on_a_new_machine_catches_up(pas: list[PA], tmp_path: Path) -> None:
+    """The documented upgrade/migration path: hot backup, stop, restore elsewhere, start, catch up."""
+    pa2 = pas[1]
+    _wait_height([pa2], 3)
+    archive = tmp_path / "pa2.tar.gz"
+    manifest = json.loads(co3("node", "backup", "--dir", str(pa2.dir), "--out", str(archive), "--include-key",
+                              "--json"))
+    assert manifest["headNumber"] >= 3 and manifest["includesKey"] is True
+    assert int(pa2.call("net_peerCount"), 16) >= 1  # type: ignore[arg-type]  # the node kept running
+    pa2.stop()
+    # stopped: the others keep finalizing without it (PA1 and PA4 are 2 of 3 validators, or 3 of 4)
+    live = [pa for pa in pas if pa is not pa2 and pa.address.lower() in pas[0].validators()]
+    start = pas[0].height()
+    _wait_height(live, start + 3)
+    # "new machine": an empty directory, the archive and the password the operator keeps elsewhere
+    new_dir = tmp_path / "pa2-new"
+    restored = json.loads(co3("node", "restore", "--dir", str(new_dir), "--from", str(archive), "--json"))
+    assert restored["headHash"] == manifest["headHash"]
+    (new_dir / "password").write_text((pa2.dir / "password").read_text())
+    (new_dir / "password").chmod(0o600)
+    moved = LocalNode("pa2-new", new_dir, pa2.node.rpc, pa2.address)
+    localnet.start_node(moved)
+    try:
+        target = pas[0].height()
+        wait_until(lambda: int(rpc_call(moved.rpc, "eth_blockNumber"), 16) >= target, WAIT,
+                   "the restored node to catch up")
+        block = pas[0].call("eth_getBlockByNumber", hex(target), False)["hash"]  # type: ignore[index]
+        assert rpc_call(moved.rpc, "eth_getBlockByNumber", hex(target), False)["hash"] == block
+    finally:
+        localnet.stop_node(moved, timeout=10)
