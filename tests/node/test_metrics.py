@@ -1,0 +1,48 @@
+"""Node metrics: standard Besu/geth names, live values read at scrape time, block-time histogram."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from prometheus_client import generate_latest
+
+from co3chain.node.metrics import NodeMetrics
+
+
+def _sample(metrics: NodeMetrics, name: str) -> float | None:
+    for family in metrics.registry.collect():
+        for sample in family.samples:
+            if sample.name == name:
+                return sample.value
+    return None
+
+
+def test_genesis_to_block_1_gap_is_not_a_block_time() -> None:
+    m = NodeMetrics()
+    m.on_block(1, 0, 0, interval=1_764_000_000)  # genesis timestamp 0 (1970) to block 1
+    assert _sample(m, "co3chain_block_time_seconds_count") == 0
+    m.on_block(2, 3, 63_000, interval=1)
+    assert _sample(m, "co3chain_block_time_seconds_count") == 1
+    assert _sample(m, "co3chain_block_time_seconds_sum") == 1
+
+
+def test_standard_names_and_live_values() -> None:
+    m = NodeMetrics()
+    state = {"peers": 2, "pending": 5, "queued": 1}
+    producer = SimpleNamespace(round_changes=4, finalized_blocks=9, status=lambda: {"isValidator": True})
+    service = SimpleNamespace(
+        peer_count=lambda: state["peers"],
+        txpool=SimpleNamespace(status=lambda: {"pending": state["pending"], "queued": state["queued"]}),
+        producer=producer,
+    )
+    m.bind_node(service)
+    m.on_block(7, 1, 21_000, interval=1)
+    assert _sample(m, "ethereum_blockchain_height") == 7 and _sample(m, "chain_head_block") == 7
+    assert _sample(m, "ethereum_peer_count") == 2 and _sample(m, "p2p_peers") == 2
+    assert _sample(m, "txpool_pending") == 5 and _sample(m, "txpool_queued") == 1
+    assert _sample(m, "co3chain_consensus_round_changes") == 4
+    assert _sample(m, "co3chain_consensus_is_validator") == 1
+    state["peers"] = 3  # read at scrape time, not at the last block
+    assert _sample(m, "p2p_peers") == 3
+    text = generate_latest(m.registry).decode()
+    assert "process_cpu_seconds_total" in text and "process_resident_memory_bytes" in text
