@@ -46,3 +46,21 @@ def test_standard_names_and_live_values() -> None:
     assert _sample(m, "p2p_peers") == 3
     text = generate_latest(m.registry).decode()
     assert "process_cpu_seconds_total" in text and "process_resident_memory_bytes" in text
+
+
+def test_grafana_dashboard_uses_only_exported_metrics() -> None:
+    import json
+    import re
+    from pathlib import Path
+
+    dashboard = json.loads((Path(__file__).resolve().parents[2] / "node" / "grafana-dashboard.json").read_text())
+    m = NodeMetrics()
+    m.bind_node(SimpleNamespace(peer_count=lambda: 0, txpool=SimpleNamespace(status=lambda: {}), producer=None))
+    m.on_block(2, 0, 0, interval=1)
+    exported = {s.name for family in m.registry.collect() for s in family.samples}
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    assert len(exprs) >= 10
+    for expr in exprs:
+        names = set(re.findall(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\{", expr))  # every selector names a metric
+        assert names, expr
+        assert names <= exported, f"{expr}: {names - exported} not exported"
