@@ -8,7 +8,7 @@ dashboards and alerts work unchanged — ``ethereum_blockchain_height`` / ``chai
 ``ethereum_peer_count`` / ``p2p_peers`` (peers), ``txpool_pending`` / ``txpool_queued`` (geth),
 ``process_cpu_seconds_total`` / ``process_resident_memory_bytes`` (Prometheus process collector, Linux).
 co3chain-specific ones keep the ``co3chain_`` prefix (consensus rounds and round changes, block seal
-time, block interval). Live values (peers, pool, round changes) are read at scrape time through
+and import times, block interval). Live values (peers, pool, round changes) are read at scrape time through
 :meth:`NodeMetrics.bind_node`, so they are never stale between blocks.
 """
 
@@ -78,7 +78,17 @@ class NodeMetrics:
             buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5),
             registry=r,
         )
+        self.import_seconds = Histogram(
+            "co3chain_block_import_seconds",
+            "Wall time to verify, execute and write one block (how: sealed = finalized here, synced = fetched)",
+            ["how"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+            registry=r,
+        )
         self._server: Any = None
+
+    def observe_import(self, seconds: float, how: str) -> None:
+        self.import_seconds.labels(how if how in ("sealed", "synced") else "other").observe(seconds)
 
     def on_block(self, number: int, txs: int, gas: int, interval: int | None, round_: int = 0) -> None:
         """Account one imported block; ``interval`` = seconds since the previous block's timestamp.

@@ -211,6 +211,8 @@ class QbftDriver:
         self.permissioning: Any = None
         self.round_changes = 0
         self.finalized_blocks = 0
+        #: ``fn(seconds, how)`` after each import (verification + execution + write): node metrics.
+        self.on_import_seconds: Callable[[float, str], None] | None = None
 
     # ------------------------------------------------------------------ BlockProducer interface
     async def run(self) -> None:
@@ -430,11 +432,14 @@ class QbftDriver:
             number = block.header.block_number
             if number <= self.chain.head.block_number:
                 return self.chain.get_canonical_hash(number) == block.header.hash
+            started = time.perf_counter()
             try:
                 header = await asyncio.to_thread(self.chain.import_block, block, True)
             except BlockImportError as exc:
                 log.warning("import of block #%d refused: %s", number, exc)
                 return False
+        if self.on_import_seconds is not None:
+            self.on_import_seconds(time.perf_counter() - started, how)
         if self.p2p.running:
             self.p2p.announce_status()
         log.info("block %d %s txs=%d gas=%d proposer=0x%s hash=0x%s", header.block_number, how,
@@ -649,4 +654,5 @@ def qbft_producer_factory(service: Any) -> QbftDriver | None:
         on_round=None if gauge is None else (lambda _height, round_: gauge.set(round_)),
     )
     driver.permissioning = getattr(service, "permissioning", None)
+    driver.on_import_seconds = getattr(metrics, "observe_import", None)
     return driver

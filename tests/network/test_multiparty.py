@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from co3chain.node import localnet
@@ -37,12 +38,14 @@ def co3(*args: str, env: dict[str, str] | None = None) -> str:
 class PA:
     """One PA's machine: a directory of its own, its node process, its public identity."""
 
-    def __init__(self, root: Path, name: str, rpc_port: int, p2p_port: int, env: dict[str, str] | None = None):
+    def __init__(self, root: Path, name: str, rpc_port: int, p2p_port: int, env: dict[str, str] | None = None,
+                 metrics_port: int = 0):
         self.dir = root / name
         self.env = env or {}
+        self.metrics_port = metrics_port
         self.identity = json.loads(co3("node", "init", "--dir", str(self.dir), "--p2p-host", "127.0.0.1",
-                                       "--p2p-port", str(p2p_port), "--rpc-port", str(rpc_port), "--json",
-                                       env=self.env))
+                                       "--p2p-port", str(p2p_port), "--rpc-port", str(rpc_port),
+                                       "--metrics-port", str(metrics_port), "--json", env=self.env))
         self.node = LocalNode(name, self.dir, f"http://127.0.0.1:{rpc_port}", self.identity["address"])
 
     @property
@@ -81,10 +84,10 @@ class PA:
 @pytest.fixture(scope="module")
 def pas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[PA]]:
     root = tmp_path_factory.mktemp("multiparty")
-    rpc, p2p = free_port_block(4), free_port_block(4)
+    rpc, p2p, metrics = free_port_block(4), free_port_block(4), free_port_block(1)
     # PA3 keeps its password out of the filesystem (CO3CHAIN_PASSWORD)
     env3 = {"CO3CHAIN_PASSWORD": "pa3-secret-from-vault"}
-    pas = [PA(root, "pa1", rpc, p2p), PA(root, "pa2", rpc + 1, p2p + 1), PA(root, "pa3", rpc + 2, p2p + 2, env3)]
+    pas = [PA(root, "pa1", rpc, p2p, metrics_port=metrics), PA(root, "pa2", rpc + 1, p2p + 1), PA(root, "pa3", rpc + 2, p2p + 2, env3)]
     assert not (pas[2].dir / "password").exists()
     assert (pas[0].dir / "password").stat().st_mode & 0o077 == 0
     # the coordinator sees only the three public addresses
@@ -129,6 +132,14 @@ def test_three_pas_finalize_blocks(pas: list[PA]) -> None:
         hashes = {pa.call("eth_getBlockByNumber", hex(n), False)["hash"] for pa in three}  # type: ignore[index]
         assert len(hashes) == 1, f"fork at block {n}"
     assert sorted(three[0].validators()) == sorted(pa.address.lower() for pa in three)
+    # PA1's Prometheus endpoint: standard names, live peers, import times of blocks finalized here
+    text = httpx.get(f"http://127.0.0.1:{three[0].metrics_port}/metrics", timeout=10).text
+    values = {line.split(" ")[0]: float(line.split(" ")[1]) for line in text.splitlines()
+              if line and not line.startswith("#")}
+    assert values["p2p_peers"] == 2 and values["ethereum_peer_count"] == 2
+    assert values["ethereum_blockchain_height"] >= 4 and values["co3chain_consensus_is_validator"] == 1
+    assert values['co3chain_block_import_seconds_count{how="sealed"}'] >= 3
+    assert values["process_resident_memory_bytes"] > 0
 
 
 def test_fourth_pa_is_voted_in_and_seals(pas: list[PA]) -> None:

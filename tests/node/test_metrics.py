@@ -64,3 +64,20 @@ def test_grafana_dashboard_uses_only_exported_metrics() -> None:
         names = set(re.findall(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\{", expr))  # every selector names a metric
         assert names, expr
         assert names <= exported, f"{expr}: {names - exported} not exported"
+
+
+def test_import_times_by_kind() -> None:
+    m = NodeMetrics()
+    m.observe_import(0.02, "sealed")
+    m.observe_import(0.5, "synced")
+    m.observe_import(0.1, "synced")
+    assert _sample_labels(m, "co3chain_block_import_seconds_count", how="synced") == 2
+    assert _sample_labels(m, "co3chain_block_import_seconds_count", how="sealed") == 1
+
+
+def _sample_labels(metrics: NodeMetrics, name: str, **labels: str) -> float | None:
+    for family in metrics.registry.collect():
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return sample.value
+    return None
