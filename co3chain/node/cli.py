@@ -30,7 +30,7 @@ from co3chain.errors import Co3Error
 from co3chain.keys import PASSWORD_ENV
 from co3chain.node.config import config_to_toml_dict, load_config
 from co3chain.node.localnet import network_down_cmd, network_up_cmd
-from co3chain.node.onboarding import genesis_hash, init_node_dir, join_node, write_secret
+from co3chain.node.onboarding import genesis_hash, init_node_dir, join_node
 from co3chain.node.validators_cli import validators
 
 __all__ = ["network", "node", "validators", "init_network", "node_status_dict", "rpc_call"]
@@ -53,10 +53,6 @@ def _parse_alloc(items: tuple[str, ...]) -> dict[bytes, int]:
             raise Co3Error(f"--alloc {item!r}: amount must not be negative")
         out[to_canonical_address(address.strip())] = wei
     return out
-
-
-#: kept for callers of the old private name (localnet.add_node)
-_write_secret = write_secret
 
 
 def init_network(
