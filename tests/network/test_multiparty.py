@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from co3chain.node import localnet
-from co3chain.node.localnet import LocalNode, rpc_call
+from co3chain.node.localnet import LocalnetError, LocalNode, rpc_call
 from tests.network.netutil import WAIT, free_port_block, wait_until
 
 pytestmark = pytest.mark.slow
@@ -84,7 +84,7 @@ class PA:
 @pytest.fixture(scope="module")
 def pas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[PA]]:
     root = tmp_path_factory.mktemp("multiparty")
-    rpc, p2p, metrics = free_port_block(4), free_port_block(4), free_port_block(1)
+    rpc, p2p, metrics = free_port_block(5), free_port_block(5), free_port_block(1)
     # PA3 keeps its password out of the filesystem (CO3CHAIN_PASSWORD)
     env3 = {"CO3CHAIN_PASSWORD": "pa3-secret-from-vault"}
     pas = [PA(root, "pa1", rpc, p2p, metrics_port=metrics), PA(root, "pa2", rpc + 1, p2p + 1), PA(root, "pa3", rpc + 2, p2p + 2, env3)]
@@ -103,6 +103,7 @@ def pas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[PA]]:
         assert joined["genesisHash"] == announced and joined["validator"] is True
         assert len(joined["peers"]) == 2
     pas.append(PA(root, "pa4", rpc + 3, p2p + 3))  # joins later
+    pas.append(PA(root, "observer", rpc + 4, p2p + 4))  # a non-validator node admitted with admin_addPeer
     try:
         for pa in pas[:3]:
             pa.start()
@@ -185,6 +186,26 @@ def test_removed_pa_is_cut_off(pas: list[PA]) -> None:
     assert "voted out of the validator set" in pas[0].log()
     assert "cannot connect to peer" in pa3.log()  # the refused side says so too
     assert "not allowed" in pas[0].log() or "NOT_ALLOWED" in pas[0].log()
+
+
+def test_observer_node_admitted_at_run_time_with_admin_add_peer(pas: list[PA]) -> None:
+    pa1, pa3, observer = pas[0], pas[2], pas[4]
+    observer.join(pa1.dir / "genesis.json", [pa1.peer])
+    observer.start()
+    wait_until(lambda: observer.height() >= 0, WAIT, "observer RPC up")
+    time.sleep(2)  # its dialer has tried PA1 by now
+    assert int(observer.call("net_peerCount"), 16) == 0  # type: ignore[arg-type]  # not a validator: refused
+    assert pa1.call("admin_addPeer", observer.peer) is True
+    wait_until(lambda: int(observer.call("net_peerCount"), 16) == 1, WAIT, "observer connected")  # type: ignore[arg-type]
+    _wait_height([observer], pa1.height())  # it syncs the chain
+    listed = pa1.call("admin_peers")
+    assert observer.identity["pubkey"] in {p["id"] for p in listed}  # type: ignore[union-attr]
+    if pa3.address.lower() not in pa1.validators():  # a voted-out PA cannot be re-admitted this way
+        with pytest.raises(LocalnetError, match="removed from the validator set"):
+            pa1.call("admin_addPeer", pa3.peer)
+    assert pa1.call("admin_removePeer", observer.peer) is True
+    wait_until(lambda: int(observer.call("net_peerCount"), 16) == 0, 20, "observer dropped")  # type: ignore[arg-type]
+    observer.stop()
 
 
 def test_backup_while_running_then_restore_on_a_new_machine_catches_up(pas: list[PA], tmp_path: Path) -> None:
