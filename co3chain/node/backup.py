@@ -208,6 +208,7 @@ def restore_backup(node_dir: Path, archive: Path, *, force: bool = False,
             for name in ("config.toml", "genesis.json", "identity.json", "key.json"):
                 if (staged / name).exists() and not (node_dir / name).exists():
                     shutil.copy2(staged / name, node_dir / name)
+            _point_config_at_local_genesis(node_dir / "config.toml")
         cfg = _node_config(node_dir)
         assert cfg.data_dir is not None
         from co3chain.chain.genesis import load_genesis
@@ -233,6 +234,19 @@ def restore_backup(node_dir: Path, archive: Path, *, force: bool = False,
             write_data_format(cfg.data_dir, int(manifest["dataFormat"]))
     progress(f"restored block {manifest['headNumber']} into {cfg.data_dir}; start the node to catch up")
     return manifest
+
+
+def _point_config_at_local_genesis(config_path: Path) -> None:
+    """A config from ``network init`` names ``../genesis.json``; on a new machine the copy sits next to it."""
+    import tomllib
+
+    import tomli_w
+
+    doc = tomllib.loads(config_path.read_text(encoding="utf-8"))
+    node = doc.setdefault("node", {})
+    if not (config_path.parent / node.get("genesis", "genesis.json")).exists():
+        node["genesis"] = "genesis.json"
+        config_path.write_text(tomli_w.dumps(doc), encoding="utf-8")
 
 
 def _lock_free(data_dir: Path) -> None:

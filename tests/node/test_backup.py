@@ -117,3 +117,25 @@ def test_backup_cli_one_line_errors(tmp_path: Path) -> None:
     (tmp_path / "junk.tgz").write_bytes(b"not a tar")
     res = CliRunner().invoke(cli, ["node", "restore", "--dir", str(tmp_path / "d"), "--from", str(tmp_path / "junk.tgz")])
     assert res.exit_code == 1 and "not a co3chain backup" in res.output
+
+
+def test_restore_of_a_network_init_node_on_a_new_machine(tmp_path: Path) -> None:
+    """``network init`` configs name ``../genesis.json``: a restore elsewhere points them at the copy."""
+    from co3chain.node.cli import init_network
+
+    init_network(tmp_path / "net", 1, 4242, rpc_port=0, p2p_port=30555)
+    d = tmp_path / "net" / "node1"
+    NodeChain.open(d / "data", load_genesis(tmp_path / "net" / "genesis.json")).close()
+    archive = tmp_path / "n1.tgz"
+    manifest = create_backup(d, archive)
+    fresh = tmp_path / "elsewhere" / "node1"
+    restore_backup(fresh, archive)
+    from co3chain.node.config import load_config
+
+    cfg = load_config(fresh / "config.toml")
+    assert cfg.genesis == (fresh / "genesis.json").resolve()
+    chain = NodeChain.open(cfg.data_dir, load_genesis(cfg.genesis))
+    try:
+        assert "0x" + bytes(chain.genesis_header.hash).hex() == manifest["genesisHash"]
+    finally:
+        chain.close()
