@@ -1,6 +1,11 @@
 """Besu-format ``genesis.json`` for a QBFT network: parsing (:func:`load_genesis`) and creation
 (:func:`make_genesis`).
 
+Keys are read case-insensitively, as Besu reads them; QBFT options missing from the file take Besu's
+defaults (``blockperiodseconds`` 1, ``requesttimeoutseconds`` 1, ``epochlength`` 30000); options Besu
+honours that co3chain does not implement (validator-contract mode, ``transitions``, block rewards, other
+consensus sections, a fork schedule other than London/Shanghai/Cancun at 0) are refused, never ignored.
+
 Accepted keys (as Besu): ``config.chainId``; ``config.qbft.{blockperiodseconds, epochlength,
 requesttimeoutseconds}``; ``config.zeroBaseFee`` (required true or absent: this network is free-gas);
 optional ``config.co3chain`` for our extensions (``accountAllowlist``: list of addresses allowed to send

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -302,8 +303,6 @@ def node_init(
     The keystore is encrypted with $CO3CHAIN_PASSWORD when set (no password file is written), else with
     a random password stored in DIR/password (mode 0600).
     """
-    import os
-
     ident = init_node_dir(
         node_dir, p2p_host=p2p_host, p2p_bind=p2p_bind, p2p_port=p2p_port, rpc_host=rpc_host,
         rpc_port=rpc_port, metrics_port=metrics_port, password=os.environ.get(PASSWORD_ENV) or None,

@@ -30,7 +30,7 @@ from eth_keys import keys as eth_keys
 
 from co3chain.chain.genesis import Genesis, load_genesis, parse_genesis
 from co3chain.errors import Co3Error
-from co3chain.keys import PASSWORD_ENV, create_keystore, load_private_key, read_password
+from co3chain.keys import create_keystore
 from co3chain.node.config import ConfigError, config_to_toml_dict, parse_peer
 
 IDENTITY_FILE = "identity.json"
@@ -200,14 +200,3 @@ def join_node(
         "validator": address in genesis.validators,
         "peers": peer_strings,
     }
-
-
-def node_private_key(node_dir: Path) -> bytes:
-    """Decrypt this directory's key (password file, else ``$CO3CHAIN_PASSWORD``)."""
-    pw_file = Path(node_dir) / PASSWORD_FILE
-    password = read_password(pw_file if pw_file.exists() else None)
-    return load_private_key(Path(node_dir) / KEYSTORE_FILE, password)
-
-
-def password_from_env() -> str | None:
-    return os.environ.get(PASSWORD_ENV) or None
