@@ -110,6 +110,8 @@ class DriverSettings:
     data_dir: Path | None = None
     max_block_txs: int = 2000
     p2p_config: P2PConfig | None = None
+    #: Host other nodes dial (``[p2p] advertise_host``); only shown in the peer string this node logs.
+    advertise_host: str | None = None
 
 
 class GossipingTxPool:
@@ -218,8 +220,10 @@ class QbftDriver:
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
         await self.p2p.start()
-        log.info("qbft driver up: validator 0x%s p2p %s peers=%d validators=%d",
-                 self.address.hex(), self.p2p.enode, len(self.settings.peers), len(self.sets.current))
+        advertised = self.settings.advertise_host or self.p2p.host
+        log.info("qbft driver up: validator 0x%s listening %s:%d peer %s@%s:%d peers=%d validators=%d",
+                 self.address.hex(), self.p2p.host, self.p2p.port, self.p2p.node_id.hex(), advertised,
+                 self.p2p.port, len(self.settings.peers), len(self.sets.current))
         self.sync.start()
         consumer = asyncio.create_task(self._consume(), name="qbft-consumer")
         self._request_restart()
@@ -615,6 +619,7 @@ class QbftProducer(QbftDriver):
             data_dir=data_dir,
             max_block_txs=max_block_txs,
             p2p_config=p2p_config,
+            advertise_host=getattr(p2p, "advertise_host", None),
         )
         super().__init__(chain, txpool, private_key, settings, on_sealed=on_sealed, on_round=on_round, clock=clock)
 

@@ -208,3 +208,38 @@ def test_admin_peer_methods() -> None:
         assert await d.call("admin_removePeer", [observer], ctx) is False
 
     asyncio.run(scenario())
+
+
+def test_bind_and_advertised_p2p_addresses_are_separate(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from co3chain.node.service import NodeService
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    ident = json.loads(run("node", "init", "--dir", str(tmp_path / "n"), "--p2p-host", "pa9.example.org",
+                           "--p2p-bind", "127.0.0.1", "--p2p-port", str(port), "--rpc-port", "0", "--json"))
+    assert ident["peer"].endswith(f"@pa9.example.org:{port}") and ident["p2p_bind"] == "127.0.0.1"
+    run("network", "genesis", "--chain-id", "5", "--validator", ident["address"], "--validator", "0x" + "11" * 20,
+        "--out", str(tmp_path / "g.json"))
+    run("node", "join", "--dir", str(tmp_path / "n"), "--genesis", str(tmp_path / "g.json"))
+    cfg = load_config(tmp_path / "n" / "config.toml")
+
+    async def scenario() -> None:
+        svc = NodeService(cfg)
+        await svc.start()
+        try:
+            for _ in range(50):
+                if svc.producer is not None and svc.producer.p2p.running:
+                    break
+                await asyncio.sleep(0.1)
+            # listens on the bind address only
+            _reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+        finally:
+            await svc.stop()
+
+    with caplog.at_level(logging.INFO, logger="co3chain.node.qbft"):
+        asyncio.run(scenario())
+    assert f"listening 127.0.0.1:{port} peer {ident['pubkey']}@pa9.example.org:{port}" in caplog.text
