@@ -24,6 +24,7 @@ SUBCOMMANDS: list[tuple[str, str]] = [
     ("co3chain.node.cli", "network"),
     ("co3chain.node.cli", "node"),
     ("co3chain.node.cli", "validators"),
+    ("co3chain.node.accounts_cli", "accounts"),
     ("co3chain.oracle.cli", "oracle"),
     ("co3chain.api.cli", "api"),
     ("co3chain.audit.cli", "audit"),

@@ -1,6 +1,11 @@
 """Besu-format ``genesis.json`` for a QBFT network: parsing (:func:`load_genesis`) and creation
 (:func:`make_genesis`).
 
+Keys are read case-insensitively, as Besu reads them; QBFT options missing from the file take Besu's
+defaults (``blockperiodseconds`` 1, ``requesttimeoutseconds`` 1, ``epochlength`` 30000); options Besu
+honours that co3chain does not implement (validator-contract mode, ``transitions``, block rewards, other
+consensus sections, a fork schedule other than London/Shanghai/Cancun at 0) are refused, never ignored.
+
 Accepted keys (as Besu): ``config.chainId``; ``config.qbft.{blockperiodseconds, epochlength,
 requesttimeoutseconds}``; ``config.zeroBaseFee`` (required true or absent: this network is free-gas);
 optional ``config.co3chain`` for our extensions (``accountAllowlist``: list of addresses allowed to send
@@ -131,37 +136,96 @@ def _address(value: str, name: str) -> bytes:
     return to_canonical_address(v)
 
 
+class _Keys(dict):  # type: ignore[type-arg]
+    """A JSON object read case-insensitively, as Besu reads genesis files (it lowercases every key)."""
+
+    def __init__(self, data: Mapping[str, Any], where: str) -> None:
+        super().__init__()
+        for key, value in data.items():
+            low = str(key).lower()
+            if low in self:
+                raise GenesisError(f"genesis: {where}{key!r} is given twice (keys are case-insensitive)")
+            super().__setitem__(low, value)
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        return super().get(key.lower(), default)
+
+    def __getitem__(self, key: str) -> Any:
+        return super().__getitem__(key.lower())
+
+    def __contains__(self, key: object) -> bool:
+        return super().__contains__(str(key).lower())
+
+
+def _obj(value: Any, where: str) -> _Keys:
+    if not isinstance(value, Mapping):
+        raise GenesisError(f"genesis: {where} must be an object")
+    return _Keys(value, f"{where}." if where else "")
+
+
+#: Besu's defaults for QBFT options missing from genesis (JsonBftConfigOptions).
+BESU_DEFAULT_BLOCK_PERIOD = 1
+BESU_DEFAULT_REQUEST_TIMEOUT = 1
+BESU_DEFAULT_EPOCH_LENGTH = 30000
+
+#: Options Besu understands that co3chain does not implement: refused, never silently ignored.
+_UNSUPPORTED_QBFT = {
+    "validatorcontractaddress": "validator-contract mode (config.qbft.validatorcontractaddress) is not "
+    "implemented: co3chain takes the validator set from block-header votes",
+    "blockreward": "block rewards (config.qbft.blockreward) are not implemented: this is a free-gas network "
+    "without issuance",
+    "miningbeneficiary": "config.qbft.miningbeneficiary is not implemented (no block rewards)",
+}
+_OTHER_CONSENSUS = ("ibft2", "ibft", "clique", "ethash", "istanbul")
+
+
 def parse_genesis(data: Mapping[str, Any]) -> Genesis:
-    """Validate a decoded genesis.json object and return a :class:`Genesis`."""
+    """Validate a decoded genesis.json object and return a :class:`Genesis`.
+
+    Keys are read case-insensitively (Besu lowercases them); QBFT options missing from the file take
+    Besu's defaults (block period 1 s, request timeout 1 s, epoch 30000) so both clients read the same
+    file the same way. Options Besu would honour and co3chain does not implement are refused.
+    """
     if not isinstance(data, Mapping):
         raise GenesisError("genesis: top level must be a JSON object")
-    config = data.get("config")
-    if not isinstance(config, Mapping):
+    original = data
+    data = _obj(data, "")
+    if data.get("config") is None:
         raise GenesisError("genesis: missing 'config' object")
+    config = _obj(data.get("config"), "config")
     chain_id = _num(config.get("chainId"), "config.chainId")
     if chain_id == 0:
         raise GenesisError("genesis: config.chainId must be positive")
-    qbft = config.get("qbft")
-    if not isinstance(qbft, Mapping):
+    for other in _OTHER_CONSENSUS:
+        if other in config:
+            raise GenesisError(f"genesis: config.{other} is not supported (co3chain runs QBFT only)")
+    if config.get("qbft") is None:
         raise GenesisError("genesis: missing 'config.qbft' object (only QBFT networks are supported)")
-    block_period = _num(qbft.get("blockperiodseconds"), "config.qbft.blockperiodseconds", default=2)
-    epoch = _num(qbft.get("epochlength"), "config.qbft.epochlength", default=30000)
-    timeout = _num(qbft.get("requesttimeoutseconds"), "config.qbft.requesttimeoutseconds", default=10)
+    qbft = _obj(config.get("qbft"), "config.qbft")
+    for option, reason in _UNSUPPORTED_QBFT.items():
+        if qbft.get(option) is not None and not (option == "blockreward" and _is_zero(qbft.get(option))):
+            raise GenesisError(f"genesis: {reason}")
+    if config.get("transitions") is not None:
+        raise GenesisError(
+            "genesis: config.transitions is not implemented (block period, validator mode or rewards changing "
+            "at a block); change the validator set by vote instead"
+        )
+    block_period = _num(
+        qbft.get("blockperiodseconds"), "config.qbft.blockperiodseconds", default=BESU_DEFAULT_BLOCK_PERIOD
+    )
+    epoch = _num(qbft.get("epochlength"), "config.qbft.epochlength", default=BESU_DEFAULT_EPOCH_LENGTH)
+    timeout = _num(
+        qbft.get("requesttimeoutseconds"), "config.qbft.requesttimeoutseconds",
+        default=BESU_DEFAULT_REQUEST_TIMEOUT,
+    )
     if block_period < 1 or epoch < 1 or timeout < 1:
         raise GenesisError("genesis: qbft blockperiodseconds, epochlength, requesttimeoutseconds must be ≥ 1")
-    for fork_key in ("shanghaiTime", "cancunTime"):
-        if config.get(fork_key) is not None and _num(config[fork_key], f"config.{fork_key}") != 0:
-            raise GenesisError(f"genesis: config.{fork_key} must be 0 (co3chain runs Cancun from genesis)")
-    for fork_key in ("pragueTime", "osakaTime"):
-        if config.get(fork_key) is not None:
-            raise GenesisError(f"genesis: config.{fork_key} is not supported (co3chain runs Cancun)")
+    _check_fork_schedule(config)
     zero_base_fee = config.get("zeroBaseFee", True)
     if zero_base_fee is not True:
         raise GenesisError("genesis: config.zeroBaseFee must be true (co3chain is a free-gas network)")
 
-    extras = config.get("co3chain") or {}
-    if not isinstance(extras, Mapping):
-        raise GenesisError("genesis: config.co3chain must be an object")
+    extras = _obj(config.get("co3chain") or {}, "config.co3chain")
     allowlist: tuple[bytes, ...] | None = None
     if extras.get("accountAllowlist") is not None:
         raw_list = extras["accountAllowlist"]
@@ -197,10 +261,13 @@ def parse_genesis(data: Mapping[str, Any]) -> Genesis:
     if not isinstance(alloc_raw, Mapping):
         raise GenesisError("genesis: alloc must be an object")
     alloc: dict[bytes, AllocAccount] = {}
-    for addr, acct in alloc_raw.items():
+    for addr, acct_raw in alloc_raw.items():
         a = _address(addr, f"alloc key {addr!r}")
-        if not isinstance(acct, Mapping):
+        if a in alloc:
+            raise GenesisError(f"genesis: alloc lists {addr} twice (addresses are case-insensitive)")
+        if not isinstance(acct_raw, Mapping):
             raise GenesisError(f"genesis: alloc[{addr}] must be an object")
+        acct = _obj(acct_raw, f"alloc[{addr}]")
         storage_raw = acct.get("storage", {}) or {}
         if not isinstance(storage_raw, Mapping):
             raise GenesisError(f"genesis: alloc[{addr}].storage must be an object")
@@ -235,8 +302,40 @@ def parse_genesis(data: Mapping[str, Any]) -> Genesis:
         account_allowlist=allowlist,
         account_permissioning_contract=perm_contract,
         max_request_timeout=max_timeout_i,
-        raw=dict(data),
+        raw=dict(original),
     )
+
+
+def _is_zero(value: Any) -> bool:
+    try:
+        return _num(value, "config.qbft.blockreward") == 0
+    except GenesisError:
+        return False
+
+
+def _check_fork_schedule(config: _Keys) -> None:
+    """co3chain runs Cancun from block 0, so the file must say so.
+
+    Why refuse instead of assuming: Besu builds (and hashes) the genesis header from the file's fork
+    schedule — without ``londonBlock: 0`` it has no base fee field, without ``shanghaiTime``/``cancunTime``
+    at 0 no withdrawals/blob fields — so the two clients would disagree on the genesis hash and on every
+    block after it. A clear error now beats a network that silently cannot interoperate.
+    """
+    for fork_key in ("shanghaiTime", "cancunTime"):
+        if config.get(fork_key) is not None and _num(config[fork_key], f"config.{fork_key}") != 0:
+            raise GenesisError(f"genesis: config.{fork_key} must be 0 (co3chain runs Cancun from genesis)")
+    for fork_key in ("pragueTime", "osakaTime"):
+        if config.get(fork_key) is not None:
+            raise GenesisError(f"genesis: config.{fork_key} is not supported (co3chain runs Cancun)")
+    missing = [k for k in ("londonBlock", "shanghaiTime", "cancunTime") if config.get(k) is None]
+    if config.get("londonBlock") is not None and _num(config["londonBlock"], "config.londonBlock") != 0:
+        missing.insert(0, "londonBlock (must be 0)")
+    if missing:
+        raise GenesisError(
+            "genesis: the fork schedule must enable London, Shanghai and Cancun at genesis (co3chain runs "
+            f"Cancun from block 0; Besu would build a pre-Cancun genesis header with another hash): missing "
+            f"config.{', config.'.join(missing)}; add \"londonBlock\": 0, \"shanghaiTime\": 0, \"cancunTime\": 0"
+        )
 
 
 def load_genesis(path: Path | str) -> Genesis:

@@ -1,8 +1,15 @@
-"""``co3chain network init``, ``co3chain node start|status`` and ``co3chain validators ...``.
+"""``co3chain node init|join|start|status``, ``co3chain network genesis|init|up|down``, ``validators``.
 
-``network init`` writes everything a consortium needs to start: one directory per PA validator with an
-encrypted keystore, a password file (0600; for dev/test networks, production operators replace it with
-their own secret management) and a node config, plus the shared ``genesis.json``.
+The multi-party flow (each PA on its own machine, only public identities exchanged)::
+
+    co3chain node init --dir pa1 --p2p-host pa1.example.org      # each PA: own key, prints address + peer
+    co3chain network genesis --chain-id N --validator 0x… … --out genesis.json   # from public addresses
+    co3chain node join --dir pa1 --genesis genesis.json --peer <peer> …          # each PA
+    co3chain node start --config pa1/config.toml
+
+``network init`` is the one-machine shortcut for development: it runs the same pieces (one ``node init``
+per validator, the genesis, one config per node), so a single party holds every key — never use it for a
+real consortium.
 """
 
 from __future__ import annotations
@@ -10,7 +17,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import secrets
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,14 +24,14 @@ from typing import Any
 import click
 import httpx
 import tomli_w
-from eth_keys import keys as eth_keys
 from eth_utils import is_hex_address, to_canonical_address, to_checksum_address
 
 from co3chain.chain.genesis import make_genesis
 from co3chain.errors import Co3Error
-from co3chain.keys import create_keystore
+from co3chain.keys import PASSWORD_ENV
 from co3chain.node.config import config_to_toml_dict, load_config
 from co3chain.node.localnet import network_down_cmd, network_up_cmd
+from co3chain.node.onboarding import genesis_hash, init_node_dir, join_node
 from co3chain.node.validators_cli import validators
 
 __all__ = ["network", "node", "validators", "init_network", "node_status_dict", "rpc_call"]
@@ -48,13 +54,6 @@ def _parse_alloc(items: tuple[str, ...]) -> dict[bytes, int]:
             raise Co3Error(f"--alloc {item!r}: amount must not be negative")
         out[to_canonical_address(address.strip())] = wei
     return out
-
-
-def _write_secret(path: Path, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text + "\n")
-    os.chmod(path, 0o600)
 
 
 def init_network(
@@ -84,25 +83,29 @@ def init_network(
     if (out / "genesis.json").exists():
         raise Co3Error(f"{out / 'genesis.json'} already exists; refusing to overwrite a network")
     out.mkdir(parents=True, exist_ok=True)
+    # the same pieces as the multi-party flow: node init per PA, network genesis, one config per node
     nodes: list[dict[str, Any]] = []
     for k in range(1, validators + 1):
         node_dir = out / f"node{k}"
-        node_dir.mkdir(exist_ok=True)
-        password = secrets.token_urlsafe(24)
-        key = secrets.token_bytes(32)
-        _write_secret(node_dir / "password", password)
-        address = create_keystore(node_dir / "key.json", password, key)
-        pub = eth_keys.PrivateKey(key).public_key.to_bytes()
+        ident = init_node_dir(
+            node_dir,
+            p2p_host=host,
+            p2p_bind=host,
+            p2p_port=p2p_port + k - 1,
+            rpc_host=host,
+            rpc_port=rpc_port + k - 1,
+            metrics_port=metrics_port + k - 1 if metrics_port else 0,
+        )
         nodes.append(
             {
                 "name": f"node{k}",
                 "dir": node_dir,
-                "address": address,
-                "enode": f"{pub.hex()}@{host}:{p2p_port + k - 1}",
-                "rpc": f"http://{host}:{rpc_port + k - 1}",
-                "rpc_port": rpc_port + k - 1,
-                "p2p_port": p2p_port + k - 1,
-                "metrics_port": metrics_port + k - 1 if metrics_port else 0,
+                "address": ident.address,
+                "enode": ident.peer,
+                "rpc": f"http://{host}:{ident.rpc_port}",
+                "rpc_port": ident.rpc_port,
+                "p2p_port": ident.p2p_port,
+                "metrics_port": ident.metrics_port,
             }
         )
     funded: dict[bytes, int] = {to_canonical_address(n["address"]): validator_balance for n in nodes}
@@ -212,6 +215,62 @@ def network_init(
         click.echo(f"{n['name']}: {n['address']}  rpc {n['rpc']}  config {n['config']}")
 
 
+@network.command("genesis")
+@click.option("--chain-id", type=int, required=True, help="EIP-155 chain id of the network.")
+@click.option(
+    "--validator", "validator_addrs", multiple=True, required=True, metavar="ADDRESS",
+    help="Address of an initial validator (repeatable; each PA's `node init` prints it).",
+)
+@click.option("--block-period", type=int, default=1, show_default=True, help="Seconds between blocks.")
+@click.option(
+    "--request-timeout", type=int, default=10, show_default=True,
+    help="QBFT round-0 timeout in seconds (doubles every round).",
+)
+@click.option("--epoch", type=int, default=30000, show_default=True, help="Blocks between vote resets.")
+@click.option("--alloc", multiple=True, metavar="ADDRESS=WEI", help="Pre-fund an account (repeatable).")
+@click.option("--out", "out", type=click.Path(path_type=Path, dir_okay=False), required=True)
+@click.option("--force", is_flag=True, help="Overwrite an existing output file.")
+@click.option("--json", "as_json", is_flag=True, help="Print {genesis, hash, validators} as JSON.")
+def network_genesis(
+    chain_id: int,
+    validator_addrs: tuple[str, ...],
+    block_period: int,
+    request_timeout: int,
+    epoch: int,
+    alloc: tuple[str, ...],
+    out: Path,
+    force: bool,
+    as_json: bool,
+) -> None:
+    """Build the Besu-format QBFT genesis from the PAs' public addresses; print its hash."""
+    if chain_id < 1:
+        raise Co3Error("--chain-id must be positive")
+    if block_period < 1 or request_timeout < 1 or epoch < 1:
+        raise Co3Error("--block-period, --request-timeout and --epoch must be at least 1")
+    for a in validator_addrs:
+        if not is_hex_address(a):
+            raise Co3Error(f"--validator {a!r} is not an address")
+    if len({a.lower() for a in validator_addrs}) != len(validator_addrs):
+        raise Co3Error("--validator lists the same address twice")
+    if out.exists() and not force:
+        raise Co3Error(f"{out} already exists; pass --force to overwrite it")
+    genesis = make_genesis(
+        list(validator_addrs), chain_id, dict(_parse_alloc(alloc).items()),
+        block_period=block_period, epoch=epoch, request_timeout=request_timeout,
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(genesis, indent=2) + "\n", encoding="utf-8")
+    digest = "0x" + genesis_hash(genesis).hex()
+    validators_sorted = sorted(to_checksum_address(a) for a in validator_addrs)
+    if as_json:
+        click.echo(json.dumps({"genesis": str(out), "hash": digest, "chainId": chain_id,
+                               "validators": validators_sorted}, indent=2))
+        return
+    click.echo(f"genesis: {out} (chain id {chain_id}, {len(validator_addrs)} validator(s))")
+    click.echo(f"genesis hash: {digest}")
+    click.echo("every PA should check this hash out of band (`co3chain node join` prints it too)")
+
+
 # ``network up`` / ``network down`` (local multi-process networks) live in :mod:`co3chain.node.localnet`.
 network.add_command(network_up_cmd, "up")
 network.add_command(network_down_cmd, "down")
@@ -221,6 +280,63 @@ network.add_command(network_down_cmd, "down")
 @click.group()
 def node() -> None:
     """Run and inspect a co3chain node."""
+
+
+@node.command("init")
+@click.option("--dir", "node_dir", type=click.Path(path_type=Path, file_okay=False), required=True)
+@click.option("--p2p-host", default="127.0.0.1", show_default=True,
+              help="Advertised host other PAs dial (put in the peer string).")
+@click.option("--p2p-bind", default=None,
+              help="Address the p2p listener binds (default 0.0.0.0, or the p2p host when loopback).")
+@click.option("--p2p-port", type=int, default=30303, show_default=True)
+@click.option("--rpc-host", default="127.0.0.1", show_default=True,
+              help="JSON-RPC bind address; exposing it beyond localhost is an explicit choice.")
+@click.option("--rpc-port", type=int, default=8545, show_default=True)
+@click.option("--metrics-port", type=int, default=0, show_default=True, help="Prometheus port (0 = off).")
+@click.option("--json", "as_json", is_flag=True, help="Print the public identity as JSON.")
+def node_init(
+    node_dir: Path, p2p_host: str, p2p_bind: str | None, p2p_port: int, rpc_host: str, rpc_port: int,
+    metrics_port: int, as_json: bool,
+) -> None:
+    """Create this PA's validator key and node directory; print its public identity.
+
+    The keystore is encrypted with $CO3CHAIN_PASSWORD when set (no password file is written), else with
+    a random password stored in DIR/password (mode 0600).
+    """
+    ident = init_node_dir(
+        node_dir, p2p_host=p2p_host, p2p_bind=p2p_bind, p2p_port=p2p_port, rpc_host=rpc_host,
+        rpc_port=rpc_port, metrics_port=metrics_port, password=os.environ.get(PASSWORD_ENV) or None,
+    )
+    if as_json:
+        click.echo(json.dumps({"dir": str(node_dir), **ident.public()}, indent=2))
+        return
+    click.echo(f"node directory: {node_dir}")
+    click.echo(f"address: {ident.address}")
+    click.echo(f"peer:    {ident.peer}")
+    click.echo("share the address and the peer string with the other PAs; keep key.json and password private")
+
+
+@node.command("join")
+@click.option("--dir", "node_dir", type=click.Path(path_type=Path, file_okay=False), required=True)
+@click.option("--genesis", "genesis_path", type=click.Path(path_type=Path, dir_okay=False), required=True)
+@click.option("--peer", "peers", multiple=True, metavar="PUBKEY@HOST:PORT",
+              help="Another PA's peer string (repeatable; our own is skipped).")
+@click.option("--dev", is_flag=True, help="Dev mode: eth_sendTransaction with the node's key.")
+@click.option("--force", is_flag=True, help="Rewrite an existing config.toml.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def node_join(
+    node_dir: Path, genesis_path: Path, peers: tuple[str, ...], dev: bool, force: bool, as_json: bool
+) -> None:
+    """Write DIR/config.toml for GENESIS and the peers; print the genesis hash to compare."""
+    result = join_node(node_dir, genesis_path, list(peers), dev=dev, force=force)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    click.echo(f"config: {result['config']}")
+    click.echo(f"genesis hash: {result['genesisHash']} (chain id {result['chainId']})")
+    role = "an initial validator" if result["validator"] else "not a validator yet (the PAs vote it in)"
+    click.echo(f"this node ({result['address']}) is {role}; {len(result['peers'])} peer(s)")
+    click.echo(f"start it with: co3chain node start --config {result['config']}")
 
 
 @node.command("start")
@@ -240,13 +356,88 @@ def node_start(config_path: Path, password_file: Path | None) -> None:
 
     cfg = load_config(config_path)
     password = read_password(password_file) if password_file is not None else None
+    check_ports_free(cfg)
+    if cfg.data_dir is not None:
+        from co3chain.node.datadir import ensure_data_format
+
+        ensure_data_format(cfg.data_dir)  # an older binary never opens a newer database
     if not logging.getLogger().handlers:
         logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     node_log = logging.getLogger("co3chain.node")
     if node_log.getEffectiveLevel() > logging.INFO:
         node_log.setLevel(logging.INFO)
+    for name in ("co3chain.p2p", "co3chain.node.sync"):  # peer refusals/drops and sync progress
+        if logging.getLogger(name).getEffectiveLevel() > logging.INFO:
+            logging.getLogger(name).setLevel(logging.INFO)
     service = NodeService(cfg, password=password)
-    uvloop.run(service.run())
+    try:
+        uvloop.run(service.run())
+    except OSError as exc:  # a port taken between the check and the bind, a data directory not writable
+        raise Co3Error(f"cannot start the node: {exc.strerror or exc}") from None
+
+
+def check_ports_free(cfg: Any) -> None:
+    """Fail with one line naming the port when a listener cannot bind (instead of a traceback later)."""
+    import socket
+
+    wanted = [("p2p", cfg.p2p.host, cfg.p2p.port)] if cfg.is_validator else []
+    if cfg.rpc.enabled:
+        wanted.append(("rpc", cfg.rpc.host, cfg.rpc.port))
+    if cfg.metrics.port:
+        wanted.append(("metrics", cfg.metrics.host, cfg.metrics.port))
+    for name, host, port in wanted:
+        if port == 0:
+            continue
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind((host, port))
+            except OSError as exc:
+                raise Co3Error(
+                    f"{name} port {host}:{port} is not available ({exc.strerror or exc}); "
+                    f"is another node running? change [{name}] port in {cfg.path}"
+                ) from None
+
+
+@node.command("backup")
+@click.option("--dir", "node_dir", type=click.Path(path_type=Path, file_okay=False), required=True,
+              help="Node directory (with config.toml).")
+@click.option("--out", "out", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="Archive to write (.tar.gz).")
+@click.option("--include-key", is_flag=True, help="Also archive the (encrypted) keystore; never the password.")
+@click.option("--json", "as_json", is_flag=True, help="Print the backup manifest as JSON.")
+def node_backup(node_dir: Path, out: Path, include_key: bool, as_json: bool) -> None:
+    """Back up a node's chain database, consistent even while the node runs."""
+    from co3chain.node.backup import create_backup
+
+    say = (lambda _m: None) if as_json else (lambda m: click.echo(m, err=True))
+    manifest = create_backup(node_dir, out, include_key=include_key, progress=say)
+    if as_json:
+        click.echo(json.dumps({"file": str(out), **manifest}, indent=2))
+        return
+    click.echo(f"backup: {out}  block #{manifest['headNumber']} {manifest['headHash']}  "
+               f"chain id {manifest['chainId']}  genesis {manifest['genesisHash']}")
+
+
+@node.command("restore")
+@click.option("--dir", "node_dir", type=click.Path(path_type=Path, file_okay=False), required=True,
+              help="Node directory to restore into (the node must be stopped).")
+@click.option("--from", "archive", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="Archive written by `co3chain node backup`.")
+@click.option("--force", is_flag=True, help="Keep an existing data directory aside and restore anyway.")
+@click.option("--json", "as_json", is_flag=True, help="Print the restored manifest as JSON.")
+def node_restore(node_dir: Path, archive: Path, force: bool, as_json: bool) -> None:
+    """Restore a node's chain database from a backup; the node then syncs what it missed."""
+    from co3chain.node.backup import restore_backup
+
+    say = (lambda _m: None) if as_json else (lambda m: click.echo(m, err=True))
+    manifest = restore_backup(node_dir, archive, force=force, progress=say)
+    if as_json:
+        click.echo(json.dumps(manifest, indent=2))
+        return
+    click.echo(f"restored block #{manifest['headNumber']} into {node_dir}; "
+               f"start it with: co3chain node start --config {node_dir / 'config.toml'}")
 
 
 def rpc_call(url: str, method: str, *params: Any, timeout: float = 10.0) -> Any:

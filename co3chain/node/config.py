@@ -21,8 +21,9 @@ Example (all keys; only ``node.genesis`` is required)::
     cors_origins = []
 
     [p2p]
-    host = "0.0.0.0"
+    host = "0.0.0.0"            # bind address
     port = 30303
+    advertise_host = "pa1.example.org"  # where other PAs reach this node (default: host)
     peers = ["<128-hex pubkey>@10.0.0.2:30303"]
 
     [metrics]
@@ -85,6 +86,12 @@ class P2PSection:
     host: str = "0.0.0.0"
     port: int = 30303
     peers: tuple[PeerAddress, ...] = ()
+    #: Host other nodes dial (the bind ``host`` is often 0.0.0.0 or a private address behind NAT).
+    advertise_host: str | None = None
+
+    @property
+    def advertised(self) -> str:
+        return self.advertise_host or self.host
 
 
 @dataclass(frozen=True)
@@ -133,7 +140,7 @@ _SECTIONS = {
     "node": {"data_dir", "genesis", "dev"},
     "validator": {"keystore", "password_file"},
     "rpc": {"host", "port", "max_body_bytes", "cors_origins", "enabled"},
-    "p2p": {"host", "port", "peers"},
+    "p2p": {"host", "port", "peers", "advertise_host"},
     "metrics": {"host", "port"},
     "producer": {"empty_blocks", "max_block_txs"},
     "txpool": {"max_per_sender", "max_total"},
@@ -258,6 +265,7 @@ def parse_config(data: dict[str, Any], base_dir: Path, path: Path | None = None)
             host=_get(p2p, "host", str, f"{where} [p2p]", P2PSection.host),
             port=_port(p2p, f"{where} [p2p]", P2PSection.port),
             peers=tuple(parse_peer(p) for p in peers_raw),
+            advertise_host=_get(p2p, "advertise_host", str, f"{where} [p2p]", None),
         ),
         metrics=MetricsConfig(
             host=_get(metrics, "host", str, f"{where} [metrics]", MetricsConfig.host),
@@ -298,11 +306,12 @@ def config_to_toml_dict(
     p2p_host: str = "0.0.0.0",
     p2p_port: int = 30303,
     peers: list[str] | None = None,
+    p2p_advertise: str | None = None,
     metrics_port: int = 0,
     dev: bool = False,
     empty_blocks: bool = True,
 ) -> dict[str, Any]:
-    """The TOML document ``network init`` writes for one node (paths relative to the node dir)."""
+    """The TOML document ``node join`` / ``network init`` write for one node (paths relative to the node dir)."""
     doc: dict[str, Any] = {"node": {"data_dir": data_dir, "genesis": genesis, "dev": dev}}
     if keystore is not None:
         doc["validator"] = {"keystore": keystore}
@@ -310,6 +319,8 @@ def config_to_toml_dict(
             doc["validator"]["password_file"] = password_file
     doc["rpc"] = {"host": rpc_host, "port": rpc_port}
     doc["p2p"] = {"host": p2p_host, "port": p2p_port, "peers": list(peers or [])}
+    if p2p_advertise and p2p_advertise != p2p_host:
+        doc["p2p"]["advertise_host"] = p2p_advertise
     doc["metrics"] = {"host": "127.0.0.1", "port": metrics_port}
     doc["producer"] = {"empty_blocks": empty_blocks}
     return doc

@@ -170,13 +170,10 @@ def add_node(net_dir: Path, *, rpc_port: int, p2p_port: int) -> LocalNode:
     It syncs the chain and becomes a validator once the existing validators vote it in
     (``co3chain validators propose ADDRESS``): their pending add vote lets it connect.
     """
-    import secrets
-
     import tomli_w
 
-    from co3chain.keys import create_keystore
-    from co3chain.node.cli import _write_secret
     from co3chain.node.config import config_to_toml_dict, load_config
+    from co3chain.node.onboarding import init_node_dir
 
     nodes = load_nodes(net_dir)
     peers = []
@@ -186,11 +183,11 @@ def add_node(net_dir: Path, *, rpc_port: int, p2p_port: int) -> LocalNode:
         peers.append(f"{key.hex()}@127.0.0.1:{cfg.p2p.port}")
     k = len(nodes) + 1
     node_dir = (net_dir / f"node{k}").resolve()
-    node_dir.mkdir()
-    password = secrets.token_urlsafe(24)
-    secret = secrets.token_bytes(32)
-    _write_secret(node_dir / "password", password)
-    address = create_keystore(node_dir / "key.json", password, secret)
+    if node_dir.exists():
+        raise LocalnetError(f"{node_dir} already exists")
+    # the same piece a PA runs on its own machine (`co3chain node init`)
+    ident = init_node_dir(node_dir, p2p_host="127.0.0.1", p2p_port=p2p_port, rpc_port=rpc_port)
+    address = ident.address
     doc = config_to_toml_dict(genesis="../genesis.json", rpc_host="127.0.0.1", rpc_port=rpc_port,
                               p2p_host="127.0.0.1", p2p_port=p2p_port, peers=peers)
     (node_dir / "config.toml").write_text(tomli_w.dumps(doc), encoding="utf-8")
@@ -201,6 +198,9 @@ def add_node(net_dir: Path, *, rpc_port: int, p2p_port: int) -> LocalNode:
 
 
 def _node_pubkey(node: LocalNode) -> bytes:
+    identity = node.dir / "identity.json"
+    if identity.exists():  # public, written by `node init`: no need to decrypt the key
+        return bytes.fromhex(json.loads(identity.read_text(encoding="utf-8"))["pubkey"])
     from eth_keys import keys as eth_keys
 
     from co3chain.keys import load_private_key, read_password

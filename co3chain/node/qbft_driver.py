@@ -80,6 +80,7 @@ from co3chain.consensus.qbft.messages import (
 )
 from co3chain.consensus.qbft.timers import DEFAULT_MAX_ROUND_TIMEOUT, RoundTimerExpiry
 from co3chain.node.block_filler import FINAL_FILL_SHARE, BlockFiller
+from co3chain.node.membership import PeerAdmin, PeerMembership
 from co3chain.node.producer import SealedBlockInfo
 from co3chain.node.sync import ChainSync, ValidatorSetIndex
 from co3chain.node.validator_votes import PersistentVotes
@@ -109,6 +110,8 @@ class DriverSettings:
     data_dir: Path | None = None
     max_block_txs: int = 2000
     p2p_config: P2PConfig | None = None
+    #: Host other nodes dial (``[p2p] advertise_host``); only shown in the peer string this node logs.
+    advertise_host: str | None = None
 
 
 class GossipingTxPool:
@@ -166,7 +169,9 @@ class QbftDriver:
             chain, txpool, self.address, max_txs=settings.max_block_txs, tx_filter=self._permitted,
             max_exec_seconds=self.config.request_timeout * BUILD_BUDGET_FRACTION,
         )
-        self._static_pubkeys = [_peer_pubkey(p) for p in settings.peers]
+        self.membership = PeerMembership(
+            [_peer_pubkey(p) for p in settings.peers], _validator_history(self.sets), self.sets.current
+        )
         self.p2p = P2PNode(
             private_key,
             settings.p2p_host,
@@ -194,6 +199,7 @@ class QbftDriver:
             penalize=lambda peer: self.p2p.ban(peer.node_id),
         )
         self.sets.add_listener(self._on_validator_set_changed)
+        self.peer_admin = PeerAdmin(self.p2p, self.membership, lambda: self.p2p.update_allowlist(self._allowlist()))
         self._queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self._import_lock = asyncio.Lock()
         self._stop = asyncio.Event()
@@ -207,13 +213,17 @@ class QbftDriver:
         self.permissioning: Any = None
         self.round_changes = 0
         self.finalized_blocks = 0
+        #: ``fn(seconds, how)`` after each import (verification + execution + write): node metrics.
+        self.on_import_seconds: Callable[[float, str], None] | None = None
 
     # ------------------------------------------------------------------ BlockProducer interface
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
         await self.p2p.start()
-        log.info("qbft driver up: validator 0x%s p2p %s peers=%d validators=%d",
-                 self.address.hex(), self.p2p.enode, len(self.settings.peers), len(self.sets.current))
+        advertised = self.settings.advertise_host or self.p2p.host
+        log.info("qbft driver up: validator 0x%s listening %s:%d peer %s@%s:%d peers=%d validators=%d",
+                 self.address.hex(), self.p2p.host, self.p2p.port, self.p2p.node_id.hex(), advertised,
+                 self.p2p.port, len(self.settings.peers), len(self.sets.current))
         self.sync.start()
         consumer = asyncio.create_task(self._consume(), name="qbft-consumer")
         self._request_restart()
@@ -257,6 +267,7 @@ class QbftDriver:
         ``backend`` is the :class:`~co3chain.rpc.backend.RpcBackend` (its fields are read at call time, so
         this may run after the dispatcher was built); ``dispatcher`` gets :mod:`co3chain.rpc.qbft_methods`.
         """
+        from co3chain.rpc.admin_methods import register_admin_methods
         from co3chain.rpc.qbft_methods import register_qbft_methods
 
         backend.consensus = self
@@ -265,6 +276,7 @@ class QbftDriver:
         backend.syncing = self.sync.status
         if dispatcher is not None:
             register_qbft_methods(dispatcher, self.chain, self)
+            register_admin_methods(dispatcher, self.peer_admin)
 
     def peer_count(self) -> int:
         return len(self.p2p.peers)
@@ -395,9 +407,8 @@ class QbftDriver:
 
     # ------------------------------------------------------------------ allow-list / validator set
     def _allowlist(self) -> list[bytes]:
-        entries: list[bytes] = list(self.sets.current) + list(self._static_pubkeys)
-        entries += [a for a, add in self.votes.pending().items() if add]
-        return entries
+        adds = [a for a, add in self.votes.pending().items() if add]
+        return self.membership.allowlist(self.sets.current, adds)
 
     def _refresh_allowlist(self) -> None:
         if self._loop is None:
@@ -406,6 +417,7 @@ class QbftDriver:
 
     def _on_validator_set_changed(self, validators: tuple[bytes, ...]) -> None:
         self.votes.prune_applied(validators)
+        self.membership.on_validator_set(validators)
         self._refresh_allowlist()
 
     def _eligible_adds(self) -> set[bytes]:
@@ -424,11 +436,14 @@ class QbftDriver:
             number = block.header.block_number
             if number <= self.chain.head.block_number:
                 return self.chain.get_canonical_hash(number) == block.header.hash
+            started = time.perf_counter()
             try:
                 header = await asyncio.to_thread(self.chain.import_block, block, True)
             except BlockImportError as exc:
                 log.warning("import of block #%d refused: %s", number, exc)
                 return False
+        if self.on_import_seconds is not None:
+            self.on_import_seconds(time.perf_counter() - started, how)
         if self.p2p.running:
             self.p2p.announce_status()
         log.info("block %d %s txs=%d gas=%d proposer=0x%s hash=0x%s", header.block_number, how,
@@ -604,8 +619,18 @@ class QbftProducer(QbftDriver):
             data_dir=data_dir,
             max_block_txs=max_block_txs,
             p2p_config=p2p_config,
+            advertise_host=getattr(p2p, "advertise_host", None),
         )
         super().__init__(chain, txpool, private_key, settings, on_sealed=on_sealed, on_round=on_round, clock=clock)
+
+
+def _validator_history(sets: ValidatorSetIndex) -> list[tuple[bytes, ...]]:
+    """Every distinct validator set since genesis (identical consecutive sets share one tuple)."""
+    distinct: dict[int, tuple[bytes, ...]] = {}
+    for number in range(sets.last_block + 1):
+        s = sets.for_child(number)
+        distinct.setdefault(id(s), s)
+    return list(distinct.values())
 
 
 def _peer_pubkey(text: str) -> bytes:
@@ -634,4 +659,5 @@ def qbft_producer_factory(service: Any) -> QbftDriver | None:
         on_round=None if gauge is None else (lambda _height, round_: gauge.set(round_)),
     )
     driver.permissioning = getattr(service, "permissioning", None)
+    driver.on_import_seconds = getattr(metrics, "observe_import", None)
     return driver

@@ -176,6 +176,7 @@ class NodeService:
             self._rpc = RpcServer(app, cfg.rpc.host, cfg.rpc.port)
             await self._rpc.start()
             self.rpc_port = self._rpc.port
+        self.metrics.bind_node(self)
         self.metrics_port = self.metrics.serve(cfg.metrics.host, cfg.metrics.port)
         if self.producer is not None:
             self._producer_task = asyncio.create_task(self.producer.run(), name="block-producer")

@@ -398,6 +398,7 @@ class P2PNode:
         cfg = self.config
         backoff = Backoff(cfg.reconnect_min, cfg.reconnect_max)
         wake = self._dial_wake[pubkey]
+        last_error = ""  # a failure is logged at INFO when its reason changes, then at DEBUG while it repeats
         while self._running and pubkey in self._static:
             peer = self._peers.get(pubkey)
             if peer is not None:
@@ -414,13 +415,18 @@ class P2PNode:
             try:
                 await self.connect(self._static[pubkey])
                 backoff.reset()
+                last_error = ""
             except DuplicateConnection:
                 continue
             except Exception as exc:  # keep the dialer alive whatever happened; it retries with backoff
                 if not isinstance(exc, P2PError | OSError):
                     log.exception("p2p: unexpected error dialing %s", pubkey[:4].hex())
                 delay = backoff.next()
-                log.debug("p2p: dialing %s failed: %s; retry in %.2f s", pubkey[:4].hex(), exc, delay)
+                reason = f"{type(exc).__name__}: {exc}"
+                log.log(logging.INFO if reason != last_error else logging.DEBUG,
+                        "p2p: cannot connect to peer %s… (0x%s): %s; retrying (next in %.1f s)",
+                        pubkey[:4].hex(), pubkey_to_address(pubkey).hex(), reason, delay)
+                last_error = reason
                 await _sleep_or_wake(wake, delay)
 
     # ------------------------------------------------------------ inbound messages

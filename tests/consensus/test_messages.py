@@ -191,3 +191,44 @@ def test_corrupted_valid_messages_decode_or_raise_malformed(which: int, position
     index = position % len(data)
     corrupted = data[:index] + bytes([value]) + data[index + 1 :]
     _decode_or_malformed(code, corrupted)
+
+
+# -- Besu ≥ 26.1 layout: a block-access-list item in PROPOSAL payloads and ROUND_CHANGE messages -------
+def _besu_26_proposal(bal: object) -> bytes:
+    """A PROPOSAL as Besu 26.1 writes it: the BAL is the 4th item of the *signed* payload."""
+    block = rlp.decode(FakeBlock(3, 0, SIGNERS[0].address, keccak(b"parent"), b"txs").encoded)
+    return rlp.encode([_resign([3, 0, block, bal], m.PROPOSAL), [[], []]])
+
+
+@pytest.mark.parametrize("bal", [b"", [[b"\x11" * 20, [], [], [], [], []]]], ids=["null-slot", "list"])
+def test_besu_26_proposal_with_block_access_list_decodes(bal: object) -> None:
+    data = _besu_26_proposal(bal)
+    message = m.decode_message(m.PROPOSAL, data)
+    assert isinstance(message, m.Proposal)
+    assert message.author == SIGNERS[0].address  # the signature covers the BAL item: kept byte-exact
+    assert message.payload.height == 3 and message.payload.access_list == rlp.encode(bal)
+    assert m.encode_message(message) == data
+    legacy = m.make_proposal(SIGNERS[0], 3, 0, message.payload.block)
+    assert len(rlp.decode(m.encode_message(legacy))[0][0]) == 3  # we still send the pre-26.1 layout
+
+
+def test_besu_26_round_change_with_block_access_list_decodes() -> None:
+    signed = _resign([3, 1, []], m.ROUND_CHANGE)
+    data = rlp.encode([signed, [], b"", []])  # [signed, no block, null BAL slot, no prepares]
+    message = m.decode_message(m.ROUND_CHANGE, data)
+    assert isinstance(message, m.RoundChange)
+    assert message.payload == m.RoundChangePayload(3, 1, None) and message.access_list == b"\x80"
+    assert m.encode_message(message) == data
+
+
+@pytest.mark.parametrize(
+    ("code", "data"),
+    [
+        (m.ROUND_CHANGE, rlp.encode([_resign([3, 1, []], m.ROUND_CHANGE), [], b"\x01", []])),  # BAL not list/null
+        (m.PROPOSAL, _besu_26_proposal(b"\x05")),
+        (m.ROUND_CHANGE, rlp.encode([_resign([3, 1, []], m.ROUND_CHANGE), [], b"", [], []])),  # 5 items
+    ],
+)
+def test_bad_block_access_list_is_rejected(code: int, data: bytes) -> None:
+    with pytest.raises(m.MalformedMessageError):
+        m.decode_message(code, data)

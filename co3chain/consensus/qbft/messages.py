@@ -10,6 +10,12 @@ Layout (as Besu's ``qbft-core`` encodes it; Besu/GoQuorum nodes use the same byt
   [signed prepares…]]``;
 * PROPOSAL ``0x12``: ``[signed [height, round, block], [[signed round-change payloads…], [signed prepares…]]]``.
 
+Besu ≥ 26.1 adds a block-access-list (BAL) item: last in the signed PROPOSAL payload
+(``[height, round, block, bal]``) and third in ROUND_CHANGE (``[signed, block | [], bal, [prepares…]]``);
+an absent BAL is written as the empty string ``0x80``. Both layouts are decoded; the item is kept as raw
+RLP (``access_list``) so the message re-encodes byte-identically — the proposal's signature covers it.
+co3chain itself sends the pre-26.1 layout, which Besu 26.1 still reads.
+
 The ``digest`` of a block in round ``r`` is the block's *commit-seal hash* for ``r`` (Besu decodes proposal
 blocks in ``COMMITTED_SEAL`` hash mode), so the commit seal of a COMMIT signs exactly its digest.
 
@@ -114,10 +120,15 @@ class ProposalPayload:
     height: int
     round: int
     block: bytes
+    #: Besu ≥ 26.1 block-access-list item as raw RLP (``b"\x80"`` = none); ``None``: the 3-item layout.
+    access_list: bytes | None = None
     code: int = field(default=PROPOSAL, init=False, repr=False)
 
     def to_rlp(self) -> list[Any]:
-        return [self.height, self.round, _raw_item(self.block)]
+        items = [self.height, self.round, _raw_item(self.block)]
+        if self.access_list is not None:
+            items.append(_raw_access_list(self.access_list))
+        return items
 
 
 Payload = PreparePayload | CommitPayload | RoundChangePayload | ProposalPayload
@@ -241,6 +252,8 @@ class RoundChange:
     signed: SignedPayload[RoundChangePayload]
     prepared_block: bytes | None = None
     prepares: tuple[SignedPayload[PreparePayload], ...] = ()
+    #: Besu ≥ 26.1 block-access-list item as raw RLP (``b"\x80"`` = none); ``None``: the 3-item layout.
+    access_list: bytes | None = None
     code: int = field(default=ROUND_CHANGE, init=False, repr=False)
 
     @property
@@ -253,7 +266,10 @@ class RoundChange:
 
     def to_rlp(self) -> list[Any]:
         block = _raw_item(self.prepared_block) if self.prepared_block is not None else []
-        return [self.signed.to_rlp(), block, [p.to_rlp() for p in self.prepares]]
+        prepares = [p.to_rlp() for p in self.prepares]
+        if self.access_list is None:
+            return [self.signed.to_rlp(), block, prepares]
+        return [self.signed.to_rlp(), block, _raw_access_list(self.access_list), prepares]
 
 
 @dataclass(frozen=True)
@@ -340,6 +356,21 @@ def _raw_item(encoded: bytes) -> Any:
     return item
 
 
+def _raw_access_list(encoded: bytes) -> Any:
+    """A stored BAL item back to the structure ``rlp.encode`` re-emits (``0x80`` → empty string)."""
+    try:
+        return rlp.decode(encoded, strict=True)
+    except rlp.exceptions.DecodingError as exc:
+        raise MalformedMessageError(f"block access list is not valid RLP: {exc}") from exc
+
+
+def _access_list(item: Any) -> bytes:
+    """Validate a decoded BAL item: the null slot (empty string) or a list; returns its raw RLP."""
+    if item != b"" and not isinstance(item, list):
+        raise MalformedMessageError("block access list must be an RLP list or the empty string")
+    return rlp.encode(item)
+
+
 def _list(item: Any, length: int, what: str) -> list[Any]:
     if not isinstance(item, list) or len(item) != length:
         raise MalformedMessageError(f"{what}: expected a list of {length} items")
@@ -403,11 +434,16 @@ def _round_change_payload(item: Any) -> RoundChangePayload:
 
 
 def _proposal_payload(item: Any) -> ProposalPayload:
-    height, round_, block = _list(item, 3, "proposal payload")
+    if isinstance(item, list) and len(item) == 4:  # Besu ≥ 26.1: trailing block access list
+        height, round_, block, bal = item
+        access_list: bytes | None = _access_list(bal)
+    else:
+        height, round_, block = _list(item, 3, "proposal payload")
+        access_list = None
     if not isinstance(block, list):
         raise MalformedMessageError("proposal block must be an RLP list")
     return ProposalPayload(
-        _int(height, MAX_HEIGHT, "height"), _int(round_, MAX_ROUND, "round"), rlp.encode(block)
+        _int(height, MAX_HEIGHT, "height"), _int(round_, MAX_ROUND, "round"), rlp.encode(block), access_list
     )
 
 
@@ -416,12 +452,17 @@ def _prepares(item: Any) -> tuple[SignedPayload[PreparePayload], ...]:
 
 
 def _round_change(item: Any) -> RoundChange:
-    signed_item, block_item, prepares_item = _list(item, 3, "round change")
+    if isinstance(item, list) and len(item) == 4:  # Besu ≥ 26.1: block access list before the prepares
+        signed_item, block_item, bal, prepares_item = item
+        access_list: bytes | None = _access_list(bal)
+    else:
+        signed_item, block_item, prepares_item = _list(item, 3, "round change")
+        access_list = None
     signed = _signed(signed_item, _round_change_payload)
     if not isinstance(block_item, list):
         raise MalformedMessageError("prepared block must be an RLP list")
     block = rlp.encode(block_item) if block_item != [] else None
-    return RoundChange(signed, block, _prepares(prepares_item))
+    return RoundChange(signed, block, _prepares(prepares_item), access_list)
 
 
 def _proposal(item: Any) -> Proposal:
