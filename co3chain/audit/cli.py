@@ -71,17 +71,30 @@ def audit() -> None:
 @click.option("--from", "from_block", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--to", "to_block", type=click.IntRange(min=1), default=None, help="Last block (default: the head).")
 @click.option("--no-progress", is_flag=True, help="Never draw a progress bar.")
+@click.option("--replay", is_flag=True, help="Re-execute every block from the genesis file in a fresh state and check "
+                                             "state root, receipts root, logs bloom and gas used.")
+@click.option("--checkpoint", "checkpoint", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="With --replay: resume from this file if it exists, and keep it up to date.")
+@click.option("--no-served-check", is_flag=True, help="With --replay: do not compare the node's receipts and "
+                                                      "account state with the replay.")
 def chain_cmd(rpc: str, batch_size: int, quiet: bool, html_path: Path | None, json_path: Path | None,
-              genesis_path: Path, from_block: int, to_block: int | None, no_progress: bool) -> None:
-    """Check every block: hash, parent link, timestamps, constants, commit seals and validator-set votes."""
+              genesis_path: Path, from_block: int, to_block: int | None, no_progress: bool, replay: bool,
+              checkpoint: Path | None, no_served_check: bool) -> None:
+    """Check block 0 against the genesis file, then every block: hash, parent link, timestamps, constants,
+    commit seals and validator-set votes; with --replay, the execution of every block too."""
     from co3chain.audit.chain_audit import ChainAuditOptions, audit_chain
     from co3chain.chain.genesis import load_genesis
+
+    if checkpoint is not None and not replay:
+        raise click.UsageError("--checkpoint needs --replay")
 
     def go() -> AuditReport:
         genesis = load_genesis(genesis_path)
         client = RpcClient(rpc, batch_size)
         try:
-            return audit_chain(client, genesis, ChainAuditOptions(from_block, to_block, False if no_progress else None))
+            opts = ChainAuditOptions(from_block, to_block, False if no_progress else None, replay=replay,
+                                     checkpoint=checkpoint, check_served=not no_served_check)
+            return audit_chain(client, genesis, opts)
         finally:
             client.close()
 

@@ -57,9 +57,9 @@ HEADER_FIELDS: tuple[tuple[str, str], ...] = (
 AUTHORITY = "the genesis file: the auditor holds it and trusts it; the node's block 0 must be built from it"
 
 
-def alloc_state_root(genesis: Genesis) -> bytes:
-    """State root of the genesis ``alloc`` in a fresh in-memory trie."""
-    adb = AccountDB(AtomicDB(), BLANK_ROOT_HASH)
+def alloc_state_root(genesis: Genesis, db: AtomicDB | None = None) -> bytes:
+    """State root of the genesis ``alloc``, written into ``db`` (default: a fresh in-memory trie)."""
+    adb = AccountDB(db if db is not None else AtomicDB(), BLANK_ROOT_HASH)
     for address, account in genesis.alloc.items():
         if account.balance:
             adb.set_balance(address, account.balance)
