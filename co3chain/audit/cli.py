@@ -1,4 +1,4 @@
-"""``co3chain audit chain|proposal|contracts``: exit 0 when every check passes, 2 when the audit found a
+"""``co3chain audit chain|proposal|contracts|powers``: exit 0 when every check passes, 2 when the audit found a
 violation, 1 when it could not run (one readable line on stderr)."""
 
 from __future__ import annotations
@@ -142,7 +142,8 @@ def proposal_cmd(proposal_id: str, rpc: str, batch_size: int, quiet: bool, html_
 @click.option("--block", type=click.IntRange(min=0), default=None, help="Read code as of this block (default: head).")
 def contracts_cmd(rpc: str, batch_size: int, quiet: bool, html_path: Path | None, json_path: Path | None,
                   manifest_path: Path, source_root: Path | None, block: int | None) -> None:
-    """Recompile the recorded sources and require a full bytecode match (metadata included)."""
+    """Recompile the recorded sources and require a full bytecode match (metadata included); list who holds
+    each power and fail when an externally owned account holds an admin, mint or reward role."""
     from co3chain.audit.contracts import audit_contracts
     from co3chain.contracts import compiler
     from co3chain.contracts.deploy import load_manifest
@@ -152,6 +153,33 @@ def contracts_cmd(rpc: str, batch_size: int, quiet: bool, html_path: Path | None
         client = RpcClient(rpc, batch_size)
         try:
             return audit_contracts(client, manifest, source_root or compiler.REPO_ROOT, block)
+        finally:
+            client.close()
+
+    _run(go, json_path, html_path, quiet)
+
+
+@audit.command("powers")
+@_common
+@click.option("--manifest", "manifest_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--sources", "source_root", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Directory with contracts/ and node_modules/ (event names; default: this checkout).")
+@click.option("--block", type=click.IntRange(min=0), default=None, help="Holders as of this block (default: head).")
+def powers_cmd(rpc: str, batch_size: int, quiet: bool, html_path: Path | None, json_path: Path | None,
+               manifest_path: Path, source_root: Path | None, block: int | None) -> None:
+    """Who holds each role and power (from events), and the decision behind every parameter change.
+
+    Fails (exit 2) when an externally owned account holds DEFAULT_ADMIN_ROLE, MINTER_ROLE or REWARDER_ROLE.
+    """
+    from co3chain.audit.contracts import audit_contracts
+    from co3chain.contracts import compiler
+    from co3chain.contracts.deploy import load_manifest
+
+    def go() -> AuditReport:
+        manifest = load_manifest(manifest_path)
+        client = RpcClient(rpc, batch_size)
+        try:
+            return audit_contracts(client, manifest, source_root or compiler.REPO_ROOT, block, bytecode=False)
         finally:
             client.close()
 

@@ -37,10 +37,12 @@ def anvil_manifest(anvil_url: str, suite_artifacts: ArtifactSet) -> dict[str, An
 
 def test_anvil_suite_full_match(anvil_url: str, anvil_manifest: dict[str, Any]) -> None:
     report = audit_contracts(RpcClient(anvil_url), anvil_manifest)
-    assert report.passed, [f.line() for f in report.findings]
     assert report.stats["fullMatches"] == 7
+    # Today's deploy leaves the deployer EOA as admin: anvil's own eth_getLogs/hasRole/eth_getCode show it.
+    assert report.kinds() == {"eoa-power"}
+    assert {f.details["role"] for f in report.errors} == {"DEFAULT_ADMIN_ROLE"} and len(report.errors) == 6
     # anvil headers carry no QBFT seals: the report says the state root was not seal-checked.
-    assert {f.kind for f in report.findings} == {"unsealed-anchor"}
+    assert {f.kind for f in report.findings} == {"unsealed-anchor", "eoa-power"}
 
 
 def test_anvil_behind_lying_proxy(anvil_url: str, anvil_manifest: dict[str, Any]) -> None:
@@ -53,7 +55,7 @@ def test_anvil_behind_lying_proxy(anvil_url: str, anvil_manifest: dict[str, Any]
             resp["result"] = "0x" + code.hex()
 
     with lying_proxy(anvil_url, alter_code) as url:
-        report = audit_contracts(RpcClient(url), anvil_manifest)
+        report = audit_contracts(RpcClient(url), anvil_manifest, powers=False)
     assert report.kinds() == {"code-proof", "bytecode-mismatch"}
     assert all("CommonsToken" in f.message for f in report.errors)
 
