@@ -21,6 +21,7 @@ What is checked (each failure is a finding with a stable ``kind``):
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -65,6 +66,9 @@ from co3chain.errors import Co3Error
 
 MODES = {0: "OneCitizenOneVote", 1: "TokenWeighted", 2: "ReputationWeighted"}
 STATES = ["Pending", "Active", "Revealing", "Succeeded", "Defeated", "Canceled"]
+#: States that may follow a successful vote (a proposal with actions goes through the timelock): the tally
+#: audit accepts them where it recomputes Succeeded, and reports which one the contract declares.
+AFTER_SUCCESS = {"Queued", "Executed", "Expired"}
 SUPPORT = {0: "against", 1: "for", 2: "abstain"}
 QUORUM_DENOMINATOR = 100
 
@@ -123,6 +127,7 @@ class _Ctx:
     options: ProposalAuditOptions
     headers: dict[int, Header] = field(default_factory=dict)
     hashes: dict[int, bytes] = field(default_factory=dict)
+    states: list[str] = field(default_factory=lambda: list(STATES))
 
 
 def _address(manifest: Mapping[str, Any], name: str, required: bool = True) -> bytes | None:
@@ -149,6 +154,7 @@ def audit_proposal(client: RpcClient, manifest: Mapping[str, Any], proposal_id: 
     report.findings.extend(anchor.findings)
     ctx = _Ctx(client, report, anchor, _address(manifest, "CO3Governance"), _address(manifest, "CommonsToken", False),
                _address(manifest, "CitizenRegistry", False), _address(manifest, "Reputation", False), options)
+    ctx.states = state_names(manifest, options.source_root)
     report.subject.update({"governance": "0x" + ctx.gov.hex(), "anchorBlock": anchor.number,
                            "anchorTimestamp": anchor.header.timestamp, "anchorSealed": anchor.sealed})
 
@@ -432,12 +438,29 @@ def _recompute_quorum(ctx: _Ctx, info: ProposalInfo) -> int | None:
     return -(-numerator * total // QUORUM_DENOMINATOR)  # Math.mulDiv(..., Rounding.Ceil)
 
 
+def state_names(manifest: Mapping[str, Any], root: Path) -> list[str]:
+    """Names of ``ProposalState`` in the audited governance source (new states appear there first), else the
+    states this audit was written for."""
+    entry = (manifest.get("contracts") or {}).get("CO3Governance") or {}
+    unit = entry.get("sourceName") or "contracts/CO3Governance.sol"
+    try:
+        text = (root / unit).read_text(encoding="utf-8")
+    except OSError:
+        return list(STATES)
+    m = re.search(r"enum\s+ProposalState\s*\{([^}]*)\}", re.sub(r"//[^\n]*", "", text))
+    if not m:
+        return list(STATES)
+    names = [n.strip() for n in m.group(1).split(",") if n.strip()]
+    return names or list(STATES)
+
+
 def _declared(ctx: _Ctx, info: ProposalInfo, pid: int) -> dict[str, Any]:
     block = ctx.anchor.number
     calls = [eth_call(ctx.gov, call_data("state(uint256)", ["uint256"], [pid]), block),
              eth_call(ctx.gov, call_data("proposalVotes(uint256)", ["uint256"], [pid]), block)]
     state_res, votes_res = ctx.client.batch(calls)
-    out: dict[str, Any] = {"state": STATES[decode_result(["uint8"], state_res)[0]],
+    index = decode_result(["uint8"], state_res)[0]
+    out: dict[str, Any] = {"state": ctx.states[index] if index < len(ctx.states) else f"State{index}",
                            "votes": dict(zip((0, 1, 2), decode_result(["uint256"] * 3, votes_res), strict=True))}
     if ctx.anchor.header.timestamp > info.vote_start:
         quorum_call = eth_call(ctx.gov, call_data("quorum(uint256)", ["uint256"], [pid]), block)
@@ -465,8 +488,14 @@ def _compare_outcome(ctx: _Ctx, info: ProposalInfo, tally: dict[int, int], quoru
         reached = quorum is not None and tally[1] + tally[2] >= quorum
         expected = "Succeeded" if reached and tally[1] > tally[0] else "Defeated"
     rep.stats["recomputedState"] = expected
-    if declared["state"] != expected:
-        rep.add("outcome-mismatch", f"state() says {declared['state']}, recomputed {expected}")
+    said = declared["state"]
+    if said in AFTER_SUCCESS and expected == "Succeeded":
+        rep.add("after-success", f"the vote succeeded and the contract reports the next step: {said}", severity="info")
+    elif said not in STATES and said not in AFTER_SUCCESS:
+        rep.add("unknown-state", f"state() says {said}, a state this audit does not know; the recomputed vote "
+                                 f"result is {expected}", severity="warning")
+    elif said != expected:
+        rep.add("outcome-mismatch", f"state() says {said}, recomputed {expected}")
 
 
 def _fmt(t: Mapping[int, int]) -> str:
