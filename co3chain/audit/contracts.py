@@ -144,6 +144,9 @@ def audit_contracts(
     report = AuditReport("contracts" if bytecode else "powers",
                          {"chainId": manifest.get("chainId"), "compiler": manifest.get("compiler"),
                           "sourceRoot": str(root), "contracts": sorted(contracts)})
+    from co3chain.audit.powers import address_names
+
+    report.names = {"0x" + a.hex(): n for a, n in address_names(manifest).items()}
     try:
         chain_id = int(client.call("eth_chainId"), 16)
     except (RpcError, TypeError, ValueError) as exc:

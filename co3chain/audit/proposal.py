@@ -147,6 +147,9 @@ def audit_proposal(client: RpcClient, manifest: Mapping[str, Any], proposal_id: 
     """Run every check on ``proposal_id``; returns the report (``passed`` is False on any mismatch)."""
     options = options or ProposalAuditOptions()
     report = AuditReport("proposal", {"proposalId": str(proposal_id), "proposalIdHex": hex(proposal_id)})
+    from co3chain.audit.powers import address_names
+
+    report.names = {"0x" + a.hex(): n for a, n in address_names(manifest).items()}
     chain_id = hex_int(client.call("eth_chainId"), "eth_chainId")
     if manifest.get("chainId") is not None and int(manifest["chainId"]) != chain_id:
         raise ProposalAuditError(f"the manifest is for chain {manifest['chainId']}, the node serves chain {chain_id}")
@@ -495,7 +498,7 @@ def _compare_outcome(ctx: _Ctx, info: ProposalInfo, tally: dict[int, int], quoru
         rep.add("unknown-state", f"state() says {said}, a state this audit does not know; the recomputed vote "
                                  f"result is {expected}", severity="warning")
     elif said != expected:
-        rep.add("outcome-mismatch", f"state() says {said}, recomputed {expected}")
+        rep.add("outcome-mismatch", f"state() says {said}, recomputed {expected}", declared=said, recomputed=expected)
 
 
 def _fmt(t: Mapping[int, int]) -> str:

@@ -42,7 +42,7 @@ def test_chain_cli_clean_and_lying(tmp_path: Path) -> None:
                 res = _invoke("chain", "--rpc", bad, "--genesis", str(genesis), "--html", str(tmp_path / "bad.html"))
             assert res.exit_code == 2, res.output
             assert "insufficient-seals: block 3" in res.output
-            assert "FAIL" in (tmp_path / "bad.html").read_text()
+            assert "Audit failed" in (tmp_path / "bad.html").read_text()
     finally:
         d.close()
 
