@@ -75,6 +75,8 @@ class Verdict:
     passed: bool
     headline: str
     outcome: str | None = None
+    #: what the outcome box is about (kept visibly apart from the audit's verdict)
+    outcome_label: str = "What the audited subject says"
     checked: list[str] = field(default_factory=list)
     causes: list[Cause] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -416,7 +418,7 @@ def _proposal_verdict(report: AuditReport, names: Mapping[str, str], tz: str) ->
                         f"give {recomputed}.")
         else:
             headline = f"Audit failed: the published result of proposal {desc} cannot be confirmed from the chain."
-    return Verdict(report.passed, headline, outcome, checked)
+    return Verdict(report.passed, headline, outcome, outcome_label="The vote's own result", checked=checked)
 
 
 def _chain_verdict(report: AuditReport, names: Mapping[str, str], tz: str) -> Verdict:
@@ -440,7 +442,7 @@ def _chain_verdict(report: AuditReport, names: Mapping[str, str], tz: str) -> Ve
     else:
         headline = "Audit failed."
     outcome = f"Chain checked up to block {last}; {len(st.get('finalValidators') or [])} validators in office at the end."
-    return Verdict(report.passed, headline, outcome, checked)
+    return Verdict(report.passed, headline, outcome, outcome_label="The chain as served", checked=checked)
 
 
 def _contracts_verdict(report: AuditReport, names: Mapping[str, str], tz: str) -> Verdict:
@@ -463,7 +465,7 @@ def _contracts_verdict(report: AuditReport, names: Mapping[str, str], tz: str) -
             by_holder.setdefault(who, []).append(f"{short} of {p['contract']}")
     outcome = ("Admin, minting and reward powers: " + "; ".join(f"{who}: {', '.join(what)}"
                                                                for who, what in by_holder.items()) + ".") if by_holder else None
-    return Verdict(report.passed, headline, outcome, checked)
+    return Verdict(report.passed, headline, outcome, outcome_label="Who holds the critical powers", checked=checked)
 
 
 # -- terminal --------------------------------------------------------------------------------------------------
@@ -573,7 +575,7 @@ def render_html(report: AuditReport, verdict: Verdict | None = None, tz: str | N
          "the genesis file and the published sources, not the node it reads from.</p>",
          f"<div class='verdict {cls}' id='verdict'>{esc(verdict.headline)}</div>"]
     if verdict.outcome:
-        p.append(f"<div class='outcome' id='outcome'><b>What the audited subject says</b> (this is not the audit's "
+        p.append(f"<div class='outcome' id='outcome'><b>{esc(verdict.outcome_label)}</b> (this is not the audit's "
                  f"verdict): {esc(verdict.outcome)}</div>")
     if verdict.checked:
         p.append("<h2>What was checked</h2><ul>" + "".join(f"<li>{esc(c)}</li>" for c in verdict.checked) + "</ul>")
@@ -586,7 +588,7 @@ def render_html(report: AuditReport, verdict: Verdict | None = None, tz: str | N
             if c.consequences:
                 items = "".join(f"<li>{esc(x)}</li>" for x in c.consequences[:200])
                 label = "What follows from it" if len(c.consequences) > 1 else "Detail"
-                p.append(f"<details{' open' if len(c.consequences) <= 5 else ''}><summary>{label} "
+                p.append(f"<details{' open' if len(c.consequences) <= 10 else ''}><summary>{label} "
                          f"({len(c.consequences)})</summary><ul>{items}</ul></details>")
             p.append("</li>")
         p.append("</ol>")
@@ -602,7 +604,7 @@ def render_html(report: AuditReport, verdict: Verdict | None = None, tz: str | N
     changes = report.stats.get("parameterChanges")
     if changes:
         rows = "".join(f"<tr><td>{c['block']}</td><td>{esc(c['contract'])}</td><td>{esc(c['event'])}</td>"
-                       f"<td>{_value_html('args', c['args'], tz, names)}</td><td>{esc(_decision_words(c['authorisedBy']))}"
+                       f"<td>{_args_html(c['args'])}</td><td>{esc(_decision_words(c['authorisedBy']))}"
                        "</td></tr>" for c in changes[:max_rows])
         p.append("<h2>Rule changes and the decision behind each</h2><table><tr><th>Block</th><th>Contract</th>"
                  f"<th>Change</th><th>Values</th><th>Authorised by</th></tr>{rows}</table>")
@@ -628,6 +630,13 @@ def render_html(report: AuditReport, verdict: Verdict | None = None, tz: str | N
             p.append(f"<p class='muted'>{len(report.checked) - len(shown)} more rows in the JSON report.</p>")
     p.append("</details></body></html>\n")
     return "".join(p)
+
+
+def _args_html(args: Mapping[str, Any]) -> str:
+    import html as _html
+
+    return "<br>".join(f"{_html.escape(str(k))}: <span class='mono'>{_html.escape(str(v))}</span>"
+                       for k, v in args.items())
 
 
 def _decision_words(d: Mapping[str, Any]) -> str:
