@@ -80,6 +80,8 @@ class Verdict:
     checked: list[str] = field(default_factory=list)
     causes: list[Cause] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: titled lists for the terminal (who holds which power, rule changes)
+    listings: dict[str, list[str]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -364,6 +366,11 @@ def build_verdict(report: AuditReport, names: Mapping[str, str] | None = None, t
     return verdict
 
 
+def _short_names(text: str) -> str:
+    """``deployer (0xa3a2…)`` → ``deployer`` in terminal listings (the JSON and HTML keep the addresses)."""
+    return re.sub(r"([A-Za-z][\w.-]*) \(0x[0-9a-fA-F]{40}\)", r"\1", text)
+
+
 def _merge_repeats(lines: list[str]) -> list[str]:
     """Identical consequence lines once, with a count (four forged seals read as one line)."""
     counts: dict[str, int] = {}
@@ -465,7 +472,16 @@ def _contracts_verdict(report: AuditReport, names: Mapping[str, str], tz: str) -
             by_holder.setdefault(who, []).append(f"{short} of {p['contract']}")
     outcome = ("Admin, minting and reward powers: " + "; ".join(f"{who}: {', '.join(what)}"
                                                                for who, what in by_holder.items()) + ".") if by_holder else None
-    return Verdict(report.passed, headline, outcome, outcome_label="Who holds the critical powers", checked=checked)
+    verdict = Verdict(report.passed, headline, outcome, outcome_label="Who holds the critical powers", checked=checked)
+    if "powers" in st:
+        verdict.listings["Who holds which power"] = [
+            f"{p['contract']} {p['role']} → {p.get('holderName') or p['holder']} ({p['holderKind']}, since block "
+            f"{p['grantedBlock']})" for p in st["powers"]]
+        verdict.listings["Rule changes and the decision behind each"] = [
+            f"block {c['block']}: {c['contract']} {c['event']} "
+            + ", ".join(f"{k}={v}" for k, v in c["args"].items()) + f" — {_decision_words(c['authorisedBy'])}"
+            for c in st.get("parameterChanges") or []]
+    return verdict
 
 
 # -- terminal --------------------------------------------------------------------------------------------------
@@ -485,6 +501,12 @@ def render_text(verdict: Verdict) -> str:
                 lines.append(f"     - … and {len(c.consequences) - 10} more (see the JSON report)")
     for note in verdict.notes[:10]:
         lines.append(note)
+    for title, items in verdict.listings.items():
+        if items:
+            lines.append(f"{title}:")
+            lines.extend(f"  {_short_names(item)}" for item in items[:50])
+            if len(items) > 50:
+                lines.append(f"  … and {len(items) - 50} more (see the JSON or HTML report)")
     return "\n".join(lines)
 
 
