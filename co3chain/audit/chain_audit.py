@@ -137,7 +137,7 @@ def audit_chain(
     if replayer is not None:
         replayer.finish()
         if options.check_served:
-            report.stats["servedAccountsChecked"] = replayer.check_served_state(client, last)
+            report.stats["servedAccountsChecked"] = replayer.check_served_state(client, last, options.progress)
             report.stats["servedReceiptsChecked"] = replayer.served_receipts_checked
         report.stats.update(replayer.stats.to_dict())
         report.stats["replayStateRoot"] = "0x" + replayer.state_root.hex()

@@ -41,6 +41,7 @@ from trie import HexaryTrie
 
 from co3chain.audit.genesis_check import alloc_state_root, expected_genesis_header
 from co3chain.audit.headers import Header
+from co3chain.audit.progress import progress_bar
 from co3chain.audit.receipts import ReceiptsError, encode_receipt
 from co3chain.audit.report import AuditReport
 from co3chain.audit.rpc import RpcClient, RpcError, hex_bytes, hex_int
@@ -197,6 +198,9 @@ class Replayer:
         lo = max(0, self.last_number - 256)
         blocks = client.batch([("eth_getBlockByNumber", (hex(n), False)) for n in range(lo, self.last_number + 1)])
         headers = [_qbft_header(b) for b in blocks]
+        if headers[-1].state_root != self.state_root:
+            raise ReplayError(f"checkpoint state root 0x{self.state_root.hex()} is not the one sealed in block "
+                              f"{self.last_number}; delete the checkpoint to start over")
         expected = self.last_hash
         for h in reversed(headers):
             if h.hash != expected:
@@ -351,26 +355,48 @@ class Replayer:
                                                    f"{_receipt_diff(mine, theirs)}", n,
                                 authoritative=AUTHORITY_SEALED, transaction=theirs.get("transactionHash"))
 
-    def check_served_state(self, client: RpcClient, block: int) -> int:
+    @staticmethod
+    def _account_answers(client: RpcClient, chunk: list[bytes], tag: str, with_proofs: bool) -> list[Any]:
+        """[balance, nonce, code, proof-or-None] per account of ``chunk``."""
+        calls: list[tuple[str, tuple[Any, ...]]] = []
+        for a in chunk:
+            ah = "0x" + a.hex()
+            calls += [("eth_getBalance", (ah, tag)), ("eth_getTransactionCount", (ah, tag)), ("eth_getCode", (ah, tag))]
+            if with_proofs:
+                calls.append(("eth_getProof", (ah, [], tag)))
+        try:
+            got = client.batch(calls)
+        except RpcError:
+            if not with_proofs:
+                raise
+            got = client.batch([c for c in calls if c[0] != "eth_getProof"])
+            with_proofs = False
+        out: list[Any] = []
+        step = 4 if with_proofs else 3
+        for i in range(0, len(got), step):
+            out += [*got[i:i + 3], got[i + 3] if with_proofs else None]
+        return out
+
+    def check_served_state(self, client: RpcClient, block: int, progress: bool | None = None) -> int:
         """Compare the node's balance, nonce, code and storage root of every touched account at ``block``."""
         if self.stopped or self.divergence is not None:
             return 0
         trie = HexaryTrie(self.db, self.state_root)
         addresses = sorted(self.touched)[:STATE_CHECK_LIMIT]
+        if len(self.touched) > STATE_CHECK_LIMIT:
+            self.report.add("served-state", f"the node's state is compared for {STATE_CHECK_LIMIT} of the "
+                                            f"{len(self.touched)} accounts the chain touched", block, severity="info")
         tag = hex(block)
-        calls: list[tuple[str, tuple[Any, ...]]] = []
-        for a in addresses:
-            ah = "0x" + a.hex()
-            calls += [("eth_getBalance", (ah, tag)), ("eth_getTransactionCount", (ah, tag)), ("eth_getCode", (ah, tag)),
-                      ("eth_getProof", (ah, [], tag))]
-        try:
-            answers = client.batch(calls)
-        except RpcError:  # e.g. no eth_getProof: check without storage roots
-            calls = [c for c in calls if c[0] != "eth_getProof"]
-            answers = []
-            plain = client.batch(calls)
-            for i in range(0, len(plain), 3):
-                answers += [*plain[i:i + 3], None]
+        with_proofs = True
+        answers: list[Any] = []
+        per_batch = max(1, client.batch_size // 4)
+        with progress_bar("comparing the node's state", len(addresses), progress) as advance:
+            for start in range(0, len(addresses), per_batch):
+                chunk = addresses[start:start + per_batch]
+                answers += self._account_answers(client, chunk, tag, with_proofs)
+                if answers and answers[-1] is None and with_proofs:
+                    with_proofs = False  # the node has no eth_getProof: compare without storage roots
+                advance(len(chunk))
         for i, a in enumerate(addresses):
             balance, nonce, code, proof = answers[4 * i:4 * i + 4]
             raw = trie.get(keccak(a))

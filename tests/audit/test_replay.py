@@ -11,6 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from co3chain.audit.chain_audit import ChainAuditOptions, audit_chain
 from co3chain.audit.chainverify import ChainParams
 from co3chain.audit.headers import header_from_json
@@ -142,11 +144,19 @@ def test_replay_resumes_from_a_checkpoint(gov: GovScenario, tmp_path: Path) -> N
     assert second.stats["replayResumedFrom"] == 9
     assert second.stats["replayedBlocks"] == d.chain.head.block_number - 9
     assert second.stats["replayStateRoot"] == "0x" + d.chain.head.state_root.hex()
+    # A checkpoint of block 5's state relabelled as block 9's is refused: block 9 seals another state root.
+    early = tmp_path / "early.checkpoint"
+    assert _audit(d, checkpoint=early, to_block=5).passed
+    relabelled = json.loads(early.read_text())
+    relabelled.update(block=saved["block"], blockHash=saved["blockHash"])
+    early.write_text(json.dumps(relabelled))
+    from co3chain.audit.replay import ReplayError
+
+    with pytest.raises(ReplayError, match="is not the one sealed in block 9"):
+        _audit(d, checkpoint=early)
     # A checkpoint edited to claim another state cannot be loaded as that state.
     saved["stateRoot"] = "0x" + "77" * 32
     cp.write_text(json.dumps(saved))
-    from co3chain.audit.replay import ReplayError
-
     try:
         _audit(d, checkpoint=cp)
     except ReplayError as exc:
