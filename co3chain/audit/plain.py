@@ -664,8 +664,10 @@ def _args_html(args: Mapping[str, Any]) -> str:
 def _decision_words(d: Mapping[str, Any]) -> str:
     kind = d.get("kind")
     if kind == "timelock":
-        return (f"timelock operation {str(d.get('operation'))[:18]}…, scheduled by {d.get('scheduledBy')} in block "
-                f"{d.get('scheduledBlock')}, executed after a {d.get('delaySeconds')} s delay by {d.get('executedBy')}")
+        via = f" through {d.get('scheduledVia')}" if d.get("scheduledVia") else ""
+        return (f"timelock operation {str(d.get('operation'))[:18]}…, scheduled by {d.get('scheduledBy')}{via} in "
+                f"block {d.get('scheduledBlock')}, executed after a {d.get('delaySeconds')} s delay by "
+                f"{d.get('executedBy')}")
     if kind == "deployment":
         return f"the deployment, by {d.get('by')}"
     if kind == "direct":

@@ -182,7 +182,7 @@ def audit_powers(client: RpcClient, manifest: Mapping[str, Any], report: AuditRe
                 continue
             changes.append((name, lg, event, args))
     changes.sort(key=lambda c: c[1].key)
-    decisions = _decisions(client, [c[1] for c in changes], names, anchor)
+    decisions = _decisions(client, [c[1] for c in changes], names, anchor, event_abis, roles)
     deployment = _deployment_txs(manifest)
     direct_eoa = 0
     for name, lg, event, args in changes:
@@ -341,7 +341,9 @@ def _cross_check(client: RpcClient, report: AuditReport, manifest: Mapping[str, 
                        authoritative="the contract state (hasRole) at the audited block")
 
 
-def _decisions(client: RpcClient, logs: list[Log], names: Mapping[bytes, str], anchor: int) -> dict[tuple[bytes, int], dict[str, Any]]:
+def _decisions(client: RpcClient, logs: list[Log], names: Mapping[bytes, str], anchor: int,
+               event_abis: Mapping[bytes, Mapping[bytes, dict[str, Any]]] | None = None,
+               roles: Mapping[bytes, str] | None = None) -> dict[tuple[bytes, int], dict[str, Any]]:
     """For each change log: the timelock operation that executed it, or the direct sender."""
     txs = sorted({lg.tx_hash for lg in logs})
     if not txs:
@@ -374,14 +376,15 @@ def _decisions(client: RpcClient, logs: list[Log], names: Mapping[bytes, str], a
             continue
         timelock, op = executed
         if (timelock, op) not in schedule_cache:
-            schedule_cache[(timelock, op)] = _schedule(client, timelock, op, names, anchor)
+            schedule_cache[(timelock, op)] = _schedule(client, timelock, op, names, anchor, event_abis or {}, roles or {})
         out[(lg.tx_hash, lg.log_index)] = {"kind": "timelock", "timelock": _named(timelock, names),
                                            "operation": "0x" + op.hex(), "executedBy": _named(sender, names),
                                            **schedule_cache[(timelock, op)]}
     return out
 
 
-def _schedule(client: RpcClient, timelock: bytes, op: bytes, names: Mapping[bytes, str], anchor: int) -> dict[str, Any]:
+def _schedule(client: RpcClient, timelock: bytes, op: bytes, names: Mapping[bytes, str], anchor: int,
+              event_abis: Mapping[bytes, Mapping[bytes, dict[str, Any]]], roles: Mapping[bytes, str]) -> dict[str, Any]:
     scheduled = get_logs(client, timelock, [CALL_SCHEDULED, op], 0, anchor)
     if not scheduled:
         return {"scheduled": None, "note": "no CallScheduled event for this operation"}
@@ -390,13 +393,36 @@ def _schedule(client: RpcClient, timelock: bytes, op: bytes, names: Mapping[byte
         *_, delay = abi_decode(["address", "uint256", "bytes", "bytes32", "uint256"], first.data)
     except Exception:  # eth_abi raises several unrelated types for bad data
         delay = None
-    tx = client.call("eth_getTransactionByHash", "0x" + first.tx_hash.hex())
+    tx, receipt = client.batch([("eth_getTransactionByHash", ("0x" + first.tx_hash.hex(),)),
+                                ("eth_getTransactionReceipt", ("0x" + first.tx_hash.hex(),))])
     scheduler = hex_bytes(tx["from"], "from", 20) if tx else None
     via = hex_bytes(tx["to"], "to", 20) if tx and tx.get("to") else None
     return {"scheduledBlock": first.block_number, "scheduledTransaction": "0x" + first.tx_hash.hex(),
             "scheduledBy": None if scheduler is None else _named(scheduler, names),
             "scheduledVia": None if via is None else _named(via, names),
-            "delaySeconds": None if delay is None else int(delay)}
+            "delaySeconds": None if delay is None else int(delay),
+            "decisionEvents": _decision_events(receipt, timelock, names, event_abis, roles)}
+
+
+def _decision_events(receipt: Any, timelock: bytes, names: Mapping[bytes, str],
+                     event_abis: Mapping[bytes, Mapping[bytes, dict[str, Any]]],
+                     roles: Mapping[bytes, str]) -> list[dict[str, Any]]:
+    """Events of the scheduling transaction other than the timelock's own: the council's approval or the
+    governance proposal that queued the call, named when the emitting contract is in the manifest."""
+    out: list[dict[str, Any]] = []
+    for raw in (receipt or {}).get("logs") or []:
+        try:
+            lg = Log.from_json({**raw, "blockNumber": raw.get("blockNumber", "0x0"),
+                                "blockHash": raw.get("blockHash") or "0x" + "00" * 32})
+        except (RpcError, KeyError):
+            continue
+        if lg.address == timelock:
+            continue
+        event, args = _describe(lg, event_abis.get(lg.address, {}), roles, names)
+        out.append({"contract": _named(lg.address, names), "event": event or ("0x" + lg.topics[0].hex()
+                                                                              if lg.topics else "anonymous"),
+                    "args": args})
+    return out
 
 
 def event_abis_by_address(contracts: Mapping[str, bytes], abis: Mapping[str, list[dict[str, Any]]]) -> dict[bytes, dict[bytes, dict[str, Any]]]:

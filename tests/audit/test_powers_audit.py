@@ -74,8 +74,17 @@ def _timelock_artifact(tmp: Path) -> dict[str, Any]:
         'import {TimelockController} from "@openzeppelin/contracts/governance/TimelockController.sol";\n'
         "contract Executor is TimelockController {\n"
         "    constructor(uint256 d, address[] memory p, address[] memory e) TimelockController(d, p, e, address(0)) {}\n"
+        "}\n"
+        "/// A stand-in for the PA council: records its decision, then schedules the call in the timelock.\n"
+        "contract MiniCouncil {\n"
+        "    event Approved(address target, bytes data);\n"
+        "    function decide(TimelockController t, address target, bytes calldata data, bytes32 salt, uint256 delay)"
+        " external {\n"
+        "        emit Approved(target, data);\n"
+        "        t.schedule(target, 0, data, bytes32(0), salt, delay);\n"
+        "    }\n"
         "}\n")
-    return compiler.compile_units(["contracts/Executor.sol"], root).artifacts["Executor"]
+    return compiler.compile_units(["contracts/Executor.sol"], root).artifacts
 
 
 @pytest.fixture(scope="module")
@@ -87,10 +96,13 @@ def handed_over(suite_artifacts: ArtifactSet, tmp_path_factory: pytest.TempPathF
     manifest = deploy_suite(w3, Account.from_key(deployer), oracle_signers=[to_checksum_address(addr(USER_KEYS[11]))],
                             oracle_threshold=1, validators=[to_checksum_address(addr(k)) for k in VALIDATOR_KEYS[:4]],
                             artifacts=suite_artifacts)
-    art = _timelock_artifact(tmp_path_factory.mktemp("timelock"))
+    arts = _timelock_artifact(tmp_path_factory.mktemp("timelock"))
+    art, council_art = arts["Executor"], arts["MiniCouncil"]
+    made = transact(w3, w3.eth.contract(abi=council_art["abi"], bytecode=council_art["bytecode"]).constructor(), council)
+    council_contract = w3.eth.contract(address=made["contractAddress"], abi=council_art["abi"])
     factory = w3.eth.contract(abi=art["abi"], bytecode=art["bytecode"])
     delay = 5
-    receipt = transact(w3, factory.constructor(delay, [to_checksum_address(addr(council))], ["0x" + "00" * 20]), deployer)
+    receipt = transact(w3, factory.constructor(delay, [council_contract.address], ["0x" + "00" * 20]), deployer)
     timelock = w3.eth.contract(address=receipt["contractAddress"], abi=art["abi"])
     me = to_checksum_address(addr(deployer))
     for name in ACCESS_CONTROLLED:
@@ -101,14 +113,15 @@ def handed_over(suite_artifacts: ArtifactSet, tmp_path_factory: pytest.TempPathF
                           abi=suite_artifacts.artifact("CO3Governance")["abi"])
     data = gov.encode_abi("setQuorumNumerator", [20])
     salt = b"\x01" * 32
-    scheduled = transact(w3, timelock.functions.schedule(gov.address, 0, data, b"\x00" * 32, salt, delay), council)
+    scheduled = transact(w3, council_contract.functions.decide(timelock.address, gov.address, data, salt, delay), council)
     d.time_travel(d.now + delay + 1)
     executed = transact(w3, timelock.functions.execute(gov.address, 0, data, b"\x00" * 32, salt), anyone)
     manifest = copy.deepcopy(manifest)
     manifest["executor"] = {"address": timelock.address, "delaySeconds": delay}
-    manifest["council"] = to_checksum_address(addr(council))
+    manifest["council"] = council_contract.address
     yield {"devnet": d, "manifest": manifest, "timelock": timelock.address, "scheduled": scheduled,
-           "executed": executed, "council": addr(council), "anyone": addr(anyone),
+           "executed": executed, "council": bytes.fromhex(council_contract.address[2:].lower()),
+           "member": addr(council), "anyone": addr(anyone),
            "operation": timelock.functions.hashOperation(gov.address, 0, data, b"\x00" * 32, salt).call()}
     d.close()
     shutil.rmtree(tmp_path_factory.getbasetemp() / "timelock0", ignore_errors=True)
@@ -130,7 +143,11 @@ def test_admin_handed_to_a_timelock_passes_and_names_the_decision(handed_over: d
     assert decision["operation"] == "0x" + bytes(handed_over["operation"]).hex()
     assert decision["scheduledBlock"] == handed_over["scheduled"]["blockNumber"]
     assert decision["scheduledTransaction"] == "0x" + bytes(handed_over["scheduled"]["transactionHash"]).hex()
-    assert decision["scheduledBy"] == "council (0x" + handed_over["council"].hex() + ")"
+    assert decision["scheduledBy"] == "0x" + handed_over["member"].hex()  # the council member who sent it
+    assert decision["scheduledVia"] == "council (0x" + handed_over["council"].hex() + ")"
+    (approved,) = decision["decisionEvents"]
+    assert approved["contract"] == "council (0x" + handed_over["council"].hex() + ")"
+    assert approved["event"] == "0x" + keccak(text="Approved(address,bytes)").hex()
     assert decision["delaySeconds"] == 5
     assert decision["executedBy"] == "0x" + handed_over["anyone"].hex()
     renounced = [c for c in report.stats["parameterChanges"] if c["event"] == "RoleRevoked"]
