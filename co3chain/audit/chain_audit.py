@@ -110,6 +110,7 @@ def audit_chain(
     full = replayer is not None
     served_receipts = full and options.check_served
     label = "replaying blocks" if full else "verifying blocks"
+    last_timestamp: int | None = None
     with progress_bar(label, len(numbers), options.progress) as advance:
         for start in range(0, len(numbers), client.batch_size):
             chunk = numbers[start : start + client.batch_size]
@@ -128,6 +129,7 @@ def audit_chain(
                     continue
                 if header.number != n:
                     report.add("wrong-block", f"asked for block {n}, got {header.number}", n)
+                last_timestamp = header.timestamp
                 report.findings.extend(verifier.verify(header))
                 if replayer is not None and n >= from_block:
                     replayer.replay(block, header)
@@ -144,6 +146,7 @@ def audit_chain(
     elapsed = time.perf_counter() - started
     report.stats.update(verifier.stats.to_dict())
     report.stats["finalValidators"] = ["0x" + v.hex() for v in verifier.validators]
+    report.stats["lastBlockTimestamp"] = last_timestamp
     report.stats["seconds"] = round(elapsed, 3)
     report.stats["blocksPerSecond"] = round(verifier.stats.blocks / elapsed, 1) if elapsed > 0 else None
     report.stats["rpcRequests"] = client.requests

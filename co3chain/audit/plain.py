@@ -258,6 +258,7 @@ def group_causes(report: AuditReport, names: Mapping[str, str] | None = None) ->
         if i in used or f.kind not in _REPLAY_KINDS:
             continue
         c = new(i, f)
+        c.consequences.append(_detail_line(f, names))
         for j, g in errors:
             if j not in used and g.kind in _REPLAY_KINDS and g.block == f.block:
                 attach(c, j, g)
@@ -441,14 +442,16 @@ def _chain_verdict(report: AuditReport, names: Mapping[str, str], tz: str) -> Ve
         if st.get("servedReceiptsChecked") is not None:
             checked.append(f"the node's receipts ({st.get('servedReceiptsChecked')}) and account state "
                            f"({st.get('servedAccountsChecked', 0)} accounts) compared with the re-execution")
+    dated = f" ({human_time(st['lastBlockTimestamp'], tz)})" if st.get("lastBlockTimestamp") else ""
     if report.passed:
-        headline = (f"Audit passed: all {n} blocks from {start} to block {last} are correctly linked and sealed by the "
-                    "validators in office, starting from the genesis file you hold")
+        headline = (f"Audit passed: all {n} blocks from {start} to block {last}{dated} are correctly linked and sealed "
+                    "by the validators in office, starting from the genesis file you hold")
         headline += (f", and re-executing them ({st.get('replayedTransactions', 0)} transactions) gives exactly the "
                      "recorded state and receipts." if replayed else ".")
     else:
         headline = "Audit failed."
-    outcome = f"Chain checked up to block {last}; {len(st.get('finalValidators') or [])} validators in office at the end."
+    outcome = (f"Chain checked up to block {last}{dated}; {len(st.get('finalValidators') or [])} validators in office "
+               "at the end.")
     return Verdict(report.passed, headline, outcome, outcome_label="The chain as served", checked=checked)
 
 
@@ -512,7 +515,8 @@ def render_text(verdict: Verdict) -> str:
 
 # -- HTML ------------------------------------------------------------------------------------------------------
 #: Keys whose values are unix times (shown as dates).
-TIME_KEYS = {"voteStart", "voteEnd", "revealEnd", "anchorTimestamp", "deployedAt", "createdAt", "timestamp"}
+TIME_KEYS = {"voteStart", "voteEnd", "revealEnd", "anchorTimestamp", "deployedAt", "createdAt", "timestamp",
+             "lastBlockTimestamp"}
 LABELS = {
     "proposalId": "Proposal id", "proposalIdHex": "Proposal id (hex)", "anchorBlock": "Audited as of block",
     "anchorTimestamp": "Date of that block", "anchorSealed": "That block's signatures verified",

@@ -127,3 +127,18 @@ def test_human_time_zones() -> None:
     assert human_time(1_700_000_000) == "14 November 2023, 22:13:20 UTC"
     assert human_time(1_700_000_000, "Europe/Rome") == "14 November 2023, 23:13:20 CET (UTC+01:00)"
     assert human_time("2026-07-01T10:00:00Z", "Europe/Rome") == "1 July 2026, 12:00:00 CEST (UTC+02:00)"
+
+
+def test_validators_sealing_a_false_state_wording(small_chain: Devnet) -> None:
+    """A false state sealed at block 4: one root cause (the replay is authoritative), later blocks grouped."""
+    from tests.audit.test_replay import _forge_state_root
+
+    forged = _forge_state_root(small_chain, 4)
+
+    def serve_forged(req: dict[str, Any], resp: dict[str, Any]) -> None:
+        if req["method"] == "eth_getBlockByNumber" and resp.get("result"):
+            resp["result"].update(forged.get(int(resp["result"]["number"], 16), {}))
+
+    verdict = _chain(small_chain, lying(small_chain.transport, serve_forged), replay=True).verdict()
+    assert [c.kind for c in verdict.causes] == ["state-root"]
+    check_snapshot("chain-false-state", render_text(verdict))
