@@ -134,7 +134,7 @@ def audit_chain(
                 if replayer is not None and n >= from_block:
                     replayer.replay(block, header)
                     if served_receipts:
-                        replayer.check_served_receipts(client, n, served)
+                        replayer.check_served_receipts(n, served)
             advance(len(chunk))
     if replayer is not None:
         replayer.finish()

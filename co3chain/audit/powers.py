@@ -246,7 +246,7 @@ def _decode_event(abi: Mapping[str, Any], lg: Log, names: Mapping[bytes, str]) -
     plain = [i for i in abi.get("inputs", []) if not i.get("indexed")]
     out: dict[str, Any] = {}
     for inp, t in zip(indexed, lg.topics[1:], strict=False):
-        out[inp.get("name") or "?"] = _value(inp["type"], t, names, topic_word=True)
+        out[inp.get("name") or "?"] = _value(inp["type"], t, names)
     try:
         values = abi_decode([_abi_type(i) for i in plain], lg.data)
     except Exception:  # eth_abi raises several unrelated types for bad data
@@ -264,7 +264,8 @@ def _abi_type(item: Mapping[str, Any]) -> str:
     return t
 
 
-def _value(typ: str, word: bytes, names: Mapping[bytes, str], topic_word: bool) -> Any:
+def _value(typ: str, word: bytes, names: Mapping[bytes, str]) -> Any:
+    """An indexed event argument (one topic word); dynamic types are only their hash there."""
     if typ == "address":
         return _named(word[12:], names)
     if typ.startswith(("uint", "int")):

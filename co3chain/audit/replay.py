@@ -332,7 +332,7 @@ class Replayer:
         self.save_checkpoint(force=True)
 
     # -- the node's answers against the replay -------------------------------------------------------
-    def check_served_receipts(self, client: RpcClient, n: int, served: Any) -> None:
+    def check_served_receipts(self, n: int, served: Any) -> None:
         """Compare the node's receipts for block ``n`` with the replayed ones (the sealed ones, when the roots agree)."""
         if self.stopped or (self.divergence is not None and self.divergence.block <= n):
             return
