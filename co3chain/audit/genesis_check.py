@@ -190,19 +190,33 @@ def check_genesis(client: RpcClient, genesis: Genesis, report: AuditReport) -> G
 
 
 def _alloc_hints(client: RpcClient, genesis: Genesis, report: AuditReport) -> None:
-    """Name the accounts whose genesis balance the node disagrees on (the node's answers are only hints)."""
+    """Name the accounts (balance, nonce, code, listed storage slots) on which the node's block 0 disagrees
+    with the file. The node's answers are only hints: the authoritative fact is the state root mismatch."""
     addresses = sorted(genesis.alloc)[:1000]
+    calls: list[tuple[str, tuple[Any, ...]]] = []
+    wanted: list[tuple[bytes, str, int]] = []
+    for a in addresses:
+        acct, ah = genesis.alloc[a], "0x" + a.hex()
+        calls += [("eth_getBalance", (ah, "0x0")), ("eth_getTransactionCount", (ah, "0x0")), ("eth_getCode", (ah, "0x0"))]
+        wanted += [(a, "balance", acct.balance), (a, "nonce", acct.nonce),
+                   (a, "code", int.from_bytes(keccak(acct.code), "big"))]
+        for slot, value in sorted(acct.storage.items())[:100]:
+            calls.append(("eth_getStorageAt", (ah, hex(slot), "0x0")))
+            wanted.append((a, f"storage[{hex(slot)}]", value))
     try:
-        balances = client.batch([("eth_getBalance", ("0x" + a.hex(), "0x0")) for a in addresses])
+        answers = client.batch(calls)
     except RpcError:
         return
-    for address, got in zip(addresses, balances, strict=True):
+    for (address, what, want), got in zip(wanted, answers, strict=True):
         try:
-            node_balance = hex_int(got, "balance")
-        except RpcError:
+            node_value = (int.from_bytes(keccak(bytes.fromhex(str(got)[2:])), "big") if what == "code"
+                          else hex_int(got, what))
+        except (RpcError, ValueError):
             continue
-        want = genesis.alloc[address].balance
-        if node_balance != want:
-            report.add("genesis-alloc", f"the genesis file grants 0x{address.hex()} {want} wei; the node says its "
-                                        f"block 0 balance is {node_balance} wei", 0, severity="info",
-                       field=f"alloc.{'0x' + address.hex()}.balance", expected=str(want), actual=str(node_balance))
+        if node_value == want:
+            continue
+        shown = {"code": ("the code in the file", "other code")}.get(what, (str(want), str(node_value)))
+        unit = " wei" if what == "balance" else ""
+        report.add("genesis-alloc", f"the genesis file gives 0x{address.hex()} {what} {shown[0]}{unit}; the node says "
+                                    f"its block 0 has {shown[1]}{unit}", 0, severity="info",
+                   field=f"alloc.0x{address.hex()}.{what}", expected=shown[0], actual=shown[1])

@@ -60,6 +60,18 @@ def test_forged_alloc_is_named(net: Devnet) -> None:
     assert "genesis file" in errors[0].details["authoritative"]
     hints = [f for f in report.findings if f.kind == "genesis-alloc"]
     assert len(hints) == 1 and ATTACKER in hints[0].message and str(10**27) in hints[0].message
+    assert hints[0].details["field"] == f"alloc.{ATTACKER}.balance"
+
+
+def test_forged_storage_in_alloc_is_named(net: Devnet) -> None:
+    """A pre-set storage slot (say, an allow-list entry) changes the state root; the hint names the slot."""
+    forged = copy.deepcopy(net.genesis_dict)
+    key = next(iter(forged["alloc"]))
+    forged["alloc"][key]["storage"] = {"0x01": "0x2a"}
+    report = _audit(net, forged)
+    assert [f.details["header_field"] for f in report.errors] == ["stateRoot"]
+    (hint,) = [f for f in report.findings if f.kind == "genesis-alloc"]
+    assert hint.details["field"] == f"alloc.0x{key}.storage[0x1]" and hint.details["expected"] == "42"
 
 
 def test_forged_chain_id_is_caught(net: Devnet) -> None:
