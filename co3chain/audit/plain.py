@@ -634,6 +634,10 @@ def render_html(report: AuditReport, verdict: Verdict | None = None, tz: str | N
                        "</td></tr>" for c in changes[:max_rows])
         p.append("<h2>Rule changes and the decision behind each</h2><table><tr><th>Block</th><th>Contract</th>"
                  f"<th>Change</th><th>Values</th><th>Authorised by</th></tr>{rows}</table>")
+    items_html = _items_html(report, tz, names, max_rows) if report.checked else ""
+    if report.audit == "proposal" and items_html:  # the ballots are what anyone should be able to recount
+        p.append(items_html.replace("Items checked", "Ballots", 1))
+        items_html = ""
     p.append("<details><summary>Technical details</summary>")
     p.append("<h2>Subject</h2>" + _table(report.subject, tz, names))
     p.append("<h2>Figures</h2>" + _table(report.stats, tz, names))
@@ -643,19 +647,25 @@ def render_html(report: AuditReport, verdict: Verdict | None = None, tz: str | N
                        "</tr>" for f in report.findings)
         p.append("<h2>Findings (machine names)</h2><table><tr><th>severity</th><th>kind</th><th>block</th>"
                  f"<th>message</th></tr>{rows}</table>")
-    if report.checked:
-        shown = report.checked[:max_rows]
-        keys: list[str] = []
-        for item in shown:
-            keys.extend(k for k in item if k not in keys)
-        head = "".join(f"<th>{esc(_label(k))}</th>" for k in keys)
-        body = "".join("<tr>" + "".join(f"<td>{_value_html(k, item.get(k, ''), tz, names)}</td>" for k in keys)
-                       + "</tr>" for item in shown)
-        p.append(f"<h2>Items checked ({len(report.checked)})</h2><table><tr>{head}</tr>{body}</table>")
-        if len(report.checked) > len(shown):
-            p.append(f"<p class='muted'>{len(report.checked) - len(shown)} more rows in the JSON report.</p>")
+    p.append(items_html)
     p.append("</details></body></html>\n")
     return "".join(p)
+
+
+def _items_html(report: AuditReport, tz: str, names: Mapping[str, str], max_rows: int) -> str:
+    import html as _html
+
+    shown = report.checked[:max_rows]
+    keys: list[str] = []
+    for item in shown:
+        keys.extend(k for k in item if k not in keys)
+    head = "".join(f"<th>{_html.escape(_label(k))}</th>" for k in keys)
+    body = "".join("<tr>" + "".join(f"<td>{_value_html(k, item.get(k, ''), tz, names)}</td>" for k in keys) + "</tr>"
+                   for item in shown)
+    out = f"<h2>Items checked ({len(report.checked)})</h2><table><tr>{head}</tr>{body}</table>"
+    if len(report.checked) > len(shown):
+        out += f"<p class='muted'>{len(report.checked) - len(shown)} more rows in the JSON report.</p>"
+    return out
 
 
 def _args_html(args: Mapping[str, Any]) -> str:
