@@ -168,7 +168,7 @@ def check_genesis(client: RpcClient, genesis: Genesis, report: AuditReport) -> G
             shown = "absent" if got is None else _show(name, got)
             report.add("genesis-mismatch",
                        f"block 0 {name} is {shown}, the genesis file gives {_show(name, want)} (from {source})", 0,
-                       field=source, header_field=name, expected=_show(name, want), actual=shown,
+                       field=source, headerField=name, expected=_show(name, want), actual=shown,
                        authoritative=AUTHORITY)
         if len(node.items) > len(expected.items):
             report.add("genesis-mismatch", "block 0 has header fields of a later fork than the genesis file's", 0,

@@ -84,7 +84,10 @@ class Verdict:
     listings: dict[str, list[str]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """JSON form, camelCase like the rest of the report (``outcomeLabel``)."""
+        out = asdict(self)
+        out["outcomeLabel"] = out.pop("outcome_label")
+        return out
 
 
 # -- per-kind wording ------------------------------------------------------------------------------------------
@@ -263,7 +266,7 @@ def group_causes(report: AuditReport, names: Mapping[str, str] | None = None) ->
             if j not in used and g.kind in _REPLAY_KINDS and g.block == f.block:
                 attach(c, j, g)
         for g in report.findings:
-            if g.kind == "replay-consequence" and g.details.get("consequence_of") == f.block:
+            if g.kind == "replay-consequence" and g.details.get("consequenceOf") == f.block:
                 c.consequences.append(g.message)
     # 4. one cause per block for seal problems; one cause for each kind of altered answer
     for i, f in errors:
@@ -287,7 +290,7 @@ def group_causes(report: AuditReport, names: Mapping[str, str] | None = None) ->
         if i in used or f.kind != "eoa-power":
             continue
         holder = str(f.details.get("holder"))
-        label = f.details.get("holder_name")
+        label = f.details.get("holderName")
         who = f"{label} ({holder})" if label else holder
         if holder not in holders:
             holders[holder] = Cause(

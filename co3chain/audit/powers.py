@@ -167,7 +167,7 @@ def audit_powers(client: RpcClient, manifest: Mapping[str, Any], report: AuditRe
             who = f"{h.name} (0x{h.holder.hex()})" if h.name else f"0x{h.holder.hex()}"
             report.add("eoa-power", f"{who}, an externally owned account, holds {h.role} on {h.contract}: one key "
                                     "alone can use this power", h.granted_block, contract=h.contract, role=h.role,
-                       holder="0x" + h.holder.hex(), holder_name=h.name,
+                       holder="0x" + h.holder.hex(), holderName=h.name,
                        authoritative="the contract's own RoleGranted/RoleRevoked events, confirmed by hasRole and "
                                      "eth_getCode at the audited block")
     report.stats["powers"] = [h.to_dict() for h in result.holdings]

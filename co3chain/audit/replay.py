@@ -312,13 +312,13 @@ class Replayer:
         self.divergence = Divergence(n, [d[0] for d in diffs])
         for kind, name, sealed_v, replayed_v in diffs:
             self.report.add(kind, f"the sealed header says {name} {sealed_v}; re-executing the block's transactions "
-                                  f"from the genesis gives {replayed_v}", n, header_field=name, expected=replayed_v,
-                            actual=sealed_v, authoritative=AUTHORITY_REPLAY, root_cause=True)
+                                  f"from the genesis gives {replayed_v}", n, headerField=name, expected=replayed_v,
+                            actual=sealed_v, authoritative=AUTHORITY_REPLAY, rootCause=True)
 
     def _stop(self, n: int, kind: str, message: str) -> None:
         self.stopped = f"block {n}"
         self.report.add(kind, message + "; the replay stops here (later blocks cannot be re-executed)", n,
-                        authoritative=AUTHORITY_REPLAY, root_cause=True)
+                        authoritative=AUTHORITY_REPLAY, rootCause=True)
 
     def finish(self) -> None:
         """Summarise grouped consequences and write the final checkpoint."""
@@ -328,7 +328,7 @@ class Replayer:
             self.report.add("replay-consequence",
                             f"{len(d.consequences)} later block(s) ({span}) also differ from the replay: they are built "
                             f"on block {d.block}'s state, so they follow from it and are not separate faults", d.block,
-                            severity="info", consequence_of=d.block, blocks=d.consequences[:1000])
+                            severity="info", consequenceOf=d.block, blocks=d.consequences[:1000])
         self.save_checkpoint(force=True)
 
     # -- the node's answers against the replay -------------------------------------------------------

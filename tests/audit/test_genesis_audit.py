@@ -55,7 +55,7 @@ def test_forged_alloc_is_named(net: Devnet) -> None:
     report = _audit(net, forged)
     assert not report.passed
     errors = [f for f in report.errors if f.kind == "genesis-mismatch"]
-    assert [f.details["header_field"] for f in errors] == ["stateRoot"]
+    assert [f.details["headerField"] for f in errors] == ["stateRoot"]
     assert errors[0].details["field"] == "alloc"
     assert "genesis file" in errors[0].details["authoritative"]
     hints = [f for f in report.findings if f.kind == "genesis-alloc"]
@@ -69,7 +69,7 @@ def test_forged_storage_in_alloc_is_named(net: Devnet) -> None:
     key = next(iter(forged["alloc"]))
     forged["alloc"][key]["storage"] = {"0x01": "0x2a"}
     report = _audit(net, forged)
-    assert [f.details["header_field"] for f in report.errors] == ["stateRoot"]
+    assert [f.details["headerField"] for f in report.errors] == ["stateRoot"]
     (hint,) = [f for f in report.findings if f.kind == "genesis-alloc"]
     assert hint.details["field"] == f"alloc.0x{key}.storage[0x1]" and hint.details["expected"] == "42"
 
@@ -90,7 +90,7 @@ def test_forged_validators_in_extradata_are_caught(net: Devnet) -> None:
     forged = copy.deepcopy(net.genesis_dict)
     forged["extraData"] = other["extraData"]
     report = _audit(net, forged)
-    fields = {f.details.get("header_field") for f in _genesis_findings(report) if f.severity == "error"}
+    fields = {f.details.get("headerField") for f in _genesis_findings(report) if f.severity == "error"}
     assert fields == {"extraData"}
 
 
@@ -99,5 +99,5 @@ def test_forged_timestamp_and_gas_limit_are_named(net: Devnet) -> None:
     forged["timestamp"] = hex(net.genesis.timestamp + 1)
     forged["gasLimit"] = hex(net.genesis.gas_limit * 2)
     report = _audit(net, forged)
-    fields = {f.details.get("header_field") for f in _genesis_findings(report) if f.severity == "error"}
+    fields = {f.details.get("headerField") for f in _genesis_findings(report) if f.severity == "error"}
     assert fields == {"timestamp", "gasLimit"}

@@ -37,7 +37,7 @@ def test_todays_deploy_leaves_an_eoa_admin_and_is_flagged(gov: GovScenario) -> N
     assert report.kinds() == {"eoa-power"}
     flagged = {(f.details["contract"], f.details["role"]) for f in report.errors}
     assert flagged == {(c, "DEFAULT_ADMIN_ROLE") for c in ACCESS_CONTROLLED} | {("CommonsToken", "MINTER_ROLE")}
-    assert all(f.details["holder_name"] == "deployer" for f in report.errors)
+    assert all(f.details["holderName"] == "deployer" for f in report.errors)
     holders = {(p["contract"], p["role"], p["holderName"]): p["holderKind"] for p in report.stats["powers"]}
     assert holders[("CommonsToken", "MINTER_ROLE", "AttestationHub")] == "contract"
     assert holders[("Reputation", "REWARDER_ROLE", "AttestationHub")] == "contract"

@@ -128,7 +128,7 @@ def test_validators_sealing_a_false_state_root_are_caught_once(gov: GovScenario)
     assert root.details["actual"] == "0x" + "5e" * 32
     assert root.details["expected"] == "0x" + d.chain.get_header_by_number(k).state_root.hex()
     (grouped,) = [f for f in report.findings if f.kind == "replay-consequence"]
-    assert grouped.details["consequence_of"] == k
+    assert grouped.details["consequenceOf"] == k
     assert grouped.details["blocks"] == list(range(k + 1, d.chain.head.block_number + 1))
 
 
