@@ -88,7 +88,7 @@ def audit() -> None:
 @audit.command("chain")
 @_common
 @click.option("--genesis", "genesis_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Besu/co3chain genesis.json (validators and QBFT parameters are taken from it).")
+              help="Besu/co3chain genesis.json: block 0 is rebuilt from it; validators and QBFT parameters come from it.")
 @click.option("--from", "from_block", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--to", "to_block", type=click.IntRange(min=1), default=None, help="Last block (default: the head).")
 @click.option("--no-progress", is_flag=True, help="Never draw a progress bar.")
