@@ -33,6 +33,7 @@ from eth.chains.base import ChainContext
 from eth.consensus.context import ConsensusContext
 from eth.constants import BLANK_ROOT_HASH, EMPTY_SHA3
 from eth.db.atomic import AtomicDB
+from eth.db.backends.memory import MemoryDB
 from eth.db.trie import make_trie_root_and_nodes
 from eth.exceptions import HeaderNotFound
 from eth_hash.auto import keccak
@@ -52,6 +53,8 @@ from co3chain.errors import Co3Error
 CHECKPOINT_VERSION = 1
 #: Seconds between checkpoint writes during a long replay (and one at the end).
 CHECKPOINT_EVERY_SECONDS = 30.0
+#: Trie nodes kept in memory before unreachable ones (earlier blocks' states) are dropped.
+COMPACT_MIN_NODES = 200_000
 #: Account-state comparisons with the node per batch at the end of the replay.
 STATE_CHECK_LIMIT = 20_000
 AUTHORITY_REPLAY = ("the replay: it re-executes the sealed transactions from the genesis file alone, so it "
@@ -133,12 +136,13 @@ class ReplayStats:
     gas: int = 0
     seconds: float = 0.0
     resumed_from: int | None = None
+    compactions: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {"replayedBlocks": self.blocks, "replayedTransactions": self.transactions, "replayedGas": self.gas,
                 "replaySeconds": round(self.seconds, 3),
                 "replayBlocksPerSecond": round(self.blocks / self.seconds, 1) if self.seconds > 0 else None,
-                "replayResumedFrom": self.resumed_from}
+                "replayResumedFrom": self.resumed_from, "replayCompactions": self.compactions}
 
 
 class Replayer:
@@ -148,8 +152,12 @@ class Replayer:
         self.genesis = genesis
         self.report = report
         self.checkpoint_path = checkpoint
-        self.db = AtomicDB()
+        #: every trie node and code blob by hash; earlier states' nodes are dropped by :meth:`compact`
+        self.kv: dict[bytes, bytes] = {}
+        self.db = AtomicDB(MemoryDB(self.kv))
         self.view = _ChainView(self.db)
+        self.compact_min_nodes = COMPACT_MIN_NODES
+        self._compact_at = COMPACT_MIN_NODES
         self.vm_class = QbftVM.with_block_period(genesis.block_period)
         self.builder = self.vm_class.get_transaction_builder()
         self.chain_context = ChainContext(genesis.chain_id)
@@ -290,8 +298,19 @@ class Replayer:
         self.stats.blocks += 1
         self.stats.transactions += len(txs)
         self.stats.gas += work.gas_used
+        if len(self.kv) > self._compact_at:
+            self.compact()
         self.stats.seconds += time.perf_counter() - started
         self.save_checkpoint()
+
+    def compact(self) -> None:
+        """Keep only the nodes of the current state: a long replay's memory follows the state's size, not the
+        chain's length (the store is content-addressed, so nothing the next block reads is lost)."""
+        live = {keccak(v): v for v in _reachable(self.db, self.state_root)}
+        self.kv.clear()
+        self.kv.update(live)
+        self.stats.compactions += 1
+        self._compact_at = max(self.compact_min_nodes, 2 * len(self.kv))
 
     def _compare(self, n: int, sealed: QbftBlockHeader, state_root: bytes, receipts_root: bytes,
                  work: QbftBlockHeader) -> None:

@@ -163,3 +163,15 @@ def test_replay_resumes_from_a_checkpoint(gov: GovScenario, tmp_path: Path) -> N
         assert "lacks its state root" in str(exc)
     else:
         raise AssertionError("a forged checkpoint was accepted")
+
+
+def test_replay_memory_is_compacted_without_changing_the_result(gov: GovScenario, monkeypatch: Any) -> None:
+    """Earlier states' trie nodes are dropped as the replay goes: the result is the same, the store stays small."""
+    import co3chain.audit.replay as replay_mod
+
+    monkeypatch.setattr(replay_mod, "COMPACT_MIN_NODES", 50)
+    d = gov.devnet
+    report = _audit(d)
+    assert report.passed, [f.line() for f in report.errors]
+    assert report.stats["replayCompactions"] > 3
+    assert report.stats["replayStateRoot"] == "0x" + d.chain.head.state_root.hex()
