@@ -93,7 +93,7 @@ class Verdict:
 # -- per-kind wording ------------------------------------------------------------------------------------------
 _SEAL_KINDS = {"bad-seal", "non-validator-seal", "duplicate-seal", "insufficient-seals"}
 _REPLAY_KINDS = {"state-root", "receipts-root", "logs-bloom", "gas-used"}
-_BALLOT_KINDS = {"fabricated-log", "omitted-log", "double-vote", "wrong-voting-method", "vote-outside-window",
+_BALLOT_KINDS = {"fabricated-log", "omitted-log", "altered-log", "double-vote", "wrong-voting-method", "vote-outside-window",
                  "reveal-without-commit", "ineligible-voter", "weight-mismatch", "delegation-mismatch"}
 _RESULT_KINDS = {"tally-mismatch", "outcome-mismatch", "quorum-mismatch"}
 
@@ -158,6 +158,8 @@ WORDING: dict[str, tuple[str, str]] = {
                        "the block's sealed hash and event index"),
     "omitted-log": ("The node hid a ballot in block {block}; the block's sealed receipts contain it, so it is counted",
                     "the block's sealed receipts root"),
+    "altered-log": ("The node altered a ballot in block {block}; the block's sealed receipts hold the original, "
+                    "which is counted", "the block's sealed receipts root"),
     "double-vote": ("A voter voted twice (block {block}); only the first ballot counts", "the voting rules"),
     "wrong-voting-method": ("A ballot in block {block} uses a voting method this proposal does not allow",
                             "the proposal's rules as created"),

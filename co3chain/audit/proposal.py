@@ -7,7 +7,8 @@ What is checked (each failure is a finding with a stable ``kind``):
 * ``header-link``: the headers from the proposal's creation to the anchor do not hash-chain to the sealed anchor;
 * ``fabricated-log`` / ``omitted-log``: a returned log is not in its block's bloom or block / a block's bloom
   matches a vote on this proposal but the node returned none, and the block's receipts (checked against the
-  sealed ``receiptsRoot``) contain it;
+  sealed ``receiptsRoot``) contain it; ``altered-log``: the node's log differs from the one in the sealed
+  receipts (checked for every ballot block when a weight does not match the snapshot);
 * ``double-vote``, ``wrong-voting-method``, ``vote-outside-window``, ``reveal-without-commit``;
 * ``ineligible-voter`` / ``weight-mismatch``: the weight re-read at the snapshot (``eth_call`` on the registry,
   token or reputation) is zero / differs from the event's; ``delegation-mismatch``: the token's past votes
@@ -177,6 +178,17 @@ def audit_proposal(client: RpcClient, manifest: Mapping[str, Any], proposal_id: 
     logs = _check_logs(ctx, logs, [VOTE_TOPICS, None, [word(proposal_id)]], info.created_block)
     ballots = _replay_votes(ctx, info, logs)
     _check_weights(ctx, info, ballots)
+    if {"weight-mismatch", "ineligible-voter"} & report.kinds() and not options.all_receipts:
+        # A ballot whose weight the snapshot contradicts: hold every ballot log against the sealed receipts, so a
+        # node that altered a log is named as the cause (and the original ballot is counted).
+        before = len(report.findings)
+        options.all_receipts = True
+        logs = _check_logs(ctx, logs, [VOTE_TOPICS, None, [word(proposal_id)]], info.created_block)
+        options.all_receipts = False
+        if any(f.kind in {"altered-log", "omitted-log"} for f in report.findings[before:]):
+            report.findings = [f for f in report.findings if f.kind not in {"weight-mismatch", "ineligible-voter"}]
+            ballots = _replay_votes(ctx, info, logs)
+            _check_weights(ctx, info, ballots)
     tally = _tally(ballots)
     quorum = _recompute_quorum(ctx, info)
     declared = _declared(ctx, info, proposal_id)
@@ -292,7 +304,7 @@ def _check_logs(ctx: _Ctx, logs: list[Log], topics: list[list[bytes] | None], fi
         if bloom_matches(ctx.headers[n].bloom, ctx.gov, topics)
         and (n not in with_logs or ctx.options.all_receipts)
     ]
-    have = {lg.key for lg in kept}
+    have = {lg.key: i for i, lg in enumerate(kept)}
     for n in suspicious:
         try:
             receipts = proven_receipts(ctx.client, n, ctx.headers[n].receipts_root)
@@ -303,11 +315,20 @@ def _check_logs(ctx: _Ctx, logs: list[Log], topics: list[list[bytes] | None], fi
         for r in receipts:
             for raw in r.get("logs", []):
                 lg = Log.from_json({**raw, "blockNumber": hex(n), "blockHash": "0x" + ctx.hashes[n].hex()})
-                if _log_matches(lg, ctx.gov, topics) and lg.key not in have:
+                if not _log_matches(lg, ctx.gov, topics):
+                    continue
+                if lg.key not in have:
                     ctx.report.add("omitted-log", f"the node's eth_getLogs omitted log {lg.log_index}, proven by the "
                                                   "block's receipts root", n)
+                    have[lg.key] = len(kept)
                     kept.append(lg)
-                    have.add(lg.key)
+                    continue
+                served = kept[have[lg.key]]
+                if (served.topics, served.data) != (lg.topics, lg.data):
+                    ctx.report.add("altered-log", f"the node's eth_getLogs altered log {lg.log_index} (a ballot); the "
+                                                  "block's sealed receipts hold the original, which is counted", n,
+                                   authoritative="the block's sealed receipts root")
+                    kept[have[lg.key]] = lg
     return sorted(kept, key=lambda lg: lg.key)
 
 

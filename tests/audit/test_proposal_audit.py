@@ -139,3 +139,23 @@ def test_states_are_named_from_the_sources(gov: GovScenario, tmp_path: Any) -> N
     report = run(gov, gov.token_proposal, lying(gov.devnet.transport, _claim_state(1)), proofs=False, source_root=root)
     assert report.kinds() == {"outcome-mismatch"}
     assert "Executed" in report.errors[0].message
+
+
+def test_altered_ballot_log_is_named_as_the_cause(gov: GovScenario) -> None:
+    """The node inflates a ballot's weight in eth_getLogs: the sealed receipts name the altered log as the cause,
+    the original ballot is counted, and the audit does not blame the voter (no weight-mismatch left)."""
+    def inflate(req: dict[str, Any], resp: dict[str, Any]) -> None:
+        if req["method"] == "eth_getLogs" and isinstance(resp.get("result"), list):
+            for lg in resp["result"]:
+                if lg["topics"][0] == "0x" + VOTE_CAST.hex():
+                    support = lg["data"][2:66]
+                    lg["data"] = "0x" + support + (10**6).to_bytes(32, "big").hex()
+                    return
+
+    report = run(gov, gov.token_proposal, lying(gov.devnet.transport, inflate))
+    assert report.kinds() == {"altered-log"}
+    assert report.stats["tally"] == {"against": "250", "for": "240", "abstain": "0"}
+    from co3chain.audit.plain import build_verdict
+
+    (cause,) = build_verdict(report).causes
+    assert cause.kind == "altered-log" and "sealed receipts" in cause.authoritative
