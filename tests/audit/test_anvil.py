@@ -97,13 +97,14 @@ def test_anvil_proposal_audit(anvil_url: str, anvil_manifest: dict[str, Any], su
         send(c["CommonsToken"].functions.mint(v.address, 10 * (i + 1)), admin)
         w3.provider.make_request("anvil_setBalance", [v.address, hex(10**18)])
     now = w3.eth.get_block("latest")["timestamp"]
-    receipt = send(c["CO3Governance"].functions.propose(0, 1, False, now + 10, now + 3600, 0, "anvil vote"), admin)
+    receipt = send(c["CO3Governance"].functions.propose(0, 1, False, now + 600, now + 7200, 0, "anvil vote"), admin)
     pid = c["CO3Governance"].events.ProposalCreated().process_receipt(receipt)[0]["args"]["proposalId"]
-    w3.provider.make_request("evm_increaseTime", [20])
+    # Generous windows: on a loaded machine seconds of wall clock pass between these calls (anvil follows it).
+    w3.provider.make_request("evm_increaseTime", [700])
     w3.provider.make_request("evm_mine", [])
     for v, support in zip(voters, [1, 1, 0], strict=True):
         send(c["CO3Governance"].functions.castVote(pid, support), v)
-    w3.provider.make_request("evm_increaseTime", [4000])
+    w3.provider.make_request("evm_increaseTime", [8000])
     w3.provider.make_request("evm_mine", [])
 
     report = audit_proposal(RpcClient(anvil_url), anvil_manifest, pid, ProposalAuditOptions(progress=False))
