@@ -2,8 +2,10 @@
 
 Why from events: OpenZeppelin ``AccessControl`` emits ``RoleGranted`` / ``RoleRevoked`` for every change
 (constructor grants included), so replaying them per contract gives the holders at any block without
-trusting an off-chain list; ``hasRole`` is then asked for every holder found (and for the deployer), so a
-node that hides a ``RoleGranted`` log contradicts its own state. Each holder is classified as a contract or
+trusting an off-chain list. The node's ``eth_getLogs`` is checked against the sealed headers: a block whose
+bloom shows a role event the node did not return has its receipts proven against the sealed receipts root,
+and the hidden event is recovered and reported. ``hasRole`` is also asked for every holder found (and for
+the deployer), so a node that hides a grant contradicts its own state. Each holder is classified as a contract or
 an externally owned account (``eth_getCode``): the trust model says no EOA may hold an admin, mint or
 reward power after deploy, so such a holding is an error (exit 2).
 
@@ -27,6 +29,8 @@ from eth_abi import decode as abi_decode
 from eth_hash.auto import keccak
 
 from co3chain.audit.events import Log, call_data, get_logs, topic
+from co3chain.audit.headers import header_from_json
+from co3chain.audit.receipts import ReceiptsError, bloom_matches, proven_receipts
 from co3chain.audit.report import AuditReport
 from co3chain.audit.rpc import RpcClient, RpcError, hex_bytes, hex_int
 
@@ -140,6 +144,7 @@ def audit_powers(client: RpcClient, manifest: Mapping[str, Any], report: AuditRe
     all_logs: dict[str, list[Log]] = {}
     for name, address in contracts.items():
         all_logs[name] = get_logs(client, address, [], first, anchor)
+    _find_hidden_role_logs(client, report, contracts, all_logs, first, anchor, roles, names)
     # -- holders --------------------------------------------------------------------------------------
     for name, address in contracts.items():
         held: dict[tuple[bytes, bytes], Log] = {}
@@ -200,6 +205,55 @@ def audit_powers(client: RpcClient, manifest: Mapping[str, Any], report: AuditRe
                                     "made directly by an externally owned account, not through the council's timelock",
                    severity="warning")
     return result
+
+
+def _find_hidden_role_logs(client: RpcClient, report: AuditReport, contracts: Mapping[str, bytes],
+                           all_logs: dict[str, list[Log]], first: int, anchor: int, roles: Mapping[bytes, str],
+                           names: Mapping[bytes, str]) -> None:
+    """Role events the node's ``eth_getLogs`` left out, found through the headers' blooms and proven by the
+    sealed receipts roots; they are added to ``all_logs`` (so the holders are right) and reported.
+
+    The headers are hash-linked back from the audited block, whose seals the caller checked, so their blooms
+    and receipts roots are the validators' word, not the node's.
+    """
+    numbers = list(range(first, anchor + 1))
+    headers: dict[int, Any] = {}
+    for start in range(0, len(numbers), client.batch_size):
+        chunk = numbers[start:start + client.batch_size]
+        for n, raw in zip(chunk, client.batch([("eth_getBlockByNumber", (hex(n), False)) for n in chunk]), strict=True):
+            if raw is None:
+                return
+            headers[n] = header_from_json(raw)
+    for n in range(anchor, first, -1):
+        if headers[n - 1].computed_hash() != headers[n].parent_hash:
+            report.add("header-link", "the blocks the node serves do not link to the audited block", n - 1)
+            return
+    role_topics: list[list[bytes] | None] = [[ROLE_GRANTED, ROLE_REVOKED, OWNERSHIP_TRANSFERRED]]
+    for name, address in contracts.items():
+        seen_blocks = {lg.block_number for lg in all_logs[name]
+                       if lg.topics and lg.topics[0] in (ROLE_GRANTED, ROLE_REVOKED, OWNERSHIP_TRANSFERRED)}
+        have = {lg.key for lg in all_logs[name]}
+        for n, h in headers.items():
+            if n in seen_blocks or not bloom_matches(h.bloom, address, role_topics):
+                continue
+            try:
+                receipts = proven_receipts(client, n, h.receipts_root)
+            except (ReceiptsError, RpcError) as exc:
+                report.add("role-events", f"block {n}'s bloom shows a role change on {name} the node does not return, "
+                                          f"and its receipts do not verify: {exc}", n)
+                continue
+            for r in receipts:
+                for raw in r.get("logs") or []:
+                    lg = Log.from_json({**raw, "blockNumber": hex(n), "blockHash": "0x" + h.computed_hash().hex()})
+                    if lg.address == address and lg.topics and lg.topics[0] in role_topics[0] and lg.key not in have:
+                        event, args = _describe(lg, {}, roles, names)
+                        what = " ".join(str(v) for v in args.values())
+                        report.add("role-events", f"the node's eth_getLogs hid {event} on {name} ({what}), proven by "
+                                                  "the block's sealed receipts", n,
+                                   contract=name, authoritative="the block's sealed receipts root")
+                        all_logs[name].append(lg)
+                        have.add(lg.key)
+        all_logs[name].sort(key=lambda lg: lg.key)
 
 
 def _deployment_txs(manifest: Mapping[str, Any]) -> set[bytes]:
