@@ -85,7 +85,10 @@ def test_anvil_proposal_audit(anvil_url: str, anvil_manifest: dict[str, Any], su
          for n, e in anvil_manifest["contracts"].items()}
 
     def send(fn: Any, acct: Any) -> Any:
-        tx = fn.build_transaction({"from": acct.address, "nonce": w3.eth.get_transaction_count(acct.address)})
+        # A fixed gas limit: web3's estimate runs in the latest block's second, the tx may land in the next one,
+        # where ERC20Votes pushes a new checkpoint instead of updating one (20k gas more: out of gas).
+        tx = fn.build_transaction({"from": acct.address, "nonce": w3.eth.get_transaction_count(acct.address),
+                                   "gas": 1_000_000})
         receipt = w3.eth.wait_for_transaction_receipt(
             w3.eth.send_raw_transaction(acct.sign_transaction(tx).raw_transaction))
         assert receipt["status"] == 1
