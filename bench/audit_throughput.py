@@ -14,7 +14,9 @@ Votes: the suite is deployed, ``--votes`` citizens are registered and each casts
 one-citizen-one-vote proposal (``--per-block`` transactions per block); ``audit_proposal`` then re-reads every
 voter's eligibility at the snapshot, checks blooms/headers, replays the tally and proves the stored tally. The
 report gives votes/s (and a linear extrapolation when ``--votes`` is not 100,000), then ``audit chain`` over that
-same chain in blocks/s beside a fresh follower's import of it (every transaction re-executed).
+same chain in blocks/s beside a fresh follower's import of it (every transaction re-executed), and
+``audit chain --replay`` over it: every block re-executed by the auditor from the genesis file in a fresh
+in-memory state (py-evm), plus the node's receipts and account state compared with the replay.
 
     .venv/bin/python bench/audit_throughput.py [--blocks 1000] [--votes 2000] [--per-block 250] [--batch 100]
 """
@@ -70,12 +72,18 @@ def bench_blocks(n_blocks: int, batch: int) -> None:
     report = audit_chain(RpcClient(d.transport, batch), d.genesis, ChainAuditOptions(progress=False), params)
     rpc_s = time.perf_counter() - t0
     assert report.passed
+    t0 = time.perf_counter()
+    replayed = audit_chain(RpcClient(d.transport, batch), d.genesis, ChainAuditOptions(progress=False, replay=True),
+                           params)
+    replay_s = time.perf_counter() - t0
+    assert replayed.passed and replayed.stats["replayedBlocks"] == n_blocks
     d.close()
     print(f"chain: {n_blocks} blocks, 4 validators, 4 seals per block")
     print(f"  node build+seal+import   {n_blocks / produce_s:10.0f} blocks/s")
     print(f"  node import (follower)   {n_blocks / import_s:10.0f} blocks/s")
     print(f"  audit verifier core      {n_blocks / core_s:10.0f} blocks/s  ({4 * n_blocks / core_s:.0f} seals/s)")
     print(f"  audit over JSON-RPC      {n_blocks / rpc_s:10.0f} blocks/s  (batch {batch})")
+    print(f"  audit --replay           {n_blocks / replay_s:10.0f} blocks/s  (empty blocks re-executed)")
 
 
 def bench_votes(n_votes: int, per_block: int, batch: int) -> None:
@@ -129,12 +137,22 @@ def bench_votes(n_votes: int, per_block: int, batch: int) -> None:
     chain_report = audit_chain(RpcClient(d.transport, batch), d.genesis, ChainAuditOptions(progress=False), params)
     chain_s = time.perf_counter() - t0
     assert chain_report.passed
+    t0 = time.perf_counter()
+    replay_report = audit_chain(RpcClient(d.transport, batch), d.genesis,
+                                ChainAuditOptions(progress=False, replay=True), params)
+    replay_s = time.perf_counter() - t0
+    assert replay_report.passed, [f.line() for f in replay_report.errors]
     import_s = follower_import(d, n_blocks)
     d.close()
     rate = n_votes / audit_s
     print(f"votes: {n_votes} one-citizen-one-vote ballots in blocks of {per_block} (setup {setup_s:.0f} s on-chain)")
     print(f"  proposal audit           {rate:10.0f} votes/s  ({audit_s:.1f} s, {report.stats['rpcRequests']} RPC requests)")
     print(f"  chain audit              {n_blocks / chain_s:10.0f} blocks/s  ({n_blocks} blocks, {chain_s:.1f} s)")
+    n_txs = replay_report.stats["replayedTransactions"]
+    exec_s = replay_report.stats["replaySeconds"]
+    print(f"  chain audit --replay     {n_blocks / replay_s:10.1f} blocks/s  ({n_txs / replay_s:.0f} txs/s, "
+          f"{replay_s:.0f} s; {replay_report.stats['servedAccountsChecked']} accounts compared with the node)")
+    print(f"    re-execution alone     {n_blocks / exec_s:10.1f} blocks/s  ({n_txs / exec_s:.0f} txs/s)")
     print(f"  node import (follower)   {n_blocks / import_s:10.1f} blocks/s  "
           f"({2 * n_votes / import_s:.0f} txs/s, {import_s:.0f} s: every transaction re-executed)")
     print(f"  node (setup, 2 txs/vote) {2 * n_votes / setup_s:10.0f} txs/s")

@@ -1,4 +1,4 @@
-"""``co3chain audit chain|proposal|contracts``: exit 0 when every check passes, 2 when the audit found a
+"""``co3chain audit chain|proposal|contracts|powers``: exit 0 when every check passes, 2 when the audit found a
 violation, 1 when it could not run (one readable line on stderr)."""
 
 from __future__ import annotations
@@ -29,11 +29,19 @@ def _parse_id(value: str) -> int:
 
 
 def _finish(report: AuditReport, json_path: Path | None, html_path: Path | None, quiet: bool) -> None:
+    from co3chain.audit.plain import render_text
+
     if json_path:
         report.write_json(json_path)
     if html_path:
         report.write_html(html_path)
-    if not quiet:
+    verdict = report.verdict()
+    if quiet:
+        click.echo(verdict.headline)
+    else:
+        click.echo(render_text(verdict))
+        if report.findings:
+            click.echo("Technical findings:")
         for f in report.findings:
             click.echo(f.line())
     click.echo(report.summary())
@@ -47,13 +55,26 @@ def _run(fn: Callable[[], AuditReport], json_path: Path | None, html_path: Path 
     except Co3Error as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
+    report.timezone = click.get_current_context().params.get("timezone") or "UTC"
     _finish(report, json_path, html_path, quiet)
+
+
+def _check_timezone(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise click.BadParameter(f"{value!r} is not a time zone name such as Europe/Rome or UTC") from None
+    return value
 
 
 def _common(f: Callable[..., Any]) -> Callable[..., Any]:
     f = click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the JSON report here.")(f)
     f = click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the HTML report here.")(f)
     f = click.option("--quiet", "-q", is_flag=True, help="Print only the verdict line.")(f)
+    f = click.option("--timezone", "timezone", default="UTC", show_default=True, callback=_check_timezone,
+                     help="Time zone for the dates in the plain reports (e.g. Europe/Rome).")(f)
     f = click.option("--batch", "batch_size", type=click.IntRange(1, 1000), default=DEFAULT_BATCH_SIZE, show_default=True,
                      help="JSON-RPC requests per batch.")(f)
     return click.option("--rpc", required=True, help="JSON-RPC URL of the node to audit (not trusted).")(f)
@@ -67,21 +88,34 @@ def audit() -> None:
 @audit.command("chain")
 @_common
 @click.option("--genesis", "genesis_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Besu/co3chain genesis.json (validators and QBFT parameters are taken from it).")
+              help="Besu/co3chain genesis.json: block 0 is rebuilt from it; validators and QBFT parameters come from it.")
 @click.option("--from", "from_block", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--to", "to_block", type=click.IntRange(min=1), default=None, help="Last block (default: the head).")
 @click.option("--no-progress", is_flag=True, help="Never draw a progress bar.")
-def chain_cmd(rpc: str, batch_size: int, quiet: bool, html_path: Path | None, json_path: Path | None,
-              genesis_path: Path, from_block: int, to_block: int | None, no_progress: bool) -> None:
-    """Check every block: hash, parent link, timestamps, constants, commit seals and validator-set votes."""
+@click.option("--replay", is_flag=True, help="Re-execute every block from the genesis file in a fresh state and check "
+                                             "state root, receipts root, logs bloom and gas used.")
+@click.option("--checkpoint", "checkpoint", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="With --replay: resume from this file if it exists, and keep it up to date.")
+@click.option("--no-served-check", is_flag=True, help="With --replay: do not compare the node's receipts and "
+                                                      "account state with the replay.")
+def chain_cmd(rpc: str, batch_size: int, quiet: bool, timezone: str, html_path: Path | None, json_path: Path | None,
+              genesis_path: Path, from_block: int, to_block: int | None, no_progress: bool, replay: bool,
+              checkpoint: Path | None, no_served_check: bool) -> None:
+    """Check block 0 against the genesis file, then every block: hash, parent link, timestamps, constants,
+    commit seals and validator-set votes; with --replay, the execution of every block too."""
     from co3chain.audit.chain_audit import ChainAuditOptions, audit_chain
     from co3chain.chain.genesis import load_genesis
+
+    if checkpoint is not None and not replay:
+        raise click.UsageError("--checkpoint needs --replay")
 
     def go() -> AuditReport:
         genesis = load_genesis(genesis_path)
         client = RpcClient(rpc, batch_size)
         try:
-            return audit_chain(client, genesis, ChainAuditOptions(from_block, to_block, False if no_progress else None))
+            opts = ChainAuditOptions(from_block, to_block, False if no_progress else None, replay=replay,
+                                     checkpoint=checkpoint, check_served=not no_served_check)
+            return audit_chain(client, genesis, opts)
         finally:
             client.close()
 
@@ -98,7 +132,7 @@ def chain_cmd(rpc: str, batch_size: int, quiet: bool, html_path: Path | None, js
 @click.option("--no-proofs", is_flag=True, help="Skip eth_getProof storage proofs.")
 @click.option("--all-receipts", is_flag=True, help="Verify the receipts root of every block with a vote.")
 @click.option("--no-progress", is_flag=True)
-def proposal_cmd(proposal_id: str, rpc: str, batch_size: int, quiet: bool, html_path: Path | None,
+def proposal_cmd(proposal_id: str, rpc: str, batch_size: int, quiet: bool, timezone: str, html_path: Path | None,
                  json_path: Path | None, manifest_path: Path, block: int | None, source_root: Path | None,
                  no_proofs: bool, all_receipts: bool, no_progress: bool) -> None:
     """Recompute a proposal's tally, weights, quorum and outcome; prove the stored tally."""
@@ -127,9 +161,10 @@ def proposal_cmd(proposal_id: str, rpc: str, batch_size: int, quiet: bool, html_
 @click.option("--sources", "source_root", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="Directory with contracts/ and node_modules/ (default: this checkout).")
 @click.option("--block", type=click.IntRange(min=0), default=None, help="Read code as of this block (default: head).")
-def contracts_cmd(rpc: str, batch_size: int, quiet: bool, html_path: Path | None, json_path: Path | None,
+def contracts_cmd(rpc: str, batch_size: int, quiet: bool, timezone: str, html_path: Path | None, json_path: Path | None,
                   manifest_path: Path, source_root: Path | None, block: int | None) -> None:
-    """Recompile the recorded sources and require a full bytecode match (metadata included)."""
+    """Recompile the recorded sources and require a full bytecode match (metadata included); list who holds
+    each power and fail when an externally owned account holds an admin, mint or reward role."""
     from co3chain.audit.contracts import audit_contracts
     from co3chain.contracts import compiler
     from co3chain.contracts.deploy import load_manifest
@@ -139,6 +174,33 @@ def contracts_cmd(rpc: str, batch_size: int, quiet: bool, html_path: Path | None
         client = RpcClient(rpc, batch_size)
         try:
             return audit_contracts(client, manifest, source_root or compiler.REPO_ROOT, block)
+        finally:
+            client.close()
+
+    _run(go, json_path, html_path, quiet)
+
+
+@audit.command("powers")
+@_common
+@click.option("--manifest", "manifest_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--sources", "source_root", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Directory with contracts/ and node_modules/ (event names; default: this checkout).")
+@click.option("--block", type=click.IntRange(min=0), default=None, help="Holders as of this block (default: head).")
+def powers_cmd(rpc: str, batch_size: int, quiet: bool, timezone: str, html_path: Path | None, json_path: Path | None,
+               manifest_path: Path, source_root: Path | None, block: int | None) -> None:
+    """Who holds each role and power (from events), and the decision behind every parameter change.
+
+    Fails (exit 2) when an externally owned account holds DEFAULT_ADMIN_ROLE, MINTER_ROLE or REWARDER_ROLE.
+    """
+    from co3chain.audit.contracts import audit_contracts
+    from co3chain.contracts import compiler
+    from co3chain.contracts.deploy import load_manifest
+
+    def go() -> AuditReport:
+        manifest = load_manifest(manifest_path)
+        client = RpcClient(rpc, batch_size)
+        try:
+            return audit_contracts(client, manifest, source_root or compiler.REPO_ROOT, block, bytecode=False)
         finally:
             client.close()
 

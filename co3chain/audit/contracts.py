@@ -133,14 +133,20 @@ def _jsonable(v: Any) -> Any:
 
 
 def audit_contracts(
-    client: RpcClient, manifest: Mapping[str, Any], root: Path = compiler.REPO_ROOT, block: int | None = None
+    client: RpcClient, manifest: Mapping[str, Any], root: Path = compiler.REPO_ROOT, block: int | None = None,
+    *, bytecode: bool = True, powers: bool = True,
 ) -> AuditReport:
-    """Verify every contract of the manifest; returns the report (errors make ``passed`` false)."""
+    """Verify every contract of the manifest (``bytecode``) and who holds its powers (``powers``); returns the
+    report (errors make ``passed`` false)."""
     contracts = manifest.get("contracts")
     if not isinstance(contracts, dict) or not contracts:
         raise ContractsAuditError("the manifest lists no contracts")
-    report = AuditReport("contracts", {"chainId": manifest.get("chainId"), "compiler": manifest.get("compiler"),
-                                       "sourceRoot": str(root), "contracts": sorted(contracts)})
+    report = AuditReport("contracts" if bytecode else "powers",
+                         {"chainId": manifest.get("chainId"), "compiler": manifest.get("compiler"),
+                          "sourceRoot": str(root), "contracts": sorted(contracts)})
+    from co3chain.audit.powers import address_names
+
+    report.names = {"0x" + a.hex(): n for a, n in address_names(manifest).items()}
     try:
         chain_id = int(client.call("eth_chainId"), 16)
     except (RpcError, TypeError, ValueError) as exc:
@@ -149,17 +155,32 @@ def audit_contracts(
         report.add("chain-id", f"the manifest is for chain {manifest['chainId']}, the node serves chain {chain_id}")
         return report
     sources = read_sources(manifest, root, report)
-    if sources is None:
-        return report
-    output = compile_sources(manifest, sources, root)
-    names = ast_names(output)
+    output = compile_sources(manifest, sources, root) if sources is not None else None
     anchor = fetch_anchor(client, block)
     report.findings.extend(anchor.findings)
     report.subject["anchorBlock"] = anchor.number
-    full = 0
-    for name, entry in sorted(contracts.items()):
-        full += _audit_one(client, report, output, names, anchor, name, entry)
-    report.stats.update({"contracts": len(contracts), "fullMatches": full, "anchorSealed": anchor.sealed})
+    if bytecode:
+        if output is None:
+            return report
+        names = ast_names(output)
+        full = 0
+        for name, entry in sorted(contracts.items()):
+            full += _audit_one(client, report, output, names, anchor, name, entry)
+        report.stats.update({"contracts": len(contracts), "fullMatches": full, "anchorSealed": anchor.sealed})
+    if powers:
+        from co3chain.audit.powers import audit_powers
+
+        abis: dict[str, Any] = {}
+        if output is not None:
+            for name, entry in contracts.items():
+                try:
+                    abis[name] = find_contract(output, name, entry.get("sourceName"))["abi"]
+                except ContractsAuditError:
+                    continue
+        else:
+            report.add("powers-abi", "the sources do not match the manifest: parameter changes are listed only for "
+                                     "role and ownership events", severity="warning")
+        audit_powers(client, manifest, report, anchor.number, abis, (sources or {}).values())
     return report
 
 

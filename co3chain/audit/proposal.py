@@ -7,7 +7,8 @@ What is checked (each failure is a finding with a stable ``kind``):
 * ``header-link``: the headers from the proposal's creation to the anchor do not hash-chain to the sealed anchor;
 * ``fabricated-log`` / ``omitted-log``: a returned log is not in its block's bloom or block / a block's bloom
   matches a vote on this proposal but the node returned none, and the block's receipts (checked against the
-  sealed ``receiptsRoot``) contain it;
+  sealed ``receiptsRoot``) contain it; ``altered-log``: the node's log differs from the one in the sealed
+  receipts (checked for every ballot block when a weight does not match the snapshot);
 * ``double-vote``, ``wrong-voting-method``, ``vote-outside-window``, ``reveal-without-commit``;
 * ``ineligible-voter`` / ``weight-mismatch``: the weight re-read at the snapshot (``eth_call`` on the registry,
   token or reputation) is zero / differs from the event's; ``delegation-mismatch``: the token's past votes
@@ -21,6 +22,7 @@ What is checked (each failure is a finding with a stable ``kind``):
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -65,6 +67,9 @@ from co3chain.errors import Co3Error
 
 MODES = {0: "OneCitizenOneVote", 1: "TokenWeighted", 2: "ReputationWeighted"}
 STATES = ["Pending", "Active", "Revealing", "Succeeded", "Defeated", "Canceled"]
+#: States that may follow a successful vote (a proposal with actions goes through the timelock): the tally
+#: audit accepts them where it recomputes Succeeded, and reports which one the contract declares.
+AFTER_SUCCESS = {"Queued", "Executed", "Expired"}
 SUPPORT = {0: "against", 1: "for", 2: "abstain"}
 QUORUM_DENOMINATOR = 100
 
@@ -123,6 +128,7 @@ class _Ctx:
     options: ProposalAuditOptions
     headers: dict[int, Header] = field(default_factory=dict)
     hashes: dict[int, bytes] = field(default_factory=dict)
+    states: list[str] = field(default_factory=lambda: list(STATES))
 
 
 def _address(manifest: Mapping[str, Any], name: str, required: bool = True) -> bytes | None:
@@ -142,6 +148,9 @@ def audit_proposal(client: RpcClient, manifest: Mapping[str, Any], proposal_id: 
     """Run every check on ``proposal_id``; returns the report (``passed`` is False on any mismatch)."""
     options = options or ProposalAuditOptions()
     report = AuditReport("proposal", {"proposalId": str(proposal_id), "proposalIdHex": hex(proposal_id)})
+    from co3chain.audit.powers import address_names
+
+    report.names = {"0x" + a.hex(): n for a, n in address_names(manifest).items()}
     chain_id = hex_int(client.call("eth_chainId"), "eth_chainId")
     if manifest.get("chainId") is not None and int(manifest["chainId"]) != chain_id:
         raise ProposalAuditError(f"the manifest is for chain {manifest['chainId']}, the node serves chain {chain_id}")
@@ -149,6 +158,7 @@ def audit_proposal(client: RpcClient, manifest: Mapping[str, Any], proposal_id: 
     report.findings.extend(anchor.findings)
     ctx = _Ctx(client, report, anchor, _address(manifest, "CO3Governance"), _address(manifest, "CommonsToken", False),
                _address(manifest, "CitizenRegistry", False), _address(manifest, "Reputation", False), options)
+    ctx.states = state_names(manifest, options.source_root)
     report.subject.update({"governance": "0x" + ctx.gov.hex(), "anchorBlock": anchor.number,
                            "anchorTimestamp": anchor.header.timestamp, "anchorSealed": anchor.sealed})
 
@@ -168,6 +178,17 @@ def audit_proposal(client: RpcClient, manifest: Mapping[str, Any], proposal_id: 
     logs = _check_logs(ctx, logs, [VOTE_TOPICS, None, [word(proposal_id)]], info.created_block)
     ballots = _replay_votes(ctx, info, logs)
     _check_weights(ctx, info, ballots)
+    if {"weight-mismatch", "ineligible-voter"} & report.kinds() and not options.all_receipts:
+        # A ballot whose weight the snapshot contradicts: hold every ballot log against the sealed receipts, so a
+        # node that altered a log is named as the cause (and the original ballot is counted).
+        before = len(report.findings)
+        options.all_receipts = True
+        logs = _check_logs(ctx, logs, [VOTE_TOPICS, None, [word(proposal_id)]], info.created_block)
+        options.all_receipts = False
+        if any(f.kind in {"altered-log", "omitted-log"} for f in report.findings[before:]):
+            report.findings = [f for f in report.findings if f.kind not in {"weight-mismatch", "ineligible-voter"}]
+            ballots = _replay_votes(ctx, info, logs)
+            _check_weights(ctx, info, ballots)
     tally = _tally(ballots)
     quorum = _recompute_quorum(ctx, info)
     declared = _declared(ctx, info, proposal_id)
@@ -283,7 +304,7 @@ def _check_logs(ctx: _Ctx, logs: list[Log], topics: list[list[bytes] | None], fi
         if bloom_matches(ctx.headers[n].bloom, ctx.gov, topics)
         and (n not in with_logs or ctx.options.all_receipts)
     ]
-    have = {lg.key for lg in kept}
+    have = {lg.key: i for i, lg in enumerate(kept)}
     for n in suspicious:
         try:
             receipts = proven_receipts(ctx.client, n, ctx.headers[n].receipts_root)
@@ -294,11 +315,20 @@ def _check_logs(ctx: _Ctx, logs: list[Log], topics: list[list[bytes] | None], fi
         for r in receipts:
             for raw in r.get("logs", []):
                 lg = Log.from_json({**raw, "blockNumber": hex(n), "blockHash": "0x" + ctx.hashes[n].hex()})
-                if _log_matches(lg, ctx.gov, topics) and lg.key not in have:
+                if not _log_matches(lg, ctx.gov, topics):
+                    continue
+                if lg.key not in have:
                     ctx.report.add("omitted-log", f"the node's eth_getLogs omitted log {lg.log_index}, proven by the "
                                                   "block's receipts root", n)
+                    have[lg.key] = len(kept)
                     kept.append(lg)
-                    have.add(lg.key)
+                    continue
+                served = kept[have[lg.key]]
+                if (served.topics, served.data) != (lg.topics, lg.data):
+                    ctx.report.add("altered-log", f"the node's eth_getLogs altered log {lg.log_index} (a ballot); the "
+                                                  "block's sealed receipts hold the original, which is counted", n,
+                                   authoritative="the block's sealed receipts root")
+                    kept[have[lg.key]] = lg
     return sorted(kept, key=lambda lg: lg.key)
 
 
@@ -432,12 +462,29 @@ def _recompute_quorum(ctx: _Ctx, info: ProposalInfo) -> int | None:
     return -(-numerator * total // QUORUM_DENOMINATOR)  # Math.mulDiv(..., Rounding.Ceil)
 
 
+def state_names(manifest: Mapping[str, Any], root: Path) -> list[str]:
+    """Names of ``ProposalState`` in the audited governance source (new states appear there first), else the
+    states this audit was written for."""
+    entry = (manifest.get("contracts") or {}).get("CO3Governance") or {}
+    unit = entry.get("sourceName") or "contracts/CO3Governance.sol"
+    try:
+        text = (root / unit).read_text(encoding="utf-8")
+    except OSError:
+        return list(STATES)
+    m = re.search(r"enum\s+ProposalState\s*\{([^}]*)\}", re.sub(r"//[^\n]*", "", text))
+    if not m:
+        return list(STATES)
+    names = [n.strip() for n in m.group(1).split(",") if n.strip()]
+    return names or list(STATES)
+
+
 def _declared(ctx: _Ctx, info: ProposalInfo, pid: int) -> dict[str, Any]:
     block = ctx.anchor.number
     calls = [eth_call(ctx.gov, call_data("state(uint256)", ["uint256"], [pid]), block),
              eth_call(ctx.gov, call_data("proposalVotes(uint256)", ["uint256"], [pid]), block)]
     state_res, votes_res = ctx.client.batch(calls)
-    out: dict[str, Any] = {"state": STATES[decode_result(["uint8"], state_res)[0]],
+    index = decode_result(["uint8"], state_res)[0]
+    out: dict[str, Any] = {"state": ctx.states[index] if index < len(ctx.states) else f"State{index}",
                            "votes": dict(zip((0, 1, 2), decode_result(["uint256"] * 3, votes_res), strict=True))}
     if ctx.anchor.header.timestamp > info.vote_start:
         quorum_call = eth_call(ctx.gov, call_data("quorum(uint256)", ["uint256"], [pid]), block)
@@ -465,8 +512,14 @@ def _compare_outcome(ctx: _Ctx, info: ProposalInfo, tally: dict[int, int], quoru
         reached = quorum is not None and tally[1] + tally[2] >= quorum
         expected = "Succeeded" if reached and tally[1] > tally[0] else "Defeated"
     rep.stats["recomputedState"] = expected
-    if declared["state"] != expected:
-        rep.add("outcome-mismatch", f"state() says {declared['state']}, recomputed {expected}")
+    said = declared["state"]
+    if said in AFTER_SUCCESS and expected == "Succeeded":
+        rep.add("after-success", f"the vote succeeded and the contract reports the next step: {said}", severity="info")
+    elif said not in STATES and said not in AFTER_SUCCESS:
+        rep.add("unknown-state", f"state() says {said}, a state this audit does not know; the recomputed vote "
+                                 f"result is {expected}", severity="warning")
+    elif said != expected:
+        rep.add("outcome-mismatch", f"state() says {said}, recomputed {expected}", declared=said, recomputed=expected)
 
 
 def _fmt(t: Mapping[int, int]) -> str:

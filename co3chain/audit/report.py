@@ -8,7 +8,6 @@ way: a subject, facts that were checked (``stats``), and a list of findings; any
 from __future__ import annotations
 
 import datetime as _dt
-import html
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -46,6 +45,10 @@ class AuditReport:
     findings: list[Finding] = field(default_factory=list)
     stats: dict[str, Any] = field(default_factory=dict)
     checked: list[dict[str, Any]] = field(default_factory=list)  # per-item results (contracts, voters)
+    #: lower-case address → name from the deployment manifest (contracts, deployer, labelled accounts)
+    names: dict[str, str] = field(default_factory=dict)
+    #: IANA time zone for human dates in the plain reports (the JSON keeps unix times)
+    timezone: str = "UTC"
     created_at: str = field(
         default_factory=lambda: _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     )
@@ -69,15 +72,24 @@ class AuditReport:
         return {f.kind for f in self.errors}
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON report; field names are stable and documented in docs/audit.md."""
         return {
             "audit": self.audit,
             "passed": self.passed,
             "createdAt": self.created_at,
+            "verdict": self.verdict().to_dict(),
             "subject": self.subject,
             "stats": self.stats,
             "findings": [asdict(f) for f in self.findings],
             "checked": self.checked,
+            "names": self.names,
         }
+
+    def verdict(self) -> Any:
+        """The plain-language verdict (:class:`co3chain.audit.plain.Verdict`)."""
+        from co3chain.audit.plain import build_verdict  # plain builds on this module
+
+        return build_verdict(self, self.names, self.timezone)
 
     def write_json(self, path: str | Path) -> Path:
         out = Path(path)
@@ -96,66 +108,8 @@ class AuditReport:
         return f"{self.audit} audit {verdict}: {len(self.errors)} error(s), {len(self.findings) - len(self.errors)} note(s)"
 
 
-_CSS = """
-body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;max-width:1100px;color:#222}
-h1{font-size:1.6em;margin-bottom:.2em} h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #ddd}
-.verdict{display:inline-block;padding:.2em .8em;border-radius:4px;color:#fff;font-weight:600}
-.pass{background:#2e7d32}.fail{background:#c62828}
-table{border-collapse:collapse;width:100%;margin:.5em 0}
-th,td{border:1px solid #ddd;padding:.3em .5em;text-align:left;vertical-align:top}
-th{background:#f5f5f5} td.k{white-space:nowrap;font-weight:600}
-code,.mono{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px;word-break:break-all}
-tr.error td{background:#fdecea} tr.warning td{background:#fff8e1} tr.info td{background:#f1f8e9}
-.muted{color:#777}
-"""
-
-
-def _cell(value: Any) -> str:
-    if isinstance(value, dict | list):
-        return f"<code>{html.escape(json.dumps(value, sort_keys=True, default=str))}</code>"
-    return f"<span class='mono'>{html.escape(str(value))}</span>"
-
-
-def _kv_table(data: dict[str, Any]) -> str:
-    rows = "".join(f"<tr><td class='k'>{html.escape(str(k))}</td><td>{_cell(v)}</td></tr>" for k, v in data.items())
-    return f"<table>{rows}</table>" if rows else "<p class='muted'>none</p>"
-
-
 def render_html(report: AuditReport) -> str:
-    """A standalone HTML page (inline CSS, no scripts, no external resources)."""
-    verdict = "PASS" if report.passed else "FAIL"
-    cls = "pass" if report.passed else "fail"
-    parts = [
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-        f"<title>co3chain {html.escape(report.audit)} audit: {verdict}</title><style>{_CSS}</style></head><body>",
-        f"<h1>co3chain {html.escape(report.audit)} audit <span class='verdict {cls}'>{verdict}</span></h1>",
-        f"<p class='muted'>generated {html.escape(report.created_at)} · {len(report.errors)} error(s), "
-        f"{len(report.findings) - len(report.errors)} note(s)</p>",
-        "<h2>Subject</h2>",
-        _kv_table(report.subject),
-        "<h2>Statistics</h2>",
-        _kv_table(report.stats),
-        "<h2>Findings</h2>",
-    ]
-    if report.findings:
-        rows = "".join(
-            f"<tr class='{html.escape(f.severity)}'><td>{html.escape(f.severity)}</td><td class='k'>{html.escape(f.kind)}</td>"
-            f"<td>{'' if f.block is None else f.block}</td><td>{html.escape(f.message)}"
-            f"{'<br>' + _cell(f.details) if f.details else ''}</td></tr>"
-            for f in report.findings
-        )
-        parts.append(f"<table><tr><th>severity</th><th>kind</th><th>block</th><th>message</th></tr>{rows}</table>")
-    else:
-        parts.append("<p>No findings: every check passed.</p>")
-    if report.checked:
-        shown = report.checked[:MAX_HTML_ROWS]
-        keys: list[str] = []
-        for item in shown:
-            keys.extend(k for k in item if k not in keys)
-        head = "".join(f"<th>{html.escape(k)}</th>" for k in keys)
-        body = "".join("<tr>" + "".join(f"<td>{_cell(item.get(k, ''))}</td>" for k in keys) + "</tr>" for item in shown)
-        parts.append(f"<h2>Checked items ({len(report.checked)})</h2><table><tr>{head}</tr>{body}</table>")
-        if len(report.checked) > len(shown):
-            parts.append(f"<p class='muted'>{len(report.checked) - len(shown)} more rows in the JSON report.</p>")
-    parts.append("</body></html>\n")
-    return "".join(parts)
+    """A standalone HTML page for people (see :func:`co3chain.audit.plain.render_html`)."""
+    from co3chain.audit.plain import render_html as plain_html
+
+    return plain_html(report, max_rows=MAX_HTML_ROWS)

@@ -37,10 +37,12 @@ def anvil_manifest(anvil_url: str, suite_artifacts: ArtifactSet) -> dict[str, An
 
 def test_anvil_suite_full_match(anvil_url: str, anvil_manifest: dict[str, Any]) -> None:
     report = audit_contracts(RpcClient(anvil_url), anvil_manifest)
-    assert report.passed, [f.line() for f in report.findings]
     assert report.stats["fullMatches"] == 7
+    # Today's deploy leaves the deployer EOA as admin: anvil's own eth_getLogs/hasRole/eth_getCode show it.
+    assert report.kinds() == {"eoa-power"}
+    assert {f.details["role"] for f in report.errors} == {"DEFAULT_ADMIN_ROLE"} and len(report.errors) == 6
     # anvil headers carry no QBFT seals: the report says the state root was not seal-checked.
-    assert {f.kind for f in report.findings} == {"unsealed-anchor"}
+    assert {f.kind for f in report.findings} == {"unsealed-anchor", "eoa-power"}
 
 
 def test_anvil_behind_lying_proxy(anvil_url: str, anvil_manifest: dict[str, Any]) -> None:
@@ -53,7 +55,7 @@ def test_anvil_behind_lying_proxy(anvil_url: str, anvil_manifest: dict[str, Any]
             resp["result"] = "0x" + code.hex()
 
     with lying_proxy(anvil_url, alter_code) as url:
-        report = audit_contracts(RpcClient(url), anvil_manifest)
+        report = audit_contracts(RpcClient(url), anvil_manifest, powers=False)
     assert report.kinds() == {"code-proof", "bytecode-mismatch"}
     assert all("CommonsToken" in f.message for f in report.errors)
 
@@ -83,7 +85,10 @@ def test_anvil_proposal_audit(anvil_url: str, anvil_manifest: dict[str, Any], su
          for n, e in anvil_manifest["contracts"].items()}
 
     def send(fn: Any, acct: Any) -> Any:
-        tx = fn.build_transaction({"from": acct.address, "nonce": w3.eth.get_transaction_count(acct.address)})
+        # A fixed gas limit: web3's estimate runs in the latest block's second, the tx may land in the next one,
+        # where ERC20Votes pushes a new checkpoint instead of updating one (20k gas more: out of gas).
+        tx = fn.build_transaction({"from": acct.address, "nonce": w3.eth.get_transaction_count(acct.address),
+                                   "gas": 1_000_000})
         receipt = w3.eth.wait_for_transaction_receipt(
             w3.eth.send_raw_transaction(acct.sign_transaction(tx).raw_transaction))
         assert receipt["status"] == 1
@@ -95,13 +100,14 @@ def test_anvil_proposal_audit(anvil_url: str, anvil_manifest: dict[str, Any], su
         send(c["CommonsToken"].functions.mint(v.address, 10 * (i + 1)), admin)
         w3.provider.make_request("anvil_setBalance", [v.address, hex(10**18)])
     now = w3.eth.get_block("latest")["timestamp"]
-    receipt = send(c["CO3Governance"].functions.propose(0, 1, False, now + 10, now + 100, 0, "anvil vote"), admin)
+    receipt = send(c["CO3Governance"].functions.propose(0, 1, False, now + 600, now + 7200, 0, "anvil vote"), admin)
     pid = c["CO3Governance"].events.ProposalCreated().process_receipt(receipt)[0]["args"]["proposalId"]
-    w3.provider.make_request("evm_increaseTime", [20])
+    # Generous windows: on a loaded machine seconds of wall clock pass between these calls (anvil follows it).
+    w3.provider.make_request("evm_increaseTime", [700])
     w3.provider.make_request("evm_mine", [])
     for v, support in zip(voters, [1, 1, 0], strict=True):
         send(c["CO3Governance"].functions.castVote(pid, support), v)
-    w3.provider.make_request("evm_increaseTime", [200])
+    w3.provider.make_request("evm_increaseTime", [8000])
     w3.provider.make_request("evm_mine", [])
 
     report = audit_proposal(RpcClient(anvil_url), anvil_manifest, pid, ProposalAuditOptions(progress=False))

@@ -61,7 +61,7 @@ def test_clean_chain_over_rpc_passes_and_writes_reports(net: Devnet, tmp_path: A
     data = json.loads((tmp_path / "r.json").read_text())
     assert data["passed"] is True and data["audit"] == "chain"
     page = (tmp_path / "r.html").read_text()
-    assert "PASS" in page and "<script" not in page
+    assert "Audit passed" in page and "<script" not in page
 
 
 def test_range_starts_at_epoch_anchor(net: Devnet) -> None:

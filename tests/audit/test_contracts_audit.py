@@ -47,7 +47,7 @@ def _redeploy_registry(gov: GovScenario, root: Path) -> dict[str, Any]:
 
 
 def test_clean_suite_full_match(gov: GovScenario) -> None:
-    report = audit_contracts(RpcClient(gov.devnet.transport), gov.manifest)
+    report = audit_contracts(RpcClient(gov.devnet.transport), gov.manifest, powers=False)
     assert report.passed, [f.line() for f in report.findings]
     assert report.stats["fullMatches"] == len(gov.manifest["contracts"]) == 7
     items = {i["contract"]: i for i in report.checked}
@@ -66,7 +66,7 @@ def test_code_changed_is_bytecode_mismatch(gov: GovScenario, tmp_path: Path) -> 
     root = _source_tree(tmp_path, ("CitizenRegistry.sol", "function isCitizen(address account) public view returns (bool) {",
                                    "function isCitizen(address account) public view returns (bool) {\n        if (account == address(0x1234)) return true;"))
     manifest = _redeploy_registry(gov, root)
-    report = audit_contracts(RpcClient(gov.devnet.transport), manifest)
+    report = audit_contracts(RpcClient(gov.devnet.transport), manifest, powers=False)
     assert report.kinds() == {"bytecode-mismatch", "creation-code-mismatch"}
     assert {f.message.split(":")[0] for f in report.errors} == {"CitizenRegistry"}
 
@@ -75,14 +75,14 @@ def test_comment_changed_is_metadata_mismatch(gov: GovScenario, tmp_path: Path) 
     """Same executable code, different source text: not a full match (the metadata hash differs)."""
     root = _source_tree(tmp_path, ("CitizenRegistry.sol", "pragma solidity", "// audited copy\npragma solidity"))
     manifest = _redeploy_registry(gov, root)
-    report = audit_contracts(RpcClient(gov.devnet.transport), manifest)
+    report = audit_contracts(RpcClient(gov.devnet.transport), manifest, powers=False)
     assert "metadata-mismatch" in report.kinds()
     assert "bytecode-mismatch" not in report.kinds()
 
 
 def test_sources_differing_from_manifest_are_refused(gov: GovScenario, tmp_path: Path) -> None:
     root = _source_tree(tmp_path, ("Reputation.sol", "pragma solidity", "// edited\npragma solidity"))
-    report = audit_contracts(RpcClient(gov.devnet.transport), gov.manifest, root)
+    report = audit_contracts(RpcClient(gov.devnet.transport), gov.manifest, root, powers=False)
     assert report.kinds() == {"source-hash"}
     assert "contracts/Reputation.sol" in report.errors[0].message
 
@@ -97,7 +97,7 @@ def test_node_lying_about_code_is_caught(gov: GovScenario) -> None:
         if req["method"] == "eth_getCode" and req["params"][0].lower() == target:
             resp["result"] = honest  # serve another contract's (valid-looking) code
 
-    report = audit_contracts(RpcClient(lying(gov.devnet.transport, lie)), gov.manifest)
+    report = audit_contracts(RpcClient(lying(gov.devnet.transport, lie)), gov.manifest, powers=False)
     assert {"code-proof", "bytecode-mismatch"} <= report.kinds()
 
 
@@ -105,5 +105,5 @@ def test_node_lying_about_code_is_caught(gov: GovScenario) -> None:
 def test_manifest_address_without_code(gov: GovScenario, bad: str) -> None:
     manifest = copy.deepcopy(gov.manifest)
     manifest["contracts"]["Reputation"]["address"] = bad
-    report = audit_contracts(RpcClient(gov.devnet.transport), manifest)
+    report = audit_contracts(RpcClient(gov.devnet.transport), manifest, powers=False)
     assert report.kinds() & {"manifest", "no-code"}

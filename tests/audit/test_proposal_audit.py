@@ -108,3 +108,54 @@ def test_omitted_log_with_doctored_receipts_is_caught(gov: GovScenario) -> None:
     report = run(gov, gov.cr_proposal, lying(gov.devnet.transport, lie))
     bad = [f for f in report.errors if f.kind == "omitted-log"]
     assert bad and "do not verify" in bad[0].message
+
+
+def _claim_state(index: int) -> Any:
+    def lie(req: dict[str, Any], resp: dict[str, Any]) -> None:
+        if req["method"] == "eth_call" and req["params"][0]["data"].startswith("0x3e4f49e6"):  # state(uint256)
+            resp["result"] = "0x" + index.to_bytes(32, "big").hex()
+    return lie
+
+
+def test_unknown_state_is_a_warning_not_a_crash(gov: GovScenario) -> None:
+    """Governance gains states (Queued, Executed, Expired) in parallel: an index the sources do not name is
+    reported as unknown, the tally audit still runs."""
+    report = run(gov, gov.token_proposal, lying(gov.devnet.transport, _claim_state(9)), proofs=False)
+    assert report.passed
+    assert any(f.kind == "unknown-state" and "State9" in f.message for f in report.findings)
+
+
+def test_states_are_named_from_the_sources(gov: GovScenario, tmp_path: Any) -> None:
+    import shutil
+
+    from co3chain.contracts import compiler
+
+    root = tmp_path / "src"
+    shutil.copytree(compiler.REPO_ROOT / "contracts", root / "contracts")
+    path = root / "contracts" / "CO3Governance.sol"
+    text = path.read_text()
+    path.write_text(text.replace("enum ProposalState {", "enum ProposalState {\n        Queued, Executed,", 1))
+    # index 1 is now "Executed": a defeated vote cannot have been executed.
+    report = run(gov, gov.token_proposal, lying(gov.devnet.transport, _claim_state(1)), proofs=False, source_root=root)
+    assert report.kinds() == {"outcome-mismatch"}
+    assert "Executed" in report.errors[0].message
+
+
+def test_altered_ballot_log_is_named_as_the_cause(gov: GovScenario) -> None:
+    """The node inflates a ballot's weight in eth_getLogs: the sealed receipts name the altered log as the cause,
+    the original ballot is counted, and the audit does not blame the voter (no weight-mismatch left)."""
+    def inflate(req: dict[str, Any], resp: dict[str, Any]) -> None:
+        if req["method"] == "eth_getLogs" and isinstance(resp.get("result"), list):
+            for lg in resp["result"]:
+                if lg["topics"][0] == "0x" + VOTE_CAST.hex():
+                    support = lg["data"][2:66]
+                    lg["data"] = "0x" + support + (10**6).to_bytes(32, "big").hex()
+                    return
+
+    report = run(gov, gov.token_proposal, lying(gov.devnet.transport, inflate))
+    assert report.kinds() == {"altered-log"}
+    assert report.stats["tally"] == {"against": "250", "for": "240", "abstain": "0"}
+    from co3chain.audit.plain import build_verdict
+
+    (cause,) = build_verdict(report).causes
+    assert cause.kind == "altered-log" and "sealed receipts" in cause.authoritative

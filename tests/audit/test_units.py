@@ -101,7 +101,7 @@ def test_html_escapes_and_is_self_contained() -> None:
     page = render_html(r)
     assert "<script>" not in page and "&lt;script&gt;" in page
     assert "http" not in page.split("<body>")[0]  # no external resources
-    assert "FAIL" in page and not r.passed
+    assert "Audit failed: block 7 does not link to the block before it" in page and not r.passed
 
 
 def test_rpc_client_errors() -> None:
