@@ -68,13 +68,13 @@ from eth.constants import BLANK_ROOT_HASH, EMPTY_UNCLE_HASH, ZERO_ADDRESS, ZERO_
 from eth.db.account import AccountDB
 from eth.exceptions import HeaderNotFound
 from eth.vm.forks.cancun.receipts import CancunReceiptBuilder
-from eth.vm.spoof import SpoofTransaction
 from eth_bloom import BloomFilter
 from eth_hash.auto import keccak
 from eth_utils import ValidationError, to_canonical_address
 from trie import HexaryTrie
 
 from co3chain.chain.builder import BlockBuilder
+from co3chain.chain.engine import DEFAULT_ENGINE, CallOutcome, EngineDivergence, make_engine
 from co3chain.chain.genesis import Genesis
 from co3chain.chain.rawblock import block_tx_hashes
 from co3chain.chain.senders import SenderCache
@@ -212,8 +212,14 @@ def _num_key(n: int) -> bytes:
 class NodeChain:
     """The node's chain. Thread-safe: one lock serialises build/import; reads need no lock."""
 
-    def __init__(self, store: KVStore, genesis: Genesis) -> None:
+    def __init__(
+        self, store: KVStore, genesis: Genesis, engine: str = DEFAULT_ENGINE, cross_check: bool = False
+    ) -> None:
         self.store = store
+        #: what executes transactions (``revm`` or ``py-evm``); both give byte-identical blocks
+        self.engine = make_engine(engine)
+        #: execute every block with the other engine too and refuse it on any difference
+        self.cross_check = cross_check
         self.genesis = genesis
         self.chain_id = genesis.chain_id
         self.vm_class: type[QbftVM] = QbftVM.with_block_period(genesis.block_period)
@@ -232,11 +238,16 @@ class NodeChain:
 
     # -- lifecycle ---------------------------------------------------------------------------------
     @classmethod
-    def open(cls, data_dir: Path | None, genesis: Genesis) -> NodeChain:
-        """Open (or initialise from ``genesis``) the chain in ``data_dir``; ``None`` keeps it in memory."""
+    def open(
+        cls, data_dir: Path | None, genesis: Genesis, engine: str = DEFAULT_ENGINE, cross_check: bool = False
+    ) -> NodeChain:
+        """Open (or initialise from ``genesis``) the chain in ``data_dir``; ``None`` keeps it in memory.
+
+        ``engine`` picks the EVM (``revm`` default, ``py-evm``); ``cross_check`` runs both on every block.
+        """
         store = open_store(data_dir)
         try:
-            return cls(store, genesis)
+            return cls(store, genesis, engine, cross_check)
         except BaseException:
             store.close()  # release the RocksDB lock so the caller can retry with the right genesis
             raise
@@ -574,7 +585,7 @@ class NodeChain:
     # -- eth_call / estimateGas ----------------------------------------------------------------------
     def _run_call(
         self, tx: dict[str, Any], header: QbftBlockHeader, gas: int | None, state_override: dict | None
-    ) -> Any:
+    ) -> CallOutcome:
         sender = _opt_addr(tx.get("from")) or ZERO_ADDRESS
         to = _opt_addr(tx.get("to")) or b""
         value = _int(tx.get("value"), 0)
@@ -584,15 +595,10 @@ class NodeChain:
             gas = _int(tx.get("gas"), 0) or min(header.gas_limit, self.call_gas_cap)
         gas = min(gas, self.call_gas_cap)
         vm = self._vm(header, Overlay(self.store))
-        state = vm.state
         if state_override:
-            _apply_state_override(state, state_override)
-        unsigned = vm.create_unsigned_transaction(
-            nonce=state.get_nonce(sender), gas_price=gas_price, gas=gas, to=to, value=value, data=data
-        )
-        spoof = SpoofTransaction(unsigned, from_=sender)
+            _apply_state_override(vm.state, state_override)
         try:
-            return state.costless_execute_transaction(spoof)
+            return self.engine.run_call(vm, sender, to, value, data, gas, gas_price)
         except ValidationError as exc:
             reason = str(exc)
             if "enough balance" in reason:  # geth's wording, which clients match on
@@ -603,9 +609,9 @@ class NodeChain:
         self, tx: dict[str, Any], header: QbftBlockHeader | None = None, state_override: dict | None = None
     ) -> bytes:
         """Execute ``tx`` read-only on ``header``'s state (default head); return the output bytes."""
-        comp = self._run_call(tx, header or self.head, None, state_override)
-        _raise_for_computation(comp)
-        return comp.output
+        out = self._run_call(tx, header or self.head, None, state_override)
+        _raise_for_outcome(out)
+        return out.output
 
     def estimate_gas(
         self, tx: dict[str, Any], header: QbftBlockHeader | None = None, state_override: dict | None = None
@@ -614,18 +620,18 @@ class NodeChain:
         with ``state_override`` applied (same shape as :meth:`call`'s)."""
         header = header or self.head
         cap = _int(tx.get("gas"), 0) or min(header.gas_limit, self.call_gas_cap)
-        comp = self._run_call(tx, header, cap, state_override)
-        _raise_for_computation(comp)
-        used = comp.get_gas_used()
+        out = self._run_call(tx, header, cap, state_override)
+        _raise_for_outcome(out)
+        spent = out.gas_spent
 
         def ok(g: int) -> bool:
             try:
-                return not self._run_call(tx, header, g, state_override).is_error
+                return self._run_call(tx, header, g, state_override).success
             except CallFailed:
                 return False
 
-        lo, hi = max(used - 1, 20_999), cap
-        optimistic = min(hi, (used + comp.get_gas_refund() + 2300) * 64 // 63)
+        lo, hi = max(spent - 1, 20_999), cap
+        optimistic = min(hi, (spent + 2300) * 64 // 63)
         if optimistic < hi and ok(optimistic):
             hi = optimistic
         while hi - lo > 1:
@@ -673,6 +679,8 @@ class NodeChain:
                     f"block #{builder.parent.block_number + 1} was built on a parent that is no longer the head"
                 )
             block = builder.finish(extra_data)
+            if self.cross_check:
+                self._cross_check(builder.parent, block, builder.receipts)
             self._remember(block.header.hash, builder.parent.hash, builder.overlay, builder.receipts)
             return BuildResult(block, builder.receipts, builder.included, builder.rejected)
 
@@ -774,8 +782,43 @@ class NodeChain:
         )
         computed, receipts, overlay = self._execute(parent, template, block.transactions)
         _compare_roots(header, computed)
+        if self.cross_check:
+            self._cross_check(parent, block, receipts)
         self._remember(header.hash, parent.hash, overlay, receipts)
         return overlay, receipts
+
+    def _cross_check(self, parent: QbftBlockHeader, block: QbftBlock, receipts: Sequence[Any]) -> None:
+        """Re-execute ``block`` with the other engine; raise :class:`EngineDivergence` on any difference
+        (header roots, bloom, gas used, every receipt byte). Why: ``[chain] cross_check`` is how a node
+        proves, block by block, that revm and py-evm agree; a divergence must stop the node, not be
+        sealed or imported."""
+        other = make_engine("py-evm" if self.engine.name == "revm" else "revm")
+        header = block.header
+        template = header.copy(
+            gas_used=0,
+            bloom=0,
+            state_root=parent.state_root,
+            transaction_root=BLANK_ROOT_HASH,
+            receipt_root=BLANK_ROOT_HASH,
+        )
+        builder = BlockBuilder(self, parent, template, strict=True, engine=other)
+        try:
+            builder.add(block.transactions)
+            computed = builder.finish().header
+        except BlockImportError as exc:
+            raise EngineDivergence(
+                f"block #{header.block_number}: {other.name} rejects what {self.engine.name} accepted: {exc}"
+            ) from exc
+        for fname in ("gas_used", "receipt_root", "bloom", "state_root", "transaction_root"):
+            a, b = getattr(header, fname), getattr(computed, fname)
+            if a != b:
+                raise EngineDivergence(
+                    f"block #{header.block_number}: {fname} differs: {self.engine.name} {a!r}, {other.name} {b!r}"
+                )
+        for i, (r1, r2) in enumerate(zip(receipts, builder.receipts, strict=True)):
+            if r1.encode() != r2.encode():
+                raise EngineDivergence(f"block #{header.block_number}: receipt {i} differs between engines")
+        log.debug("block #%d: %s and %s agree", header.block_number, self.engine.name, other.name)
 
     def _remember(self, block_hash: bytes, parent_hash: bytes, overlay: Overlay, receipts: list[Any]) -> None:
         if len(self._built) >= 8:
@@ -854,13 +897,13 @@ def _encode_proof(nodes: Sequence[Any]) -> list[bytes]:
     return out
 
 
-def _raise_for_computation(comp: Any) -> None:
-    if comp.is_error:
-        from eth.exceptions import Revert
-
-        if isinstance(comp.error, Revert):
-            raise CallReverted(comp.output)
-        raise CallFailed(f"execution failed: {type(comp.error).__name__} {comp.error}".strip())
+def _raise_for_outcome(out: CallOutcome) -> None:
+    if not out.success:
+        if out.reverted:
+            raise CallReverted(out.output)
+        raise CallFailed(
+            out.error if out.error.startswith("execution failed") else f"execution failed: {out.error}"
+        )
 
 
 def _int(v: Any, default: int) -> int:

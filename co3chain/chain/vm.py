@@ -86,7 +86,9 @@ class QbftBlock(CancunBlock):
 
         ``copy(header=...)`` would deep-copy every transaction: about 9 ms for 600 on the slot's path.
         """
-        return type(self)(header, transactions=self.transactions, uncles=self.uncles, withdrawals=self.withdrawals)
+        return type(self)(
+            header, transactions=self.transactions, uncles=self.uncles, withdrawals=self.withdrawals
+        )
 
 
 def encode_block(block: QbftBlock) -> bytes:
