@@ -65,12 +65,29 @@ class ExecutionEngine(Protocol):
         """Execute a call without fees or nonce bump on ``vm.state`` (mutated; callers discard it)."""
 
 
+#: EIP-3860: a creation transaction's init code may not exceed twice the EIP-170 code size limit.
+MAX_INITCODE_SIZE = 2 * 24_576
+
+
+def check_initcode_size(tx: Any) -> None:
+    """Reject a creation transaction with oversized init code, as EIP-3860 says.
+
+    Why here: py-evm 0.12 raises ``OutOfGas`` out of ``apply_transaction`` for it (not a validation
+    error), which would abort building the whole block; the transaction is simply invalid.
+    """
+    if not tx.to and len(tx.data) > MAX_INITCODE_SIZE:
+        raise ValidationError(
+            f"init code of {len(tx.data)} bytes exceeds the EIP-3860 limit of {MAX_INITCODE_SIZE}"
+        )
+
+
 class PyEvmEngine:
     """py-evm's own interpreter: the reference engine."""
 
     name = "py-evm"
 
     def apply_transaction(self, vm: Any, header: Any, tx: Any) -> Any:
+        check_initcode_size(tx)
         receipt, _ = vm.apply_transaction(header, tx)
         return receipt
 

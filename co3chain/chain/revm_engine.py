@@ -33,7 +33,7 @@ from typing import Any
 from eth_hash.auto import keccak
 from pyrevm import EVM, AccountInfo, BlockEnv, CfgEnv, Env, TxEnv
 
-from co3chain.chain.engine import CallOutcome, PyEvmEngine
+from co3chain.chain.engine import CallOutcome, PyEvmEngine, check_initcode_size
 
 log = logging.getLogger("co3chain.chain.revm")
 
@@ -291,6 +291,7 @@ class RevmEngine:
     # -- block transactions -------------------------------------------------------------------------
     def apply_transaction(self, vm: Any, header: Any, tx: Any) -> Any:
         state = vm.state
+        check_initcode_size(tx)
         vm.validate_transaction_against_header(header, tx)
         state.lock_changes()
         state.get_transaction_executor().validate_transaction(tx)
@@ -310,7 +311,8 @@ class RevmEngine:
                 raise
             state.commit(snapshot)
         except NeedsPyEvm as why:
-            self.stats[f"py-evm:{why}"] += 1
+            self.stats[f"py-evm:{str(why).split(':')[0]}"] += 1
+            log.debug("tx 0x%s runs on py-evm: %s", tx.hash.hex(), why)
             receipt, _ = vm.apply_transaction(header, tx)
             return receipt
         self.stats["revm"] += 1
