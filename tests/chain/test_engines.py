@@ -256,3 +256,18 @@ def test_cross_check_accepts_agreeing_blocks_and_halts_on_divergence(monkeypatch
     with pytest.raises(EngineDivergence, match="state_root differs"):
         produce(chain, [sign_tx(USER_KEYS[0], chain, nonce=1, to=PROBE_ADDR, data=(4).to_bytes(32, "big"))])
     assert chain.head.block_number == 1  # nothing imported
+
+
+# -- [chain] config ------------------------------------------------------------------------------------
+def test_chain_config_section(tmp_path):
+    from co3chain.node.config import ConfigError, parse_config
+
+    base = {"node": {"genesis": "g.json"}}
+    cfg = parse_config(base, tmp_path)
+    assert (cfg.chain.engine, cfg.chain.cross_check) == ("revm", False)
+    cfg = parse_config({**base, "chain": {"engine": "py-evm", "cross_check": True}}, tmp_path)
+    assert (cfg.chain.engine, cfg.chain.cross_check) == ("py-evm", True)
+    with pytest.raises(ConfigError, match='engine must be "revm" or "py-evm"'):
+        parse_config({**base, "chain": {"engine": "evmone"}}, tmp_path)
+    with pytest.raises(ConfigError, match="cross_check"):
+        parse_config({**base, "chain": {"cross_check": "yes"}}, tmp_path)
