@@ -52,10 +52,7 @@ _ACCOUNT_RE = re.compile(
     r"storage: \{(.*?)\}, status: AccountStatus\(([^)]*)\) \}"
 )
 #: pyrevm's database (``CacheDB``) caches every account and slot execution *read*, and is not journaled:
-#: unlike the journal, it still lists reads made by frames that reverted.
-_DB_ACCOUNT_RE = re.compile(
-    r"(0x[0-9a-fA-F]{40}): DbAccount \{ info: .*? account_state: \w+, storage: \{([^}]*)\} \}"
-)
+#: unlike the journal, it still lists reads made by frames that reverted (see :func:`_reads`).
 _DB_SLOT_RE = re.compile(r"(\d+): \d+")
 _SLOT_RE = re.compile(r"(\d+): StorageSlot \{ previous_or_original_value: (\d+), present_value: (\d+) \}")
 
@@ -79,6 +76,16 @@ def code_reads_blockhash(code: bytes) -> bool:
             live = False
         i += op - 0x5E if 0x60 <= op <= 0x7F else 1
     return False
+
+
+def _address_words(sender: bytes, data: bytes) -> list[bytes]:
+    """The sender and every calldata word that looks like an address (12 zero bytes, then non-zero)."""
+    out = [sender]
+    for i in range(4, len(data) - 31, 32):
+        word = data[i : i + 32]
+        if word[:12] == bytes(12) and any(word[12:]):
+            out.append(word[12:])
+    return out[:8]
 
 
 class _Touched:
@@ -119,11 +126,22 @@ def _journal(evm: EVM) -> list[_Touched]:
 
 def _reads(evm: EVM) -> dict[bytes, set[int]]:
     """Every account (and its slots) the execution read from pyrevm's database, reverted frames included."""
+    text = str(evm)
+    start = text.find("CacheDB { accounts: {")
+    end = text.find("}, contracts: {", start)
     out: dict[bytes, set[int]] = {}
-    for m in _DB_ACCOUNT_RE.finditer(str(evm)):
-        keys = out.setdefault(bytes.fromhex(m.group(1)[2:]), set())
-        keys.update(int(k) for k in _DB_SLOT_RE.findall(m.group(2)))
-    return out
+    seg = text[start:end]
+    pos = 0
+    while True:
+        i = seg.find(": DbAccount { info: ", pos)
+        if i < 0:
+            return out
+        addr = bytes.fromhex(seg[i - 40 : i])
+        j = seg.find(", storage: {", seg.find("account_state: ", i))
+        k = seg.find("}", j + 12)
+        body = seg[j + 12 : k]
+        out[addr] = {int(x) for x in _DB_SLOT_RE.findall(body)} if body else set()
+        pos = k
 
 
 def _hex(addr: bytes) -> str:
@@ -158,6 +176,9 @@ class RevmEngine:
         self._blockhash_by_code: dict[bytes, bool] = {}
         self._code_by_hash: dict[bytes, bytes] = {}
         self._env_key: tuple | None = None
+        #: learned storage layout per contract: mapping base slots keyed by address, and fixed slots
+        self._bases: dict[bytes, set[int]] = {}
+        self._fixed: dict[bytes, set[int]] = {}
         self._env: Env | None = None
 
     # -- environment --------------------------------------------------------------------------------
@@ -225,33 +246,50 @@ class RevmEngine:
         for addr, keys in access_list or ():
             accounts.add(bytes(addr))
             slots.setdefault(bytes(addr), set()).update(int(k) for k in keys)
+        candidates = _address_words(sender, data)
+        if to:
+            predicted = self._predict_slots(to, candidates)
+            if predicted:
+                slots.setdefault(to, set()).update(predicted)
         tx_env = None
         if access_list:
             tx_env = TxEnv(
                 chain_id=state.execution_context.chain_id,
                 access_list=[(_hex(bytes(a)), [int(k) for k in ks]) for a, ks in access_list],
             )
+        infos: dict[bytes, AccountInfo | None] = {}
+        values: dict[tuple[bytes, int], int] = {}
+
+        def slot_value(a: bytes, k: int) -> int:
+            v = values.get((a, k))
+            if v is None:
+                v = values[(a, k)] = state.get_storage(a, k)
+            return v
+
+        missed: list[tuple[bytes, int]] = []
         for _round in range(MAX_ROUNDS):
             self.stats["rounds"] += 1
             evm = EVM(env=env, gas_limit=gas_limit, spec_id=SPEC_ID)
             if tx_env is not None:
                 evm.set_tx_env(tx_env)
             for addr in accounts:
-                if not state.account_exists(addr):
-                    continue
-                code = self._code(state, addr)
-                evm.insert_account_info(
-                    _hex(addr),
-                    AccountInfo(
-                        balance=state.get_balance(addr), nonce=state.get_nonce(addr), code=code or None
-                    ),
-                )
-                if self._reads_blockhash(code):
-                    raise NeedsPyEvm("blockhash")
+                if addr not in infos:
+                    info = None
+                    if state.account_exists(addr):
+                        code = self._code(state, addr)
+                        if self._reads_blockhash(code):
+                            raise NeedsPyEvm("blockhash")
+                        info = AccountInfo(
+                            balance=state.get_balance(addr), nonce=state.get_nonce(addr), code=code or None
+                        )
+                    infos[addr] = info
+                info = infos[addr]
+                if info is not None:
+                    evm.insert_account_info(_hex(addr), info)
             for addr, keys in slots.items():
                 ha = _hex(addr)
                 for k in keys:
-                    v = state.get_storage(addr, k)
+                    v = slot_value(addr, k)
                     if v:
                         cp = evm.snapshot()  # keep the value in the database, the account cold
                         evm.insert_account_storage(ha, k, v)
@@ -274,8 +312,9 @@ class RevmEngine:
                     missing = True
                 known = slots.get(a, ())
                 for k in keys:
-                    if k not in known and state.get_storage(a, k):
+                    if k not in known and slot_value(a, k):
                         slots.setdefault(a, set()).add(k)
+                        missed.append((a, k))
                         missing = True
             if missing:
                 continue
@@ -285,8 +324,39 @@ class RevmEngine:
             for acct in touched:
                 if acct.code and self._reads_blockhash(acct.code):
                     raise NeedsPyEvm("blockhash")
+            if missed:
+                self._learn(missed, candidates)
             return _Run(result, touched, bytes(output), error)
         raise NeedsPyEvm("too many re-execution rounds")
+
+    # -- storage prediction -----------------------------------------------------------------------
+    # Why: without a read callback every slot the code needs but we did not load costs one more
+    # execution round. Most contract storage is a small fixed slot or ``mapping[address]`` at
+    # ``keccak(pad(address) ++ pad(base))`` for an address the transaction names (sender or an argument).
+    # Learning those bases per contract makes an ERC-20 transfer converge in one round. A wrong guess
+    # only loads a slot that is not read, which changes nothing (loaded slots stay cold).
+    def _learn(self, missed: list[tuple[bytes, int]], candidates: list[bytes]) -> None:
+        if len(self._bases) + len(self._fixed) > 10_000:
+            self._bases.clear()
+            self._fixed.clear()
+        for a, k in missed:
+            if k < 1 << 32:
+                self._fixed.setdefault(a, set()).add(k)
+                continue
+            for cand in candidates:
+                word = cand.rjust(32, b"\0")
+                for base in range(16):
+                    if int.from_bytes(keccak(word + base.to_bytes(32, "big")), "big") == k:
+                        self._bases.setdefault(a, set()).add(base)
+                        break
+
+    def _predict_slots(self, contract: bytes, candidates: list[bytes]) -> set[int]:
+        out = set(self._fixed.get(contract, ()))
+        for base in self._bases.get(contract, ()):
+            b = base.to_bytes(32, "big")
+            for cand in candidates:
+                out.add(int.from_bytes(keccak(cand.rjust(32, b"\0") + b), "big"))
+        return out
 
     # -- block transactions -------------------------------------------------------------------------
     def apply_transaction(self, vm: Any, header: Any, tx: Any) -> Any:
