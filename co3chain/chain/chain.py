@@ -65,7 +65,6 @@ from eth._utils.address import generate_contract_address
 from eth.chains.base import ChainContext
 from eth.consensus.context import ConsensusContext
 from eth.constants import BLANK_ROOT_HASH, EMPTY_UNCLE_HASH, ZERO_ADDRESS, ZERO_HASH32
-from eth.db.account import AccountDB
 from eth.exceptions import HeaderNotFound
 from eth.vm.forks.cancun.receipts import CancunReceiptBuilder
 from eth_bloom import BloomFilter
@@ -78,6 +77,7 @@ from co3chain.chain.engine import DEFAULT_ENGINE, CallOutcome, EngineDivergence,
 from co3chain.chain.genesis import Genesis
 from co3chain.chain.rawblock import block_tx_hashes
 from co3chain.chain.senders import SenderCache
+from co3chain.chain.statedb import BatchedAccountDB
 from co3chain.chain.storage import KVStore, Overlay, StorageError, open_store
 from co3chain.chain.vm import (
     QbftBlock,
@@ -257,7 +257,7 @@ class NodeChain:
 
     def _build_genesis(self, db: KVStore) -> QbftBlockHeader:
         g = self.genesis
-        adb = AccountDB(db, BLANK_ROOT_HASH)
+        adb = BatchedAccountDB(db, BLANK_ROOT_HASH)  # same root as AccountDB; fast for big allocs
         for addr, acct in g.alloc.items():
             if acct.balance:
                 adb.set_balance(addr, acct.balance)
