@@ -1,6 +1,7 @@
 """QBFT network throughput and submit→finalized latency: 4 validators on loopback vs. a single validator.
 
-Usage: ``.venv/bin/python bench/network_throughput.py [--txs 3000] [--concurrency 32] [--validators 4]``
+Usage: ``.venv/bin/python bench/network_throughput.py [--txs 3000] [--concurrency 32] [--validators 4]
+[--engine revm|py-evm]``
 
 Setup per configuration (same run, same machine): ``co3chain network up``-style networks of real node
 processes (``co3chain.node.localnet``) on free loopback ports, block period 1 s. The load is plain value
@@ -190,6 +191,8 @@ def run_config(validators: int, args: argparse.Namespace) -> list[dict[str, Any]
         )
         try:
             for n in nodes:
+                with n.config.open("a", encoding="utf-8") as f:
+                    f.write(f'\n[chain]\nengine = "{args.engine}"\n')
                 localnet.start_node(n)
             localnet.wait_for_blocks(nodes, 2, 120)
             urls = [n.rpc for n in nodes]
@@ -218,6 +221,7 @@ def main() -> None:
     parser.add_argument("--validators", type=int, default=4)
     parser.add_argument("--rate", type=float, default=40.0, help="Offered tx/s of the paced (latency) run.")
     parser.add_argument("--paced-seconds", type=float, default=20.0, help="Duration of the paced run.")
+    parser.add_argument("--engine", choices=["revm", "py-evm"], default="revm", help="Execution engine of every node.")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     results = []
