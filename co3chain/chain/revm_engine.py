@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections import Counter
 from typing import Any
 
@@ -175,18 +176,22 @@ class RevmEngine:
         self.stats: Counter[str] = Counter()
         self._blockhash_by_code: dict[bytes, bool] = {}
         self._code_by_hash: dict[bytes, bytes] = {}
-        self._env_key: tuple | None = None
+        #: block environments by (number, timestamp, coinbase, gas limit, chain id, mix hash)
+        self._envs: dict[tuple, Env] = {}
+        self._layout_lock = threading.Lock()
         #: learned storage layout per contract: mapping base slots keyed by address, and fixed slots
         self._bases: dict[bytes, set[int]] = {}
         self._fixed: dict[bytes, set[int]] = {}
-        self._env: Env | None = None
 
     # -- environment --------------------------------------------------------------------------------
     def _block_env(self, state: Any) -> Env:
+        """The block environment of ``state`` (cached per block; the builder and RPC calls run in
+        different threads, so the cache is a dict keyed by every field, never a shared "current" env)."""
         ctx = state.execution_context
         key = (ctx.block_number, ctx.timestamp, ctx.coinbase, ctx.gas_limit, ctx.chain_id, ctx.mix_hash)
-        if key != self._env_key:
-            self._env = Env(
+        env = self._envs.get(key)
+        if env is None:
+            env = Env(
                 cfg=CfgEnv(chain_id=ctx.chain_id, perf_analyse_created_bytecodes="Raw"),
                 block=BlockEnv(
                     number=ctx.block_number,
@@ -199,9 +204,10 @@ class RevmEngine:
                     excess_blob_gas=0,
                 ),
             )
-            self._env_key = key
-        assert self._env is not None
-        return self._env
+            if len(self._envs) > 64:
+                self._envs.clear()
+            self._envs[key] = env
+        return env
 
     def _code(self, state: Any, addr: bytes) -> bytes:
         code_hash = state.get_code_hash(addr)
@@ -336,6 +342,10 @@ class RevmEngine:
     # Learning those bases per contract makes an ERC-20 transfer converge in one round. A wrong guess
     # only loads a slot that is not read, which changes nothing (loaded slots stay cold).
     def _learn(self, missed: list[tuple[bytes, int]], candidates: list[bytes]) -> None:
+        with self._layout_lock:
+            self._learn_locked(missed, candidates)
+
+    def _learn_locked(self, missed: list[tuple[bytes, int]], candidates: list[bytes]) -> None:
         if len(self._bases) + len(self._fixed) > 10_000:
             self._bases.clear()
             self._fixed.clear()
@@ -351,8 +361,10 @@ class RevmEngine:
                         break
 
     def _predict_slots(self, contract: bytes, candidates: list[bytes]) -> set[int]:
-        out = set(self._fixed.get(contract, ()))
-        for base in self._bases.get(contract, ()):
+        with self._layout_lock:
+            out = set(self._fixed.get(contract, ()))
+            bases = list(self._bases.get(contract, ()))
+        for base in bases:
             b = base.to_bytes(32, "big")
             for cand in candidates:
                 out.add(int.from_bytes(keccak(cand.rjust(32, b"\0") + b), "big"))
