@@ -2,7 +2,9 @@
 
 API (stable; RPC, consensus and node code build on it)::
 
-    chain = NodeChain.open(data_dir: Path | None, genesis: Genesis)   # None = in memory
+    chain = NodeChain.open(data_dir: Path | None, genesis: Genesis,    # None = in memory
+                           engine="revm" | "py-evm", cross_check=False)
+    chain.engine -> ExecutionEngine (co3chain.chain.engine; .name, .stats for revm)
     chain.chain_id -> int            chain.genesis -> Genesis       chain.genesis_header -> QbftBlockHeader
     chain.head -> QbftBlockHeader    chain.vm_class -> type[QbftVM] chain.close()
 
