@@ -271,3 +271,32 @@ def test_chain_config_section(tmp_path):
         parse_config({**base, "chain": {"engine": "evmone"}}, tmp_path)
     with pytest.raises(ConfigError, match="cross_check"):
         parse_config({**base, "chain": {"cross_check": "yes"}}, tmp_path)
+
+
+def test_block_and_tx_environment_opcodes_match():
+    """NUMBER, TIMESTAMP, COINBASE, PREVRANDAO, GASLIMIT, BASEFEE, CHAINID, BLOBBASEFEE, GASPRICE, ORIGIN,
+    SELFBALANCE, CALLER, CALLVALUE, GAS, MSIZE stored to slots, in a call and in a creation."""
+    from co3chain.chain.genesis import make_genesis, parse_genesis
+    from tests.chain.helpers import CHAIN_ID, VALIDATOR_KEYS, addr
+
+    ops = [0x43, 0x42, 0x41, 0x44, 0x45, 0x48, 0x46, 0x4A, 0x3A, 0x32, 0x47, 0x33, 0x34, 0x5A, 0x59]
+    code = b"".join(bytes([op, 0x60, i, 0x55]) for i, op in enumerate(ops)) + b"\x00"
+    env_addr = b"\xe0" * 20
+    alloc = {u: 10**24 for u in USERS}
+    alloc[env_addr] = {"balance": 5, "code": "0x" + code.hex()}
+    genesis = parse_genesis(make_genesis([addr(VALIDATOR_KEYS[0])], CHAIN_ID, alloc, block_period=1))
+    pair = EnginePair(genesis)
+    try:
+        pair.block(
+            [
+                sign_tx(USER_KEYS[0], pair.main, nonce=0, to=env_addr, value=3, gas=500_000, gasPrice=0),
+                sign_tx(USER_KEYS[0], pair.main, nonce=1, data=code, value=2, gas=500_000),
+                sign_tx(USER_KEYS[1], pair.main, nonce=0, data=code, gas=500_000, gasPrice=7),
+            ]
+        )
+        state = pair.main.state_at()
+        assert state.get_storage(env_addr, 0) == pair.main.head.block_number
+        assert state.get_storage(env_addr, 6) == CHAIN_ID
+        assert state.get_storage(created_address(USERS[1], 0), 8) == 7  # GASPRICE in a creation
+    finally:
+        pair.close()
