@@ -11,13 +11,39 @@ from __future__ import annotations
 
 from typing import Any
 
+from eth.constants import BLANK_ROOT_HASH
+from eth.db.accesslog import KeyAccessLoggerDB
 from eth.db.account import AccountDB
 from eth.db.cache import CacheDB
+from eth.db.hash_trie import HashTrie
 from eth.db.journal import JournalDB
 from eth.db.storage import AccountStorageDB, StorageLookup
 from eth_hash.auto import keccak
+from trie import HexaryTrie
 
 from co3chain.chain.batchtrie import batch_update
+
+#: Decoded trie nodes by hash. Nodes are content-addressed (a hash always names the same node), so
+#: entries never go stale; the bound only limits memory (~100 bytes of RLP each, a few hundred MiB
+#: worst case). Why: every state read walks from the root, and the top levels are the same nodes.
+_NODE_CACHE: dict[bytes, Any] = {}
+NODE_CACHE_SIZE = 200_000
+
+
+class CachedHexaryTrie(HexaryTrie):
+    """``HexaryTrie`` whose node reads go through :data:`_NODE_CACHE` (used for reads only: writes go
+    through :func:`batch_update`, which never mutates a loaded node)."""
+
+    def get_node(self, node_hash: Any) -> Any:
+        if len(node_hash) == 32:
+            node = _NODE_CACHE.get(node_hash)
+            if node is None:
+                node = super().get_node(node_hash)
+                if len(_NODE_CACHE) >= NODE_CACHE_SIZE:
+                    _NODE_CACHE.clear()
+                _NODE_CACHE[node_hash] = node
+            return node
+        return super().get_node(node_hash)
 
 
 class BatchedStorageLookup(StorageLookup):
@@ -47,6 +73,11 @@ class BatchedStorageLookup(StorageLookup):
         if hashed in self._pending:
             return self._pending[hashed] is not None
         return super()._exists(key)
+
+    def _get_read_trie(self) -> HexaryTrie:
+        if self._write_trie is not None:
+            return CachedHexaryTrie(self._trie_nodes_batch, self._write_trie.root_hash)
+        return CachedHexaryTrie(self._db, self._starting_root_hash)
 
     def _flush(self) -> None:
         if not self._pending:
@@ -89,6 +120,14 @@ class BatchedAccountStorageDB(AccountStorageDB):
 
 class BatchedAccountDB(AccountDB):
     """py-evm's ``AccountDB`` whose account and storage tries are updated in batches."""
+
+    def __init__(self, db: Any, state_root: bytes = BLANK_ROOT_HASH) -> None:
+        super().__init__(db, state_root)
+        # same layering as py-evm's, over a trie that caches decoded nodes
+        self._trie = HashTrie(CachedHexaryTrie(self._batchtrie, state_root, prune=True))
+        self._trie_logger = KeyAccessLoggerDB(self._trie, log_missing_keys=False)
+        self._trie_cache = CacheDB(self._trie_logger)
+        self._journaltrie = JournalDB(self._trie_cache)
 
     def _get_address_store(self, address: Any) -> Any:
         store = self._account_stores.get(address)
