@@ -300,3 +300,16 @@ def test_block_and_tx_environment_opcodes_match():
         assert state.get_storage(created_address(USERS[1], 0), 8) == 7  # GASPRICE in a creation
     finally:
         pair.close()
+
+
+def test_fast_keccak_is_installed_and_exact():
+    from eth_hash.auto import keccak
+
+    from co3chain.chain import fasthash
+
+    assert fasthash.INSTALLED
+    assert keccak(b"") == bytes.fromhex("c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470")
+    from Crypto.Hash import keccak as reference
+
+    for data in (b"abc", b"\x00" * 135, b"\x01" * 136, b"\x02" * 1000):
+        assert keccak(data) == reference.new(digest_bits=256, data=data).digest()
