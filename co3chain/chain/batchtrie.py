@@ -206,3 +206,56 @@ def batch_update(
     h = keccak(enc)
     write[h] = enc
     return h
+
+
+#: Decoded nodes by hash for :func:`trie_get` (content-addressed: never stale; bounded for memory).
+_GET_CACHE: dict[bytes, Node] = {}
+GET_CACHE_SIZE = 200_000
+
+
+def _load_cached(read: Mapping[bytes, bytes], ref: Any) -> Node:
+    if isinstance(ref, list):
+        return ref
+    if len(ref) < 32:
+        return rlp.decode(ref) if ref else []
+    node = _GET_CACHE.get(ref)
+    if node is None:
+        node = rlp.decode(read[ref])
+        if len(_GET_CACHE) >= GET_CACHE_SIZE:
+            _GET_CACHE.clear()
+        _GET_CACHE[ref] = node
+    return node
+
+
+def trie_get(read: Mapping[bytes, bytes], root: bytes, key: bytes) -> bytes:
+    """Value stored under ``key`` in the trie at ``root`` (``b""`` when absent).
+
+    Why not ``HexaryTrie.get``: state reads are on every transaction's path and py-trie's generic
+    traversal (nibble tuples, terminator handling, node-type dispatch) costs several times this walk.
+    A missing node raises ``KeyError``.
+    """
+    if root == BLANK_ROOT:
+        return b""
+    nib = _nibbles(key)
+    i, n = 0, len(nib)
+    node = _load_cached(read, root)
+    while True:
+        if not node:
+            return b""
+        if len(node) == 17:
+            if i == n:
+                return node[16]
+            ref = node[nib[i]]
+            if ref == b"":
+                return b""
+            i += 1
+            node = _load_cached(read, ref)
+            continue
+        path, leaf = _unhp(node[0])
+        end = i + len(path)
+        if nib[i:end] != path:
+            return b""
+        if leaf:
+            return node[1] if end == n else b""
+        i = end
+        node = _load_cached(read, node[1])

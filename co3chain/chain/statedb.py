@@ -21,7 +21,7 @@ from eth.db.storage import AccountStorageDB, StorageLookup
 from eth_hash.auto import keccak
 from trie import HexaryTrie
 
-from co3chain.chain.batchtrie import batch_update
+from co3chain.chain.batchtrie import batch_update, trie_get
 
 #: Decoded trie nodes by hash. Nodes are content-addressed (a hash always names the same node), so
 #: entries never go stale; the bound only limits memory (~100 bytes of RLP each, a few hundred MiB
@@ -31,8 +31,12 @@ NODE_CACHE_SIZE = 200_000
 
 
 class CachedHexaryTrie(HexaryTrie):
-    """``HexaryTrie`` whose node reads go through :data:`_NODE_CACHE` (used for reads only: writes go
-    through :func:`batch_update`, which never mutates a loaded node)."""
+    """``HexaryTrie`` whose reads go through caches of decoded nodes: :meth:`get` is
+    :func:`~co3chain.chain.batchtrie.trie_get`, node lookups use :data:`_NODE_CACHE` (reads only: writes
+    go through :func:`batch_update`, which never mutates a loaded node)."""
+
+    def get(self, key: bytes) -> bytes:
+        return trie_get(self.db, self.root_hash, key)
 
     def get_node(self, node_hash: Any) -> Any:
         if len(node_hash) == 32:

@@ -66,3 +66,19 @@ def test_batch_update_matches_hexary_trie_hashed_keys(initial, changes, delete_e
 def test_delete_everything_and_empty_changes():
     _check({b"\x01": b"a", b"\x01\x02": b"b"}, {b"\x01": None, b"\x01\x02": None}, False)
     _check({b"\x01": b"a"}, {}, False)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    items=st.dictionaries(st.one_of(short_keys, hashed_keys), values, max_size=40),
+    probes=st.lists(st.one_of(short_keys, hashed_keys), max_size=20),
+)
+def test_trie_get_matches_hexary_trie(items, probes):
+    from co3chain.chain.batchtrie import trie_get
+
+    db: dict[bytes, bytes] = {}
+    ref = HexaryTrie(db)
+    for k, v in items.items():
+        ref[k] = v
+    for k in [*items, *probes]:
+        assert trie_get(db, ref.root_hash, k) == ref[k]
