@@ -417,7 +417,9 @@ class RevmEngine:
         if to is not None:
             if price:
                 state.delta_balance(sender, (tx.gas - gas_used) * price)
-            state.delta_balance(coinbase, gas_used * state.get_tip(tx))
+            fee = gas_used * state.get_tip(tx)
+            if fee:  # py-evm adds even a zero fee, creating an empty coinbase that EIP-161 deletes below:
+                state.delta_balance(coinbase, fee)  # same end state, without the create/delete work
         touched = {a.address for a in run.accounts if a.touched}
         touched.add(coinbase)
         for a in run.accounts:
