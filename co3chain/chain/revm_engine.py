@@ -228,6 +228,8 @@ class RevmEngine:
         hit = self._blockhash_by_code.get(h)
         if hit is None:
             hit = code_reads_blockhash(code)
+            if len(self._blockhash_by_code) > 65_536:
+                self._blockhash_by_code.clear()
             self._blockhash_by_code[h] = hit
         return hit
 
@@ -312,7 +314,10 @@ class RevmEngine:
                 error = str(exc)
             result = evm.result
             missing = False
-            for a, keys in _reads(evm).items():
+            reads = _reads(evm)
+            if not reads:  # the sender is always read: an empty parse means pyrevm's format changed
+                raise NeedsPyEvm("unreadable pyrevm database dump")
+            for a, keys in reads.items():
                 if a not in accounts and state.account_exists(a):
                     accounts.add(a)
                     missing = True
@@ -327,6 +332,8 @@ class RevmEngine:
             if result is None:
                 raise NeedsPyEvm(f"revm refused the transaction: {error[:120]}")
             touched = _journal(evm)
+            if not touched:  # same guard for the journal dump (the sender is always in it)
+                raise NeedsPyEvm("unreadable pyrevm journal dump")
             for acct in touched:
                 if acct.code and self._reads_blockhash(acct.code):
                     raise NeedsPyEvm("blockhash")

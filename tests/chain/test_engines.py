@@ -313,3 +313,16 @@ def test_fast_keccak_is_installed_and_exact():
 
     for data in (b"abc", b"\x00" * 135, b"\x01" * 136, b"\x02" * 1000):
         assert keccak(data) == reference.new(digest_bits=256, data=data).digest()
+
+
+def test_unparseable_pyrevm_dump_falls_back_to_py_evm(monkeypatch):
+    """If a pyrevm upgrade changed its debug format, transactions must run on py-evm, not on half-read state."""
+    import co3chain.chain.revm_engine as revm_engine
+
+    monkeypatch.setattr(revm_engine, "_reads", lambda evm: {})
+    pair = EnginePair(make_test_genesis())
+    try:
+        pair.block([sign_tx(USER_KEYS[0], pair.main, nonce=0, to=PROBE_ADDR, data=(5).to_bytes(32, "big"))])
+        assert pair.main.engine.stats["py-evm:unreadable pyrevm database dump"] == 1
+    finally:
+        pair.close()
