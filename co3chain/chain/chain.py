@@ -103,6 +103,8 @@ _K_TX = b"co3:t:"
 _K_HEAD = b"co3:head"
 _K_GENESIS = b"co3:genesis"
 _K_CHAIN_ID = b"co3:chainid"
+#: digest of the genesis input whose state was verified against the stored genesis hash (restart cache)
+_K_GENESIS_DIGEST = b"co3:genesis-digest"
 
 #: A block may be at most this far ahead of the local clock (DESIGN: ≤ now + 1 s).
 MAX_FUTURE_SECONDS = 1
@@ -290,29 +292,43 @@ class NodeChain:
         )
 
     def _init_genesis(self) -> QbftBlockHeader:
+        stored = self.store.get(_K_GENESIS)
+        digest = _genesis_digest(self.genesis)
+        if stored is not None and self.store.get(_K_GENESIS_DIGEST) == digest:
+            # Why: re-deriving the genesis state on every start costs O(alloc) time and memory (minutes
+            # and GiBs for a million-slot alloc). This exact genesis input was checked against the
+            # stored hash before; the stored chain id is still compared below.
+            header = self.get_header_by_hash(stored)
+            if header is not None:
+                self._check_chain_id()
+                return header
         overlay = Overlay(self.store)
         header = self._build_genesis(overlay)
-        stored = self.store.get(_K_GENESIS)
         if stored is not None:
             if stored != header.hash:
                 raise StorageError(
                     f"data directory belongs to another network: stored genesis 0x{stored.hex()}, "
                     f"genesis.json gives 0x{header.hash.hex()}"
                 )
-            stored_id = self.store.get(_K_CHAIN_ID)
-            if stored_id is not None and int.from_bytes(stored_id, "big") != self.chain_id:
-                # the genesis hash does not cover config.chainId, so check it separately
-                raise StorageError(
-                    f"data directory belongs to chain id {int.from_bytes(stored_id, 'big')}, "
-                    f"genesis.json says {self.chain_id}"
-                )
+            self._check_chain_id()
+            self.store.write_many({_K_GENESIS_DIGEST: digest})
             return header
         block = QbftBlock(header, transactions=[], uncles=[], withdrawals=[])
         self._stage_block(overlay, block, [])
         overlay[_K_GENESIS] = header.hash
         overlay[_K_CHAIN_ID] = self.chain_id.to_bytes(32, "big")
+        overlay[_K_GENESIS_DIGEST] = digest
         overlay.flush()
         return header
+
+    def _check_chain_id(self) -> None:
+        stored_id = self.store.get(_K_CHAIN_ID)
+        if stored_id is not None and int.from_bytes(stored_id, "big") != self.chain_id:
+            # the genesis hash does not cover config.chainId, so check it separately
+            raise StorageError(
+                f"data directory belongs to chain id {int.from_bytes(stored_id, 'big')}, "
+                f"genesis.json says {self.chain_id}"
+            )
 
     def _load_head(self) -> QbftBlockHeader:
         head_hash = self.store.get(_K_HEAD)
@@ -879,6 +895,22 @@ class NodeChain:
         for i, tx in enumerate(block.transactions):
             db[_K_TX + tx.hash] = rlp.encode([h, header.block_number, i])
         db[_K_HEAD] = h
+
+
+def _genesis_digest(g: Genesis) -> bytes:
+    """keccak over every genesis field that determines block 0 (header fields and the whole alloc)."""
+    h = keccak.new(b"co3chain-genesis-v1")
+    for v in (g.difficulty, g.gas_limit, g.timestamp):
+        h.update(int(v).to_bytes(32, "big"))
+    for b in (g.coinbase, g.extra_data, g.mix_hash, g.nonce):
+        h.update(len(b).to_bytes(4, "big") + bytes(b))
+    for addr in sorted(g.alloc):
+        acct = g.alloc[addr]
+        h.update(bytes(addr) + acct.balance.to_bytes(32, "big") + acct.nonce.to_bytes(32, "big"))
+        h.update(len(acct.code).to_bytes(4, "big") + bytes(acct.code) + len(acct.storage).to_bytes(4, "big"))
+        for slot in sorted(acct.storage):
+            h.update(slot.to_bytes(32, "big") + acct.storage[slot].to_bytes(32, "big"))
+    return h.digest()
 
 
 def _compare_roots(expected: QbftBlockHeader, computed: QbftBlockHeader) -> None:
