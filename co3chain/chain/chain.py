@@ -55,6 +55,7 @@ seals and round are not part of the hash).
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -223,7 +224,8 @@ class NodeChain:
         #: what executes transactions (``revm`` or ``py-evm``); both give byte-identical blocks
         self.engine = make_engine(engine)
         #: execute every block with the other engine too and refuse it on any difference
-        self.cross_check = cross_check
+        #: (``CO3CHAIN_CROSS_CHECK=1`` turns it on for a whole test run or CI job without config edits)
+        self.cross_check = cross_check or os.environ.get("CO3CHAIN_CROSS_CHECK") == "1"
         self.genesis = genesis
         self.chain_id = genesis.chain_id
         self.vm_class: type[QbftVM] = QbftVM.with_block_period(genesis.block_period)

@@ -326,3 +326,11 @@ def test_unparseable_pyrevm_dump_falls_back_to_py_evm(monkeypatch):
         assert pair.main.engine.stats["py-evm:unreadable pyrevm database dump"] == 1
     finally:
         pair.close()
+
+
+def test_cross_check_can_be_forced_by_environment(monkeypatch):
+    monkeypatch.setenv("CO3CHAIN_CROSS_CHECK", "1")
+    chain = NodeChain.open(None, make_test_genesis())
+    assert chain.cross_check
+    produce(chain, [sign_tx(USER_KEYS[0], chain, nonce=0, to=PROBE_ADDR, data=(3).to_bytes(32, "big"))])
+    assert chain.head.block_number == 1
