@@ -335,6 +335,14 @@ class RevmEngine:
             if not touched:  # same guard for the journal dump (the sender is always in it)
                 raise NeedsPyEvm("unreadable pyrevm journal dump")
             for acct in touched:
+                # a contract whose nonce rose ran CREATE/CREATE2: its init code may come from calldata or
+                # storage, where the BLOCKHASH scan cannot see it -- let py-evm run such transactions
+                if acct.code and acct.address != sender:
+                    before = infos.get(acct.address)
+                    base = 1 if acct.created else (before.nonce if before is not None else 0)
+                    if acct.nonce > base:
+                        raise NeedsPyEvm("contract creation from contract code")
+            for acct in touched:
                 if acct.code and self._reads_blockhash(acct.code):
                     raise NeedsPyEvm("blockhash")
             if missed:

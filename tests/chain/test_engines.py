@@ -334,3 +334,22 @@ def test_cross_check_can_be_forced_by_environment(monkeypatch):
     assert chain.cross_check
     produce(chain, [sign_tx(USER_KEYS[0], chain, nonce=0, to=PROBE_ADDR, data=(3).to_bytes(32, "big"))])
     assert chain.head.block_number == 1
+
+
+def test_factory_creating_from_calldata_init_code_with_blockhash_matches(pair):
+    """Init code passed in calldata (invisible to the BLOCKHASH scan) that reads BLOCKHASH: the factory's
+    CREATE sends the transaction to py-evm, so both engines store the real parent hash."""
+    # factory runtime: calldatacopy(0, 0, calldatasize); create(0, 0, calldatasize); sstore(0, address)
+    factory = bytes.fromhex("366000600037" + "366000" + "6000" + "f0" + "600055" + "00")
+    factory_init = (
+        bytes([0x60, len(factory), 0x60, 0x0C, 0x60, 0x00, 0x39, 0x60, len(factory), 0x60, 0x00, 0xF3])
+        + factory
+    )
+    fac = _deploy(pair, 0, 0, factory_init)
+    pair.block([])
+    child_init = bytes.fromhex("600143034060005500")  # sstore(0, blockhash(number - 1)); stop
+    pair.block([sign_tx(USER_KEYS[1], pair.main, nonce=0, to=fac, data=child_init, gas=300_000)])
+    assert pair.main.engine.stats["py-evm:contract creation from contract code"] >= 1
+    child = created_address(fac, 1)
+    parent = pair.main.get_header_by_number(pair.main.head.block_number - 1)
+    assert pair.main.state_at().get_storage(child, 0).to_bytes(32, "big") == parent.hash
