@@ -23,6 +23,11 @@ Measured here (2 shared cores, other engineers' jobs running; block period 1 s, 
     1           saturate     218-312    186-297         1.3-4.3  2.2-6.0  0
     1           paced 40/s   40         39              0.58-0.60  1.03-1.05  0
 
+With the revm engine (2026-12-02, load average 10-13 from other jobs, so the load generator itself only
+offered 41 tx/s): 4 validators saturate 41 offered / 41 final tx/s, p50 4.2 s; paced 40/s p50 0.79 s,
+p95 1.26 s; 1 validator saturate 99 tx/s; 0 round changes in every mode. Not a measure of the engine:
+rerun on a quiet machine.
+
 What bounds it: CPU, not consensus. During the 4-validator run ``top`` shows 0 % idle: each node process
 gets ~25 % of a core, the load generator ~30 %, other jobs the rest. Every transaction is admitted by all
 four nodes (gossip: RLP decode, signature recovery, nonce/balance checks) and executed by all four (the
