@@ -27,6 +27,7 @@ from co3chain.chain.vm import BLOB_TX_TYPE, QbftBlock, QbftBlockHeader
 
 if TYPE_CHECKING:
     from co3chain.chain.chain import NodeChain
+    from co3chain.chain.engine import ExecutionEngine
 
 #: Cheapest possible transaction; a block with less gas left than this is full.
 MIN_TX_GAS = 21_000
@@ -41,9 +42,17 @@ class BlockBuilder:
     """
 
     def __init__(
-        self, chain: NodeChain, parent: QbftBlockHeader, template: QbftBlockHeader, *, strict: bool = False
+        self,
+        chain: NodeChain,
+        parent: QbftBlockHeader,
+        template: QbftBlockHeader,
+        *,
+        strict: bool = False,
+        engine: ExecutionEngine | None = None,
     ) -> None:
         self.chain = chain
+        #: executes the transactions (the chain's engine unless a cross-check asks for another)
+        self.engine = engine or chain.engine
         self.parent = parent
         self.strict = strict
         self.overlay = Overlay(chain.store)
@@ -108,7 +117,7 @@ class BlockBuilder:
             # py-evm then skips its own recovery and signature re-check. A bad signature is left to
             # py-evm, which rejects the tx with its usual error.
             sender = self.chain.senders.prime(tx)
-            receipt, _ = self._vm.apply_transaction(self.header, tx)
+            receipt = self.engine.apply_transaction(self._vm, self.header, tx)
         except (ValidationError, BadSignature, ValueError) as exc:
             if self.strict:
                 from co3chain.chain.chain import BlockImportError  # chain imports this module

@@ -2,7 +2,9 @@
 
 API (stable; RPC, consensus and node code build on it)::
 
-    chain = NodeChain.open(data_dir: Path | None, genesis: Genesis)   # None = in memory
+    chain = NodeChain.open(data_dir: Path | None, genesis: Genesis,    # None = in memory
+                           engine="revm" | "py-evm", cross_check=False)
+    chain.engine -> ExecutionEngine (co3chain.chain.engine; .name, .stats for revm)
     chain.chain_id -> int            chain.genesis -> Genesis       chain.genesis_header -> QbftBlockHeader
     chain.head -> QbftBlockHeader    chain.vm_class -> type[QbftVM] chain.close()
 
@@ -53,6 +55,7 @@ seals and round are not part of the hash).
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -65,7 +68,6 @@ from eth._utils.address import generate_contract_address
 from eth.chains.base import ChainContext
 from eth.consensus.context import ConsensusContext
 from eth.constants import BLANK_ROOT_HASH, EMPTY_UNCLE_HASH, ZERO_ADDRESS, ZERO_HASH32
-from eth.db.account import AccountDB
 from eth.exceptions import HeaderNotFound
 from eth.vm.forks.cancun.receipts import CancunReceiptBuilder
 from eth.vm.spoof import SpoofTransaction
@@ -75,9 +77,11 @@ from eth_utils import ValidationError, to_canonical_address
 from trie import HexaryTrie
 
 from co3chain.chain.builder import BlockBuilder
+from co3chain.chain.engine import DEFAULT_ENGINE, CallOutcome, EngineDivergence, make_engine
 from co3chain.chain.genesis import Genesis
 from co3chain.chain.rawblock import block_tx_hashes
 from co3chain.chain.senders import SenderCache
+from co3chain.chain.statedb import BatchedAccountDB
 from co3chain.chain.storage import KVStore, Overlay, StorageError, open_store
 from co3chain.chain.vm import (
     QbftBlock,
@@ -101,6 +105,8 @@ _K_TX = b"co3:t:"
 _K_HEAD = b"co3:head"
 _K_GENESIS = b"co3:genesis"
 _K_CHAIN_ID = b"co3:chainid"
+#: digest of the genesis input whose state was verified against the stored genesis hash (restart cache)
+_K_GENESIS_DIGEST = b"co3:genesis-digest"
 
 #: A block may be at most this far ahead of the local clock (DESIGN: ≤ now + 1 s).
 MAX_FUTURE_SECONDS = 1
@@ -212,8 +218,15 @@ def _num_key(n: int) -> bytes:
 class NodeChain:
     """The node's chain. Thread-safe: one lock serialises build/import; reads need no lock."""
 
-    def __init__(self, store: KVStore, genesis: Genesis) -> None:
+    def __init__(
+        self, store: KVStore, genesis: Genesis, engine: str = DEFAULT_ENGINE, cross_check: bool = False
+    ) -> None:
         self.store = store
+        #: what executes transactions (``revm`` or ``py-evm``); both give byte-identical blocks
+        self.engine = make_engine(engine)
+        #: execute every block with the other engine too and refuse it on any difference
+        #: (``CO3CHAIN_CROSS_CHECK=1`` turns it on for a whole test run or CI job without config edits)
+        self.cross_check = cross_check or os.environ.get("CO3CHAIN_CROSS_CHECK") == "1"
         self.genesis = genesis
         self.chain_id = genesis.chain_id
         self.vm_class: type[QbftVM] = QbftVM.with_block_period(genesis.block_period)
@@ -232,11 +245,16 @@ class NodeChain:
 
     # -- lifecycle ---------------------------------------------------------------------------------
     @classmethod
-    def open(cls, data_dir: Path | None, genesis: Genesis) -> NodeChain:
-        """Open (or initialise from ``genesis``) the chain in ``data_dir``; ``None`` keeps it in memory."""
+    def open(
+        cls, data_dir: Path | None, genesis: Genesis, engine: str = DEFAULT_ENGINE, cross_check: bool = False
+    ) -> NodeChain:
+        """Open (or initialise from ``genesis``) the chain in ``data_dir``; ``None`` keeps it in memory.
+
+        ``engine`` picks the EVM (``revm`` default, ``py-evm``); ``cross_check`` runs both on every block.
+        """
         store = open_store(data_dir)
         try:
-            return cls(store, genesis)
+            return cls(store, genesis, engine, cross_check)
         except BaseException:
             store.close()  # release the RocksDB lock so the caller can retry with the right genesis
             raise
@@ -246,7 +264,7 @@ class NodeChain:
 
     def _build_genesis(self, db: KVStore) -> QbftBlockHeader:
         g = self.genesis
-        adb = AccountDB(db, BLANK_ROOT_HASH)
+        adb = BatchedAccountDB(db, BLANK_ROOT_HASH)  # same root as AccountDB; fast for big allocs
         for addr, acct in g.alloc.items():
             if acct.balance:
                 adb.set_balance(addr, acct.balance)
@@ -277,29 +295,43 @@ class NodeChain:
         )
 
     def _init_genesis(self) -> QbftBlockHeader:
+        stored = self.store.get(_K_GENESIS)
+        digest = _genesis_digest(self.genesis)
+        if stored is not None and self.store.get(_K_GENESIS_DIGEST) == digest:
+            # Why: re-deriving the genesis state on every start costs O(alloc) time and memory (minutes
+            # and GiBs for a million-slot alloc). This exact genesis input was checked against the
+            # stored hash before; the stored chain id is still compared below.
+            header = self.get_header_by_hash(stored)
+            if header is not None:
+                self._check_chain_id()
+                return header
         overlay = Overlay(self.store)
         header = self._build_genesis(overlay)
-        stored = self.store.get(_K_GENESIS)
         if stored is not None:
             if stored != header.hash:
                 raise StorageError(
                     f"data directory belongs to another network: stored genesis 0x{stored.hex()}, "
                     f"genesis.json gives 0x{header.hash.hex()}"
                 )
-            stored_id = self.store.get(_K_CHAIN_ID)
-            if stored_id is not None and int.from_bytes(stored_id, "big") != self.chain_id:
-                # the genesis hash does not cover config.chainId, so check it separately
-                raise StorageError(
-                    f"data directory belongs to chain id {int.from_bytes(stored_id, 'big')}, "
-                    f"genesis.json says {self.chain_id}"
-                )
+            self._check_chain_id()
+            self.store.write_many({_K_GENESIS_DIGEST: digest})
             return header
         block = QbftBlock(header, transactions=[], uncles=[], withdrawals=[])
         self._stage_block(overlay, block, [])
         overlay[_K_GENESIS] = header.hash
         overlay[_K_CHAIN_ID] = self.chain_id.to_bytes(32, "big")
+        overlay[_K_GENESIS_DIGEST] = digest
         overlay.flush()
         return header
+
+    def _check_chain_id(self) -> None:
+        stored_id = self.store.get(_K_CHAIN_ID)
+        if stored_id is not None and int.from_bytes(stored_id, "big") != self.chain_id:
+            # the genesis hash does not cover config.chainId, so check it separately
+            raise StorageError(
+                f"data directory belongs to chain id {int.from_bytes(stored_id, 'big')}, "
+                f"genesis.json says {self.chain_id}"
+            )
 
     def _load_head(self) -> QbftBlockHeader:
         head_hash = self.store.get(_K_HEAD)
@@ -572,14 +604,8 @@ class NodeChain:
         }
 
     # -- eth_call / estimateGas ----------------------------------------------------------------------
-    def _run_call(
-        self,
-        tx: dict[str, Any],
-        header: QbftBlockHeader,
-        gas: int | None,
-        state_override: dict | None,
-        on_state: Callable[[Any], None] | None = None,
-    ) -> Any:
+    def _call_args(self, tx: dict[str, Any], header: QbftBlockHeader, gas: int | None) -> tuple:
+        """(sender, to, value, data, gas, gas price) of a call dict, gas defaulted and capped."""
         sender = _opt_addr(tx.get("from")) or ZERO_ADDRESS
         to = _opt_addr(tx.get("to")) or b""
         value = _int(tx.get("value"), 0)
@@ -587,7 +613,23 @@ class NodeChain:
         gas_price = _int(tx.get("gasPrice", tx.get("maxFeePerGas")), 0)
         if gas is None:
             gas = _int(tx.get("gas"), 0) or min(header.gas_limit, self.call_gas_cap)
-        gas = min(gas, self.call_gas_cap)
+        return sender, to, value, data, min(gas, self.call_gas_cap), gas_price
+
+    def _pyevm_call(
+        self,
+        tx: dict[str, Any],
+        header: QbftBlockHeader,
+        gas: int | None,
+        state_override: dict | None,
+        on_state: Callable[[Any], None] | None = None,
+    ) -> tuple[Any, int]:
+        """Run ``tx`` on py-evm and return (its computation, the intrinsic gas charged).
+
+        Why py-evm here: calls with an EIP-2930 ``accessList`` (its intrinsic gas charged, its entries
+        warm) and ``eth_createAccessList`` (which instruments the state's warm-marking) need hooks that
+        pyrevm's ``message_call`` does not offer; both engines give the same result, this one is slower.
+        """
+        sender, to, value, data, gas, gas_price = self._call_args(tx, header, gas)
         vm = self._vm(header, Overlay(self.store))
         state = vm.state
         if state_override:
@@ -607,12 +649,24 @@ class NodeChain:
         if on_state is not None:
             on_state(state)
         try:
-            return state.costless_execute_transaction(spoof)
+            return state.costless_execute_transaction(spoof), unsigned.intrinsic_gas
         except ValidationError as exc:
-            reason = str(exc)
-            if "enough balance" in reason:  # geth's wording, which clients match on
-                reason = f"insufficient funds for gas * price + value ({reason.strip()})"
-            raise CallFailed(reason) from exc
+            raise CallFailed(_call_validation_reason(exc)) from exc
+
+    def _run_call(
+        self, tx: dict[str, Any], header: QbftBlockHeader, gas: int | None, state_override: dict | None
+    ) -> CallOutcome:
+        if tx.get("accessList"):
+            comp, intrinsic = self._pyevm_call(tx, header, gas, state_override)
+            return _outcome_of_computation(comp, intrinsic)
+        sender, to, value, data, gas, gas_price = self._call_args(tx, header, gas)
+        vm = self._vm(header, Overlay(self.store))
+        if state_override:
+            _apply_state_override(vm.state, state_override)
+        try:
+            return self.engine.run_call(vm, sender, to, value, data, gas, gas_price)
+        except ValidationError as exc:
+            raise CallFailed(_call_validation_reason(exc)) from exc
 
     def call(
         self, tx: dict[str, Any], header: QbftBlockHeader | None = None, state_override: dict | None = None
@@ -622,9 +676,9 @@ class NodeChain:
         ``tx`` keys: from, to, value, data, gas, gasPrice, and ``accessList`` as
         ``[(address bytes, [slot ints])]`` (EIP-2930: its intrinsic gas is charged, its entries start warm).
         """
-        comp = self._run_call(tx, header or self.head, None, state_override)
-        _raise_for_computation(comp)
-        return comp.output
+        out = self._run_call(tx, header or self.head, None, state_override)
+        _raise_for_outcome(out)
+        return out.output
 
     def estimate_gas(
         self, tx: dict[str, Any], header: QbftBlockHeader | None = None, state_override: dict | None = None
@@ -633,18 +687,18 @@ class NodeChain:
         with ``state_override`` applied (same shape as :meth:`call`'s)."""
         header = header or self.head
         cap = _int(tx.get("gas"), 0) or min(header.gas_limit, self.call_gas_cap)
-        comp = self._run_call(tx, header, cap, state_override)
-        _raise_for_computation(comp)
-        used = comp.get_gas_used()
+        out = self._run_call(tx, header, cap, state_override)
+        _raise_for_outcome(out)
+        spent = out.gas_spent
 
         def ok(g: int) -> bool:
             try:
-                return not self._run_call(tx, header, g, state_override).is_error
+                return self._run_call(tx, header, g, state_override).success
             except CallFailed:
                 return False
 
-        lo, hi = max(used - 1, 20_999), cap
-        optimistic = min(hi, (used + comp.get_gas_refund() + 2300) * 64 // 63)
+        lo, hi = max(spent - 1, 20_999), cap
+        optimistic = min(hi, (spent + 2300) * 64 // 63)
         if optimistic < hi and ok(optimistic):
             hi = optimistic
         while hi - lo > 1:
@@ -686,7 +740,7 @@ class NodeChain:
 
             call = {**tx, "accessList": current}
             gas = _int(tx.get("gas"), 0) or min(header.gas_limit, self.call_gas_cap)
-            comp = self._run_call(call, header, gas, state_override, instrument)
+            comp, _ = self._pyevm_call(call, header, gas, state_override, instrument)
             to = _opt_addr(tx.get("to"))
             recipient = to if to is not None else comp.msg.storage_address
             # warm anyway: sender, recipient, precompiles and (EIP-3651) the block's coinbase
@@ -857,6 +911,8 @@ class NodeChain:
                     f"block #{builder.parent.block_number + 1} was built on a parent that is no longer the head"
                 )
             block = builder.finish(extra_data)
+            if self.cross_check:
+                self._cross_check(builder.parent, block, builder.receipts)
             self._remember(block.header.hash, builder.parent.hash, builder.overlay, builder.receipts)
             return BuildResult(block, builder.receipts, builder.included, builder.rejected)
 
@@ -958,8 +1014,43 @@ class NodeChain:
         )
         computed, receipts, overlay = self._execute(parent, template, block.transactions)
         _compare_roots(header, computed)
+        if self.cross_check:
+            self._cross_check(parent, block, receipts)
         self._remember(header.hash, parent.hash, overlay, receipts)
         return overlay, receipts
+
+    def _cross_check(self, parent: QbftBlockHeader, block: QbftBlock, receipts: Sequence[Any]) -> None:
+        """Re-execute ``block`` with the other engine; raise :class:`EngineDivergence` on any difference
+        (header roots, bloom, gas used, every receipt byte). Why: ``[chain] cross_check`` is how a node
+        proves, block by block, that revm and py-evm agree; a divergence must stop the node, not be
+        sealed or imported."""
+        other = make_engine("py-evm" if self.engine.name == "revm" else "revm")
+        header = block.header
+        template = header.copy(
+            gas_used=0,
+            bloom=0,
+            state_root=parent.state_root,
+            transaction_root=BLANK_ROOT_HASH,
+            receipt_root=BLANK_ROOT_HASH,
+        )
+        builder = BlockBuilder(self, parent, template, strict=True, engine=other)
+        try:
+            builder.add(block.transactions)
+            computed = builder.finish().header
+        except BlockImportError as exc:
+            raise EngineDivergence(
+                f"block #{header.block_number}: {other.name} rejects what {self.engine.name} accepted: {exc}"
+            ) from exc
+        for fname in ("gas_used", "receipt_root", "bloom", "state_root", "transaction_root"):
+            a, b = getattr(header, fname), getattr(computed, fname)
+            if a != b:
+                raise EngineDivergence(
+                    f"block #{header.block_number}: {fname} differs: {self.engine.name} {a!r}, {other.name} {b!r}"
+                )
+        for i, (r1, r2) in enumerate(zip(receipts, builder.receipts, strict=True)):
+            if r1.encode() != r2.encode():
+                raise EngineDivergence(f"block #{header.block_number}: receipt {i} differs between engines")
+        log.debug("block #%d: %s and %s agree", header.block_number, self.engine.name, other.name)
 
     def _remember(self, block_hash: bytes, parent_hash: bytes, overlay: Overlay, receipts: list[Any]) -> None:
         if len(self._built) >= 8:
@@ -1020,6 +1111,22 @@ class NodeChain:
         db[_K_HEAD] = h
 
 
+def _genesis_digest(g: Genesis) -> bytes:
+    """keccak over every genesis field that determines block 0 (header fields and the whole alloc)."""
+    h = keccak.new(b"co3chain-genesis-v1")
+    for v in (g.difficulty, g.gas_limit, g.timestamp):
+        h.update(int(v).to_bytes(32, "big"))
+    for b in (g.coinbase, g.extra_data, g.mix_hash, g.nonce):
+        h.update(len(b).to_bytes(4, "big") + bytes(b))
+    for addr in sorted(g.alloc):
+        acct = g.alloc[addr]
+        h.update(bytes(addr) + acct.balance.to_bytes(32, "big") + acct.nonce.to_bytes(32, "big"))
+        h.update(len(acct.code).to_bytes(4, "big") + bytes(acct.code) + len(acct.storage).to_bytes(4, "big"))
+        for slot in sorted(acct.storage):
+            h.update(slot.to_bytes(32, "big") + acct.storage[slot].to_bytes(32, "big"))
+    return h.digest()
+
+
 def _compare_roots(expected: QbftBlockHeader, computed: QbftBlockHeader) -> None:
     n = expected.block_number
     for fname in ("transaction_root", "gas_used", "receipt_root", "bloom", "state_root"):
@@ -1038,13 +1145,32 @@ def _encode_proof(nodes: Sequence[Any]) -> list[bytes]:
     return out
 
 
-def _raise_for_computation(comp: Any) -> None:
-    if comp.is_error:
-        from eth.exceptions import Revert
+def _call_validation_reason(exc: ValidationError) -> str:
+    reason = str(exc)
+    if "enough balance" in reason:  # geth's wording, which clients match on
+        reason = f"insufficient funds for gas * price + value ({reason.strip()})"
+    return reason
 
-        if isinstance(comp.error, Revert):
-            raise CallReverted(comp.output)
-        raise CallFailed(f"execution failed: {type(comp.error).__name__} {comp.error}".strip())
+
+def _outcome_of_computation(comp: Any, intrinsic_gas: int) -> CallOutcome:
+    """A py-evm computation as an engine-independent :class:`CallOutcome` (as PyEvmEngine.run_call)."""
+    from eth.exceptions import Revert
+
+    spent = intrinsic_gas + comp.get_gas_used()
+    if comp.is_error:
+        reverted = isinstance(comp.error, Revert)
+        err = "" if reverted else f"{type(comp.error).__name__} {comp.error}".strip()
+        return CallOutcome(False, reverted, comp.output if reverted else b"", spent, 0, err)
+    return CallOutcome(True, False, comp.output, spent, comp.get_gas_refund())
+
+
+def _raise_for_outcome(out: CallOutcome) -> None:
+    if not out.success:
+        if out.reverted:
+            raise CallReverted(out.output)
+        raise CallFailed(
+            out.error if out.error.startswith("execution failed") else f"execution failed: {out.error}"
+        )
 
 
 def _int(v: Any, default: int) -> int:

@@ -22,12 +22,14 @@ from eth.constants import BLANK_ROOT_HASH, EMPTY_UNCLE_HASH, ZERO_ADDRESS, ZERO_
 from eth.vm.forks.cancun import CancunVM
 from eth.vm.forks.cancun.blocks import CancunBlock, CancunBlockHeader
 from eth.vm.forks.cancun.receipts import CancunReceiptBuilder
+from eth.vm.forks.cancun.state import CancunState
 from eth.vm.forks.cancun.transactions import CancunTransactionBuilder
 from eth.vm.forks.shanghai.withdrawals import Withdrawal
 from eth_hash.auto import keccak
 from eth_utils import ValidationError, encode_hex
 from rlp.sedes import CountableList
 
+from co3chain.chain.statedb import BatchedAccountDB
 from co3chain.consensus.qbft.extradata import ExtraDataError, QbftExtraData
 from co3chain.consensus.qbft.hashing import onchain_header_hash
 
@@ -86,7 +88,9 @@ class QbftBlock(CancunBlock):
 
         ``copy(header=...)`` would deep-copy every transaction: about 9 ms for 600 on the slot's path.
         """
-        return type(self)(header, transactions=self.transactions, uncles=self.uncles, withdrawals=self.withdrawals)
+        return type(self)(
+            header, transactions=self.transactions, uncles=self.uncles, withdrawals=self.withdrawals
+        )
 
 
 def encode_block(block: QbftBlock) -> bytes:
@@ -129,11 +133,18 @@ def new_header(parent: BlockHeaderAPI, **fields: Any) -> QbftBlockHeader:
     return QbftBlockHeader(**params)
 
 
+class QbftState(CancunState):
+    """Cancun state whose tries are committed in batches (:mod:`co3chain.chain.statedb`)."""
+
+    account_db_class = BatchedAccountDB
+
+
 class QbftVM(CancunVM):
     """Cancun execution with QBFT header rules. Use :meth:`with_block_period` to bind the block period."""
 
     fork = "qbft-cancun"
     block_class = QbftBlock
+    _state_class = QbftState
     extra_data_max_bytes: ClassVar[int] = 1 << 20
     block_period: ClassVar[int] = 1
 

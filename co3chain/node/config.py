@@ -38,6 +38,10 @@ Example (all keys; only ``node.genesis`` is required)::
     max_per_sender = 64
     max_total = 8192
 
+    [chain]
+    engine = "revm"             # EVM: "revm" (fast, default) or "py-evm" (reference); identical blocks
+    cross_check = false         # execute every block with both engines; halt on any difference
+
     [permissions]
     accounts = []               # allowed tx senders (empty = everyone; genesis allow-list also applies)
     contract = "0x…"            # on-chain allow-list (ConsortiumValidators); see co3chain.node.permissioning
@@ -107,6 +111,12 @@ class ProducerConfig:
 
 
 @dataclass(frozen=True)
+class ChainConfig:
+    engine: str = "revm"
+    cross_check: bool = False
+
+
+@dataclass(frozen=True)
 class TxPoolConfig:
     max_per_sender: int = 64
     max_total: int = 8192
@@ -127,6 +137,7 @@ class NodeConfig:
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     producer: ProducerConfig = field(default_factory=ProducerConfig)
     txpool: TxPoolConfig = field(default_factory=TxPoolConfig)
+    chain: ChainConfig = field(default_factory=ChainConfig)
     allowed_accounts: tuple[bytes, ...] = ()
     #: ``[permissions] contract``: on-chain account allow-list (see :mod:`co3chain.node.permissioning`).
     permissioning_contract: bytes | None = None
@@ -145,6 +156,7 @@ _SECTIONS = {
     "producer": {"empty_blocks", "max_block_txs"},
     "txpool": {"max_per_sender", "max_total"},
     "permissions": {"accounts", "contract"},
+    "chain": {"engine", "cross_check"},
 }
 
 
@@ -236,6 +248,13 @@ def parse_config(data: dict[str, Any], base_dir: Path, path: Path | None = None)
     )
     if pool_cfg.max_per_sender < 1 or pool_cfg.max_total < pool_cfg.max_per_sender:
         raise ConfigError(f"{where}: [txpool] needs 1 <= max_per_sender <= max_total")
+    chain_sec = data.get("chain", {})
+    engine = _get(chain_sec, "engine", str, f"{where} [chain]", ChainConfig.engine)
+    if engine not in ("revm", "py-evm"):
+        raise ConfigError(f'{where}: [chain] engine must be "revm" or "py-evm", got {engine!r}')
+    chain_cfg = ChainConfig(
+        engine=engine, cross_check=_get(chain_sec, "cross_check", bool, f"{where} [chain]", False)
+    )
     perms = data.get("permissions", {})
     accounts_raw = _get(perms, "accounts", list, f"{where} [permissions]", [])
     accounts = []
@@ -276,6 +295,7 @@ def parse_config(data: dict[str, Any], base_dir: Path, path: Path | None = None)
             max_block_txs=max_txs,
         ),
         txpool=pool_cfg,
+        chain=chain_cfg,
         allowed_accounts=tuple(accounts),
         permissioning_contract=None if contract is None else to_canonical_address(contract),
     )

@@ -120,7 +120,7 @@ class NodeService:
         self._load_key()
         if cfg.data_dir is not None:
             cfg.data_dir.mkdir(parents=True, exist_ok=True)
-        self.chain = NodeChain.open(cfg.data_dir, self.genesis)
+        self.chain = NodeChain.open(cfg.data_dir, self.genesis, cfg.chain.engine, cfg.chain.cross_check)
         try:
             await self._start_components()
         except BaseException:

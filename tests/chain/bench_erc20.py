@@ -1,6 +1,6 @@
 """Benchmark (not a test): build and import one block of N ERC-20 transfers, one per sender.
 
-Run: `.venv/bin/python -m tests.chain.bench_erc20 [N] [runs]` from the repo root. Prints build time
+Run: `.venv/bin/python -m tests.chain.bench_erc20 [N] [runs] [revm|py-evm]` from the repo root. Prints build time
 (proposer: execute + roots), own import (the sealed block built locally: no re-execution) and peer import
 (a validator that did not build it: full re-execution). The token is a minimal ERC-20 compiled with
 solc 0.8.30 (optimizer 200 runs, cancun) from this source::
@@ -44,7 +44,7 @@ TOKEN_RUNTIME = bytes.fromhex(
 TOKEN = b"\x70" * 20
 
 
-def main(n: int, runs: int) -> None:
+def main(n: int, runs: int, engine: str = "revm") -> None:
     vkey = b"\x01" * 32
     vaddr = keys.PrivateKey(vkey).public_key.to_canonical_address()
     accts = [Account.from_key(keccak(i.to_bytes(4, "big"))) for i in range(n)]
@@ -69,7 +69,7 @@ def main(n: int, runs: int) -> None:
         }
         raws.append(bytes(a.sign_transaction(tx).raw_transaction))
     for _ in range(runs):
-        chain = NodeChain.open(None, genesis)
+        chain = NodeChain.open(None, genesis, engine=engine)
         builder = chain.vm_class.get_transaction_builder()
         txs = [builder.decode(r) for r in raws]
         for tx in txs:
@@ -84,7 +84,7 @@ def main(n: int, runs: int) -> None:
         sealed = res.block.copy(header=h.copy(extra_data=extra.with_seals([seal]).encode()))
         chain.import_block(sealed)
         t2 = time.perf_counter()
-        peer = NodeChain.open(None, genesis)
+        peer = NodeChain.open(None, genesis, engine=engine)
         wire = encode_block(sealed)
         t3 = time.perf_counter()
         peer.import_block(decode_block(wire))  # as received from the network: senders not recovered yet
@@ -107,4 +107,8 @@ def main(n: int, runs: int) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1000, int(sys.argv[2]) if len(sys.argv) > 2 else 2)
+    main(
+        int(sys.argv[1]) if len(sys.argv) > 1 else 1000,
+        int(sys.argv[2]) if len(sys.argv) > 2 else 2,
+        sys.argv[3] if len(sys.argv) > 3 else "revm",
+    )

@@ -424,3 +424,24 @@ def test_reverting_tx_is_included_with_status_0(chain: NodeChain) -> None:
     assert r.status == 0 and r.logs == () and r.type == 1
     assert chain.state_at().get_nonce(USERS[0]) == 1
     assert chain.state_at().get_storage(PROBE_ADDR, 0) == 7  # unchanged genesis value
+
+
+def test_reopen_skips_genesis_rebuild_but_detects_a_changed_genesis(tmp_path: Path, monkeypatch) -> None:
+    """The genesis state is built once per data directory; an edited genesis is still refused."""
+    from co3chain.chain.storage import StorageError
+    from tests.chain.helpers import make_test_genesis
+
+    genesis = make_test_genesis()
+    chain = NodeChain.open(tmp_path / "d", genesis)
+    head = chain.head
+    chain.close()
+    calls = []
+    real = NodeChain._build_genesis
+    monkeypatch.setattr(NodeChain, "_build_genesis", lambda self, db: calls.append(1) or real(self, db))
+    chain = NodeChain.open(tmp_path / "d", genesis)
+    assert chain.head == head and calls == []
+    chain.close()
+    other = make_test_genesis(timestamp=5)
+    with pytest.raises(StorageError, match="another network"):
+        NodeChain.open(tmp_path / "d", other)
+    assert calls == [1]

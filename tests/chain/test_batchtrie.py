@@ -1,0 +1,84 @@
+"""``batch_update`` against the ``trie`` package's ``HexaryTrie`` on random data: same root, and the
+stored nodes serve every key (and no deleted key) to ``HexaryTrie`` at the new root."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from trie import HexaryTrie
+
+from co3chain.chain.batchtrie import BLANK_ROOT, batch_update
+
+short_keys = st.binary(min_size=1, max_size=3)  # shared prefixes, extensions, values in branches
+hashed_keys = st.binary(min_size=32, max_size=32)
+values = st.binary(min_size=1, max_size=40)  # short values make inline (< 32 byte) nodes
+
+
+def _check(initial: dict[bytes, bytes], changes: dict[bytes, bytes | None], same_length: bool) -> None:
+    db: dict[bytes, bytes] = {}
+    ref = HexaryTrie(db)
+    for k, v in initial.items():
+        ref[k] = v
+    start = ref.root_hash
+    ours_db = dict(db)
+    for k, v in changes.items():
+        if v is None:
+            del ref[k]
+        else:
+            ref[k] = v
+    root = batch_update(ours_db, ours_db, start, changes)
+    assert root == ref.root_hash
+    final = {**initial, **{k: v for k, v in changes.items() if v is not None}}
+    for k, v in changes.items():
+        if v is None:
+            final.pop(k, None)
+    reader = HexaryTrie(ours_db, root)
+    for k, v in final.items():
+        assert reader[k] == v
+    for k, v in changes.items():
+        if v is None and k not in final:
+            assert reader[k] == b""
+    if not final:
+        assert root == BLANK_ROOT
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    initial=st.dictionaries(short_keys, values, max_size=30),
+    changes=st.dictionaries(short_keys, st.one_of(st.none(), values), max_size=30),
+)
+def test_batch_update_matches_hexary_trie_short_keys(initial, changes):
+    _check(initial, changes, False)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    initial=st.dictionaries(hashed_keys, values, max_size=60),
+    changes=st.dictionaries(hashed_keys, st.one_of(st.none(), values), max_size=40),
+    delete_existing=st.integers(0, 60),
+)
+def test_batch_update_matches_hexary_trie_hashed_keys(initial, changes, delete_existing):
+    for k in list(initial)[:delete_existing:2]:
+        changes[k] = None  # deletions of keys that exist (node collapse)
+    _check(initial, changes, True)
+
+
+def test_delete_everything_and_empty_changes():
+    _check({b"\x01": b"a", b"\x01\x02": b"b"}, {b"\x01": None, b"\x01\x02": None}, False)
+    _check({b"\x01": b"a"}, {}, False)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    items=st.dictionaries(st.one_of(short_keys, hashed_keys), values, max_size=40),
+    probes=st.lists(st.one_of(short_keys, hashed_keys), max_size=20),
+)
+def test_trie_get_matches_hexary_trie(items, probes):
+    from co3chain.chain.batchtrie import trie_get
+
+    db: dict[bytes, bytes] = {}
+    ref = HexaryTrie(db)
+    for k, v in items.items():
+        ref[k] = v
+    for k in [*items, *probes]:
+        assert trie_get(db, ref.root_hash, k) == ref[k]
