@@ -27,6 +27,7 @@ from rlp.exceptions import RLPException
 
 from co3chain.chain.chain import NodeChain
 from co3chain.errors import Co3Error
+from co3chain.node.rawtx import RawTxShapeError, check_raw_transaction
 
 INVALID_PARAMS = -32602
 SERVER_ERROR = -32000
@@ -94,7 +95,15 @@ class TxPool:
 
     # -- admission -------------------------------------------------------------------------------------
     def decode(self, raw_tx: bytes) -> Any:
-        """Decode raw bytes into a py-evm signed transaction or raise a -32602 TxPoolError."""
+        """Decode raw bytes into a py-evm signed transaction or raise a -32602 TxPoolError.
+
+        Size (128 KiB) and RLP nesting are checked first by an iterative scan: the recursive decoder
+        never sees a bomb (see :mod:`co3chain.node.rawtx`).
+        """
+        try:
+            check_raw_transaction(bytes(raw_tx))
+        except RawTxShapeError as exc:
+            raise TxPoolError(INVALID_PARAMS, str(exc)) from None
         try:
             return self.chain.vm_class.get_transaction_builder().decode(bytes(raw_tx))
         except (RLPException, ValidationError, PyEVMError, ValueError, TypeError) as exc:

@@ -1,0 +1,23 @@
+"""One real single-validator node process shared by the liveness tests (loopback, stopped at the end)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.node.procs import NodeProcess, make_network
+
+
+@pytest.fixture(scope="package")
+def live_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeProcess]:
+    tmp: Path = tmp_path_factory.mktemp("hostile")
+    node, _ = make_network(tmp)
+    node.start()
+    node.wait_height(2, timeout=60)
+    try:
+        yield node
+    finally:
+        if node.proc is not None and node.proc.poll() is None:
+            node.terminate()
