@@ -78,6 +78,10 @@ class RpcConfig:
     max_body_bytes: int = 5 * 1024 * 1024
     cors_origins: tuple[str, ...] = ()
     enabled: bool = True
+    #: RPC execution threads, jobs in flight before "busy", per-job time limit (geth rpc.evmtimeout).
+    workers: int = 2
+    max_pending: int = 16
+    evm_timeout: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -132,13 +136,23 @@ class NodeConfig:
 _SECTIONS = {
     "node": {"data_dir", "genesis", "dev"},
     "validator": {"keystore", "password_file"},
-    "rpc": {"host", "port", "max_body_bytes", "cors_origins", "enabled"},
+    "rpc": {"host", "port", "max_body_bytes", "cors_origins", "enabled", "workers", "max_pending", "evm_timeout"},
     "p2p": {"host", "port", "peers"},
     "metrics": {"host", "port"},
     "producer": {"empty_blocks", "max_block_txs"},
     "txpool": {"max_per_sender", "max_total"},
     "permissions": {"accounts", "contract"},
 }
+
+
+def _rpc_limits(rpc: dict[str, Any], where: str) -> dict[str, Any]:
+    """``[rpc] workers / max_pending / evm_timeout`` (see :mod:`co3chain.rpc.workpool`)."""
+    workers = _get(rpc, "workers", int, where, RpcConfig.workers)
+    pending = _get(rpc, "max_pending", int, where, RpcConfig.max_pending)
+    timeout = _get(rpc, "evm_timeout", (int, float), where, RpcConfig.evm_timeout)
+    if workers < 1 or pending < workers or timeout <= 0:
+        raise ConfigError(f"{where}: needs 1 <= workers <= max_pending and evm_timeout > 0")
+    return {"workers": workers, "max_pending": pending, "evm_timeout": float(timeout)}
 
 
 def _get(section: dict[str, Any], key: str, typ: type | tuple[type, ...], where: str, default: Any) -> Any:
@@ -253,6 +267,7 @@ def parse_config(data: dict[str, Any], base_dir: Path, path: Path | None = None)
             max_body_bytes=max_body,
             cors_origins=tuple(origins),
             enabled=_get(rpc, "enabled", bool, f"{where} [rpc]", True),
+            **_rpc_limits(rpc, f"{where} [rpc]"),
         ),
         p2p=P2PSection(
             host=_get(p2p, "host", str, f"{where} [p2p]", P2PSection.host),

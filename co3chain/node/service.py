@@ -1,7 +1,9 @@
 """Node assembly and lifecycle: chain + tx pool + block producer + JSON-RPC + metrics, in one asyncio loop.
 
 Threads: the event loop serves RPC; block building/import runs in a worker thread (``asyncio.to_thread``
-in the producer). The chain's import listener runs on that worker thread, so everything it touches is
+in the producer). The loop's default executor is a :class:`LaneExecutor`: work started by an RPC request
+runs in a small bounded pool with a time limit, everything else on the node's own threads, so no RPC
+load can take the capacity consensus and import need. The chain's import listener runs on that worker thread, so everything it touches is
 thread-safe (tx pool) or bounced to the loop (subscriptions, metrics are thread-safe).
 
 Shutdown (SIGTERM/SIGINT): stop the producer (the block in progress finishes: an import is one atomic
@@ -31,6 +33,7 @@ from co3chain.node.txpool import TxPool
 from co3chain.rpc.backend import RpcBackend
 from co3chain.rpc.methods import EthApi, build_dispatcher
 from co3chain.rpc.server import RpcApp, RpcServer
+from co3chain.rpc.workpool import LaneExecutor, RpcWorkPool
 
 log = logging.getLogger("co3chain.node")
 
@@ -100,6 +103,7 @@ class NodeService:
     _loop: asyncio.AbstractEventLoop | None = field(init=False, default=None)
     _last_timestamp: int | None = field(init=False, default=None)
     _closed: bool = field(init=False, default=False)
+    _executor: LaneExecutor | None = field(init=False, default=None)
     #: Connected peers (net_peerCount, metrics); the p2p layer replaces it when it is wired in.
     peer_count: Callable[[], int] = field(init=False, default_factory=lambda: _no_peers)
 
@@ -116,6 +120,8 @@ class NodeService:
         """Open the chain and start every component; raises ``Co3Error`` on bad config/keys."""
         self._loop = asyncio.get_running_loop()
         cfg = self.config
+        self._executor = LaneExecutor(RpcWorkPool(cfg.rpc.workers, cfg.rpc.max_pending, cfg.rpc.evm_timeout))
+        self._loop.set_default_executor(self._executor)
         self.genesis = load_genesis(cfg.genesis)
         self._load_key()
         if cfg.data_dir is not None:
@@ -226,6 +232,8 @@ class NodeService:
             self.metrics.stop()
         if hasattr(self, "chain"):
             self.chain.close()
+        if self._executor is not None:
+            self._executor.shutdown(wait=False)
         self._stopped.set()
 
     def request_stop(self) -> None:

@@ -24,6 +24,7 @@ from co3chain.rpc.errors import (
     MethodNotFound,
     RpcError,
 )
+from co3chain.rpc.workpool import RPC_LANE
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +153,12 @@ class Dispatcher:
         return {"jsonrpc": "2.0", "id": id_, "result": result}
 
     async def call(self, name: str, params: Any, ctx: CallContext) -> Any:
-        """Invoke ``name`` with JSON ``params`` (list or absent); raises :class:`RpcError`."""
+        """Invoke ``name`` with JSON ``params`` (list or absent); raises :class:`RpcError`.
+
+        Marks the serving task as RPC work: anything it hands to the loop's default executor runs in the
+        bounded RPC pool, never on the threads consensus and block import use (:mod:`.workpool`).
+        """
+        RPC_LANE.set(True)
         m = self._methods.get(name)
         if m is None:
             raise MethodNotFound(name)
