@@ -36,6 +36,10 @@ Example (all keys; only ``node.genesis`` is required)::
     [txpool]
     max_per_sender = 64
     max_total = 8192
+    max_bytes = 33554432        # encoded bytes of all pooled transactions
+    max_queued_per_sender = 16  # nonce-gap transactions per sender
+    queued_lifetime = 900       # seconds a nonce-gap transaction may wait
+    protected = []              # relayer/oracle/PA accounts a full pool evicts others for
 
     [permissions]
     accounts = []               # allowed tx senders (empty = everyone; genesis allow-list also applies)
@@ -107,6 +111,11 @@ class ProducerConfig:
 class TxPoolConfig:
     max_per_sender: int = 64
     max_total: int = 8192
+    max_bytes: int = 32 * 1024 * 1024
+    max_queued_per_sender: int = 16
+    queued_lifetime: float = 900.0
+    #: Accounts a full pool makes room for (validators and allow-listed accounts are protected too).
+    protected: tuple[bytes, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -140,9 +149,18 @@ _SECTIONS = {
     "p2p": {"host", "port", "peers"},
     "metrics": {"host", "port"},
     "producer": {"empty_blocks", "max_block_txs"},
-    "txpool": {"max_per_sender", "max_total"},
+    "txpool": {"max_per_sender", "max_total", "max_bytes", "max_queued_per_sender", "queued_lifetime", "protected"},
     "permissions": {"accounts", "contract"},
 }
+
+
+def _addresses(values: list[Any], where: str) -> list[bytes]:
+    out = []
+    for a in values:
+        if not isinstance(a, str) or not is_hex_address(a):
+            raise ConfigError(f"{where}: {a!r} is not a hex address")
+        out.append(to_canonical_address(a))
+    return out
 
 
 def _rpc_limits(rpc: dict[str, Any], where: str) -> dict[str, Any]:
@@ -240,7 +258,17 @@ def parse_config(data: dict[str, Any], base_dir: Path, path: Path | None = None)
     pool_cfg = TxPoolConfig(
         max_per_sender=_get(pool, "max_per_sender", int, f"{where} [txpool]", TxPoolConfig.max_per_sender),
         max_total=_get(pool, "max_total", int, f"{where} [txpool]", TxPoolConfig.max_total),
+        max_bytes=_get(pool, "max_bytes", int, f"{where} [txpool]", TxPoolConfig.max_bytes),
+        max_queued_per_sender=_get(
+            pool, "max_queued_per_sender", int, f"{where} [txpool]", TxPoolConfig.max_queued_per_sender
+        ),
+        queued_lifetime=float(
+            _get(pool, "queued_lifetime", (int, float), f"{where} [txpool]", TxPoolConfig.queued_lifetime)
+        ),
+        protected=tuple(_addresses(_get(pool, "protected", list, f"{where} [txpool]", []), f"{where} [txpool]")),
     )
+    if pool_cfg.max_bytes < 128 * 1024 or pool_cfg.queued_lifetime <= 0 or pool_cfg.max_queued_per_sender < 0:
+        raise ConfigError(f"{where}: [txpool] needs max_bytes >= 131072, queued_lifetime > 0, max_queued_per_sender >= 0")
     if pool_cfg.max_per_sender < 1 or pool_cfg.max_total < pool_cfg.max_per_sender:
         raise ConfigError(f"{where}: [txpool] needs 1 <= max_per_sender <= max_total")
     perms = data.get("permissions", {})

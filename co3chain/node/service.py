@@ -29,7 +29,7 @@ from co3chain.node.config import NodeConfig
 from co3chain.node.metrics import NodeMetrics
 from co3chain.node.permissioning import AccountPermissioning
 from co3chain.node.producer import BlockProducer, SealedBlockInfo, SingleValidatorProducer
-from co3chain.node.txpool import TxPool
+from co3chain.node.txpool import ProtectedSenders, TxPool
 from co3chain.rpc.backend import RpcBackend
 from co3chain.rpc.methods import EthApi, build_dispatcher
 from co3chain.rpc.server import RpcApp, RpcServer
@@ -136,11 +136,16 @@ class NodeService:
     async def _start_components(self) -> None:
         cfg = self.config
         self.permissioning = AccountPermissioning.from_config(self.chain, self.genesis, cfg)
+        protected = [*cfg.txpool.protected, *cfg.allowed_accounts, *(self.genesis.account_allowlist or ())]
         self.txpool = TxPool(
             self.chain,
             max_per_sender=cfg.txpool.max_per_sender,
             max_total=cfg.txpool.max_total,
             allowlist=self.permissioning,
+            max_bytes=cfg.txpool.max_bytes,
+            max_queued_per_sender=cfg.txpool.max_queued_per_sender,
+            queued_lifetime=cfg.txpool.queued_lifetime,
+            protected=ProtectedSenders(self.chain, protected),
         )
         if self.permissioning is not None:
             self.permissioning.attach_pool(self.txpool)
