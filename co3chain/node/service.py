@@ -29,6 +29,7 @@ from co3chain.node.config import NodeConfig
 from co3chain.node.metrics import NodeMetrics
 from co3chain.node.permissioning import AccountPermissioning
 from co3chain.node.producer import BlockProducer, SealedBlockInfo, SingleValidatorProducer
+from co3chain.node.txjournal import TxJournal
 from co3chain.node.txpool import ProtectedSenders, TxPool
 from co3chain.rpc.backend import RpcBackend
 from co3chain.rpc.methods import EthApi, build_dispatcher
@@ -104,6 +105,7 @@ class NodeService:
     _last_timestamp: int | None = field(init=False, default=None)
     _closed: bool = field(init=False, default=False)
     _executor: LaneExecutor | None = field(init=False, default=None)
+    _journal: TxJournal | None = field(init=False, default=None)
     #: Connected peers (net_peerCount, metrics); the p2p layer replaces it when it is wired in.
     peer_count: Callable[[], int] = field(init=False, default_factory=lambda: _no_peers)
 
@@ -149,6 +151,7 @@ class NodeService:
         )
         if self.permissioning is not None:
             self.permissioning.attach_pool(self.txpool)
+        self._open_journal()
         self.metrics = NodeMetrics()
         head = self.chain.head
         self.metrics.height.set(head.block_number)
@@ -200,6 +203,19 @@ class NodeService:
             type(self.producer).__name__ if self.producer else "none",
         )
 
+    def _open_journal(self) -> None:
+        """Re-admit the transactions accepted before a crash, then journal every new one."""
+        if self.config.data_dir is None:
+            return
+        journal = TxJournal(self.config.data_dir / "txpool.journal")
+        ok, refused = journal.restore(self.txpool.add)
+        if ok or refused:
+            log.info("tx journal: %d transactions re-admitted, %d no longer valid", ok, refused)
+        journal.attach(self.txpool.raw_transactions, lambda: len(self.txpool))
+        journal.compact()
+        self.txpool.journal = journal
+        self._journal = journal
+
     # -- events --------------------------------------------------------------------------------------
     def _on_import(self, block: Any, receipts: Any) -> None:
         """Chain import listener (worker thread)."""
@@ -235,6 +251,8 @@ class NodeService:
             await self.api.subscriptions.stop()
         if hasattr(self, "metrics"):
             self.metrics.stop()
+        if self._journal is not None:
+            self._journal.close()
         if hasattr(self, "chain"):
             self.chain.close()
         if self._executor is not None:

@@ -67,12 +67,17 @@ DEFAULT_MAX_QUEUED_PER_SENDER = 16
 DEFAULT_QUEUED_LIFETIME = 15 * 60.0
 
 
-def encoded_size(tx: Any) -> int:
-    """Bytes of ``tx`` on the wire (EIP-2718 envelope for typed transactions)."""
+def encode_tx(tx: Any) -> bytes:
+    """``tx`` as on the wire (EIP-2718 envelope for typed transactions)."""
     encode = getattr(tx, "encode", None)
     if callable(encode):
-        return len(encode())
-    return len(rlp.encode(tx))
+        return bytes(encode())
+    return rlp.encode(tx)
+
+
+def encoded_size(tx: Any) -> int:
+    """Bytes of ``tx`` on the wire."""
+    return len(encode_tx(tx))
 
 
 @dataclass
@@ -140,6 +145,8 @@ class TxPool:
         self.clock = clock
         self._bytes = 0
         self._next_expiry_check = 0.0
+        #: Durable record of accepted transactions (:class:`co3chain.node.txjournal.TxJournal`), if any.
+        self.journal: Any = None
         self.allowlist = allowlist
         self.price_bump_percent = price_bump_percent
         self.allow_unprotected = allow_unprotected
@@ -179,10 +186,20 @@ class TxPool:
 
     def add(self, raw_tx: bytes) -> bytes:
         """Validate and insert a raw signed transaction; returns its hash."""
-        return self.add_transaction(self.decode(raw_tx), size=len(raw_tx))
+        return self.add_transaction(self.decode(raw_tx), size=len(raw_tx), raw=bytes(raw_tx))
 
-    def add_transaction(self, tx: Any, size: int | None = None) -> bytes:
-        """Validate and insert an already decoded transaction (e.g. received from a peer)."""
+    def add_transaction(self, tx: Any, size: int | None = None, raw: bytes | None = None) -> bytes:
+        """Validate and insert an already decoded transaction (e.g. received from a peer).
+
+        With a journal attached, the transaction is on it before this returns (outside the pool lock:
+        the journal's compaction takes the pool lock while holding its own).
+        """
+        tx_hash = self._insert(tx, size)
+        if self.journal is not None:
+            self.journal.append(raw if raw is not None else encode_tx(tx))
+        return tx_hash
+
+    def _insert(self, tx: Any, size: int | None) -> bytes:
         tx_hash = tx.hash  # legacy txs re-hash on every ``.hash`` access
         if tx_hash in self._by_hash:
             # gossip delivers each tx once per peer: identical bytes already passed every check below
@@ -344,6 +361,12 @@ class TxPool:
         with self._lock:
             self._next_expiry_check = 0.0
             self._expire_queued(self.clock())
+
+    def raw_transactions(self) -> list[bytes]:
+        """Every pooled transaction encoded, each sender's in nonce order (the journal's compaction)."""
+        with self._lock:
+            txs = [e.tx for sender in self._by_sender.values() for _, e in sorted(sender.items())]
+        return [encode_tx(tx) for tx in txs]
 
     @property
     def size_bytes(self) -> int:
