@@ -19,6 +19,7 @@ import uvicorn
 
 from co3chain.rpc.dispatch import CallContext, Dispatcher
 from co3chain.rpc.errors import LIMIT_EXCEEDED, PARSE_ERROR
+from co3chain.rpc.httpguard import uvicorn_settings
 
 log = logging.getLogger(__name__)
 
@@ -216,7 +217,6 @@ class RpcServer:
         self._sock = sock
         config = uvicorn.Config(
             self.app,
-            http="httptools",
             ws="websockets-sansio",
             lifespan="off",
             log_level="warning",
@@ -224,8 +224,8 @@ class RpcServer:
             ws_max_size=self.app.max_body,
             ws_ping_interval=20.0,
             ws_ping_timeout=20.0,
-            timeout_keep_alive=30,
             backlog=1024,
+            **uvicorn_settings(),
         )
         self._server = _QuietServer(config)
         self._task = asyncio.create_task(self._server.serve(sockets=[sock]), name="rpc-server")
