@@ -41,6 +41,8 @@ class CallContext:
     transport: str  # "http" | "ws"
     send: Callable[[bytes], Awaitable[None]] | None = None
     subscriptions: set[str] | None = None
+    #: eth_subscribe refuses more than this many live subscriptions on the connection.
+    max_subscriptions: int | None = None
 
 
 @dataclass(frozen=True)
@@ -162,6 +164,13 @@ class Dispatcher:
         m = self._methods.get(name)
         if m is None:
             raise MethodNotFound(name)
+        if (
+            name == "eth_subscribe"
+            and ctx.max_subscriptions is not None
+            and ctx.subscriptions is not None
+            and len(ctx.subscriptions) >= ctx.max_subscriptions
+        ):
+            raise RpcError(LIMIT_EXCEEDED, f"too many subscriptions on this connection (max {ctx.max_subscriptions})")
         if params is None:
             params = []
         elif not isinstance(params, list):

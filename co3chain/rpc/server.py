@@ -25,6 +25,12 @@ log = logging.getLogger(__name__)
 
 #: geth's default HTTP body limit.
 DEFAULT_MAX_BODY = 5 * 1024 * 1024
+#: Messages waiting for one WebSocket client before it counts as a slow consumer and is dropped.
+DEFAULT_WS_QUEUE = 1024
+#: ... or this many bytes (one answer larger than this is still sent when nothing else waits).
+DEFAULT_WS_QUEUE_BYTES = 16 * 1024 * 1024
+#: Subscriptions one WebSocket connection may hold.
+DEFAULT_WS_MAX_SUBSCRIPTIONS = 64
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -43,9 +49,15 @@ class RpcApp:
         max_body: int = DEFAULT_MAX_BODY,
         cors_origins: list[str] | None = None,
         on_ws_close: Callable[[CallContext], None] | None = None,
+        ws_queue: int = DEFAULT_WS_QUEUE,
+        ws_queue_bytes: int = DEFAULT_WS_QUEUE_BYTES,
+        ws_max_subscriptions: int = DEFAULT_WS_MAX_SUBSCRIPTIONS,
     ) -> None:
         self.dispatcher = dispatcher
         self.max_body = max_body
+        self.ws_queue = ws_queue
+        self.ws_queue_bytes = ws_queue_bytes
+        self.ws_max_subscriptions = ws_max_subscriptions
         self.cors_origins = cors_origins or []
         self.on_ws_close = on_ws_close
 
@@ -137,23 +149,52 @@ class RpcApp:
         await self._respond(send, 413, body, _JSON_HEADERS + cors)
 
     async def _ws(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """One WebSocket connection. Everything sent to the client (responses and subscription
+        notifications) goes through a bounded per-connection queue drained by a writer task, so a client
+        that stops reading never blocks the notifier shared by every subscriber: when its queue is full
+        it is a slow consumer and is disconnected."""
         msg = await receive()
         if msg["type"] != "websocket.connect":
             return
         await send({"type": "websocket.accept"})
-        lock = asyncio.Lock()
-        closed = False
+        outbox: asyncio.Queue[bytes] = asyncio.Queue(maxsize=self.ws_queue)
+        slow = asyncio.Event()
+        queued = [0]  # bytes waiting in the outbox
 
         async def push(data: bytes) -> None:
-            if closed:
+            if slow.is_set():
                 return
-            async with lock:
+            if queued[0] + len(data) > self.ws_queue_bytes and not outbox.empty():
+                outbox_full = True
+            else:
+                try:
+                    outbox.put_nowait(data)
+                    queued[0] += len(data)
+                    outbox_full = False
+                except asyncio.QueueFull:
+                    outbox_full = True
+            if outbox_full:
+                log.info("dropping slow WebSocket consumer %s (%d messages, %d bytes unsent)",
+                         scope.get("client"), outbox.qsize(), queued[0])
+                slow.set()
+
+        async def writer() -> None:
+            while True:
+                data = await outbox.get()
+                queued[0] -= len(data)
                 await send({"type": "websocket.send", "text": data.decode()})
 
-        ctx = CallContext("ws", send=push, subscriptions=set())
+        ctx = CallContext("ws", send=push, subscriptions=set(), max_subscriptions=self.ws_max_subscriptions)
+        writer_task = asyncio.create_task(writer())
+        slow_wait = asyncio.create_task(slow.wait())
         try:
             while True:
-                msg = await receive()
+                recv = asyncio.ensure_future(receive())
+                done, _ = await asyncio.wait({recv, slow_wait, writer_task}, return_when=asyncio.FIRST_COMPLETED)
+                if recv not in done:
+                    recv.cancel()
+                    break  # slow consumer, or the writer failed (client gone)
+                msg = recv.result()
                 if msg["type"] == "websocket.disconnect":
                     break
                 if msg["type"] != "websocket.receive":
@@ -183,7 +224,9 @@ class RpcApp:
         except Exception:  # client vanished mid-send
             log.debug("websocket connection ended with an error", exc_info=True)
         finally:
-            closed = True
+            slow.set()
+            for task in (writer_task, slow_wait):
+                task.cancel()
             if self.on_ws_close is not None:
                 self.on_ws_close(ctx)
 
