@@ -167,7 +167,8 @@ class RpcWorkPool(cf.Executor):
             job.future.set_result(result)
 
     def _watch(self) -> None:
-        while not self._shutdown.wait(0.05):
+        # runs until shut down *and* idle: a job still running at shutdown keeps its time limit
+        while not (self._shutdown.wait(0.05) and not self._running):
             now = time.monotonic()
             with self._lock:
                 overdue = [j for j in self._running if j.deadline and j.deadline < now]
