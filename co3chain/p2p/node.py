@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import inspect
 import logging
 import time
@@ -430,8 +431,10 @@ class P2PNode:
 
     def _start_dialer(self, pubkey: bytes) -> None:
         self._dial_wake[pubkey] = asyncio.Event()
+        # a fresh context: a dialer started by an RPC call (admin peer methods) must not inherit its
+        # RPC-lane mark, or the peer's work would run on the RPC threads (co3chain.rpc.workpool)
         self._dialers[pubkey] = asyncio.create_task(
-            self._dial_loop(pubkey), name=f"p2p-dial-{pubkey[:4].hex()}"
+            self._dial_loop(pubkey), name=f"p2p-dial-{pubkey[:4].hex()}", context=contextvars.Context()
         )
 
     async def _dial_loop(self, pubkey: bytes) -> None:
