@@ -311,26 +311,27 @@ class TxPool:
             return True
         if not self._is_protected(sender) or size > self.max_bytes:
             return False
-        while not self._fits(count, size):
-            victim = self._eviction_victim(sender)
-            if victim is None:
-                return False
+        for victim in self._eviction_order(sender):
             self._drop(victim)
-        return True
+            if self._fits(count, size):
+                return True
+        return False
 
-    def _eviction_victim(self, keep: bytes) -> _Entry | None:
-        """The next transaction to evict for a protected sender: a queued one of an unprotected sender
-        if any, else the highest nonce of the unprotected sender holding the most (no new nonce gaps)."""
+    def _eviction_order(self, keep: bytes) -> Iterable[_Entry]:
+        """Unprotected senders' transactions in the order a protected sender evicts them: every queued
+        (nonce-gap) one first, then, from the sender holding the most, its latest nonces (no new gaps).
+        Lazy: the state is read once per candidate sender, only as far as eviction needs."""
         candidates = [s for s in self._by_sender if s != keep and not self._is_protected(s)]
-        if not candidates:
-            return None
         for s in candidates:
             _, queued = self._split(s)
-            if queued:
-                return queued[-1]
-        biggest = max(candidates, key=lambda s: len(self._by_sender[s]))
-        txs = self._by_sender[biggest]
-        return txs[max(txs)]
+            yield from reversed(queued)
+        while True:
+            left = [s for s in candidates if self._by_sender.get(s)]
+            if not left:
+                return
+            biggest = max(left, key=lambda s: len(self._by_sender[s]))
+            txs = self._by_sender[biggest]
+            yield txs[max(txs)]
 
     def _drop(self, entry: _Entry) -> None:
         """Remove one entry (lock held)."""
@@ -345,12 +346,13 @@ class TxPool:
 
     def _expire_queued(self, now: float) -> None:
         """Drop queued (nonce-gap) transactions older than ``queued_lifetime`` (lock held; runs at most
-        once a second so admission stays O(1) amortised)."""
+        once a second, and reads the state only for senders that have an old transaction)."""
         if now < self._next_expiry_check:
             return
         self._next_expiry_check = now + 1.0
         cutoff = now - self.queued_lifetime
-        for sender in list(self._by_sender):
+        old_senders = {e.sender for e in self._by_hash.values() if e.added_at < cutoff}
+        for sender in old_senders:
             _, queued = self._split(sender)
             for entry in queued:
                 if entry.added_at < cutoff:
