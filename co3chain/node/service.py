@@ -104,7 +104,6 @@ class NodeService:
     _loop: asyncio.AbstractEventLoop | None = field(init=False, default=None)
     _last_timestamp: int | None = field(init=False, default=None)
     _closed: bool = field(init=False, default=False)
-    _executor: LaneExecutor | None = field(init=False, default=None)
     _journal: TxJournal | None = field(init=False, default=None)
     #: Connected peers (net_peerCount, metrics); the p2p layer replaces it when it is wired in.
     peer_count: Callable[[], int] = field(init=False, default_factory=lambda: _no_peers)
@@ -122,8 +121,7 @@ class NodeService:
         """Open the chain and start every component; raises ``Co3Error`` on bad config/keys."""
         self._loop = asyncio.get_running_loop()
         cfg = self.config
-        self._executor = LaneExecutor(RpcWorkPool(cfg.rpc.workers, cfg.rpc.max_pending, cfg.rpc.evm_timeout))
-        self._loop.set_default_executor(self._executor)
+        self._install_executor()
         self.genesis = load_genesis(cfg.genesis)
         self._load_key()
         if cfg.data_dir is not None:
@@ -203,6 +201,16 @@ class NodeService:
             type(self.producer).__name__ if self.producer else "none",
         )
 
+    def _install_executor(self) -> None:
+        """Make the loop's default executor a :class:`LaneExecutor` (once per loop: several services may
+        share a loop in tests). It belongs to the loop, not to this service: ``asyncio.run`` shuts it
+        down with the loop, so stopping one service never takes the threads another one uses."""
+        assert self._loop is not None
+        if isinstance(getattr(self._loop, "_default_executor", None), LaneExecutor):
+            return
+        rpc = self.config.rpc
+        self._loop.set_default_executor(LaneExecutor(RpcWorkPool(rpc.workers, rpc.max_pending, rpc.evm_timeout)))
+
     def _open_journal(self) -> None:
         """Re-admit the transactions accepted before a crash, then journal every new one."""
         if self.config.data_dir is None:
@@ -255,8 +263,6 @@ class NodeService:
             self._journal.close()
         if hasattr(self, "chain"):
             self.chain.close()
-        if self._executor is not None:
-            self._executor.shutdown(wait=False)
         self._stopped.set()
 
     def request_stop(self) -> None:
