@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -105,6 +106,7 @@ class NodeService:
     _last_timestamp: int | None = field(init=False, default=None)
     _closed: bool = field(init=False, default=False)
     _journal: TxJournal | None = field(init=False, default=None)
+    _intake: RpcWorkPool | None = field(init=False, default=None)
     #: Connected peers (net_peerCount, metrics); the p2p layer replaces it when it is wired in.
     peer_count: Callable[[], int] = field(init=False, default_factory=lambda: _no_peers)
 
@@ -169,6 +171,9 @@ class NodeService:
             consensus=consensus,
         )
         dispatcher, self.api = build_dispatcher(backend)
+        # transaction intake off the event loop, bounded ("busy" beyond 4,096 waiting), never interrupted
+        self._intake = RpcWorkPool(workers=1, max_pending=4096, timeout=math.inf, name="tx-intake")
+        dispatcher.offload["eth_sendRawTransaction"] = self._intake
         attach = getattr(self.producer, "attach_rpc", None)
         if attach is not None:  # the QBFT driver adds votes, sync state, tx gossip and its qbft_ methods
             attach(backend, dispatcher)
@@ -259,6 +264,8 @@ class NodeService:
             await self.api.subscriptions.stop()
         if hasattr(self, "metrics"):
             self.metrics.stop()
+        if self._intake is not None:
+            self._intake.shutdown(wait=True)
         if self._journal is not None:
             self._journal.close()
         if hasattr(self, "chain"):

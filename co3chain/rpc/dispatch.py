@@ -7,6 +7,9 @@ handler; JSON is (de)serialised once with orjson.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures as cf
+import functools
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
@@ -82,6 +85,10 @@ class Dispatcher:
     def __init__(self, *, max_batch: int = DEFAULT_MAX_BATCH) -> None:
         self._methods: dict[str, Method] = {}
         self.max_batch = max_batch
+        #: Synchronous methods run on an executor instead of the event loop (the node sends
+        #: eth_sendRawTransaction to its bounded tx-intake threads: decoding, signature recovery and the
+        #: pool lock never stall the loop that carries p2p and consensus).
+        self.offload: dict[str, cf.Executor] = {}
 
     def register(self, name: str, func: Callable[..., Any], *, with_context: bool = False) -> None:
         """Add ``name``; positional JSON params map to the function's positional parameters."""
@@ -180,6 +187,10 @@ class Dispatcher:
             raise RpcError(INVALID_PARAMS, f"missing value for required argument {n}")
         if m.max_args >= 0 and n > m.max_args:
             raise RpcError(INVALID_PARAMS, f"too many arguments, want at most {m.max_args}")
+        executor = self.offload.get(name)
+        if executor is not None and not m.is_async:
+            call = functools.partial(m.func, *params, ctx=ctx) if m.with_context else functools.partial(m.func, *params)
+            return await asyncio.get_running_loop().run_in_executor(executor, call)
         out = m.func(*params, ctx=ctx) if m.with_context else m.func(*params)
         if m.is_async:
             out = await out

@@ -85,7 +85,9 @@ class RpcWorkPool(cf.Executor):
         workers: int = DEFAULT_RPC_WORKERS,
         max_pending: int = DEFAULT_RPC_MAX_PENDING,
         timeout: float = DEFAULT_RPC_TIMEOUT,
+        name: str = "rpc-worker",
     ) -> None:
+        """``timeout=math.inf`` for jobs that change state (tx intake): those are never interrupted."""
         if workers < 1 or max_pending < workers:
             raise ValueError("RpcWorkPool needs 1 <= workers <= max_pending")
         self.workers = workers
@@ -99,7 +101,7 @@ class RpcWorkPool(cf.Executor):
         self.busy_refusals = 0
         self.timeouts = 0
         self._threads = [
-            threading.Thread(target=self._worker, name=f"rpc-worker-{i}", daemon=True) for i in range(workers)
+            threading.Thread(target=self._worker, name=f"{name}-{i}", daemon=True) for i in range(workers)
         ]
         for t in self._threads:
             t.start()
@@ -184,7 +186,7 @@ class RpcWorkPool(cf.Executor):
             self._queue.put(None)
         if wait:
             for t in self._threads:
-                t.join(self.timeout + 1)
+                t.join(min(self.timeout + 1, 30.0))
 
 
 class LaneExecutor(cf.ThreadPoolExecutor):

@@ -103,3 +103,27 @@ def test_blocks_keep_coming_under_eth_call_flood(live_node: NodeProcess) -> None
     result = measure(url, [lambda stop: call_flood(url, stop) for _ in range(6)], seconds=12)
     assert result.block_share >= 0.75, f"{result.blocks} blocks in {result.slots} slots under eth_call flood"
     assert result.honest_failures == 0 and result.honest_latencies
+
+
+def test_dispatcher_offloads_marked_methods_and_answers_busy_when_full() -> None:
+    from co3chain.rpc.dispatch import CallContext, Dispatcher
+
+    d = Dispatcher()
+    gate = threading.Event()
+    d.register("tx_intake", lambda: (gate.wait(5), threading.current_thread().name)[1])
+    pool = RpcWorkPool(workers=1, max_pending=1, timeout=float("inf"), name="tx-intake")
+    d.offload["tx_intake"] = pool
+
+    async def main() -> None:
+        first = asyncio.create_task(d.call("tx_intake", [], CallContext("http")))
+        await asyncio.sleep(0.1)
+        assert not first.done()  # the loop is free while the method runs on the intake thread
+        with pytest.raises(RpcBusy):
+            await d.call("tx_intake", [], CallContext("http"))
+        gate.set()
+        assert (await first).startswith("tx-intake")
+
+    try:
+        asyncio.run(main())
+    finally:
+        pool.shutdown()
