@@ -158,43 +158,48 @@ class RpcApp:
             return
         await send({"type": "websocket.accept"})
         outbox: asyncio.Queue[bytes] = asyncio.Queue(maxsize=self.ws_queue)
-        slow = asyncio.Event()
-        queued = [0]  # bytes waiting in the outbox
+        dropped = False
+        queued = 0  # bytes waiting in the outbox
+        handler = asyncio.current_task()
+
+        def drop(reason: str) -> None:
+            """End this connection: cancel the handler (it may be waiting in ``receive``)."""
+            nonlocal dropped
+            if not dropped:
+                dropped = True
+                log.info("dropping WebSocket client %s: %s", scope.get("client"), reason)
+                if handler is not None:
+                    handler.cancel()
 
         async def push(data: bytes) -> None:
-            if slow.is_set():
+            nonlocal queued
+            if dropped:
                 return
-            if queued[0] + len(data) > self.ws_queue_bytes and not outbox.empty():
-                outbox_full = True
-            else:
-                try:
-                    outbox.put_nowait(data)
-                    queued[0] += len(data)
-                    outbox_full = False
-                except asyncio.QueueFull:
-                    outbox_full = True
-            if outbox_full:
-                log.info("dropping slow WebSocket consumer %s (%d messages, %d bytes unsent)",
-                         scope.get("client"), outbox.qsize(), queued[0])
-                slow.set()
+            if queued + len(data) > self.ws_queue_bytes and not outbox.empty():
+                drop(f"slow consumer ({outbox.qsize()} messages, {queued} bytes unsent)")
+                return
+            try:
+                outbox.put_nowait(data)
+            except asyncio.QueueFull:
+                drop(f"slow consumer ({outbox.qsize()} messages, {queued} bytes unsent)")
+                return
+            queued += len(data)
 
         async def writer() -> None:
-            while True:
-                data = await outbox.get()
-                queued[0] -= len(data)
-                await send({"type": "websocket.send", "text": data.decode()})
+            nonlocal queued
+            try:
+                while True:
+                    data = await outbox.get()
+                    queued -= len(data)
+                    await send({"type": "websocket.send", "text": data.decode()})
+            except Exception:  # client gone mid-send
+                drop("send failed")
 
         ctx = CallContext("ws", send=push, subscriptions=set(), max_subscriptions=self.ws_max_subscriptions)
         writer_task = asyncio.create_task(writer())
-        slow_wait = asyncio.create_task(slow.wait())
         try:
             while True:
-                recv = asyncio.ensure_future(receive())
-                done, _ = await asyncio.wait({recv, slow_wait, writer_task}, return_when=asyncio.FIRST_COMPLETED)
-                if recv not in done:
-                    recv.cancel()
-                    break  # slow consumer, or the writer failed (client gone)
-                msg = recv.result()
+                msg = await receive()
                 if msg["type"] == "websocket.disconnect":
                     break
                 if msg["type"] != "websocket.receive":
@@ -221,12 +226,14 @@ class RpcApp:
                     out = await self.dispatcher.handle_bytes(data, ctx)
                 if out is not None:
                     await push(out)
+        except asyncio.CancelledError:
+            if not dropped:
+                raise  # the server is stopping
         except Exception:  # client vanished mid-send
             log.debug("websocket connection ended with an error", exc_info=True)
         finally:
-            slow.set()
-            for task in (writer_task, slow_wait):
-                task.cancel()
+            dropped = True
+            writer_task.cancel()
             if self.on_ws_close is not None:
                 self.on_ws_close(ctx)
 
