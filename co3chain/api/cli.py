@@ -24,10 +24,13 @@ def serve(rpc_url: str, manifest_path: str, config_path: str, host: str, port: i
     import uvicorn
 
     from co3chain.api.app import app_from_files
+    from co3chain.rpc.httpguard import uvicorn_settings
 
     app = app_from_files(config_path, manifest_path, rpc_url)
     click.echo(f"co3chain API on http://{host}:{port} (docs: /docs)", err=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    # uvicorn_settings: header/keep-alive timeouts and no X-Forwarded-For trust of its own (uvicorn's
+    # default trusts loopback); the relay limiter applies [relayer] trusted_proxies itself.
+    uvicorn.run(app, host=host, port=port, log_level="warning", **uvicorn_settings())
 
 
 @api.command("new-key")

@@ -9,7 +9,9 @@ Per block ``n`` (parent ``p``) it checks, as Besu's header validation rules do:
 * ``extradata``: extraData is not canonical QBFT RLP;
 * ``validator-set``: the extraData validator list is not the set recomputed from genesis and the votes
   carried by earlier blocks (a change without ⌊n/2⌋+1 votes shows up here);
-* ``proposer-not-validator`` / ``wrong-proposer``: the coinbase is not the round's proposer;
+* ``proposer-not-validator`` / ``wrong-proposer``: the coinbase is not the proposer of the block's round
+  or of an earlier round (after a round change QBFT re-proposes the block prepared in an earlier round
+  unchanged but for the round, so it keeps that round's proposer as coinbase — as Besu does);
 * ``bad-seal`` / ``non-validator-seal`` / ``duplicate-seal`` / ``insufficient-seals``: commit seals must be
   ≥ ⌈2n/3⌉ distinct validators of the set valid at the parent.
 """
@@ -175,10 +177,12 @@ class ChainVerifier:
         n = h.number
         if h.coinbase not in expected:
             return [Finding("proposer-not-validator", f"coinbase {_hex(h.coinbase)} is not a validator", n)]
-        want = select_proposer(expected, prev.coinbase, extra.round)
-        if h.coinbase != want:
-            return [Finding("wrong-proposer", f"round {extra.round} proposer is {_hex(want)}, coinbase is "
-                                              f"{_hex(h.coinbase)}", n)]
+        # the proposers of rounds 0..round cycle through the set: at most len(expected) distinct ones
+        allowed = {select_proposer(expected, prev.coinbase, r) for r in range(min(extra.round, len(expected)) + 1)}
+        if h.coinbase not in allowed:
+            want = select_proposer(expected, prev.coinbase, extra.round)
+            return [Finding("wrong-proposer", f"coinbase {_hex(h.coinbase)} proposed no round up to {extra.round}"
+                                              f" (round {extra.round} proposer is {_hex(want)})", n)]
         return []
 
     def _check_seals(self, h: Header, extra: QbftExtraData, expected: Sequence[bytes]) -> list[Finding]:

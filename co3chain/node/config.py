@@ -37,6 +37,10 @@ Example (all keys; only ``node.genesis`` is required)::
     [txpool]
     max_per_sender = 64
     max_total = 8192
+    max_bytes = 33554432        # encoded bytes of all pooled transactions
+    max_queued_per_sender = 16  # nonce-gap transactions per sender
+    queued_lifetime = 900       # seconds a nonce-gap transaction may wait
+    protected = []              # relayer/oracle/PA accounts a full pool evicts others for
 
     [chain]
     engine = "revm"             # EVM: "revm" (fast, default) or "py-evm" (reference); identical blocks
@@ -83,6 +87,10 @@ class RpcConfig:
     max_body_bytes: int = 5 * 1024 * 1024
     cors_origins: tuple[str, ...] = ()
     enabled: bool = True
+    #: RPC execution threads, jobs in flight before "busy", per-job time limit (geth rpc.evmtimeout).
+    workers: int = 2
+    max_pending: int = 16
+    evm_timeout: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -120,6 +128,11 @@ class ChainConfig:
 class TxPoolConfig:
     max_per_sender: int = 64
     max_total: int = 8192
+    max_bytes: int = 32 * 1024 * 1024
+    max_queued_per_sender: int = 16
+    queued_lifetime: float = 900.0
+    #: Accounts a full pool makes room for (validators and allow-listed accounts are protected too).
+    protected: tuple[bytes, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -150,14 +163,33 @@ class NodeConfig:
 _SECTIONS = {
     "node": {"data_dir", "genesis", "dev"},
     "validator": {"keystore", "password_file"},
-    "rpc": {"host", "port", "max_body_bytes", "cors_origins", "enabled"},
+    "rpc": {"host", "port", "max_body_bytes", "cors_origins", "enabled", "workers", "max_pending", "evm_timeout"},
     "p2p": {"host", "port", "peers", "advertise_host"},
     "metrics": {"host", "port"},
     "producer": {"empty_blocks", "max_block_txs"},
-    "txpool": {"max_per_sender", "max_total"},
+    "txpool": {"max_per_sender", "max_total", "max_bytes", "max_queued_per_sender", "queued_lifetime", "protected"},
     "permissions": {"accounts", "contract"},
     "chain": {"engine", "cross_check"},
 }
+
+
+def _addresses(values: list[Any], where: str) -> list[bytes]:
+    out = []
+    for a in values:
+        if not isinstance(a, str) or not is_hex_address(a):
+            raise ConfigError(f"{where}: {a!r} is not a hex address")
+        out.append(to_canonical_address(a))
+    return out
+
+
+def _rpc_limits(rpc: dict[str, Any], where: str) -> dict[str, Any]:
+    """``[rpc] workers / max_pending / evm_timeout`` (see :mod:`co3chain.rpc.workpool`)."""
+    workers = _get(rpc, "workers", int, where, RpcConfig.workers)
+    pending = _get(rpc, "max_pending", int, where, RpcConfig.max_pending)
+    timeout = _get(rpc, "evm_timeout", (int, float), where, RpcConfig.evm_timeout)
+    if workers < 1 or pending < workers or timeout <= 0:
+        raise ConfigError(f"{where}: needs 1 <= workers <= max_pending and evm_timeout > 0")
+    return {"workers": workers, "max_pending": pending, "evm_timeout": float(timeout)}
 
 
 def _get(section: dict[str, Any], key: str, typ: type | tuple[type, ...], where: str, default: Any) -> Any:
@@ -245,7 +277,17 @@ def parse_config(data: dict[str, Any], base_dir: Path, path: Path | None = None)
     pool_cfg = TxPoolConfig(
         max_per_sender=_get(pool, "max_per_sender", int, f"{where} [txpool]", TxPoolConfig.max_per_sender),
         max_total=_get(pool, "max_total", int, f"{where} [txpool]", TxPoolConfig.max_total),
+        max_bytes=_get(pool, "max_bytes", int, f"{where} [txpool]", TxPoolConfig.max_bytes),
+        max_queued_per_sender=_get(
+            pool, "max_queued_per_sender", int, f"{where} [txpool]", TxPoolConfig.max_queued_per_sender
+        ),
+        queued_lifetime=float(
+            _get(pool, "queued_lifetime", (int, float), f"{where} [txpool]", TxPoolConfig.queued_lifetime)
+        ),
+        protected=tuple(_addresses(_get(pool, "protected", list, f"{where} [txpool]", []), f"{where} [txpool]")),
     )
+    if pool_cfg.max_bytes < 128 * 1024 or pool_cfg.queued_lifetime <= 0 or pool_cfg.max_queued_per_sender < 0:
+        raise ConfigError(f"{where}: [txpool] needs max_bytes >= 131072, queued_lifetime > 0, max_queued_per_sender >= 0")
     if pool_cfg.max_per_sender < 1 or pool_cfg.max_total < pool_cfg.max_per_sender:
         raise ConfigError(f"{where}: [txpool] needs 1 <= max_per_sender <= max_total")
     chain_sec = data.get("chain", {})
@@ -279,6 +321,7 @@ def parse_config(data: dict[str, Any], base_dir: Path, path: Path | None = None)
             max_body_bytes=max_body,
             cors_origins=tuple(origins),
             enabled=_get(rpc, "enabled", bool, f"{where} [rpc]", True),
+            **_rpc_limits(rpc, f"{where} [rpc]"),
         ),
         p2p=P2PSection(
             host=_get(p2p, "host", str, f"{where} [p2p]", P2PSection.host),

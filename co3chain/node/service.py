@@ -1,7 +1,9 @@
 """Node assembly and lifecycle: chain + tx pool + block producer + JSON-RPC + metrics, in one asyncio loop.
 
 Threads: the event loop serves RPC; block building/import runs in a worker thread (``asyncio.to_thread``
-in the producer). The chain's import listener runs on that worker thread, so everything it touches is
+in the producer). The loop's default executor is a :class:`LaneExecutor`: work started by an RPC request
+runs in a small bounded pool with a time limit, everything else on the node's own threads, so no RPC
+load can take the capacity consensus and import need. The chain's import listener runs on that worker thread, so everything it touches is
 thread-safe (tx pool) or bounced to the loop (subscriptions, metrics are thread-safe).
 
 Shutdown (SIGTERM/SIGINT): stop the producer (the block in progress finishes: an import is one atomic
@@ -13,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,10 +30,12 @@ from co3chain.node.config import NodeConfig
 from co3chain.node.metrics import NodeMetrics
 from co3chain.node.permissioning import AccountPermissioning
 from co3chain.node.producer import BlockProducer, SealedBlockInfo, SingleValidatorProducer
-from co3chain.node.txpool import TxPool
+from co3chain.node.txjournal import TxJournal
+from co3chain.node.txpool import ProtectedSenders, TxPool
 from co3chain.rpc.backend import RpcBackend
 from co3chain.rpc.methods import EthApi, build_dispatcher
 from co3chain.rpc.server import RpcApp, RpcServer
+from co3chain.rpc.workpool import LaneExecutor, RpcWorkPool
 
 log = logging.getLogger("co3chain.node")
 
@@ -100,6 +105,8 @@ class NodeService:
     _loop: asyncio.AbstractEventLoop | None = field(init=False, default=None)
     _last_timestamp: int | None = field(init=False, default=None)
     _closed: bool = field(init=False, default=False)
+    _journal: TxJournal | None = field(init=False, default=None)
+    _intake: RpcWorkPool | None = field(init=False, default=None)
     #: Connected peers (net_peerCount, metrics); the p2p layer replaces it when it is wired in.
     peer_count: Callable[[], int] = field(init=False, default_factory=lambda: _no_peers)
 
@@ -116,6 +123,7 @@ class NodeService:
         """Open the chain and start every component; raises ``Co3Error`` on bad config/keys."""
         self._loop = asyncio.get_running_loop()
         cfg = self.config
+        self._install_executor()
         self.genesis = load_genesis(cfg.genesis)
         self._load_key()
         if cfg.data_dir is not None:
@@ -130,14 +138,20 @@ class NodeService:
     async def _start_components(self) -> None:
         cfg = self.config
         self.permissioning = AccountPermissioning.from_config(self.chain, self.genesis, cfg)
+        protected = [*cfg.txpool.protected, *cfg.allowed_accounts, *(self.genesis.account_allowlist or ())]
         self.txpool = TxPool(
             self.chain,
             max_per_sender=cfg.txpool.max_per_sender,
             max_total=cfg.txpool.max_total,
             allowlist=self.permissioning,
+            max_bytes=cfg.txpool.max_bytes,
+            max_queued_per_sender=cfg.txpool.max_queued_per_sender,
+            queued_lifetime=cfg.txpool.queued_lifetime,
+            protected=ProtectedSenders(self.chain, protected),
         )
         if self.permissioning is not None:
             self.permissioning.attach_pool(self.txpool)
+        self._open_journal()
         self.metrics = NodeMetrics()
         head = self.chain.head
         self.metrics.height.set(head.block_number)
@@ -158,6 +172,9 @@ class NodeService:
             coinbase=self.address,
         )
         dispatcher, self.api = build_dispatcher(backend)
+        # transaction intake off the event loop, bounded ("busy" beyond 4,096 waiting), never interrupted
+        self._intake = RpcWorkPool(workers=1, max_pending=4096, timeout=math.inf, name="tx-intake")
+        dispatcher.offload["eth_sendRawTransaction"] = self._intake
         attach = getattr(self.producer, "attach_rpc", None)
         if attach is not None:  # the QBFT driver adds votes, sync state, tx gossip and its qbft_ methods
             attach(backend, dispatcher)
@@ -190,6 +207,29 @@ class NodeService:
             self.metrics_port,
             type(self.producer).__name__ if self.producer else "none",
         )
+
+    def _install_executor(self) -> None:
+        """Make the loop's default executor a :class:`LaneExecutor` (once per loop: several services may
+        share a loop in tests). It belongs to the loop, not to this service: ``asyncio.run`` shuts it
+        down with the loop, so stopping one service never takes the threads another one uses."""
+        assert self._loop is not None
+        if isinstance(getattr(self._loop, "_default_executor", None), LaneExecutor):
+            return
+        rpc = self.config.rpc
+        self._loop.set_default_executor(LaneExecutor(RpcWorkPool(rpc.workers, rpc.max_pending, rpc.evm_timeout)))
+
+    def _open_journal(self) -> None:
+        """Re-admit the transactions accepted before a crash, then journal every new one."""
+        if self.config.data_dir is None:
+            return
+        journal = TxJournal(self.config.data_dir / "txpool.journal")
+        ok, refused = journal.restore(self.txpool.add)
+        if ok or refused:
+            log.info("tx journal: %d transactions re-admitted, %d no longer valid", ok, refused)
+        journal.attach(self.txpool.raw_transactions, lambda: len(self.txpool))
+        journal.compact()
+        self.txpool.journal = journal
+        self._journal = journal
 
     # -- events --------------------------------------------------------------------------------------
     def _on_import(self, block: Any, receipts: Any) -> None:
@@ -226,6 +266,10 @@ class NodeService:
             await self.api.subscriptions.stop()
         if hasattr(self, "metrics"):
             self.metrics.stop()
+        if self._intake is not None:
+            self._intake.shutdown(wait=True)
+        if self._journal is not None:
+            self._journal.close()
         if hasattr(self, "chain"):
             self.chain.close()
         self._stopped.set()

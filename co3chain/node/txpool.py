@@ -6,6 +6,23 @@ sender and nonce replaces the old one only if both its fee cap and its tip are s
 least 10 % higher (geth's rule; on a zero-price network equal-price resubmissions are therefore refused
 as underpriced: raise the price by at least 1 wei to replace a transaction).
 
+Limits (what an outsider can make the pool hold), after geth's legacypool:
+
+* per sender at most ``max_per_sender`` transactions, of which at most ``max_queued_per_sender`` queued
+  (nonce gaps: a sender cannot park a run of unminable transactions);
+* globally ``max_total`` transactions *and* ``max_bytes`` of encoded transactions (the count alone let
+  40 × 2.3 MB transactions add 200 MB per node; raw transactions are also capped at 128 KiB);
+* queued transactions expire after ``queued_lifetime`` seconds (geth: 3 h; ours: 15 min by default);
+* when the pool is full, a transaction from a *protected* sender (``protected(sender)``: validators,
+  the node's allow-listed accounts and ``[txpool] protected``, i.e. the relayer, oracle and PA accounts)
+  evicts other senders' transactions — queued ones first, then the latest nonces of the sender holding
+  the most — so a flood never keeps the consortium's own accounts out. Unprotected senders are refused
+  with "txpool is full".
+
+On a deployed consortium network only allow-listed accounts should send transactions at all (citizens
+act through the relayer): configure the genesis ``accountAllowlist`` / on-chain permissioning contract;
+the pool then refuses everyone else before any of the limits above come into play.
+
 Admission errors are :class:`TxPoolError` with ``code`` -32602 (undecodable input) or -32000 and the
 geth/Besu message texts wallets recognise ("nonce too low", "insufficient funds for gas * price +
 value", ...). Thread-safe: RPC threads add while the block producer selects.
@@ -16,10 +33,12 @@ from __future__ import annotations
 import heapq
 import itertools
 import threading
+import time
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import rlp
 from eth.exceptions import PyEVMError
 from eth_keys.exceptions import BadSignature
 from eth_utils import ValidationError
@@ -27,6 +46,7 @@ from rlp.exceptions import RLPException
 
 from co3chain.chain.chain import NodeChain
 from co3chain.errors import Co3Error
+from co3chain.node.rawtx import RawTxShapeError, check_raw_transaction
 
 INVALID_PARAMS = -32602
 SERVER_ERROR = -32000
@@ -41,11 +61,32 @@ class TxPoolError(Co3Error):
         self.message = message
 
 
+#: geth's default 4,096 + 1,024 slots of 32 KiB would be 160 MiB; a consortium node needs far less.
+DEFAULT_MAX_BYTES = 32 * 1024 * 1024
+DEFAULT_MAX_QUEUED_PER_SENDER = 16
+DEFAULT_QUEUED_LIFETIME = 15 * 60.0
+
+
+def encode_tx(tx: Any) -> bytes:
+    """``tx`` as on the wire (EIP-2718 envelope for typed transactions)."""
+    encode = getattr(tx, "encode", None)
+    if callable(encode):
+        return bytes(encode())
+    return rlp.encode(tx)
+
+
+def encoded_size(tx: Any) -> int:
+    """Bytes of ``tx`` on the wire."""
+    return len(encode_tx(tx))
+
+
 @dataclass
 class _Entry:
     tx: Any
     sender: bytes
     seq: int  # arrival order: FIFO among equal prices
+    size: int = 0
+    added_at: float = 0.0
 
     @property
     def fee_cap(self) -> int:
@@ -54,6 +95,26 @@ class _Entry:
     @property
     def tip(self) -> int:
         return self.tx.max_priority_fee_per_gas
+
+
+class ProtectedSenders:
+    """``protected(sender)`` for :class:`TxPool`: the validators of the head's child plus fixed accounts
+    (``[txpool] protected``, ``[permissions] accounts``, the genesis allow-list). Cached per head."""
+
+    def __init__(self, chain: NodeChain, accounts: Iterable[bytes] = ()) -> None:
+        self.chain = chain
+        self.accounts = frozenset(bytes(a) for a in accounts)
+        self._head: bytes | None = None
+        self._validators: frozenset[bytes] = frozenset()
+
+    def __call__(self, sender: bytes) -> bool:
+        if sender in self.accounts:
+            return True
+        head = self.chain.head
+        if head.hash != self._head:
+            self._validators = frozenset(self.chain.validators_for_child(head))
+            self._head = head.hash
+        return sender in self._validators
 
 
 class TxPool:
@@ -67,10 +128,25 @@ class TxPool:
         allowlist: Callable[[bytes], bool] | None = None,
         price_bump_percent: int = 10,
         allow_unprotected: bool = False,
+        *,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        max_queued_per_sender: int = DEFAULT_MAX_QUEUED_PER_SENDER,
+        queued_lifetime: float = DEFAULT_QUEUED_LIFETIME,
+        protected: Callable[[bytes], bool] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.chain = chain
         self.max_per_sender = max_per_sender
         self.max_total = max_total
+        self.max_bytes = max_bytes
+        self.max_queued_per_sender = max_queued_per_sender
+        self.queued_lifetime = queued_lifetime
+        self.protected = protected
+        self.clock = clock
+        self._bytes = 0
+        self._next_expiry_check = 0.0
+        #: Durable record of accepted transactions (:class:`co3chain.node.txjournal.TxJournal`), if any.
+        self.journal: Any = None
         self.allowlist = allowlist
         self.price_bump_percent = price_bump_percent
         self.allow_unprotected = allow_unprotected
@@ -94,7 +170,15 @@ class TxPool:
 
     # -- admission -------------------------------------------------------------------------------------
     def decode(self, raw_tx: bytes) -> Any:
-        """Decode raw bytes into a py-evm signed transaction or raise a -32602 TxPoolError."""
+        """Decode raw bytes into a py-evm signed transaction or raise a -32602 TxPoolError.
+
+        Size (128 KiB) and RLP nesting are checked first by an iterative scan: the recursive decoder
+        never sees a bomb (see :mod:`co3chain.node.rawtx`).
+        """
+        try:
+            check_raw_transaction(bytes(raw_tx))
+        except RawTxShapeError as exc:
+            raise TxPoolError(INVALID_PARAMS, str(exc)) from None
         try:
             return self.chain.vm_class.get_transaction_builder().decode(bytes(raw_tx))
         except (RLPException, ValidationError, PyEVMError, ValueError, TypeError) as exc:
@@ -102,10 +186,20 @@ class TxPool:
 
     def add(self, raw_tx: bytes) -> bytes:
         """Validate and insert a raw signed transaction; returns its hash."""
-        return self.add_transaction(self.decode(raw_tx))
+        return self.add_transaction(self.decode(raw_tx), size=len(raw_tx), raw=bytes(raw_tx))
 
-    def add_transaction(self, tx: Any) -> bytes:
-        """Validate and insert an already decoded transaction (e.g. received from a peer)."""
+    def add_transaction(self, tx: Any, size: int | None = None, raw: bytes | None = None) -> bytes:
+        """Validate and insert an already decoded transaction (e.g. received from a peer).
+
+        With a journal attached, the transaction is on it before this returns (outside the pool lock:
+        the journal's compaction takes the pool lock while holding its own).
+        """
+        tx_hash = self._insert(tx, size)
+        if self.journal is not None:
+            self.journal.append(raw if raw is not None else encode_tx(tx))
+        return tx_hash
+
+    def _insert(self, tx: Any, size: int | None) -> bytes:
         tx_hash = tx.hash  # legacy txs re-hash on every ``.hash`` access
         if tx_hash in self._by_hash:
             # gossip delivers each tx once per peer: identical bytes already passed every check below
@@ -164,6 +258,10 @@ class TxPool:
             if state.get_balance(sender) < cost:
                 raise TxPoolError(SERVER_ERROR, "insufficient funds for gas * price + value")
 
+            if size is None:
+                size = encoded_size(tx)
+            now = self.clock()
+            self._expire_queued(now)
             txs = self._by_sender.setdefault(sender, {})
             old = txs.get(tx.nonce)
             if old is not None:
@@ -175,18 +273,107 @@ class TxPool:
                     or tx.max_priority_fee_per_gas * 100 < old.tip * bump
                 ):
                     raise TxPoolError(SERVER_ERROR, "replacement transaction underpriced")
-                del self._by_hash[old.tx.hash]
             else:
                 if len(txs) >= self.max_per_sender:
                     raise TxPoolError(SERVER_ERROR, "txpool is full: too many transactions from this sender")
-                if len(self._by_hash) >= self.max_total:
+                run = len(self._run_from(sender, state_nonce))
+                if tx.nonce > state_nonce + run and len(txs) - run >= self.max_queued_per_sender:
                     if not txs:
                         del self._by_sender[sender]
-                    raise TxPoolError(SERVER_ERROR, "txpool is full")
-            entry = _Entry(tx, sender, next(self._seq))
+                    raise TxPoolError(
+                        SERVER_ERROR, "txpool is full: too many queued (nonce-gap) transactions from this sender"
+                    )
+            freed = (1, old.size) if old is not None else (0, 0)
+            if not self._make_room(sender, 1 - freed[0], size - freed[1]):
+                if not txs:
+                    del self._by_sender[sender]
+                raise TxPoolError(SERVER_ERROR, "txpool is full")
+            if old is not None:
+                self._drop(old)
+                txs = self._by_sender.setdefault(sender, {})
+            entry = _Entry(tx, sender, next(self._seq), size, now)
             txs[tx.nonce] = entry
             self._by_hash[tx_hash] = entry
+            self._bytes += size
             return tx_hash
+
+    # -- limits ----------------------------------------------------------------------------------------
+    def _is_protected(self, sender: bytes) -> bool:
+        return self.protected is not None and bool(self.protected(sender))
+
+    def _fits(self, count: int, size: int) -> bool:
+        return len(self._by_hash) + count <= self.max_total and self._bytes + size <= self.max_bytes
+
+    def _make_room(self, sender: bytes, count: int, size: int) -> bool:
+        """True when ``count`` more transactions of ``size`` bytes fit, evicting unprotected senders'
+        transactions for a protected ``sender`` if needed (lock held)."""
+        if self._fits(count, size):
+            return True
+        if not self._is_protected(sender) or size > self.max_bytes:
+            return False
+        for victim in self._eviction_order(sender):
+            self._drop(victim)
+            if self._fits(count, size):
+                return True
+        return False
+
+    def _eviction_order(self, keep: bytes) -> Iterable[_Entry]:
+        """Unprotected senders' transactions in the order a protected sender evicts them: every queued
+        (nonce-gap) one first, then, from the sender holding the most, its latest nonces (no new gaps).
+        Lazy: the state is read once per candidate sender, only as far as eviction needs."""
+        candidates = [s for s in self._by_sender if s != keep and not self._is_protected(s)]
+        for s in candidates:
+            _, queued = self._split(s)
+            yield from reversed(queued)
+        while True:
+            left = [s for s in candidates if self._by_sender.get(s)]
+            if not left:
+                return
+            biggest = max(left, key=lambda s: len(self._by_sender[s]))
+            txs = self._by_sender[biggest]
+            yield txs[max(txs)]
+
+    def _drop(self, entry: _Entry) -> None:
+        """Remove one entry (lock held)."""
+        if self._by_hash.pop(entry.tx.hash, None) is None:
+            return
+        self._bytes -= entry.size
+        txs = self._by_sender.get(entry.sender, {})
+        if txs.get(entry.tx.nonce) is entry:
+            del txs[entry.tx.nonce]
+        if not txs:
+            self._by_sender.pop(entry.sender, None)
+
+    def _expire_queued(self, now: float) -> None:
+        """Drop queued (nonce-gap) transactions older than ``queued_lifetime`` (lock held; runs at most
+        once a second, and reads the state only for senders that have an old transaction)."""
+        if now < self._next_expiry_check:
+            return
+        self._next_expiry_check = now + 1.0
+        cutoff = now - self.queued_lifetime
+        old_senders = {e.sender for e in self._by_hash.values() if e.added_at < cutoff}
+        for sender in old_senders:
+            _, queued = self._split(sender)
+            for entry in queued:
+                if entry.added_at < cutoff:
+                    self._drop(entry)
+
+    def expire_queued(self) -> None:
+        """Drop expired queued transactions now (also done on admission and on block import)."""
+        with self._lock:
+            self._next_expiry_check = 0.0
+            self._expire_queued(self.clock())
+
+    def raw_transactions(self) -> list[bytes]:
+        """Every pooled transaction encoded, each sender's in nonce order (the journal's compaction)."""
+        with self._lock:
+            txs = [e.tx for sender in self._by_sender.values() for _, e in sorted(sender.items())]
+        return [encode_tx(tx) for tx in txs]
+
+    @property
+    def size_bytes(self) -> int:
+        """Encoded bytes of every pooled transaction."""
+        return self._bytes
 
     # -- queries ---------------------------------------------------------------------------------------
     def _split(self, sender: bytes) -> tuple[list[_Entry], list[_Entry]]:
@@ -308,14 +495,9 @@ class TxPool:
         """Drop transactions (e.g. rejected by block building)."""
         with self._lock:
             for h in tx_hashes:
-                entry = self._by_hash.pop(bytes(h), None)
-                if entry is None:
-                    continue
-                txs = self._by_sender.get(entry.sender, {})
-                if txs.get(entry.tx.nonce) is entry:
-                    del txs[entry.tx.nonce]
-                if not txs:
-                    self._by_sender.pop(entry.sender, None)
+                entry = self._by_hash.get(bytes(h))
+                if entry is not None:
+                    self._drop(entry)
 
     def drop_rejected(self, rejected: Iterable[tuple[Any, str]]) -> None:
         """Drop the ``(tx, reason)`` pairs that :meth:`NodeChain.build_block` could not include."""
@@ -329,6 +511,7 @@ class TxPool:
         with self._lock:
             hashes = [tx.hash for tx in block.transactions]
             self.remove(hashes)
+            self._expire_queued(self.clock())
             if not self._by_sender:
                 return
             # block txs were executed, so their senders are in the chain's cache (no recovery here)

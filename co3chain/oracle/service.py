@@ -156,8 +156,11 @@ class OracleService:
         """Run HTTP and the worker until interrupted."""
         import uvicorn
 
+        from co3chain.rpc.httpguard import uvicorn_settings
+
         self.start_worker()
         try:
-            uvicorn.run(self.app, host=self.config.host, port=self.config.port, log_level="warning")
+            uvicorn.run(self.app, host=self.config.host, port=self.config.port, log_level="warning",
+                        **uvicorn_settings())
         finally:
             self.stop()

@@ -7,7 +7,8 @@ stand-alone app (what ``co3chain oracle run`` serves), with ``/metrics``.
 Responses: ``202`` with the attestation id once the event is durably committed; ``200`` with the existing
 state when the same (source, event id) is delivered again (replays and retries are idempotent); ``409`` when
 an event id is reused with different content; ``401`` for authentication failures; ``422`` for malformed
-bodies; ``413`` for bodies over 64 KiB.
+bodies; ``413`` for bodies over 64 KiB (refused on ``Content-Length`` or while streaming, never read
+whole). Webhook source headers (known source, fresh timestamp) are checked before the body is read.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from co3chain.errors import Co3Error
-from co3chain.oracle.auth import AuthError
+from co3chain.oracle.auth import SIGNATURE_HEADER, SOURCE_HEADER, TIMESTAMP_HEADER, AuthError
 from co3chain.oracle.events import PayloadError
 from co3chain.oracle.operator import OracleOperator
 from co3chain.oracle.signing import CosignRefused, parse_forwarded
@@ -47,17 +48,53 @@ def _clock(request: Request) -> Callable[[], float]:
 
 
 async def _body(request: Request) -> bytes:
-    body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        raise HTTPException(413, f"body larger than {MAX_BODY_BYTES} bytes")
-    return body
+    """The request body, refused with 413 *before* it is read when ``Content-Length`` is too big and while
+    it streams in otherwise (chunked uploads): a 200 MB body used to be read whole (RSS +400 MB) and only
+    then measured."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise HTTPException(400, "invalid Content-Length")
+        if int(declared) > MAX_BODY_BYTES:
+            raise HTTPException(413, f"body larger than {MAX_BODY_BYTES} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise HTTPException(413, f"body larger than {MAX_BODY_BYTES} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _preauthenticate(op: OracleOperator, request: Request, now: float) -> None:
+    """Everything of the source's authentication that does not need the body (known source, fresh
+    timestamp, a signature header): strangers are refused before a byte of their body is read."""
+    headers = request.headers
+    name = headers.get(SOURCE_HEADER)
+    ts = headers.get(TIMESTAMP_HEADER)
+    if name is None or ts is None or headers.get(SIGNATURE_HEADER) is None:
+        raise HTTPException(401, f"missing {SOURCE_HEADER} / {TIMESTAMP_HEADER} / {SIGNATURE_HEADER} header")
+    if name not in op.auth.sources:
+        raise HTTPException(401, f"unknown source {name!r}")
+    if not ts.isdigit() or len(ts) > 12:
+        raise HTTPException(401, "timestamp header must be unix seconds")
+    try:
+        op.auth.check_fresh(int(ts), now)
+    except AuthError as exc:
+        raise HTTPException(401, str(exc)) from None
 
 
 async def _ingest(request: Request, kind: str) -> JSONResponse:
     op = _operator(request)
+    now = _clock(request)()
+    try:
+        _preauthenticate(op, request, now)
+    except HTTPException:
+        op.metrics.auth_failures.inc()
+        raise
     body = await _body(request)
     headers = dict(request.headers)
-    now = _clock(request)()
     try:
         item, created = await run_in_threadpool(op.ingest, headers, body, now, expected_kind=kind)
     except AuthError as exc:

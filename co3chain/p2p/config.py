@@ -29,6 +29,15 @@ class P2PConfig:
     ban_seconds: float = 30.0
     max_peers: int = 64
     max_pending_handshakes: int = 16
+    #: Inbound handshakes must finish this fast (outbound dials keep ``handshake_timeout``): a stranger
+    #: holding a slot silently holds it for at most this long.
+    inbound_handshake_timeout: float = 2.0
+    #: Pending inbound handshakes from one IP address (the general slots).
+    max_pending_per_ip: int = 2
+    #: Extra pending-handshake slots only for the addresses of allow-listed peers (static peers' hosts and
+    #: addresses peers have authenticated from), so strangers filling the general slots cannot keep
+    #: validators from reconnecting.
+    reserved_handshakes: int = 16
     send_queue_frames: int = 4096
     send_queue_bytes: int = 64 * MIB
     seen_cache_size: int = 65536
@@ -45,7 +54,7 @@ class P2PConfig:
             raise ValueError("idle_timeout must be longer than ping_interval")
         if not 0 < self.reconnect_min <= self.reconnect_max:
             raise ValueError("need 0 < reconnect_min <= reconnect_max")
-        for name in ("handshake_timeout", "request_timeout", "ping_interval"):
+        for name in ("handshake_timeout", "inbound_handshake_timeout", "request_timeout", "ping_interval"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
         if self.send_queue_frames < 1 or self.send_queue_bytes < self.max_frame_size:

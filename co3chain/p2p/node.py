@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import inspect
 import logging
 import time
@@ -108,6 +109,12 @@ class P2PNode:
         self._dial_wake: dict[bytes, asyncio.Event] = {}
         self._inbound_tasks: set[asyncio.Task[Any]] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
+        #: pending inbound handshakes per remote IP, and how many use the general / reserved slots
+        self._pending_by_ip: dict[str, int] = {}
+        self._pending_general = 0
+        self._pending_reserved = 0
+        #: IPs allow-listed peers have authenticated from (they get reserved handshake slots)
+        self._trusted_ips: set[str] = set()
 
     # ------------------------------------------------------------ identity and state
 
@@ -282,24 +289,58 @@ class P2PNode:
                 writer.close()
             raise
 
+    def _reserved_ip(self, ip: str) -> bool:
+        """Is ``ip`` the address of an allow-listed peer (a static peer's host, or seen authenticated)?"""
+        return ip in self._trusted_ips or any(e.host == ip for e in self._static.values())
+
+    def _take_inbound_slot(self, ip: str) -> str | None:
+        """Admission of one inbound connection before any cryptography: ``"reserved"`` / ``"general"``
+        slot taken, or ``None`` (refuse). Strangers share ``max_pending_handshakes`` general slots with at
+        most ``max_pending_per_ip`` each; allow-listed peers' addresses also have their own slots."""
+        cfg = self.config
+        if self._reserved_ip(ip) and self._pending_reserved < cfg.reserved_handshakes:
+            self._pending_reserved += 1
+            kind = "reserved"
+        elif (
+            self._pending_general < cfg.max_pending_handshakes
+            and self._pending_by_ip.get(ip, 0) < cfg.max_pending_per_ip
+        ):
+            self._pending_general += 1
+            kind = "general"
+        else:
+            return None
+        self._pending_by_ip[ip] = self._pending_by_ip.get(ip, 0) + 1
+        return kind
+
+    def _release_inbound_slot(self, ip: str, kind: str) -> None:
+        if kind == "reserved":
+            self._pending_reserved -= 1
+        else:
+            self._pending_general -= 1
+        left = self._pending_by_ip.get(ip, 1) - 1
+        if left > 0:
+            self._pending_by_ip[ip] = left
+        else:
+            self._pending_by_ip.pop(ip, None)
+
     async def _handle_inbound(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
-        if (
-            not self._running
-            or len(self._inbound_tasks) >= self.config.max_pending_handshakes
-            or task is None
-        ):
+        peername = writer.get_extra_info("peername")
+        ip = str(peername[0]) if peername else "?"
+        slot = self._take_inbound_slot(ip) if self._running and task is not None else None
+        if slot is None or task is None:
             writer.close()
             return
         self._inbound_tasks.add(task)
         try:
-            async with asyncio.timeout(self.config.handshake_timeout):
+            async with asyncio.timeout(self.config.inbound_handshake_timeout):
                 result = await respond(
                     reader, writer, self._key, self.network_id, self.genesis_hash, self._admissible
                 )
                 await self._establish(reader, writer, result, inbound=True)
+            self._trusted_ips.add(ip)
         except (P2PError, OSError, asyncio.IncompleteReadError, TimeoutError) as exc:
-            log.info("p2p: inbound connection from %s refused: %s", writer.get_extra_info("peername"), exc)
+            log.info("p2p: inbound connection from %s refused: %s", peername, exc)
             writer.close()
         except asyncio.CancelledError:
             writer.close()
@@ -308,6 +349,7 @@ class P2PNode:
             writer.close()
         finally:
             self._inbound_tasks.discard(task)
+            self._release_inbound_slot(ip, slot)
 
     async def _establish(
         self,
@@ -389,8 +431,10 @@ class P2PNode:
 
     def _start_dialer(self, pubkey: bytes) -> None:
         self._dial_wake[pubkey] = asyncio.Event()
+        # a fresh context: a dialer started by an RPC call (admin peer methods) must not inherit its
+        # RPC-lane mark, or the peer's work would run on the RPC threads (co3chain.rpc.workpool)
         self._dialers[pubkey] = asyncio.create_task(
-            self._dial_loop(pubkey), name=f"p2p-dial-{pubkey[:4].hex()}"
+            self._dial_loop(pubkey), name=f"p2p-dial-{pubkey[:4].hex()}", context=contextvars.Context()
         )
 
     async def _dial_loop(self, pubkey: bytes) -> None:

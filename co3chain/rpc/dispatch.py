@@ -7,6 +7,9 @@ handler; JSON is (de)serialised once with orjson.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures as cf
+import functools
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
@@ -24,6 +27,7 @@ from co3chain.rpc.errors import (
     MethodNotFound,
     RpcError,
 )
+from co3chain.rpc.workpool import RPC_LANE
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +44,8 @@ class CallContext:
     transport: str  # "http" | "ws"
     send: Callable[[bytes], Awaitable[None]] | None = None
     subscriptions: set[str] | None = None
+    #: eth_subscribe refuses more than this many live subscriptions on the connection.
+    max_subscriptions: int | None = None
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,10 @@ class Dispatcher:
     def __init__(self, *, max_batch: int = DEFAULT_MAX_BATCH) -> None:
         self._methods: dict[str, Method] = {}
         self.max_batch = max_batch
+        #: Synchronous methods run on an executor instead of the event loop (the node sends
+        #: eth_sendRawTransaction to its bounded tx-intake threads: decoding, signature recovery and the
+        #: pool lock never stall the loop that carries p2p and consensus).
+        self.offload: dict[str, cf.Executor] = {}
 
     def register(self, name: str, func: Callable[..., Any], *, with_context: bool = False) -> None:
         """Add ``name``; positional JSON params map to the function's positional parameters."""
@@ -152,10 +162,22 @@ class Dispatcher:
         return {"jsonrpc": "2.0", "id": id_, "result": result}
 
     async def call(self, name: str, params: Any, ctx: CallContext) -> Any:
-        """Invoke ``name`` with JSON ``params`` (list or absent); raises :class:`RpcError`."""
+        """Invoke ``name`` with JSON ``params`` (list or absent); raises :class:`RpcError`.
+
+        Marks the serving task as RPC work: anything it hands to the loop's default executor runs in the
+        bounded RPC pool, never on the threads consensus and block import use (:mod:`.workpool`).
+        """
+        RPC_LANE.set(True)
         m = self._methods.get(name)
         if m is None:
             raise MethodNotFound(name)
+        if (
+            name == "eth_subscribe"
+            and ctx.max_subscriptions is not None
+            and ctx.subscriptions is not None
+            and len(ctx.subscriptions) >= ctx.max_subscriptions
+        ):
+            raise RpcError(LIMIT_EXCEEDED, f"too many subscriptions on this connection (max {ctx.max_subscriptions})")
         if params is None:
             params = []
         elif not isinstance(params, list):
@@ -165,6 +187,10 @@ class Dispatcher:
             raise RpcError(INVALID_PARAMS, f"missing value for required argument {n}")
         if m.max_args >= 0 and n > m.max_args:
             raise RpcError(INVALID_PARAMS, f"too many arguments, want at most {m.max_args}")
+        executor = self.offload.get(name)
+        if executor is not None and not m.is_async:
+            call = functools.partial(m.func, *params, ctx=ctx) if m.with_context else functools.partial(m.func, *params)
+            return await asyncio.get_running_loop().run_in_executor(executor, call)
         out = m.func(*params, ctx=ctx) if m.with_context else m.func(*params)
         if m.is_async:
             out = await out

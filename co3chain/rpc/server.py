@@ -19,11 +19,18 @@ import uvicorn
 
 from co3chain.rpc.dispatch import CallContext, Dispatcher
 from co3chain.rpc.errors import LIMIT_EXCEEDED, PARSE_ERROR
+from co3chain.rpc.httpguard import uvicorn_settings
 
 log = logging.getLogger(__name__)
 
 #: geth's default HTTP body limit.
 DEFAULT_MAX_BODY = 5 * 1024 * 1024
+#: Messages waiting for one WebSocket client before it counts as a slow consumer and is dropped.
+DEFAULT_WS_QUEUE = 1024
+#: ... or this many bytes (one answer larger than this is still sent when nothing else waits).
+DEFAULT_WS_QUEUE_BYTES = 16 * 1024 * 1024
+#: Subscriptions one WebSocket connection may hold.
+DEFAULT_WS_MAX_SUBSCRIPTIONS = 64
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -42,9 +49,15 @@ class RpcApp:
         max_body: int = DEFAULT_MAX_BODY,
         cors_origins: list[str] | None = None,
         on_ws_close: Callable[[CallContext], None] | None = None,
+        ws_queue: int = DEFAULT_WS_QUEUE,
+        ws_queue_bytes: int = DEFAULT_WS_QUEUE_BYTES,
+        ws_max_subscriptions: int = DEFAULT_WS_MAX_SUBSCRIPTIONS,
     ) -> None:
         self.dispatcher = dispatcher
         self.max_body = max_body
+        self.ws_queue = ws_queue
+        self.ws_queue_bytes = ws_queue_bytes
+        self.ws_max_subscriptions = ws_max_subscriptions
         self.cors_origins = cors_origins or []
         self.on_ws_close = on_ws_close
 
@@ -136,20 +149,54 @@ class RpcApp:
         await self._respond(send, 413, body, _JSON_HEADERS + cors)
 
     async def _ws(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """One WebSocket connection. Everything sent to the client (responses and subscription
+        notifications) goes through a bounded per-connection queue drained by a writer task, so a client
+        that stops reading never blocks the notifier shared by every subscriber: when its queue is full
+        it is a slow consumer and is disconnected."""
         msg = await receive()
         if msg["type"] != "websocket.connect":
             return
         await send({"type": "websocket.accept"})
-        lock = asyncio.Lock()
-        closed = False
+        outbox: asyncio.Queue[bytes] = asyncio.Queue(maxsize=self.ws_queue)
+        dropped = False
+        queued = 0  # bytes waiting in the outbox
+        handler = asyncio.current_task()
+
+        def drop(reason: str) -> None:
+            """End this connection: cancel the handler (it may be waiting in ``receive``)."""
+            nonlocal dropped
+            if not dropped:
+                dropped = True
+                log.info("dropping WebSocket client %s: %s", scope.get("client"), reason)
+                if handler is not None:
+                    handler.cancel()
 
         async def push(data: bytes) -> None:
-            if closed:
+            nonlocal queued
+            if dropped:
                 return
-            async with lock:
-                await send({"type": "websocket.send", "text": data.decode()})
+            if queued + len(data) > self.ws_queue_bytes and not outbox.empty():
+                drop(f"slow consumer ({outbox.qsize()} messages, {queued} bytes unsent)")
+                return
+            try:
+                outbox.put_nowait(data)
+            except asyncio.QueueFull:
+                drop(f"slow consumer ({outbox.qsize()} messages, {queued} bytes unsent)")
+                return
+            queued += len(data)
 
-        ctx = CallContext("ws", send=push, subscriptions=set())
+        async def writer() -> None:
+            nonlocal queued
+            try:
+                while True:
+                    data = await outbox.get()
+                    queued -= len(data)
+                    await send({"type": "websocket.send", "text": data.decode()})
+            except Exception:  # client gone mid-send
+                drop("send failed")
+
+        ctx = CallContext("ws", send=push, subscriptions=set(), max_subscriptions=self.ws_max_subscriptions)
+        writer_task = asyncio.create_task(writer())
         try:
             while True:
                 msg = await receive()
@@ -179,10 +226,14 @@ class RpcApp:
                     out = await self.dispatcher.handle_bytes(data, ctx)
                 if out is not None:
                     await push(out)
+        except asyncio.CancelledError:
+            if not dropped:
+                raise  # the server is stopping
         except Exception:  # client vanished mid-send
             log.debug("websocket connection ended with an error", exc_info=True)
         finally:
-            closed = True
+            dropped = True
+            writer_task.cancel()
             if self.on_ws_close is not None:
                 self.on_ws_close(ctx)
 
@@ -216,7 +267,6 @@ class RpcServer:
         self._sock = sock
         config = uvicorn.Config(
             self.app,
-            http="httptools",
             ws="websockets-sansio",
             lifespan="off",
             log_level="warning",
@@ -224,8 +274,8 @@ class RpcServer:
             ws_max_size=self.app.max_body,
             ws_ping_interval=20.0,
             ws_ping_timeout=20.0,
-            timeout_keep_alive=30,
             backlog=1024,
+            **uvicorn_settings(),
         )
         self._server = _QuietServer(config)
         self._task = asyncio.create_task(self._server.serve(sockets=[sock]), name="rpc-server")

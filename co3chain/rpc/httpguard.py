@@ -1,0 +1,76 @@
+"""uvicorn settings every co3chain HTTP server uses (node RPC, API, oracle): timeouts and proxy trust.
+
+Why:
+
+* **slow loris** — uvicorn has no request-header timeout: a client that sends one header byte a minute
+  holds its connection forever (300 such connections held a node for 45 s). :func:`guarded_http_protocol`
+  is uvicorn's httptools protocol plus a deadline from the first byte of a request (or from connect) to
+  the end of its headers; past it the connection is closed.
+* **forwarded IPs** — uvicorn trusts ``X-Forwarded-For`` from 127.0.0.1 by default (``forwarded_allow_ips``),
+  so any local process, or a proxy we never configured, could pick the client address and bypass the
+  per-client relay budget (``trusted_proxies = []`` was not enough). We always pass
+  ``proxy_headers=False``: the ASGI scope keeps the real peer address and the apps that care (the API's
+  per-client limiter) read ``X-Forwarded-For`` themselves, only from their configured ``trusted_proxies``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+#: Seconds from connect / from a request's first byte to the end of its headers.
+DEFAULT_HEADER_TIMEOUT = 10.0
+#: Seconds an idle keep-alive connection is kept.
+DEFAULT_KEEP_ALIVE = 5
+
+
+def guarded_http_protocol(header_timeout: float = DEFAULT_HEADER_TIMEOUT) -> type[HttpToolsProtocol]:
+    """uvicorn's httptools protocol with a header deadline of ``header_timeout`` seconds."""
+
+    class GuardedHttpToolsProtocol(HttpToolsProtocol):
+        _header_timer: asyncio.TimerHandle | None = None
+
+        def _arm(self) -> None:
+            if self._header_timer is None:
+                self._header_timer = self.loop.call_later(header_timeout, self._headers_too_slow)
+
+        def _disarm(self) -> None:
+            if self._header_timer is not None:
+                self._header_timer.cancel()
+                self._header_timer = None
+
+        def _headers_too_slow(self) -> None:
+            self._header_timer = None
+            if not self.transport.is_closing():
+                self.transport.close()
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._arm()
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self._arm()
+
+        def on_headers_complete(self) -> None:
+            self._disarm()
+            super().on_headers_complete()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+    return GuardedHttpToolsProtocol
+
+
+def uvicorn_settings(header_timeout: float = DEFAULT_HEADER_TIMEOUT) -> dict[str, Any]:
+    """Keyword arguments for ``uvicorn.Config`` / ``uvicorn.run``: header and keep-alive timeouts, no
+    forwarded-IP rewriting by uvicorn."""
+    return {
+        "http": guarded_http_protocol(header_timeout),
+        "timeout_keep_alive": DEFAULT_KEEP_ALIVE,
+        "proxy_headers": False,
+        "forwarded_allow_ips": "",
+    }
