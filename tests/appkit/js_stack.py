@@ -17,7 +17,10 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from eth_account import Account
@@ -73,7 +76,9 @@ geojson = "area1.geojson"
 """
 
 
-def serve(workdir: Path, cors: list[str]) -> None:
+@contextmanager
+def js_stack(workdir: Path, cors: list[str]) -> Iterator[dict[str, Any]]:
+    """The running stack; yields its description (what ``serve`` prints)."""
     workdir.mkdir(parents=True, exist_ok=True)
     with running_anvil() as rpc_url:
         w3 = Web3(HTTPProvider(rpc_url))
@@ -118,15 +123,21 @@ def serve(workdir: Path, cors: list[str]) -> None:
             act = pa.create_activity(1, kind=0, starts_at=now - 60, ends_at=now + 30 * 86_400,
                                      token_reward=10 * 10**18, reputation_reward=5)
             assert pa.wait_for_tx(act.txHash).status == "success"
-            info = {"rpcUrl": rpc_url, "apiUrl": api_url, "paKey": pa_key, "chainId": int(w3.eth.chain_id),
+            info: dict[str, Any] = {"rpcUrl": rpc_url, "apiUrl": api_url, "paKey": pa_key, "chainId": int(w3.eth.chain_id),
                     "source": {"name": "ar-app", "secret": AR_SECRET}, "areaId": 1, "activityId": 1,
                     "inside": {"latE6": 45_071_000, "lonE6": 7_685_500}}
-            print(json.dumps(info), flush=True)
-            sys.stdin.read()  # until the parent closes our stdin (or dies)
+            yield info
         finally:
             server.should_exit = True
             thread.join(timeout=15)
             state.store.close()
+
+
+def serve(workdir: Path, cors: list[str]) -> None:
+    """Print the stack's description as one JSON line, then serve until standard input closes."""
+    with js_stack(workdir, cors) as info:
+        print(json.dumps(info), flush=True)
+        sys.stdin.read()  # until the parent closes our stdin (or dies)
 
 
 def main() -> None:
