@@ -299,6 +299,50 @@ class Client:
                                 voteEnd=vote_end, revealEnd=reveal_end, description=description)
         return self._post("/v1/proposals", body, m.ProposalCreated)
 
+    # ------------------------------------------------------------------ PA and merchant operations
+    def revoke_citizen(self, address: str, reason_code: int) -> m.TxAccepted:
+        """Revoke a citizen (registrar); ``reason_code`` is a :class:`co3chain.privacy.revocation.RevocationReason`."""
+        return m.TxAccepted.model_validate(self._request("POST", f"/v1/citizens/{address}/revoke",
+                                                         json_body={"reasonCode": int(reason_code)}))
+
+    def renew_citizen(self, address: str, expires_at: int) -> m.TxAccepted:
+        return m.TxAccepted.model_validate(self._request("POST", f"/v1/citizens/{address}/renew",
+                                                         json_body={"expiresAt": expires_at}))
+
+    def cancel_proposal(self, proposal_id: int | str) -> m.TxAccepted:
+        """Cancel a pending proposal this PA created."""
+        return m.TxAccepted.model_validate(self._request("POST", f"/v1/proposals/{proposal_id}/cancel"))
+
+    def close_area(self, area_id: int) -> m.TxAccepted:
+        return m.TxAccepted.model_validate(self._request("POST", f"/v1/areas/{area_id}/close"))
+
+    def close_activity(self, activity_id: int) -> m.TxAccepted:
+        return m.TxAccepted.model_validate(self._request("POST", f"/v1/activities/{activity_id}/close"))
+
+    def service(self, address: str) -> dict[str, Any]:
+        """``{service, accepted, burnOnSpend}`` of a merchant."""
+        return dict(self._request("GET", f"/v1/services/{address}"))
+
+    def service_council_call(self, address: str, accepted: bool, burn_on_spend: bool = True) -> dict[str, Any]:
+        """The council proposal (``to``, ``data``, ``description``) that accepts or removes a service; the API
+        sends nothing: the change is held by the council's timelock executor."""
+        return dict(self._request("POST", f"/v1/services/{address}/council-call",
+                                  json_body={"accepted": accepted, "burnOnSpend": burn_on_spend}))
+
+    def service_statement(self, address: str, from_ts: int = 0, to_ts: int = 2**63 - 1) -> dict[str, Any]:
+        """A merchant's statement for ``[from_ts, to_ts)``: every spend, the total and the burned part (JSON)."""
+        return dict(self._request("GET", f"/v1/services/{address}/statement",
+                                  params={"from": from_ts, "to": to_ts, "format": "json"}))
+
+    def service_statement_csv(self, address: str, from_ts: int = 0, to_ts: int = 2**63 - 1) -> str:
+        """The same statement as CSV (one row per spend, then a total row)."""
+        response = self.http.get(f"/v1/services/{address}/statement", headers=self._headers,
+                                 params={"from": from_ts, "to": to_ts, "format": "csv"})
+        if response.status_code >= 400:
+            err = response.json().get("error", {})
+            raise ApiClientError(response.status_code, err.get("code", "http_error"), err.get("message", ""))
+        return response.text
+
     # ------------------------------------------------------------------ data-subject requests (PA registrar key)
     def privacy_export(self, citizen: str) -> dict[str, Any]:
         """Everything the API's oracle queue, index and the chain hold about ``citizen`` (JSON)."""
