@@ -10,7 +10,7 @@ import pytest
 from eth_utils import keccak
 
 from co3chain.privacy.revocation import RevocationReason
-from co3chain.sdk import ApiClientError, Client
+from co3chain.sdk import ApiClientError
 from tests.api.conftest import CITIZENS, DEPLOYER, ORACLE_KEYS, World
 from tests.api.helpers import PARK, admin_call, reward
 from tests.api.test_relay_flows import _ok, _register

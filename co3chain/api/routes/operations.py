@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import csv
 import io
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Any
 
 from eth_utils import keccak
@@ -96,7 +96,7 @@ class Statement(m.Model):
     entries: list[SpendEntry]
 
 
-class StatementFormat(str, Enum):
+class StatementFormat(StrEnum):
     json = "json"
     csv = "csv"
 
