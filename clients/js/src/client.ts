@@ -138,7 +138,20 @@ export const ROUTE_METHODS: Record<RouteKey, keyof Co3Client | `not-a-client-cal
   "POST /v1/relay/spend": "relaySpend",
   "POST /v1/relay/vote": "relayVote",
   "GET /v1/tx/{tx_hash}": "tx",
+  "POST /v1/activities/{activity_id}/close": "closeActivity",
+  "POST /v1/areas/{area_id}/close": "closeArea",
+  "POST /v1/citizens/{address}/renew": "renewCitizen",
+  "POST /v1/citizens/{address}/revoke": "revokeCitizen",
+  "POST /v1/proposals/{proposal_id}/cancel": "cancelProposal",
+  "GET /v1/services/{address}": "service",
+  "POST /v1/services/{address}/council-call": "serviceCouncilCall",
+  "GET /v1/services/{address}/statement": "serviceStatement",
 };
+
+/** `CitizenRegistry.revoke` reason codes (only the code goes on chain: never free text about a person). */
+export enum RevocationReason {
+  Unspecified = 0, KeyCompromised = 1, EligibilityEnded = 2, CitizenRequest = 3, RegistrationError = 4,
+}
 
 type Query = Record<string, string | number | boolean | undefined>;
 type Id = bigint | number | string;
@@ -484,6 +497,46 @@ export class Co3Client {
   createProposal(body: api.ProposalCreate): Promise<api.ProposalCreated> {
     return this.request("POST", "/v1/proposals", { body });
   }
+  // ------------------------------------------------------------------ PA and merchant operations
+  /** Revoke a citizen (registrar). */
+  revokeCitizen(address: Address, reasonCode: RevocationReason | number): Promise<api.TxAccepted> {
+    return this.request("POST", `/v1/citizens/${address}/revoke`, { body: { reasonCode } });
+  }
+  /** Extend a citizen's registration (registrar). */
+  renewCitizen(address: Address, expiresAt: number): Promise<api.TxAccepted> {
+    return this.request("POST", `/v1/citizens/${address}/renew`, { body: { expiresAt } });
+  }
+  /** Cancel a pending proposal this PA created. */
+  cancelProposal(proposalId: Id): Promise<api.TxAccepted> {
+    return this.request("POST", `/v1/proposals/${proposalId}/cancel`);
+  }
+  /** Close an area managed by this PA. */
+  closeArea(areaId: Id): Promise<api.TxAccepted> { return this.request("POST", `/v1/areas/${areaId}/close`); }
+  /** Close an activity in an area managed by this PA. */
+  closeActivity(activityId: Id): Promise<api.TxAccepted> {
+    return this.request("POST", `/v1/activities/${activityId}/close`);
+  }
+  /** Whether a service (merchant) accepts commons tokens. */
+  service(address: Address): Promise<api.ServiceStatus> { return this.request("GET", `/v1/services/${address}`); }
+  /**
+   * The council proposal that accepts/removes a service. Nothing is sent: the change belongs to the council's
+   * timelock executor; submit `to`/`data` through the council.
+   */
+  serviceCouncilCall(address: Address, accepted: boolean, burnOnSpend = true): Promise<api.CouncilCall> {
+    return this.request("POST", `/v1/services/${address}/council-call`, { body: { accepted, burnOnSpend } });
+  }
+  /** A merchant's statement for `[from, to)` (unix seconds): every spend, total, burned part. */
+  serviceStatement(address: Address, period: { from?: number; to?: number } = {}): Promise<api.Statement> {
+    return this.request("GET", `/v1/services/${address}/statement`, { query: { ...period, format: "json" } });
+  }
+  /** The same statement as CSV text. */
+  async serviceStatementCsv(address: Address, period: { from?: number; to?: number } = {}): Promise<string> {
+    const res = await this.fetchImpl(this.url(`/v1/services/${address}/statement`, { ...period, format: "csv" }),
+      { headers: this.apiKey ? { "X-API-Key": this.apiKey } : {} });
+    if (!res.ok) throw new Co3ApiError(res.status, "http_error", await res.text());
+    return res.text();
+  }
+
   privacyExport(citizen: Address): Promise<Record<string, unknown>> {
     return this.request("GET", "/v1/privacy/export", { query: { citizen } });
   }

@@ -6,7 +6,8 @@ import { readFileSync } from "node:fs";
 import { createPublicClient, http, keccak256, toHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { Wallet } from "ethers";
-import { Co3Client, Co3ApiError, ROUTE_METHODS, ROUTE_KEYS, Support, abiMismatches, decodeEvents, typed }
+import { Co3Client, Co3ApiError, ROUTE_METHODS, ROUTE_KEYS, RevocationReason, Support, abiMismatches, decodeEvents,
+  typed }
   from "../dist/index.js";
 import { generate, OUT } from "../scripts/gen-api.mjs";
 import { increaseTime, startStack } from "./helpers/stack.mjs";
@@ -140,4 +141,36 @@ test("the same ballot signed with ethers is accepted by the relayer (builders ar
     signature });
   assert.equal((await anon.waitForTx(sent.txHash)).status, "success");
   assert.equal((await anon.proposal(created.proposalId)).results.abstain, "1");
+});
+
+test("PA and merchant operations: revoke, renew, cancel, close, council call, statement", async () => {
+  const alice = privateKeyToAccount(keccak256(toHex("js sdk ops alice")));
+  const bob = privateKeyToAccount(keccak256(toHex("js sdk ops bob")));
+  await registered(alice);
+  await registered(bob);
+  const ok = async (p) => assert.equal((await anon.waitForTx((await p).txHash)).status, "success");
+  await ok(pa.revokeCitizen(bob.address, RevocationReason.KeyCompromised));
+  assert.equal((await anon.citizen(bob.address)).revoked, true);
+  await ok(pa.renewCitizen(alice.address, (await chainNow()) + 10 ** 7));
+  await assert.rejects(anon.revokeCitizen(alice.address, 1), (e) => e instanceof Co3ApiError && e.status === 401);
+
+  const now = await chainNow();
+  const created = await pa.createProposal({ description: "to cancel", voteStart: now + 3600, voteEnd: now + 7200 });
+  await anon.waitForTx(created.txHash);
+  await ok(pa.cancelProposal(created.proposalId));
+  assert.equal((await anon.proposal(created.proposalId)).state, "Canceled");
+
+  await ok(pa.createActivity(stack.areaId, { kind: 0, startsAt: now - 10, endsAt: now + 10 ** 6 }));
+  const activities = (await anon.areaActivities(stack.areaId)).items;
+  const last = activities[activities.length - 1];
+  await ok(pa.closeActivity(last.id));
+  assert.ok((await anon.activity(last.id)).closedAt > 0);
+
+  const shop = privateKeyToAccount(keccak256(toHex("js sdk shop"))).address;
+  const call = await pa.serviceCouncilCall(shop, true);
+  assert.equal(call.to, (await anon.meta()).contracts.CommonsToken.address);
+  assert.equal((await anon.service(shop)).accepted, false);  // nothing sent: the council decides
+  const statement = await anon.serviceStatement(shop);
+  assert.deepEqual([statement.count, statement.total], [0, "0"]);
+  assert.match(await anon.serviceStatementCsv(shop), /^block,timestamp,tx_hash/);
 });

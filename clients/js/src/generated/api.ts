@@ -110,6 +110,16 @@ export type CommitRelay = {
   "signature": string;
 };
 
+/** A call only the council's timelock executor may make: submit it as a council proposal. */
+export type CouncilCall = {
+  "to": string;
+  "value"?: string;
+  "data": string;
+  "function": string;
+  "description": string;
+  "requiredRole": string;
+};
+
 export type DelegateRelay = {
   "delegator": string;
   "delegatee": string;
@@ -191,6 +201,10 @@ export type ProposalList = {
   "items": Proposal[];
 };
 
+export type RenewBody = {
+  "expiresAt": number;
+};
+
 export type Reputation = {
   /** unsigned integer as decimal string */
   "global": string;
@@ -216,6 +230,34 @@ export type RevealRelay = {
   "salt": string;
 };
 
+export type RevokeBody = {
+  /** 0 unspecified, 1 key compromised, 2 eligibility ended, 3 citizen request, 4 registration error */
+  "reasonCode": number;
+};
+
+export type ServiceChange = {
+  "accepted": boolean;
+  "burnOnSpend"?: boolean;
+};
+
+export type ServiceStatus = {
+  "service": string;
+  "accepted": boolean;
+  "burnOnSpend": boolean;
+};
+
+export type SpendEntry = {
+  "blockNumber": number;
+  "timestamp": number;
+  "txHash": string;
+  "logIndex": number;
+  "owner": string;
+  /** unsigned integer as decimal string */
+  "amount": string;
+  "ref": string;
+  "burned": boolean;
+};
+
 export type SpendRelay = {
   "owner": string;
   "service": string;
@@ -229,6 +271,20 @@ export type SpendRelay = {
   /** 65-byte r||s||v signature */
   "signature": string;
 };
+
+export type Statement = {
+  "service": string;
+  "fromTimestamp": number;
+  "toTimestamp": number;
+  "count": number;
+  /** unsigned integer as decimal string */
+  "total": string;
+  /** unsigned integer as decimal string */
+  "burned": string;
+  "entries": SpendEntry[];
+};
+
+export type StatementFormat = "json" | "csv";
 
 export type TxAccepted = {
   "txHash": string;
@@ -293,17 +349,21 @@ export type VoterStatus = {
 /** Every route of the API: request body, response, query and path parameters. */
 export interface Routes {
   "GET /v1/activities/{activity_id}": { body: never; response: Activity; query: []; path: ["activity_id"] };
+  "POST /v1/activities/{activity_id}/close": { body: never; response: TxAccepted; query: []; path: ["activity_id"] };
   "GET /v1/areas": { body: never; response: AreaList; query: ["managingPA","open","limit","offset"]; path: [] };
   "POST /v1/areas": { body: AreaCreate; response: AreaCreated; query: []; path: [] };
   "GET /v1/areas/{area_id}": { body: never; response: Area; query: []; path: ["area_id"] };
   "GET /v1/areas/{area_id}/activities": { body: never; response: ActivityList; query: ["limit","offset"]; path: ["area_id"] };
   "POST /v1/areas/{area_id}/activities": { body: ActivityCreate; response: TxAccepted; query: []; path: ["area_id"] };
+  "POST /v1/areas/{area_id}/close": { body: never; response: TxAccepted; query: []; path: ["area_id"] };
   "PUT /v1/areas/{area_id}/geometry": { body: GeometryUpload; response: Area; query: []; path: ["area_id"] };
   "GET /v1/attestations": { body: never; response: AttestationList; query: ["subject","activityId","limit","offset"]; path: [] };
   "GET /v1/attestations/{attestation_id}": { body: never; response: Attestation; query: []; path: ["attestation_id"] };
   "POST /v1/citizens": { body: CitizenCreate; response: TxAccepted; query: []; path: [] };
   "GET /v1/citizens/{address}": { body: never; response: Citizen; query: []; path: ["address"] };
   "GET /v1/citizens/{address}/attestations": { body: never; response: AttestationList; query: ["limit","offset"]; path: ["address"] };
+  "POST /v1/citizens/{address}/renew": { body: RenewBody; response: TxAccepted; query: []; path: ["address"] };
+  "POST /v1/citizens/{address}/revoke": { body: RevokeBody; response: TxAccepted; query: []; path: ["address"] };
   "GET /v1/deployment": { body: never; response: Record<string, unknown>; query: []; path: [] };
   "GET /v1/events": { body: never; response: unknown; query: ["since","types","limit"]; path: [] };
   "GET /v1/health": { body: never; response: Health; query: []; path: [] };
@@ -320,6 +380,7 @@ export interface Routes {
   "GET /v1/proposals": { body: never; response: ProposalList; query: ["areaId","proposer","status","limit","offset"]; path: [] };
   "POST /v1/proposals": { body: ProposalCreate; response: ProposalCreated; query: []; path: [] };
   "GET /v1/proposals/{proposal_id}": { body: never; response: Proposal; query: []; path: ["proposal_id"] };
+  "POST /v1/proposals/{proposal_id}/cancel": { body: never; response: TxAccepted; query: []; path: ["proposal_id"] };
   "GET /v1/proposals/{proposal_id}/voters/{address}": { body: never; response: VoterStatus; query: []; path: ["proposal_id","address"] };
   "GET /v1/proposals/{proposal_id}/votes": { body: never; response: VoteList; query: ["limit","offset"]; path: ["proposal_id"] };
   "POST /v1/relay/commit": { body: CommitRelay; response: TxAccepted; query: []; path: [] };
@@ -327,6 +388,9 @@ export interface Routes {
   "POST /v1/relay/reveal": { body: RevealRelay; response: TxAccepted; query: []; path: [] };
   "POST /v1/relay/spend": { body: SpendRelay; response: TxAccepted; query: []; path: [] };
   "POST /v1/relay/vote": { body: VoteRelay; response: TxAccepted; query: []; path: [] };
+  "GET /v1/services/{address}": { body: never; response: ServiceStatus; query: []; path: ["address"] };
+  "POST /v1/services/{address}/council-call": { body: ServiceChange; response: CouncilCall; query: []; path: ["address"] };
+  "GET /v1/services/{address}/statement": { body: never; response: Statement; query: ["from","to","format"]; path: ["address"] };
   "GET /v1/tx/{tx_hash}": { body: never; response: TxStatus; query: []; path: ["tx_hash"] };
 }
 
@@ -335,17 +399,21 @@ export type RouteKey = keyof Routes;
 /** The route keys at run time (same order as {@link Routes}). */
 export const ROUTE_KEYS = [
   "GET /v1/activities/{activity_id}",
+  "POST /v1/activities/{activity_id}/close",
   "GET /v1/areas",
   "POST /v1/areas",
   "GET /v1/areas/{area_id}",
   "GET /v1/areas/{area_id}/activities",
   "POST /v1/areas/{area_id}/activities",
+  "POST /v1/areas/{area_id}/close",
   "PUT /v1/areas/{area_id}/geometry",
   "GET /v1/attestations",
   "GET /v1/attestations/{attestation_id}",
   "POST /v1/citizens",
   "GET /v1/citizens/{address}",
   "GET /v1/citizens/{address}/attestations",
+  "POST /v1/citizens/{address}/renew",
+  "POST /v1/citizens/{address}/revoke",
   "GET /v1/deployment",
   "GET /v1/events",
   "GET /v1/health",
@@ -362,6 +430,7 @@ export const ROUTE_KEYS = [
   "GET /v1/proposals",
   "POST /v1/proposals",
   "GET /v1/proposals/{proposal_id}",
+  "POST /v1/proposals/{proposal_id}/cancel",
   "GET /v1/proposals/{proposal_id}/voters/{address}",
   "GET /v1/proposals/{proposal_id}/votes",
   "POST /v1/relay/commit",
@@ -369,5 +438,8 @@ export const ROUTE_KEYS = [
   "POST /v1/relay/reveal",
   "POST /v1/relay/spend",
   "POST /v1/relay/vote",
+  "GET /v1/services/{address}",
+  "POST /v1/services/{address}/council-call",
+  "GET /v1/services/{address}/statement",
   "GET /v1/tx/{tx_hash}"
 ] as const;
