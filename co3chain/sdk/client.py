@@ -61,6 +61,7 @@ class Client:
         self._headers = {"X-API-Key": api_key} if api_key else {}
         self.http = http if http is not None else httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout)
         self._deployment: dict[str, Any] | None = None
+        self._meta: dict[str, Any] | None = None
 
     def close(self) -> None:
         self.http.close()
@@ -103,6 +104,30 @@ class Client:
         if self._deployment is None or refresh:
             self._deployment = self._request("GET", "/v1/deployment")
         return self._deployment
+
+    def meta(self) -> dict[str, Any]:
+        """``/v1/meta``: chain id, addresses and ABI hashes, EIP-712 domains and types (cached)."""
+        if self._meta is None:
+            self._meta = dict(self._request("GET", "/v1/meta"))
+        return self._meta
+
+    def sign_checkin(self, account: Any, *, event_id: str, area_id: int, activity_id: int, lat_e6: int, lon_e6: int,
+                     accuracy_mm: int, timestamp_ms: int) -> dict[str, Any]:
+        """A device-signed check-in webhook body (EIP-712 ``CheckIn`` in this deployment's device domain).
+
+        Give it to the AR source's server, which posts it with its HMAC headers
+        (:func:`co3chain.oracle.auth.sign_headers`) to ``/v1/oracle/webhooks/ar/checkin``.
+        """
+        from co3chain.oracle.device import checkin_message, sign_device
+
+        domain = self.meta()["eip712"]["domains"]["device"]
+        message = checkin_message(event_id=event_id, citizen=account.address, area_id=area_id,
+                                  activity_id=activity_id, lat_e6=lat_e6, lon_e6=lon_e6, accuracy_mm=accuracy_mm,
+                                  timestamp_ms=timestamp_ms)
+        return {"event_id": event_id, "citizen": account.address, "area_id": area_id, "activity_id": activity_id,
+                "lat_e6": lat_e6, "lon_e6": lon_e6, "accuracy_mm": accuracy_mm, "timestamp_ms": timestamp_ms,
+                "device_signature": sign_device(account.key, "CheckIn", domain, message),
+                "device_signed": {"domain": domain, "message": message}}
 
     def _chain(self, contract: str) -> tuple[int, str]:
         dep = self.deployment()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -98,3 +99,15 @@ def test_docs_pages_reference_only_local_assets_and_they_are_served(world, page)
         got = world.http.get(url)
         assert got.status_code == 200 and len(got.content) > 0, url
     assert world.http.get("/openapi.json").json()["paths"]["/v1/meta"]
+
+
+def test_python_sdk_signs_a_checkin_in_the_deployment_domain(world) -> None:
+    """The SDK's check-in body verifies against the domain the oracle derives from the chain."""
+    from co3chain.oracle.events import parse_event
+
+    body = world.client().sign_checkin(CITIZENS[1], event_id="py-1", area_id=1, activity_id=1, lat_e6=45_071_000,
+                                       lon_e6=7_685_500, accuracy_mm=4_000, timestamp_ms=1_800_000_000_000)
+    event = parse_event("ar-app", "ar", json.dumps(body).encode())
+    hub = world.contract("AttestationHub").address
+    assert event.device is not None and event.device.problem(world.w3.eth.chain_id, hub, CITIZENS[1].address) is None
+    assert "chainId" in event.device.problem(1, hub, CITIZENS[1].address)

@@ -20,6 +20,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
 
 from co3chain.api.state import ApiState, get_state
 from co3chain.contracts import governance_typed_data as gtd
@@ -27,6 +28,53 @@ from co3chain.contracts import typed_data as td
 from co3chain.oracle import device
 
 router = APIRouter(prefix="/v1", tags=["meta"])
+
+
+class TypedField(BaseModel):
+    name: str
+    type: str
+
+
+class Eip712Domain(BaseModel):
+    name: str
+    version: str
+    chainId: int
+    verifyingContract: str
+
+
+class MetaDomains(BaseModel):
+    governance: Eip712Domain
+    token: Eip712Domain
+    attestation: Eip712Domain
+    device: Eip712Domain
+
+
+class MetaAction(BaseModel):
+    primaryType: str
+    domain: str
+    submit: str
+
+
+class MetaEip712(BaseModel):
+    domains: MetaDomains
+    types: dict[str, list[TypedField]]
+    actions: dict[str, MetaAction]
+
+
+class MetaContract(BaseModel):
+    address: str
+    abiHash: str
+
+
+class Meta(BaseModel):
+    """What a client needs to configure itself for this deployment."""
+
+    apiVersion: str
+    chainId: int
+    contracts: dict[str, MetaContract]
+    eip712: MetaEip712
+    units: dict[str, str]
+    oracle: bool
 State = Annotated[ApiState, Depends(get_state)]
 
 DOCS_ASSETS = "/docs-assets"
@@ -88,7 +136,7 @@ def meta_document(chain_id: int, contracts: dict[str, Any], *, api_version: str,
     }
 
 
-@router.get("/meta")
+@router.get("/meta", response_model=Meta)
 def meta(state: State) -> dict[str, Any]:
     """Chain id, contract addresses and ABI hashes, EIP-712 domains and types of every signed action."""
     from co3chain import __version__

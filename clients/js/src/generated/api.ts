@@ -131,6 +131,13 @@ export type DelegateRelay = {
   "signature": string;
 };
 
+export type Eip712Domain = {
+  "name": string;
+  "version": string;
+  "chainId": number;
+  "verifyingContract": string;
+};
+
 export type ErrorDetail = {
   "code": string;
   "message": string;
@@ -156,6 +163,40 @@ export type Health = {
 
 export type HTTPValidationError = {
   "detail"?: ValidationError[];
+};
+
+/** What a client needs to configure itself for this deployment. */
+export type Meta = {
+  "apiVersion": string;
+  "chainId": number;
+  "contracts": Record<string, MetaContract>;
+  "eip712": MetaEip712;
+  "units": Record<string, string>;
+  "oracle": boolean;
+};
+
+export type MetaAction = {
+  "primaryType": string;
+  "domain": string;
+  "submit": string;
+};
+
+export type MetaContract = {
+  "address": string;
+  "abiHash": string;
+};
+
+export type MetaDomains = {
+  "governance": Eip712Domain;
+  "token": Eip712Domain;
+  "attestation": Eip712Domain;
+  "device": Eip712Domain;
+};
+
+export type MetaEip712 = {
+  "domains": MetaDomains;
+  "types": Record<string, TypedField[]>;
+  "actions": Record<string, MetaAction>;
 };
 
 export type Proposal = {
@@ -299,6 +340,11 @@ export type TxStatus = {
   "error"?: string | null;
 };
 
+export type TypedField = {
+  "name": string;
+  "type": string;
+};
+
 export type ValidationError = {
   "loc": Array<string | number>;
   "msg": string;
@@ -367,7 +413,7 @@ export interface Routes {
   "GET /v1/deployment": { body: never; response: Record<string, unknown>; query: []; path: [] };
   "GET /v1/events": { body: never; response: unknown; query: ["since","types","limit"]; path: [] };
   "GET /v1/health": { body: never; response: Health; query: []; path: [] };
-  "GET /v1/meta": { body: never; response: Record<string, unknown>; query: []; path: [] };
+  "GET /v1/meta": { body: never; response: Meta; query: []; path: [] };
   "GET /v1/oracle/events": { body: never; response: Record<string, unknown>[]; query: ["state","limit"]; path: [] };
   "GET /v1/oracle/events/{attestation_id}": { body: never; response: Record<string, unknown>; query: []; path: ["attestation_id"] };
   "GET /v1/oracle/rejected": { body: never; response: Record<string, unknown>[]; query: ["limit"]; path: [] };
