@@ -15,7 +15,7 @@ NETDIR ?= run/network
 VALIDATORS ?= 4
 PYTEST_ARGS ?=
 
-.PHONY: run test lint bench deps clients-js network-down clean help
+.PHONY: run test lint bench deps clients-js browser network-down clean help
 
 help:
 	@echo "make run   - start a local $(VALIDATORS)-validator network on loopback, deploy the CO3 suite, run the demo"
@@ -39,6 +39,10 @@ $(STAMP_JS): clients/js/package.json clients/js/package-lock.json
 	touch $@
 
 clients-js: $(STAMP_JS)
+
+# Headless Chromium for the browser-app and offline-docs tests (tests/appkit/test_browser_app.py skip without it).
+browser:
+	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
 deps: $(STAMP_PY) $(STAMP_NPM) $(STAMP_JS)
 
