@@ -83,8 +83,11 @@ def test_services_go_through_the_council_and_statements_add_up(world: World) -> 
     t0 = world.now()
     for amount, label in ((20, "bus"), (5, "museum")):
         _ok(anon, anon.spend(alice, shop, amount, keccak(text=label), world.now() + 3600).txHash)
+    assert pa.service_statement(shop)["count"] == 0  # not indexed yet: the statement says up to which block
+    world.sync()
     statement = pa.service_statement(shop)
     assert (statement["count"], statement["total"], statement["burned"]) == (2, "25", "25")
+    assert statement["indexedBlock"] == world.w3.eth.block_number
     assert [e["amount"] for e in statement["entries"]] == ["20", "5"]
     assert all(e["owner"] == alice.address for e in statement["entries"])
     assert pa.service_statement(shop, from_ts=0, to_ts=t0 - 1)["count"] == 0
@@ -93,3 +96,26 @@ def test_services_go_through_the_council_and_statements_add_up(world: World) -> 
     assert [r[5] for r in rows[1:]] == ["20", "5", "25"] and rows[-1][0] == "total"
     assert anon.service_statement(CITIZENS[2].address)["count"] == 0
     _expect(422, "validation_error", anon.service_statement, shop, 10, 5)
+
+
+def test_spend_index_backfills_a_database_indexed_before_it_existed(world: World) -> None:
+    """An API database from before the spend index: its own cursor back-fills from the token's deployment."""
+    pa, anon = world.client(world.pa_key), world.client()
+    alice, shop = CITIZENS[0], CITIZENS[3].address
+    _register(world, pa, alice)
+    _ok(pa, pa.create_area(PARK, "ipfs://park").txHash)
+    now = world.now()
+    _ok(pa, pa.create_activity(1, kind=0, starts_at=now - 10, ends_at=now + 10**6, token_reward=50).txHash)
+    reward(world, DEPLOYER, ORACLE_KEYS, alice.address, 1)
+    admin_call(world, DEPLOYER, "CommonsToken", "setService", shop, True, False)
+    _ok(anon, anon.spend(alice, shop, 7, keccak(text="coffee"), world.now() + 3600).txHash)
+    world.sync()
+    feed_before = world.state.store.feed_head()
+    with world.state.store.write() as db:  # as if the table had just been added to an old database
+        db.execute("DELETE FROM spends")
+        db.execute("DELETE FROM meta WHERE key = 'last_spend_block'")
+    assert anon.service_statement(shop)["count"] == 0
+    world.sync()
+    statement = anon.service_statement(shop)
+    assert (statement["count"], statement["total"], statement["burned"]) == (1, "7", "0")
+    assert world.state.store.feed_head() == feed_before  # nothing re-announced on the event feed

@@ -62,6 +62,7 @@ def test_cli_operations(world: World, run) -> None:
     admin_call(world, DEPLOYER, "CommonsToken", fn.fn_name, *args.values())
     assert "accepted (spends burned)" in run("service", "show", shop).output
     _ok(anon, anon.spend(alice, shop, 15, keccak(text="lunch"), world.now() + 3600).txHash)
+    world.sync()
     rows = list(csv.reader(io.StringIO(run("service", "statement", shop).output)))
     assert rows[1][4:6] == [alice.address, "15"] and rows[-1][:1] == ["total"] and rows[-1][5] == "15"
     assert json.loads(run("service", "statement", shop, "--format", "json").output)["total"] == "15"

@@ -7,9 +7,8 @@ pending proposal). Accepting or removing a service is a rule change held by the 
 the API does not send it, it returns the call the council must schedule (``to``, ``data``, a description),
 so a PA submits it through the council like any other rule change and the change leaves the timelock's events.
 
-Why merchant statements read logs, not a table: ``Spent`` has the service as an indexed topic, so the node's
-log index answers "every spend at this service" directly; the report is recomputable by anyone from the chain,
-which is what a settlement between a PA and a merchant should rest on.
+Merchant statements come from the API's spend index (:mod:`co3chain.api.spends`: every ``Spent`` with its block
+timestamp); each row names its transaction and log, so anyone can recompute a settlement from the chain.
 """
 
 from __future__ import annotations
@@ -40,7 +39,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 SECURITY = {"openapi_extra": {"security": [{"ApiKey": []}]}}
 AddressPath = Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{40}$")]
 IdPath = Annotated[int, Path(ge=1, lt=2**63)]
-LOG_CHUNK = 5_000
 
 
 class RevokeBody(m.Model):
@@ -93,6 +91,8 @@ class Statement(m.Model):
     count: int
     total: m.Uint256
     burned: m.Uint256
+    indexedBlock: int | None = Field(None, description="last block the spend index covers (later spends are "
+                                                          "not in this statement yet)")
     entries: list[SpendEntry]
 
 
@@ -191,38 +191,13 @@ def service_council_call(state: State, address: AddressPath, body: ServiceChange
                        requiredRole="DEFAULT_ADMIN_ROLE on CommonsToken (the council's timelock executor)")
 
 
-def spends_of(state: ApiState, service: str, from_ts: int, to_ts: int) -> list[SpendEntry]:
-    """Every ``Spent`` at ``service`` with ``from_ts <= block timestamp < to_ts``, in chain order."""
-    w3 = state.chain.w3
-    token = state.chain.token
-    event = token.events.Spent()
-    start = int(state.chain.manifest["contracts"]["CommonsToken"].get("blockNumber", 0))
-    try:
-        head = int(w3.eth.block_number)
-    except Exception as exc:
-        raise state.chain.translate(exc) from None
-    topic = "0x" + bytes(12).hex() + service[2:].lower()
-    times: dict[int, int] = {}
-    out: list[SpendEntry] = []
-    for lo in range(start, head + 1, LOG_CHUNK):
-        hi = min(lo + LOG_CHUNK - 1, head)
-        try:
-            logs = w3.eth.get_logs({"address": token.address, "fromBlock": lo, "toBlock": hi,
-                                    "topics": [event.topic, None, topic]})
-        except Exception as exc:
-            raise state.chain.translate(exc) from None
-        for log in logs:
-            number = int(log["blockNumber"])
-            if number not in times:
-                times[number] = int(w3.eth.get_block(number)["timestamp"])
-            if not from_ts <= times[number] < to_ts:
-                continue
-            ev = event.process_log(log)
-            out.append(SpendEntry(blockNumber=number, timestamp=times[number], txHash=cv.hex32(log["transactionHash"]),
-                                  logIndex=int(log["logIndex"]), owner=ev["args"]["owner"],
-                                  amount=str(ev["args"]["amount"]), ref=cv.hex32(ev["args"]["ref"]),
-                                  burned=bool(ev["args"]["burned"])))
-    return out
+def spends_of(state: ApiState, service: str, from_ts: int, to_ts: int) -> tuple[list[SpendEntry], int | None]:
+    """Indexed spends at ``service`` in ``[from_ts, to_ts)`` and the last block the spend index covers."""
+    rows = state.indexer.spends.statement(service, from_ts, to_ts)
+    entries = [SpendEntry(blockNumber=r["block"], timestamp=r["timestamp"], txHash=r["tx_hash"],
+                          logIndex=r["log_index"], owner=r["owner"], amount=r["amount"], ref=r["ref"],
+                          burned=bool(r["burned"])) for r in rows]
+    return entries, state.indexer.spends.indexed_block()
 
 
 @router.get("/services/{address}/statement", response_model=Statement, responses={**ERRORS, 200: {
@@ -235,11 +210,11 @@ def service_statement(state: State, address: AddressPath,
     if to <= from_:
         raise ApiError(422, "validation_error", "to must be after from")
     service = cv.address(address)
-    entries = spends_of(state, service, from_, to)
+    entries, indexed = spends_of(state, service, from_, to)
     total = sum(int(e.amount) for e in entries)
     burned = sum(int(e.amount) for e in entries if e.burned)
     statement = Statement(service=service, fromTimestamp=from_, toTimestamp=to, count=len(entries), total=str(total),
-                          burned=str(burned), entries=entries)
+                          burned=str(burned), indexedBlock=indexed, entries=entries)
     if format is StatementFormat.csv:
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
