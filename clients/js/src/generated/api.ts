@@ -322,6 +322,8 @@ export type Statement = {
   "total": string;
   /** unsigned integer as decimal string */
   "burned": string;
+  /** last block the spend index covers (later spends are not in this statement yet) */
+  "indexedBlock"?: number | null;
   "entries": SpendEntry[];
 };
 
