@@ -354,6 +354,11 @@ class Client:
         return dict(self._request("POST", f"/v1/services/{address}/council-call",
                                   json_body={"accepted": accepted, "burnOnSpend": burn_on_spend}))
 
+    def oracle_signers_council_call(self, signers: list[str], threshold: int) -> dict[str, Any]:
+        """The council proposal that rotates the oracle signer set (nothing is sent)."""
+        return dict(self._request("POST", "/v1/oracle-signers/council-call",
+                                  json_body={"signers": signers, "threshold": threshold}))
+
     def service_statement(self, address: str, from_ts: int = 0, to_ts: int = 2**63 - 1) -> dict[str, Any]:
         """A merchant's statement for ``[from_ts, to_ts)``: every spend, the total and the burned part (JSON)."""
         return dict(self._request("GET", f"/v1/services/{address}/statement",

@@ -181,3 +181,18 @@ def service_statement(ctx: _Ctx, address: str, from_ts: int, to_ts: int, fmt: st
         click.echo(f"statement written to {out}", err=True)
     else:
         sys.stdout.write(text)
+
+
+@ops.command("rotate-oracle-signers")
+@click.argument("signers", nargs=-1, required=True)
+@click.option("--threshold", type=click.IntRange(1), required=True, help="Signatures required (a majority).")
+@click.pass_obj
+def rotate_oracle_signers(ctx: _Ctx, signers: tuple[str, ...], threshold: int) -> None:
+    """Print the council proposal that rotates the oracle signer set (nothing is sent)."""
+    call = _run(ctx, "council call",
+                lambda: ctx.client(need_key=False).oracle_signers_council_call(list(signers), threshold))
+    if ctx.as_json:
+        click.echo(json.dumps(call))
+        return
+    click.echo(f"{call['description']}\nsubmit to the council: to={call['to']} value=0\ndata={call['data']}\n"
+               f"(needs {call['requiredRole']})")

@@ -119,3 +119,21 @@ def test_spend_index_backfills_a_database_indexed_before_it_existed(world: World
     statement = anon.service_statement(shop)
     assert (statement["count"], statement["total"], statement["burned"]) == (1, "7", "0")
     assert world.state.store.feed_head() == feed_before  # nothing re-announced on the event feed
+
+
+def test_oracle_signer_rotation_is_a_council_call(world: World) -> None:
+    from eth_account import Account
+
+    anon = world.client()
+    hub = world.contract("AttestationHub")
+    new = sorted((Account.from_key(keccak(text=f"new oracle {i}")).address for i in range(3)), key=lambda a: int(a, 16))
+    call = anon.oracle_signers_council_call(list(reversed(new)), 2)
+    assert call["to"] == hub.address and call["function"] == "setSigners(address[],uint256)"
+    fn, args = hub.decode_function_input(call["data"])
+    assert fn.fn_name == "setSigners" and list(args["signers_"]) == new and args["threshold_"] == 2
+    version = hub.functions.signerSetVersion().call()
+    assert hub.functions.signerSetVersion().call() == version  # nothing sent
+    admin_call(world, DEPLOYER, "AttestationHub", "setSigners", new, 2)  # the executor runs it
+    assert hub.functions.signerSetVersion().call() == version + 1
+    _expect(422, "validation_error", anon.oracle_signers_council_call, new, 1)  # not a majority
+    _expect(422, "validation_error", anon.oracle_signers_council_call, [new[0], new[0]], 1)

@@ -72,3 +72,13 @@ def test_cli_needs_the_key_in_the_environment(world: World, run, monkeypatch) ->
     monkeypatch.delenv("CO3_API_KEY")
     result = run("close-area", "1", ok=False)
     assert "$CO3_API_KEY" in result.output
+
+
+def test_cli_oracle_signer_rotation_prints_the_council_call(world: World, run) -> None:
+    hub = world.contract("AttestationHub")
+    signers = [CITIZENS[0].address, CITIZENS[1].address, CITIZENS[2].address]
+    call = json.loads(run("--json", "rotate-oracle-signers", *signers, "--threshold", "2").output)
+    fn, args = hub.decode_function_input(call["data"])
+    assert call["to"] == hub.address and sorted(args["signers_"]) == sorted(signers) and args["threshold_"] == 2
+    assert "2-of-3" in run("rotate-oracle-signers", *signers, "--threshold", "2").output
+    assert "majority" in run("rotate-oracle-signers", *signers, "--threshold", "1", ok=False).output

@@ -73,6 +73,11 @@ class CouncilCall(m.Model):
     requiredRole: str
 
 
+class SignerSetChange(m.Model):
+    signers: Annotated[list[m.Address], Field(min_length=1, max_length=64)]
+    threshold: Annotated[int, Field(ge=1)]
+
+
 class SpendEntry(m.Model):
     blockNumber: int
     timestamp: int
@@ -189,6 +194,25 @@ def service_council_call(state: State, address: AddressPath, body: ServiceChange
     return CouncilCall(to=token.address, data=data, function="setService(address,bool,bool)",
                        description=f"{verb} service {service} for commons tokens (burnOnSpend={body.burnOnSpend})",
                        requiredRole="DEFAULT_ADMIN_ROLE on CommonsToken (the council's timelock executor)")
+
+
+@router.post("/oracle-signers/council-call", response_model=CouncilCall, responses=ERRORS, tags=["operations"])
+def oracle_signers_council_call(state: State, body: SignerSetChange) -> CouncilCall:
+    """The council proposal that rotates the oracle signer set (nothing is sent: ``setSigners`` belongs to the
+    council's timelock executor). Signers are sorted ascending and must be distinct; threshold ≤ signers."""
+    signers = sorted({cv.address(a) for a in body.signers}, key=lambda a: int(a, 16))
+    if len(signers) != len(body.signers):
+        raise ApiError(422, "validation_error", "signers must be distinct")
+    if body.threshold > len(signers) or body.threshold * 2 <= len(signers):
+        raise ApiError(422, "validation_error", f"threshold must be a majority of the {len(signers)} signers "
+                                                f"and at most their number (got {body.threshold})")
+    hub = state.chain.hub
+    version = int(state.chain.read(hub.functions.signerSetVersion()))
+    return CouncilCall(to=hub.address, data=hub.encode_abi("setSigners", [signers, body.threshold]),
+                       function="setSigners(address[],uint256)",
+                       description=f"Rotate the oracle signer set to {body.threshold}-of-{len(signers)} "
+                                   f"({', '.join(signers)}); signer-set version {version} -> {version + 1}",
+                       requiredRole="DEFAULT_ADMIN_ROLE on AttestationHub (the council's timelock executor)")
 
 
 def spends_of(state: ApiState, service: str, from_ts: int, to_ts: int) -> tuple[list[SpendEntry], int | None]:
