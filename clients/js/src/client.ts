@@ -146,6 +146,7 @@ export const ROUTE_METHODS: Record<RouteKey, keyof Co3Client | `not-a-client-cal
   "GET /v1/services/{address}": "service",
   "POST /v1/services/{address}/council-call": "serviceCouncilCall",
   "GET /v1/services/{address}/statement": "serviceStatement",
+  "POST /v1/oracle-signers/council-call": "oracleSignersCouncilCall",
 };
 
 /** `CitizenRegistry.revoke` reason codes (only the code goes on chain: never free text about a person). */
@@ -524,6 +525,10 @@ export class Co3Client {
    */
   serviceCouncilCall(address: Address, accepted: boolean, burnOnSpend = true): Promise<api.CouncilCall> {
     return this.request("POST", `/v1/services/${address}/council-call`, { body: { accepted, burnOnSpend } });
+  }
+  /** The council proposal that rotates the oracle signer set (nothing is sent: the council decides). */
+  oracleSignersCouncilCall(signers: Address[], threshold: number): Promise<api.CouncilCall> {
+    return this.request("POST", "/v1/oracle-signers/council-call", { body: { signers, threshold } });
   }
   /** A merchant's statement for `[from, to)` (unix seconds): every spend, total, burned part. */
   serviceStatement(address: Address, period: { from?: number; to?: number } = {}): Promise<api.Statement> {

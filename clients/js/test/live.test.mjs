@@ -173,4 +173,7 @@ test("PA and merchant operations: revoke, renew, cancel, close, council call, st
   const statement = await anon.serviceStatement(shop);
   assert.deepEqual([statement.count, statement.total], [0, "0"]);
   assert.match(await anon.serviceStatementCsv(shop), /^block,timestamp,tx_hash/);
+  const rotation = await anon.oracleSignersCouncilCall([alice.address, bob.address, shop], 2);
+  assert.equal(rotation.to, (await anon.meta()).contracts.AttestationHub.address);
+  assert.match(rotation.description, /2-of-3/);
 });

@@ -287,6 +287,11 @@ export type ServiceStatus = {
   "burnOnSpend": boolean;
 };
 
+export type SignerSetChange = {
+  "signers": string[];
+  "threshold": number;
+};
+
 export type SpendEntry = {
   "blockNumber": number;
   "timestamp": number;
@@ -416,6 +421,7 @@ export interface Routes {
   "GET /v1/events": { body: never; response: unknown; query: ["since","types","limit"]; path: [] };
   "GET /v1/health": { body: never; response: Health; query: []; path: [] };
   "GET /v1/meta": { body: never; response: Meta; query: []; path: [] };
+  "POST /v1/oracle-signers/council-call": { body: SignerSetChange; response: CouncilCall; query: []; path: [] };
   "GET /v1/oracle/events": { body: never; response: Record<string, unknown>[]; query: ["state","limit"]; path: [] };
   "GET /v1/oracle/events/{attestation_id}": { body: never; response: Record<string, unknown>; query: []; path: ["attestation_id"] };
   "GET /v1/oracle/rejected": { body: never; response: Record<string, unknown>[]; query: ["limit"]; path: [] };
@@ -466,6 +472,7 @@ export const ROUTE_KEYS = [
   "GET /v1/events",
   "GET /v1/health",
   "GET /v1/meta",
+  "POST /v1/oracle-signers/council-call",
   "GET /v1/oracle/events",
   "GET /v1/oracle/events/{attestation_id}",
   "GET /v1/oracle/rejected",
