@@ -160,11 +160,13 @@ test("PA and merchant operations: revoke, renew, cancel, close, council call, st
   await ok(pa.cancelProposal(created.proposalId));
   assert.equal((await anon.proposal(created.proposalId)).state, "Canceled");
 
-  await ok(pa.createActivity(stack.areaId, { kind: 0, startsAt: now - 10, endsAt: now + 10 ** 6 }));
-  const activities = (await anon.areaActivities(stack.areaId)).items;
-  const last = activities[activities.length - 1];
-  await ok(pa.closeActivity(last.id));
-  assert.ok((await anon.activity(last.id)).closedAt > 0);
+  const made = await pa.createActivity(stack.areaId, { kind: 0, startsAt: now - 10, endsAt: now + 10 ** 6 });
+  await anon.waitForTx(made.txHash);
+  const receipt = await createPublicClient({ transport: http(stack.rpcUrl) }).getTransactionReceipt({ hash: made.txHash });
+  const createdEvent = decodeEvents(await anon.meta(), receipt.logs).find((e) => e.eventName === "ActivityCreated");
+  const activityId = createdEvent.args.activityId;
+  await ok(pa.closeActivity(activityId));
+  assert.ok((await anon.activity(activityId)).closedAt > 0);
 
   const shop = privateKeyToAccount(keccak256(toHex("js sdk shop"))).address;
   const call = await pa.serviceCouncilCall(shop, true);
