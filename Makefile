@@ -9,12 +9,13 @@ PY     := $(VENV)/bin/python
 CO3    := $(VENV)/bin/co3chain
 STAMP_PY  := $(VENV)/.installed
 STAMP_NPM := node_modules/.installed
+STAMP_JS  := clients/js/node_modules/.installed
 STAMP_BROWNIE := .venv-brownie/.installed
 NETDIR ?= run/network
 VALIDATORS ?= 4
 PYTEST_ARGS ?=
 
-.PHONY: run test lint bench deps network-down clean help
+.PHONY: run test lint bench deps clients-js browser network-down clean help
 
 help:
 	@echo "make run   - start a local $(VALIDATORS)-validator network on loopback, deploy the CO3 suite, run the demo"
@@ -32,7 +33,18 @@ $(STAMP_NPM): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-deps: $(STAMP_PY) $(STAMP_NPM)
+# The JavaScript SDK (@co3chain/sdk) has its own package and lockfile.
+$(STAMP_JS): clients/js/package.json clients/js/package-lock.json
+	cd clients/js && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+clients-js: $(STAMP_JS)
+
+# Headless Chromium for the browser-app and offline-docs tests (tests/appkit/test_browser_app.py skip without it).
+browser:
+	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
+deps: $(STAMP_PY) $(STAMP_NPM) $(STAMP_JS)
 
 # eth-brownie pins old libraries: it gets its own virtualenv and is only a client of our node.
 $(STAMP_BROWNIE): scripts/setup_brownie.sh
@@ -56,4 +68,4 @@ bench: deps
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) node_modules run .pytest_cache
+	rm -rf $(VENV) node_modules clients/js/node_modules clients/js/dist run .pytest_cache

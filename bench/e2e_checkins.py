@@ -101,7 +101,8 @@ def run_checkins(stack: Stack, accounts: list[Any], events: int, concurrency: in
     """Post ``events`` check-ins concurrently and wait until the lead has them all confirmed or rejected."""
     citizens = len(accounts)
     now = int(time.time())
-    bodies = [checkin_body(f"bench-{i}", key=accounts[i % citizens].key, timestamp=now - 30 + (i % 20))
+    bodies = [checkin_body(f"bench-{i}", key=accounts[i % citizens].key, timestamp=now - 30 + (i % 20),
+                           chain_id=int(stack.w3.eth.chain_id), hub=stack.contracts["AttestationHub"].address)
               for i in range(events)]
     hub = stack.contracts["AttestationHub"].address
     start_block = stack.w3.eth.block_number

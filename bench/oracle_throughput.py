@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO))
 
 from tests.oracle.chain_helpers import anvil_node  # noqa: E402
 from tests.oracle.cluster import Cluster, deploy_for_oracle  # noqa: E402
-from tests.oracle.helpers import checkin_body  # noqa: E402
+from tests.oracle.helpers import checkin_body, domain_of  # noqa: E402
 
 
 def main() -> None:
@@ -46,7 +46,8 @@ def main() -> None:
         try:
             cluster.start_all()
             now = int(suite.w3.eth.get_block("latest")["timestamp"])
-            bodies = [checkin_body(f"bench-{i}", timestamp=now - 30 + (i % 20)) for i in range(args.events)]
+            bodies = [checkin_body(f"bench-{i}", timestamp=now - 30 + (i % 20), **domain_of(suite))
+                      for i in range(args.events)]
             start_block = suite.w3.eth.block_number
             client = httpx.Client(timeout=60, limits=httpx.Limits(max_connections=args.concurrency))
             t0 = time.perf_counter()

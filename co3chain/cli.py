@@ -29,6 +29,7 @@ SUBCOMMANDS: list[tuple[str, str]] = [
     ("co3chain.api.cli", "api"),
     ("co3chain.audit.cli", "audit"),
     ("co3chain.privacy.cli", "privacy"),
+    ("co3chain.sdk.ops_cli", "ops"),
 ]
 
 

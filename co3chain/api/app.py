@@ -12,17 +12,18 @@ from typing import Any
 
 from eth_account import Account
 from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from web3 import HTTPProvider, Web3
 
 from co3chain import __version__
 from co3chain.api.auth import API_KEY_HEADER, ClientLimiter, KeyRing
 from co3chain.api.chain import ChainContext, Reverted
-from co3chain.api.config import ApiConfig
+from co3chain.api.config import ApiConfig, CorsSettings
 from co3chain.api.errors import error_response, install_error_handlers
 from co3chain.api.indexer import Indexer
 from co3chain.api.limits import BodySizeLimit
-from co3chain.api.routes import admin, privacy, read, relay, stream
+from co3chain.api.routes import admin, meta, operations, privacy, read, relay, stream
 from co3chain.api.routes.oracle import oracle_router, rejected_router
 from co3chain.api.sender import TxSender
 from co3chain.api.state import ApiState, revert_error
@@ -37,8 +38,11 @@ PAs (API key in `X-API-Key`) register citizens and create areas, activities and 
 Every error has the body `{"error": {"code": "...", "message": "..."}}`."""
 
 
-def create_app(state: ApiState, *, max_body_bytes: int = 64 * 1024) -> FastAPI:
-    """The FastAPI app around ``state``; the indexer (and the oracle worker) run while the app runs."""
+def create_app(state: ApiState, *, max_body_bytes: int = 64 * 1024, cors: CorsSettings | None = None) -> FastAPI:
+    """The FastAPI app around ``state``; the indexer (and the oracle worker) run while the app runs.
+
+    ``cors``: origins allowed to call from a browser (``[cors]`` in api.toml); None or empty: no CORS headers.
+    """
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -54,7 +58,7 @@ def create_app(state: ApiState, *, max_body_bytes: int = 64 * 1024) -> FastAPI:
                 state.oracle.stop()
 
     app = FastAPI(title="co3chain API", version=__version__, description=DESCRIPTION, lifespan=lifespan,
-                  docs_url="/docs", openapi_url="/openapi.json")
+                  docs_url=None, redoc_url=None, openapi_url="/openapi.json")
     app.state.co3 = state
     install_error_handlers(app)
 
@@ -68,11 +72,18 @@ def create_app(state: ApiState, *, max_body_bytes: int = 64 * 1024) -> FastAPI:
     app.include_router(admin.router)
     app.include_router(stream.router)
     app.include_router(privacy.router)
+    app.include_router(meta.router)
+    app.include_router(operations.router)
     if state.oracle is not None:
         app.state.co3_oracle = state.oracle.operator
         app.include_router(oracle_router())
         app.include_router(rejected_router)
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
+    if cors is not None and cors.enabled:  # outermost: refusals (413, 429) carry CORS headers too
+        app.add_middleware(CORSMiddleware, allow_origins=list(cors.allow_origins), allow_credentials=False,
+                           allow_methods=list(cors.allow_methods), allow_headers=list(cors.allow_headers),
+                           max_age=cors.max_age)
+    meta.install_docs(app)
     _add_security_scheme(app)
     return app
 
@@ -126,4 +137,4 @@ def app_from_files(config_path: str | Path, manifest_path: str | Path, rpc_url: 
 
     config = load_config(config_path)
     state = build_state(config, load_manifest(manifest_path), rpc_url=rpc_url)
-    return create_app(state, max_body_bytes=config.max_body_bytes)
+    return create_app(state, max_body_bytes=config.max_body_bytes, cors=config.cors)

@@ -30,6 +30,11 @@ Example::
 
     [oracle]
     config = "oracle.toml"       # optional: mount the oracle's webhooks under /v1/oracle
+
+    [cors]                       # off unless origins are listed: browsers on other origins are refused
+    allow_origins = ["https://app.example.org"]   # exact origins; "*" allows any (no credentials then)
+    allow_headers = ["Content-Type"]              # add "X-API-Key" only for trusted PA portals
+    max_age = 600                                 # seconds a browser may cache the preflight answer
 """
 
 from __future__ import annotations
@@ -93,6 +98,51 @@ class RelayLimits:
 
 
 @dataclass(frozen=True)
+class CorsSettings:
+    """Cross-origin access for browser apps (``[cors]``); empty ``allow_origins`` means CORS is off.
+
+    Why off by default: an API that answers any origin lets any web page a citizen visits drive it with the
+    citizen's browser; operators list the app origins they serve. Credentials (cookies) are never allowed:
+    the API authenticates by signatures and API keys, not cookies.
+    """
+
+    allow_origins: tuple[str, ...] = ()
+    allow_headers: tuple[str, ...] = ("Content-Type",)
+    allow_methods: tuple[str, ...] = ("GET", "POST", "PUT", "DELETE")
+    max_age: int = 600
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.allow_origins)
+
+
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+$")
+
+
+def parse_cors(table: dict[str, Any]) -> CorsSettings:
+    """Validate ``[cors]``: origins are ``scheme://host[:port]`` (no path, no trailing slash) or ``"*"``."""
+    unknown = sorted(set(table) - {"allow_origins", "allow_headers", "allow_methods", "max_age"})
+    if unknown:
+        raise ApiConfigError(f"[cors]: unknown keys {unknown}")
+    origins = table.get("allow_origins", [])
+    if not isinstance(origins, list) or not all(isinstance(o, str) for o in origins):
+        raise ApiConfigError("[cors].allow_origins must be a list of origin strings")
+    for origin in origins:
+        if origin != "*" and not _ORIGIN.match(origin):
+            raise ApiConfigError(f"[cors].allow_origins: {origin!r} is not an origin like https://app.example.org "
+                                 "(scheme and host only, no path or trailing slash)")
+    headers = table.get("allow_headers", ["Content-Type"])
+    methods = table.get("allow_methods", ["GET", "POST", "PUT", "DELETE"])
+    for name, value in (("allow_headers", headers), ("allow_methods", methods)):
+        if not isinstance(value, list) or not all(isinstance(x, str) and x for x in value):
+            raise ApiConfigError(f"[cors].{name} must be a list of strings")
+    max_age = table.get("max_age", 600)
+    if isinstance(max_age, bool) or not isinstance(max_age, int) or max_age < 0:
+        raise ApiConfigError("[cors].max_age must be a non-negative integer (seconds)")
+    return CorsSettings(tuple(origins), tuple(headers), tuple(m.upper() for m in methods), max_age)
+
+
+@dataclass(frozen=True)
 class ApiConfig:
     """Parsed ``api.toml``."""
 
@@ -103,6 +153,7 @@ class ApiConfig:
     indexer: IndexerSettings = field(default_factory=IndexerSettings)
     oracle_config: Path | None = None
     relay_limits: RelayLimits = field(default_factory=RelayLimits)
+    cors: CorsSettings = field(default_factory=CorsSettings)
 
 
 def _table(data: dict[str, Any], name: str) -> dict[str, Any]:
@@ -192,7 +243,7 @@ def parse_config(data: dict[str, Any], base: Path) -> ApiConfig:
     oracle = _table(data, "oracle")
     oracle_config = _path(base, oracle["config"], "[oracle].config") if "config" in oracle else None
     return ApiConfig(db=db_path, relayer=relayer, keys=keys, max_body_bytes=max_body, indexer=indexer,
-                     oracle_config=oracle_config, relay_limits=relay_limits)
+                     oracle_config=oracle_config, relay_limits=relay_limits, cors=parse_cors(_table(data, "cors")))
 
 
 def load_config(path: str | Path) -> ApiConfig:

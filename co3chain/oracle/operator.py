@@ -58,7 +58,8 @@ def event_of(item: QueueItem) -> OracleEvent:
     """
     if item.redacted:
         raise PayloadError(f"{item.attestation_id}: raw body removed by retention/erasure")
-    return parse_event(item.source, item.source_kind, item.body, item.salt)  # type: ignore[arg-type]
+    return parse_event(item.source, item.source_kind, item.body, item.salt,  # type: ignore[arg-type]
+                       allow_legacy=True)
 
 
 class OracleOperator:

@@ -99,7 +99,11 @@ class Validator:
         return LocationFacts(bool(inside), h3.latlng_to_cell(ev.lat, ev.lon, resolution))
 
     def _device(self, ev: OracleEvent, now: float) -> Verdict:
-        if ev.device_signature_ok is False:
+        if ev.device is not None:
+            hub = self.chain.hub()  # the domain: this chain and its AttestationHub
+            problem = ev.device.problem(hub.chain_id, hub.address, ev.citizen)
+            return ACCEPT if problem is None else Verdict.reject(problem)
+        if ev.device_signature_ok is False:  # a v1 check-in queued before the upgrade
             return Verdict.reject("device signature does not match the citizen address")
         return ACCEPT
 

@@ -61,6 +61,7 @@ class Client:
         self._headers = {"X-API-Key": api_key} if api_key else {}
         self.http = http if http is not None else httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout)
         self._deployment: dict[str, Any] | None = None
+        self._meta: dict[str, Any] | None = None
 
     def close(self) -> None:
         self.http.close()
@@ -103,6 +104,30 @@ class Client:
         if self._deployment is None or refresh:
             self._deployment = self._request("GET", "/v1/deployment")
         return self._deployment
+
+    def meta(self) -> dict[str, Any]:
+        """``/v1/meta``: chain id, addresses and ABI hashes, EIP-712 domains and types (cached)."""
+        if self._meta is None:
+            self._meta = dict(self._request("GET", "/v1/meta"))
+        return self._meta
+
+    def sign_checkin(self, account: Any, *, event_id: str, area_id: int, activity_id: int, lat_e6: int, lon_e6: int,
+                     accuracy_mm: int, timestamp_ms: int) -> dict[str, Any]:
+        """A device-signed check-in webhook body (EIP-712 ``CheckIn`` in this deployment's device domain).
+
+        Give it to the AR source's server, which posts it with its HMAC headers
+        (:func:`co3chain.oracle.auth.sign_headers`) to ``/v1/oracle/webhooks/ar/checkin``.
+        """
+        from co3chain.oracle.device import checkin_message, sign_device
+
+        domain = self.meta()["eip712"]["domains"]["device"]
+        message = checkin_message(event_id=event_id, citizen=account.address, area_id=area_id,
+                                  activity_id=activity_id, lat_e6=lat_e6, lon_e6=lon_e6, accuracy_mm=accuracy_mm,
+                                  timestamp_ms=timestamp_ms)
+        return {"event_id": event_id, "citizen": account.address, "area_id": area_id, "activity_id": activity_id,
+                "lat_e6": lat_e6, "lon_e6": lon_e6, "accuracy_mm": accuracy_mm, "timestamp_ms": timestamp_ms,
+                "device_signature": sign_device(account.key, "CheckIn", domain, message),
+                "device_signed": {"domain": domain, "message": message}}
 
     def _chain(self, contract: str) -> tuple[int, str]:
         dep = self.deployment()
@@ -298,6 +323,55 @@ class Client:
         body = m.ProposalCreate(areaId=area_id, mode=mode, commitReveal=commit_reveal, voteStart=vote_start,
                                 voteEnd=vote_end, revealEnd=reveal_end, description=description)
         return self._post("/v1/proposals", body, m.ProposalCreated)
+
+    # ------------------------------------------------------------------ PA and merchant operations
+    def revoke_citizen(self, address: str, reason_code: int) -> m.TxAccepted:
+        """Revoke a citizen (registrar); ``reason_code`` is a :class:`co3chain.privacy.revocation.RevocationReason`."""
+        return m.TxAccepted.model_validate(self._request("POST", f"/v1/citizens/{address}/revoke",
+                                                         json_body={"reasonCode": int(reason_code)}))
+
+    def renew_citizen(self, address: str, expires_at: int) -> m.TxAccepted:
+        return m.TxAccepted.model_validate(self._request("POST", f"/v1/citizens/{address}/renew",
+                                                         json_body={"expiresAt": expires_at}))
+
+    def cancel_proposal(self, proposal_id: int | str) -> m.TxAccepted:
+        """Cancel a pending proposal this PA created."""
+        return m.TxAccepted.model_validate(self._request("POST", f"/v1/proposals/{proposal_id}/cancel"))
+
+    def close_area(self, area_id: int) -> m.TxAccepted:
+        return m.TxAccepted.model_validate(self._request("POST", f"/v1/areas/{area_id}/close"))
+
+    def close_activity(self, activity_id: int) -> m.TxAccepted:
+        return m.TxAccepted.model_validate(self._request("POST", f"/v1/activities/{activity_id}/close"))
+
+    def service(self, address: str) -> dict[str, Any]:
+        """``{service, accepted, burnOnSpend}`` of a merchant."""
+        return dict(self._request("GET", f"/v1/services/{address}"))
+
+    def service_council_call(self, address: str, accepted: bool, burn_on_spend: bool = True) -> dict[str, Any]:
+        """The council proposal (``to``, ``data``, ``description``) that accepts or removes a service; the API
+        sends nothing: the change is held by the council's timelock executor."""
+        return dict(self._request("POST", f"/v1/services/{address}/council-call",
+                                  json_body={"accepted": accepted, "burnOnSpend": burn_on_spend}))
+
+    def oracle_signers_council_call(self, signers: list[str], threshold: int) -> dict[str, Any]:
+        """The council proposal that rotates the oracle signer set (nothing is sent)."""
+        return dict(self._request("POST", "/v1/oracle-signers/council-call",
+                                  json_body={"signers": signers, "threshold": threshold}))
+
+    def service_statement(self, address: str, from_ts: int = 0, to_ts: int = 2**63 - 1) -> dict[str, Any]:
+        """A merchant's statement for ``[from_ts, to_ts)``: every spend, the total and the burned part (JSON)."""
+        return dict(self._request("GET", f"/v1/services/{address}/statement",
+                                  params={"from": from_ts, "to": to_ts, "format": "json"}))
+
+    def service_statement_csv(self, address: str, from_ts: int = 0, to_ts: int = 2**63 - 1) -> str:
+        """The same statement as CSV (one row per spend, then a total row)."""
+        response = self.http.get(f"/v1/services/{address}/statement", headers=self._headers,
+                                 params={"from": from_ts, "to": to_ts, "format": "csv"})
+        if response.status_code >= 400:
+            err = response.json().get("error", {})
+            raise ApiClientError(response.status_code, err.get("code", "http_error"), err.get("message", ""))
+        return response.text
 
     # ------------------------------------------------------------------ data-subject requests (PA registrar key)
     def privacy_export(self, citizen: str) -> dict[str, Any]:

@@ -201,7 +201,8 @@ class Stack:
     # ----------------------------------------------------------------- oracle
     def checkin(self, citizen: Any, event_id: str) -> str:
         """POST an HMAC-signed AR check-in, device-signed by ``citizen``, to the lead; returns the attestation id."""
-        body = checkin_body(event_id, key=citizen.key, timestamp=int(time.time()) - 5)
+        body = checkin_body(event_id, key=citizen.key, timestamp=int(time.time()) - 5,
+                            chain_id=int(self.w3.eth.chain_id), hub=self.contracts["AttestationHub"].address)
         resp = self.cluster.post_checkin(body)
         assert resp.status_code == 202, resp.text
         aid = str(resp.json()["attestation_id"])

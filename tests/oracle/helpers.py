@@ -10,7 +10,7 @@ from eth_account import Account
 
 from co3chain.oracle.auth import Source, sign_headers
 from co3chain.oracle.chainview import ActivityInfo, AreaInfo, HubInfo, RewardCaps
-from co3chain.oracle.events import sign_checkin
+from co3chain.oracle.device import checkin_fields_signature
 from co3chain.oracle.geometry import geometry_hash
 
 T0 = 1_800_000_000  # a fixed "now" (2027-01-15) so tests never depend on the wall clock
@@ -86,13 +86,15 @@ class FakeChain:
 
 def checkin_body(event_id: str = "ci-1", *, lat: float = INSIDE[0], lon: float = INSIDE[1],
                  accuracy_m: float = 8.0, timestamp: int = T0 - 60, activity_id: int = 1, area_id: int = 1,
-                 key: bytes = CITIZEN_KEY, citizen: str | None = None, **extra: Any) -> bytes:
-    """A check-in JSON body signed by the citizen's device key."""
+                 key: bytes = CITIZEN_KEY, citizen: str | None = None, chain_id: int = 31337,
+                 hub: str = HUB_ADDRESS, **extra: Any) -> bytes:
+    """A check-in JSON body (integer units) EIP-712-signed by the citizen's device key for ``(chain_id, hub)``."""
     fields: dict[str, Any] = {
         "event_id": event_id, "citizen": citizen or Account.from_key(key).address, "area_id": area_id,
-        "activity_id": activity_id, "lat": lat, "lon": lon, "accuracy_m": accuracy_m, "timestamp": timestamp,
+        "activity_id": activity_id, "lat_e6": round(lat * 1e6), "lon_e6": round(lon * 1e6),
+        "accuracy_mm": round(accuracy_m * 1000), "timestamp_ms": timestamp * 1000,
     }
-    fields["device_signature"] = sign_checkin(key, fields)
+    fields["device_signature"] = checkin_fields_signature(key, chain_id, hub, fields)
     fields.update(extra)
     return json.dumps(fields).encode()
 
@@ -109,3 +111,8 @@ def social_body(event_id: str = "so-1", *, type_: str = "post", activity_id: int
 
 def headers_for(source: Source, body: bytes, ts: int = T0) -> dict[str, str]:
     return sign_headers(source, body, ts)
+
+
+def domain_of(suite: Any) -> dict[str, Any]:
+    """``checkin_body`` keyword arguments binding the device signature to a deployed suite's chain and hub."""
+    return {"chain_id": int(suite.w3.eth.chain_id), "hub": suite.hub.address}

@@ -12,7 +12,16 @@ from fastapi.testclient import TestClient
 from web3 import Web3
 
 from co3chain.oracle.submitter import Submitter
-from tests.oracle.helpers import AR, CITIZEN, OUTSIDE, SOCIAL, checkin_body, headers_for, social_body
+from tests.oracle.helpers import (
+    AR,
+    CITIZEN,
+    OUTSIDE,
+    SOCIAL,
+    checkin_body,
+    domain_of,
+    headers_for,
+    social_body,
+)
 
 
 def drain(service, rounds: int = 20) -> None:
@@ -35,7 +44,7 @@ def test_checkin_rewards_once_and_out_of_area_is_rejected(services, suite) -> No
     lead, peers = services
     client = TestClient(lead.app)
     now = int(time.time())
-    body = checkin_body("ci-1", timestamp=now - 5)
+    body = checkin_body("ci-1", timestamp=now - 5, **domain_of(suite))
     resp = post(client, body)
     assert resp.status_code == 202
     aid = resp.json()["attestation_id"]
@@ -50,9 +59,9 @@ def test_checkin_rewards_once_and_out_of_area_is_rejected(services, suite) -> No
     # The same webhook again: acknowledged as duplicate, nothing new on chain.
     assert post(client, body).status_code == 200
     # The same observation under a new event id: caught by the dedup window.
-    dup = post(client, checkin_body("ci-1-again", timestamp=now - 4)).json()["attestation_id"]
+    dup = post(client, checkin_body("ci-1-again", timestamp=now - 4, **domain_of(suite))).json()["attestation_id"]
     # Outside the polygon.
-    out = post(client, checkin_body("ci-out", lat=OUTSIDE[0], lon=OUTSIDE[1], timestamp=now - 3000))
+    out = post(client, checkin_body("ci-out", lat=OUTSIDE[0], lon=OUTSIDE[1], timestamp=now - 3000, **domain_of(suite)))
     drain(lead)
     assert lead.store.get(dup).state == "rejected" and "duplicate" in lead.store.get(dup).reason
     rejected = lead.store.get(out.json()["attestation_id"])
@@ -64,7 +73,7 @@ def test_checkin_rewards_once_and_out_of_area_is_rejected(services, suite) -> No
 
 def test_resubmitting_a_used_attestation_does_not_reward_twice(services, suite) -> None:
     lead, _ = services
-    body = checkin_body("ci-2", timestamp=int(time.time()) - 5)
+    body = checkin_body("ci-2", timestamp=int(time.time()) - 5, **domain_of(suite))
     aid = post(TestClient(lead.app), body).json()["attestation_id"]
     drain(lead)
     assert lead.store.get(aid).state == "confirmed"
@@ -82,7 +91,7 @@ def test_resubmitting_a_used_attestation_does_not_reward_twice(services, suite) 
 
 def test_recorded_but_not_broadcast_is_sent_after_restart(services, suite, monkeypatch) -> None:
     lead, _ = services
-    aid = post(TestClient(lead.app), checkin_body("ci-3", timestamp=int(time.time()) - 5)).json()["attestation_id"]
+    aid = post(TestClient(lead.app), checkin_body("ci-3", timestamp=int(time.time()) - 5, **domain_of(suite))).json()["attestation_id"]
     lead.operator.validate_pending(time.time())
     lead.operator.collect_pending(time.time())
     assert lead.store.get(aid).state == "signed"
@@ -107,7 +116,7 @@ def test_recorded_but_not_broadcast_is_sent_after_restart(services, suite, monke
 
 def test_signer_rotation_resigns_pending_items(services, suite) -> None:
     lead, _ = services
-    aid = post(TestClient(lead.app), checkin_body("ci-4", timestamp=int(time.time()) - 5)).json()["attestation_id"]
+    aid = post(TestClient(lead.app), checkin_body("ci-4", timestamp=int(time.time()) - 5, **domain_of(suite))).json()["attestation_id"]
     lead.operator.validate_pending(time.time())
     lead.operator.collect_pending(time.time())
     assert lead.store.get(aid).state == "signed"

@@ -15,7 +15,7 @@ import pytest
 from tests.anvil import ANVIL
 from tests.oracle.chain_helpers import anvil_node
 from tests.oracle.cluster import REPO, Cluster, deploy_for_oracle
-from tests.oracle.helpers import CITIZEN, OUTSIDE, checkin_body
+from tests.oracle.helpers import CITIZEN, OUTSIDE, checkin_body, domain_of
 
 pytestmark = [pytest.mark.slow, pytest.mark.anvil,
               pytest.mark.skipif(not ANVIL.exists(), reason="anvil not installed (npm ci)")]
@@ -44,7 +44,7 @@ def cluster(tmp_path):
 def test_checkin_to_reward_replay_and_out_of_area(cluster) -> None:
     cluster.start_all()
     suite = cluster.suite
-    body = checkin_body("e2e-1", timestamp=_now(suite) - 10)
+    body = checkin_body("e2e-1", timestamp=_now(suite) - 10, **domain_of(suite))
     first = cluster.post_checkin(body)
     assert first.status_code == 202, first.text
     aid = first.json()["attestation_id"]
@@ -58,7 +58,7 @@ def test_checkin_to_reward_replay_and_out_of_area(cluster) -> None:
     assert replay.status_code == 200 and replay.json() == {"attestation_id": aid, "state": "confirmed",
                                                            "duplicate": True}
     # Out of the area: rejected with a reason, listed by the CLI.
-    out = cluster.post_checkin(checkin_body("e2e-out", lat=OUTSIDE[0], lon=OUTSIDE[1], timestamp=_now(suite) - 5))
+    out = cluster.post_checkin(checkin_body("e2e-out", lat=OUTSIDE[0], lon=OUTSIDE[1], timestamp=_now(suite) - 5, **domain_of(suite)))
     rej = cluster.wait_state(out.json()["attestation_id"], {"rejected", "confirmed"})
     assert rej["state"] == "rejected" and "outside the polygon" in rej["reason"]
     assert len(accepted_events(suite, aid)) == 1
@@ -84,7 +84,7 @@ def test_checkin_to_reward_replay_and_out_of_area(cluster) -> None:
 def test_crash_between_signing_and_submission_submits_exactly_once(cluster, fault) -> None:
     cluster.start_all(lead_env={"CO3CHAIN_ORACLE_FAULT": fault})
     suite = cluster.suite
-    resp = cluster.post_checkin(checkin_body(f"crash-{fault}", timestamp=_now(suite) - 10))
+    resp = cluster.post_checkin(checkin_body(f"crash-{fault}", timestamp=_now(suite) - 10, **domain_of(suite)))
     assert resp.status_code == 202
     aid = resp.json()["attestation_id"]
     lead = cluster.lead

@@ -13,7 +13,7 @@ from co3chain.cli import cli
 from co3chain.oracle.events import parse_event, salted_commitment
 from co3chain.oracle.retention import DAY, apply_retention, retention_days_of
 from co3chain.oracle.store import LocationFacts, SqliteQueueStore, open_store
-from tests.oracle.helpers import CITIZEN, INSIDE, OUTSIDE, T0, checkin_body
+from tests.oracle.helpers import CITIZEN, INSIDE, OUTSIDE, T0, checkin_body, domain_of
 from tests.oracle.pg_server import shared_cluster
 
 SALT = bytes(range(32))
@@ -69,7 +69,7 @@ def test_retention_removes_raw_data_after_the_period_and_keeps_what_audits_need(
 
     kept = queue.get(ok)
     assert kept.body == b"" and kept.auth_signature == "" and kept.redacted_at == T0 + 31 * DAY
-    assert str(INSIDE[0]) not in json.dumps(kept.public())
+    assert str(round(INSIDE[0] * 1e6)) not in json.dumps(kept.public())
     # Audit material is intact: state, block, the attestation and signatures that went on chain.
     for field in ("state", "block", "attestation", "signatures", "evidence_hash", "observed_at", "citizen",
                   "activity_id", "evidence_salt", "evidence_digest"):
@@ -166,7 +166,7 @@ def test_erasure_and_export_queries_on_both_backends(queue) -> None:
     exported = export_citizen(CITIZEN.lower(), oracle_store=queue)["oracle"]
     assert [e["event_id"] for e in exported["events"]] == ["done", "flight"]
     assert [s["tx_hash"] for s in exported["submissions"]] == ["0xtdone"]
-    assert exported["events"][0]["body"]["lat"] == INSIDE[0]
+    assert exported["events"][0]["body"]["lat_e6"] == round(INSIDE[0] * 1e6)
 
     result = queue.erase_citizen(CITIZEN.lower(), T0 + 5)
     assert sorted(result.erased) == sorted([done, flight.attestation_id]) and result.pending == []
@@ -194,7 +194,7 @@ def test_erasure_leaves_events_being_submitted_for_a_rerun(queue) -> None:
     assert queue.erase_citizen(CITIZEN, T0).erased == [item.attestation_id]
 
 
-def test_the_operator_worker_runs_retention_on_its_schedule(services) -> None:
+def test_the_operator_worker_runs_retention_on_its_schedule(services, suite) -> None:
     import time as _time
 
     from fastapi.testclient import TestClient
@@ -205,7 +205,7 @@ def test_the_operator_worker_runs_retention_on_its_schedule(services) -> None:
     lead, _ = services
     assert lead.retention.config == RetentionConfig()  # default: 30 days, hourly
     lead.retention = RetentionSchedule(lead.store, RetentionConfig(retention_days=0, retention_interval=1e-6))
-    body = checkin_body("bg", timestamp=int(_time.time()) - 5)
+    body = checkin_body("bg", timestamp=int(_time.time()) - 5, **domain_of(suite))
     resp = TestClient(lead.app).post("/oracle/v1/webhooks/ar/checkin", content=body,
                                      headers=headers_for(AR, body, int(_time.time())))
     aid = resp.json()["attestation_id"]

@@ -27,6 +27,7 @@ from tests.oracle.helpers import (
     OTHER_KEY,
     SOCIAL,
     checkin_body,
+    domain_of,
     headers_for,
     social_body,
 )
@@ -78,7 +79,7 @@ def rewarded_world(services, suite):
     client = TestClient(lead.app)
     now = int(time.time())
     mine = [post(client, SOCIAL, social_body("mine-post", timestamp=now - 5)),
-            post(client, AR, checkin_body("mine-ci", timestamp=now - 5))]
+            post(client, AR, checkin_body("mine-ci", timestamp=now - 5, **domain_of(suite)))]
     theirs = post(client, SOCIAL, social_body("their-post", timestamp=now - 5, citizen=OTHER))
     drain(lead)
     for aid in [*mine, theirs]:
@@ -92,7 +93,7 @@ def test_export_holds_everything_about_the_citizen_and_nothing_of_others(service
     assert data["sources"] == ["oracle", "chain"]
     assert sorted(e["attestation_id"] for e in data["oracle"]["events"]) == sorted(mine)
     ci = next(e for e in data["oracle"]["events"] if e["event_id"] == "mine-ci")
-    assert ci["body"]["lat"] == INSIDE[0] and ci["evidence_salt"] == lead.store.get(ci["attestation_id"]).evidence_salt
+    assert ci["body"]["lat_e6"] == round(INSIDE[0] * 1e6) and ci["evidence_salt"] == lead.store.get(ci["attestation_id"]).evidence_salt
     # Derived location facts recorded at validation: inside, and the H3 cell of the point.
     cell = ci["location"]["h3_cell"]
     assert ci["location"]["inside_geofence"] is True
@@ -125,7 +126,7 @@ def test_retention_then_erasure_unlink_the_evidence_and_audits_still_hold(servic
                                                            evidence_url=url.decode()))
     lead.step()
     assert "duplicate" in (lead.store.get(again).reason or "")
-    pending = post(TestClient(lead.app), AR, checkin_body("mine-late", timestamp=int(time.time()) - 1))
+    pending = post(TestClient(lead.app), AR, checkin_body("mine-late", timestamp=int(time.time()) - 1, **domain_of(suite)))
     assert lead.store.get(pending).state == "received"
 
     # Erasure on every operator (CLI on the lead's SQLite file, the library on the peers).

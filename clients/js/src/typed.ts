@@ -1,0 +1,220 @@
+/**
+ * EIP-712 typed data of every gasless action of co3chain, byte-identical to what the contracts (votes, spends,
+ * delegations) and the oracle (device check-ins and social contributions) verify.
+ *
+ * Why builders instead of raw objects: the type lists and domain names must match the Python side exactly
+ * (co3chain/contracts/typed_data.py, governance_typed_data.py, co3chain/oracle/device.py); a builder makes a
+ * typo a compile error. Domains come from `GET /v1/meta` (see {@link Domains}), never from constants, so one
+ * app works on every deployment. Every quantity is an integer (bigint for uint256, numbers in fixed units for
+ * positions and times) — never a float — so every language signs the same bytes.
+ */
+import { encodeAbiParameters, keccak256, type Address, type Hex, type TypedDataDomain } from "viem";
+
+export const EIP712_DOMAIN = [
+  { name: "name", type: "string" },
+  { name: "version", type: "string" },
+  { name: "chainId", type: "uint256" },
+  { name: "verifyingContract", type: "address" },
+] as const;
+
+export const BALLOT = [
+  { name: "proposalId", type: "uint256" },
+  { name: "support", type: "uint8" },
+  { name: "voter", type: "address" },
+  { name: "nonce", type: "uint256" },
+] as const;
+
+export const COMMITMENT = [
+  { name: "proposalId", type: "uint256" },
+  { name: "commitment", type: "bytes32" },
+  { name: "voter", type: "address" },
+  { name: "nonce", type: "uint256" },
+] as const;
+
+export const DELEGATION = [
+  { name: "delegatee", type: "address" },
+  { name: "nonce", type: "uint256" },
+  { name: "expiry", type: "uint256" },
+] as const;
+
+export const SPEND = [
+  { name: "owner", type: "address" },
+  { name: "service", type: "address" },
+  { name: "amount", type: "uint256" },
+  { name: "ref", type: "bytes32" },
+  { name: "nonce", type: "uint256" },
+  { name: "deadline", type: "uint256" },
+] as const;
+
+export const CHECK_IN = [
+  { name: "eventId", type: "string" },
+  { name: "citizen", type: "address" },
+  { name: "areaId", type: "uint256" },
+  { name: "activityId", type: "uint256" },
+  { name: "latE6", type: "int64" },
+  { name: "lonE6", type: "int64" },
+  { name: "accuracyMm", type: "uint32" },
+  { name: "timestampMs", type: "uint64" },
+] as const;
+
+export const SOCIAL_CONTRIBUTION = [
+  { name: "eventId", type: "string" },
+  { name: "citizen", type: "address" },
+  { name: "kind", type: "string" },
+  { name: "areaId", type: "uint256" },
+  { name: "activityId", type: "uint256" },
+  { name: "timestampMs", type: "uint64" },
+  { name: "evidenceHash", type: "bytes32" },
+  { name: "hasLocation", type: "bool" },
+  { name: "latE6", type: "int64" },
+  { name: "lonE6", type: "int64" },
+  { name: "accuracyMm", type: "uint32" },
+] as const;
+
+/** Every primary type by name (what `/v1/meta` lists under `eip712.types`). */
+export const TYPES = {
+  Ballot: BALLOT, Commitment: COMMITMENT, Delegation: DELEGATION, Spend: SPEND, CheckIn: CHECK_IN,
+  SocialContribution: SOCIAL_CONTRIBUTION,
+} as const;
+
+export interface Domain extends TypedDataDomain {
+  name: string;
+  version: string;
+  chainId: number;
+  verifyingContract: Address;
+}
+
+/** The four signing domains of a deployment, as served by `GET /v1/meta` (`eip712.domains`). */
+export interface Domains {
+  governance: Domain;
+  token: Domain;
+  attestation: Domain;
+  device: Domain;
+}
+
+export enum Support { Against = 0, For = 1, Abstain = 2 }
+
+function uint(name: string, value: bigint | number | string, bits: number): bigint {
+  const v = BigInt(value);
+  if (v < 0n || v >= 1n << BigInt(bits)) throw new RangeError(`${name}: ${v} does not fit in uint${bits}`);
+  return v;
+}
+
+function int(name: string, value: number, bits: number, min?: number, max?: number): number {
+  if (!Number.isInteger(value)) {
+    throw new TypeError(`${name} must be an integer in fixed units (got ${value}); no floats are signed`);
+  }
+  const lim = 2 ** (bits - 1);
+  if (value < (min ?? -lim) || value > (max ?? lim - 1)) throw new RangeError(`${name}: ${value} out of range`);
+  return value;
+}
+
+function support(value: number): number {
+  if (value !== 0 && value !== 1 && value !== 2) throw new RangeError(`support must be 0, 1 or 2 (got ${value})`);
+  return value;
+}
+
+export function ballot(domain: Domain, m: { proposalId: bigint | string | number; support: Support | number;
+  voter: Address; nonce: bigint | string | number }) {
+  return {
+    domain, types: { Ballot: BALLOT }, primaryType: "Ballot" as const,
+    message: { proposalId: uint("proposalId", m.proposalId, 256), support: support(m.support), voter: m.voter,
+      nonce: uint("nonce", m.nonce, 256) },
+  };
+}
+
+export function commitment(domain: Domain, m: { proposalId: bigint | string | number; commitment: Hex;
+  voter: Address; nonce: bigint | string | number }) {
+  return {
+    domain, types: { Commitment: COMMITMENT }, primaryType: "Commitment" as const,
+    message: { proposalId: uint("proposalId", m.proposalId, 256), commitment: m.commitment, voter: m.voter,
+      nonce: uint("nonce", m.nonce, 256) },
+  };
+}
+
+export function delegation(domain: Domain, m: { delegatee: Address; nonce: bigint | string | number;
+  expiry: bigint | string | number }) {
+  return {
+    domain, types: { Delegation: DELEGATION }, primaryType: "Delegation" as const,
+    message: { delegatee: m.delegatee, nonce: uint("nonce", m.nonce, 256), expiry: uint("expiry", m.expiry, 256) },
+  };
+}
+
+export function spend(domain: Domain, m: { owner: Address; service: Address; amount: bigint | string | number;
+  ref: Hex; nonce: bigint | string | number; deadline: bigint | string | number }) {
+  return {
+    domain, types: { Spend: SPEND }, primaryType: "Spend" as const,
+    message: { owner: m.owner, service: m.service, amount: uint("amount", m.amount, 256), ref: m.ref,
+      nonce: uint("nonce", m.nonce, 256), deadline: uint("deadline", m.deadline, 256) },
+  };
+}
+
+/** What a device signs for a check-in: position in microdegrees, accuracy in millimetres, time in milliseconds. */
+export interface CheckInFields {
+  eventId: string;
+  citizen: Address;
+  areaId: bigint | number;
+  activityId: bigint | number;
+  latE6: number;
+  lonE6: number;
+  accuracyMm: number;
+  timestampMs: number;
+}
+
+export function checkIn(domain: Domain, m: CheckInFields) {
+  return {
+    domain, types: { CheckIn: CHECK_IN }, primaryType: "CheckIn" as const,
+    message: {
+      eventId: m.eventId, citizen: m.citizen, areaId: uint("areaId", m.areaId, 256),
+      activityId: uint("activityId", m.activityId, 256),
+      latE6: BigInt(int("latE6", m.latE6, 64, -90_000_000, 90_000_000)),
+      lonE6: BigInt(int("lonE6", m.lonE6, 64, -180_000_000, 180_000_000)),
+      accuracyMm: int("accuracyMm", m.accuracyMm, 33, 0, 2 ** 32 - 1),
+      timestampMs: BigInt(int("timestampMs", m.timestampMs, 65, 0, Number.MAX_SAFE_INTEGER)),
+    },
+  };
+}
+
+export type SocialKind = "post" | "initiative_joined" | "event_attended";
+
+export interface SocialFields {
+  eventId: string;
+  citizen: Address;
+  kind: SocialKind;
+  areaId: bigint | number;
+  activityId: bigint | number;
+  timestampMs: number;
+  /** keccak256 of the evidence (the source's evidence_hash, else keccak256 of the evidence URL's UTF-8). */
+  evidenceHash: Hex;
+  location?: { latE6: number; lonE6: number; accuracyMm?: number };
+}
+
+/** A citizen's support of a social contribution (post, initiative joined, event attended). */
+export function socialContribution(domain: Domain, m: SocialFields) {
+  const loc = m.location;
+  return {
+    domain, types: { SocialContribution: SOCIAL_CONTRIBUTION }, primaryType: "SocialContribution" as const,
+    message: {
+      eventId: m.eventId, citizen: m.citizen, kind: m.kind, areaId: uint("areaId", m.areaId, 256),
+      activityId: uint("activityId", m.activityId, 256),
+      timestampMs: BigInt(int("timestampMs", m.timestampMs, 65, 0, Number.MAX_SAFE_INTEGER)),
+      evidenceHash: m.evidenceHash, hasLocation: loc !== undefined,
+      latE6: BigInt(loc ? int("latE6", loc.latE6, 64, -90_000_000, 90_000_000) : 0),
+      lonE6: BigInt(loc ? int("lonE6", loc.lonE6, 64, -180_000_000, 180_000_000) : 0),
+      accuracyMm: loc?.accuracyMm ?? 0,
+    },
+  };
+}
+
+/** `keccak256(abi.encode(proposalId, voter, support, salt))`, as `CO3Governance.voteCommitment`. */
+export function voteCommitment(proposalId: bigint | string | number, voter: Address, supportValue: number,
+  salt: Hex): Hex {
+  return keccak256(encodeAbiParameters(
+    [{ type: "uint256" }, { type: "address" }, { type: "uint8" }, { type: "bytes32" }],
+    [uint("proposalId", proposalId, 256), voter, support(supportValue), salt]));
+}
+
+/** Degrees (as a GPS gives them) to the signed integer unit, rounding once, here, in one documented way. */
+export function toMicrodegrees(degrees: number): number {
+  return Math.round(degrees * 1e6);
+}
