@@ -13,7 +13,7 @@ STAMP_JS  := clients/js/node_modules/.installed
 STAMP_BROWNIE := .venv-brownie/.installed
 NETDIR ?= run/network
 VALIDATORS ?= 4
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= -n 2 --dist loadfile
 
 .PHONY: run test lint bench deps clients-js browser network-down clean help
 
