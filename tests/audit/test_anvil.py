@@ -32,7 +32,8 @@ def anvil_manifest(anvil_url: str, suite_artifacts: ArtifactSet) -> dict[str, An
     w3 = Web3(HTTPProvider(anvil_url))
     deployer = Account.from_key(ANVIL_KEY)
     return deploy_suite(w3, deployer, oracle_signers=[deployer.address], oracle_threshold=1,
-                        validators=[deployer.address], artifacts=suite_artifacts)
+                        validators=[deployer.address], artifacts=suite_artifacts, handover=False,
+                        voting_bounds=(0, 2**40, 1, 2**40))
 
 
 def test_anvil_suite_full_match(anvil_url: str, anvil_manifest: dict[str, Any]) -> None:
