@@ -51,7 +51,7 @@ import {IReputation} from "./interfaces/IReputation.sol";
  * that wins. Here commitments are public (`VoteCommitted`, `unrevealedVotes`) and weight committed but not
  * revealed by `revealEnd` counts against the proposal: it succeeds only if For > Against + unrevealed. So
  * withholding can never help a proposal pass; it can only act as the Against vote the holder could have cast.
- * Honest voters (or the relayer holding their salts) must reveal; the API does it for relayed commitments.
+ * Honest voters (or anyone they gave their salt, e.g. their app through the API's reveal relay) must reveal.
  *
  * Actions and the timelock: a proposal may carry calls (targets, values, calldatas, OZ Governor's shape). Once
  * Succeeded anyone may `queue` it: the calls are scheduled in the consortium timelock (this contract holds its
