@@ -14,6 +14,7 @@ import {Time} from "@openzeppelin/contracts/utils/types/Time.sol";
 
 import {ICitizenRegistry} from "./interfaces/ICitizenRegistry.sol";
 import {ICommoningAreas} from "./interfaces/ICommoningAreas.sol";
+import {ICommonsToken} from "./interfaces/ICommonsToken.sol";
 import {IReputation} from "./interfaces/IReputation.sol";
 
 /**
@@ -41,7 +42,7 @@ import {IReputation} from "./interfaces/IReputation.sol";
  * Quorum: a percentage (numerator over 100) fixed into the proposal when it is created (the value reported in
  * `ProposalCreated` is the one that applies), so changing it later cannot revive or kill an existing proposal
  * (CVE-2022-31198). quorum = ceil(numerator × total / 100) where total is the past citizen count, token
- * supply or domain reputation at `voteStart`. For and Abstain weights count towards quorum; a proposal
+ * supply minus the tokens held by services (which cannot vote), or domain reputation at `voteStart`. For and Abstain weights count towards quorum; a proposal
  * succeeds iff quorum is reached and For > Against (+ unrevealed weight, see commit–reveal). Reputation is
  * decayed with floor rounding, so a domain total can exceed the sum of its parts by rounding units: the
  * reputation quorum is compared with a tolerance of one unit per counted voter plus total / 2^56 (see
@@ -922,7 +923,8 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
         if (p.mode == uint8(CountingMode.OneCitizenOneVote)) {
             return registry.getPastCitizenCount(snapshot);
         } else if (p.mode == uint8(CountingMode.TokenWeighted)) {
-            return token.getPastTotalSupply(snapshot);
+            // Tokens held by services cannot vote: they are not part of the base.
+            return token.getPastTotalSupply(snapshot) - ICommonsToken(address(token)).getPastServiceSupply(snapshot);
         }
         return reputation.getPastTotalScore(bytes32(p.areaId), snapshot);
     }

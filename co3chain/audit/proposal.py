@@ -428,6 +428,9 @@ def _recompute_quorum(ctx: _Ctx, info: ProposalInfo) -> int | None:
         call = eth_call(ctx.reputation or b"", call_data("getPastTotalScore(bytes32,uint48)", ["bytes32", "uint48"],
                                                          [word(info.area_id), snap]), block)
     total = decode_result(["uint256"], ctx.client.batch([call])[0])[0]
+    if info.mode == 1:  # tokens held by services cannot vote and are not part of the base
+        held = eth_call(ctx.token or b"", call_data("getPastServiceSupply(uint256)", ["uint256"], [snap]), block)
+        total -= decode_result(["uint256"], ctx.client.batch([held])[0])[0]
     ctx.report.stats.update({"quorumNumeratorAtSnapshot": numerator, "totalWeightAtSnapshot": str(total)})
     ctx.quorum_base = total
     return -(-numerator * total // QUORUM_DENOMINATOR)  # Math.mulDiv(..., Rounding.Ceil)

@@ -434,16 +434,17 @@ class Demo:
                  f"{receipt['blockNumber']})")
         return accepted
 
-    def propose(self, area_id: int, proposals: Sequence[tuple[int, str]], vote_start: int, vote_end: int) -> list[int]:
-        """Create ``(mode, description)`` proposals in one go (sent back to back, so they land in the same or
-        adjacent blocks before ``vote_start``); ids are read from ``ProposalCreated``."""
+    def propose(self, area_id: int, proposals: Sequence[tuple[int, str]], vote_start: int, vote_end: int,
+                extra: Sequence[tuple[str, str]] = ()) -> list[int]:
+        """Create ``(mode, description)`` proposals and the ``extra`` (calldata, description) ones in one go (sent
+        back to back, so they land in the same or adjacent blocks before ``vote_start``); ids are read from
+        ``ProposalCreated``."""
         gov = self.c["CO3Governance"]
-        sent = []
-        for mode, text in proposals:
-            data = gov.encode_abi("propose", args=[area_id, mode, False, vote_start, vote_end, 0, text])
-            sent.append(self.sender.send({"to": gov.address, "data": data}, f"proposing {text!r}"))
+        calls = [(gov.encode_abi("propose", args=[area_id, mode, False, vote_start, vote_end, 0, text]), text)
+                 for mode, text in proposals] + list(extra)
+        sent = [self.sender.send({"to": gov.address, "data": data}, f"proposing {text!r}") for data, text in calls]
         ids = []
-        for tx_hash, (_, text) in zip(sent, proposals, strict=True):
+        for tx_hash, (_, text) in zip(sent, calls, strict=True):
             receipt = self.sender.wait(tx_hash, f"proposing {text!r}")
             ids.append(int(_events(gov, "ProposalCreated", receipt)[0]["args"]["proposalId"]))
         return ids
@@ -523,15 +524,15 @@ class Demo:
         self.wait_timelock(eta)
         self.sender.call_fn(timelock, "execute", [target, 0, payload, b"\x00" * 32, salt], f"executing {description!r}")
 
-    def propose_action(self, vote_start: int, vote_end: int) -> tuple[int, list[Any]]:
-        """Consortium-wide proposal whose action raises the governance quorum to DEMO_QUORUM percent."""
+    def action_proposal(self, vote_start: int, vote_end: int) -> tuple[str, str, list[Any]]:
+        """(calldata, description, actions) of a consortium-wide proposal whose action raises the governance
+        quorum to DEMO_QUORUM percent."""
         gov = self.c["CO3Governance"]
         call = bytes.fromhex(gov.encode_abi("setQuorumNumerator", args=[DEMO_QUORUM])[2:])
         actions = [[gov.address], [0], [call]]
         text = f"Raise the consortium quorum to {DEMO_QUORUM} %"
-        receipt = self.sender.call_fn(gov, "proposeWithActions",
-                                      [[0, False, vote_start, vote_end, 0], *actions, text], f"proposing {text!r}")
-        return int(_events(gov, "ProposalCreated", receipt)[0]["args"]["proposalId"]), actions
+        data = gov.encode_abi("proposeWithActions", args=[[0, False, vote_start, vote_end, 0], *actions, text])
+        return data, text, actions
 
     def queue_and_execute(self, proposal_id: int, actions: list[Any]) -> str:
         """Queue the succeeded proposal in the timelock, wait the delay, execute; returns a note for the table."""
@@ -552,22 +553,18 @@ class Demo:
         self.say(f"executed by the timelock: the quorum for new proposals is now {now} %")
         return f"timelock executed setQuorumNumerator({DEMO_QUORUM})"
 
-    def council_veto(self, area_id: int, vote_start: int, vote_end: int) -> tuple[int, str, str]:
-        """An unlawful proposal, vetoed by the council during its vote; returns (id, text, note)."""
+    def council_veto(self, pid: int, text: str) -> str:
+        """The council vetoes the (unlawful) proposal ``pid`` during its vote; returns a note for the table."""
         gov = self.c["CO3Governance"]
-        text = "Sell the park's riverside meadow to a private developer"
-        receipt = self.sender.call_fn(gov, "propose", [area_id, 0, False, vote_start, vote_end, 0, text],
-                                      f"proposing {text!r}")
-        pid = int(_events(gov, "ProposalCreated", receipt)[0]["args"]["proposalId"])
         reason = "unlawful: public parkland cannot be sold by a local vote (regional law)"
         try:
             self.council_motion([gov.address], [gov.encode_abi("guardianCancel", args=[pid, reason])],
                                 f"veto proposal 0x{pid:064x}")
         except (DemoError, DeployError) as exc:
             self.say(f"council veto skipped: {exc}")
-            return pid, text, "not vetoed"
+            return "not vetoed"
         self.say(f"the council vetoed {text!r}: {reason}")
-        return pid, text, f"vetoed by the council: {reason}"
+        return f"vetoed by the council: {reason}"
 
     def proposal_row(self, proposal_id: int, description: str, mode: int) -> ProposalRow:
         """Tallies, quorum, state and the individual ``VoteCast`` events of one proposal."""
@@ -621,9 +618,13 @@ class Demo:
             (1, "Spend the commons budget on night lighting along the river path"),
             (2, "Make the Sunday community garden a permanent activity"),
         ]
-        ids = self.propose(area_id, proposals, vote_start, vote_end)
-        action_id, actions = self.propose_action(vote_start, vote_end)
-        veto_id, veto_text, veto_note = self.council_veto(area_id, vote_start, vote_end)
+        action_data, action_text, actions = self.action_proposal(vote_start, vote_end)
+        veto_text = "Sell the park's riverside meadow to a private developer"
+        # Its vote stays open long after the others, so the council's veto lands during it on any chain.
+        veto_data = self.c["CO3Governance"].encode_abi(
+            "propose", args=[area_id, 0, False, vote_start, vote_end + 3600, 0, veto_text])
+        *ids, action_id, veto_id = self.propose(area_id, proposals, vote_start, vote_end,
+                                                extra=[(action_data, action_text), (veto_data, veto_text)])
         self.say(f"{len(ids) + 2} proposals created; voting opens at {vote_start}, closes at {vote_end}")
         self.clock.advance_past(vote_start)
         self.fund([self.citizens[0], self.citizens[3]])
@@ -638,6 +639,7 @@ class Demo:
         self.clock.advance_past(vote_end)
         rows = [self.proposal_row(pid, text, mode) for pid, (mode, text) in zip(ids, proposals, strict=True)]
         note = self.queue_and_execute(action_id, actions)
+        veto_note = self.council_veto(veto_id, veto_text)
         action_row = self.proposal_row(action_id, f"Raise the consortium quorum to {DEMO_QUORUM} %", 0)
         action_row.note = note
         veto_row = self.proposal_row(veto_id, veto_text, 0)

@@ -376,3 +376,24 @@ def test_guardian_cancels_during_the_vote_with_a_reason(g: Gov) -> None:
     with reverts(STATE_ERROR, other, ProposalState.DEFEATED):
         g.gov.functions.guardianCancel(other, "too late").transact({"from": guardian.address})
 
+
+
+# ---------------------------------------------------------------------------------------------- defect 7
+
+
+def test_token_quorum_excludes_tokens_held_by_services(g: Gov) -> None:
+    """Tokens spent at a participating service cannot vote, yet counted in the token quorum base (defect 7)."""
+    alice, bob = g.citizens[0], g.citizens[1]
+    service = g.pa.address  # a participating service (e.g. the municipal bike sharing)
+    _mint(g, alice.address, 60 * TOKEN_UNIT)
+    _mint(g, bob.address, 40 * TOKEN_UNIT)
+    send(g.token.functions.setService(service, True, False), g.admin)
+    send(g.token.functions.spend(service, 50 * TOKEN_UNIT, b"\x01" * 32), alice)
+    send(g.gov.functions.setQuorumNumerator(50), g.admin)
+    pid, start, end, _ = g.propose(mode=TOKEN)
+    g.goto(start + 1)
+    # 100 minted, 50 held by the service: the base is the 50 that citizens hold; half of it is 25.
+    assert g.gov.functions.quorum(pid).call() == 25 * TOKEN_UNIT
+    send(g.gov.functions.castVote(pid, FOR), bob)  # 40 of the 50 that can vote
+    g.goto(end + 1)
+    assert g.state(pid) == ProposalState.SUCCEEDED
