@@ -921,7 +921,7 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
         uint48 snapshot = uint48(p.voteStart);
         if (snapshot >= clock()) revert SnapshotNotReached(proposalId, p.voteStart);
         if (p.mode == uint8(CountingMode.OneCitizenOneVote)) {
-            return registry.getPastCitizenCount(snapshot);
+            return registry.getPastEligibleCount(snapshot); // excludes citizens expired at the snapshot
         } else if (p.mode == uint8(CountingMode.TokenWeighted)) {
             // Tokens held by services cannot vote: they are not part of the base.
             return token.getPastTotalSupply(snapshot) - ICommonsToken(address(token)).getPastServiceSupply(snapshot);

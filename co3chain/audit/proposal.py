@@ -421,7 +421,7 @@ def _recompute_quorum(ctx: _Ctx, info: ProposalInfo) -> int | None:
     numerator = info.quorum_numerator_at_creation
     snap, block = info.vote_start, ctx.anchor.number
     if info.mode == 0:
-        call = eth_call(ctx.registry or b"", call_data("getPastCitizenCount(uint48)", ["uint48"], [snap]), block)
+        call = eth_call(ctx.registry or b"", call_data("getPastEligibleCount(uint48)", ["uint48"], [snap]), block)
     elif info.mode == 1:
         call = eth_call(ctx.token or b"", call_data("getPastTotalSupply(uint256)", ["uint256"], [snap]), block)
     else:

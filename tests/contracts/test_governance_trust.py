@@ -397,3 +397,19 @@ def test_token_quorum_excludes_tokens_held_by_services(g: Gov) -> None:
     send(g.gov.functions.castVote(pid, FOR), bob)  # 40 of the 50 that can vote
     g.goto(end + 1)
     assert g.state(pid) == ProposalState.SUCCEEDED
+
+
+def test_citizen_quorum_excludes_expired_citizens(g: Gov) -> None:
+    """Expired-but-unrevoked citizens cannot vote, yet counted in the one-citizen-one-vote base (defect 7)."""
+    for n in range(5):
+        ident = bytes(Web3.keccak(text=f"short-lived-{n}"))
+        who = Account.from_key(voter_key("short", n)).address
+        send(g.registry.functions.register(who, ident, g.now() + 100), g.registrar)
+    assert g.registry.functions.citizenCount().call() == 10
+    registered = g.now()
+    send(g.gov.functions.setQuorumNumerator(50), g.admin)
+    pid, start, end, _ = g.propose(start_in=3 * DAY)  # the five have expired by the snapshot
+    g.goto(start + 1)
+    assert g.gov.functions.quorum(pid).call() == 3  # ceil(50 % × 5), not 50 % × 10
+    assert g.registry.functions.getPastEligibleCount(start).call() == 5
+    assert g.registry.functions.getPastEligibleCount(registered).call() == 10  # before they expired
