@@ -638,8 +638,8 @@ class Demo:
         self.say("16 ballots cast: 2 directly by citizens, 14 as EIP-712 signatures relayed by the PA")
         self.clock.advance_past(vote_end)
         rows = [self.proposal_row(pid, text, mode) for pid, (mode, text) in zip(ids, proposals, strict=True)]
+        veto_note = self.council_veto(veto_id, veto_text)  # before the timelock wait: its vote is still open
         note = self.queue_and_execute(action_id, actions)
-        veto_note = self.council_veto(veto_id, veto_text)
         action_row = self.proposal_row(action_id, f"Raise the consortium quorum to {DEMO_QUORUM} %", 0)
         action_row.note = note
         veto_row = self.proposal_row(veto_id, veto_text, 0)
