@@ -105,7 +105,7 @@ def bench_votes(n_votes: int, per_block: int, batch: int) -> None:
     raws = []
     for i, k in enumerate(voters):
         tx = registry.functions.register(to_checksum_address(addr(k)), keccak(text=f"bench-id-{i}"), d.now + 10**8) \
-            .build_transaction({"from": deployer.address, "nonce": nonce + i, "gas": 300_000, "gasPrice": 0,
+            .build_transaction({"from": deployer.address, "nonce": nonce + i, "gas": 450_000, "gasPrice": 0,
                                 "chainId": CHAIN_ID})
         raws.append(bytes(deployer.sign_transaction(tx).raw_transaction))
     produce_all(d, raws, per_block, "registrations")

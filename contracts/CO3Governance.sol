@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {TimelockController} from "@openzeppelin/contracts/governance/TimelockController.sol";
 import {IERC5805} from "@openzeppelin/contracts/interfaces/IERC5805.sol";
 import {IERC6372} from "@openzeppelin/contracts/interfaces/IERC6372.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
@@ -13,6 +14,7 @@ import {Time} from "@openzeppelin/contracts/utils/types/Time.sol";
 
 import {ICitizenRegistry} from "./interfaces/ICitizenRegistry.sol";
 import {ICommoningAreas} from "./interfaces/ICommoningAreas.sol";
+import {ICommonsToken} from "./interfaces/ICommonsToken.sol";
 import {IReputation} from "./interfaces/IReputation.sol";
 
 /**
@@ -26,19 +28,44 @@ import {IReputation} from "./interfaces/IReputation.sol";
  * and total is read at a timepoint that is already final. With commit–reveal, commitments are made in that
  * window and revealed while `voteEnd < now <= revealEnd`.
  *
+ * Eligibility: in every counting mode the voter must be an eligible citizen: (re-)registered at or before the
+ * snapshot and still a citizen when voting (`ICitizenRegistry.isEligibleAt`). Revoked or expired citizens,
+ * and accounts that are not citizens (e.g. someone who bought tokens), have no weight in any mode.
+ *
  * Weights (read at the snapshot):
- * - one-citizen-one-vote: 1 if the voter was (re-)registered at or before the snapshot and is still a citizen
- *   when voting (`ICitizenRegistry.isEligibleAt`), so revoked or expired citizens cannot vote. No delegation.
+ * - one-citizen-one-vote: 1. No delegation.
  * - token-weighted: `getPastVotes(voter, snapshot)` of the ERC20Votes commons token. Delegation is the
  *   token's own `delegate` / `delegateBySig` and is one hop only: delegated power is not delegated further.
  * - reputation-weighted: the decayed score of the voter in the proposal's domain (`bytes32(areaId)`, i.e. the
  *   global domain for consortium-wide proposals) at the snapshot. Not delegable.
  *
- * Quorum: a percentage (numerator over 100) checkpointed over time and read at `voteStart`, never at creation
- * nor at the time of the query, so changing it later cannot revive or kill an already started proposal
+ * Quorum: a percentage (numerator over 100) fixed into the proposal when it is created (the value reported in
+ * `ProposalCreated` is the one that applies), so changing it later cannot revive or kill an existing proposal
  * (CVE-2022-31198). quorum = ceil(numerator × total / 100) where total is the past citizen count, token
- * supply or domain reputation at the snapshot. For and Abstain weights count towards quorum; a proposal
- * succeeds iff quorum is reached and For > Against.
+ * supply minus the tokens held by services (which cannot vote), or domain reputation at `voteStart`. For and Abstain weights count towards quorum; a proposal
+ * succeeds iff quorum is reached and For > Against (+ unrevealed weight, see commit–reveal). Reputation is
+ * decayed with floor rounding, so a domain total can exceed the sum of its parts by rounding units: the
+ * reputation quorum is compared with a tolerance of one unit per counted voter plus total / 2^56 (see
+ * `quorumReached`), so a unanimous vote always reaches a 100 % quorum.
+ *
+ * Commit–reveal withholding: a holder could commit For and Against from two addresses and reveal only the side
+ * that wins. Here commitments are public (`VoteCommitted`, `unrevealedVotes`) and weight committed but not
+ * revealed by `revealEnd` counts against the proposal: it succeeds only if For > Against + unrevealed. So
+ * withholding can never help a proposal pass; it can only act as the Against vote the holder could have cast.
+ * Honest voters (or anyone they gave their salt, e.g. their app through the API's reveal relay) must reveal.
+ *
+ * Actions and the timelock: a proposal may carry calls (targets, values, calldatas, OZ Governor's shape). Once
+ * Succeeded anyone may `queue` it: the calls are scheduled in the consortium timelock (this contract holds its
+ * PROPOSER_ROLE), and after the timelock's delay anyone may `execute` them (here or on the timelock directly).
+ * A succeeded proposal with actions not queued within `QUEUE_GRACE_PERIOD` after its vote is Expired.
+ * Only consortium-wide proposals (areaId 0) may carry actions: an area's electorate cannot change the suite.
+ *
+ * Guardian: GUARDIAN_ROLE (the PA council contract, an M-of-N of the member PAs) may cancel a proposal while
+ * it is Pending, Active or Revealing, with a reason (`ProposalVetoed`), e.g. for an unlawful question. Nobody
+ * else can cancel a proposal once its vote started; its proposer may withdraw it before the vote starts.
+ *
+ * Voting windows: `propose` enforces minimum and maximum voting delay (now → voteStart), voting period
+ * (voteStart → voteEnd) and reveal period set by the admin (the consortium timelock, i.e. the council).
  *
  * Signed votes: citizens sign EIP-712 `Ballot` or `Commitment` messages that a RELAYER_ROLE holder (the API)
  * submits. Nonces are kept per (voter, proposal), so using one signed vote never invalidates another pending
@@ -63,7 +90,10 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
         Revealing,
         Succeeded,
         Defeated,
-        Canceled
+        Canceled,
+        Queued,
+        Expired,
+        Executed
     }
 
     /// @notice Stored parameters of a proposal.
@@ -85,6 +115,33 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
         uint256 abstainVotes;
     }
 
+    /// @notice Quorum, actions and execution bookkeeping of a proposal (kept apart from `Proposal`, whose ABI
+    /// the API and the audit read).
+    struct ProposalExtras {
+        uint16 quorumNumerator;
+        bool queued;
+        bytes32 actionsHash;
+        bytes32 operationId;
+        uint32 voters;
+    }
+
+    /// @notice Counting mode and windows of a proposal with actions (see `propose` for their meaning).
+    struct VotingWindow {
+        uint8 mode;
+        bool commitReveal;
+        uint64 voteStart;
+        uint64 voteEnd;
+        uint64 revealEnd;
+    }
+
+    /// @notice Bounds on the voting windows `propose` accepts (seconds).
+    struct VotingBounds {
+        uint64 minVotingDelay;
+        uint64 maxVotingDelay;
+        uint64 minVotingPeriod;
+        uint64 maxVotingPeriod;
+    }
+
     /// @dev Per (proposal, voter) record. `weight` is fixed when the vote is cast or committed.
     struct Receipt {
         uint8 status;
@@ -96,6 +153,8 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
     bytes32 public constant PROPOSER_ROLE = keccak256("PROPOSER_ROLE");
     /// @notice May submit votes and commitments signed by citizens (the API relayer).
     bytes32 public constant RELAYER_ROLE = keccak256("RELAYER_ROLE");
+    /// @notice May cancel a proposal during its vote, with a reason (the PA council contract).
+    bytes32 public constant GUARDIAN_ROLE = keccak256("GUARDIAN_ROLE");
 
     /// @notice EIP-712 type of a signed open vote.
     bytes32 public constant BALLOT_TYPEHASH =
@@ -103,6 +162,16 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
     /// @notice EIP-712 type of a signed commitment.
     bytes32 public constant COMMITMENT_TYPEHASH =
         keccak256("Commitment(uint256 proposalId,bytes32 commitment,address voter,uint256 nonce)");
+    /// @notice EIP-712 type of a signed cancellation of every pending signed vote of `voter` on a proposal.
+    bytes32 public constant CANCEL_TYPEHASH = keccak256("CancelBallots(uint256 proposalId,address voter,uint256 nonce)");
+
+    /// @notice A succeeded proposal with actions must be queued within this time after its vote, else Expired.
+    uint256 public constant QUEUE_GRACE_PERIOD = 14 days;
+    /// @notice Voting-window bounds in force from deployment until the admin changes them.
+    uint64 public constant DEFAULT_MIN_VOTING_DELAY = 0;
+    uint64 public constant DEFAULT_MAX_VOTING_DELAY = 30 days;
+    uint64 public constant DEFAULT_MIN_VOTING_PERIOD = 1 hours;
+    uint64 public constant DEFAULT_MAX_VOTING_PERIOD = 90 days;
 
     /// @notice Quorum numerator denominator: numerators are percentages.
     uint256 public constant QUORUM_DENOMINATOR = 100;
@@ -127,15 +196,19 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
     IReputation public immutable reputation;
     /// @notice Commoning-area registry: area existence and managing PA.
     ICommoningAreas public immutable areas;
+    /// @notice Consortium timelock that executes the actions of succeeded proposals.
+    TimelockController public immutable timelock;
 
     mapping(uint256 proposalId => Proposal) private _proposals;
     mapping(uint256 proposalId => Tally) private _tallies;
     mapping(uint256 proposalId => mapping(address voter => Receipt)) private _receipts;
     mapping(address voter => mapping(uint256 proposalId => uint256)) private _nonces;
     Checkpoints.Trace208 private _quorumNumerators;
+    mapping(uint256 proposalId => ProposalExtras) private _extras;
+    mapping(uint256 proposalId => uint256) private _unrevealed;
+    VotingBounds private _bounds;
 
-    /// @notice A proposal was created. `quorumNumerator` is the one in force at creation; the effective one is
-    /// the checkpoint at `voteStart` (see `QuorumNumeratorUpdated`).
+    /// @notice A proposal was created. `quorumNumerator` is fixed into the proposal: it is the one that applies.
     event ProposalCreated(
         uint256 indexed proposalId,
         address indexed proposer,
@@ -154,10 +227,24 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
     event VoteCommitted(address indexed voter, uint256 indexed proposalId, bytes32 commitment);
     /// @notice The committed vote of `voter` was revealed and counted with `weight`.
     event VoteRevealed(address indexed voter, uint256 indexed proposalId, uint8 support, uint256 weight);
-    /// @notice The proposal was canceled before its vote started.
+    /// @notice The proposal was canceled (by its proposer before the vote, or by the guardian, see `ProposalVetoed`).
     event ProposalCanceled(uint256 indexed proposalId);
-    /// @notice The quorum numerator changed; it applies to proposals whose `voteStart` is at or after this block.
+    /// @notice The quorum numerator changed; it applies to proposals created from now on.
     event QuorumNumeratorUpdated(uint256 oldNumerator, uint256 newNumerator);
+    /// @notice The proposal carries these calls, executed through the timelock if it succeeds.
+    event ProposalActions(uint256 indexed proposalId, address[] targets, uint256[] values, bytes[] calldatas);
+    /// @notice The guardian canceled the proposal during its vote, for `reason`.
+    event ProposalVetoed(uint256 indexed proposalId, address indexed guardian, string reason);
+    /// @notice The proposal's actions were scheduled in the timelock as `operationId`, executable from `eta`.
+    event ProposalQueued(uint256 indexed proposalId, bytes32 indexed operationId, uint256 eta);
+    /// @notice The proposal's actions were executed through the timelock.
+    event ProposalExecuted(uint256 indexed proposalId, bytes32 indexed operationId);
+    /// @notice The admin changed the voting-window bounds.
+    event VotingBoundsUpdated(
+        uint64 minVotingDelay, uint64 maxVotingDelay, uint64 minVotingPeriod, uint64 maxVotingPeriod
+    );
+    /// @notice `voter` cancelled its pending signed votes on the proposal (nonce `nonce` is used up).
+    event SignedVotesCancelled(address indexed voter, uint256 indexed proposalId, uint256 nonce);
 
     /// @notice A constructor argument is the zero address.
     error ZeroAddress();
@@ -203,24 +290,35 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
     error InvalidQuorumNumerator(uint256 numerator);
     /// @notice The proposal's snapshot is not in the past yet.
     error SnapshotNotReached(uint256 proposalId, uint64 voteStart);
+    /// @notice The voting delay (voteStart − now), period or reveal period is outside the bounds in force.
+    error VotingWindowOutOfBounds(uint64 delay, uint64 period, uint64 revealPeriod);
+    /// @notice Voting-window bounds must satisfy min ≤ max and a positive minimum period.
+    error InvalidVotingBounds();
+    /// @notice Actions are malformed (empty, or arrays of different lengths) or do not match the proposal.
+    error InvalidActions(uint256 proposalId);
+    /// @notice Only consortium-wide proposals (areaId 0) may carry actions.
+    error ActionsNeedConsortiumProposal(uint256 areaId);
 
     /**
-     * @param admin Consortium admin (DEFAULT_ADMIN_ROLE): manages roles and the quorum, may cancel.
+     * @param admin Consortium admin (DEFAULT_ADMIN_ROLE, the timelock after deploy): roles, quorum, bounds.
      * @param registry_ Citizen registry.
      * @param token_ Commons token (ERC20Votes with the timestamp clock).
      * @param reputation_ Reputation contract.
      * @param areas_ Commoning-area registry.
+     * @param timelock_ Consortium timelock that executes proposals' actions (grants this contract PROPOSER_ROLE).
      */
     constructor(
         address admin,
         ICitizenRegistry registry_,
         IERC5805 token_,
         IReputation reputation_,
-        ICommoningAreas areas_
+        ICommoningAreas areas_,
+        TimelockController timelock_
     ) EIP712("CO3 Governance", "1") {
         if (
             admin == address(0) || address(registry_) == address(0) || address(token_) == address(0)
                 || address(reputation_) == address(0) || address(areas_) == address(0)
+                || address(timelock_) == address(0)
         ) revert ZeroAddress();
         _requireTimestampClock(address(registry_), registry_.CLOCK_MODE());
         _requireTimestampClock(address(token_), token_.CLOCK_MODE());
@@ -229,8 +327,14 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
         token = token_;
         reputation = reputation_;
         areas = areas_;
+        timelock = timelock_;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _setQuorumNumerator(INITIAL_QUORUM_NUMERATOR);
+        _setVotingBounds(
+            VotingBounds(
+                DEFAULT_MIN_VOTING_DELAY, DEFAULT_MAX_VOTING_DELAY, DEFAULT_MIN_VOTING_PERIOD, DEFAULT_MAX_VOTING_PERIOD
+            )
+        );
     }
 
     // ------------------------------------------------------------------ proposals
@@ -257,38 +361,129 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
         uint64 revealEnd,
         string calldata description
     ) external returns (uint256 proposalId) {
-        if (mode > uint8(type(CountingMode).max)) revert InvalidCountingMode(mode);
-        if (
-            voteStart < block.timestamp || voteEnd <= voteStart || voteEnd > type(uint48).max
-                || (commitReveal ? revealEnd <= voteEnd || revealEnd > type(uint48).max : revealEnd != 0)
-        ) revert InvalidVotingWindow(voteStart, voteEnd, revealEnd);
-        _checkProposer(msg.sender, areaId);
-
-        proposalId = hashProposal(msg.sender, areaId, mode, commitReveal, voteStart, voteEnd, revealEnd, description);
-        if (_proposals[proposalId].proposer != address(0)) revert ProposalExists(proposalId);
-        _proposals[proposalId] = Proposal({
-            proposer: msg.sender,
-            voteStart: voteStart,
-            voteEnd: voteEnd,
-            revealEnd: revealEnd,
-            mode: mode,
-            commitReveal: commitReveal,
-            canceled: false,
-            areaId: areaId
-        });
-        _emitProposalCreated(proposalId, _proposals[proposalId], description);
+        VotingWindow memory w = VotingWindow(mode, commitReveal, voteStart, voteEnd, revealEnd);
+        _checkNewProposal(areaId, w);
+        proposalId = _hashProposal(msg.sender, areaId, w, keccak256(bytes(description)));
+        _store(proposalId, areaId, w, bytes32(0), description);
     }
 
-    /// @notice Cancel a proposal that has not started (`now <= voteStart`). Proposer or admin only.
+    /**
+     * @notice Create a consortium-wide proposal carrying calls that the timelock makes if it succeeds.
+     * Same rules as `propose` (PROPOSER_ROLE, windows within bounds); `areaId` is always 0.
+     * @return proposalId `hashProposalWithActions(hashProposal(msg.sender, 0, ...), hashActions(...))`.
+     */
+    function proposeWithActions(
+        VotingWindow calldata w,
+        address[] calldata targets,
+        uint256[] calldata values,
+        bytes[] calldata calldatas,
+        string calldata description
+    ) external returns (uint256 proposalId) {
+        _checkNewProposal(0, w);
+        bytes32 actionsHash = hashActions(targets, values, calldatas);
+        proposalId = _withActions(_hashProposal(msg.sender, 0, w, keccak256(bytes(description))), actionsHash);
+        _store(proposalId, 0, w, actionsHash, description);
+        emit ProposalActions(proposalId, targets, values, calldatas);
+    }
+
+    /// @notice Cancel a proposal that has not started (`now <= voteStart`). Its proposer only.
     function cancel(uint256 proposalId) external {
         Proposal storage p = _proposal(proposalId);
-        if (msg.sender != p.proposer && !hasRole(DEFAULT_ADMIN_ROLE, msg.sender)) {
-            revert UnauthorizedCanceler(msg.sender, proposalId);
-        }
+        if (msg.sender != p.proposer) revert UnauthorizedCanceler(msg.sender, proposalId);
         ProposalState current = state(proposalId);
         if (current != ProposalState.Pending) revert UnexpectedProposalState(proposalId, current);
         p.canceled = true;
         emit ProposalCanceled(proposalId);
+    }
+
+    /**
+     * @notice Guardian veto: cancel a proposal while it is Pending, Active or Revealing, stating why.
+     * GUARDIAN_ROLE only (the PA council contract, after an M-of-N motion of the member PAs).
+     */
+    function guardianCancel(uint256 proposalId, string calldata reason) external onlyRole(GUARDIAN_ROLE) {
+        Proposal storage p = _proposal(proposalId);
+        ProposalState current = state(proposalId);
+        if (
+            current != ProposalState.Pending && current != ProposalState.Active
+                && current != ProposalState.Revealing
+        ) revert UnexpectedProposalState(proposalId, current);
+        p.canceled = true;
+        emit ProposalVetoed(proposalId, msg.sender, reason);
+        emit ProposalCanceled(proposalId);
+    }
+
+    /**
+     * @notice Schedule the actions of a Succeeded proposal in the timelock (anyone may call). They become
+     * executable after the timelock's minimum delay.
+     */
+    function queue(
+        uint256 proposalId,
+        address[] calldata targets,
+        uint256[] calldata values,
+        bytes[] calldata calldatas
+    ) external returns (bytes32 operationId) {
+        ProposalState current = state(proposalId);
+        if (current != ProposalState.Succeeded) revert UnexpectedProposalState(proposalId, current);
+        ProposalExtras storage x = _extras[proposalId];
+        if (x.actionsHash == bytes32(0) || hashActions(targets, values, calldatas) != x.actionsHash) {
+            revert InvalidActions(proposalId);
+        }
+        bytes32 salt = bytes32(proposalId);
+        operationId = timelock.hashOperationBatch(targets, values, calldatas, bytes32(0), salt);
+        x.queued = true;
+        x.operationId = operationId;
+        uint256 delay = timelock.getMinDelay();
+        emit ProposalQueued(proposalId, operationId, block.timestamp + delay);
+        timelock.scheduleBatch(targets, values, calldatas, bytes32(0), salt, delay);
+    }
+
+    /// @notice Execute the queued actions of a proposal once the timelock's delay has passed (anyone may call).
+    function execute(
+        uint256 proposalId,
+        address[] calldata targets,
+        uint256[] calldata values,
+        bytes[] calldata calldatas
+    ) external payable {
+        ProposalState current = state(proposalId);
+        if (current != ProposalState.Queued) revert UnexpectedProposalState(proposalId, current);
+        if (hashActions(targets, values, calldatas) != _extras[proposalId].actionsHash) {
+            revert InvalidActions(proposalId);
+        }
+        emit ProposalExecuted(proposalId, _extras[proposalId].operationId);
+        bytes memory call = abi.encodeCall(
+            TimelockController.executeBatch, (targets, values, calldatas, bytes32(0), bytes32(proposalId))
+        );
+        _callTimelock(call);
+    }
+
+    /// @dev Calls the timelock with `msg.value`, bubbling up its revert data.
+    function _callTimelock(bytes memory call) private {
+        (bool ok, bytes memory ret) = address(timelock).call{value: msg.value}(call);
+        if (!ok) {
+            assembly ("memory-safe") {
+                revert(add(ret, 0x20), mload(ret))
+            }
+        }
+    }
+
+    /// @notice Hash binding a proposal's calls (part of its id).
+    function hashActions(address[] calldata targets, uint256[] calldata values, bytes[] calldata calldatas)
+        public
+        pure
+        returns (bytes32)
+    {
+        if (targets.length == 0 || targets.length != values.length || targets.length != calldatas.length) {
+            revert InvalidActions(0);
+        }
+        return keccak256(abi.encode(targets, values, calldatas));
+    }
+
+    /**
+     * @notice The id `proposeWithActions` gives: `baseId` is `hashProposal(proposer, 0, ...)` of the same
+     * parameters and `actionsHash` is `hashActions(targets, values, calldatas)`.
+     */
+    function hashProposalWithActions(uint256 baseId, bytes32 actionsHash) external pure returns (uint256) {
+        return _withActions(baseId, actionsHash);
     }
 
     /// @notice The id `propose` gives to these parameters when called by `proposer`.
@@ -302,18 +497,19 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
         uint64 revealEnd,
         string calldata description
     ) public pure returns (uint256) {
+        return _hashProposal(
+            proposer, areaId, VotingWindow(mode, commitReveal, voteStart, voteEnd, revealEnd), keccak256(bytes(description))
+        );
+    }
+
+    function _hashProposal(address proposer, uint256 areaId, VotingWindow memory w, bytes32 descriptionHash)
+        private
+        pure
+        returns (uint256)
+    {
         return uint256(
             keccak256(
-                abi.encode(
-                    proposer,
-                    areaId,
-                    mode,
-                    commitReveal,
-                    voteStart,
-                    voteEnd,
-                    revealEnd,
-                    keccak256(bytes(description))
-                )
+                abi.encode(proposer, areaId, w.mode, w.commitReveal, w.voteStart, w.voteEnd, w.revealEnd, descriptionHash)
             )
         );
     }
@@ -337,6 +533,28 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
         bytes32 structHash = keccak256(abi.encode(BALLOT_TYPEHASH, proposalId, support, voter, nonce));
         _useSignedNonce(voter, proposalId, nonce, structHash, signature);
         return _castVote(proposalId, voter, support);
+    }
+
+    /// @notice Use up the caller's current nonce on `proposalId`: every vote or commitment it signed for that
+    /// proposal and not yet submitted becomes invalid.
+    function cancelSignedVotes(uint256 proposalId) external {
+        _proposal(proposalId);
+        uint256 nonce = _nonces[msg.sender][proposalId];
+        _nonces[msg.sender][proposalId] = nonce + 1;
+        emit SignedVotesCancelled(msg.sender, proposalId, nonce);
+    }
+
+    /**
+     * @notice Same as `cancelSignedVotes` from `voter`'s EIP-712 `CancelBallots` signature, so a citizen without
+     * gas can retract ballots it signed (e.g. two conflicting ones). Anyone may submit it.
+     */
+    function cancelSignedVotesBySig(uint256 proposalId, address voter, uint256 nonce, bytes calldata signature)
+        external
+    {
+        _proposal(proposalId);
+        bytes32 structHash = keccak256(abi.encode(CANCEL_TYPEHASH, proposalId, voter, nonce));
+        _useSignedNonce(voter, proposalId, nonce, structHash, signature);
+        emit SignedVotesCancelled(voter, proposalId, nonce);
     }
 
     // ------------------------------------------------------------------ commit–reveal
@@ -374,6 +592,7 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
         if (support > ABSTAIN) revert InvalidSupport(support);
         r.status = _REVEALED;
         uint256 weight = r.weight;
+        _unrevealed[proposalId] -= weight;
         _count(proposalId, support, weight);
         emit VoteRevealed(voter, proposalId, support, weight);
     }
@@ -389,9 +608,23 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
 
     // ------------------------------------------------------------------ quorum
 
-    /// @notice Set the quorum numerator (percent) for proposals whose vote starts from now on. Admin only.
+    /// @notice Set the quorum numerator (percent) for proposals created from now on. Admin only.
     function setQuorumNumerator(uint256 newNumerator) external onlyRole(DEFAULT_ADMIN_ROLE) {
         _setQuorumNumerator(newNumerator);
+    }
+
+    /**
+     * @notice Set the bounds `propose` enforces on voting delay (voteStart − now), voting period
+     * (voteEnd − voteStart) and reveal period (revealEnd − voteEnd, same bounds as the voting period).
+     * Admin only (the consortium timelock: a council motion that waited the delay).
+     */
+    function setVotingBounds(VotingBounds calldata bounds) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setVotingBounds(bounds);
+    }
+
+    /// @notice Voting-window bounds in force.
+    function votingBounds() external view returns (VotingBounds memory) {
+        return _bounds;
     }
 
     /// @notice Current quorum numerator (percent).
@@ -405,27 +638,46 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
     }
 
     /**
-     * @notice Weight of For + Abstain votes the proposal needs: ceil(numerator × total / 100), both read at
-     * `voteStart`. Reverts until the snapshot is in the past.
+     * @notice Weight of For + Abstain votes the proposal needs: ceil(numerator × total / 100), with the
+     * numerator fixed at creation and the total read at `voteStart`. Reverts until the snapshot is in the past.
      */
     function quorum(uint256 proposalId) public view returns (uint256) {
         Proposal storage p = _proposal(proposalId);
-        uint48 snapshot = uint48(p.voteStart);
-        if (snapshot >= clock()) revert SnapshotNotReached(proposalId, p.voteStart);
-        uint256 total;
-        if (p.mode == uint8(CountingMode.OneCitizenOneVote)) {
-            total = registry.getPastCitizenCount(snapshot);
-        } else if (p.mode == uint8(CountingMode.TokenWeighted)) {
-            total = token.getPastTotalSupply(snapshot);
-        } else {
-            total = reputation.getPastTotalScore(bytes32(p.areaId), snapshot);
+        return Math.mulDiv(
+            _extras[proposalId].quorumNumerator, _quorumBase(proposalId, p), QUORUM_DENOMINATOR, Math.Rounding.Ceil
+        );
+    }
+
+    /**
+     * @notice Whether counted For + Abstain weight reaches the quorum. For reputation-weighted proposals the
+     * comparison tolerates the rounding of decayed reputation: one unit per counted voter plus total / 2^56
+     * (a relative 1.4e-17), so a unanimous vote reaches a 100 % quorum although floor-rounded parts may sum to
+     * slightly less than the floor-rounded total.
+     */
+    function quorumReached(uint256 proposalId) public view returns (bool) {
+        Proposal storage p = _proposal(proposalId);
+        Tally storage t = _tallies[proposalId];
+        uint256 needed = quorum(proposalId);
+        uint256 counted = t.forVotes + t.abstainVotes;
+        if (p.mode == uint8(CountingMode.ReputationWeighted)) {
+            counted += _extras[proposalId].voters + (_quorumBase(proposalId, p) >> 56);
         }
-        return Math.mulDiv(quorumNumeratorAt(snapshot), total, QUORUM_DENOMINATOR, Math.Rounding.Ceil);
+        return counted >= needed;
+    }
+
+    /// @notice Quorum numerator (percent) fixed into the proposal at creation.
+    function proposalQuorumNumerator(uint256 proposalId) external view returns (uint256) {
+        _proposal(proposalId);
+        return _extras[proposalId].quorumNumerator;
     }
 
     // ------------------------------------------------------------------ views
 
-    /// @notice Lifecycle state of a proposal.
+    /**
+     * @notice Lifecycle state of a proposal. After the vote: Defeated, or Succeeded; a succeeded proposal with
+     * actions then becomes Queued (scheduled in the timelock), Executed (the timelock ran its calls), Expired
+     * (not queued within `QUEUE_GRACE_PERIOD`) or Canceled (its timelock operation was cancelled).
+     */
     function state(uint256 proposalId) public view returns (ProposalState) {
         Proposal storage p = _proposal(proposalId);
         if (p.canceled) return ProposalState.Canceled;
@@ -434,8 +686,31 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
         if (now_ <= p.voteEnd) return ProposalState.Active;
         if (p.commitReveal && now_ <= p.revealEnd) return ProposalState.Revealing;
         Tally storage t = _tallies[proposalId];
-        bool reached = t.forVotes + t.abstainVotes >= quorum(proposalId);
-        return reached && t.forVotes > t.againstVotes ? ProposalState.Succeeded : ProposalState.Defeated;
+        if (!quorumReached(proposalId) || t.forVotes <= t.againstVotes + _unrevealed[proposalId]) {
+            return ProposalState.Defeated;
+        }
+        ProposalExtras storage x = _extras[proposalId];
+        if (x.actionsHash == bytes32(0)) return ProposalState.Succeeded;
+        if (x.queued) {
+            if (timelock.isOperationDone(x.operationId)) return ProposalState.Executed;
+            if (timelock.isOperation(x.operationId)) return ProposalState.Queued;
+            return ProposalState.Canceled;
+        }
+        uint256 closed = p.commitReveal ? p.revealEnd : p.voteEnd;
+        return now_ > closed + QUEUE_GRACE_PERIOD ? ProposalState.Expired : ProposalState.Succeeded;
+    }
+
+    /// @notice Hash of the proposal's actions (zero for a signal-only proposal) and its timelock operation id.
+    function proposalActions(uint256 proposalId) external view returns (bytes32 actionsHash, bytes32 operationId) {
+        _proposal(proposalId);
+        ProposalExtras storage x = _extras[proposalId];
+        return (x.actionsHash, x.operationId);
+    }
+
+    /// @notice Weight committed on a commit–reveal proposal and not (yet) revealed; it counts against it.
+    function unrevealedVotes(uint256 proposalId) external view returns (uint256) {
+        _proposal(proposalId);
+        return _unrevealed[proposalId];
     }
 
     /// @notice Stored parameters of a proposal.
@@ -507,6 +782,7 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
         weight = _checkNewVoter(p, r, proposalId, voter);
         r.status = _VOTED;
         r.weight = weight;
+        _extras[proposalId].voters += 1;
         _count(proposalId, support, weight);
         emit VoteCast(voter, proposalId, support, weight);
     }
@@ -519,6 +795,8 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
         r.status = _COMMITTED;
         r.commitment = commitment;
         r.weight = weight;
+        _unrevealed[proposalId] += weight;
+        _extras[proposalId].voters += 1;
         emit VoteCommitted(voter, proposalId, commitment);
     }
 
@@ -541,10 +819,12 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
         if (weight == 0) revert NoVotingWeight(voter, proposalId);
     }
 
+    /// @dev Every counting mode requires an eligible citizen at the snapshot (no weight otherwise).
     function _weight(Proposal storage p, address voter) private view returns (uint256) {
         uint48 snapshot = uint48(p.voteStart);
+        if (!registry.isEligibleAt(voter, snapshot)) return 0;
         if (p.mode == uint8(CountingMode.OneCitizenOneVote)) {
-            return registry.isEligibleAt(voter, snapshot) ? 1 : 0;
+            return 1;
         } else if (p.mode == uint8(CountingMode.TokenWeighted)) {
             return token.getPastVotes(voter, snapshot);
         }
@@ -584,6 +864,80 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
         if (!hasRole(PROPOSER_ROLE, account)) revert UnauthorizedProposer(account, areaId);
     }
 
+    /// @dev Mode, windows (also against the bounds in force) and proposer rights of a new proposal.
+    function _checkNewProposal(uint256 areaId, VotingWindow memory w) private view {
+        if (w.mode > uint8(type(CountingMode).max)) revert InvalidCountingMode(w.mode);
+        if (
+            w.voteStart < block.timestamp || w.voteEnd <= w.voteStart || w.voteEnd > type(uint48).max
+                || (w.commitReveal ? w.revealEnd <= w.voteEnd || w.revealEnd > type(uint48).max : w.revealEnd != 0)
+        ) revert InvalidVotingWindow(w.voteStart, w.voteEnd, w.revealEnd);
+        VotingBounds memory b = _bounds;
+        uint64 delay = w.voteStart - uint64(block.timestamp);
+        uint64 period = w.voteEnd - w.voteStart;
+        uint64 revealPeriod = w.commitReveal ? w.revealEnd - w.voteEnd : 0;
+        if (
+            delay < b.minVotingDelay || delay > b.maxVotingDelay || period < b.minVotingPeriod
+                || period > b.maxVotingPeriod
+                || (w.commitReveal && (revealPeriod < b.minVotingPeriod || revealPeriod > b.maxVotingPeriod))
+        ) revert VotingWindowOutOfBounds(delay, period, revealPeriod);
+        _checkProposer(msg.sender, areaId);
+    }
+
+    /// @dev Stores a new proposal with the quorum numerator in force now and emits `ProposalCreated`.
+    function _store(
+        uint256 proposalId,
+        uint256 areaId,
+        VotingWindow memory w,
+        bytes32 actionsHash,
+        string calldata description
+    ) private {
+        if (_proposals[proposalId].proposer != address(0)) revert ProposalExists(proposalId);
+        _proposals[proposalId] = Proposal({
+            proposer: msg.sender,
+            voteStart: w.voteStart,
+            voteEnd: w.voteEnd,
+            revealEnd: w.revealEnd,
+            mode: w.mode,
+            commitReveal: w.commitReveal,
+            canceled: false,
+            areaId: areaId
+        });
+        _extras[proposalId] = ProposalExtras({
+            quorumNumerator: uint16(quorumNumerator()),
+            queued: false,
+            actionsHash: actionsHash,
+            operationId: bytes32(0),
+            voters: 0
+        });
+        _emitProposalCreated(proposalId, _proposals[proposalId], description);
+    }
+
+    function _withActions(uint256 baseId, bytes32 actionsHash) private pure returns (uint256) {
+        return uint256(keccak256(abi.encode(baseId, actionsHash)));
+    }
+
+    /// @dev Citizen count, token supply or domain reputation at the snapshot.
+    function _quorumBase(uint256 proposalId, Proposal storage p) private view returns (uint256) {
+        uint48 snapshot = uint48(p.voteStart);
+        if (snapshot >= clock()) revert SnapshotNotReached(proposalId, p.voteStart);
+        if (p.mode == uint8(CountingMode.OneCitizenOneVote)) {
+            return registry.getPastEligibleCount(snapshot); // excludes citizens expired at the snapshot
+        } else if (p.mode == uint8(CountingMode.TokenWeighted)) {
+            // Tokens held by services cannot vote: they are not part of the base.
+            return token.getPastTotalSupply(snapshot) - ICommonsToken(address(token)).getPastServiceSupply(snapshot);
+        }
+        return reputation.getPastTotalScore(bytes32(p.areaId), snapshot);
+    }
+
+    function _setVotingBounds(VotingBounds memory b) private {
+        if (
+            b.minVotingDelay > b.maxVotingDelay || b.minVotingPeriod == 0 || b.minVotingPeriod > b.maxVotingPeriod
+                || b.maxVotingPeriod > type(uint48).max || b.maxVotingDelay > type(uint48).max
+        ) revert InvalidVotingBounds();
+        _bounds = b;
+        emit VotingBoundsUpdated(b.minVotingDelay, b.maxVotingDelay, b.minVotingPeriod, b.maxVotingPeriod);
+    }
+
     function _emitProposalCreated(uint256 proposalId, Proposal storage p, string calldata description) private {
         emit ProposalCreated(
             proposalId,
@@ -594,7 +948,7 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
             p.voteStart,
             p.voteEnd,
             p.revealEnd,
-            quorumNumerator(),
+            _extras[proposalId].quorumNumerator,
             description
         );
     }

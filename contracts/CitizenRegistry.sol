@@ -20,8 +20,13 @@ import {ICitizenRegistry} from "./interfaces/ICitizenRegistry.sol";
  *
  * Counting: `citizenCount` counts registered, non-revoked addresses and is checkpointed on a timestamp
  * clock. Expiry is passive (no transaction happens when time passes), so expired-but-not-revoked
- * citizens stay in the count until revoked; `isCitizen` and `isEligibleAt` do exclude them. Quorums based
- * on this count are therefore conservative (never lower than the eligible electorate).
+ * citizens stay in that count until revoked; `isCitizen` and `isEligibleAt` do exclude them.
+ * `getPastEligibleCount(t)` also excludes citizens expired at `t`: every current record's expiry day is
+ * counted in a Fenwick tree over UTC days (`A(t)` = records whose expiry day ended by `t`), and records
+ * removed (renewed or revoked) after their expiry day ended are checkpointed separately (`B`), so
+ * eligible(t) = count(t) − (A(t) − B(t)). Later operations only touch days that have not ended yet, so
+ * past values never change. Updates and queries cost O(log days) (16 steps); expiries beyond
+ * `MAX_EXPIRY_DAY` never count as expired.
  */
 contract CitizenRegistry is AccessControl, ICitizenRegistry {
     using Checkpoints for Checkpoints.Trace208;
@@ -32,6 +37,13 @@ contract CitizenRegistry is AccessControl, ICitizenRegistry {
     mapping(address citizen => Citizen) private _citizens;
     mapping(bytes32 identityHash => address citizen) private _identityOwner;
     Checkpoints.Trace208 private _count;
+    /// @dev Fenwick tree over expiry days: index = day (since 1970-01-01 UTC) on which the expiry is counted.
+    mapping(uint256 day => uint256) private _expiryTree;
+    /// @dev Records removed after their expiry day ended (cumulative, checkpointed).
+    Checkpoints.Trace208 private _removedExpired;
+
+    /// @notice Last day index the expiry tree covers (2^16 − 1 days after 1970: year 2149).
+    uint256 public constant MAX_EXPIRY_DAY = 2 ** 16 - 1;
 
     /// @param admin Consortium admin (DEFAULT_ADMIN_ROLE); grants REGISTRAR_ROLE to PA officers.
     constructor(address admin) {
@@ -59,6 +71,7 @@ contract CitizenRegistry is AccessControl, ICitizenRegistry {
         }
 
         _identityOwner[identityHash] = citizen;
+        _trackExpiry(expiresAt, true);
         c.identityHash = identityHash;
         c.registeredAt = uint64(block.timestamp);
         c.expiresAt = expiresAt;
@@ -73,6 +86,8 @@ contract CitizenRegistry is AccessControl, ICitizenRegistry {
         Citizen storage c = _requireRegistered(citizen);
         if (c.revoked) revert CitizenIsRevoked(citizen);
         if (expiresAt <= block.timestamp) revert InvalidExpiry(expiresAt);
+        _untrackExpiry(c.expiresAt);
+        _trackExpiry(expiresAt, true);
         c.expiresAt = expiresAt;
         emit CitizenRenewed(citizen, expiresAt, _msgSender());
     }
@@ -83,6 +98,7 @@ contract CitizenRegistry is AccessControl, ICitizenRegistry {
         Citizen storage c = _requireRegistered(citizen);
         if (c.revoked) revert CitizenIsRevoked(citizen);
         c.revoked = true;
+        _untrackExpiry(c.expiresAt);
         _pushCount(_count.latest() - 1);
         emit CitizenRevoked(citizen, c.identityHash, reasonCode, _msgSender());
     }
@@ -130,6 +146,19 @@ contract CitizenRegistry is AccessControl, ICitizenRegistry {
     }
 
     /// @inheritdoc ICitizenRegistry
+    function getPastEligibleCount(uint48 timepoint) external view returns (uint256) {
+        uint48 now_ = clock();
+        if (timepoint >= now_) revert FutureLookup(timepoint, now_);
+        uint256 day = uint256(timepoint) / 1 days;
+        uint256 expired;
+        for (uint256 i = day > MAX_EXPIRY_DAY ? MAX_EXPIRY_DAY : day; i > 0; i -= i & (~i + 1)) {
+            expired += _expiryTree[i];
+        }
+        expired -= _removedExpired.upperLookupRecent(timepoint);
+        return _count.upperLookupRecent(timepoint) - expired;
+    }
+
+    /// @inheritdoc ICitizenRegistry
     function getCitizen(address account) external view returns (Citizen memory) {
         return _citizens[account];
     }
@@ -153,6 +182,34 @@ contract CitizenRegistry is AccessControl, ICitizenRegistry {
     function _requireRegistered(address citizen) private view returns (Citizen storage c) {
         c = _citizens[citizen];
         if (c.registeredAt == 0) revert NotRegistered(citizen);
+    }
+
+    /// @dev Day index from whose start a record expiring at `expiresAt` counts as expired (0 = never).
+    function _expiryDay(uint64 expiresAt) private pure returns (uint256 day) {
+        day = uint256(expiresAt) / 1 days + 1;
+        if (day > MAX_EXPIRY_DAY) day = 0;
+    }
+
+    /// @dev Adds a record's expiry day to the tree (its day always starts after now: expiresAt > now).
+    function _trackExpiry(uint64 expiresAt, bool add) private {
+        uint256 day = _expiryDay(expiresAt);
+        if (day == 0) return;
+        for (uint256 i = day; i <= MAX_EXPIRY_DAY; i += i & (~i + 1)) {
+            if (add) _expiryTree[i] += 1;
+            else _expiryTree[i] -= 1;
+        }
+    }
+
+    /// @dev A record stops: if its expiry day already ended it stays in the tree and is checkpointed as
+    /// removed (past values keep it); otherwise it leaves the tree (only future days change).
+    function _untrackExpiry(uint64 expiresAt) private {
+        uint256 day = _expiryDay(expiresAt);
+        if (day == 0) return;
+        if (day * 1 days <= block.timestamp) {
+            _removedExpired.push(clock(), _removedExpired.latest() + 1);
+        } else {
+            _trackExpiry(expiresAt, false);
+        }
     }
 
     function _pushCount(uint256 value) private {

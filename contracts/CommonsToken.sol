@@ -7,6 +7,7 @@ import {ERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20P
 import {ERC20Votes} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Votes.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
+import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
 import {Time} from "@openzeppelin/contracts/utils/types/Time.sol";
 import {ICommonsToken} from "./interfaces/ICommonsToken.sol";
 
@@ -21,10 +22,15 @@ import {ICommonsToken} from "./interfaces/ICommonsToken.sol";
  * votes without an extra transaction. This happens once per account: an explicit later
  * `delegate(address(0))` is respected.
  *
+ * Service supply: the balance held by accepted services is checkpointed (`getPastServiceSupply`), because
+ * services are not citizens and cannot vote: governance subtracts it from the token-weighted quorum base.
+ *
  * `spendBySig` nonces are the ERC-2612/ERC-5805 per-owner nonces (`nonces(owner)`): a signature is valid
  * only for the current nonce, and using any of permit / delegateBySig / spendBySig advances it.
  */
 contract CommonsToken is ERC20, ERC20Permit, ERC20Votes, AccessControl, ICommonsToken {
+    using Checkpoints for Checkpoints.Trace208;
+
     /// @notice Role allowed to mint rewards (granted to the AttestationHub).
     bytes32 public constant MINTER_ROLE = keccak256("MINTER_ROLE");
 
@@ -40,6 +46,10 @@ contract CommonsToken is ERC20, ERC20Permit, ERC20Votes, AccessControl, ICommons
 
     mapping(address service => ServiceConfig) private _services;
     mapping(address account => bool) private _autoDelegated;
+    Checkpoints.Trace208 private _serviceSupply;
+
+    /// @notice The balance held by accepted services changed to `newSupply`.
+    event ServiceSupplyChanged(uint256 newSupply);
 
     /// @param admin Consortium admin (DEFAULT_ADMIN_ROLE): manages services and grants MINTER_ROLE.
     constructor(address admin) ERC20("CO3 Commons", "CO3") ERC20Permit("CO3 Commons") {
@@ -63,7 +73,13 @@ contract CommonsToken is ERC20, ERC20Permit, ERC20Votes, AccessControl, ICommons
     /// @inheritdoc ICommonsToken
     function setService(address service, bool accepted, bool burnOnSpend) external onlyRole(DEFAULT_ADMIN_ROLE) {
         if (service == address(0)) revert ZeroAddress();
+        bool was = _services[service].accepted;
         _services[service] = ServiceConfig({accepted: accepted, burnOnSpend: burnOnSpend});
+        uint256 held = balanceOf(service);
+        if (was != accepted && held != 0) {
+            uint256 current = _serviceSupply.latest();
+            _pushServiceSupply(accepted ? current + held : current - held);
+        }
         emit ServiceUpdated(service, accepted, burnOnSpend);
     }
 
@@ -93,6 +109,18 @@ contract CommonsToken is ERC20, ERC20Permit, ERC20Votes, AccessControl, ICommons
     function services(address service) external view returns (bool accepted, bool burnOnSpend) {
         ServiceConfig storage s = _services[service];
         return (s.accepted, s.burnOnSpend);
+    }
+
+    /// @inheritdoc ICommonsToken
+    function getPastServiceSupply(uint256 timepoint) external view returns (uint256) {
+        uint48 now_ = clock();
+        if (timepoint >= now_) revert ERC5805FutureLookup(timepoint, now_);
+        return _serviceSupply.upperLookupRecent(uint48(timepoint));
+    }
+
+    /// @inheritdoc ICommonsToken
+    function serviceSupply() external view returns (uint256) {
+        return _serviceSupply.latest();
     }
 
     /// @notice ERC-6372 clock: the block timestamp (consistent with the registry, reputation and governance).
@@ -125,5 +153,16 @@ contract CommonsToken is ERC20, ERC20Permit, ERC20Votes, AccessControl, ICommons
 
     function _update(address from, address to, uint256 value) internal override(ERC20, ERC20Votes) {
         super._update(from, to, value);
+        bool fromService = from != address(0) && _services[from].accepted;
+        bool toService = to != address(0) && _services[to].accepted;
+        if (fromService != toService && value != 0) {
+            uint256 current = _serviceSupply.latest();
+            _pushServiceSupply(toService ? current + value : current - value);
+        }
+    }
+
+    function _pushServiceSupply(uint256 newSupply) private {
+        _serviceSupply.push(clock(), uint208(newSupply));
+        emit ServiceSupplyChanged(newSupply);
     }
 }

@@ -13,7 +13,9 @@ manifest come from ``co3chain.contracts.deploy`` so both paths produce the same 
 Environment (brownie path): ``CO3CHAIN_DEV_KEY`` deployer key (default: brownie's first unlocked account,
 else the public development key), ``CO3CHAIN_ORACLE_SIGNERS`` comma-separated addresses (default: the
 development oracles), ``CO3CHAIN_ORACLE_THRESHOLD``, ``CO3CHAIN_MANIFEST`` output path (default
-``deployment-<network>.json``), ``CO3CHAIN_ARTIFACTS`` artifacts directory (default: the committed ones).
+``deployment-<network>.json``), ``CO3CHAIN_ARTIFACTS`` artifacts directory (default: the committed ones),
+``CO3CHAIN_TIMELOCK_DELAY`` seconds of the consortium timelock (default: two days). The council is the
+validators; every admin role ends with the timelock, the deployer renounces.
 """
 
 from __future__ import annotations
@@ -90,6 +92,7 @@ def deploy_with_brownie() -> dict[str, Any]:
         oracle_threshold=threshold,
         validators=dep.node_validators(web3) or [account.address],
         relayer=account.address,
+        timelock_delay=int(os.environ.get("CO3CHAIN_TIMELOCK_DELAY", dep.DEFAULT_TIMELOCK_DELAY)),
     )
     params.validate()
     arts = dep.ArtifactSet.committed()  # honours $CO3CHAIN_ARTIFACTS
@@ -136,6 +139,20 @@ def deploy_with_brownie() -> dict[str, Any]:
         if not contract.hasRole(rid, grant.account):
             raise RuntimeError(f"{grant.role} on {grant.contract} was not granted to {grant.account}")
         roles.append(record)
+    # Hand every admin power to the consortium timelock; the deployer renounces (as co3chain deploy does).
+    for step in dep.handover_plan(params, addresses, abis):
+        contract = deployed[step.contract]
+        rid = dep.role_id(step.role)
+        fn = contract.grantRole if step.action == "grant" else contract.renounceRole
+        tx = fn(rid, step.account, {"from": account, **gas})
+        last_block = int(tx.block_number)
+        if step.action == "grant":
+            roles.append({"contract": step.contract, "role": step.role, "roleId": rid, "account": step.account,
+                          "label": step.label, "txHash": tx.txid if tx.txid.startswith("0x") else "0x" + tx.txid})
+    roles = [r for r in roles if r["role"] != "DEFAULT_ADMIN_ROLE" or r["label"] != "deployer"]
+    problems = dep.check_handover(web3, addresses, abis, [account.address])
+    if problems:
+        raise RuntimeError("handover incomplete: " + "; ".join(problems))
     manifest = dep.build_manifest(
         chain_id=int(web3.eth.chain_id),
         deployer=account.address,

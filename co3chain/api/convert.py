@@ -12,9 +12,10 @@ from eth_utils import is_address, to_checksum_address
 
 from co3chain.api import models as m
 from co3chain.api.errors import ApiError
+from co3chain.contracts.governance_typed_data import STATE_NAMES
 
 MODES = ("OneCitizenOneVote", "TokenWeighted", "ReputationWeighted")
-STATES = ("Pending", "Active", "Revealing", "Succeeded", "Defeated", "Canceled")
+STATES = STATE_NAMES
 ZERO = "0x" + "0" * 40
 
 

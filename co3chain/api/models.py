@@ -154,8 +154,13 @@ class Proposal(Model):
     voteEnd: int
     revealEnd: int
     description: str
-    state: Literal["Pending", "Active", "Revealing", "Succeeded", "Defeated", "Canceled"]
+    state: Literal["Pending", "Active", "Revealing", "Succeeded", "Defeated", "Canceled", "Queued", "Expired",
+                   "Executed"]
     quorum: Uint256 | None = Field(None, description="null before the snapshot (voteStart) has passed")
+    actionsHash: Bytes32 | None = Field(None, description="hash of the calls the timelock makes if it succeeds; "
+                                                          "null for a signal-only proposal")
+    timelockOperation: Bytes32 | None = Field(None, description="timelock operation id once queued")
+    unrevealed: Uint256 | None = Field(None, description="committed weight not revealed (counts against)")
     results: Results | None = Field(None, description="null while a commit-reveal ballot is before its reveal phase")
     resultsHidden: bool
     blockNumber: int | None = None

@@ -44,7 +44,6 @@ from co3chain.audit.events import (
     DELEGATE_VOTES_CHANGED,
     PROPOSAL_CANCELED,
     PROPOSAL_CREATED,
-    QUORUM_UPDATED,
     VOTE_CAST,
     VOTE_COMMITTED,
     VOTE_REVEALED,
@@ -63,13 +62,16 @@ from co3chain.audit.receipts import ReceiptsError, bloom_contains, bloom_matches
 from co3chain.audit.report import AuditReport
 from co3chain.audit.rpc import RpcClient, RpcError, hex_bytes, hex_int
 from co3chain.contracts import compiler
+from co3chain.contracts.governance_typed_data import STATE_NAMES
 from co3chain.errors import Co3Error
 
 MODES = {0: "OneCitizenOneVote", 1: "TokenWeighted", 2: "ReputationWeighted"}
-STATES = ["Pending", "Active", "Revealing", "Succeeded", "Defeated", "Canceled"]
-#: States that may follow a successful vote (a proposal with actions goes through the timelock): the tally
-#: audit accepts them where it recomputes Succeeded, and reports which one the contract declares.
-AFTER_SUCCESS = {"Queued", "Executed", "Expired"}
+#: Fallback state names (the deployed source's enum is read when available: ``ctx.states``).
+STATES = list(STATE_NAMES)
+#: States that may follow a successful vote (a proposal with actions goes through the timelock; a queued
+#: operation the timelock cancels reads Canceled): the tally audit accepts them where it recomputes
+#: Succeeded, reads (does not replay) the actions' timelock life, and reports which one the contract declares.
+AFTER_SUCCESS = {"Queued", "Executed", "Expired", "Canceled"}
 SUPPORT = {0: "against", 1: "for", 2: "abstain"}
 QUORUM_DENOMINATOR = 100
 
@@ -129,6 +131,7 @@ class _Ctx:
     headers: dict[int, Header] = field(default_factory=dict)
     hashes: dict[int, bytes] = field(default_factory=dict)
     states: list[str] = field(default_factory=lambda: list(STATES))
+    quorum_base: int = 0  # total weight at the snapshot (set by _recompute_quorum)
 
 
 def _address(manifest: Mapping[str, Any], name: str, required: bool = True) -> bytes | None:
@@ -192,7 +195,8 @@ def audit_proposal(client: RpcClient, manifest: Mapping[str, Any], proposal_id: 
     tally = _tally(ballots)
     quorum = _recompute_quorum(ctx, info)
     declared = _declared(ctx, info, proposal_id)
-    _compare_outcome(ctx, info, tally, quorum, declared)
+    unrevealed = sum(b.expected_weight or 0 for b in ballots.values() if b.support is None)
+    _compare_outcome(ctx, info, tally, quorum, declared, unrevealed=unrevealed, voters=len(ballots))
     if options.proofs:
         proven = _prove(ctx, manifest, info, tally, declared)
         if proven is not None and proven != tally and not options.all_receipts:
@@ -443,22 +447,22 @@ def _tally(ballots: dict[bytes, Ballot]) -> dict[int, int]:
 def _recompute_quorum(ctx: _Ctx, info: ProposalInfo) -> int | None:
     if ctx.anchor.header.timestamp <= info.vote_start:
         return None  # the contract's quorum() reverts before the snapshot
-    updates = get_logs(ctx.client, ctx.gov, [[QUORUM_UPDATED]], 0, ctx.anchor.number)
-    ts = _timestamps(ctx, {lg.block_number for lg in updates})
-    numerator = 0
-    for lg in updates:
-        if ts[lg.block_number] <= info.vote_start:
-            numerator = abi_decode(["uint256", "uint256"], lg.data)[1]
+    # The numerator is fixed into the proposal at creation (the one ProposalCreated reports).
+    numerator = info.quorum_numerator_at_creation
     snap, block = info.vote_start, ctx.anchor.number
     if info.mode == 0:
-        call = eth_call(ctx.registry or b"", call_data("getPastCitizenCount(uint48)", ["uint48"], [snap]), block)
+        call = eth_call(ctx.registry or b"", call_data("getPastEligibleCount(uint48)", ["uint48"], [snap]), block)
     elif info.mode == 1:
         call = eth_call(ctx.token or b"", call_data("getPastTotalSupply(uint256)", ["uint256"], [snap]), block)
     else:
         call = eth_call(ctx.reputation or b"", call_data("getPastTotalScore(bytes32,uint48)", ["bytes32", "uint48"],
                                                          [word(info.area_id), snap]), block)
     total = decode_result(["uint256"], ctx.client.batch([call])[0])[0]
+    if info.mode == 1:  # tokens held by services cannot vote and are not part of the base
+        held = eth_call(ctx.token or b"", call_data("getPastServiceSupply(uint256)", ["uint256"], [snap]), block)
+        total -= decode_result(["uint256"], ctx.client.batch([held])[0])[0]
     ctx.report.stats.update({"quorumNumeratorAtSnapshot": numerator, "totalWeightAtSnapshot": str(total)})
+    ctx.quorum_base = total
     return -(-numerator * total // QUORUM_DENOMINATOR)  # Math.mulDiv(..., Rounding.Ceil)
 
 
@@ -493,7 +497,7 @@ def _declared(ctx: _Ctx, info: ProposalInfo, pid: int) -> dict[str, Any]:
 
 
 def _compare_outcome(ctx: _Ctx, info: ProposalInfo, tally: dict[int, int], quorum: int | None,
-                     declared: dict[str, Any]) -> None:
+                     declared: dict[str, Any], *, unrevealed: int = 0, voters: int = 0) -> None:
     rep = ctx.report
     if declared["votes"] != tally:
         rep.add("tally-mismatch", f"proposalVotes says {_fmt(declared['votes'])}, events say {_fmt(tally)}")
@@ -509,8 +513,11 @@ def _compare_outcome(ctx: _Ctx, info: ProposalInfo, tally: dict[int, int], quoru
     elif info.commit_reveal and now <= info.reveal_end:
         expected = "Revealing"
     else:
-        reached = quorum is not None and tally[1] + tally[2] >= quorum
-        expected = "Succeeded" if reached and tally[1] > tally[0] else "Defeated"
+        # As CO3Governance.quorumReached: reputation tolerates one unit per voter plus total / 2^56.
+        slack = voters + (ctx.quorum_base >> 56) if info.mode == 2 else 0
+        reached = quorum is not None and tally[1] + tally[2] + slack >= quorum
+        # Committed but unrevealed weight counts against (commit–reveal withholding, issue 10).
+        expected = "Succeeded" if reached and tally[1] > tally[0] + unrevealed else "Defeated"
     rep.stats["recomputedState"] = expected
     said = declared["state"]
     if said in AFTER_SUCCESS and expected == "Succeeded":

@@ -95,15 +95,25 @@ def _signing_account(key_file: str | None, password_file: str | None, dev_key: s
               help="Initial ConsortiumValidators member (default: the node's QBFT validators, else the deployer).")
 @click.option("--relayer", help="Address that gets RELAYER_ROLE (API relayer of signed citizen actions).")
 @click.option("--half-life", "half_life", type=int, default=None, help="Reputation half-life in seconds.")
+@click.option("--council-member", "council_members", multiple=True,
+              help="Governance key of a member PA in the council (repeat; default: the validators).")
+@click.option("--council-threshold", type=int, default=0, show_default=True,
+              help="Council approvals a motion needs (0: majority ⌊n/2⌋+1 of the members).")
+@click.option("--timelock-delay", type=int, default=None,
+              help="Seconds every rule, role or signer change waits in the timelock (default: 2 days).")
+@click.option("--voting-bounds", default=None, metavar="MIN_DELAY,MAX_DELAY,MIN_PERIOD,MAX_PERIOD",
+              help="Seconds bounding proposals' voting delay and period (default: the contract's).")
 @click.option("--network", "network_name", help="Network name recorded in the manifest.")
 @click.option("--out", "out", type=click.Path(dir_okay=False), default="deployment.json", show_default=True,
               help="Where to write the deployment manifest.")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON on stdout (progress on stderr).")
 def deploy_cmd(rpc: str, key_file: str | None, password_file: str | None, dev_key: str | None,
                oracle_signers: tuple[str, ...], threshold: int | None, validators: tuple[str, ...],
-               relayer: str | None, half_life: int | None, network_name: str | None, out: str,
-               as_json: bool) -> None:
-    """Deploy the CO3 contract suite and write a deployment manifest for auditors."""
+               relayer: str | None, half_life: int | None, council_members: tuple[str, ...],
+               council_threshold: int, timelock_delay: int | None, voting_bounds: str | None,
+               network_name: str | None, out: str, as_json: bool) -> None:
+    """Deploy the CO3 contract suite, hand every admin power to the consortium timelock (council + citizens'
+    votes) and write a deployment manifest for auditors. The deployer keeps no admin, mint or reward role."""
     from eth_utils import is_address
 
     from co3chain.contracts import deploy as dep
@@ -118,9 +128,17 @@ def deploy_cmd(rpc: str, key_file: str | None, password_file: str | None, dev_ke
         signers = [a.address for a in dev_oracle_accounts()]
         click.echo(f"warning: no --oracle-signer given, using the {len(signers)} public development oracle keys",
                    err=True)
-    for addr in [*signers, *validators, *([relayer] if relayer else [])]:
+    for addr in [*signers, *validators, *council_members, *([relayer] if relayer else [])]:
         if not is_address(addr):
             raise Co3Error(f"not an address: {addr!r}")
+    bounds = None
+    if voting_bounds:
+        try:
+            bounds = tuple(int(v) for v in voting_bounds.split(","))
+        except ValueError:
+            bounds = ()
+        if len(bounds) != 4:
+            raise Co3Error(f"--voting-bounds needs four comma-separated numbers of seconds, got {voting_bounds!r}")
     w3 = _web3(rpc)
     vals = list(validators) or dep.node_validators(w3) or [account.address]
     say = (lambda m: click.echo(m, err=True)) if as_json else click.echo
@@ -132,6 +150,10 @@ def deploy_cmd(rpc: str, key_file: str | None, password_file: str | None, dev_ke
         validators=vals,
         half_life_seconds=dep.DEFAULT_HALF_LIFE_SECONDS if half_life is None else half_life,
         relayer=relayer,
+        council_members=list(council_members) or None,
+        council_threshold=council_threshold,
+        timelock_delay=dep.DEFAULT_TIMELOCK_DELAY if timelock_delay is None else timelock_delay,
+        voting_bounds=bounds,  # type: ignore[arg-type]
         network=network_name,
         progress=say,
     )

@@ -10,7 +10,10 @@ node, so it is the executable description of how the contracts fit together (DES
    mints commons tokens and awards area reputation;
 4. three proposals, one per counting mode, are voted: one vote cast directly by the citizen, the others as
    EIP-712 ballots relayed by the PA; time is advanced (``evm_increaseTime`` on dev nodes, waiting on a
-   real chain with short windows) and the results are read back from the chain.
+   real chain with short windows) and the results are read back from the chain;
+5. the trust model at work: a consortium-wide proposal *with an action* (raise the governance quorum) is
+   voted, queued in the consortium timelock, waits the delay and is executed by anyone; and the PA council
+   (an on-chain majority of the member PAs) vetoes an unlawful proposal during its vote, with a reason.
 
 All keys here are public development keys: never fund them on a shared network.
 """
@@ -33,6 +36,8 @@ from web3.logs import DISCARD
 from co3chain.contracts import governance_typed_data as gtd
 from co3chain.contracts import typed_data
 from co3chain.contracts.deploy import (
+    DEV_TIMELOCK_DELAY,
+    DEV_VOTING_BOUNDS,
     ArtifactSet,
     DeployError,
     TxSender,
@@ -54,7 +59,13 @@ KIND_AR_CHECKIN = 0
 MODES = ("OneCitizenOneVote", "TokenWeighted", "ReputationWeighted")
 SUPPORT = {0: "Against", 1: "For", 2: "Abstain"}
 AGAINST, FOR, ABSTAIN = 0, 1, 2
-STATES = ("Pending", "Active", "Revealing", "Succeeded", "Defeated", "Canceled")
+STATES = gtd.STATE_NAMES
+
+#: Quorum (percent) the demo's executable proposal sets through the timelock.
+DEMO_QUORUM = 15
+
+#: Longest timelock delay the demo waits for in real time (it warps time on development nodes).
+MAX_REAL_WAIT_SECONDS = 120
 
 #: The park: Parco del Valentino, Turin (a CO3 pilot city), as a GeoJSON polygon (lon, lat).
 PARK_NAME = "Parco del Valentino, Torino"
@@ -121,6 +132,7 @@ class ProposalRow:
     abstain: int
     quorum: int
     state: str
+    note: str = ""
 
 
 @dataclass
@@ -181,15 +193,19 @@ class Clock:
         parent = self.w3.eth.get_block(int(latest["number"]) - 1)
         return max(1, int(latest["timestamp"]) - int(parent["timestamp"]))
 
-    def windows(self) -> tuple[int, int]:
-        """(delay before voting opens, voting duration) in seconds for this node."""
+    def windows(self, bounds: Sequence[int] = (0, 2**47, 1, 2**47)) -> tuple[int, int]:
+        """(delay before voting opens, voting duration) in seconds for this node, within the governance
+        contract's ``bounds`` (min delay, max delay, min period, max period)."""
         if self.fixed_windows is not None:
-            return self.fixed_windows
-        if self.can_warp:
-            return 3600, 3 * 24 * 3600
-        period = self.block_period()
-        # opens after the proposals are mined (a few blocks), closes after the ballots are (a few more)
-        return max(8, 3 * period + 4), max(30, 8 * period)
+            delay, duration = self.fixed_windows
+        elif self.can_warp:
+            delay, duration = 3600, 3 * 24 * 3600
+        else:
+            period = self.block_period()
+            # opens after the proposals are mined (a few blocks), closes after the ballots are (a few more)
+            delay, duration = max(8, 3 * period + 4), max(30, 8 * period)
+        lo_delay, hi_delay, lo_period, hi_period = (int(b) for b in bounds)
+        return min(max(delay, lo_delay), hi_delay), min(max(duration, lo_period), hi_period)
 
     def advance_past(self, timestamp: int) -> None:
         """Make the latest block's timestamp strictly greater than ``timestamp``."""
@@ -257,9 +273,12 @@ class Demo:
         say: ProgressFn,
         warp: bool | None = None,
         windows: tuple[int, int] | None = None,
+        council: Sequence[Any] | None = None,
     ) -> None:
         self.w3 = qbft_compatible(w3)
         self.officer = officer
+        #: Keys of council members available here (default: the officer alone).
+        self.council_keys = list(council or [officer])
         self.artifacts = artifacts or ArtifactSet.committed()
         self.say = say
         self.sender = TxSender(w3, officer, decoder=self.artifacts.error_decoder())
@@ -273,6 +292,9 @@ class Demo:
                 oracle_threshold=ORACLE_THRESHOLD,
                 validators=node_validators(w3) or [officer.address],
                 relayer=officer.address,
+                council_members=[a.address for a in self.council_keys],
+                timelock_delay=DEV_TIMELOCK_DELAY,
+                voting_bounds=DEV_VOTING_BOUNDS,
                 network="co3chain demo",
                 artifacts=self.artifacts,
                 progress=say,
@@ -295,10 +317,13 @@ class Demo:
         gov = self.c["CO3Governance"]
         relayer = role_id("RELAYER_ROLE")
         if not gov.functions.hasRole(relayer, self.officer.address).call():
-            if not gov.functions.hasRole(role_id("DEFAULT_ADMIN_ROLE"), self.officer.address).call():
-                raise DemoError(f"{self.officer.address} can neither relay signed ballots nor grant RELAYER_ROLE")
-            self.sender.call_fn(gov, "grantRole", [relayer, self.officer.address], "granting RELAYER_ROLE")
-            self.say(f"granted RELAYER_ROLE on CO3Governance to the PA officer {self.officer.address}")
+            # Nobody can simply grant it: the consortium timelock is the admin. Ask the council.
+            data = gov.encode_abi("grantRole", args=[relayer, self.officer.address])
+            self.through_council(gov.address, data, f"grant RELAYER_ROLE to the PA officer {self.officer.address}")
+            if not gov.functions.hasRole(relayer, self.officer.address).call():
+                raise DemoError(f"{self.officer.address} cannot relay signed ballots (no RELAYER_ROLE)")
+            self.say(f"granted RELAYER_ROLE on CO3Governance to the PA officer {self.officer.address} "
+                     "through the council and the timelock")
         hub = self.c["AttestationHub"]
         current = {to_checksum_address(s) for s in hub.functions.getSigners().call()}
         threshold = int(hub.functions.threshold().call())
@@ -415,16 +440,17 @@ class Demo:
                  f"{receipt['blockNumber']})")
         return accepted
 
-    def propose(self, area_id: int, proposals: Sequence[tuple[int, str]], vote_start: int, vote_end: int) -> list[int]:
-        """Create ``(mode, description)`` proposals in one go (sent back to back, so they land in the same or
-        adjacent blocks before ``vote_start``); ids are read from ``ProposalCreated``."""
+    def propose(self, area_id: int, proposals: Sequence[tuple[int, str]], vote_start: int, vote_end: int,
+                extra: Sequence[tuple[str, str]] = ()) -> list[int]:
+        """Create ``(mode, description)`` proposals and the ``extra`` (calldata, description) ones in one go (sent
+        back to back, so they land in the same or adjacent blocks before ``vote_start``); ids are read from
+        ``ProposalCreated``."""
         gov = self.c["CO3Governance"]
-        sent = []
-        for mode, text in proposals:
-            data = gov.encode_abi("propose", args=[area_id, mode, False, vote_start, vote_end, 0, text])
-            sent.append(self.sender.send({"to": gov.address, "data": data}, f"proposing {text!r}"))
+        calls = [(gov.encode_abi("propose", args=[area_id, mode, False, vote_start, vote_end, 0, text]), text)
+                 for mode, text in proposals] + list(extra)
+        sent = [self.sender.send({"to": gov.address, "data": data}, f"proposing {text!r}") for data, text in calls]
         ids = []
-        for tx_hash, (_, text) in zip(sent, proposals, strict=True):
+        for tx_hash, (_, text) in zip(sent, calls, strict=True):
             receipt = self.sender.wait(tx_hash, f"proposing {text!r}")
             ids.append(int(_events(gov, "ProposalCreated", receipt)[0]["args"]["proposalId"]))
         return ids
@@ -450,6 +476,101 @@ class Demo:
                 pending.append((sender, sender.send({"to": gov.address, "data": data}, label), label))
         for sender, tx_hash, label in pending:
             sender.wait(tx_hash, label)
+
+    # -- the council and the timelock ---------------------------------------------------------------------
+
+    def _council_signers(self) -> list[Any]:
+        """Available council keys that are members, enough for the threshold; raises DemoError otherwise."""
+        council = self.c["ConsortiumCouncil"]
+        members = [a for a in self.council_keys if council.functions.isMember(a.address).call()]
+        need = int(council.functions.threshold().call())
+        if len(members) < need:
+            raise DemoError(f"the council needs {need} approvals but only {len(members)} member key(s) are "
+                            "available to the demo")
+        self.fund(members[1:need])
+        return members[:need]
+
+    def council_motion(self, targets: list[str], calldatas: list[str], description: str) -> Any:
+        """A council motion: proposed by the first member, approved up to the threshold, then executed."""
+        council = self.c["ConsortiumCouncil"]
+        signers = self._council_signers()
+        values = [0] * len(targets)
+        data = [bytes.fromhex(c[2:]) for c in calldatas]
+        first = signers[0]
+        sender = self.sender if first.address == self.officer.address else TxSender(self.w3, first,
+                                                                                    decoder=self.sender.decoder)
+        receipt = sender.call_fn(council, "propose", [targets, values, data, description], f"council motion: {description}")
+        motion = int(_events(council, "MotionProposed", receipt)[0]["args"]["motionId"])
+        for member in signers[1:]:
+            TxSender(self.w3, member, decoder=self.sender.decoder).call_fn(
+                council, "approve", [motion], f"council approval by {member.address}")
+        need = int(council.functions.threshold().call())
+        self.say(f"council motion {description!r}: {len(signers)} of {len(council.functions.members().call())} "
+                 f"members approve (threshold {need})")
+        return self.sender.call_fn(council, "execute", [targets, values, data, keccak(text=description)],
+                                   f"executing the council motion {description!r}")
+
+    def wait_timelock(self, eta: int) -> None:
+        """Wait until the timelock operation is ready (warping on development nodes)."""
+        if not self.clock.can_warp and eta - self.clock.now() > MAX_REAL_WAIT_SECONDS:
+            raise DemoError(f"the timelock delay ends at {eta}, too far to wait for on a chain without time warp")
+        self.clock.advance_past(eta - 1)
+
+    def through_council(self, target: str, data: str, description: str) -> None:
+        """A rule change the council schedules in the timelock, then (after the delay) anyone executes."""
+        timelock = self.c["ConsortiumTimelock"]
+        delay = int(timelock.functions.getMinDelay().call())
+        salt = keccak(text=f"{description} @ {self.clock.now()}")
+        payload = bytes.fromhex(data[2:])
+        schedule = timelock.encode_abi("schedule", args=[target, 0, payload, b"\x00" * 32, salt, delay])
+        receipt = self.council_motion([timelock.address], [schedule], description)
+        op = _events(timelock, "CallScheduled", receipt)[0]["args"]["id"]
+        eta = int(timelock.functions.getTimestamp(op).call())
+        self.say(f"timelock: {description!r} scheduled, executable after {delay} s")
+        self.wait_timelock(eta)
+        self.sender.call_fn(timelock, "execute", [target, 0, payload, b"\x00" * 32, salt], f"executing {description!r}")
+
+    def action_proposal(self, vote_start: int, vote_end: int) -> tuple[str, str, list[Any]]:
+        """(calldata, description, actions) of a consortium-wide proposal whose action raises the governance
+        quorum to DEMO_QUORUM percent."""
+        gov = self.c["CO3Governance"]
+        call = bytes.fromhex(gov.encode_abi("setQuorumNumerator", args=[DEMO_QUORUM])[2:])
+        actions = [[gov.address], [0], [call]]
+        text = f"Raise the consortium quorum to {DEMO_QUORUM} %"
+        data = gov.encode_abi("proposeWithActions", args=[[0, False, vote_start, vote_end, 0], *actions, text])
+        return data, text, actions
+
+    def queue_and_execute(self, proposal_id: int, actions: list[Any]) -> str:
+        """Queue the succeeded proposal in the timelock, wait the delay, execute; returns a note for the table."""
+        gov = self.c["CO3Governance"]
+        state = STATES[int(gov.functions.state(proposal_id).call())]
+        if state != "Succeeded":
+            return f"not executed ({state})"
+        receipt = self.sender.call_fn(gov, "queue", [proposal_id, *actions], "queueing the proposal's action")
+        eta = int(_events(gov, "ProposalQueued", receipt)[0]["args"]["eta"])
+        self.say(f"proposal queued in the timelock, executable at {eta}")
+        try:
+            self.wait_timelock(eta)
+        except DemoError as exc:
+            self.say(str(exc))
+            return "queued in the timelock"
+        self.sender.call_fn(gov, "execute", [proposal_id, *actions], "executing the proposal's action")
+        now = int(gov.functions.quorumNumerator().call())
+        self.say(f"executed by the timelock: the quorum for new proposals is now {now} %")
+        return f"timelock executed setQuorumNumerator({DEMO_QUORUM})"
+
+    def council_veto(self, pid: int, text: str) -> str:
+        """The council vetoes the (unlawful) proposal ``pid`` during its vote; returns a note for the table."""
+        gov = self.c["CO3Governance"]
+        reason = "unlawful: public parkland cannot be sold by a local vote (regional law)"
+        try:
+            self.council_motion([gov.address], [gov.encode_abi("guardianCancel", args=[pid, reason])],
+                                f"veto proposal 0x{pid:064x}")
+        except (DemoError, DeployError) as exc:
+            self.say(f"council veto skipped: {exc}")
+            return "not vetoed"
+        self.say(f"the council vetoed {text!r}: {reason}")
+        return f"vetoed by the council: {reason}"
 
     def proposal_row(self, proposal_id: int, description: str, mode: int) -> ProposalRow:
         """Tallies, quorum, state and the individual ``VoteCast`` events of one proposal."""
@@ -494,7 +615,8 @@ class Demo:
         self.register_citizens()
         accepted = self.attest_checkins(activity_id, oracles)
 
-        delay, duration = self.clock.windows()
+        bounds = [int(b) for b in self.c["CO3Governance"].functions.votingBounds().call()]
+        delay, duration = self.clock.windows(bounds)
         vote_start = self.clock.now() + delay
         vote_end = vote_start + duration
         proposals = [
@@ -502,8 +624,14 @@ class Demo:
             (1, "Spend the commons budget on night lighting along the river path"),
             (2, "Make the Sunday community garden a permanent activity"),
         ]
-        ids = self.propose(area_id, proposals, vote_start, vote_end)
-        self.say(f"{len(ids)} proposals created; voting opens at {vote_start}, closes at {vote_end}")
+        action_data, action_text, actions = self.action_proposal(vote_start, vote_end)
+        veto_text = "Sell the park's riverside meadow to a private developer"
+        # Its vote stays open long after the others, so the council's veto lands during it on any chain.
+        veto_data = self.c["CO3Governance"].encode_abi(
+            "propose", args=[area_id, 0, False, vote_start, vote_end + 3600, 0, veto_text])
+        *ids, action_id, veto_id = self.propose(area_id, proposals, vote_start, vote_end,
+                                                extra=[(action_data, action_text), (veto_data, veto_text)])
+        self.say(f"{len(ids) + 2} proposals created; voting opens at {vote_start}, closes at {vote_end}")
         self.clock.advance_past(vote_start)
         self.fund([self.citizens[0], self.citizens[3]])
         # (citizen index, support, cast directly by the citizen?)
@@ -511,10 +639,18 @@ class Demo:
             (ids[0], [(0, FOR, True), (1, FOR, False), (2, FOR, False), (3, AGAINST, False), (4, ABSTAIN, False)]),
             (ids[1], [(0, FOR, False), (1, AGAINST, False), (2, AGAINST, False), (3, FOR, True), (4, AGAINST, False)]),
             (ids[2], [(0, AGAINST, False), (2, FOR, False), (4, FOR, False)]),
+            (action_id, [(1, FOR, False), (2, FOR, False), (4, FOR, False)]),
         ])
-        self.say("13 ballots cast: 2 directly by citizens, 11 as EIP-712 signatures relayed by the PA")
+        self.say("16 ballots cast: 2 directly by citizens, 14 as EIP-712 signatures relayed by the PA")
         self.clock.advance_past(vote_end)
         rows = [self.proposal_row(pid, text, mode) for pid, (mode, text) in zip(ids, proposals, strict=True)]
+        veto_note = self.council_veto(veto_id, veto_text)  # before the timelock wait: its vote is still open
+        note = self.queue_and_execute(action_id, actions)
+        action_row = self.proposal_row(action_id, f"Raise the consortium quorum to {DEMO_QUORUM} %", 0)
+        action_row.note = note
+        veto_row = self.proposal_row(veto_id, veto_text, 0)
+        veto_row.note = veto_note
+        rows += [action_row, veto_row]
         return DemoResult(
             manifest=self.manifest,
             chain_id=self.chain_id,
@@ -552,8 +688,9 @@ def render(result: DemoResult, console: Any) -> None:
         props.add_column(col, justify="left" if col in ("proposal", "counting", "result") else "right")
     for n, p in enumerate(result.proposals, 1):
         fmt = str if p.mode == "OneCitizenOneVote" else _fmt_units
+        result_text = f"{p.state} ({p.note})" if p.note else p.state
         props.add_row(str(n), p.description, p.mode, fmt(p.for_), fmt(p.against), fmt(p.abstain), fmt(p.quorum),
-                      p.state)
+                      result_text)
     console.print(props)
     console.print("proposal ids (auditors: [bold]co3chain audit proposal ID --rpc URL --manifest FILE[/bold]):")
     for n, p in enumerate(result.proposals, 1):
@@ -580,12 +717,15 @@ def run_demo(
     quiet: bool = False,
     warp: bool | None = None,
     windows: tuple[int, int] | None = None,
+    council: Sequence[Any] | None = None,
 ) -> DemoResult:
     """Run the demo with ``officer`` (the deployer / PA officer); deploys first when ``manifest`` is None.
 
     Progress goes to ``progress`` (default: the console); the summary tables are printed unless ``quiet``.
     ``warp`` forces (True) or forbids (False) ``evm_increaseTime`` (default: use it when the node has it);
-    ``windows`` = (seconds until voting opens, voting duration) overrides the per-node default.
+    ``windows`` = (seconds until voting opens, voting duration) overrides the per-node default (kept within
+    the governance contract's voting bounds). ``council`` are the council members' keys available here
+    (default: the officer alone), used for the council's motions (veto, role grants through the timelock).
     """
     if console is None:
         from rich.console import Console
@@ -593,7 +733,8 @@ def run_demo(
         console = Console()
     say = progress or (lambda m: console.print(m, markup=False, highlight=False))
     try:
-        result = Demo(w3, officer, manifest, artifacts=artifacts, say=say, warp=warp, windows=windows).run()
+        result = Demo(w3, officer, manifest, artifacts=artifacts, say=say, warp=warp, windows=windows,
+                      council=council).run()
     except DeployError as exc:
         raise DemoError(f"demo failed: {exc}") from None
     if not quiet:

@@ -6,8 +6,15 @@ accounts), anvil and eth-tester, so every transaction is built, signed locally a
 exact compiler, settings and source hashes that produced its bytecode, and to the transaction that created
 it, without trusting the deployer's word.
 
-The pure parts (:data:`SUITE`, :func:`constructor_args`, :func:`role_plan`, :func:`encode_constructor_args`,
-:func:`build_manifest`) do not touch web3, so ``scripts/deploy.py`` reuses them under brownie.
+Why a handover: no single key may control the commons.  The deployer is admin of every contract only while it
+wires the suite; at the end it grants DEFAULT_ADMIN_ROLE of every contract to the consortium timelock (whose
+proposers are the PA council and the governance contract) and renounces every admin role it held, so that
+afterwards no externally owned account holds an admin, minting or rewarding power.  Each step is a
+``RoleGranted``/``RoleRevoked`` event; :func:`check_handover` re-reads them from the chain.
+
+The pure parts (:data:`SUITE`, :func:`constructor_args`, :func:`role_plan`, :func:`handover_plan`,
+:func:`encode_constructor_args`, :func:`build_manifest`) do not touch web3, so ``scripts/deploy.py`` reuses them
+under brownie.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ from co3chain.errors import Co3Error
 
 #: Contracts in dependency order; each constructor only references contracts before it.
 SUITE: tuple[str, ...] = (
+    "ConsortiumTimelock",
     "CitizenRegistry",
     "CommonsToken",
     "Reputation",
@@ -42,7 +50,27 @@ SUITE: tuple[str, ...] = (
     "AttestationHub",
     "CO3Governance",
     "ConsortiumValidators",
+    "ConsortiumCouncil",
 )
+
+#: Contracts whose admin the timelock takes over (every AccessControl contract but the timelock itself).
+ADMINISTERED: tuple[str, ...] = (
+    "CitizenRegistry", "CommonsToken", "Reputation", "CommoningAreas", "AttestationHub", "CO3Governance",
+    "ConsortiumValidators",
+)
+
+#: Powers no externally owned account may hold after deploy (issue 10; the audit checks the same list).
+SOVEREIGN_ROLES: tuple[str, ...] = ("DEFAULT_ADMIN_ROLE", "MINTER_ROLE", "REWARDER_ROLE")
+
+#: Default timelock delay: two days for every rule, role, reward or signer-set change.
+DEFAULT_TIMELOCK_DELAY = 2 * 24 * 3600
+
+#: Development networks (localnet, demo): changes wait a few seconds so the story runs in a minute.
+DEV_TIMELOCK_DELAY = 5
+
+#: Voting-window bounds (min delay, max delay, min period, max period) for development networks, whose demo
+#: votes last tens of seconds.  Production keeps the contract's defaults (period ≥ 1 hour) or sets its own.
+DEV_VOTING_BOUNDS = (0, 30 * 24 * 3600, 10, 90 * 24 * 3600)
 
 #: Default Reputation half-life: 180 days (participation fades over seasons, not over days).
 DEFAULT_HALF_LIFE_SECONDS = 180 * 24 * 3600
@@ -191,6 +219,16 @@ class SuiteParams:
     registrars: list[str] = field(default_factory=list)
     area_managers: list[str] = field(default_factory=list)
     proposers: list[str] = field(default_factory=list)
+    timelock_delay: int = DEFAULT_TIMELOCK_DELAY
+    council_members: list[str] = field(default_factory=list)
+    council_threshold: int = 0
+    voting_bounds: tuple[int, int, int, int] | None = None
+
+    @property
+    def council(self) -> list[str]:
+        """Council members (default: the consortium validators), sorted by address."""
+        members = self.council_members or self.validators
+        return sorted((to_checksum_address(m) for m in members), key=lambda a: int(a, 16))
 
     def validate(self) -> None:
         """Reject parameters that would deploy a useless or unsafe suite."""
@@ -206,11 +244,32 @@ class SuiteParams:
             raise DeployError("at least one consortium validator is required")
         if not 0 < self.half_life_seconds < 2**48:
             raise DeployError(f"half-life must be a positive uint48 number of seconds (got {self.half_life_seconds})")
+        if not 0 <= self.timelock_delay < 2**48:
+            raise DeployError(f"timelock delay must be a non-negative number of seconds (got {self.timelock_delay})")
+        council = self.council
+        if len({m.lower() for m in council}) != len(council):
+            raise DeployError("council members must be distinct")
+        if not 1 <= len(council) <= 32:
+            raise DeployError(f"the council needs 1 to 32 members (got {len(council)})")
+        if not 0 <= self.council_threshold <= len(council):
+            raise DeployError(f"council threshold must be 0 (majority) or 1..{len(council)} "
+                              f"(got {self.council_threshold})")
+        if self.voting_bounds is not None:
+            lo_delay, hi_delay, lo_period, hi_period = self.voting_bounds
+            if not (0 <= lo_delay <= hi_delay and 0 < lo_period <= hi_period < 2**48 and hi_delay < 2**48):
+                raise DeployError(f"invalid voting bounds {self.voting_bounds}: need min ≤ max and a positive "
+                                  "minimum period")
 
 
 def constructor_args(name: str, params: SuiteParams, addresses: Mapping[str, str]) -> list[Any]:
     """Constructor arguments of ``name`` (docs/INTERFACES.md), given the addresses deployed before it."""
     admin = params.deployer
+    if name == "ConsortiumTimelock":
+        # No proposers yet (the council and governance do not exist); anyone executes; the deployer is a
+        # temporary admin that wires the proposers and renounces (see handover_plan).
+        return [params.timelock_delay, [], ["0x" + "00" * 20], admin]
+    if name == "ConsortiumCouncil":
+        return [addresses["ConsortiumTimelock"], params.council, params.council_threshold]
     if name in ("CitizenRegistry", "CommonsToken", "CommoningAreas"):
         return [admin]
     if name == "Reputation":
@@ -233,6 +292,7 @@ def constructor_args(name: str, params: SuiteParams, addresses: Mapping[str, str
             addresses["CommonsToken"],
             addresses["Reputation"],
             addresses["CommoningAreas"],
+            addresses["ConsortiumTimelock"],
         ]
     if name == "ConsortiumValidators":
         return [sorted((to_checksum_address(v) for v in params.validators), key=lambda a: int(a, 16))]
@@ -274,6 +334,44 @@ def role_plan(params: SuiteParams, addresses: Mapping[str, str], abis: Mapping[s
             if any(i.get("type") == "function" and i.get("name") == "RELAYER_ROLE" for i in abis.get(contract, [])):
                 grants.append(RoleGrant(contract, "RELAYER_ROLE", to_checksum_address(params.relayer), "relayer"))
     return grants
+
+
+@dataclass(frozen=True)
+class HandoverStep:
+    """One call of the handover: ``grantRole``/``renounceRole``/``setVotingBounds`` on ``contract``."""
+
+    contract: str
+    action: str
+    role: str
+    account: str
+    label: str
+
+
+def handover_plan(params: SuiteParams, addresses: Mapping[str, str],
+                  abis: Mapping[str, Sequence[dict]]) -> list[HandoverStep]:
+    """The calls that give the consortium its powers and take them from the deployer, in order.
+
+    1. the timelock's proposers: the council (PROPOSER_ROLE, CANCELLER_ROLE) and the governance contract
+       (PROPOSER_ROLE, to queue voted actions; it never cancels, so it gets no CANCELLER_ROLE);
+    2. the council is the governance guardian (GUARDIAN_ROLE);
+    3. every administered contract's DEFAULT_ADMIN_ROLE goes to the timelock, then the deployer renounces it;
+    4. last, the deployer renounces the timelock's own admin role: the timelock then administers itself.
+    """
+    timelock, council, gov = (addresses["ConsortiumTimelock"], addresses["ConsortiumCouncil"],
+                              addresses["CO3Governance"])
+    deployer = params.deployer
+    steps = [
+        HandoverStep("ConsortiumTimelock", "grant", "PROPOSER_ROLE", council, "ConsortiumCouncil"),
+        HandoverStep("ConsortiumTimelock", "grant", "CANCELLER_ROLE", council, "ConsortiumCouncil"),
+        HandoverStep("ConsortiumTimelock", "grant", "PROPOSER_ROLE", gov, "CO3Governance"),
+        HandoverStep("CO3Governance", "grant", "GUARDIAN_ROLE", council, "ConsortiumCouncil"),
+    ]
+    for name in ADMINISTERED:
+        if name in addresses and _has_function(abis.get(name, []), "hasRole"):
+            steps.append(HandoverStep(name, "grant", "DEFAULT_ADMIN_ROLE", timelock, "ConsortiumTimelock"))
+            steps.append(HandoverStep(name, "renounce", "DEFAULT_ADMIN_ROLE", deployer, "deployer"))
+    steps.append(HandoverStep("ConsortiumTimelock", "renounce", "DEFAULT_ADMIN_ROLE", deployer, "deployer"))
+    return steps
 
 
 def role_id(role: str) -> str:
@@ -524,15 +622,24 @@ def deploy_suite(
     registrars: list[str] | None = None,
     area_managers: list[str] | None = None,
     proposers: list[str] | None = None,
+    timelock_delay: int = DEFAULT_TIMELOCK_DELAY,
+    council_members: list[str] | None = None,
+    council_threshold: int = 0,
+    voting_bounds: tuple[int, int, int, int] | None = None,
+    handover: bool = True,
     network: str | None = None,
     artifacts: ArtifactSet | None = None,
     progress: ProgressFn | None = None,
 ) -> dict[str, Any]:
     """Deploy every contract of :data:`SUITE` from ``deployer`` (an eth-account ``LocalAccount``),
-    wire the roles and return the manifest.
+    wire the roles, hand every admin power over to the consortium timelock and return the manifest.
 
-    The deployer becomes ``DEFAULT_ADMIN_ROLE`` of every AccessControl contract.  ``artifacts`` defaults to
-    the committed ones (``co3chain compile``).  Raises :class:`DeployError` with a one-line reason.
+    The council is ``council_members`` (default: the validators) with ``council_threshold`` approvals
+    (0: majority); every rule change waits ``timelock_delay`` seconds.  ``voting_bounds`` (min/max voting
+    delay, min/max voting period) are set on the governance contract before the handover (default: the
+    contract's).  ``handover=False`` leaves the deployer admin: only for test fixtures that must mint directly;
+    the manifest then says so and the suite is not trustworthy.  ``artifacts`` defaults to the committed ones
+    (``co3chain compile``).  Raises :class:`DeployError` with a one-line reason.
     """
     say = progress or (lambda _msg: None)
     qbft_compatible(w3)
@@ -547,6 +654,10 @@ def deploy_suite(
         registrars=list(registrars or []),
         area_managers=list(area_managers or []),
         proposers=list(proposers or []),
+        timelock_delay=int(timelock_delay),
+        council_members=[to_checksum_address(m) for m in council_members or []],
+        council_threshold=int(council_threshold),
+        voting_bounds=tuple(int(b) for b in voting_bounds) if voting_bounds is not None else None,  # type: ignore[arg-type]
     )
     params.validate()
     for name in SUITE:
@@ -617,8 +728,40 @@ def deploy_suite(
         roles.append(record)
         say(f"  role {grant.contract}.{grant.role} -> {grant.label} {grant.account}")
 
+    contracts = {n: w3.eth.contract(address=addresses[n], abi=abis[n]) for n in SUITE}
+    if params.voting_bounds is not None:
+        receipt = sender.call_fn(contracts["CO3Governance"], "setVotingBounds", [list(params.voting_bounds)],
+                                 "setting the voting-window bounds")
+        last_block = int(receipt["blockNumber"])
+    handover_log: list[dict[str, Any]] = []
+    if handover:
+        say("handing every admin power over to the consortium timelock")
+        for step in handover_plan(params, addresses, abis):
+            contract = contracts[step.contract]
+            rid = role_id(step.role)
+            fn = "grantRole" if step.action == "grant" else "renounceRole"
+            receipt = sender.call_fn(contract, fn, [rid, step.account],
+                                     f"{step.action} {step.role} on {step.contract} ({step.label})")
+            last_block = int(receipt["blockNumber"])
+            tx_hash = "0x" + bytes(receipt["transactionHash"]).hex()
+            handover_log.append({"contract": step.contract, "action": step.action, "role": step.role, "roleId": rid,
+                                 "account": step.account, "label": step.label, "txHash": tx_hash})
+            say(f"  {step.action} {step.contract}.{step.role} {'->' if step.action == 'grant' else 'by'} "
+                f"{step.label} {step.account}")
+        roles = [r for r in roles if r["role"] != "DEFAULT_ADMIN_ROLE"]
+        for entry in handover_log:
+            if entry["action"] == "grant":
+                roles.append({k: entry[k] for k in ("contract", "role", "roleId", "account", "label", "txHash")})
+        roles.append({"contract": "ConsortiumTimelock", "role": "DEFAULT_ADMIN_ROLE", "roleId": DEFAULT_ADMIN_ROLE,
+                      "account": addresses["ConsortiumTimelock"], "label": "ConsortiumTimelock (itself)",
+                      "txHash": entries["ConsortiumTimelock"]["txHash"]})
+        problems = check_handover(w3, addresses, abis, [params.deployer, *_eoa_grantees(params)])
+        if problems:
+            raise DeployError("handover incomplete: " + "; ".join(problems))
+        say("no externally owned account holds an admin, minting or rewarding role")
+
     timestamp = int(w3.eth.get_block(last_block)["timestamp"])
-    return build_manifest(
+    manifest = build_manifest(
         chain_id=chain_id,
         deployer=params.deployer,
         network=network or _network_name(w3),
@@ -627,6 +770,51 @@ def deploy_suite(
         roles=roles,
         build_info=arts.build_info,
     )
+    gov = contracts["CO3Governance"]
+    manifest["governance"] = {
+        "executor": addresses["ConsortiumTimelock"],
+        "delaySeconds": params.timelock_delay,
+        "council": {
+            "address": addresses["ConsortiumCouncil"],
+            "members": params.council,
+            "threshold": int(contracts["ConsortiumCouncil"].functions.threshold().call()),
+            "thresholdSetting": params.council_threshold,
+        },
+        "guardian": addresses["ConsortiumCouncil"],
+        "votingBounds": dict(zip(("minVotingDelay", "maxVotingDelay", "minVotingPeriod", "maxVotingPeriod"),
+                                 (int(v) for v in gov.functions.votingBounds().call()), strict=True)),
+        "handedOver": bool(handover),
+        "handover": handover_log,
+    }
+    return manifest
+
+
+def _eoa_grantees(params: SuiteParams) -> list[str]:
+    """Accounts the deploy may have given roles to (operational roles only are allowed)."""
+    return [a for a in [*params.registrars, *params.area_managers, *params.proposers,
+                        *([params.relayer] if params.relayer else [])] if a]
+
+
+def check_handover(w3: Any, addresses: Mapping[str, str], abis: Mapping[str, Sequence[dict]],
+                   accounts: Sequence[str]) -> list[str]:
+    """Problems (empty when none): any of ``accounts`` holding a :data:`SOVEREIGN_ROLES` role on a contract of
+    the suite, or the timelock not administering a contract that has an admin role."""
+    problems = []
+    timelock = addresses.get("ConsortiumTimelock")
+    for name, address in addresses.items():
+        abi = abis.get(name, [])
+        if not _has_function(abi, "hasRole"):
+            continue
+        contract = w3.eth.contract(address=address, abi=abi)
+        for role in SOVEREIGN_ROLES:
+            if role != "DEFAULT_ADMIN_ROLE" and not _has_function(abi, role):
+                continue
+            for account in {to_checksum_address(a) for a in accounts}:
+                if contract.functions.hasRole(role_id(role), account).call():
+                    problems.append(f"{account} still holds {role} on {name}")
+        if timelock and not contract.functions.hasRole(role_id("DEFAULT_ADMIN_ROLE"), timelock).call():
+            problems.append(f"the timelock is not admin of {name}")
+    return problems
 
 
 def _has_function(abi: Sequence[dict[str, Any]], name: str) -> bool:

@@ -8,7 +8,9 @@ the contract's own view functions so a drift on either side fails loudly.
 Signed messages (domain ``"CO3 Governance"``, version ``"1"``, chain id, governance address):
 
 - ``Ballot(uint256 proposalId,uint8 support,address voter,uint256 nonce)`` for ``castVoteBySig``;
-- ``Commitment(uint256 proposalId,bytes32 commitment,address voter,uint256 nonce)`` for ``commitVoteBySig``.
+- ``Commitment(uint256 proposalId,bytes32 commitment,address voter,uint256 nonce)`` for ``commitVoteBySig``;
+- ``CancelBallots(uint256 proposalId,address voter,uint256 nonce)`` for ``cancelSignedVotesBySig``: uses up
+  the nonce, so every ballot or commitment the voter signed with it (e.g. two conflicting ones) is void.
 
 ``nonce`` is ``CO3Governance.nonces(voter, proposalId)``: it is per (voter, proposal), so a signed vote on
 one proposal never invalidates a pending signed vote on another.
@@ -48,6 +50,12 @@ COMMITMENT_TYPE = [
     {"name": "nonce", "type": "uint256"},
 ]
 
+CANCEL_TYPE = [
+    {"name": "proposalId", "type": "uint256"},
+    {"name": "voter", "type": "address"},
+    {"name": "nonce", "type": "uint256"},
+]
+
 
 class CountingMode(IntEnum):
     """``CO3Governance.CountingMode``."""
@@ -74,6 +82,13 @@ class ProposalState(IntEnum):
     SUCCEEDED = 3
     DEFEATED = 4
     CANCELED = 5
+    QUEUED = 6
+    EXPIRED = 7
+    EXECUTED = 8
+
+
+#: ``ProposalState`` names as the contract, the API and the audit print them (index = enum value).
+STATE_NAMES = ("Pending", "Active", "Revealing", "Succeeded", "Defeated", "Canceled", "Queued", "Expired", "Executed")
 
 
 def _support(value: Any) -> int:
@@ -131,6 +146,29 @@ def commitment_typed_data(
             "nonce": _uint("nonce", nonce, 256),
         },
     }
+
+
+def cancel_typed_data(chain_id: int, governance_address: str, *, proposal_id: int, voter: str,
+                      nonce: int) -> dict[str, Any]:
+    """Full EIP-712 message of a signed cancellation of pending signed votes (``cancelSignedVotesBySig``)."""
+    return {
+        "types": {"EIP712Domain": EIP712_DOMAIN_TYPE, "CancelBallots": CANCEL_TYPE},
+        "primaryType": "CancelBallots",
+        "domain": governance_domain(chain_id, governance_address),
+        "message": {
+            "proposalId": _uint("proposalId", proposal_id, 256),
+            "voter": _address("voter", voter),
+            "nonce": _uint("nonce", nonce, 256),
+        },
+    }
+
+
+def sign_cancel(private_key: bytes | str, chain_id: int, governance_address: str, *, proposal_id: int,
+                nonce: int) -> bytes:
+    """Signature of the key's owner voiding its signed votes on ``proposal_id`` that use ``nonce``."""
+    voter = Account.from_key(private_key).address
+    return sign_typed(private_key, cancel_typed_data(chain_id, governance_address, proposal_id=proposal_id,
+                                                     voter=voter, nonce=nonce))
 
 
 def typed_data_digest(typed_data: dict[str, Any]) -> bytes:
@@ -236,3 +274,21 @@ def proposal_id(
         ],
     )
     return int.from_bytes(keccak(encoded), "big")
+
+
+def actions_hash(targets: list[str], values: list[int], calldatas: list[bytes]) -> bytes:
+    """``CO3Governance.hashActions``: keccak256(abi.encode(targets, values, calldatas))."""
+    if not targets or not len(targets) == len(values) == len(calldatas):
+        raise TypedDataError("actions: targets, values and calldatas must be non-empty and of equal length")
+    return keccak(encode(["address[]", "uint256[]", "bytes[]"],
+                         [[_address("target", t) for t in targets], [_uint("value", v, 256) for v in values],
+                          [bytes(c) for c in calldatas]]))
+
+
+def proposal_id_with_actions(proposer: str, mode: int, commit_reveal: bool, vote_start: int, vote_end: int,
+                             reveal_end: int, description: str, targets: list[str], values: list[int],
+                             calldatas: list[bytes]) -> int:
+    """The id ``CO3Governance.proposeWithActions`` assigns (consortium-wide, area 0)."""
+    base = proposal_id(proposer, 0, mode, commit_reveal, vote_start, vote_end, reveal_end, description)
+    return int.from_bytes(keccak(encode(["uint256", "bytes32"], [base, actions_hash(targets, values, calldatas)])),
+                          "big")

@@ -333,6 +333,12 @@ def _deploy_and_demo(net_dir: Path, node: LocalNode, *, deploy: bool, demo: bool
     from co3chain.keys import load_private_key, read_password
 
     officer = Account.from_key(load_private_key(node.dir / "key.json", read_password(node.dir / "password")))
+    # The local PAs' keys form the council (on a real network each PA keeps its own governance key).
+    council = [officer]
+    for other in load_nodes(net_dir):
+        key_file = other.dir / "key.json"
+        if other.dir.resolve() != node.dir.resolve() and key_file.exists():
+            council.append(Account.from_key(load_private_key(key_file, read_password(other.dir / "password"))))
     w3 = _web3(node.rpc)
     out: dict[str, Any] = {}
     manifest_path = net_dir / "deployment.json"
@@ -343,7 +349,9 @@ def _deploy_and_demo(net_dir: Path, node: LocalNode, *, deploy: bool, demo: bool
         signers = [a.address for a in dev_oracle_accounts()]
         manifest = dep.deploy_suite(
             w3, officer, oracle_signers=signers, oracle_threshold=len(signers) // 2 + 1,
-            validators=dep.node_validators(w3), network="co3chain-local", progress=say,
+            validators=dep.node_validators(w3), council_members=[a.address for a in council],
+            timelock_delay=dep.DEV_TIMELOCK_DELAY, voting_bounds=dep.DEV_VOTING_BOUNDS,
+            network="co3chain-local", progress=say,
         )
         dep.save_manifest(manifest, manifest_path)
         say(f"deployed {len(manifest['contracts'])} contracts; manifest {manifest_path}")
@@ -355,7 +363,7 @@ def _deploy_and_demo(net_dir: Path, node: LocalNode, *, deploy: bool, demo: bool
     if demo:
         from co3chain.contracts.demo import run_demo
 
-        result = run_demo(w3, officer, manifest, progress=say)
+        result = run_demo(w3, officer, manifest, progress=say, council=council)
         if manifest is None:
             dep.save_manifest(result.manifest, manifest_path)
             out["deployment"] = str(manifest_path)

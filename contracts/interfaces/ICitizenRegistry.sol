@@ -90,6 +90,11 @@ interface ICitizenRegistry {
     /// @notice Number of registered, non-revoked citizens at past `timepoint` (strictly before clock()).
     function getPastCitizenCount(uint48 timepoint) external view returns (uint256);
 
+    /// @notice Citizens registered, not revoked and not expired at `timepoint` (< clock()), up to day
+    /// granularity: a citizen whose citizenship expired during a day still counts until that day ends (UTC), so
+    /// the value errs high, never low. Governance uses it as the one-citizen-one-vote quorum base.
+    function getPastEligibleCount(uint48 timepoint) external view returns (uint256);
+
     /// @notice The stored record of `account` (zeroed if never registered).
     function getCitizen(address account) external view returns (Citizen memory);
 

@@ -47,4 +47,11 @@ interface ICommonsToken {
 
     /// @notice How `service` accepts tokens.
     function services(address service) external view returns (bool accepted, bool burnOnSpend);
+
+    /// @notice Tokens held by accepted services at `timepoint` (< clock()): they cannot vote, so governance
+    /// leaves them out of the token-weighted quorum base.
+    function getPastServiceSupply(uint256 timepoint) external view returns (uint256);
+
+    /// @notice Tokens held by accepted services now.
+    function serviceSupply() external view returns (uint256);
 }

@@ -77,14 +77,21 @@ def _fund(w3: Web3, *accounts: Any) -> None:
         w3.eth.send_transaction({"from": w3.eth.accounts[0], "to": acct.address, "value": Web3.to_wei(100, "ether")})
 
 
+#: Seconds the test consortium's timelock holds a change (governance tests warp past it).
+TIMELOCK_DELAY = 60
+
+
 def make_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, artifacts: ArtifactSet,
-               max_body_bytes: int = 4096) -> World:
+               max_body_bytes: int = 4096, handover: bool = False) -> World:
+    """The API over a deployed suite.  ``handover=False`` (most API tests) leaves the deployer admin so tests
+    can configure services and roles directly; ``handover=True`` is the production wiring (timelock admin)."""
     tester = EthereumTester(PyEVMBackend())
     w3 = Web3(EthereumTesterProvider(tester))
     _fund(w3, DEPLOYER, RELAYER, OUTSIDER_PA)
     manifest = deploy_suite(w3, DEPLOYER, oracle_signers=[Account.from_key(k).address for k in ORACLE_KEYS],
                             oracle_threshold=2, validators=[DEPLOYER.address], relayer=RELAYER.address,
-                            network="eth-tester", artifacts=artifacts)
+                            network="eth-tester", artifacts=artifacts, timelock_delay=TIMELOCK_DELAY,
+                            voting_bounds=(0, 2**40, 1, 2**40), handover=handover)
     pa_key, pa_hash = new_api_key()
     outsider_key, outsider_hash = new_api_key()
     limited_key, limited_hash = new_api_key()

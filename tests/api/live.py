@@ -99,7 +99,7 @@ def deploy_on(rpc_url: str, artifacts: ArtifactSet) -> tuple[Web3, dict[str, Any
     w3.provider.make_request("anvil_setBalance", [RELAYER.address, hex(10**21)])
     manifest = deploy_suite(w3, deployer, oracle_signers=[deployer.address], oracle_threshold=1,
                             validators=[deployer.address], relayer=RELAYER.address, network="anvil",
-                            artifacts=artifacts)
+                            artifacts=artifacts, voting_bounds=(0, 2**40, 1, 2**40))
     return w3, manifest
 
 

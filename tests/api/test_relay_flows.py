@@ -228,7 +228,7 @@ def test_possible_states_follow_the_contracts_time_rules() -> None:
     assert possible_states(row, 500) == {"Pending", "Canceled"}
     assert possible_states(row, 1500) == {"Active", "Canceled"}
     assert possible_states(row, 2500) == {"Revealing", "Canceled"}
-    assert possible_states(row, 5000) == {"Succeeded", "Defeated", "Canceled"}
+    assert possible_states(row, 5000) == {"Succeeded", "Defeated", "Queued", "Expired", "Executed", "Canceled"}
     assert possible_states(row, 1000 + S // 2) == {"Pending", "Active", "Canceled"}  # near an edge: both
-    assert possible_states({**row, "commit_reveal": 0}, 2500) == {"Succeeded", "Defeated", "Canceled"}
+    assert possible_states({**row, "commit_reveal": 0}, 2500) == {"Succeeded", "Defeated", "Queued", "Expired", "Executed", "Canceled"}
     assert possible_states({**row, "canceled": 1}, 1500) == {"Canceled"}

@@ -52,7 +52,7 @@ def build_scenario(arts: ArtifactSet) -> GovScenario:
     citizens = USER_KEYS[1:7]
     manifest = deploy_suite(w3, Account.from_key(deployer), oracle_signers=[to_checksum_address(addr(USER_KEYS[11]))],
                             oracle_threshold=1, validators=[to_checksum_address(addr(k)) for k in VALIDATOR_KEYS[:4]],
-                            artifacts=arts)
+                            artifacts=arts, handover=False, voting_bounds=(0, 2**40, 1, 2**40))
     c = {name: w3.eth.contract(address=e["address"], abi=arts.artifact(name)["abi"])
          for name, e in manifest["contracts"].items()}
     token, registry, gov = c["CommonsToken"], c["CitizenRegistry"], c["CO3Governance"]

@@ -42,6 +42,9 @@ def test_enums_match_solidity_order() -> None:
         "SUCCEEDED",
         "DEFEATED",
         "CANCELED",
+        "QUEUED",
+        "EXPIRED",
+        "EXECUTED",
     ]
 
 

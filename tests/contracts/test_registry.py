@@ -278,3 +278,39 @@ def test_past_count_matches_model(
         end = history[i + 1][0] - 1 if i + 1 < len(history) else t + 9
         assert reg.functions.getPastCitizenCount(end).call() == expected
     assert reg.functions.citizenCount().call() == len(live)
+
+
+DAY = 24 * 3600
+
+
+def test_past_eligible_count_follows_expiry_renewal_and_revocation(w3: Web3, tester: Any,
+                                                                   env: dict[str, Any]) -> None:
+    """getPastEligibleCount: expired citizens leave the count at the end of their expiry day (UTC), and
+    renewals or revocations after that never rewrite the past."""
+    reg, registrar = env["registry"], env["registrar"]
+    a, b, c = env["citizens"][:3]
+    day0 = (latest_time(w3) // DAY + 1) * DAY  # next UTC midnight
+    next_block_at(tester, day0 + 100)
+    for n, who in enumerate((a, b, c)):
+        send(reg.functions.register(who.address, ident(n), day0 + 3600 if who != c else day0 + 10 * DAY), registrar)
+    # a and b expire at day0 + 1 h: counted until day0 + 1 day, excluded from then on.
+    next_block_at(tester, day0 + 2 * DAY)
+    send(reg.functions.renew(a.address, day0 + 20 * DAY), registrar)  # renewed after its expiry day ended
+    next_block_at(tester, day0 + 3 * DAY)
+    send(reg.functions.revoke(b.address, "left"), registrar)  # revoked after its expiry day ended
+    next_block_at(tester, day0 + 4 * DAY)
+    send(reg.functions.renew(c.address, day0 + 30 * DAY), registrar)  # renewed before expiry: no gap
+    next_block_at(tester, day0 + 6 * DAY)
+    tester.mine_blocks(1)
+    past = reg.functions.getPastEligibleCount
+    assert past(day0 + 200).call() == 3
+    assert past(day0 + DAY - 1).call() == 3  # a and b expired during the day: still counted (errs high)
+    assert past(day0 + DAY).call() == 1
+    assert past(day0 + 2 * DAY - 1).call() == 1
+    assert past(day0 + 2 * DAY).call() == 2  # a renewed
+    assert past(day0 + 3 * DAY).call() == 2  # b revoked: it was already out
+    assert past(day0 + 4 * DAY).call() == 2
+    assert past(day0 + 5 * DAY).call() == 2
+    assert reg.functions.getPastCitizenCount(day0 + 5 * DAY).call() == 2
+    with reverts("FutureLookup(uint256,uint48)"):
+        past(latest_time(w3) + 10).call()

@@ -60,8 +60,18 @@ def test_demo_deploys_then_reuses_the_manifest(anvil_url: str, tmp_path: Path, u
     # the summary names each proposal's id, the argument of `co3chain audit proposal`
     assert "co3chain audit proposal ID" in out
     printed = [line.split()[1] for line in lines if line.startswith("  #")]
-    assert len(printed) == 3 and all(len(pid) == 66 for pid in printed)
-    assert [gov.functions.state(int(pid, 16)).call() for pid in printed] == [3, 3, 4]  # as in the table
+    assert len(printed) == 5 and all(len(pid) == 66 for pid in printed)
+    # as in the table: Succeeded, Succeeded, Defeated, Executed (the quorum action), Canceled (council veto)
+    assert [gov.functions.state(int(pid, 16)).call() for pid in printed] == [3, 3, 4, 8, 5]
+    assert gov.functions.quorumNumerator().call() == 15  # changed by the executed proposal, via the timelock
+    assert "Executed (timelock executed setQuorumNumerator(15))" in out
+    assert "vetoed by the council: unlawful" in out
+    vetoed = gov.events.ProposalVetoed().get_logs(from_block=0)
+    assert [v["args"]["guardian"] for v in vetoed] == [contracts["ConsortiumCouncil"].address]
+    # the deployer holds no admin role anywhere: the timelock does
+    for c in contracts.values():
+        if any(i.get("name") == "hasRole" for i in c.abi):
+            assert not c.functions.hasRole(dep.role_id("DEFAULT_ADMIN_ROLE"), manifest["deployer"]).call()
 
     # second run on the same deployment, machine-readable
     second = _run(["demo", "--rpc", anvil_url, "--manifest", str(manifest_path), "--json"])
@@ -85,7 +95,7 @@ def test_demo_deploys_then_reuses_the_manifest(anvil_url: str, tmp_path: Path, u
     assert garden["mode"] == "ReputationWeighted" and garden["state"] == "Defeated"
     assert garden["against"] > garden["for_"] > 0
     relayed = [v["relayed"] for p in result["proposals"] for v in p["votes"]]
-    assert relayed.count(False) == 2 and relayed.count(True) == 11
+    assert relayed.count(False) == 2 and relayed.count(True) == 14
 
 
 def test_demo_waits_for_real_time_without_evm_increase_time(anvil_url: str, suite_artifacts):
@@ -105,7 +115,7 @@ def test_demo_waits_for_real_time_without_evm_increase_time(anvil_url: str, suit
         progress=progress.append, console=Console(file=buffer, width=200), warp=False, windows=(3, 6),
     )
     assert any(line.startswith("waiting for chain time to pass") for line in progress)
-    assert [p.state for p in result.proposals] == ["Succeeded", "Succeeded", "Defeated"]
+    assert [p.state for p in result.proposals] == ["Succeeded", "Succeeded", "Defeated", "Executed", "Canceled"]
     assert (result.proposals[0].for_, result.proposals[0].against, result.proposals[0].abstain) == (3, 1, 1)
     assert (result.proposals[1].for_, result.proposals[1].against) == (25 * TOKEN, 20 * TOKEN)
     assert "Renovate the playground of Parco del Valentino" in buffer.getvalue()
@@ -129,9 +139,11 @@ def test_deploy_and_demo_with_an_unfunded_key_on_a_zero_fee_chain(zero_fee_anvil
     demo = _run(["demo", "--rpc", zero_fee_anvil_url, "--dev-key", key, "--manifest", str(manifest_path), "--json"])
     assert demo.exit_code == 0, demo.output
     result = json.loads(demo.stdout)
-    # `co3chain deploy` gave no relayer: the demo (admin) granted itself RELAYER_ROLE to relay ballots
-    assert "granted RELAYER_ROLE on CO3Governance" in demo.stderr
-    assert [p["state"] for p in result["proposals"]] == ["Succeeded", "Succeeded", "Defeated"]
+    # `co3chain deploy` gave no relayer and kept no admin: the council (here the deployer alone) granted the
+    # officer RELAYER_ROLE through the timelock (2-day delay, warped on anvil)
+    assert "granted RELAYER_ROLE on CO3Governance to the PA officer" in demo.stderr
+    assert "through the council and the timelock" in demo.stderr
+    assert [p["state"] for p in result["proposals"]] == ["Succeeded", "Succeeded", "Defeated", "Executed", "Canceled"]
     w3 = Web3(HTTPProvider(zero_fee_anvil_url))
     officer = dep.load_manifest(manifest_path)["deployer"]
     assert w3.eth.get_balance(officer) == 0

@@ -78,7 +78,12 @@ def test_constructor_args_decoded(deployed: dict):
     assert c["CitizenRegistry"]["address"] in hub.values()
     gov = list(c["CO3Governance"]["constructorArgs"]["decoded"].values())
     assert gov == [deployer, c["CitizenRegistry"]["address"], c["CommonsToken"]["address"],
-                   c["Reputation"]["address"], c["CommoningAreas"]["address"]]
+                   c["Reputation"]["address"], c["CommoningAreas"]["address"], c["ConsortiumTimelock"]["address"]]
+    timelock = c["ConsortiumTimelock"]["constructorArgs"]["decoded"]
+    assert list(timelock.values()) == [dep.DEFAULT_TIMELOCK_DELAY, [], ["0x" + "00" * 20], deployer]
+    council = list(c["ConsortiumCouncil"]["constructorArgs"]["decoded"].values())
+    validators = sorted([deployer, ORACLES[0].address], key=lambda a: int(a, 16))
+    assert council == [c["ConsortiumTimelock"]["address"], validators, 0]
     rep = c["Reputation"]["constructorArgs"]["decoded"]
     assert dep.DEFAULT_HALF_LIFE_SECONDS in rep.values()
 
@@ -98,9 +103,11 @@ def test_roles_wired(tester_w3: Web3, deployed: dict, suite_artifacts: ArtifactS
     assert has("CommoningAreas", "AREA_MANAGER_ROLE", deployer)
     assert has("CO3Governance", "PROPOSER_ROLE", deployer)
     assert not has("CommonsToken", "MINTER_ROLE", deployer)
+    timelock = contracts["ConsortiumTimelock"].address
     for name, c in contracts.items():
         if any(i.get("name") == "hasRole" for i in c.abi):
-            assert has(name, "DEFAULT_ADMIN_ROLE", deployer), name
+            assert not has(name, "DEFAULT_ADMIN_ROLE", deployer), name
+            assert has(name, "DEFAULT_ADMIN_ROLE", timelock), name
     # every recorded role is really held, and the relayer got RELAYER_ROLE wherever it exists
     for record in manifest["roles"]:
         assert has(record["contract"], record["role"], record["account"]), record
@@ -235,3 +242,84 @@ def test_artifacts_directory_override(monkeypatch: pytest.MonkeyPatch, artifacts
     monkeypatch.setenv(dep.ARTIFACTS_ENV, str(artifacts_dir / "nowhere"))
     with pytest.raises(CompilerError, match="no compiled artifacts"):
         ArtifactSet.committed()
+
+
+def _final_holders(w3: Web3, contracts: dict[str, Any]) -> dict[tuple[str, str], set[str]]:
+    """(contract, role id) -> holders, replayed from every RoleGranted/RoleRevoked event since genesis."""
+    logs = []
+    for name, c in contracts.items():
+        if not any(i.get("name") == "RoleGranted" for i in c.abi):
+            continue
+        for event in ("RoleGranted", "RoleRevoked"):
+            for log in getattr(c.events, event)().get_logs(from_block=0):
+                logs.append((log["blockNumber"], log["logIndex"], name, event, log["args"]))
+    holders: dict[tuple[str, str], set[str]] = {}
+    for _, _, name, event, args in sorted(logs, key=lambda x: (x[0], x[1])):
+        key = (name, "0x" + bytes(args["role"]).hex())
+        if event == "RoleGranted":
+            holders.setdefault(key, set()).add(args["account"])
+        else:
+            holders.setdefault(key, set()).discard(args["account"])
+    return holders
+
+
+def test_no_externally_owned_account_keeps_admin_mint_or_reward_power(tester_w3: Web3, deployed: dict,
+                                                                    suite_artifacts: ArtifactSet):
+    """Issue 10: after deploy, the events show DEFAULT_ADMIN_ROLE only at the timelock and MINTER/REWARDER only
+    at the AttestationHub; the deployer granted and then renounced each admin role (RoleRevoked)."""
+    manifest = deployed["manifest"]
+    contracts = dep.contracts_from_manifest(tester_w3, manifest, suite_artifacts)
+    holders = _final_holders(tester_w3, contracts)
+    sovereign = {dep.role_id(r) for r in dep.SOVEREIGN_ROLES}
+    checked = 0
+    for (name, rid), accounts in holders.items():
+        if rid not in sovereign:
+            continue
+        for account in accounts:
+            checked += 1
+            assert bytes(tester_w3.eth.get_code(account)), f"EOA {account} holds {rid} on {name}"
+    assert checked >= len(dep.ADMINISTERED)
+    timelock, hub = contracts["ConsortiumTimelock"].address, contracts["AttestationHub"].address
+    for name, c in contracts.items():
+        if any(i.get("name") == "hasRole" for i in c.abi):
+            assert holders[(name, dep.DEFAULT_ADMIN_ROLE)] == {timelock}, name
+    assert holders[("CommonsToken", dep.role_id("MINTER_ROLE"))] == {hub}
+    assert holders[("Reputation", dep.role_id("REWARDER_ROLE"))] == {hub}
+    revoked = contracts["CitizenRegistry"].events.RoleRevoked().get_logs(from_block=0)
+    assert [(r["args"]["account"], r["args"]["sender"]) for r in revoked] == [(manifest["deployer"],) * 2]
+    # The timelock's proposers are the council and governance; only the council cancels; anyone executes.
+    council, gov = contracts["ConsortiumCouncil"].address, contracts["CO3Governance"].address
+    assert holders[("ConsortiumTimelock", dep.role_id("PROPOSER_ROLE"))] == {council, gov}
+    assert holders[("ConsortiumTimelock", dep.role_id("CANCELLER_ROLE"))] == {council}
+    assert holders[("ConsortiumTimelock", dep.role_id("EXECUTOR_ROLE"))] == {"0x" + "00" * 20}
+    assert holders[("CO3Governance", dep.role_id("GUARDIAN_ROLE"))] == {council}
+    # Operational roles may stay with PA officers (here the deployer and the relayer).
+    assert manifest["deployer"] in holders[("CitizenRegistry", dep.role_id("REGISTRAR_ROLE"))]
+    assert dep.check_handover(tester_w3, {n: c.address for n, c in contracts.items()},
+                              {n: c.abi for n, c in contracts.items()}, [manifest["deployer"], RELAYER]) == []
+
+
+def test_manifest_records_executor_council_and_delay(tester_w3: Web3, deployed: dict):
+    manifest = deployed["manifest"]
+    c = manifest["contracts"]
+    g = manifest["governance"]
+    assert g["executor"] == c["ConsortiumTimelock"]["address"]
+    assert g["delaySeconds"] == dep.DEFAULT_TIMELOCK_DELAY
+    assert g["council"]["address"] == g["guardian"] == c["ConsortiumCouncil"]["address"]
+    assert g["council"]["members"] == sorted([manifest["deployer"], ORACLES[0].address], key=lambda a: int(a, 16))
+    assert g["council"]["threshold"] == 2  # ⌊2/2⌋+1
+    assert g["votingBounds"] == {"minVotingDelay": 0, "maxVotingDelay": 30 * 86400, "minVotingPeriod": 3600,
+                                 "maxVotingPeriod": 90 * 86400}
+    assert g["handedOver"] is True
+    assert [h["action"] for h in g["handover"]][-1] == "renounce"
+    assert all(r["role"] != "DEFAULT_ADMIN_ROLE" or r["account"] == g["executor"] for r in manifest["roles"])
+
+
+def test_deploy_parameters_for_the_council_are_checked(tester_w3: Web3, funded_account: Any,
+                                                       suite_artifacts: ArtifactSet):
+    kwargs = dict(oracle_signers=[o.address for o in ORACLES], oracle_threshold=2,
+                  validators=[funded_account.address], artifacts=suite_artifacts)
+    with pytest.raises(dep.DeployError, match="council threshold"):
+        dep.deploy_suite(tester_w3, funded_account, council_threshold=2, **kwargs)
+    with pytest.raises(dep.DeployError, match="voting bounds"):
+        dep.deploy_suite(tester_w3, funded_account, voting_bounds=(10, 5, 1, 10), **kwargs)

@@ -195,6 +195,8 @@ def proposal_model(state: ApiState, pid: int, row: Any | None = None) -> m.Propo
         quorum = None  # snapshot not reached yet
     commit_reveal = bool(p[5])
     hidden = commit_reveal and st in ("Pending", "Active")
+    actions_hash, operation = c.read(gov.proposalActions(pid), not_found=not_found)
+    unrevealed = str(c.read(gov.unrevealedVotes(pid), not_found=not_found)) if commit_reveal else None
     results = None
     if not hidden:
         against, for_, abstain = c.read(gov.proposalVotes(pid), not_found=not_found)
@@ -207,6 +209,9 @@ def proposal_model(state: ApiState, pid: int, row: Any | None = None) -> m.Propo
         mode=cv.MODES[int(p[4])], commitReveal=commit_reveal, areaId=int(p[7]),
         description=row["description"] if row else "", state=st, quorum=quorum, results=results,
         resultsHidden=hidden, blockNumber=row["block"] if row else None, txHash=row["tx_hash"] if row else None,
+        actionsHash=None if int.from_bytes(actions_hash, "big") == 0 else cv.hex32(actions_hash),
+        timelockOperation=None if int.from_bytes(operation, "big") == 0 else cv.hex32(operation),
+        unrevealed=unrevealed,
     )
 
 
@@ -214,6 +219,8 @@ def proposal_model(state: ApiState, pid: int, row: Any | None = None) -> m.Propo
 #: compares with the timestamp of the block an ``eth_call`` runs in, which may be a block ahead of the head.
 STATE_PREFILTER_SLACK = 60
 _PHASES = ("Pending", "Active", "Revealing", "Final")
+#: States a proposal can be in once its vote is over (queueing and execution are not indexed: read live).
+_FINAL_STATES = ("Succeeded", "Defeated", "Queued", "Expired", "Executed")
 
 
 def _phase(row: Any, t: int) -> int:
@@ -240,7 +247,7 @@ def possible_states(row: Any, now: int) -> set[str]:
     lo, hi = _phase(row, now - STATE_PREFILTER_SLACK), _phase(row, now + STATE_PREFILTER_SLACK)
     states = {"Canceled"}
     for phase in _PHASES[lo:hi + 1]:
-        states.update(("Succeeded", "Defeated") if phase == "Final" else (phase,))
+        states.update(_FINAL_STATES if phase == "Final" else (phase,))
     return states
 
 
