@@ -86,3 +86,68 @@ def build_budget_suite(w3: Web3, accounts: list[Any], deploy: Callable[..., Cont
     for i, c in enumerate(citizens):
         send(registry.functions.register(c.address, Web3.keccak(text=f"id-{i}"), expiry), registrar)
     return BudgetSuite(w3, tester, admin, registrar, officer, relayer, payee, citizens, registry, token, treasury, pb)
+
+
+def _hex(value: Any) -> str:
+    return "0x" + bytes(value).hex()
+
+
+def _log_json(lg: Any) -> dict[str, Any]:
+    return {
+        "address": lg["address"],
+        "topics": [_hex(t) for t in lg["topics"]],
+        "data": _hex(lg["data"]),
+        "blockNumber": hex(lg["blockNumber"]),
+        "blockHash": _hex(lg["blockHash"]),
+        "logIndex": hex(lg["logIndex"]),
+        "transactionHash": _hex(lg["transactionHash"]),
+    }
+
+
+def _answer(w3: Web3, method: str, params: list[Any]) -> Any:
+    if method == "eth_chainId":
+        return hex(w3.eth.chain_id)
+    if method == "eth_blockNumber":
+        return hex(w3.eth.block_number)
+    if method == "eth_getBlockByNumber":
+        block = w3.eth.get_block(int(params[0], 16))
+        return {"number": hex(block["number"]), "timestamp": hex(block["timestamp"])}
+    if method == "eth_call":
+        call = {"to": Web3.to_checksum_address(params[0]["to"]), "data": params[0]["data"]}
+        return _hex(w3.eth.call(call, int(params[1], 16)))
+    if method == "eth_getLogs":
+        q = params[0]
+        topics = [t for t in q["topics"]]
+        flt = {"address": Web3.to_checksum_address(q["address"]), "topics": topics,
+               "fromBlock": int(q["fromBlock"], 16), "toBlock": int(q["toBlock"], 16)}
+        return [_log_json(lg) for lg in w3.eth.get_logs(flt)]
+    raise AssertionError(f"the budget audit does not call {method}")
+
+
+def rpc_transport(w3: Web3, tamper: Callable[[str, Any], Any] | None = None) -> Callable[[Any], Any]:
+    """A JSON-RPC transport over eth-tester for co3chain.audit.rpc.RpcClient; ``tamper(method, result)``
+    may rewrite answers to play a lying node."""
+
+    def one(req: dict[str, Any]) -> dict[str, Any]:
+        result = _answer(w3, req["method"], req["params"])
+        if tamper is not None:
+            result = tamper(req["method"], result)
+        return {"jsonrpc": "2.0", "id": req["id"], "result": result}
+
+    def send(payload: Any) -> Any:
+        return [one(r) for r in payload] if isinstance(payload, list) else one(payload)
+
+    return send
+
+
+def manifest_of(suite: BudgetSuite) -> dict[str, Any]:
+    """The part of a deployment manifest the budget audit and tools read."""
+    return {
+        "chainId": suite.chain_id,
+        "contracts": {
+            "CitizenRegistry": {"address": suite.registry.address},
+            "CommonsToken": {"address": suite.token.address},
+            "CommonsTreasury": {"address": suite.treasury.address},
+            "ParticipatoryBudget": {"address": suite.pb.address},
+        },
+    }
