@@ -28,6 +28,7 @@ SUBCOMMANDS: list[tuple[str, str]] = [
     ("co3chain.api.cli", "api"),
     ("co3chain.audit.cli", "audit"),
     ("co3chain.privacy.cli", "privacy"),
+    ("co3chain.budget.cli", "budget"),
 ]
 
 
