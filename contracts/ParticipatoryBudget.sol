@@ -39,7 +39,9 @@ import {ICommonsTreasury} from "./interfaces/ICommonsTreasury.sol";
  * Payment (two tranches, to the project's payee): when the round's managing PA marks a funded project
  * in progress (with an evidence hash) the first tranche, floor(cost / 2), is paid; when it marks it
  * delivered (with an evidence hash) the rest is paid. DEFAULT_ADMIN_ROLE (the executor) may cancel a
- * funded or in-progress project; its unpaid part returns to the area budget.
+ * funded or in-progress project; its unpaid part returns to the area budget, and may cancel a whole round
+ * before its outcome (`cancelRound`). A vote starts at most MAX_START_DELAY after the round is opened, so no
+ * officer can keep an area budget reserved indefinitely.
  */
 contract ParticipatoryBudget is AccessControl, EIP712 {
     /// @notice Role of the PA officers who open rounds and manage their projects.
@@ -57,6 +59,8 @@ contract ParticipatoryBudget is AccessControl, EIP712 {
     uint64 public constant MIN_VOTING_PERIOD = 1 days;
     /// @notice Longest vote window.
     uint64 public constant MAX_VOTING_PERIOD = 90 days;
+    /// @notice Latest a vote may start after the round is opened: bounds how long a budget stays reserved.
+    uint64 public constant MAX_START_DELAY = 60 days;
 
     /// @notice Ballot kinds.
     enum BallotKind {
@@ -94,6 +98,7 @@ contract ParticipatoryBudget is AccessControl, EIP712 {
         uint8 maxChoices;
         uint8 projectCount;
         bool finalized;
+        bool cancelled;
         uint32 ballots;
         bytes32 metadataHash;
     }
@@ -136,6 +141,8 @@ contract ParticipatoryBudget is AccessControl, EIP712 {
     event BudgetBallotCast(uint256 indexed roundId, address indexed voter, uint256 selection, bool bySignature);
     /// @notice The round's outcome was computed: `fundedMask` (bit i = project i funded), `spent` allocated.
     event RoundFinalized(uint256 indexed roundId, uint256 fundedMask, uint256 spent, uint256 released);
+    /// @notice The executor cancelled `roundId` before its outcome; the reserved budget went back to the area.
+    event RoundCancelled(uint256 indexed roundId, bytes32 reasonHash);
     /// @notice Project `index` changed state; `evidenceHash` documents it; `payment` was paid to its payee.
     event ProjectStateChanged(
         uint256 indexed roundId, uint256 indexed index, ProjectState state, bytes32 evidenceHash, uint256 payment
@@ -190,7 +197,8 @@ contract ParticipatoryBudget is AccessControl, EIP712 {
         if (n == 0 || n > MAX_PROJECTS) revert InvalidProjectCount(n);
         if (budget == 0) revert InvalidBudget();
         if (
-            voteStart < block.timestamp || voteEnd < voteStart + MIN_VOTING_PERIOD
+            voteStart < block.timestamp || voteStart > block.timestamp + MAX_START_DELAY
+                || voteEnd < voteStart + MIN_VOTING_PERIOD
                 || voteEnd > voteStart + MAX_VOTING_PERIOD
         ) revert InvalidWindow(voteStart, voteEnd);
         if (maxChoices > n || (kind == BallotKind.Knapsack && maxChoices != 0)) revert InvalidMaxChoices(maxChoices, n);
@@ -248,7 +256,7 @@ contract ParticipatoryBudget is AccessControl, EIP712 {
 
     function _cast(uint256 roundId, address voter, uint256 selection, bool bySignature) private {
         Round storage r = _requireRound(roundId);
-        if (block.timestamp < r.voteStart || block.timestamp > r.voteEnd) revert VotingClosed(roundId);
+        if (r.finalized || block.timestamp < r.voteStart || block.timestamp > r.voteEnd) revert VotingClosed(roundId);
         if (!isEligible(voter, roundId)) revert NotEligible(voter, roundId);
         if (_voted[roundId][voter]) revert AlreadyVoted(voter, roundId);
         uint256 n = r.projectCount;
@@ -302,6 +310,19 @@ contract ParticipatoryBudget is AccessControl, EIP712 {
         uint256 released = r.budget - spent;
         emit RoundFinalized(roundId, fundedMask, spent, released);
         if (released != 0) treasury.release(r.areaId, released, _ref(roundId));
+    }
+
+    /**
+     * @notice Cancel a round that has no outcome yet (a listing error, a court order): no project is funded and
+     * the whole reserved budget returns to the area. DEFAULT_ADMIN_ROLE (the executor) only.
+     */
+    function cancelRound(uint256 roundId, bytes32 reasonHash) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        Round storage r = _requireRound(roundId);
+        if (r.finalized) revert AlreadyFinalized(roundId);
+        r.finalized = true;
+        r.cancelled = true;
+        emit RoundCancelled(roundId, reasonHash);
+        treasury.release(r.areaId, r.budget, _ref(roundId));
     }
 
     /**

@@ -7,7 +7,8 @@ serves. Block seals are the job of ``co3chain audit chain``.
 
 Checks (each failure is a finding with a stable ``kind``):
 
-* ``missing-round``: no single ``RoundCreated`` for the id;
+* ``missing-round``: no single ``RoundCreated`` for the id; ``round-cancelled`` (a note) when the executor
+  cancelled it;
 * ``project-list``: the ``ProjectListed`` events are not exactly projects 0..n-1, once each;
 * ``double-vote``, ``vote-outside-window``, ``invalid-selection``, ``too-many-choices``,
   ``over-budget-ballot``: a ``BudgetBallotCast`` the contract's rules should have refused;
@@ -41,6 +42,7 @@ ROUND_CREATED = topic("RoundCreated(uint256,uint256,address,uint256,uint48,uint6
 PROJECT_LISTED = topic("ProjectListed(uint256,uint256,uint256,address,bytes32)")
 BALLOT_CAST = topic("BudgetBallotCast(uint256,address,uint256,bool)")
 ROUND_FINALIZED = topic("RoundFinalized(uint256,uint256,uint256,uint256)")
+ROUND_CANCELLED = topic("RoundCancelled(uint256,bytes32)")
 PROJECT_STATE = topic("ProjectStateChanged(uint256,uint256,uint8,bytes32,uint256)")
 TREASURY_PAID = topic("Paid(address,uint256,address,uint256,bytes32)")
 
@@ -131,6 +133,13 @@ def audit_budget_round(client: RpcClient, manifest: Mapping[str, Any], round_id:
     report.stats.update({"ranking": list(expected.ranking), "expectedFunded": list(expected.funded),
                          "expectedSpent": str(expected.spent)})
     finalized = get_logs(client, pb, [ROUND_FINALIZED, rid], facts.block, head)
+    cancelled = get_logs(client, pb, [ROUND_CANCELLED, rid], facts.block, head)
+    if cancelled:
+        report.add("round-cancelled", f"round {round_id} was cancelled by the executor: no project is funded",
+                   block=cancelled[0].block_number, severity=INFO)
+        if finalized:
+            report.add("outcome-mismatch", f"round {round_id} was both cancelled and finalized")
+        return report
     if not finalized:
         report.add("not-finalized", f"round {round_id} is not finalized yet: the outcome above is provisional",
                    severity=INFO)

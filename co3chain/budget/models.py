@@ -57,8 +57,9 @@ class Round(Model):
     projectCount: int
     ballots: int
     finalized: bool
+    cancelled: bool
     metadataHash: Bytes32
-    status: Literal["pending", "voting", "closed", "finalized"]
+    status: Literal["pending", "voting", "closed", "finalized", "cancelled"]
 
 
 class RoundResult(Model):

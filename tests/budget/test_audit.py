@@ -104,3 +104,10 @@ def test_unknown_round_and_cli(suite: BudgetSuite, finished_round: int, tmp_path
     assert "PASS" in ok.output.upper()
     missing = CliRunner().invoke(audit_cli.audit, ["budget", "42", "--rpc", "http://x", "--manifest", str(manifest)])
     assert missing.exit_code == 2 and "missing-round" in missing.output
+
+
+def test_cancelled_round_is_a_note_not_a_failure(suite: BudgetSuite) -> None:
+    rid, _start, _end = suite.create_round([10, 20], budget=100)
+    send(suite.pb.functions.cancelRound(rid, b"\x01" * 32), suite.admin)
+    report = audit_budget_round(RpcClient(rpc_transport(suite.w3)), manifest_of(suite), rid)
+    assert report.passed and "round-cancelled" in {f.kind for f in report.findings}

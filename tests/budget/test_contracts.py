@@ -219,3 +219,26 @@ def test_treasury_moves_money_only_through_its_roles(suite: BudgetSuite) -> None
     send(treasury.functions.grantRole(payer, officer.address), admin)
     with reverts("InsufficientFunds(uint256,uint256)", 1, 0):
         send(treasury.functions.pay(AREA, officer.address, 1, b"\x00" * 32), officer)
+
+
+def test_executor_cancels_a_round_and_starts_are_bounded(suite: BudgetSuite) -> None:
+    pb, treasury = suite.pb, suite.treasury
+    now = suite.now()
+    p = [(10, suite.payee.address, b"\x00" * 32)]
+    far = now + 61 * DAY
+    with reverts("InvalidWindow(uint64,uint64)", far, far + DAY):
+        send(pb.functions.createRound(AREA, 100, far, far + DAY, 0, 0, b"\x00" * 32, p), suite.officer)
+    rid, start, _ = suite.create_round([10, 20], budget=100)
+    with reverts("AccessControlUnauthorizedAccount(address,bytes32)"):
+        send(pb.functions.cancelRound(rid, b"\x09" * 32), suite.officer)
+    receipt = send(pb.functions.cancelRound(rid, b"\x09" * 32), suite.admin)
+    assert events(pb, receipt, "RoundCancelled")[0].args.reasonHash == b"\x09" * 32
+    assert treasury.functions.budgetOf(AREA).call() == FUNDING // 2
+    assert treasury.functions.reservedOf(pb.address, AREA).call() == 0
+    suite.travel(start)
+    with reverts("VotingClosed(uint256)", rid):
+        send(pb.functions.castBallot(rid, 1), suite.citizens[0])
+    with reverts("AlreadyFinalized(uint256)", rid):
+        send(pb.functions.finalize(rid), suite.citizens[0])
+    with reverts("AlreadyFinalized(uint256)", rid):
+        send(pb.functions.cancelRound(rid, b"\x09" * 32), suite.admin)

@@ -45,12 +45,13 @@ def _contract(state: ApiState, name: str) -> Any:
 def _round(state: ApiState, round_id: int) -> tuple[Any, bm.Round]:
     pb = _contract(state, "ParticipatoryBudget")
     t = state.chain.read(pb.functions.getRound(round_id), not_found={"UnknownRound": f"no budget round {round_id}"})
-    area, budget, spent, manager, snapshot, start, end, kind, max_choices, count, finalized, ballots, meta = t
+    area, budget, spent, manager, snapshot, start, end, kind, max_choices, count, finalized, cancelled, ballots, meta = t
     now = state.chain.timestamp()
-    status = "finalized" if finalized else "pending" if now < start else "voting" if now <= end else "closed"
+    status = "cancelled" if cancelled else "finalized" if finalized else "pending" if now < start else \
+        "voting" if now <= end else "closed"
     return t, bm.Round(roundId=round_id, areaId=str(area), budget=str(budget), spent=str(spent), manager=manager,
                        snapshot=snapshot, voteStart=start, voteEnd=end, kind=KINDS[kind], maxChoices=max_choices,
-                       projectCount=count, ballots=ballots, finalized=finalized, metadataHash=cv.hex32(meta),
+                       projectCount=count, ballots=ballots, finalized=finalized, cancelled=cancelled, metadataHash=cv.hex32(meta),
                        status=status)
 
 
@@ -79,7 +80,9 @@ def get_round(state: State, round_id: RoundId) -> bm.RoundDetail:
     _t, info = _round(state, round_id)
     projects = [_project(state, round_id, i) for i in range(info.projectCount)]
     outcome = compute_outcome(int(info.budget), [p.approvals for p in projects], [int(p.cost) for p in projects])
-    if info.finalized:
+    if info.cancelled:
+        result = bm.RoundResult(provisional=False, ranking=list(outcome.ranking), funded=[], spent="0")
+    elif info.finalized:
         funded = [p.index for p in projects if p.state in ("Funded", "InProgress", "Delivered", "Cancelled")]
         result = bm.RoundResult(provisional=False, ranking=list(outcome.ranking), funded=funded,
                                 spent=str(sum(int(projects[i].cost) for i in funded)))
