@@ -5,13 +5,15 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {ICitizenRegistry} from "./interfaces/ICitizenRegistry.sol";
+import {ICommoningAreas} from "./interfaces/ICommoningAreas.sol";
 import {ICommonsTreasury} from "./interfaces/ICommonsTreasury.sol";
 
 /**
  * @title ParticipatoryBudget
  * @notice Participatory budgeting rounds paid from a CommonsTreasury area budget.
  *
- * A PA officer (PROPOSER_ROLE) opens a round: an area, a budget, a vote window (at least
+ * A PA officer (PROPOSER_ROLE) opens a round: an area (one it manages in CommoningAreas, or 0 for the
+ * consortium-wide budget, so one PA cannot spend another PA's area budget), a budget, a vote window (at least
  * MIN_VOTING_PERIOD) and 1..MAX_PROJECTS projects, each with a cost and a payee. Opening reserves the whole
  * budget in the treasury, so the outcome can always be paid. The round's snapshot is its creation time.
  *
@@ -114,6 +116,7 @@ contract ParticipatoryBudget is AccessControl, EIP712 {
     }
 
     ICitizenRegistry public immutable registry;
+    ICommoningAreas public immutable areas;
     ICommonsTreasury public immutable treasury;
 
     uint256 private _roundCount;
@@ -167,12 +170,19 @@ contract ParticipatoryBudget is AccessControl, EIP712 {
     error InvalidSignature(address voter);
     error AlreadyFinalized(uint256 roundId);
     error NotManager(address account, uint256 roundId);
+    error NotAreaManager(address account, uint256 areaId);
     error InvalidTransition(uint256 roundId, uint256 index, ProjectState from, ProjectState to);
 
     /// @param admin DEFAULT_ADMIN_ROLE holder (the executor after deploy).
-    constructor(address admin, address registry_, address treasury_) EIP712("CO3 ParticipatoryBudget", "1") {
-        if (admin == address(0) || registry_ == address(0) || treasury_ == address(0)) revert ZeroAddress();
+    /// @param areas_ CommoningAreas: a round on area `a` != 0 may only be opened by `a`'s managing PA.
+    constructor(address admin, address registry_, address areas_, address treasury_)
+        EIP712("CO3 ParticipatoryBudget", "1")
+    {
+        if (admin == address(0) || registry_ == address(0) || areas_ == address(0) || treasury_ == address(0)) {
+            revert ZeroAddress();
+        }
         registry = ICitizenRegistry(registry_);
+        areas = ICommoningAreas(areas_);
         treasury = ICommonsTreasury(treasury_);
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
     }
@@ -202,6 +212,8 @@ contract ParticipatoryBudget is AccessControl, EIP712 {
                 || voteEnd > voteStart + MAX_VOTING_PERIOD
         ) revert InvalidWindow(voteStart, voteEnd);
         if (maxChoices > n || (kind == BallotKind.Knapsack && maxChoices != 0)) revert InvalidMaxChoices(maxChoices, n);
+        // managerOf reverts UnknownArea for an area that does not exist.
+        if (areaId != 0 && areas.managerOf(areaId) != _msgSender()) revert NotAreaManager(_msgSender(), areaId);
 
         roundId = ++_roundCount;
         Round storage r = _rounds[roundId];

@@ -31,7 +31,7 @@ BUDGET_CONTRACTS = ("CommonsTreasury", "ParticipatoryBudget")
 def _plan_args(name: str, admin: str, addresses: Mapping[str, str]) -> list[Any]:
     if name == "CommonsTreasury":
         return [admin, addresses["CommonsToken"]]
-    return [admin, addresses["CitizenRegistry"], addresses["CommonsTreasury"]]
+    return [admin, addresses["CitizenRegistry"], addresses["CommoningAreas"], addresses["CommonsTreasury"]]
 
 
 def deploy_budget(
@@ -54,7 +54,7 @@ def deploy_budget(
     qbft_compatible(w3)
     arts = artifacts or ArtifactSet.committed()
     contracts = dict(manifest.get("contracts") or {})
-    for needed in ("CitizenRegistry", "CommonsToken"):
+    for needed in ("CitizenRegistry", "CommonsToken", "CommoningAreas"):
         if needed not in contracts:
             raise DeployError(f"the manifest has no {needed}: deploy the suite first")
     present = [n for n in BUDGET_CONTRACTS if n in contracts]

@@ -16,7 +16,7 @@ from web3.contract import Contract
 from tests.contracts.suite_helpers import latest_time, next_block_at, role, send
 
 DAY = 24 * 3600
-AREA = 7
+AREA = 1  # created in build_budget_suite, managed by the officer
 FUNDING = 10**24
 
 
@@ -70,8 +70,12 @@ def build_budget_suite(w3: Web3, accounts: list[Any], deploy: Callable[..., Cont
     citizens = accounts[5:]
     registry = deploy("CitizenRegistry", admin.address, sender=admin)
     token = deploy("CommonsToken", admin.address, sender=admin)
+    areas = deploy("CommoningAreas", admin.address, sender=admin)
     treasury = deploy("CommonsTreasury", admin.address, token.address, sender=admin)
-    pb = deploy("ParticipatoryBudget", admin.address, registry.address, treasury.address, sender=admin)
+    pb = deploy("ParticipatoryBudget", admin.address, registry.address, areas.address, treasury.address, sender=admin)
+    send(areas.functions.grantRole(role("AREA_MANAGER_ROLE"), admin.address), admin)
+    send(areas.functions.createArea(officer.address, b"\x01" * 32, "ipfs://area-1"), admin)  # AREA
+    send(areas.functions.createArea(registrar.address, b"\x02" * 32, "ipfs://area-2"), admin)  # another PA's
     send(registry.functions.grantRole(role("REGISTRAR_ROLE"), registrar.address), admin)
     send(treasury.functions.grantRole(role("PAYER_ROLE"), pb.address), admin)
     send(pb.functions.grantRole(role("PROPOSER_ROLE"), officer.address), admin)

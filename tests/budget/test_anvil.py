@@ -27,7 +27,7 @@ pytestmark = [pytest.mark.anvil, pytest.mark.slow]
 
 #: anvil's second well-known dev key: stands for the executor here (in production a timelock contract).
 EXECUTOR_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
-AREA = 5
+AREA = 1
 
 
 def _warp(w3: Web3, seconds: int) -> None:
@@ -50,6 +50,7 @@ def test_round_on_anvil_passes_both_audits(tmp_path: Path) -> None:
                              for n, e in manifest["contracts"].items()}
         me, ex = TxSender(w3, deployer), TxSender(w3, executor)
         # funding: tokens reach the treasury, the executor assigns the area budget
+        me.call_fn(c["CommoningAreas"], "createArea", [deployer.address, b"\x01" * 32, "ipfs://a"], "area")
         me.call_fn(c["CommonsToken"], "grantRole", [role_id("MINTER_ROLE"), deployer.address], "minter")
         me.call_fn(c["CommonsToken"], "mint", [c["CommonsTreasury"].address, 5_000], "fund treasury")
         ex.call_fn(c["CommonsTreasury"], "assignBudget", [AREA, 2_000], "assign")

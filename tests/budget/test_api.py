@@ -19,7 +19,7 @@ from co3chain.sdk import ApiClientError
 from co3chain.sdk.budget import BudgetClient
 from tests.api.conftest import CITIZENS, DEPLOYER, RELAYER, World, make_world, suite_artifacts  # noqa: F401
 
-AREA = 3
+AREA = 1
 DAY = 86400
 
 
@@ -34,6 +34,7 @@ def bworld(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     tx = TxSender(w.w3, DEPLOYER)
     c = w.state.chain.contracts
     token, treasury, registry = c["CommonsToken"], c["CommonsTreasury"], c["CitizenRegistry"]
+    tx.call_fn(c["CommoningAreas"], "createArea", [DEPLOYER.address, b"\x01" * 32, "ipfs://a"], "area")  # AREA
     tx.call_fn(token, "grantRole", [role_id("MINTER_ROLE"), DEPLOYER.address], "minter")
     tx.call_fn(token, "mint", [DEPLOYER.address, 10_000], "mint")
     tx.call_fn(token, "approve", [treasury.address, 10_000], "approve")

@@ -185,9 +185,14 @@ def test_round_creation_checks(suite: BudgetSuite) -> None:
         send(pb.functions.createRound(AREA, 100, start, start + DAY, 0, 2, b"\x00" * 32, p), officer)
     with reverts("InvalidBudget()"):
         send(pb.functions.createRound(AREA, 0, start, start + DAY, 0, 0, b"\x00" * 32, p), officer)
-    available = suite.treasury.functions.budgetOf(3).call()
-    with reverts("InsufficientFunds(uint256,uint256)", 100, available):
-        send(pb.functions.createRound(3, 100, start, start + DAY, 0, 0, b"\x00" * 32, p), officer)
+    # area 0 (consortium-wide) has no budget assigned in this suite
+    with reverts("InsufficientFunds(uint256,uint256)", 100, 0):
+        send(pb.functions.createRound(0, 100, start, start + DAY, 0, 0, b"\x00" * 32, p), officer)
+    # one PA cannot open a round on another PA's area, nor on an area that does not exist
+    with reverts("NotAreaManager(address,uint256)", officer.address, 2):
+        send(pb.functions.createRound(2, 100, start, start + DAY, 0, 0, b"\x00" * 32, p), officer)
+    with reverts("UnknownArea(uint256)", 9):
+        send(pb.functions.createRound(9, 100, start, start + DAY, 0, 0, b"\x00" * 32, p), officer)
     assert pb.functions.roundCount().call() == 0
 
 
@@ -207,7 +212,7 @@ def test_treasury_moves_money_only_through_its_roles(suite: BudgetSuite) -> None
     with reverts("InsufficientFunds(uint256,uint256)", free + 1, free):
         send(treasury.functions.assignBudget(1, free + 1), admin)
     with reverts("InsufficientFunds(uint256,uint256)", 1, 0):
-        send(treasury.functions.withdrawBudget(1, 1), admin)
+        send(treasury.functions.withdrawBudget(2, 1), admin)
     with reverts("TreasuryZeroAmount()"):
         send(treasury.functions.assignBudget(1, 0), admin)
     receipt = send(treasury.functions.withdrawBudget(AREA, 5), admin)
