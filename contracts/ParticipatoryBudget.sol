@@ -13,9 +13,10 @@ import {ICommonsTreasury} from "./interfaces/ICommonsTreasury.sol";
  * @notice Participatory budgeting rounds paid from a CommonsTreasury area budget.
  *
  * A PA officer (PROPOSER_ROLE) opens a round: an area (one it manages in CommoningAreas, or 0 for the
- * consortium-wide budget, so one PA cannot spend another PA's area budget), a budget, a vote window (at least
- * MIN_VOTING_PERIOD) and 1..MAX_PROJECTS projects, each with a cost and a payee. Opening reserves the whole
- * budget in the treasury, so the outcome can always be paid. The round's snapshot is its creation time.
+ * consortium-wide budget, so one PA cannot spend another PA's area budget), a budget, a vote window (at
+ * least `minVotingPeriod`, fixed at deploy) and 1..MAX_PROJECTS projects, each with a cost and a payee.
+ * Opening reserves the whole budget in the treasury, so the outcome can always be paid. The round's
+ * snapshot is its creation time.
  *
  * Ballots (one per citizen per round, final): a bitmask of approved projects (bit i = project i).
  * - APPROVAL rounds: approve any non-empty subset, at most `maxChoices` projects when it is not 0.
@@ -57,8 +58,10 @@ contract ParticipatoryBudget is AccessControl, EIP712 {
 
     /// @notice Most projects a round may list: bounds every loop of this contract.
     uint256 public constant MAX_PROJECTS = 32;
-    /// @notice Shortest vote window.
-    uint64 public constant MIN_VOTING_PERIOD = 1 days;
+    /// @notice Floor of the configurable shortest vote window (development networks use minutes).
+    uint64 public constant MIN_VOTING_PERIOD_FLOOR = 1 minutes;
+    /// @notice Shortest vote window, fixed at deploy (1 day by default in `co3chain budget deploy`).
+    uint64 public immutable minVotingPeriod;
     /// @notice Longest vote window.
     uint64 public constant MAX_VOTING_PERIOD = 90 days;
     /// @notice Latest a vote may start after the round is opened: bounds how long a budget stays reserved.
@@ -175,12 +178,17 @@ contract ParticipatoryBudget is AccessControl, EIP712 {
 
     /// @param admin DEFAULT_ADMIN_ROLE holder (the executor after deploy).
     /// @param areas_ CommoningAreas: a round on area `a` != 0 may only be opened by `a`'s managing PA.
-    constructor(address admin, address registry_, address areas_, address treasury_)
+    /// @param minVotingPeriod_ Shortest vote window in seconds, between MIN_VOTING_PERIOD_FLOOR and MAX_VOTING_PERIOD.
+    constructor(address admin, address registry_, address areas_, address treasury_, uint64 minVotingPeriod_)
         EIP712("CO3 ParticipatoryBudget", "1")
     {
         if (admin == address(0) || registry_ == address(0) || areas_ == address(0) || treasury_ == address(0)) {
             revert ZeroAddress();
         }
+        if (minVotingPeriod_ < MIN_VOTING_PERIOD_FLOOR || minVotingPeriod_ > MAX_VOTING_PERIOD) {
+            revert InvalidWindow(0, minVotingPeriod_);
+        }
+        minVotingPeriod = minVotingPeriod_;
         registry = ICitizenRegistry(registry_);
         areas = ICommoningAreas(areas_);
         treasury = ICommonsTreasury(treasury_);
@@ -208,7 +216,7 @@ contract ParticipatoryBudget is AccessControl, EIP712 {
         if (budget == 0) revert InvalidBudget();
         if (
             voteStart < block.timestamp || voteStart > block.timestamp + MAX_START_DELAY
-                || voteEnd < voteStart + MIN_VOTING_PERIOD
+                || voteEnd < voteStart + minVotingPeriod
                 || voteEnd > voteStart + MAX_VOTING_PERIOD
         ) revert InvalidWindow(voteStart, voteEnd);
         if (maxChoices > n || (kind == BallotKind.Knapsack && maxChoices != 0)) revert InvalidMaxChoices(maxChoices, n);

@@ -80,9 +80,11 @@ def budget() -> None:
 @click.option("--dev-keep-admin", is_flag=True, help="Development only: the deployer keeps DEFAULT_ADMIN_ROLE.")
 @click.option("--proposer", "proposers", multiple=True, help="PA officer address granted PROPOSER_ROLE (repeat).")
 @click.option("--relayer", help="API relayer address granted RELAYER_ROLE.")
+@click.option("--min-voting-period", type=click.IntRange(60, 90 * 86_400), default=86_400, show_default=True,
+              help="Shortest vote window of a round, seconds (fixed at deploy).")
 def deploy_cmd(rpc: str, manifest_path: Path, out: Path | None, key_file: str | None, password_file: str | None,
                dev_key: str | None, executor: str | None, dev_keep_admin: bool, proposers: tuple[str, ...],
-               relayer: str | None) -> None:
+               relayer: str | None, min_voting_period: int) -> None:
     """Deploy CommonsTreasury and ParticipatoryBudget next to a deployed suite and wire their roles."""
     from web3 import HTTPProvider, Web3
 
@@ -95,7 +97,7 @@ def deploy_cmd(rpc: str, manifest_path: Path, out: Path | None, key_file: str | 
     account = _account(key_file, password_file, dev_key)
     w3 = Web3(HTTPProvider(rpc, request_kwargs={"timeout": 60}))
     updated = deploy_budget(w3, account, manifest, executor=executor, proposers=list(proposers), relayer=relayer,
-                            progress=lambda msg: click.echo(msg, err=True))
+                            min_voting_period=min_voting_period, progress=lambda msg: click.echo(msg, err=True))
     target = save_manifest(updated, out or manifest_path)
     if dev_keep_admin:
         click.echo(f"warning: {account.address} keeps DEFAULT_ADMIN_ROLE of the treasury and the budget", err=True)

@@ -26,12 +26,15 @@ from co3chain.contracts.deploy import (
 )
 
 BUDGET_CONTRACTS = ("CommonsTreasury", "ParticipatoryBudget")
+#: Default shortest vote window of a budget round (seconds); development networks may pass minutes.
+DEFAULT_MIN_VOTING_PERIOD = 86_400
 
 
-def _plan_args(name: str, admin: str, addresses: Mapping[str, str]) -> list[Any]:
+def _plan_args(name: str, admin: str, addresses: Mapping[str, str], min_voting_period: int) -> list[Any]:
     if name == "CommonsTreasury":
         return [admin, addresses["CommonsToken"]]
-    return [admin, addresses["CitizenRegistry"], addresses["CommoningAreas"], addresses["CommonsTreasury"]]
+    return [admin, addresses["CitizenRegistry"], addresses["CommoningAreas"], addresses["CommonsTreasury"],
+            min_voting_period]
 
 
 def deploy_budget(
@@ -42,6 +45,7 @@ def deploy_budget(
     executor: str | None,
     proposers: Sequence[str] = (),
     relayer: str | None = None,
+    min_voting_period: int = DEFAULT_MIN_VOTING_PERIOD,
     artifacts: ArtifactSet | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
@@ -51,6 +55,8 @@ def deploy_budget(
     the deployer as admin (development networks only: the caller must say so to the user).
     """
     say = progress or (lambda _msg: None)
+    if not 60 <= min_voting_period <= 90 * 86_400:
+        raise DeployError(f"the minimum voting period must be 60 s to 90 days (got {min_voting_period})")
     qbft_compatible(w3)
     arts = artifacts or ArtifactSet.committed()
     contracts = dict(manifest.get("contracts") or {})
@@ -69,7 +75,7 @@ def deploy_budget(
     bound: dict[str, Any] = {}
     for name in BUDGET_CONTRACTS:
         art = arts.artifact(name)
-        args = _plan_args(name, me, addresses)
+        args = _plan_args(name, me, addresses, min_voting_period)
         receipt = sender.transact({"data": art["bytecode"] + encode_constructor_args(art["abi"], args).hex()},
                                   f"deploying {name}")
         address = to_checksum_address(receipt["contractAddress"])

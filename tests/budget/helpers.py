@@ -72,7 +72,8 @@ def build_budget_suite(w3: Web3, accounts: list[Any], deploy: Callable[..., Cont
     token = deploy("CommonsToken", admin.address, sender=admin)
     areas = deploy("CommoningAreas", admin.address, sender=admin)
     treasury = deploy("CommonsTreasury", admin.address, token.address, sender=admin)
-    pb = deploy("ParticipatoryBudget", admin.address, registry.address, areas.address, treasury.address, sender=admin)
+    pb = deploy("ParticipatoryBudget", admin.address, registry.address, areas.address, treasury.address, DAY,
+                sender=admin)
     send(areas.functions.grantRole(role("AREA_MANAGER_ROLE"), admin.address), admin)
     send(areas.functions.createArea(officer.address, b"\x01" * 32, "ipfs://area-1"), admin)  # AREA
     send(areas.functions.createArea(registrar.address, b"\x02" * 32, "ipfs://area-2"), admin)  # another PA's

@@ -247,3 +247,13 @@ def test_executor_cancels_a_round_and_starts_are_bounded(suite: BudgetSuite) -> 
         send(pb.functions.finalize(rid), suite.citizens[0])
     with reverts("AlreadyFinalized(uint256)", rid):
         send(pb.functions.cancelRound(rid, b"\x09" * 32), suite.admin)
+
+
+def test_minimum_window_is_fixed_at_deploy_within_bounds(suite: BudgetSuite, deploy) -> None:  # noqa: ANN001
+    assert suite.pb.functions.minVotingPeriod().call() == DAY
+    args = (suite.admin.address, suite.registry.address, suite.registry.address, suite.treasury.address)
+    for bad in (59, 90 * DAY + 1):
+        with reverts("InvalidWindow(uint64,uint64)", 0, bad):
+            deploy("ParticipatoryBudget", *args, bad, sender=suite.admin)
+    short = deploy("ParticipatoryBudget", *args, 60, sender=suite.admin)
+    assert short.functions.minVotingPeriod().call() == 60
