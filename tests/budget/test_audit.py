@@ -111,3 +111,21 @@ def test_cancelled_round_is_a_note_not_a_failure(suite: BudgetSuite) -> None:
     send(suite.pb.functions.cancelRound(rid, b"\x01" * 32), suite.admin)
     report = audit_budget_round(RpcClient(rpc_transport(suite.w3)), manifest_of(suite), rid)
     assert report.passed and "round-cancelled" in {f.kind for f in report.findings}
+
+
+def test_tampered_payments_are_reported(suite: BudgetSuite, finished_round: int) -> None:
+    from co3chain.audit.budget import PROJECT_STATE, TREASURY_PAID
+
+    hidden = audit_budget_round(RpcClient(rpc_transport(suite.w3, _rewrite_logs(TREASURY_PAID, lambda lg: []))),
+                                manifest_of(suite), finished_round)
+    assert hidden.kinds() == {"payment-mismatch"}
+
+    def inflate(lg: dict[str, Any]) -> list[dict[str, Any]]:
+        data = bytearray.fromhex(lg["data"][2:])
+        if int.from_bytes(data[64:96], "big"):
+            data[64:96] = (int.from_bytes(data[64:96], "big") + 1).to_bytes(32, "big")
+        return [{**lg, "data": "0x" + data.hex()}]
+
+    inflated = audit_budget_round(RpcClient(rpc_transport(suite.w3, _rewrite_logs(PROJECT_STATE, inflate))),
+                                  manifest_of(suite), finished_round)
+    assert "payment-mismatch" in inflated.kinds()
