@@ -205,3 +205,30 @@ def powers_cmd(rpc: str, batch_size: int, quiet: bool, timezone: str, html_path:
             client.close()
 
     _run(go, json_path, html_path, quiet)
+
+
+@audit.command("budget")
+@click.argument("round_id", type=click.IntRange(min=1))
+@_common
+@click.option("--manifest", "manifest_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def budget_cmd(round_id: int, rpc: str, batch_size: int, quiet: bool, timezone: str, html_path: Path | None, json_path: Path | None,
+               manifest_path: Path) -> None:
+    """Recompute a participatory-budget round's outcome from events; compare with allocations and payments."""
+    import json as _json
+
+    from co3chain.audit.budget import BudgetAuditError, audit_budget_round
+
+    def go() -> AuditReport:
+        try:
+            manifest = _json.loads(manifest_path.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise BudgetAuditError(f"{manifest_path} is not valid JSON: {exc}") from None
+        if not isinstance(manifest, dict):
+            raise BudgetAuditError(f"{manifest_path} is not a deployment manifest")
+        client = RpcClient(rpc, batch_size)
+        try:
+            return audit_budget_round(client, manifest, round_id)
+        finally:
+            client.close()
+
+    _run(go, json_path, html_path, quiet)
