@@ -237,12 +237,12 @@ def partial_decrypt(share: int, verification_key: Point, ct: Ciphertext, domain:
                     ) -> tuple[Point, DleqProof]:
     """A trustee's ``D = s·A`` with a proof that ``log_G(Y_i) = log_A(D)``."""
     d = ec.mul(ct.a, share)
-    return d, prove_dleq(ct.a, None, share, verification_key, d, domain, KIND_DECRYPT)
+    return d, prove_dleq(ct.a, None, share, verification_key, d, domain, KIND_DECRYPT, prefix=(ct.a,))
 
 
 def verify_partial(verification_key: Point, ct: Ciphertext, d: Point, proof: DleqProof, domain: bytes
                    ) -> bool:
-    return verify_dleq(ct.a, False, verification_key, d, proof, domain, KIND_DECRYPT)
+    return verify_dleq(ct.a, False, verification_key, d, proof, domain, KIND_DECRYPT, prefix=(ct.a,))
 
 
 def lagrange_at_zero(indices: list[int]) -> list[int]:
