@@ -140,13 +140,16 @@ contract SecretBallot is AccessControl {
     // ------------------------------------------------------------------ events
 
     event CeremonyOpened(uint256 indexed ceremonyId, address[] trustees, uint8 threshold);
-    event TransportKeyPosted(uint256 indexed ceremonyId, uint256 indexed index, address trustee, BN254.G1 key);
+    event TransportKeyPosted(
+        uint256 indexed ceremonyId, uint256 indexed index, address trustee, BN254.G1 key, Proof pok
+    );
     event DealingPosted(
         uint256 indexed ceremonyId,
         uint256 indexed index,
         BN254.G1[] commitments,
         uint256[] encryptedShares,
-        BN254.G1 ephemeral
+        BN254.G1 ephemeral,
+        Proof pok
     );
     event CeremonyCompleted(uint256 indexed ceremonyId, BN254.G1 electionKey);
     event RegistrarKeyAdded(uint256 indexed keyId, bytes modulus, bytes exponent);
@@ -254,7 +257,7 @@ contract SecretBallot is AccessControl {
         _checkSchnorr(_ceremonyDomain(ceremonyId, msg.sender), KIND_TRANSPORT_POK, k, pok);
         _transportKeys[ceremonyId][index] = k;
         _ceremonies[ceremonyId].transportKeys += 1;
-        emit TransportKeyPosted(ceremonyId, index, msg.sender, k);
+        emit TransportKeyPosted(ceremonyId, index, msg.sender, k, pok);
     }
 
     /**
@@ -291,7 +294,7 @@ contract SecretBallot is AccessControl {
             else agg[k] = BN254.add(agg[k], commitments[k]);
         }
         c.dealings += 1;
-        emit DealingPosted(ceremonyId, index, commitments, encryptedShares, ephemeral);
+        emit DealingPosted(ceremonyId, index, commitments, encryptedShares, ephemeral, pok);
         if (c.dealings == c.trustees) {
             c.complete = true;
             emit CeremonyCompleted(ceremonyId, agg[0]);

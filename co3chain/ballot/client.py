@@ -162,7 +162,7 @@ class SecretBallotClient:
             a = log["args"]
             out.append(dkg.Dealing(int(a["index"]), tuple(point(p) for p in a["commitments"]),
                                    tuple(int(s) for s in a["encryptedShares"]), point(a["ephemeral"]),
-                                   pf.DleqProof(0, 0)))
+                                   pf.DleqProof(int(a["pok"]["c"]), int(a["pok"]["z"]))))
         return sorted(out, key=lambda d: d.dealer)
 
     def ballot_domain(self, election_id: int, voter: str) -> bytes:

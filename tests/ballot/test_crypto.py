@@ -131,3 +131,19 @@ def test_discrete_log_bounds() -> None:
         assert pf.discrete_log(ec.g_mul(m), 10_000) == m
     with pytest.raises(pf.ProofError):
         pf.discrete_log(ec.g_mul(10_001), 10_000)
+
+
+def test_trustee_keystore_round_trip(tmp_path) -> None:
+    from co3chain.ballot.keystore import load_secret, save_secret
+    from co3chain.keys import KeystoreError
+
+    path = tmp_path / "share.json"
+    save_secret(path, "pw", 12345, {"role": "share", "ceremony": 1, "index": 2}, scrypt_n=2**10)
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    assert "12345" not in path.read_text()
+    secret, meta = load_secret(path, "pw")
+    assert secret == 12345 and meta["index"] == 2
+    with pytest.raises(KeystoreError, match="wrong password"):
+        load_secret(path, "nope")
+    with pytest.raises(KeystoreError, match="not overwriting"):
+        save_secret(path, "pw", 1, {}, scrypt_n=2**10)
