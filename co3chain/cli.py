@@ -28,6 +28,8 @@ SUBCOMMANDS: list[tuple[str, str]] = [
     ("co3chain.api.cli", "api"),
     ("co3chain.audit.cli", "audit"),
     ("co3chain.privacy.cli", "privacy"),
+    ("co3chain.ballot.cli", "trustee"),
+    ("co3chain.ballot.cli", "ballot"),
 ]
 
 

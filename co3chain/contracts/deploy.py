@@ -42,6 +42,7 @@ SUITE: tuple[str, ...] = (
     "AttestationHub",
     "CO3Governance",
     "ConsortiumValidators",
+    "SecretBallot",  # secret ballots (co3chain/ballot): admin-only constructor, see docs/secret-ballot.md
 )
 
 #: Default Reputation half-life: 180 days (participation fades over seasons, not over days).
@@ -234,6 +235,8 @@ def constructor_args(name: str, params: SuiteParams, addresses: Mapping[str, str
             addresses["Reputation"],
             addresses["CommoningAreas"],
         ]
+    if name == "SecretBallot":
+        return [admin]
     if name == "ConsortiumValidators":
         return [sorted((to_checksum_address(v) for v in params.validators), key=lambda a: int(a, 16))]
     raise DeployError(f"no constructor recipe for contract {name}")
@@ -264,6 +267,7 @@ def role_plan(params: SuiteParams, addresses: Mapping[str, str], abis: Mapping[s
         ("CitizenRegistry", "REGISTRAR_ROLE", params.registrars or [params.deployer]),
         ("CommoningAreas", "AREA_MANAGER_ROLE", params.area_managers or [params.deployer]),
         ("CO3Governance", "PROPOSER_ROLE", params.proposers or [params.deployer]),
+        ("SecretBallot", "ELECTION_MANAGER_ROLE", params.proposers or [params.deployer]),
     ]
     for contract, role, accounts in people:
         for acct in accounts:
