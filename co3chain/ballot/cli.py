@@ -202,3 +202,60 @@ def demo_cmd(citizens: int, as_json: bool) -> None:
         click.echo(json.dumps(outcome.to_json(), indent=2))
     if outcome.counts != outcome.expected or not outcome.audit.ok:
         raise Co3Error(f"demo result {outcome.counts} differs from the votes cast {outcome.expected}")
+
+
+@ballot.command("registrar-keygen")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Where to write the encrypted RSA key (PKCS#8, scrypt).")
+@click.option("--password-file", type=click.Path(exists=True, dir_okay=False), default=None)
+@click.option("--bits", type=click.Choice(["2048", "3072", "4096"]), default="2048", show_default=True)
+def registrar_keygen_cmd(out: Path, password_file: str | None, bits: str) -> None:
+    """Make a PA registrar's credential-signing key; prints what the council approves on-chain."""
+    from co3chain.ballot.credential import Registrar
+    from co3chain.keys import read_password
+
+    password = read_password(password_file)
+    reg = Registrar.generate(int(bits))
+    reg.save(out, password)
+    click.echo(f"registrar key written to {out}")
+    click.echo(f"modulus  0x{reg.public.modulus_bytes().hex()}")
+    click.echo(f"exponent 0x{reg.public.exponent_bytes().hex()}")
+    click.echo("approve it with SecretBallot.addRegistrarKey(modulus, exponent) through the council/timelock")
+
+
+@ballot.command("issue")
+@click.option("--registrar-key", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--password-file", type=click.Path(exists=True, dir_okay=False), default=None)
+@click.option("--election", type=int, required=True)
+@click.option("--citizen", required=True, help="The PA's reference of the verified citizen (stored hashed).")
+@click.option("--blinded", required=True, help="Hex blinded message from the citizen's client.")
+@click.option("--log", "log_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Issuance log (one line per credential); refuses a second credential per citizen.")
+def issue_cmd(registrar_key: str, password_file: str | None, election: int, citizen: str, blinded: str,
+              log_path: Path) -> None:
+    """Blind-sign one credential for a verified citizen, once per election (RFC 9474 BlindSign)."""
+    import hashlib
+    import os
+
+    from co3chain.ballot.credential import Registrar
+    from co3chain.keys import read_password
+
+    ref = hashlib.sha256(f"{election}:{citizen}".encode()).hexdigest()
+    issued = []
+    if log_path.exists():
+        issued = [json.loads(line) for line in log_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if any(e["ref"] == ref for e in issued):
+        raise Co3Error(f"citizen {citizen!r} already received a credential for election {election}")
+    reg = Registrar.load(registrar_key, read_password(password_file))
+    try:
+        raw = bytes.fromhex(blinded[2:] if blinded.startswith("0x") else blinded)
+    except ValueError:
+        raise Co3Error("--blinded is not hex") from None
+    signature = reg.blind_sign(raw)
+    with open(log_path, "a", encoding="utf-8") as fh:  # logged before the signature is handed out
+        fh.write(json.dumps({"election": election, "ref": ref}) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    count = sum(1 for e in issued if e["election"] == election) + 1
+    click.echo(f"0x{signature.hex()}")
+    click.echo(f"credential {count} issued for election {election}", err=True)
