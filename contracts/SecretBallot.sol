@@ -129,6 +129,7 @@ contract SecretBallot is AccessControl {
     mapping(uint256 ceremonyId => BN254.G1[]) private _aggregate;
 
     mapping(uint256 keyId => RsaKey) private _registrarKeys;
+    mapping(uint256 keyId => uint256 electionId) private _registrarKeyElection;
 
     mapping(uint256 electionId => Election) private _elections;
     mapping(uint256 electionId => Cipher[]) private _totals;
@@ -181,6 +182,7 @@ contract SecretBallot is AccessControl {
     error InvalidScalar();
     error InvalidRegistrarKey();
     error UnknownRegistrarKey(uint256 keyId);
+    error RegistrarKeyInUse(uint256 keyId, uint256 electionId);
     error InvalidElection();
     error UnknownElection(uint256 electionId);
     error VotingClosed(uint256 electionId);
@@ -226,6 +228,10 @@ contract SecretBallot is AccessControl {
     /**
      * @notice Approve a registrar's RSA public key for anonymous credentials. The modulus must be a whole
      * number of bytes (top bit set), 2048 to 4096 bits; the exponent non-empty.
+     * @dev A key serves exactly one election (enforced in {createElection}): the registrar cannot see the
+     * election id inside a blinded message, so with a key shared across elections a citizen could ask "for
+     * election A" and obtain a credential for election B. One key per election makes "once per citizen per
+     * election" enforceable by the registrar's issuance log.
      */
     function addRegistrarKey(bytes calldata modulus, bytes calldata exponent)
         external
@@ -318,8 +324,11 @@ contract SecretBallot is AccessControl {
     ) external onlyRole(ELECTION_MANAGER_ROLE) returns (uint256 electionId) {
         if (!_ceremonies[ceremonyId].complete) revert CeremonyIncomplete(ceremonyId);
         if (!_registrarKeys[registrarKeyId].active) revert UnknownRegistrarKey(registrarKeyId);
+        uint256 used = _registrarKeyElection[registrarKeyId];
+        if (used != 0) revert RegistrarKeyInUse(registrarKeyId, used);
         if (options < 2 || options > MAX_OPTIONS || end <= start || end <= block.timestamp) revert InvalidElection();
         electionId = ++electionCount;
+        _registrarKeyElection[registrarKeyId] = electionId;
         _elections[electionId] = Election(ceremonyId, registrarKeyId, proposalId, start, end, options, 0, 0, false);
         Cipher[] storage totals = _totals[electionId];
         for (uint256 i = 0; i < options; ++i) {

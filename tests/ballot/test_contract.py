@@ -34,6 +34,15 @@ def test_admin_powers_are_role_guarded(setup: Setup) -> None:
     _reverts(setup, f.createElection(1, 1, 0, 2, 0, 2**40), "AccessControlUnauthorizedAccount")
 
 
+def test_registrar_key_serves_one_election(setup: Setup) -> None:
+    """A blinded message hides its election id: a key reused across elections would let credentials cross."""
+    f = setup.client.contract.functions
+    manager = setup.admin
+    send_as(setup.w3, f.grantRole(f.ELECTION_MANAGER_ROLE().call(), manager.address), setup.admin)
+    with pytest.raises(BallotClientError, match=r"RegistrarKeyInUse\(1, 1\)"):
+        send_as(setup.w3, f.createElection(1, 1, 0, 2, 0, 2**40), manager)
+
+
 def test_full_election_tally_and_wrong_claims(setup: Setup) -> None:
     voters = [Account.create() for _ in range(5)]
     choices = [0, 2, 2, 1, 2]
