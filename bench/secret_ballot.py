@@ -12,7 +12,7 @@ Two parts:
 
     .venv/bin/python bench/secret_ballot.py [--onchain 10] [--ballots 10000] [--options 2]
 
-Results also go to bench/results/secret_ballot.json.
+Results also go to bench/results/secret_ballot.json (a part given 0 keeps its earlier figures).
 """
 
 from __future__ import annotations
@@ -163,10 +163,13 @@ def main() -> None:
     ap.add_argument("--options", type=int, default=2)
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "secret_ballot.json")
     args = ap.parse_args()
-    result = {"onchain": onchain(args.onchain, args.options)}
-    print(json.dumps(result["onchain"], indent=2))
-    result["audit"] = audit_at_scale(args.ballots, args.options)
-    print(json.dumps(result["audit"], indent=2))
+    result = json.loads(args.out.read_text()) if args.out.exists() else {}
+    if args.onchain:
+        result["onchain"] = onchain(args.onchain, args.options)
+        print(json.dumps(result["onchain"], indent=2))
+    if args.ballots:
+        result["audit"] = audit_at_scale(args.ballots, args.options)
+        print(json.dumps(result["audit"], indent=2))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
 

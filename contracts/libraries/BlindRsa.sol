@@ -33,14 +33,21 @@ library BlindRsa {
         assembly ("memory-safe") {
             h := mload(add(add(em, 0x20), dbLen))
         }
-        // DB = maskedDB xor MGF1(H); it must be 0x00.. ‖ 0x01 (no salt), top bit cleared.
-        bytes memory mask = _mgf1(h, dbLen);
-        for (uint256 i = 0; i < dbLen - 1; ++i) {
-            uint8 b = uint8(em[i]) ^ uint8(mask[i]);
-            if (i == 0) b &= 0x7f;
-            if (b != 0) return false;
+        // DB = maskedDB xor MGF1(H), word by word in place; it must be 0x00.. ‖ 0x01 (no salt), top bit cleared.
+        bytes memory db = _mgf1(h, dbLen);
+        for (uint256 off = 0; off < dbLen; off += 32) {
+            assembly ("memory-safe") {
+                let p := add(add(db, 0x20), off)
+                mstore(p, xor(mload(p), mload(add(add(em, 0x20), off))))
+            }
         }
-        if (uint8(em[dbLen - 1]) ^ uint8(mask[dbLen - 1]) != 0x01) return false;
+        db[0] &= 0x7f;
+        assembly ("memory-safe") {
+            mstore(db, dbLen) // drop the tail beyond dbLen (it overlapped H and 0xbc)
+        }
+        bytes memory expected = new bytes(dbLen);
+        expected[dbLen - 1] = 0x01;
+        if (keccak256(db) != keccak256(expected)) return false;
         bytes32 mHash = sha256(message);
         return sha256(abi.encodePacked(bytes8(0), mHash)) == h;
     }
