@@ -17,7 +17,9 @@ import {BlindRsa} from "./libraries/BlindRsa.sol";
  * Life cycle:
  * 1. the admin (the timelock executor) opens a key ceremony for a trustee set and threshold;
  * 2. each trustee posts a transport key, then a dealing (Feldman commitments + shares encrypted to the
- *    other trustees' transport keys); the election key is the sum of the constant-term commitments;
+ *    other trustees' transport keys), then checks its shares and confirms (or proves a bad share with
+ *    {complain}, which disqualifies the dealer); the election key is the sum of the qualified dealers'
+ *    constant-term commitments and becomes usable once every trustee confirmed;
  * 3. an election manager creates an election over a completed ceremony and an admin-approved registrar
  *    RSA key (anonymous credentials: RSA blind signatures, RFC 9474 style PSS encoding with SHA-256);
  * 4. citizens' fresh keys cast ballots through any relayer; each option's ciphertext carries a 0/1 proof,
@@ -68,6 +70,8 @@ contract SecretBallot is AccessControl {
         uint8 threshold;
         uint8 transportKeys;
         uint8 dealings;
+        uint8 confirmations;
+        uint8 disqualified;
         bool complete;
     }
 
@@ -114,6 +118,7 @@ contract SecretBallot is AccessControl {
     uint256 private constant KIND_DECRYPT = 3;
     uint256 private constant KIND_COEFF_POK = 4;
     uint256 private constant KIND_TRANSPORT_POK = 5;
+    uint256 private constant KIND_COMPLAINT = 6;
 
     // ------------------------------------------------------------------ storage
 
@@ -127,6 +132,11 @@ contract SecretBallot is AccessControl {
     mapping(uint256 ceremonyId => mapping(uint256 index => BN254.G1)) private _transportKeys;
     mapping(uint256 ceremonyId => mapping(uint256 index => bool)) private _dealt;
     mapping(uint256 ceremonyId => BN254.G1[]) private _aggregate;
+    mapping(uint256 ceremonyId => mapping(uint256 index => BN254.G1[])) private _dealerCommitments;
+    mapping(uint256 ceremonyId => mapping(uint256 index => bytes32)) private _dealingHash;
+    mapping(uint256 ceremonyId => mapping(uint256 index => BN254.G1)) private _ephemeral;
+    mapping(uint256 ceremonyId => mapping(uint256 index => bool)) private _confirmed;
+    mapping(uint256 ceremonyId => mapping(uint256 index => bool)) private _disqualified;
 
     mapping(uint256 keyId => RsaKey) private _registrarKeys;
     mapping(uint256 keyId => uint256 electionId) private _registrarKeyElection;
@@ -153,6 +163,11 @@ contract SecretBallot is AccessControl {
         Proof pok
     );
     event CeremonyCompleted(uint256 indexed ceremonyId, BN254.G1 electionKey);
+    /// @notice Trustee `index` checked every qualified dealer's share against the commitments.
+    event SharesConfirmed(uint256 indexed ceremonyId, uint256 indexed index);
+    /// @notice A complaint proved that `dealer` gave `complainant` a share that does not match its commitments;
+    /// the dealer's polynomial is removed from the election key.
+    event DealerDisqualified(uint256 indexed ceremonyId, uint256 indexed dealer, uint256 indexed complainant);
     event RegistrarKeyAdded(uint256 indexed keyId, bytes modulus, bytes exponent);
     event RegistrarKeyRevoked(uint256 indexed keyId);
     event ElectionCreated(
@@ -177,6 +192,10 @@ contract SecretBallot is AccessControl {
     error AlreadyPosted();
     error TransportKeysMissing(uint256 ceremonyId);
     error CeremonyIncomplete(uint256 ceremonyId);
+    error DealingsIncomplete(uint256 ceremonyId);
+    error CeremonyAlreadyComplete(uint256 ceremonyId);
+    error FalseComplaint(uint256 dealer);
+    error NotDisqualifiable(uint256 dealer);
     error LengthMismatch();
     error InvalidProof(uint256 index);
     error InvalidScalar();
@@ -221,7 +240,7 @@ contract SecretBallot is AccessControl {
             _trusteeIndex[ceremonyId][t] = i + 1;
         }
         _trustees[ceremonyId] = trustees;
-        _ceremonies[ceremonyId] = Ceremony(uint8(n), threshold, 0, 0, false);
+        _ceremonies[ceremonyId] = Ceremony(uint8(n), threshold, 0, 0, 0, 0, false);
         emit CeremonyOpened(ceremonyId, trustees, threshold);
     }
 
@@ -293,18 +312,76 @@ contract SecretBallot is AccessControl {
         BN254.add(ephemeral, ephemeral); // reverts if the ephemeral key is not a curve point
 
         _dealt[ceremonyId][index] = true;
+        _dealingHash[ceremonyId][index] = keccak256(abi.encode(encryptedShares));
+        _ephemeral[ceremonyId][index] = ephemeral;
+        BN254.G1[] storage mine = _dealerCommitments[ceremonyId][index];
         BN254.G1[] storage agg = _aggregate[ceremonyId];
         bool first = agg.length == 0;
         for (uint256 k = 0; k < commitments.length; ++k) {
-            if (first) agg.push(BN254.add(commitments[k], BN254.G1(0, 0)));
-            else agg[k] = BN254.add(agg[k], commitments[k]);
+            BN254.G1 memory ck = BN254.add(commitments[k], BN254.G1(0, 0)); // reverts on an invalid point
+            mine.push(ck);
+            if (first) agg.push(ck);
+            else agg[k] = BN254.add(agg[k], ck);
         }
         c.dealings += 1;
         emit DealingPosted(ceremonyId, index, commitments, encryptedShares, ephemeral, pok);
-        if (c.dealings == c.trustees) {
+    }
+
+    /**
+     * @notice Declare that this trustee opened and checked its share from every qualified dealer (step 3).
+     * The ceremony completes, and its key becomes usable, when every trustee has confirmed.
+     */
+    function confirmShares(uint256 ceremonyId) external {
+        uint256 index = _requireTrustee(ceremonyId);
+        Ceremony storage c = _ceremonies[ceremonyId];
+        if (c.dealings != c.trustees) revert DealingsIncomplete(ceremonyId);
+        if (_confirmed[ceremonyId][index]) revert AlreadyPosted();
+        _confirmed[ceremonyId][index] = true;
+        c.confirmations += 1;
+        emit SharesConfirmed(ceremonyId, index);
+        if (c.confirmations == c.trustees) {
             c.complete = true;
-            emit CeremonyCompleted(ceremonyId, agg[0]);
+            emit CeremonyCompleted(ceremonyId, _aggregate[ceremonyId][0]);
         }
+    }
+
+    /**
+     * @notice Prove that `dealer` sent this trustee a bad share: reveal the Diffie–Hellman point
+     * `dh = x_j * E_i` (transport secret times the dealer's ephemeral key) with a Chaum–Pedersen proof, and the
+     * dealer's posted `encryptedShares`. The contract decrypts the share and checks it against the dealer's
+     * commitments; if it does not match, the dealer is disqualified and its polynomial leaves the key.
+     * Only before the ceremony completes (no election can use a key that may still change).
+     */
+    function complain(
+        uint256 ceremonyId,
+        uint256 dealer,
+        uint256[] calldata encryptedShares,
+        BN254.G1 calldata dh,
+        Proof calldata proof
+    ) external {
+        uint256 index = _requireTrustee(ceremonyId);
+        Ceremony storage c = _ceremonies[ceremonyId];
+        if (c.complete) revert CeremonyAlreadyComplete(ceremonyId);
+        if (!_dealt[ceremonyId][dealer] || _disqualified[ceremonyId][dealer] || c.dealings - c.disqualified <= 1
+            || keccak256(abi.encode(encryptedShares)) != _dealingHash[ceremonyId][dealer]) {
+            revert NotDisqualifiable(dealer);
+        }
+        BN254.G1 memory k = dh;
+        if (!_checkComplaintProof(ceremonyId, index, dealer, k, proof)) revert InvalidProof(0);
+        uint256 pad = uint256(keccak256(abi.encode("co3chain.dkg.share", ceremonyId, dealer, index, k.x, k.y)))
+            % BN254.N;
+        uint256 share = addmod(encryptedShares[index - 1], BN254.N - pad, BN254.N);
+        if (BN254.mul(BN254.generator(), share).eq(_commitmentAt(_dealerCommitments[ceremonyId][dealer], index))) {
+            revert FalseComplaint(dealer);
+        }
+        _disqualified[ceremonyId][dealer] = true;
+        c.disqualified += 1;
+        BN254.G1[] storage agg = _aggregate[ceremonyId];
+        BN254.G1[] storage theirs = _dealerCommitments[ceremonyId][dealer];
+        for (uint256 j = 0; j < agg.length; ++j) {
+            agg[j] = agg[j].sub(theirs[j]);
+        }
+        emit DealerDisqualified(ceremonyId, dealer, index);
     }
 
     // ------------------------------------------------------------------ elections
@@ -440,12 +517,12 @@ contract SecretBallot is AccessControl {
     function verificationKey(uint256 ceremonyId, uint256 index) public view returns (BN254.G1 memory vk) {
         Ceremony storage c = _ceremonies[ceremonyId];
         if (!c.complete) revert CeremonyIncomplete(ceremonyId);
-        BN254.G1[] storage agg = _aggregate[ceremonyId];
-        uint256 power = 1;
-        for (uint256 k = 0; k < agg.length; ++k) {
-            vk = vk.add(BN254.mul(agg[k], power));
-            power = mulmod(power, index, BN254.N);
-        }
+        vk = _commitmentAt(_aggregate[ceremonyId], index);
+    }
+
+    /// @notice Whether `dealer` was disqualified by a proven complaint.
+    function isDisqualified(uint256 ceremonyId, uint256 dealer) external view returns (bool) {
+        return _disqualified[ceremonyId][dealer];
     }
 
     function ceremony(uint256 ceremonyId)
@@ -520,6 +597,29 @@ contract SecretBallot is AccessControl {
             }
             sums[i] = t;
         }
+    }
+
+    /// @dev `sum_k index^k * commitments[k]`.
+    function _commitmentAt(BN254.G1[] storage commitments, uint256 index) private view returns (BN254.G1 memory r) {
+        uint256 power = 1;
+        for (uint256 k = 0; k < commitments.length; ++k) {
+            r = r.add(BN254.mul(commitments[k], power));
+            power = mulmod(power, index, BN254.N);
+        }
+    }
+
+    /// @dev Chaum–Pedersen: log_G(T_j) == log_{E_i}(dh), bound to the complainant's ceremony domain.
+    function _checkComplaintProof(uint256 ceremonyId, uint256 index, uint256 dealer, BN254.G1 memory dh,
+        Proof calldata p) private view returns (bool)
+    {
+        if (p.z >= BN254.N) return false;
+        BN254.G1 memory tk = _transportKeys[ceremonyId][index];
+        BN254.G1 memory e = _ephemeral[ceremonyId][dealer];
+        BN254.G1 memory ra = BN254.zMinusC(BN254.generator(), p.z, tk, p.c);
+        BN254.G1 memory rb = BN254.zMinusC(e, p.z, dh, p.c);
+        bytes memory packed = abi.encodePacked(_ceremonyDomain(ceremonyId, msg.sender), KIND_COMPLAINT, e.x, e.y);
+        packed = abi.encodePacked(packed, tk.x, tk.y, dh.x, dh.y, ra.x, ra.y, rb.x, rb.y);
+        return uint256(keccak256(packed)) % BN254.N == p.c;
     }
 
     function _requireTrustee(uint256 ceremonyId) private view returns (uint256 index) {

@@ -66,13 +66,17 @@ def audit_ceremony(client: SecretBallotClient, ceremony_id: int, report: BallotA
         if not pf.verify_schnorr(point(a["key"]), pf.DleqProof(a["pok"]["c"], a["pok"]["z"]), dom,
                                  pf.KIND_TRANSPORT_POK):
             bad.append(f"transport key {a['index']}")
-    dealings = client.dealings(ceremony_id)
-    for d in dealings:
+    every = client.dealings(ceremony_id, qualified_only=False)
+    for d in every:
         dom = pf.ceremony_domain(client.chain_id, client.address, ceremony_id, trustees[d.dealer - 1])
         if len(d.commitments) != t or not dkg.verify_dealing_pok(d, dom):
             bad.append(f"dealing {d.dealer}")
-    report.check("every trustee proved its key material", not bad and len(dealings) == n, ", ".join(bad))
-    report.check("election key = sum of the dealers' commitments", dkg.aggregate_commitments(dealings) == agg)
+    report.check("every trustee proved its key material", not bad and len(every) == n, ", ".join(bad))
+    qualified = client.dealings(ceremony_id)
+    out = sorted({d.dealer for d in every} - {d.dealer for d in qualified})
+    report.check("election key = sum of the qualified dealers' commitments",
+                 dkg.aggregate_commitments(qualified) == agg,
+                 f"disqualified by proven complaints: {out}" if out else "")
     return t, agg
 
 

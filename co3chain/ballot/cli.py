@@ -109,12 +109,12 @@ def deal_cmd(rpc: str, contract: str | None, manifest: str | None, account_keyst
 
 @trustee.command("share")
 @_connection
+@_account
 @click.option("--transport-keystore", required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option("--password-file", type=click.Path(exists=True, dir_okay=False), default=None)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
-def share_cmd(rpc: str, contract: str | None, manifest: str | None, transport_keystore: str,
-              password_file: str | None, out: Path) -> None:
-    """Open and check this trustee's key share from the dealings on chain (step 3)."""
+def share_cmd(rpc: str, contract: str | None, manifest: str | None, account_keystore: str,
+              password_file: str | None, transport_keystore: str, out: Path) -> None:
+    """Open and check this trustee's share of every dealing, prove bad ones on chain, confirm (step 3)."""
     from co3chain.ballot.keystore import load_secret, save_secret
     from co3chain.keys import read_password
 
@@ -122,10 +122,15 @@ def share_cmd(rpc: str, contract: str | None, manifest: str | None, transport_ke
     password = read_password(password_file)
     secret, meta = load_secret(transport_keystore, password)
     _check_meta(meta, client, "transport")
-    share = client.open_share(meta["ceremony"], meta["index"], secret)
+    acct = _load_account(account_keystore, password_file)
+    if client.trustee_index(meta["ceremony"], acct.address) != meta["index"]:
+        raise Co3Error("the account and the transport keystore belong to different trustees")
+    share = client.settle_shares(acct, meta["ceremony"], secret, say=click.echo)
     path = out / f"share-{meta['ceremony']}-{meta['index']}.json"
     save_secret(path, password, share, {**meta, "role": "share"})
-    click.echo(f"trustee {meta['index']}: share checked against every dealer's commitments; kept in {path}")
+    complete = client.ceremony(meta["ceremony"])[2]
+    click.echo(f"trustee {meta['index']}: share checked against every qualified dealer's commitments and"
+               f" confirmed; kept in {path}" + ("; the ceremony is complete" if complete else ""))
 
 
 @trustee.command("decrypt")

@@ -128,7 +128,7 @@ class SecretBallotClient:
         info, trustees, agg = self.contract.functions.ceremony(ceremony_id).call()
         if int(info[0]) == 0:
             raise BallotClientError(f"key ceremony {ceremony_id} does not exist")
-        return int(info[0]), int(info[1]), bool(info[4]), list(trustees), [point(p) for p in agg]
+        return int(info[0]), int(info[1]), bool(info[6]), list(trustees), [point(p) for p in agg]
 
     def election_key(self, ceremony_id: int) -> tuple[int, int]:
         n, t, complete, _, agg = self.ceremony(ceremony_id)
@@ -156,10 +156,13 @@ class SecretBallotClient:
         ev = getattr(self.contract.events, event)
         return list(ev.get_logs(from_block=0, argument_filters=filters or None))
 
-    def dealings(self, ceremony_id: int) -> list[dkg.Dealing]:
+    def dealings(self, ceremony_id: int, qualified_only: bool = True) -> list[dkg.Dealing]:
+        """Dealings posted on chain (by default without dealers disqualified by a proven complaint)."""
         out = []
         for log in self._logs("DealingPosted", ceremonyId=ceremony_id):
             a = log["args"]
+            if qualified_only and self.contract.functions.isDisqualified(ceremony_id, int(a["index"])).call():
+                continue
             out.append(dkg.Dealing(int(a["index"]), tuple(point(p) for p in a["commitments"]),
                                    tuple(int(s) for s in a["encryptedShares"]), point(a["ephemeral"]),
                                    pf.DleqProof(int(a["pok"]["c"]), int(a["pok"]["z"]))))
@@ -196,13 +199,35 @@ class SecretBallotClient:
             ec.to_evm(dealing.ephemeral), dealing.pok.to_evm()), trustee)
 
     def open_share(self, ceremony_id: int, index: int, transport_secret: int) -> int:
-        """This trustee's final share from all dealings on chain, each checked against its commitments."""
-        n, _, complete, _, agg = self.ceremony(ceremony_id)
-        if not complete:
-            raise BallotClientError(f"ceremony {ceremony_id} is not complete: wait for every dealing")
-        share = dkg.final_share(self.dealings(ceremony_id), index, transport_secret, ceremony_id)
+        """This trustee's final share from the qualified dealings on chain, each checked against its commitments."""
+        n, _, _, _, agg = self.ceremony(ceremony_id)
+        dealings = self.dealings(ceremony_id)
+        if len(self.dealings(ceremony_id, qualified_only=False)) != n:
+            raise BallotClientError(f"ceremony {ceremony_id}: wait until every trustee has dealt")
+        share = dkg.final_share(dealings, index, transport_secret, ceremony_id)
         if ec.g_mul(share) != dkg.verification_key(agg, index):
             raise BallotClientError("the opened share does not match the on-chain verification key")
+        return share
+
+    def settle_shares(self, trustee: Any, ceremony_id: int, transport_secret: int,
+                      say: Callable[[str], None] | None = None) -> int:
+        """Check every dealing meant for ``trustee``; prove each bad one on chain (the dealer is disqualified),
+        then confirm and return the final share."""
+        index = self.trustee_index(ceremony_id, trustee.address)
+        tk = point(self.contract.functions.transportKey(ceremony_id, index).call())
+        dom = pf.ceremony_domain(self.chain_id, self.address, ceremony_id, trustee.address)
+        for dealing in self.dealings(ceremony_id):
+            try:
+                dkg.open_share(dealing, index, transport_secret, ceremony_id)
+            except pf.ProofError:
+                dh, proof = dkg.complaint(dealing, transport_secret, tk, dom)
+                send_as(self.w3, self.contract.functions.complain(
+                    ceremony_id, dealing.dealer, list(dealing.encrypted_shares), ec.to_evm(dh), proof.to_evm()),
+                    trustee)
+                if say:
+                    say(f"trustee {dealing.dealer} dealt a bad share: complaint proven, dealer disqualified")
+        share = self.open_share(ceremony_id, index, transport_secret)
+        send_as(self.w3, self.contract.functions.confirmShares(ceremony_id), trustee)
         return share
 
     def post_decryption(self, trustee: Any, election_id: int, share: int) -> None:

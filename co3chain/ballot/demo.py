@@ -52,7 +52,7 @@ def run_secret_election(w3: Any, client: SecretBallotClient, admin: Any, manager
     transport = {i: client.post_transport_key(t, cid) for i, t in enumerate(trustees, start=1)}
     for t in trustees:
         client.post_dealing(t, cid)
-    shares = {i: client.open_share(cid, i, transport[i]) for i in transport}
+    shares = {i: client.settle_shares(trustees[i - 1], cid, transport[i]) for i in transport}
     say("  every trustee dealt and checked its share against the public commitments")
 
     registrar = Registrar.generate(2048)

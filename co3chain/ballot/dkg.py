@@ -20,9 +20,11 @@ from co3chain.ballot import bn254 as ec
 from co3chain.ballot.bn254 import N, Point
 from co3chain.ballot.proofs import (
     KIND_COEFF_POK,
+    KIND_COMPLAINT,
     KIND_TRANSPORT_POK,
     DleqProof,
     ProofError,
+    prove_dleq,
     prove_schnorr,
     random_scalar,
     verify_schnorr,
@@ -113,3 +115,15 @@ def verification_key(aggregate: list[Point], index: int) -> Point:
 
 def final_share(dealings: list[Dealing], recipient: int, transport_secret: int, ceremony_id: int) -> int:
     return sum(open_share(d, recipient, transport_secret, ceremony_id) for d in dealings) % N
+
+
+def complaint(dealing: Dealing, transport_secret: int, transport_key: Point, domain: bytes
+              ) -> tuple[Point, DleqProof]:
+    """Evidence against a dealer: the DH point ``x_j·E_i`` and a proof it is formed with our transport key.
+
+    Revealing it exposes only this one share (already useless); the contract recomputes the share from it.
+    """
+    dh = ec.mul(dealing.ephemeral, transport_secret)
+    proof = prove_dleq(dealing.ephemeral, None, transport_secret, transport_key, dh, domain, KIND_COMPLAINT,
+                       prefix=(dealing.ephemeral,))
+    return dh, proof

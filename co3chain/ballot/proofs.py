@@ -30,6 +30,7 @@ KIND_SUM = 2
 KIND_DECRYPT = 3
 KIND_COEFF_POK = 4
 KIND_TRANSPORT_POK = 5
+KIND_COMPLAINT = 6
 
 
 class ProofError(ValueError):

@@ -75,7 +75,7 @@ def setup_module_chain() -> Setup:
     secrets = {i: client.post_transport_key(t, ceremony_id) for i, t in enumerate(trustees, start=1)}
     for t in trustees:
         client.post_dealing(t, ceremony_id)
-    shares = {i: client.open_share(ceremony_id, i, secrets[i]) for i in secrets}
+    shares = {i: client.settle_shares(trustees[i - 1], ceremony_id, secrets[i]) for i in secrets}
     registrar = Registrar.generate(2048)
     send_as(w3, c.addRegistrarKey(registrar.public.modulus_bytes(), registrar.public.exponent_bytes()), admin)
     now = w3.eth.get_block("latest")["timestamp"]

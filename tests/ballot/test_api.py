@@ -34,6 +34,7 @@ def test_secret_vote_through_api(world) -> None:
     secrets = {i: sb.post_transport_key(t, 1) for i, t in enumerate(trustees, start=1)}
     for t in trustees:
         sb.post_dealing(t, 1)
+    shares = {i: sb.settle_shares(t, 1, secrets[i]) for i, t in enumerate(trustees, start=1)}
     registrar = Registrar.generate(2048)
     send_as(w3, f.addRegistrarKey(registrar.public.modulus_bytes(), registrar.public.exponent_bytes()), DEPLOYER)
     now = world.now()
@@ -58,7 +59,6 @@ def test_secret_vote_through_api(world) -> None:
     api.wait_for_tx(api.relay_secret_ballot(again).txHash)
     world.travel(now + 1001)
     w3.testing.mine(1)
-    shares = {i: sb.open_share(1, i, secrets[i]) for i in secrets}
     for i, t in enumerate(trustees, start=1):
         sb.post_decryption(t, 1, shares[i])
     assert sb.finalize(DEPLOYER, 1) == [1, 0]

@@ -24,6 +24,7 @@ def test_trustee_share_rejects_wrong_password(tmp_path) -> None:
     (tmp_path / "pw").write_text("wrong\n")
     result = CliRunner().invoke(cli, ["trustee", "share", "--contract", "0x" + "11" * 20, "--rpc",
                                       "http://127.0.0.1:9", "--transport-keystore", str(path),
+                                      "--account-keystore", str(path),
                                       "--password-file", str(tmp_path / "pw"), "--out", str(tmp_path)])
     assert result.exit_code == 1
     assert "error:" in result.output

@@ -56,7 +56,7 @@ def test_trustee_cli_flow_on_anvil(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         for ks in stores:
             _run("trustee", "deal", *conn, "--account-keystore", str(ks), "--ceremony", "1")
         for i in (1, 2, 3):
-            _run("trustee", "share", *conn, "--transport-keystore", str(tmp_path / f"t{i}" / f"transport-1-{i}.json"),
+            _run("trustee", "share", *conn, "--account-keystore", str(stores[i - 1]), "--transport-keystore", str(tmp_path / f"t{i}" / f"transport-1-{i}.json"),
                  "--out", str(tmp_path / f"t{i}"))
 
         out = _run("ballot", "registrar-keygen", "--out", str(tmp_path / "registrar.pem"))

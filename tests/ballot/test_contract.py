@@ -171,3 +171,48 @@ def test_revote_replaces_and_keeps_accumulator(setup: Setup) -> None:
     for i in (2, 3, 4):
         c.post_decryption(setup.trustees[i - 1], 1, setup.shares[i])
     assert c.finalize(setup.relayer, 1) == [0, 1, 1]
+
+
+def test_bad_dealer_is_disqualified_by_proven_complaint() -> None:
+    """A trustee that deals a bad share is caught: the victim proves it on-chain, the dealer's polynomial
+    leaves the key, and the remaining ceremony still decrypts; a false complaint is refused."""
+    from eth_tester import EthereumTester, PyEVMBackend
+    from web3 import EthereumTesterProvider, Web3
+
+    from co3chain.ballot import dkg
+    from co3chain.ballot.client import SecretBallotClient, point
+    from co3chain.contracts.artifacts_dev import artifact
+
+    tester = EthereumTester(PyEVMBackend())
+    w3 = Web3(EthereumTesterProvider(tester))
+    admin, *trustees = [Account.from_key(bytes([0xD0 + i]) * 32) for i in range(4)]
+    for a in [admin, *trustees]:
+        w3.eth.send_transaction({"from": w3.eth.accounts[0], "to": a.address, "value": 10**21})
+    art = artifact("SecretBallot")
+    addr = send_as(w3, w3.eth.contract(abi=art["abi"], bytecode=art["bytecode"]).constructor(admin.address),
+                   admin, gas=8_000_000)["contractAddress"]
+    c = SecretBallotClient(w3, addr)
+    f = c.contract.functions
+    send_as(w3, f.openCeremony([t.address for t in trustees], 2), admin)
+    secrets = {i: c.post_transport_key(t, 1) for i, t in enumerate(trustees, start=1)}
+    c.post_dealing(trustees[0], 1)
+    c.post_dealing(trustees[1], 1)
+    # trustee 3 cheats: trustee 1's share is off by one
+    tks = [point(f.transportKey(1, j).call()) for j in (1, 2, 3)]
+    dom3 = pf.ceremony_domain(c.chain_id, addr, 1, trustees[2].address)
+    dealing, _ = dkg.deal(3, 2, tks, 1, dom3)
+    enc = [(dealing.encrypted_shares[0] + 1) % ec.N, *dealing.encrypted_shares[1:]]
+    send_as(w3, f.postDealing(1, [ec.to_evm(p) for p in dealing.commitments], enc, ec.to_evm(dealing.ephemeral),
+                              dealing.pok.to_evm()), trustees[2])
+    # trustee 2 cannot complain falsely about trustee 1's honest dealing
+    honest = next(d for d in c.dealings(1) if d.dealer == 1)
+    tk2 = point(f.transportKey(1, 2).call())
+    dh, proof = dkg.complaint(honest, secrets[2], tk2, pf.ceremony_domain(c.chain_id, addr, 1, trustees[1].address))
+    with pytest.raises(BallotClientError, match="FalseComplaint"):
+        send_as(w3, f.complain(1, 1, list(honest.encrypted_shares), ec.to_evm(dh), proof.to_evm()), trustees[1])
+    shares = {i: c.settle_shares(t, 1, secrets[i]) for i, t in enumerate(trustees, start=1)}
+    assert f.isDisqualified(1, 3).call() and not f.isDisqualified(1, 1).call()
+    n, t, complete, _, agg = c.ceremony(1)
+    assert complete and agg[0] == dkg.election_key([d for d in c.dealings(1)])
+    lam = pf.lagrange_at_zero([1, 3])
+    assert ec.g_mul((lam[0] * shares[1] + lam[1] * shares[3]) % ec.N) == agg[0]
