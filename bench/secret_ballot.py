@@ -60,7 +60,7 @@ def onchain(n_ballots: int, options: int) -> dict:
         secrets[i] = client.post_transport_key(t, 1)
     for t in trustees:
         client.post_dealing(t, 1)
-    gas["postDealing (last, completes the key)"] = [int(w3.eth.get_transaction_receipt(
+    gas["postDealing (t=3 commitments, 4 shares)"] = [int(w3.eth.get_transaction_receipt(
         w3.eth.get_block("latest")["transactions"][0])["gasUsed"])]
     shares = {i: client.settle_shares(trustees[i - 1], 1, secrets[i]) for i in secrets}
     registrar = Registrar.generate(2048)
