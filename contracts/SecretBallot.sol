@@ -350,7 +350,8 @@ contract SecretBallot is AccessControl {
      * `dh = x_j * E_i` (transport secret times the dealer's ephemeral key) with a Chaum–Pedersen proof, and the
      * dealer's posted `encryptedShares`. The contract decrypts the share and checks it against the dealer's
      * commitments; if it does not match, the dealer is disqualified and its polynomial leaves the key.
-     * Only before the ceremony completes (no election can use a key that may still change).
+     * Only before the ceremony completes (no election can use a key that may still change). Every earlier
+     * confirmation is cleared: those trustees must open their (changed) share again and re-confirm.
      */
     function complain(
         uint256 ceremonyId,
@@ -382,6 +383,16 @@ contract SecretBallot is AccessControl {
             agg[j] = agg[j].sub(theirs[j]);
         }
         emit DealerDisqualified(ceremonyId, dealer, index);
+        _resetConfirmations(ceremonyId, c);
+    }
+
+    /// @dev Shares confirmed before a disqualification include the removed polynomial: confirm again.
+    function _resetConfirmations(uint256 ceremonyId, Ceremony storage c) private {
+        if (c.confirmations == 0) return;
+        for (uint256 j = 1; j <= c.trustees; ++j) {
+            _confirmed[ceremonyId][j] = false;
+        }
+        c.confirmations = 0;
     }
 
     // ------------------------------------------------------------------ elections

@@ -127,6 +127,10 @@ def share_cmd(rpc: str, contract: str | None, manifest: str | None, account_keys
         raise Co3Error("the account and the transport keystore belong to different trustees")
     share = client.settle_shares(acct, meta["ceremony"], secret, say=click.echo)
     path = out / f"share-{meta['ceremony']}-{meta['index']}.json"
+    version = 1
+    while path.exists():  # a dealer was disqualified after an earlier run: keep both, the new one is current
+        version += 1
+        path = out / f"share-{meta['ceremony']}-{meta['index']}-v{version}.json"
     save_secret(path, password, share, {**meta, "role": "share"})
     complete = client.ceremony(meta["ceremony"])[2]
     click.echo(f"trustee {meta['index']}: share checked against every qualified dealer's commitments and"

@@ -234,13 +234,17 @@ class SecretBallotClient:
         info = self.election(election_id)
         index = self.trustee_index(info.ceremony_id, trustee.address)
         vk = ec.g_mul(share)
+        on_chain = point(self.contract.functions.verificationKey(info.ceremony_id, index).call())
+        if vk != on_chain:
+            raise BallotClientError(f"this share is not trustee {index}'s current share of ceremony"
+                                    f" {info.ceremony_id} (a dealer was disqualified after it was opened?):"
+                                    " run `co3chain trustee share` again")
         dom = pf.decrypt_domain(self.chain_id, self.address, election_id, trustee.address)
         ds, prs = [], []
         for ct in self.totals(election_id):
             d, pr = pf.partial_decrypt(share, vk, ct, dom)
             ds.append(ec.to_evm(d))
             prs.append(pr.to_evm())
-        del index
         send_as(self.w3, self.contract.functions.postDecryption(election_id, ds, prs), trustee)
 
     def compute_tally(self, election_id: int) -> tuple[list[int], list[int]]:

@@ -197,21 +197,29 @@ def test_bad_dealer_is_disqualified_by_proven_complaint() -> None:
     secrets = {i: c.post_transport_key(t, 1) for i, t in enumerate(trustees, start=1)}
     c.post_dealing(trustees[0], 1)
     c.post_dealing(trustees[1], 1)
-    # trustee 3 cheats: trustee 1's share is off by one
+    # trustee 3 cheats: trustee 2's share is off by one
     tks = [point(f.transportKey(1, j).call()) for j in (1, 2, 3)]
     dom3 = pf.ceremony_domain(c.chain_id, addr, 1, trustees[2].address)
     dealing, _ = dkg.deal(3, 2, tks, 1, dom3)
-    enc = [(dealing.encrypted_shares[0] + 1) % ec.N, *dealing.encrypted_shares[1:]]
+    enc = list(dealing.encrypted_shares)
+    enc[1] = (enc[1] + 1) % ec.N
     send_as(w3, f.postDealing(1, [ec.to_evm(p) for p in dealing.commitments], enc, ec.to_evm(dealing.ephemeral),
                               dealing.pok.to_evm()), trustees[2])
+    # trustee 1 (whose shares are fine) confirms first, with a share that still includes dealer 3
+    stale = c.settle_shares(trustees[0], 1, secrets[1])
     # trustee 2 cannot complain falsely about trustee 1's honest dealing
     honest = next(d for d in c.dealings(1) if d.dealer == 1)
     tk2 = point(f.transportKey(1, 2).call())
     dh, proof = dkg.complaint(honest, secrets[2], tk2, pf.ceremony_domain(c.chain_id, addr, 1, trustees[1].address))
     with pytest.raises(BallotClientError, match="FalseComplaint"):
         send_as(w3, f.complain(1, 1, list(honest.encrypted_shares), ec.to_evm(dh), proof.to_evm()), trustees[1])
-    shares = {i: c.settle_shares(t, 1, secrets[i]) for i, t in enumerate(trustees, start=1)}
+    shares = {2: c.settle_shares(trustees[1], 1, secrets[2])}  # proves dealer 3 bad, then confirms
     assert f.isDisqualified(1, 3).call() and not f.isDisqualified(1, 1).call()
+    info = f.ceremony(1).call()[0]
+    assert info[4] == 1 and not info[6]  # trustee 1's confirmation was cleared; only trustee 2's counts
+    shares[1] = c.settle_shares(trustees[0], 1, secrets[1])
+    shares[3] = c.settle_shares(trustees[2], 1, secrets[3])
+    assert shares[1] != stale
     n, t, complete, _, agg = c.ceremony(1)
     assert complete and agg[0] == dkg.election_key([d for d in c.dealings(1)])
     lam = pf.lagrange_at_zero([1, 3])
