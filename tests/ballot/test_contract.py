@@ -56,9 +56,14 @@ def test_full_election_tally_and_wrong_claims(setup: Setup) -> None:
     with pytest.raises(BallotClientError, match="VotingClosed"):
         setup.vote(Account.create(), 0)
     # a wrong partial decryption (another trustee's share, or a proof made for another election) is rejected
-    with pytest.raises(BallotClientError, match="InvalidProof"):
+    with pytest.raises(BallotClientError, match="not trustee 1's current share"):
         setup.client.post_decryption(trustee, 1, setup.shares[2])
     totals = setup.client.totals(1)
+    dom = pf.decrypt_domain(setup.client.chain_id, setup.client.address, 1, trustee.address)
+    wrong = [pf.partial_decrypt(setup.shares[2], ec.g_mul(setup.shares[2]), ct, dom) for ct in totals]
+    with pytest.raises(BallotClientError, match="InvalidProof"):  # on-chain: proof against trustee 1's key fails
+        send_as(setup.w3, f.postDecryption(1, [ec.to_evm(d) for d, _ in wrong], [p.to_evm() for _, p in wrong]),
+                trustee)
     dom_other = pf.decrypt_domain(setup.client.chain_id, setup.client.address, 2, trustee.address)
     vk = ec.g_mul(setup.shares[1])
     parts = [pf.partial_decrypt(setup.shares[1], vk, ct, dom_other) for ct in totals]
