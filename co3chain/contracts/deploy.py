@@ -51,12 +51,13 @@ SUITE: tuple[str, ...] = (
     "CO3Governance",
     "ConsortiumValidators",
     "ConsortiumCouncil",
+    "SecretBallot",  # secret ballots (co3chain/ballot): admin-only constructor, see docs/secret-ballot.md
 )
 
 #: Contracts whose admin the timelock takes over (every AccessControl contract but the timelock itself).
 ADMINISTERED: tuple[str, ...] = (
     "CitizenRegistry", "CommonsToken", "Reputation", "CommoningAreas", "AttestationHub", "CO3Governance",
-    "ConsortiumValidators",
+    "ConsortiumValidators", "SecretBallot",
 )
 
 #: Powers no externally owned account may hold after deploy (issue 10; the audit checks the same list).
@@ -294,6 +295,8 @@ def constructor_args(name: str, params: SuiteParams, addresses: Mapping[str, str
             addresses["CommoningAreas"],
             addresses["ConsortiumTimelock"],
         ]
+    if name == "SecretBallot":
+        return [admin]
     if name == "ConsortiumValidators":
         return [sorted((to_checksum_address(v) for v in params.validators), key=lambda a: int(a, 16))]
     raise DeployError(f"no constructor recipe for contract {name}")
@@ -324,6 +327,7 @@ def role_plan(params: SuiteParams, addresses: Mapping[str, str], abis: Mapping[s
         ("CitizenRegistry", "REGISTRAR_ROLE", params.registrars or [params.deployer]),
         ("CommoningAreas", "AREA_MANAGER_ROLE", params.area_managers or [params.deployer]),
         ("CO3Governance", "PROPOSER_ROLE", params.proposers or [params.deployer]),
+        ("SecretBallot", "ELECTION_MANAGER_ROLE", params.proposers or [params.deployer]),
     ]
     for contract, role, accounts in people:
         for acct in accounts:

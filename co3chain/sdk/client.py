@@ -235,6 +235,38 @@ class Client:
         return self._post("/v1/relay/spend", body, m.TxAccepted)
 
     # ------------------------------------------------------------------ signing helpers (citizen side)
+    # ------------------------------------------------------------------ secret ballots (co3chain/ballot)
+    def secret_election(self, election_id: int) -> dict[str, Any]:
+        """Public parameters of a secret election: key, options, window, registrar RSA key, results."""
+        return dict(self._request("GET", f"/v1/ballot/elections/{int(election_id)}"))
+
+    def prepare_secret_ballot(self, voter: Any, election_id: int, choice: int,
+                              previous: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Encrypt ``choice`` (0-based) and prove it *on this machine*, signed by the fresh ``voter`` key.
+
+        ``previous`` is the body of this key's last ballot (a re-vote replaces it). Keep the returned body if
+        you may vote again. Nothing secret leaves the device: the API sees ciphertexts and proofs only.
+        """
+        from co3chain.ballot import proofs as pf
+        from co3chain.ballot.client import sign_ballot
+
+        e = self.secret_election(election_id)
+        key = (int(e["electionKey"][0]), int(e["electionKey"][1]))
+        dom = pf.ballot_domain(int(e["chainId"]), e["contract"], int(election_id), voter.address)
+        state = self._request("GET", f"/v1/ballot/elections/{int(election_id)}/voters/{voter.address}")
+        nonce = int(state["nonce"]) + 1
+        cts, bits, sum_proof = pf.make_ballot(key, choice, int(e["options"]), dom).to_evm()
+        as_str = [[[str(v) for v in p] for p in c] for c in cts]
+        return {"electionId": int(election_id), "voter": voter.address, "nonce": nonce, "ciphertexts": as_str,
+                "bitProofs": [[str(v) for v in b] for b in bits], "sumProof": [str(v) for v in sum_proof],
+                "previous": previous["ciphertexts"] if previous else [],
+                "signature": "0x" + sign_ballot(voter, int(e["chainId"]), e["contract"], int(election_id), nonce,
+                                                cts).hex()}
+
+    def relay_secret_ballot(self, body: dict[str, Any], credential: bytes = b"") -> m.TxAccepted:
+        """Send a prepared ballot through the API's relayer (``credential`` only with the first ballot)."""
+        return self._post("/v1/ballot/relay", {**body, "credential": "0x" + credential.hex()}, m.TxAccepted)
+
     def sign_vote(self, account: Any, proposal_id: int | str, support: int, nonce: int | None = None) -> m.VoteRelay:
         """A ``VoteRelay`` body signed by ``account`` (nonce fetched from the API when not given)."""
         pid = int(proposal_id)
