@@ -25,6 +25,7 @@ from co3chain.contracts.governance_typed_data import (
     sign_commitment,
     vote_commitment,
 )
+from co3chain.privacy.revocation import RevocationReason
 from tests.contracts.suite_helpers import ADMIN_ROLE, events, reverts, role, send
 from tests.contracts.test_governance import (
     AGAINST,
@@ -63,7 +64,7 @@ def test_revoked_citizen_has_no_token_weight(g: Gov) -> None:
     alice, bob = g.citizens[0], g.citizens[1]
     _mint(g, alice.address, 5 * TOKEN_UNIT)
     _mint(g, bob.address, 5 * TOKEN_UNIT)
-    send(g.registry.functions.revoke(alice.address, "moved away"), g.registrar)
+    send(g.registry.functions.revoke(alice.address, RevocationReason.ELIGIBILITY_ENDED), g.registrar)
     pid, start, _, _ = g.propose(mode=TOKEN)
     g.goto(start + 1)
     with reverts("NoVotingWeight(address,uint256)", alice.address, pid):

@@ -297,7 +297,7 @@ def test_past_eligible_count_follows_expiry_renewal_and_revocation(w3: Web3, tes
     next_block_at(tester, day0 + 2 * DAY)
     send(reg.functions.renew(a.address, day0 + 20 * DAY), registrar)  # renewed after its expiry day ended
     next_block_at(tester, day0 + 3 * DAY)
-    send(reg.functions.revoke(b.address, "left"), registrar)  # revoked after its expiry day ended
+    send(reg.functions.revoke(b.address, RevocationReason.ELIGIBILITY_ENDED), registrar)  # revoked after its expiry day ended
     next_block_at(tester, day0 + 4 * DAY)
     send(reg.functions.renew(c.address, day0 + 30 * DAY), registrar)  # renewed before expiry: no gap
     next_block_at(tester, day0 + 6 * DAY)

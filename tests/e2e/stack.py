@@ -12,6 +12,7 @@ only show up this way. Every wait has a hard timeout; :func:`running_stack` alwa
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import random
@@ -31,7 +32,13 @@ from eth_utils import keccak
 from web3 import HTTPProvider, Web3
 
 from co3chain.api.config import new_api_key
-from co3chain.contracts.deploy import contracts_from_manifest, deploy_suite, qbft_compatible, save_manifest
+from co3chain.contracts.deploy import (
+    DEV_VOTING_BOUNDS,
+    contracts_from_manifest,
+    deploy_suite,
+    qbft_compatible,
+    save_manifest,
+)
 from co3chain.node import localnet
 from co3chain.sdk import Client
 from tests.node.procs import NodeProcess, free_port, make_network
@@ -190,6 +197,11 @@ class Stack:
         self.wait_tx(sent.txHash)
         return citizen
 
+    @functools.cached_property
+    def chain_id(self) -> int:
+        """The network's chain id, read once (check-ins are device-signed for it even while the node is down)."""
+        return int(self.w3.eth.chain_id)
+
     def wait_indexed(self, block: int, timeout: float = 60) -> int:
         """Wait until the API's background indexer has processed ``block``; returns its indexed height."""
         def reached() -> int | None:
@@ -202,7 +214,7 @@ class Stack:
     def checkin(self, citizen: Any, event_id: str) -> str:
         """POST an HMAC-signed AR check-in, device-signed by ``citizen``, to the lead; returns the attestation id."""
         body = checkin_body(event_id, key=citizen.key, timestamp=int(time.time()) - 5,
-                            chain_id=int(self.w3.eth.chain_id), hub=self.contracts["AttestationHub"].address)
+                            chain_id=self.chain_id, hub=self.contracts["AttestationHub"].address)
         resp = self.cluster.post_checkin(body)
         assert resp.status_code == 202, resp.text
         aid = str(resp.json()["attestation_id"])
@@ -330,7 +342,9 @@ def running_stack(workdir: Path, *, validators: int = 1, batch_size: int = 25,
             validator_set = net.validators
         w3 = qbft_compatible(Web3(HTTPProvider(api_rpc, request_kwargs={"timeout": 30})))
         manifest = deploy_suite(w3, PA_ACCOUNT, oracle_signers=SIGNERS, oracle_threshold=2,
-                                validators=validator_set, relayer=RELAYER.address, network="co3chain-e2e")
+                                validators=validator_set, relayer=RELAYER.address, network="co3chain-e2e",
+                                # a development network: short votes, as localnet deploys (the handover stays)
+                                voting_bounds=DEV_VOTING_BOUNDS)
         manifest_path = save_manifest(manifest, workdir / "deployment.json")
         contracts = contracts_from_manifest(w3, manifest)
 
@@ -346,7 +360,9 @@ def running_stack(workdir: Path, *, validators: int = 1, batch_size: int = 25,
                      "registry": contracts["CitizenRegistry"].address}
         cluster = Cluster.create(oracle_dir, oracle_rpc, OracleAddresses(addresses), batch_size=batch_size)  # type: ignore[arg-type]
         cluster.start_all()
-        yield Stack(workdir, node, net, w3, manifest, contracts, api, cluster, pa, anon)
+        stack = Stack(workdir, node, net, w3, manifest, contracts, api, cluster, pa, anon)
+        assert stack.chain_id  # read while the node is up (a scenario stops it)
+        yield stack
     finally:
         if cluster is not None:
             cluster.stop_all()

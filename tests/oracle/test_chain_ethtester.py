@@ -152,7 +152,7 @@ def test_reward_raised_after_signing_mints_the_signed_reward(services, suite) ->
     refused (the oracle reads the hub's per-claim cap, which the hub enforces too) instead of minting it."""
     lead, _ = services
     client = TestClient(lead.app)
-    aid = post(client, checkin_body("ci-raise", timestamp=int(time.time()) - 5)).json()["attestation_id"]
+    aid = post(client, checkin_body("ci-raise", timestamp=int(time.time()) - 5, **domain_of(suite))).json()["attestation_id"]
     lead.operator.validate_pending(time.time())
     lead.operator.collect_pending(time.time())
     assert lead.store.get(aid).state == "signed"
@@ -163,7 +163,7 @@ def test_reward_raised_after_signing_mints_the_signed_reward(services, suite) ->
     assert lead.store.get(aid).state == "confirmed"
     assert suite.token.functions.balanceOf(CITIZEN).call() == 10
 
-    later = post(client, checkin_body("ci-raise-2", timestamp=int(time.time()) - 2000)).json()["attestation_id"]
+    later = post(client, checkin_body("ci-raise-2", timestamp=int(time.time()) - 2000, **domain_of(suite))).json()["attestation_id"]
     lead.chain.invalidate()
     drain(lead)
     item = lead.store.get(later)

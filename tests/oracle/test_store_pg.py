@@ -24,7 +24,7 @@ from co3chain.oracle.cli import oracle as oracle_cli
 from co3chain.oracle.events import parse_event
 from co3chain.oracle.store import StoreError, open_store
 from co3chain.oracle.store_pg import PostgresQueueStore, redact
-from tests.oracle.helpers import T0, checkin_body
+from tests.oracle.helpers import T0, checkin_body, domain_of
 from tests.oracle.pg_server import PgCluster, shared_cluster
 
 pytestmark = pytest.mark.slow
@@ -257,7 +257,7 @@ def test_oracle_service_round_trip_on_postgres(pg_cluster: PgCluster, tmp_path, 
         assert not list(tmp_path.glob("*.db"))  # nothing fell back to SQLite
 
         client = TestClient(lead.app)
-        body = checkin_body("ci-pg", timestamp=int(time.time()) - 5)
+        body = checkin_body("ci-pg", timestamp=int(time.time()) - 5, **domain_of(suite))
         resp = post(client, body)
         assert resp.status_code == 202
         aid = resp.json()["attestation_id"]
