@@ -28,7 +28,9 @@ def test_oracle_routes_are_mounted_under_v1_oracle(world: World, tmp_path) -> No
     def ingest(*_args, **_kw):
         raise AuthError("missing X-Co3-Signature header")
 
-    oracle = SimpleNamespace(operator=SimpleNamespace(store=queue, ingest=ingest), store=queue,
+    failures: list[int] = []
+    metrics = SimpleNamespace(auth_failures=SimpleNamespace(inc=lambda: failures.append(1)))
+    oracle = SimpleNamespace(operator=SimpleNamespace(store=queue, ingest=ingest, metrics=metrics), store=queue,
                              start_worker=lambda: started.append("start"), stop=lambda: started.append("stop"))
     state = ApiState(chain=world.state.chain, store=world.state.store, indexer=world.state.indexer,
                      relayer=None, run_indexer=False, oracle=oracle)
@@ -39,7 +41,10 @@ def test_oracle_routes_are_mounted_under_v1_oracle(world: World, tmp_path) -> No
         assert http.get("/v1/oracle/events", params={"state": "rejected"}).json()[0]["state"] == "rejected"
         unsigned = http.post("/v1/oracle/webhooks/ar/checkin", content=b"{}")
         assert unsigned.status_code == 401
-        assert unsigned.json()["error"] == {"code": "unauthorized", "message": "missing X-Co3-Signature header"}
+        # Refused before the body is read (issue 17): the source headers are checked first.
+        assert unsigned.json()["error"]["code"] == "unauthorized"
+        assert unsigned.json()["error"]["message"].startswith("missing X-CO3-Source")
+        assert failures == [1]
         assert "/v1/oracle/webhooks/ar/checkin" in http.get("/openapi.json").json()["paths"]
         assert Client("http://testserver", http=http).oracle_rejected()[0]["event_id"] == "e1"
     assert started == ["start", "stop"]

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_utils import to_checksum_address
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, Field
 
 from co3chain.api import models as m
@@ -28,6 +28,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": m.ErrorResponse} for code in (400, 404, 409, 413, 422, 429, 502, 503)
 }
 Num = int | str
+#: An election id as the contract stores it (uint256; the API serves ids that fit 63 bits).
+ElectionId = Annotated[int, Path(ge=0, lt=2**63)]
 PointJson = tuple[Num, Num]
 CipherJson = tuple[PointJson, PointJson]
 
@@ -95,7 +97,7 @@ def _ciphers(raw: list[CipherJson], what: str) -> list[tuple[tuple[int, int], tu
 
 
 @router.get("/elections/{election_id}", response_model=SecretElection, responses=ERRORS)
-def secret_election(state: State, election_id: int) -> SecretElection:
+def secret_election(state: State, election_id: ElectionId) -> SecretElection:
     """Public parameters of a secret election (key, options, window, registrar key, results once tallied)."""
     c = state.chain
     sb = _contract(state)
@@ -120,7 +122,7 @@ class SecretVoterState(BaseModel):
 
 
 @router.get("/elections/{election_id}/voters/{voter}", response_model=SecretVoterState, responses=ERRORS)
-def secret_voter(state: State, election_id: int, voter: str) -> SecretVoterState:
+def secret_voter(state: State, election_id: ElectionId, voter: str) -> SecretVoterState:
     """How many ballots a fresh voting key has cast (to number a re-vote)."""
     try:
         voter = to_checksum_address(voter)
