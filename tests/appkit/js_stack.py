@@ -30,7 +30,7 @@ from web3 import HTTPProvider, Web3
 from co3chain.api.app import build_state, create_app
 from co3chain.api.config import new_api_key, parse_config
 from co3chain.contracts import compiler
-from co3chain.contracts.deploy import ArtifactSet, deploy_suite, save_manifest
+from co3chain.contracts.deploy import DEV_VOTING_BOUNDS, ArtifactSet, deploy_suite, save_manifest
 from co3chain.sdk import Client
 from tests.anvil import ANVIL_KEY, free_port, running_anvil
 from tests.oracle.helpers import SQUARE
@@ -87,7 +87,7 @@ def js_stack(workdir: Path, cors: list[str]) -> Iterator[dict[str, Any]]:
             w3.provider.make_request("anvil_setBalance", [acct.address, hex(10**21)])
         manifest = deploy_suite(w3, deployer, oracle_signers=[ORACLE.address], oracle_threshold=1,
                                 validators=[deployer.address], relayer=RELAYER.address, network="anvil",
-                                artifacts=_artifacts())
+                                artifacts=_artifacts(), voting_bounds=DEV_VOTING_BOUNDS)  # short demo votes
         save_manifest(manifest, workdir / "deployment.json")
         (workdir / "area1.geojson").write_text(json.dumps(SQUARE))
         (workdir / "oracle.toml").write_text(_oracle_toml(rpc_url, manifest))
