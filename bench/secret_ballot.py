@@ -35,9 +35,8 @@ from web3 import EthereumTesterProvider, Web3  # noqa: E402
 from co3chain.ballot import bn254 as ec  # noqa: E402
 from co3chain.ballot import dkg  # noqa: E402
 from co3chain.ballot import proofs as pf  # noqa: E402
-from co3chain.ballot.client import SecretBallotClient, cipher, send_as  # noqa: E402
+from co3chain.ballot.client import cipher, deploy_secret_ballot, send_as  # noqa: E402
 from co3chain.ballot.credential import Registrar, blind, finalize  # noqa: E402
-from co3chain.contracts.artifacts_dev import artifact  # noqa: E402
 
 
 def onchain(n_ballots: int, options: int) -> dict:
@@ -47,12 +46,8 @@ def onchain(n_ballots: int, options: int) -> dict:
     for p in people:
         w3.eth.send_transaction({"from": w3.eth.accounts[0], "to": p.address, "value": 10**21})
     admin, manager, relayer, *trustees = people
-    art = artifact("SecretBallot")
-    factory = w3.eth.contract(abi=art["abi"], bytecode=art["bytecode"])
-    deploy = send_as(w3, factory.constructor(admin.address), admin, gas=8_000_000)
-    client = SecretBallotClient(w3, deploy["contractAddress"])
+    client, deploy = deploy_secret_ballot(w3, admin, manager)
     f = client.contract.functions
-    send_as(w3, f.grantRole(f.ELECTION_MANAGER_ROLE().call(), manager.address), admin)
     send_as(w3, f.openCeremony([t.address for t in trustees], 3), admin)
     gas: dict[str, list[int]] = {"deploy": [int(deploy["gasUsed"])]}
     secrets = {}

@@ -39,6 +39,14 @@ def create_keystore(
         raise KeystoreError("private key must be 32 bytes")
     acct = Account.from_key(key)
     data = Account.encrypt(key, password, kdf="scrypt", iterations=scrypt_n)
+    write_new_keystore(p, data)
+    return acct.address
+
+
+def write_new_keystore(path: Path | str, data: dict) -> Path:
+    """Write keystore JSON ``data`` to a new file of mode 0600 (parents created); never overwrites, so a key
+    cannot be lost by re-running a command.  Shared by every kind of co3chain keystore."""
+    p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     try:
         fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -47,7 +55,14 @@ def create_keystore(
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         json.dump(data, fh)
     os.chmod(p, 0o600)
-    return acct.address
+    return p
+
+
+def decrypt_failure(path: Path | str, exc: ValueError) -> KeystoreError:
+    """The readable error for a keystore that would not decrypt: a MAC mismatch means a wrong password."""
+    if "MAC mismatch" in str(exc):
+        return KeystoreError(f"wrong password for keystore {path}")
+    return KeystoreError(f"keystore {path} is invalid: {exc}")
 
 
 def load_private_key(path: Path | str, password: str) -> bytes:
@@ -62,9 +77,7 @@ def load_private_key(path: Path | str, password: str) -> bytes:
     try:
         return bytes(Account.decrypt(data, password))
     except ValueError as exc:
-        if "MAC mismatch" in str(exc):
-            raise KeystoreError(f"wrong password for keystore {p}") from None
-        raise KeystoreError(f"keystore {p} is invalid: {exc}") from None
+        raise decrypt_failure(p, exc) from None
     except (KeyError, TypeError) as exc:
         raise KeystoreError(f"keystore {p} is not a v3 keystore (missing {exc})") from None
 

@@ -111,13 +111,10 @@ def chain_cmd(rpc: str, batch_size: int, quiet: bool, timezone: str, html_path: 
 
     def go() -> AuditReport:
         genesis = load_genesis(genesis_path)
-        client = RpcClient(rpc, batch_size)
-        try:
+        with RpcClient(rpc, batch_size) as client:
             opts = ChainAuditOptions(from_block, to_block, False if no_progress else None, replay=replay,
                                      checkpoint=checkpoint, check_served=not no_served_check)
             return audit_chain(client, genesis, opts)
-        finally:
-            client.close()
 
     _run(go, json_path, html_path, quiet)
 
@@ -144,13 +141,11 @@ def proposal_cmd(proposal_id: str, rpc: str, batch_size: int, quiet: bool, timez
 
     def go() -> AuditReport:
         manifest = load_manifest(manifest_path)
-        client = RpcClient(rpc, batch_size)
-        opts = ProposalAuditOptions(block=block, source_root=source_root or compiler.REPO_ROOT, proofs=not no_proofs,
-                                    progress=False if no_progress else None, all_receipts=all_receipts)
-        try:
+        with RpcClient(rpc, batch_size) as client:
+            opts = ProposalAuditOptions(block=block, source_root=source_root or compiler.REPO_ROOT,
+                                        proofs=not no_proofs, progress=False if no_progress else None,
+                                        all_receipts=all_receipts)
             return audit_proposal(client, manifest, pid, opts)
-        finally:
-            client.close()
 
     _run(go, json_path, html_path, quiet)
 
@@ -171,11 +166,8 @@ def contracts_cmd(rpc: str, batch_size: int, quiet: bool, timezone: str, html_pa
 
     def go() -> AuditReport:
         manifest = load_manifest(manifest_path)
-        client = RpcClient(rpc, batch_size)
-        try:
+        with RpcClient(rpc, batch_size) as client:
             return audit_contracts(client, manifest, source_root or compiler.REPO_ROOT, block)
-        finally:
-            client.close()
 
     _run(go, json_path, html_path, quiet)
 
@@ -198,11 +190,8 @@ def powers_cmd(rpc: str, batch_size: int, quiet: bool, timezone: str, html_path:
 
     def go() -> AuditReport:
         manifest = load_manifest(manifest_path)
-        client = RpcClient(rpc, batch_size)
-        try:
+        with RpcClient(rpc, batch_size) as client:
             return audit_contracts(client, manifest, source_root or compiler.REPO_ROOT, block, bytecode=False)
-        finally:
-            client.close()
 
     _run(go, json_path, html_path, quiet)
 
@@ -225,10 +214,7 @@ def budget_cmd(round_id: int, rpc: str, batch_size: int, quiet: bool, timezone: 
             raise BudgetAuditError(f"{manifest_path} is not valid JSON: {exc}") from None
         if not isinstance(manifest, dict):
             raise BudgetAuditError(f"{manifest_path} is not a deployment manifest")
-        client = RpcClient(rpc, batch_size)
-        try:
+        with RpcClient(rpc, batch_size) as client:
             return audit_budget_round(client, manifest, round_id)
-        finally:
-            client.close()
 
     _run(go, json_path, html_path, quiet)

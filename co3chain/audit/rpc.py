@@ -91,6 +91,13 @@ class RpcClient:
         if callable(close):
             close()
 
+    def __enter__(self) -> RpcClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Close the transport however the audit ended, so every command need not repeat try/finally."""
+        self.close()
+
 
 def _error_text(err: Any) -> str:
     if isinstance(err, dict):

@@ -138,14 +138,20 @@ def sub(p1: Point, p2: Point) -> Point:
     return add(p1, neg(p2))
 
 
+def _multiples(base: tuple[int, int, int]) -> list[tuple[int, int, int]]:
+    """``[0, 1, …, 15] * base`` (Jacobian): one row of a 4-bit window table."""
+    row = [_INF, base]
+    for _ in range(14):
+        row.append(_jadd(row[-1], base))
+    return row
+
+
 def _jmul(pt: Point, k: int) -> tuple[int, int, int]:
     """Left-to-right 4-bit windowed multiplication (variable base)."""
     k %= N
     if pt is None or k == 0:
         return _INF
-    table = [_INF, _to_jac(pt)]
-    for _ in range(14):
-        table.append(_jadd(table[-1], table[1]))
+    table = _multiples(_to_jac(pt))
     acc = _INF
     for shift in range((k.bit_length() + 3) // 4 * 4 - 4, -1, -4):
         acc = _jdouble(_jdouble(_jdouble(_jdouble(acc))))
@@ -165,10 +171,7 @@ def _fixed_table(pt: tuple[int, int]) -> tuple[tuple[tuple[int, int], ...], ...]
     rows = []
     base = _to_jac(pt)
     for _ in range(64):
-        row_j = [_INF, base]
-        for _ in range(14):
-            row_j.append(_jadd(row_j[-1], base))
-        rows.append(tuple(_from_jac(j) or (0, 0) for j in row_j))
+        rows.append(tuple(_from_jac(j) or (0, 0) for j in _multiples(base)))
         for _ in range(4):
             base = _jdouble(base)
     return tuple(rows)

@@ -106,6 +106,22 @@ class ElectionInfo:
     tallied: bool
 
 
+def deploy_secret_ballot(w3: Any, admin: Any, manager: Any = None) -> tuple[SecretBallotClient, Any]:
+    """Deploy a bare ``SecretBallot`` administered by ``admin`` (and let ``manager`` run elections, if given);
+    returns its client and the deploy receipt.  For demos, benches and tests on a throw-away chain: a real
+    network deploys it with the rest of the suite, which hands the admin role to the timelock."""
+    from co3chain.contracts.artifacts_dev import artifact
+
+    art = artifact("SecretBallot")
+    factory = w3.eth.contract(abi=art["abi"], bytecode=art["bytecode"])
+    receipt = send_as(w3, factory.constructor(admin.address), admin, gas=8_000_000)
+    client = SecretBallotClient(w3, receipt["contractAddress"])
+    if manager is not None:
+        f = client.contract.functions
+        send_as(w3, f.grantRole(f.ELECTION_MANAGER_ROLE().call(), manager.address), admin)
+    return client, receipt
+
+
 class SecretBallotClient:
     """Reads and writes one deployed ``SecretBallot``."""
 

@@ -15,7 +15,7 @@ from typing import Any
 from eth_account import Account
 
 from co3chain.audit.secret_ballot import BallotAudit, audit_election
-from co3chain.ballot.client import SecretBallotClient, cipher, send_as
+from co3chain.ballot.client import SecretBallotClient, cipher, deploy_secret_ballot, send_as
 from co3chain.ballot.credential import Registrar, blind, finalize
 
 OPTIONS = ("keep the park open at night", "close it at 22:00", "close it at sunset")
@@ -104,20 +104,13 @@ def run_in_process(citizens: int = 8, say: Callable[[str], None] = print) -> Dem
     from eth_tester import EthereumTester, PyEVMBackend
     from web3 import EthereumTesterProvider, Web3
 
-    from co3chain.contracts.artifacts_dev import artifact
-
     tester = EthereumTester(PyEVMBackend())
     w3 = Web3(EthereumTesterProvider(tester))
     people = [Account.create() for _ in range(7)]
     for p in people:
         w3.eth.send_transaction({"from": w3.eth.accounts[0], "to": p.address, "value": 10**21})
     admin, manager, relayer, *trustees = people
-    art = artifact("SecretBallot")
-    factory = w3.eth.contract(abi=art["abi"], bytecode=art["bytecode"])
-    address = send_as(w3, factory.constructor(admin.address), admin, gas=8_000_000)["contractAddress"]
-    client = SecretBallotClient(w3, address)
-    c = client.contract.functions
-    send_as(w3, c.grantRole(c.ELECTION_MANAGER_ROLE().call(), manager.address), admin)
+    client, _ = deploy_secret_ballot(w3, admin, manager)
 
     def advance(ts: int) -> None:
         tester.time_travel(ts + 1)

@@ -10,14 +10,13 @@ wrong election by mistake.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from eth_keyfile import create_keyfile_json, decode_keyfile_json
 
 from co3chain.ballot import bn254 as ec
-from co3chain.keys import KeystoreError
+from co3chain.keys import KeystoreError, decrypt_failure, write_new_keystore
 
 KIND = "co3chain-ballot-trustee-secret"
 
@@ -34,15 +33,7 @@ def save_secret(path: Path | str, password: str, secret: int, meta: dict[str, An
     data.pop("address", None)  # not an account key: an address would only mislead
     pub = ec.g_mul(secret)
     data["co3chain"] = {"kind": KIND, **meta, "public": [str(pub[0]), str(pub[1])]}
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        raise KeystoreError(f"keystore {p} already exists; not overwriting") from None
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(data, fh)
-    return p
+    return write_new_keystore(path, data)
 
 
 def load_secret(path: Path | str, password: str) -> tuple[int, dict[str, Any]]:
@@ -60,9 +51,7 @@ def load_secret(path: Path | str, password: str) -> tuple[int, dict[str, Any]]:
     try:
         secret = int.from_bytes(decode_keyfile_json(data, password.encode()), "big")
     except ValueError as exc:
-        if "MAC mismatch" in str(exc):
-            raise KeystoreError(f"wrong password for keystore {p}") from None
-        raise KeystoreError(f"keystore {p} is invalid: {exc}") from None
+        raise decrypt_failure(p, exc) from None
     if ec.g_mul(secret) != (int(meta["public"][0]), int(meta["public"][1])):
         raise KeystoreError(f"keystore {p}: decrypted secret does not match its recorded public key")
     return secret, meta

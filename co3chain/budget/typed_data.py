@@ -12,17 +12,12 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils import is_address, keccak, to_checksum_address
 
+from co3chain.contracts.typed_data import EIP712_DOMAIN_TYPE
 from co3chain.errors import Co3Error
 
 DOMAIN_NAME = "CO3 ParticipatoryBudget"
 DOMAIN_VERSION = "1"
 
-_DOMAIN_TYPE = [
-    {"name": "name", "type": "string"},
-    {"name": "version", "type": "string"},
-    {"name": "chainId", "type": "uint256"},
-    {"name": "verifyingContract", "type": "address"},
-]
 BALLOT_TYPE = [
     {"name": "roundId", "type": "uint256"},
     {"name": "selection", "type": "uint256"},
@@ -52,7 +47,7 @@ def ballot_typed_data(
 ) -> dict[str, Any]:
     """Full EIP-712 message of a signed budget ballot (``castBallotBySig``)."""
     return {
-        "types": {"EIP712Domain": _DOMAIN_TYPE, "BudgetBallot": BALLOT_TYPE},
+        "types": {"EIP712Domain": EIP712_DOMAIN_TYPE, "BudgetBallot": BALLOT_TYPE},
         "primaryType": "BudgetBallot",
         "domain": {
             "name": DOMAIN_NAME,

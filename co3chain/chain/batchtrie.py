@@ -11,7 +11,7 @@ random data in ``tests/chain/test_batchtrie.py``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any
 
 import rlp
@@ -86,14 +86,22 @@ def _build(w: _Writer, items: list[tuple[Nibbles, bytes]], depth: int) -> Node:
     if len(items[0][0]) == depth:
         branch[16] = items[0][1]
         i = 1
+    for nib, run in _by_nibble(items, depth, i):
+        branch[nib] = w.ref(_build(w, run, depth + 1))
+    return branch
+
+
+def _by_nibble(items: list[tuple[Nibbles, Any]], depth: int, start: int) -> Iterator[tuple[int, list[Any]]]:
+    """The runs of ``items[start:]`` (sorted, all keys longer than ``depth``) that share the nibble at
+    ``depth``: one per child of a branch, with that child's nibble."""
+    i = start
     while i < len(items):
         nib = items[i][0][depth]
         j = i
         while j < len(items) and items[j][0][depth] == nib:
             j += 1
-        branch[nib] = w.ref(_build(w, items[i:j], depth + 1))
+        yield nib, items[i:j]
         i = j
-    return branch
 
 
 def _collect(w: _Writer, node: Node, prefix: Nibbles, out: dict[Nibbles, bytes]) -> None:
@@ -150,14 +158,8 @@ def _update(w: _Writer, node: Node, prefix: Nibbles, items: list[tuple[Nibbles, 
         v = items[0][1]
         new[16] = b"" if v is None else v
         i = 1
-    while i < len(items):
-        nib = items[i][0][depth]
-        j = i
-        while j < len(items) and items[j][0][depth] == nib:
-            j += 1
-        child = _update(w, w.load(new[nib]), (*prefix, nib), items[i:j])
-        new[nib] = w.ref(child)
-        i = j
+    for nib, run in _by_nibble(items, depth, i):
+        new[nib] = w.ref(_update(w, w.load(new[nib]), (*prefix, nib), run))
     return _normalize_branch(w, new)
 
 

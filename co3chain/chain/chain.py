@@ -1005,13 +1005,7 @@ class NodeChain:
         cached = self._built.get(header.hash)
         if cached is not None and cached[0] == parent.hash:
             return cached[1], cached[2]
-        template = header.copy(
-            gas_used=0,
-            bloom=0,
-            state_root=parent.state_root,
-            transaction_root=BLANK_ROOT_HASH,
-            receipt_root=BLANK_ROOT_HASH,
-        )
+        template = _reexecution_template(header, parent)
         computed, receipts, overlay = self._execute(parent, template, block.transactions)
         _compare_roots(header, computed)
         if self.cross_check:
@@ -1026,13 +1020,7 @@ class NodeChain:
         sealed or imported."""
         other = make_engine("py-evm" if self.engine.name == "revm" else "revm")
         header = block.header
-        template = header.copy(
-            gas_used=0,
-            bloom=0,
-            state_root=parent.state_root,
-            transaction_root=BLANK_ROOT_HASH,
-            receipt_root=BLANK_ROOT_HASH,
-        )
+        template = _reexecution_template(header, parent)
         builder = BlockBuilder(self, parent, template, strict=True, engine=other)
         try:
             builder.add(block.transactions)
@@ -1125,6 +1113,18 @@ def _genesis_digest(g: Genesis) -> bytes:
         for slot in sorted(acct.storage):
             h.update(slot.to_bytes(32, "big") + acct.storage[slot].to_bytes(32, "big"))
     return h.digest()
+
+
+def _reexecution_template(header: QbftBlockHeader, parent: QbftBlockHeader) -> QbftBlockHeader:
+    """``header`` with what execution computes reset (gas, bloom, roots, state on ``parent``), so that
+    re-executing its transactions on it must arrive at the header's own values."""
+    return header.copy(
+        gas_used=0,
+        bloom=0,
+        state_root=parent.state_root,
+        transaction_root=BLANK_ROOT_HASH,
+        receipt_root=BLANK_ROOT_HASH,
+    )
 
 
 def _compare_roots(expected: QbftBlockHeader, computed: QbftBlockHeader) -> None:

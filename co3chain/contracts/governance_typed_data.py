@@ -108,21 +108,24 @@ def governance_domain(chain_id: int, governance_address: str) -> dict[str, Any]:
     }
 
 
+def _governance_message(domain: dict[str, Any], primary: str, fields: list[dict[str, str]],
+                        message: dict[str, Any]) -> dict[str, Any]:
+    """The EIP-712 envelope (types, primary type, domain) around one checked ``message``; callers build the
+    domain first so that, as before, a bad chain id or address is reported before a bad message field."""
+    return {"types": {"EIP712Domain": EIP712_DOMAIN_TYPE, primary: fields}, "primaryType": primary,
+            "domain": domain, "message": message}
+
+
 def ballot_typed_data(
     chain_id: int, governance_address: str, *, proposal_id: int, support: int, voter: str, nonce: int
 ) -> dict[str, Any]:
     """Full EIP-712 message of a signed open vote (``castVoteBySig``)."""
-    return {
-        "types": {"EIP712Domain": EIP712_DOMAIN_TYPE, "Ballot": BALLOT_TYPE},
-        "primaryType": "Ballot",
-        "domain": governance_domain(chain_id, governance_address),
-        "message": {
-            "proposalId": _uint("proposalId", proposal_id, 256),
-            "support": _support(support),
-            "voter": _address("voter", voter),
-            "nonce": _uint("nonce", nonce, 256),
-        },
-    }
+    return _governance_message(governance_domain(chain_id, governance_address), "Ballot", BALLOT_TYPE, {
+        "proposalId": _uint("proposalId", proposal_id, 256),
+        "support": _support(support),
+        "voter": _address("voter", voter),
+        "nonce": _uint("nonce", nonce, 256),
+    })
 
 
 def commitment_typed_data(
@@ -135,32 +138,22 @@ def commitment_typed_data(
     nonce: int,
 ) -> dict[str, Any]:
     """Full EIP-712 message of a signed commitment (``commitVoteBySig``)."""
-    return {
-        "types": {"EIP712Domain": EIP712_DOMAIN_TYPE, "Commitment": COMMITMENT_TYPE},
-        "primaryType": "Commitment",
-        "domain": governance_domain(chain_id, governance_address),
-        "message": {
-            "proposalId": _uint("proposalId", proposal_id, 256),
-            "commitment": _bytes32("commitment", commitment),
-            "voter": _address("voter", voter),
-            "nonce": _uint("nonce", nonce, 256),
-        },
-    }
+    return _governance_message(governance_domain(chain_id, governance_address), "Commitment", COMMITMENT_TYPE, {
+        "proposalId": _uint("proposalId", proposal_id, 256),
+        "commitment": _bytes32("commitment", commitment),
+        "voter": _address("voter", voter),
+        "nonce": _uint("nonce", nonce, 256),
+    })
 
 
 def cancel_typed_data(chain_id: int, governance_address: str, *, proposal_id: int, voter: str,
                       nonce: int) -> dict[str, Any]:
     """Full EIP-712 message of a signed cancellation of pending signed votes (``cancelSignedVotesBySig``)."""
-    return {
-        "types": {"EIP712Domain": EIP712_DOMAIN_TYPE, "CancelBallots": CANCEL_TYPE},
-        "primaryType": "CancelBallots",
-        "domain": governance_domain(chain_id, governance_address),
-        "message": {
-            "proposalId": _uint("proposalId", proposal_id, 256),
-            "voter": _address("voter", voter),
-            "nonce": _uint("nonce", nonce, 256),
-        },
-    }
+    return _governance_message(governance_domain(chain_id, governance_address), "CancelBallots", CANCEL_TYPE, {
+        "proposalId": _uint("proposalId", proposal_id, 256),
+        "voter": _address("voter", voter),
+        "nonce": _uint("nonce", nonce, 256),
+    })
 
 
 def sign_cancel(private_key: bytes | str, chain_id: int, governance_address: str, *, proposal_id: int,

@@ -20,7 +20,7 @@ import json
 import re
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,6 +119,40 @@ class ErasureResult:
     erased: list[str]
     stopped: list[str]
     pending: list[str]
+
+
+@dataclass(frozen=True)
+class ErasureStep:
+    """One row an erasure blanks: the state it ends in and its reason with the coordinates scrubbed."""
+
+    attestation_id: str
+    state: str
+    reason: str | None
+
+
+def plan_erasure(rows: Iterable[Mapping[str, Any]]) -> tuple[list[ErasureStep], ErasureResult]:
+    """Decide, from a citizen's ``(attestation_id, state, reason)`` rows, which to blank and how, so the SQLite
+    and PostgreSQL stores apply one rule: ``submitted`` rows wait (they may be mined), in-flight ones are
+    rejected with :data:`ERASED_REASON`, every other row keeps its state."""
+    steps: list[ErasureStep] = []
+    stopped: list[str] = []
+    pending: list[str] = []
+    for row in rows:
+        aid, state, reason = row["attestation_id"], row["state"], row["reason"]
+        if state == "submitted":
+            pending.append(aid)
+            continue
+        if state in ERASABLE_IN_FLIGHT:
+            stopped.append(aid)
+            state, reason = "rejected", ERASED_REASON
+        steps.append(ErasureStep(aid, state, scrub_reason(reason)))
+    return steps, ErasureResult([s.attestation_id for s in steps], stopped, pending)
+
+
+def carrying(submissions: Iterable[Submission], attestation_ids: Iterable[str]) -> list[Submission]:
+    """The ``submissions`` that carried any of ``attestation_ids`` (compared case-insensitively)."""
+    wanted = {a.lower() for a in attestation_ids}
+    return [s for s in submissions if wanted & {a.lower() for a in s.attestation_ids}]
 
 
 @dataclass(frozen=True)
@@ -539,9 +573,8 @@ class SqliteQueueStore(QueueTransitions):
 
     def submissions_of(self, attestation_ids: Iterable[str]) -> list[Submission]:
         """Submission transactions that carried any of ``attestation_ids``."""
-        wanted = {a.lower() for a in attestation_ids}
         rows = self._query("SELECT * FROM submissions ORDER BY nonce")
-        return [s for s in (_submission(r) for r in rows) if wanted & {a.lower() for a in s.attestation_ids}]
+        return carrying((_submission(r) for r in rows), attestation_ids)
 
     def erase_citizen(self, citizen: str, now: float) -> ErasureResult:
         """Erasure: stop the citizen's in-flight events, then blank body, MAC, salt, digest, H3 cell and quoted
@@ -549,21 +582,14 @@ class SqliteQueueStore(QueueTransitions):
         with self._tx() as conn:
             rows = conn.execute("SELECT attestation_id, state, reason FROM events WHERE citizen = ? "
                                 "ORDER BY seq", (_stored_address(citizen),)).fetchall()
-            erased, stopped, pending = [], [], []
-            for row in rows:
-                aid, state, reason = row["attestation_id"], row["state"], row["reason"]
-                if state == "submitted":
-                    pending.append(aid)
-                    continue
-                if state in ERASABLE_IN_FLIGHT:
-                    stopped.append(aid)
-                    state, reason = "rejected", ERASED_REASON
+            steps, result = plan_erasure(rows)
+            for step in steps:
                 conn.execute("UPDATE events SET state = ?, body = ?, auth_signature = '', evidence_salt = NULL, "
                              "evidence_digest = NULL, geo_cell = NULL, reason = ?, erased_at = ?, updated_at = ? "
-                             "WHERE attestation_id = ?", (state, b"", scrub_reason(reason), now, now, aid))
-                erased.append(aid)
+                             "WHERE attestation_id = ?", (step.state, b"", step.reason, now, now,
+                                                          step.attestation_id))
         self._purge_wal()
-        return ErasureResult(erased, stopped, pending)
+        return result
 
     def close(self) -> None:
         with self._lock:

@@ -40,8 +40,6 @@ from psycopg.rows import dict_row
 from co3chain.oracle.events import OracleEvent
 from co3chain.oracle.store import (
     ACCEPTED_STATES,
-    ERASABLE_IN_FLIGHT,
-    ERASED_REASON,
     FINAL_STATES,
     PRIVACY_COLUMNS,
     STATES,
@@ -54,6 +52,8 @@ from co3chain.oracle.store import (
     _evidence_columns,
     _salt_columns,
     _stored_address,
+    carrying,
+    plan_erasure,
     scrub_reason,
 )
 
@@ -382,34 +382,23 @@ class PostgresQueueStore(QueueTransitions):
         return [_item(r) for r in rows]
 
     def submissions_of(self, attestation_ids: Iterable[str]) -> list[Submission]:
-        wanted = {a.lower() for a in attestation_ids}
         rows = self._rows("SELECT * FROM oracle_submissions ORDER BY nonce")
         subs = [Submission(r["tx_hash"], r["nonce"], bytes(r["raw_tx"]), json.loads(r["attestation_ids"]),
                            r["state"], r["block"]) for r in rows]
-        return [s for s in subs if wanted & {a.lower() for a in s.attestation_ids}]
+        return carrying(subs, attestation_ids)
 
     def erase_citizen(self, citizen: str, now: float) -> ErasureResult:
         """Erasure (see :meth:`SqliteQueueStore.erase_citizen`)."""
         def work(cur: Cursor) -> ErasureResult:
             cur.execute("SELECT attestation_id, state, reason FROM oracle_events WHERE citizen = %s "
                         "ORDER BY seq FOR UPDATE", (_stored_address(citizen),))
-            erased: list[str] = []
-            stopped: list[str] = []
-            pending: list[str] = []
-            for row in cur.fetchall():
-                aid, state, reason = row["attestation_id"], row["state"], row["reason"]
-                if state == "submitted":
-                    pending.append(aid)
-                    continue
-                if state in ERASABLE_IN_FLIGHT:
-                    stopped.append(aid)
-                    state, reason = "rejected", ERASED_REASON
+            steps, result = plan_erasure(cur.fetchall())
+            for step in steps:
                 cur.execute("UPDATE oracle_events SET state = %s, body = %s, auth_signature = '', "
                             "evidence_salt = NULL, evidence_digest = NULL, geo_cell = NULL, reason = %s, "
                             "erased_at = %s, updated_at = %s WHERE attestation_id = %s",
-                            (state, b"", scrub_reason(reason), now, now, aid))
-                erased.append(aid)
-            return ErasureResult(erased, stopped, pending)
+                            (step.state, b"", step.reason, now, now, step.attestation_id))
+            return result
         return self._run(work)
 
     def close(self) -> None:

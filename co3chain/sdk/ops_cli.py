@@ -47,8 +47,10 @@ def _run(ctx: _Ctx, what: str, call: Callable[[], Any]) -> Any:
         raise click.ClickException(f"{what}: {exc.status} {exc.code}: {exc.message}") from None
 
 
-def _tx(ctx: _Ctx, client: Client, what: str, call: Callable[[], Any]) -> None:
-    accepted = _run(ctx, what, call)
+def _tx(ctx: _Ctx, what: str, call: Callable[[Client], Any]) -> None:
+    """Send one write with the PA's key (``call`` gets the client), then report (and by default await) it."""
+    client = ctx.client()
+    accepted = _run(ctx, what, lambda: call(client))
     result: dict[str, Any] = {"txHash": accepted.txHash}
     if ctx.wait:
         status = _run(ctx, what, lambda: client.wait_for_tx(accepted.txHash))
@@ -86,8 +88,7 @@ def citizen() -> None:
 @click.pass_obj
 def revoke(ctx: _Ctx, address: str, reason: str) -> None:
     """Revoke a citizen's registration."""
-    client = ctx.client()
-    _tx(ctx, client, f"revoke {address}", lambda: client.revoke_citizen(address, REASONS[reason]))
+    _tx(ctx, f"revoke {address}", lambda client: client.revoke_citizen(address, REASONS[reason]))
 
 
 @citizen.command("renew")
@@ -96,8 +97,7 @@ def revoke(ctx: _Ctx, address: str, reason: str) -> None:
 @click.pass_obj
 def renew(ctx: _Ctx, address: str, expires_at: int) -> None:
     """Extend a citizen's registration."""
-    client = ctx.client()
-    _tx(ctx, client, f"renew {address}", lambda: client.renew_citizen(address, expires_at))
+    _tx(ctx, f"renew {address}", lambda client: client.renew_citizen(address, expires_at))
 
 
 @ops.command("cancel-proposal")
@@ -105,8 +105,7 @@ def renew(ctx: _Ctx, address: str, expires_at: int) -> None:
 @click.pass_obj
 def cancel_proposal(ctx: _Ctx, proposal_id: str) -> None:
     """Cancel a proposal this PA created, before its vote starts."""
-    client = ctx.client()
-    _tx(ctx, client, f"cancel proposal {proposal_id}", lambda: client.cancel_proposal(proposal_id))
+    _tx(ctx, f"cancel proposal {proposal_id}", lambda client: client.cancel_proposal(proposal_id))
 
 
 @ops.command("close-area")
@@ -114,8 +113,7 @@ def cancel_proposal(ctx: _Ctx, proposal_id: str) -> None:
 @click.pass_obj
 def close_area(ctx: _Ctx, area_id: int) -> None:
     """Close an area managed by this PA (its activities stop rewarding)."""
-    client = ctx.client()
-    _tx(ctx, client, f"close area {area_id}", lambda: client.close_area(area_id))
+    _tx(ctx, f"close area {area_id}", lambda client: client.close_area(area_id))
 
 
 @ops.command("close-activity")
@@ -123,8 +121,7 @@ def close_area(ctx: _Ctx, area_id: int) -> None:
 @click.pass_obj
 def close_activity(ctx: _Ctx, activity_id: int) -> None:
     """Close an activity in an area managed by this PA."""
-    client = ctx.client()
-    _tx(ctx, client, f"close activity {activity_id}", lambda: client.close_activity(activity_id))
+    _tx(ctx, f"close activity {activity_id}", lambda client: client.close_activity(activity_id))
 
 
 @ops.group("service")

@@ -14,9 +14,8 @@ from eth_account import Account
 from eth_tester import EthereumTester, PyEVMBackend
 from web3 import EthereumTesterProvider, Web3
 
-from co3chain.ballot.client import SecretBallotClient, send_as
+from co3chain.ballot.client import SecretBallotClient, deploy_secret_ballot, send_as
 from co3chain.ballot.credential import Registrar, blind, finalize
-from co3chain.contracts.artifacts_dev import artifact
 
 N_TRUSTEES, THRESHOLD, OPTIONS = 4, 3, 3
 
@@ -64,12 +63,8 @@ def setup_module_chain() -> Setup:
     tester = EthereumTester(PyEVMBackend())
     w3 = Web3(EthereumTesterProvider(tester))
     admin, manager, relayer, *trustees = _funded(tester, w3, 3 + N_TRUSTEES)
-    art = artifact("SecretBallot")
-    factory = w3.eth.contract(abi=art["abi"], bytecode=art["bytecode"])
-    receipt = send_as(w3, factory.constructor(admin.address), admin, gas=8_000_000)
-    client = SecretBallotClient(w3, receipt["contractAddress"])
+    client, _ = deploy_secret_ballot(w3, admin, manager)
     c = client.contract.functions
-    send_as(w3, c.grantRole(c.ELECTION_MANAGER_ROLE().call(), manager.address), admin)
     send_as(w3, c.openCeremony([t.address for t in trustees], THRESHOLD), admin)
     ceremony_id = 1
     secrets = {i: client.post_transport_key(t, ceremony_id) for i, t in enumerate(trustees, start=1)}

