@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 from Crypto.Hash import keccak as _keccak
 
+from co3chain.audit.genesis_check import genesis_hash as audit_genesis_hash
 from co3chain.chain.genesis import GenesisError, make_genesis, parse_genesis
 from co3chain.chain.genesis_hash import besu_genesis_header, genesis_report
 from co3chain.cli import cli
@@ -121,6 +122,7 @@ def test_runnable_file_without_base_fee_gets_1_gwei_in_the_node_block_0_too() ->
     doc.pop("baseFeePerGas")
     assert parse_genesis(doc).base_fee == GWEI
     assert genesis_hash(doc) == besu_genesis_header(doc).hash
+    assert audit_genesis_hash(parse_genesis(doc)) == genesis_hash(doc)  # the auditor's own code agrees
     assert genesis_report(doc)["runnable"] is True
 
 
@@ -157,7 +159,7 @@ def test_missing_mix_hash_is_zero_in_both_paths() -> None:
     doc = make_genesis([VALIDATOR], 1337, {FUNDED: 10**18})
     doc.pop("mixHash")
     assert parse_genesis(doc).mix_hash == b"\x00" * 32
-    assert genesis_hash(doc) == besu_genesis_header(doc).hash
+    assert genesis_hash(doc) == besu_genesis_header(doc).hash == audit_genesis_hash(parse_genesis(doc))
 
 
 def test_required_fields_and_unknown_later_forks_are_refused() -> None:
