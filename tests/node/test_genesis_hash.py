@@ -218,3 +218,21 @@ def test_cli_genesis_hash(tmp_path: Path) -> None:
     bad.write_text("{not json")
     res = CliRunner().invoke(cli, ["network", "genesis-hash", "--genesis", str(bad)])
     assert res.exit_code != 0 and "not valid JSON" in res.output
+
+
+def test_chain_from_a_genesis_without_base_fee_still_seals_free_blocks() -> None:
+    from co3chain.chain.chain import NodeChain
+    from co3chain.chain.genesis import make_genesis as mk
+    from tests.chain.helpers import CHAIN_ID, USER_KEYS, USERS, VALIDATOR_KEYS, addr, produce, sign_tx
+
+    doc = mk([addr(VALIDATOR_KEYS[0])], CHAIN_ID, {u: 10**20 for u in USERS}, block_period=1)
+    doc.pop("baseFeePerGas")
+    chain = NodeChain.open(None, parse_genesis(doc))
+    try:
+        assert chain.genesis_header.base_fee_per_gas == GWEI
+        assert chain.genesis_header.hash == besu_genesis_header(doc).hash
+        sealed, _ = produce(chain, [sign_tx(USER_KEYS[0], chain, to=USERS[1], value=1)])
+        assert sealed.header.block_number == 1 and sealed.header.base_fee_per_gas == 0
+        assert chain.head.hash == sealed.header.hash
+    finally:
+        chain.close()
