@@ -10,7 +10,7 @@ The chain id is not part of any header; it is compared with ``eth_chainId`` here
 the chain id every replayed transaction is signed for (``audit chain --replay``).
 
 The header is built as :meth:`co3chain.chain.chain.NodeChain._build_genesis` builds it (Cancun header,
-base fee 0, empty withdrawals, zero beacon root), but with its own code over an in-memory trie, so a bug in
+base fee as parsed, empty withdrawals, zero beacon root), but with its own code over an in-memory trie, so a bug in
 the node's genesis code cannot hide here.
 """
 
@@ -95,7 +95,7 @@ def expected_genesis_header(genesis: Genesis) -> Header:
         genesis.extra_data,
         genesis.mix_hash,
         genesis.nonce,
-        b"",  # baseFeePerGas 0
+        _q(genesis.base_fee),  # 0, or Besu's 1 gwei when the file names no baseFeePerGas
         BLANK_ROOT_HASH,
         b"",
         b"",

@@ -67,7 +67,7 @@ import rlp
 from eth._utils.address import generate_contract_address
 from eth.chains.base import ChainContext
 from eth.consensus.context import ConsensusContext
-from eth.constants import BLANK_ROOT_HASH, EMPTY_UNCLE_HASH, ZERO_ADDRESS, ZERO_HASH32
+from eth.constants import BLANK_ROOT_HASH, ZERO_ADDRESS
 from eth.exceptions import HeaderNotFound
 from eth.vm.forks.cancun.receipts import CancunReceiptBuilder
 from eth.vm.spoof import SpoofTransaction
@@ -79,6 +79,7 @@ from trie import HexaryTrie
 from co3chain.chain.builder import BlockBuilder
 from co3chain.chain.engine import DEFAULT_ENGINE, CallOutcome, EngineDivergence, make_engine
 from co3chain.chain.genesis import Genesis
+from co3chain.chain.genesis_hash import cancun_genesis_header
 from co3chain.chain.rawblock import block_tx_hashes
 from co3chain.chain.senders import SenderCache
 from co3chain.chain.statedb import BatchedAccountDB
@@ -275,24 +276,8 @@ class NodeChain:
             for slot, value in acct.storage.items():
                 adb.set_storage(addr, slot, value)
         adb.persist()
-        return QbftBlockHeader(
-            difficulty=g.difficulty,
-            block_number=0,
-            gas_limit=g.gas_limit,
-            timestamp=g.timestamp,
-            coinbase=g.coinbase,
-            parent_hash=ZERO_HASH32,
-            uncles_hash=EMPTY_UNCLE_HASH,
-            state_root=adb.state_root,
-            extra_data=g.extra_data,
-            mix_hash=g.mix_hash,
-            nonce=g.nonce,
-            base_fee_per_gas=0,
-            withdrawals_root=BLANK_ROOT_HASH,
-            blob_gas_used=0,
-            excess_blob_gas=0,
-            parent_beacon_block_root=ZERO_HASH32,
-        )
+        # the same header description the `network genesis-hash` command hashes for any fork schedule
+        return QbftBlockHeader(**cancun_genesis_header(g, adb.state_root).py_evm_kwargs())
 
     def _init_genesis(self) -> QbftBlockHeader:
         stored = self.store.get(_K_GENESIS)
@@ -1106,6 +1091,8 @@ def _genesis_digest(g: Genesis) -> bytes:
         h.update(int(v).to_bytes(32, "big"))
     for b in (g.coinbase, g.extra_data, g.mix_hash, g.nonce):
         h.update(len(b).to_bytes(4, "big") + bytes(b))
+    if g.base_fee:  # only when non-zero, so digests of existing data directories stay valid
+        h.update(b"base-fee" + g.base_fee.to_bytes(32, "big"))
     for addr in sorted(g.alloc):
         acct = g.alloc[addr]
         h.update(bytes(addr) + acct.balance.to_bytes(32, "big") + acct.nonce.to_bytes(32, "big"))

@@ -18,7 +18,10 @@ decimal strings or JSON integers. Every problem raises :class:`GenesisError` nam
 The chain runs Cancun from block 0, so the genesis header is a Cancun header (withdrawalsRoot,
 blobGasUsed, excessBlobGas, parentBeaconBlockRoot present). Its hash equals Besu's for the same file when
 the file enables ``shanghaiTime``/``cancunTime`` at 0 (as :func:`make_genesis` writes); fork times other
-than 0, and later forks, are refused rather than silently ignored.
+than 0, and later forks, are refused rather than silently ignored. Missing header fields follow Besu
+(``difficulty`` and ``gasLimit`` required, ``mixHash`` zeros, a missing ``baseFeePerGas`` 1 gwei in block 0
+only). Any Besu file, runnable or not, is hashed by
+:mod:`co3chain.chain.genesis_hash` (``co3chain network genesis-hash``).
 """
 
 from __future__ import annotations
@@ -71,6 +74,8 @@ class Genesis:
     mix_hash: bytes = bytes.fromhex(QBFT_MIX_HASH_HEX[2:])
     nonce: bytes = b"\x00" * 8
     coinbase: bytes = b"\x00" * 20
+    #: block 0's base fee: 0, or Besu's 1 gwei default when the file names none (blocks 1+ always have 0)
+    base_fee: int = 0
     account_allowlist: tuple[bytes, ...] | None = None
     account_permissioning_contract: bytes | None = None
     max_request_timeout: int | None = None
@@ -163,6 +168,9 @@ def _obj(value: Any, where: str) -> _Keys:
     return _Keys(value, f"{where}." if where else "")
 
 
+#: Besu's genesis base fee when London is at block 0 and the file gives none (GenesisConfig).
+BESU_GENESIS_BASE_FEE = 1_000_000_000
+
 #: Besu's defaults for QBFT options missing from genesis (JsonBftConfigOptions).
 BESU_DEFAULT_BLOCK_PERIOD = 1
 BESU_DEFAULT_REQUEST_TIMEOUT = 1
@@ -253,11 +261,44 @@ def parse_genesis(data: Mapping[str, Any]) -> Genesis:
     if len(set(extra.validators)) != len(extra.validators):
         raise GenesisError("genesis: extraData lists a validator twice")
 
-    base_fee = _num(data.get("baseFeePerGas"), "baseFeePerGas", default=0)
-    if base_fee != 0:
-        raise GenesisError("genesis: baseFeePerGas must be 0 on a free-gas network")
+    # Besu gives a London-at-0 genesis that names no base fee 1 gwei (even with zeroBaseFee); block 0 must
+    # carry the same value to have Besu's hash. Blocks 1+ have base fee 0 either way.
+    genesis_base_fee = BESU_GENESIS_BASE_FEE
+    if data.get("baseFeePerGas") is not None:
+        genesis_base_fee = _num(data.get("baseFeePerGas"), "baseFeePerGas")
+        if genesis_base_fee != 0:
+            raise GenesisError("genesis: baseFeePerGas must be 0 on a free-gas network")
+    _check_besu_only_header_fields(data)
 
-    alloc_raw = data.get("alloc", {})
+    alloc = parse_alloc(data.get("alloc", {}))
+
+    return Genesis(
+        chain_id=chain_id,
+        block_period=block_period,
+        epoch_length=epoch,
+        request_timeout=timeout,
+        gas_limit=_num(data.get("gasLimit"), "gasLimit (Besu refuses a genesis without it)"),
+        timestamp=_num(data.get("timestamp"), "timestamp", default=0),
+        extra_data=extra_data,
+        alloc=alloc,
+        difficulty=_num(data.get("difficulty"), "difficulty (Besu refuses a genesis without it)"),
+        # Besu's default is zeros (not the QBFT constant block 1+ carry): the hash must match Besu's
+        mix_hash=_hexbytes(data.get("mixHash"), "mixHash", length=32, default=b"\x00" * 32),
+        nonce=_hexbytes(data.get("nonce"), "nonce", length=8, default=b"\x00" * 8),
+        coinbase=_hexbytes(data.get("coinbase"), "coinbase", length=20, default=b"\x00" * 20),
+        base_fee=genesis_base_fee,
+        account_allowlist=allowlist,
+        account_permissioning_contract=perm_contract,
+        max_request_timeout=max_timeout_i,
+        raw=dict(original),
+    )
+
+
+
+def parse_alloc(alloc_raw: Any) -> dict[bytes, AllocAccount]:
+    """The ``alloc`` object of a genesis file: {address: {balance, nonce, code, storage}} (keys any case)."""
+    if alloc_raw is None:
+        return {}
     if not isinstance(alloc_raw, Mapping):
         raise GenesisError("genesis: alloc must be an object")
     alloc: dict[bytes, AllocAccount] = {}
@@ -284,26 +325,22 @@ def parse_genesis(data: Mapping[str, Any]) -> Genesis:
             storage=storage,
         )
 
-    return Genesis(
-        chain_id=chain_id,
-        block_period=block_period,
-        epoch_length=epoch,
-        request_timeout=timeout,
-        gas_limit=_num(data.get("gasLimit"), "gasLimit", default=DEFAULT_GAS_LIMIT),
-        timestamp=_num(data.get("timestamp"), "timestamp", default=0),
-        extra_data=extra_data,
-        alloc=alloc,
-        difficulty=_num(data.get("difficulty"), "difficulty", default=1),
-        mix_hash=_hexbytes(
-            data.get("mixHash"), "mixHash", length=32, default=bytes.fromhex(QBFT_MIX_HASH_HEX[2:])
-        ),
-        nonce=_hexbytes(data.get("nonce"), "nonce", length=8, default=b"\x00" * 8),
-        coinbase=_hexbytes(data.get("coinbase"), "coinbase", length=20, default=b"\x00" * 20),
-        account_allowlist=allowlist,
-        account_permissioning_contract=perm_contract,
-        max_request_timeout=max_timeout_i,
-        raw=dict(original),
-    )
+    return alloc
+
+
+def _check_besu_only_header_fields(data: _Keys) -> None:
+    """Refuse header fields Besu reads from genesis that co3chain's block 0 does not carry.
+
+    Why: Besu hashes ``parentHash``, ``blobGasUsed``, ``excessBlobGas`` and ``parentBeaconBlockRoot``
+    from the file; co3chain's genesis has them at zero, so non-zero values would split the networks.
+    """
+    for name, size in (("parentHash", 32), ("parentBeaconBlockRoot", 32)):
+        if data.get(name) is not None and any(_hexbytes(data.get(name), name, length=size)):
+            raise GenesisError(f"genesis: a non-zero {name} is not supported (co3chain's genesis has zeros)")
+    for name in ("blobGasUsed", "excessBlobGas"):
+        value = data.get(name)
+        if value is not None and _num(value if str(value)[:2].lower() == "0x" else f"0x{value}", name) != 0:
+            raise GenesisError(f"genesis: a non-zero {name} is not supported (co3chain's genesis has zeros)")
 
 
 def _is_zero(value: Any) -> bool:
@@ -338,18 +375,22 @@ def _check_fork_schedule(config: _Keys) -> None:
         )
 
 
-def load_genesis(path: Path | str) -> Genesis:
-    """Read and validate a genesis.json file."""
+def read_genesis_json(path: Path | str) -> Any:
+    """The decoded JSON of a genesis file (not validated); one readable error if it cannot be read."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise GenesisError(f"cannot read genesis file {p}: {exc.strerror or exc}") from exc
     try:
-        data = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise GenesisError(f"genesis file {p} is not valid JSON: {exc}") from exc
-    return parse_genesis(data)
+
+
+def load_genesis(path: Path | str) -> Genesis:
+    """Read and validate a genesis.json file."""
+    return parse_genesis(read_genesis_json(path))
 
 
 def make_genesis(

@@ -26,7 +26,8 @@ import httpx
 import tomli_w
 from eth_utils import is_hex_address, to_canonical_address, to_checksum_address
 
-from co3chain.chain.genesis import make_genesis
+from co3chain.chain.genesis import make_genesis, read_genesis_json
+from co3chain.chain.genesis_hash import genesis_report
 from co3chain.errors import Co3Error
 from co3chain.keys import PASSWORD_ENV
 from co3chain.node.config import config_to_toml_dict, load_config
@@ -269,6 +270,26 @@ def network_genesis(
     click.echo(f"genesis: {out} (chain id {chain_id}, {len(validator_addrs)} validator(s))")
     click.echo(f"genesis hash: {digest}")
     click.echo("every PA should check this hash out of band (`co3chain node join` prints it too)")
+
+
+@network.command("genesis-hash")
+@click.option("--genesis", "genesis_path", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="Any Besu genesis.json (also pre-London, pre-Shanghai, pre-Cancun, non-QBFT).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print {hash, headerLayout, headerFields, stateRoot, baseFeePerGas, runnable, reason}.")
+def network_genesis_hash(genesis_path: Path, as_json: bool) -> None:
+    """Print the genesis block hash Besu computes for a genesis file, and whether co3chain can run it."""
+    report = genesis_report(read_genesis_json(genesis_path))
+    if as_json:
+        click.echo(json.dumps({"genesis": str(genesis_path), **report}, indent=2))
+        return
+    click.echo(f"genesis hash: {report['hash']}")
+    click.echo(f"header: {report['headerLayout']} layout, {report['headerFields']} fields "
+               f"(state root {report['stateRoot']})")
+    if report["runnable"]:
+        click.echo("co3chain can run this genesis")
+    else:
+        click.echo(f"co3chain cannot run this genesis: {report['reason']}")
 
 
 # ``network up`` / ``network down`` (local multi-process networks) live in :mod:`co3chain.node.localnet`.
