@@ -421,10 +421,10 @@ export type SecretBallotRelay = {
   "electionId": number;
   "voter": string;
   "nonce": number;
-  "ciphertexts": unknown[][];
-  "bitProofs": unknown[][];
-  "sumProof": unknown[];
-  "previous"?: unknown[][];
+  "ciphertexts": Array<[[number | string, number | string], [number | string, number | string]]>;
+  "bitProofs": Array<[number | string, number | string, number | string, number | string]>;
+  "sumProof": [number | string, number | string];
+  "previous"?: Array<[[number | string, number | string], [number | string, number | string]]>;
   /** hex blind-RSA credential; only with the first ballot */
   "credential"?: string;
   /** hex EIP-191 signature of the fresh key over ballotDigest */
@@ -445,7 +445,7 @@ export type SecretElection = {
   "tallied": boolean;
   "results": number[];
   /** BN254 point (decimal strings) */
-  "electionKey": unknown[];
+  "electionKey": [string, string];
   "registrarKeyId": number;
   /** hex, RSA modulus of the credential issuer */
   "registrarModulus": string;
