@@ -81,12 +81,18 @@ class RoundList(Model):
     total: int
 
 
-class VoterStatus(Model):
+class BudgetVoterStatus(Model):
+    """A citizen in a budget round: eligible at the snapshot, already voted, the nonce to sign next."""
+
     roundId: int
     voter: Address
     eligible: bool
     hasVoted: bool
     nonce: Uint256
+
+
+#: Old name; the class is named apart from the governance ``VoterStatus`` so OpenAPI keeps short schema names.
+VoterStatus = BudgetVoterStatus
 
 
 class AreaBudget(Model):

@@ -27,6 +27,7 @@ function tsType(schema, indent = "") {
     case "boolean": return "boolean";
     case "null": return "null";
     case "array": {
+      if (schema.prefixItems) return `[${schema.prefixItems.map((s) => tsType(s, indent)).join(", ")}]`;
       const item = tsType(schema.items, indent);
       return /[|&]/.test(item) ? `Array<${item}>` : `${item}[]`;
     }

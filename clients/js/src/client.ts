@@ -147,6 +147,18 @@ export const ROUTE_METHODS: Record<RouteKey, keyof Co3Client | `not-a-client-cal
   "POST /v1/services/{address}/council-call": "serviceCouncilCall",
   "GET /v1/services/{address}/statement": "serviceStatement",
   "POST /v1/oracle-signers/council-call": "oracleSignersCouncilCall",
+  "GET /v1/budget/rounds": "budgetRounds",
+  "POST /v1/budget/rounds": "createBudgetRound",
+  "GET /v1/budget/rounds/{round_id}": "budgetRound",
+  "POST /v1/budget/rounds/{round_id}/finalize": "finalizeBudgetRound",
+  "GET /v1/budget/rounds/{round_id}/projects/{index}": "budgetProject",
+  "POST /v1/budget/rounds/{round_id}/projects/{index}/status": "updateBudgetProject",
+  "GET /v1/budget/rounds/{round_id}/voters/{voter}": "budgetVoterStatus",
+  "GET /v1/budget/treasury": "treasury",
+  "POST /v1/relay/budget-ballot": "relayBudgetBallot",
+  "GET /v1/ballot/elections/{election_id}": "secretElection",
+  "GET /v1/ballot/elections/{election_id}/voters/{voter}": "secretVoterState",
+  "POST /v1/ballot/relay": "relaySecretBallot",
 };
 
 /** `CitizenRegistry.revoke` reason codes (only the code goes on chain: never free text about a person). */
@@ -343,6 +355,37 @@ export class Co3Client {
     }
   }
 
+  // ------------------------------------------------------------------ participatory budget (read)
+  budgetRounds(q: { limit?: number; offset?: number } = {}): Promise<api.RoundList> {
+    return this.request("GET", "/v1/budget/rounds", { query: q });
+  }
+  /** A round with its projects and its result (provisional until finalized). */
+  budgetRound(roundId: Id): Promise<api.RoundDetail> { return this.request("GET", `/v1/budget/rounds/${roundId}`); }
+  budgetProject(roundId: Id, index: number): Promise<api.Project> {
+    return this.request("GET", `/v1/budget/rounds/${roundId}/projects/${index}`);
+  }
+  /** Whether `voter` may vote in the round, has voted, and the nonce to sign next. */
+  budgetVoterStatus(roundId: Id, voter: Address): Promise<api.BudgetVoterStatus> {
+    return this.request("GET", `/v1/budget/rounds/${roundId}/voters/${voter}`);
+  }
+  /** The treasury's balance, unassigned pool and the budgets of `areas` (default: area 0). */
+  async treasury(areas: Iterable<Id> = [0]): Promise<api.Treasury> {
+    const params = new URLSearchParams();
+    for (const a of areas) params.append("area", String(a));
+    const qs = params.toString();
+    return this.request("GET", "/v1/budget/treasury" + (qs ? `?${qs}` : ""));
+  }
+
+  // ------------------------------------------------------------------ secret ballots (read)
+  /** Public parameters of a secret election (key, options, window, registrar key, results once tallied). */
+  secretElection(electionId: Id): Promise<api.SecretElection> {
+    return this.request("GET", `/v1/ballot/elections/${electionId}`);
+  }
+  /** How many ballots a fresh voting key has cast (a re-vote uses nonce + 1). */
+  secretVoterState(electionId: Id, voter: Address): Promise<api.SecretVoterState> {
+    return this.request("GET", `/v1/ballot/elections/${electionId}/voters/${voter}`);
+  }
+
   // ------------------------------------------------------------------ oracle (read)
   oracleStatus(): Promise<Record<string, unknown>> { return this.request("GET", "/v1/oracle/status"); }
   oracleEvents(q: { state?: string; limit?: number } = {}): Promise<Record<string, unknown>[]> {
@@ -368,6 +411,17 @@ export class Co3Client {
   }
   relaySpend(body: api.SpendRelay): Promise<api.TxAccepted> {
     return this.request("POST", "/v1/relay/spend", { body });
+  }
+
+  relayBudgetBallot(body: api.BallotRelay): Promise<api.TxAccepted> {
+    return this.request("POST", "/v1/relay/budget-ballot", { body });
+  }
+  /**
+   * Relay an encrypted secret ballot. The body (ciphertexts, proofs, fresh-key signature) is made on the
+   * citizen's device by the Python SDK (`Client.prepare_secret_ballot`); this SDK does not encrypt or prove.
+   */
+  relaySecretBallot(body: api.SecretBallotRelay): Promise<api.TxAccepted> {
+    return this.request("POST", "/v1/ballot/relay", { body });
   }
 
   // ------------------------------------------------------------------ citizen actions (sign locally, relay)
@@ -426,6 +480,26 @@ export class Co3Client {
     const signature = await account.signTypedData(data);
     return this.relaySpend({ owner: account.address, service, amount: BigInt(amount).toString(), ref,
       nonce: BigInt(n).toString(), deadline: BigInt(deadline).toString(), signature });
+  }
+
+  /** A signed budget ballot approving `projects` (indices 0..31) in a round (nonce read from the API unless given). */
+  async signBudgetBallot(account: TypedDataSigner, roundId: Id, projects: Iterable<number>, nonce?: Id):
+    Promise<api.BallotRelay> {
+    const n = nonce ?? (await this.budgetVoterStatus(roundId, account.address)).nonce;
+    const meta = await this.meta();
+    const pb = meta.contracts.ParticipatoryBudget;
+    if (!pb) throw new Co3ApiError(404, "budget_not_deployed", "this deployment has no ParticipatoryBudget");
+    const selection = typed.selectionMask(projects);
+    const data = typed.budgetBallot(typed.budgetDomain(meta.chainId, pb.address), { roundId: BigInt(roundId),
+      selection, voter: account.address, nonce: BigInt(n) });
+    const signature = await account.signTypedData(data);
+    return { roundId: BigInt(roundId).toString(), selection: selection.toString(), voter: account.address,
+      nonce: BigInt(n).toString(), signature };
+  }
+
+  /** Sign a budget ballot with the citizen's key and relay it; the relayer pays the gas. */
+  async voteBudget(account: TypedDataSigner, roundId: Id, projects: Iterable<number>): Promise<api.TxAccepted> {
+    return this.relayBudgetBallot(await this.signBudgetBallot(account, roundId, projects));
   }
 
   /**
@@ -540,6 +614,22 @@ export class Co3Client {
       { headers: this.apiKey ? { "X-API-Key": this.apiKey } : {} });
     if (!res.ok) throw new Co3ApiError(res.status, "http_error", await res.text());
     return res.text();
+  }
+
+  // ------------------------------------------------------------------ participatory budget (PA, API key)
+  /** Open a round (PROPOSER_ROLE): the budget is reserved from the area's treasury budget at once. */
+  createBudgetRound(body: api.RoundCreate): Promise<api.RoundCreated> {
+    return this.request("POST", "/v1/budget/rounds", { body });
+  }
+  /** Record the outcome after the vote window (this PA pays the gas). */
+  finalizeBudgetRound(roundId: Id): Promise<api.TxAccepted> {
+    return this.request("POST", `/v1/budget/rounds/${roundId}/finalize`);
+  }
+  /** The managing PA reports progress with an evidence hash; each step pays its tranche to the payee. */
+  updateBudgetProject(roundId: Id, index: number, state: api.ProjectStatusUpdate["state"], evidenceHash: Hex):
+    Promise<api.TxAccepted> {
+    return this.request("POST", `/v1/budget/rounds/${roundId}/projects/${index}/status`,
+      { body: { state, evidenceHash } });
   }
 
   privacyExport(citizen: Address): Promise<Record<string, unknown>> {

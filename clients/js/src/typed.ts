@@ -71,6 +71,18 @@ export const SOCIAL_CONTRIBUTION = [
   { name: "accuracyMm", type: "uint32" },
 ] as const;
 
+/** `ParticipatoryBudget.castBallotBySig`: `selection` is a bitmask of approved projects (bit i = project i). */
+export const BUDGET_BALLOT = [
+  { name: "roundId", type: "uint256" },
+  { name: "selection", type: "uint256" },
+  { name: "voter", type: "address" },
+  { name: "nonce", type: "uint256" },
+] as const;
+
+/** Name and version of the budget ballot domain (co3chain/budget/typed_data.py); not one of the meta domains. */
+export const BUDGET_DOMAIN_NAME = "CO3 ParticipatoryBudget";
+export const BUDGET_DOMAIN_VERSION = "1";
+
 /** Every primary type by name (what `/v1/meta` lists under `eip712.types`). */
 export const TYPES = {
   Ballot: BALLOT, Commitment: COMMITMENT, Delegation: DELEGATION, Spend: SPEND, CheckIn: CHECK_IN,
@@ -203,6 +215,34 @@ export function socialContribution(domain: Domain, m: SocialFields) {
       lonE6: BigInt(loc ? int("lonE6", loc.lonE6, 64, -180_000_000, 180_000_000) : 0),
       accuracyMm: loc?.accuracyMm ?? 0,
     },
+  };
+}
+
+/**
+ * The signing domain of a deployment's `ParticipatoryBudget` (its own domain name, so a budget ballot can never
+ * be replayed on governance). Take `chainId` and the address from `/v1/meta` (`contracts.ParticipatoryBudget`).
+ */
+export function budgetDomain(chainId: number, verifyingContract: Address): Domain {
+  return { name: BUDGET_DOMAIN_NAME, version: BUDGET_DOMAIN_VERSION, chainId, verifyingContract };
+}
+
+/** Bitmask of approved project indices (0..31), as `BudgetBallot.selection` carries it. */
+export function selectionMask(projects: Iterable<number>): bigint {
+  let mask = 0n;
+  for (const i of projects) {
+    if (!Number.isInteger(i) || i < 0 || i >= 32) throw new RangeError(`project index must be 0..31 (got ${i})`);
+    mask |= 1n << BigInt(i);
+  }
+  return mask;
+}
+
+/** A citizen's budget ballot approving the projects in `selection`, signed for `castBallotBySig`. */
+export function budgetBallot(domain: Domain, m: { roundId: bigint | string | number;
+  selection: bigint | string | number; voter: Address; nonce: bigint | string | number }) {
+  return {
+    domain, types: { BudgetBallot: BUDGET_BALLOT }, primaryType: "BudgetBallot" as const,
+    message: { roundId: uint("roundId", m.roundId, 256), selection: uint("selection", m.selection, 256),
+      voter: m.voter, nonce: uint("nonce", m.nonce, 256) },
   };
 }
 

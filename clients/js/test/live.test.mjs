@@ -179,3 +179,35 @@ test("PA and merchant operations: revoke, renew, cancel, close, council call, st
   assert.equal(rotation.to, (await anon.meta()).contracts.AttestationHub.address);
   assert.match(rotation.description, /2-of-3/);
 });
+
+test("budget and secret-ballot methods reach their routes (no budget on this stack: each answers its 404)", async () => {
+  const citizen = privateKeyToAccount(keccak256(toHex("js sdk budget citizen")));
+  const notDeployed = (code) => (e) => e instanceof Co3ApiError && e.status === 404 && e.code === code;
+  const budget = notDeployed("budget_not_deployed");
+  const calls = {
+    budgetRounds: () => anon.budgetRounds({ limit: 5 }),
+    budgetRound: () => anon.budgetRound(1),
+    budgetProject: () => anon.budgetProject(1, 0),
+    budgetVoterStatus: () => anon.budgetVoterStatus(1, citizen.address),
+    treasury: () => anon.treasury([0, 1]),
+    voteBudget: () => anon.voteBudget(citizen, 1, [0, 2]),
+    relayBudgetBallot: () => anon.relayBudgetBallot({ roundId: "1", selection: "5", voter: citizen.address,
+      nonce: "0", signature: `0x${"11".repeat(65)}` }),
+    createBudgetRound: () => pa.createBudgetRound({ areaId: String(stack.areaId), budget: "100", voteStart: 1,
+      voteEnd: 2, projects: [{ cost: "10", payee: citizen.address, detailsHash: `0x${"22".repeat(32)}` }] }),
+    finalizeBudgetRound: () => pa.finalizeBudgetRound(1),
+    updateBudgetProject: () => pa.updateBudgetProject(1, 0, "InProgress", `0x${"33".repeat(32)}`),
+  };
+  for (const [name, call] of Object.entries(calls)) await assert.rejects(call(), budget, name);
+  // the suite deploys SecretBallot (no election yet): the reads answer from it, the relay checks the signature
+  await assert.rejects(anon.secretElection(1), (e) => e instanceof Co3ApiError && e.status === 404 &&
+    /no secret election with id 1/.test(e.message), "secretElection");
+  const state = await anon.secretVoterState(1, citizen.address);
+  assert.deepEqual([state.electionId, state.voter, state.nonce], [1, citizen.address, 0]);
+  await assert.rejects(anon.relaySecretBallot({ electionId: 1, voter: citizen.address, nonce: 1,
+    ciphertexts: [[["1", "2"], ["3", "4"]]], bitProofs: [["1", "2", "3", "4"]], sumProof: ["1", "2"],
+    signature: `0x${"11".repeat(65)}` }), (e) => e instanceof Co3ApiError && e.status === 400 &&
+    e.code === "invalid_signature", "relaySecretBallot");
+  // a PA write without the API key is refused before anything is read
+  await assert.rejects(anon.finalizeBudgetRound(1), (e) => e instanceof Co3ApiError && e.status === 401);
+});

@@ -42,6 +42,15 @@ export type Area = {
   "geometryVerified"?: boolean;
 };
 
+export type AreaBudget = {
+  /** unsigned integer as decimal string */
+  "areaId": string;
+  /** unsigned integer as decimal string */
+  "budget": string;
+  /** unsigned integer as decimal string */
+  "reservedByRounds": string;
+};
+
 export type AreaCreate = {
   /** GeoJSON Polygon/MultiPolygon (or a Feature holding one) */
   "geometry": Record<string, unknown>;
@@ -75,6 +84,28 @@ export type Attestation = {
 
 export type AttestationList = {
   "items": Attestation[];
+};
+
+export type BallotRelay = {
+  /** unsigned integer as decimal string */
+  "roundId": string;
+  /** bitmask of approved projects (bit i = project i) */
+  "selection": string;
+  "voter": string;
+  /** unsigned integer as decimal string */
+  "nonce": string;
+  /** 65-byte r||s||v signature */
+  "signature": string;
+};
+
+/** A citizen in a budget round: eligible at the snapshot, already voted, the nonce to sign next. */
+export type BudgetVoterStatus = {
+  "roundId": number;
+  "voter": string;
+  "eligible": boolean;
+  "hasVoted": boolean;
+  /** unsigned integer as decimal string */
+  "nonce": string;
 };
 
 export type Citizen = {
@@ -199,6 +230,31 @@ export type MetaEip712 = {
   "actions": Record<string, MetaAction>;
 };
 
+export type Project = {
+  "index": number;
+  /** unsigned integer as decimal string */
+  "cost": string;
+  "payee": string;
+  "state": "Proposed" | "NotFunded" | "Funded" | "InProgress" | "Delivered" | "Cancelled";
+  "approvals": number;
+  /** unsigned integer as decimal string */
+  "paid": string;
+  "detailsHash": string;
+};
+
+export type ProjectCreate = {
+  /** unsigned integer as decimal string */
+  "cost": string;
+  "payee": string;
+  /** keccak of the project's description document (kept off-chain) */
+  "detailsHash": string;
+};
+
+export type ProjectStatusUpdate = {
+  "state": "InProgress" | "Delivered";
+  "evidenceHash": string;
+};
+
 export type Proposal = {
   /** unsigned integer as decimal string */
   "id": string;
@@ -210,9 +266,15 @@ export type Proposal = {
   "voteEnd": number;
   "revealEnd": number;
   "description": string;
-  "state": "Pending" | "Active" | "Revealing" | "Succeeded" | "Defeated" | "Canceled";
+  "state": "Pending" | "Active" | "Revealing" | "Succeeded" | "Defeated" | "Canceled" | "Queued" | "Expired" | "Executed";
   /** null before the snapshot (voteStart) has passed */
   "quorum"?: string | null;
+  /** hash of the calls the timelock makes if it succeeds; null for a signal-only proposal */
+  "actionsHash"?: string | null;
+  /** timelock operation id once queued */
+  "timelockOperation"?: string | null;
+  /** committed weight not revealed (counts against) */
+  "unrevealed"?: string | null;
   /** null while a commit-reveal ballot is before its reveal phase */
   "results"?: Results | null;
   "resultsHidden": boolean;
@@ -276,6 +338,128 @@ export type RevokeBody = {
   "reasonCode": number;
 };
 
+export type Round = {
+  "roundId": number;
+  /** unsigned integer as decimal string */
+  "areaId": string;
+  /** unsigned integer as decimal string */
+  "budget": string;
+  /** unsigned integer as decimal string */
+  "spent": string;
+  "manager": string;
+  "snapshot": number;
+  "voteStart": number;
+  "voteEnd": number;
+  "kind": "approval" | "knapsack";
+  "maxChoices": number;
+  "projectCount": number;
+  "ballots": number;
+  "finalized": boolean;
+  "cancelled": boolean;
+  "metadataHash": string;
+  "status": "pending" | "voting" | "closed" | "finalized" | "cancelled";
+};
+
+export type RoundCreate = {
+  /** treasury area budget the round draws from (0 = consortium-wide) */
+  "areaId": string;
+  /** unsigned integer as decimal string */
+  "budget": string;
+  "voteStart": number;
+  "voteEnd": number;
+  "kind"?: "approval" | "knapsack";
+  /** approval rounds: most projects per ballot (0 = no limit) */
+  "maxChoices"?: number;
+  "metadataHash"?: string;
+  "projects": ProjectCreate[];
+};
+
+export type RoundCreated = {
+  "txHash": string;
+};
+
+export type RoundDetail = {
+  "roundId": number;
+  /** unsigned integer as decimal string */
+  "areaId": string;
+  /** unsigned integer as decimal string */
+  "budget": string;
+  /** unsigned integer as decimal string */
+  "spent": string;
+  "manager": string;
+  "snapshot": number;
+  "voteStart": number;
+  "voteEnd": number;
+  "kind": "approval" | "knapsack";
+  "maxChoices": number;
+  "projectCount": number;
+  "ballots": number;
+  "finalized": boolean;
+  "cancelled": boolean;
+  "metadataHash": string;
+  "status": "pending" | "voting" | "closed" | "finalized" | "cancelled";
+  "projects": Project[];
+  "result": RoundResult;
+};
+
+export type RoundList = {
+  "items": Round[];
+  "total": number;
+};
+
+/** The outcome: recorded when finalized, else what the rule gives on the current tally (provisional). */
+export type RoundResult = {
+  "provisional": boolean;
+  "ranking": number[];
+  "funded": number[];
+  /** unsigned integer as decimal string */
+  "spent": string;
+};
+
+/** An encrypted ballot as produced by ``co3chain.ballot.client.SecretBallotClient.prepare_ballot``. */
+export type SecretBallotRelay = {
+  "electionId": number;
+  "voter": string;
+  "nonce": number;
+  "ciphertexts": Array<[[number | string, number | string], [number | string, number | string]]>;
+  "bitProofs": Array<[number | string, number | string, number | string, number | string]>;
+  "sumProof": [number | string, number | string];
+  "previous"?: Array<[[number | string, number | string], [number | string, number | string]]>;
+  /** hex blind-RSA credential; only with the first ballot */
+  "credential"?: string;
+  /** hex EIP-191 signature of the fresh key over ballotDigest */
+  "signature": string;
+};
+
+/** What a citizen's client needs to encrypt, prove and obtain a credential. */
+export type SecretElection = {
+  "electionId": number;
+  "contract": string;
+  "chainId": number;
+  "ceremonyId": number;
+  "proposalId": number;
+  "options": number;
+  "start": number;
+  "end": number;
+  "voters": number;
+  "tallied": boolean;
+  "results": number[];
+  /** BN254 point (decimal strings) */
+  "electionKey": [string, string];
+  "registrarKeyId": number;
+  /** hex, RSA modulus of the credential issuer */
+  "registrarModulus": string;
+  "registrarExponent": string;
+};
+
+export type SecretVoterState = {
+  "electionId": number;
+  "voter": string;
+  /** ballots cast so far by this credential key (the next ballot uses nonce+1) */
+  "nonce": number;
+  "ballotHash": string;
+};
+
 export type ServiceChange = {
   "accepted": boolean;
   "burnOnSpend"?: boolean;
@@ -333,6 +517,16 @@ export type Statement = {
 };
 
 export type StatementFormat = "json" | "csv";
+
+export type Treasury = {
+  "address": string;
+  "token": string;
+  /** unsigned integer as decimal string */
+  "balance": string;
+  /** unsigned integer as decimal string */
+  "unassigned": string;
+  "areas": AreaBudget[];
+};
 
 export type TxAccepted = {
   "txHash": string;
@@ -412,6 +606,17 @@ export interface Routes {
   "PUT /v1/areas/{area_id}/geometry": { body: GeometryUpload; response: Area; query: []; path: ["area_id"] };
   "GET /v1/attestations": { body: never; response: AttestationList; query: ["subject","activityId","limit","offset"]; path: [] };
   "GET /v1/attestations/{attestation_id}": { body: never; response: Attestation; query: []; path: ["attestation_id"] };
+  "GET /v1/ballot/elections/{election_id}": { body: never; response: SecretElection; query: []; path: ["election_id"] };
+  "GET /v1/ballot/elections/{election_id}/voters/{voter}": { body: never; response: SecretVoterState; query: []; path: ["election_id","voter"] };
+  "POST /v1/ballot/relay": { body: SecretBallotRelay; response: TxAccepted; query: []; path: [] };
+  "GET /v1/budget/rounds": { body: never; response: RoundList; query: ["limit","offset"]; path: [] };
+  "POST /v1/budget/rounds": { body: RoundCreate; response: RoundCreated; query: []; path: [] };
+  "GET /v1/budget/rounds/{round_id}": { body: never; response: RoundDetail; query: []; path: ["round_id"] };
+  "POST /v1/budget/rounds/{round_id}/finalize": { body: never; response: TxAccepted; query: []; path: ["round_id"] };
+  "GET /v1/budget/rounds/{round_id}/projects/{index}": { body: never; response: Project; query: []; path: ["round_id","index"] };
+  "POST /v1/budget/rounds/{round_id}/projects/{index}/status": { body: ProjectStatusUpdate; response: TxAccepted; query: []; path: ["round_id","index"] };
+  "GET /v1/budget/rounds/{round_id}/voters/{voter}": { body: never; response: BudgetVoterStatus; query: []; path: ["round_id","voter"] };
+  "GET /v1/budget/treasury": { body: never; response: Treasury; query: ["area"]; path: [] };
   "POST /v1/citizens": { body: CitizenCreate; response: TxAccepted; query: []; path: [] };
   "GET /v1/citizens/{address}": { body: never; response: Citizen; query: []; path: ["address"] };
   "GET /v1/citizens/{address}/attestations": { body: never; response: AttestationList; query: ["limit","offset"]; path: ["address"] };
@@ -437,6 +642,7 @@ export interface Routes {
   "POST /v1/proposals/{proposal_id}/cancel": { body: never; response: TxAccepted; query: []; path: ["proposal_id"] };
   "GET /v1/proposals/{proposal_id}/voters/{address}": { body: never; response: VoterStatus; query: []; path: ["proposal_id","address"] };
   "GET /v1/proposals/{proposal_id}/votes": { body: never; response: VoteList; query: ["limit","offset"]; path: ["proposal_id"] };
+  "POST /v1/relay/budget-ballot": { body: BallotRelay; response: TxAccepted; query: []; path: [] };
   "POST /v1/relay/commit": { body: CommitRelay; response: TxAccepted; query: []; path: [] };
   "POST /v1/relay/delegate": { body: DelegateRelay; response: TxAccepted; query: []; path: [] };
   "POST /v1/relay/reveal": { body: RevealRelay; response: TxAccepted; query: []; path: [] };
@@ -463,6 +669,17 @@ export const ROUTE_KEYS = [
   "PUT /v1/areas/{area_id}/geometry",
   "GET /v1/attestations",
   "GET /v1/attestations/{attestation_id}",
+  "GET /v1/ballot/elections/{election_id}",
+  "GET /v1/ballot/elections/{election_id}/voters/{voter}",
+  "POST /v1/ballot/relay",
+  "GET /v1/budget/rounds",
+  "POST /v1/budget/rounds",
+  "GET /v1/budget/rounds/{round_id}",
+  "POST /v1/budget/rounds/{round_id}/finalize",
+  "GET /v1/budget/rounds/{round_id}/projects/{index}",
+  "POST /v1/budget/rounds/{round_id}/projects/{index}/status",
+  "GET /v1/budget/rounds/{round_id}/voters/{voter}",
+  "GET /v1/budget/treasury",
   "POST /v1/citizens",
   "GET /v1/citizens/{address}",
   "GET /v1/citizens/{address}/attestations",
@@ -488,6 +705,7 @@ export const ROUTE_KEYS = [
   "POST /v1/proposals/{proposal_id}/cancel",
   "GET /v1/proposals/{proposal_id}/voters/{address}",
   "GET /v1/proposals/{proposal_id}/votes",
+  "POST /v1/relay/budget-ballot",
   "POST /v1/relay/commit",
   "POST /v1/relay/delegate",
   "POST /v1/relay/reveal",
