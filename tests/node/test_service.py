@@ -14,6 +14,7 @@ import websockets
 from co3chain.node.cli import init_network
 from co3chain.node.config import RpcConfig, load_config
 from co3chain.node.service import NodeService
+from tests.network.netutil import free_port_block
 
 
 async def rpc(url: str, method: str, *params: object) -> object:
@@ -34,7 +35,8 @@ async def wait_height(url: str, n: int, timeout: float = 30) -> int:
 
 
 def make_config(tmp_path: Path, validators: int = 1):
-    init_network(tmp_path / "net", validators, 99, rpc_port=0)
+    # p2p ports from a free block: a fixed 30303 collides with any local network (make run) or parallel test
+    init_network(tmp_path / "net", validators, 99, rpc_port=0, p2p_port=free_port_block(validators))
     cfg = load_config(tmp_path / "net" / "node1" / "config.toml")
     return dataclasses.replace(cfg, rpc=RpcConfig(host="127.0.0.1", port=0))
 
