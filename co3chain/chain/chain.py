@@ -79,10 +79,9 @@ from trie import HexaryTrie
 from co3chain.chain.builder import BlockBuilder
 from co3chain.chain.engine import DEFAULT_ENGINE, CallOutcome, EngineDivergence, make_engine
 from co3chain.chain.genesis import Genesis
-from co3chain.chain.genesis_hash import cancun_genesis_header
+from co3chain.chain.genesis_hash import alloc_state_root, cancun_genesis_header
 from co3chain.chain.rawblock import block_tx_hashes
 from co3chain.chain.senders import SenderCache
-from co3chain.chain.statedb import BatchedAccountDB
 from co3chain.chain.storage import KVStore, Overlay, StorageError, open_store
 from co3chain.chain.vm import (
     QbftBlock,
@@ -265,19 +264,9 @@ class NodeChain:
 
     def _build_genesis(self, db: KVStore) -> QbftBlockHeader:
         g = self.genesis
-        adb = BatchedAccountDB(db, BLANK_ROOT_HASH)  # same root as AccountDB; fast for big allocs
-        for addr, acct in g.alloc.items():
-            if acct.balance:
-                adb.set_balance(addr, acct.balance)
-            if acct.nonce:
-                adb.set_nonce(addr, acct.nonce)
-            if acct.code:
-                adb.set_code(addr, acct.code)
-            for slot, value in acct.storage.items():
-                adb.set_storage(addr, slot, value)
-        adb.persist()
+        state_root = alloc_state_root(g.alloc, db)
         # the same header description the `network genesis-hash` command hashes for any fork schedule
-        return QbftBlockHeader(**cancun_genesis_header(g, adb.state_root).py_evm_kwargs())
+        return QbftBlockHeader(**cancun_genesis_header(g, state_root).py_evm_kwargs())
 
     def _init_genesis(self) -> QbftBlockHeader:
         stored = self.store.get(_K_GENESIS)

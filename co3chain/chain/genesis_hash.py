@@ -132,12 +132,12 @@ def cancun_genesis_header(g: Genesis, state_root: bytes) -> GenesisHeader:
     )
 
 
-def alloc_state_root(alloc: Mapping[bytes, AllocAccount]) -> bytes:
-    """State root of the genesis accounts (in memory; nothing is written to disk)."""
+def alloc_state_root(alloc: Mapping[bytes, AllocAccount], db: Any = None) -> bytes:
+    """State root of the genesis accounts, written to ``db`` (default: in memory, nothing on disk)."""
     from co3chain.chain.statedb import BatchedAccountDB
     from co3chain.chain.storage import MemoryKV
 
-    adb = BatchedAccountDB(MemoryKV(), BLANK_ROOT_HASH)
+    adb = BatchedAccountDB(MemoryKV() if db is None else db, BLANK_ROOT_HASH)  # fast for big allocs
     for addr, acct in alloc.items():
         if acct.balance:
             adb.set_balance(addr, acct.balance)
