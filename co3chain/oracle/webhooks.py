@@ -7,7 +7,8 @@ stand-alone app (what ``co3chain oracle run`` serves), with ``/metrics``.
 Responses: ``202`` with the attestation id once the event is durably committed; ``200`` with the existing
 state when the same (source, event id) is delivered again (replays and retries are idempotent); ``409`` when
 an event id is reused with different content; ``401`` for authentication failures; ``422`` for malformed
-bodies; ``413`` for bodies over 64 KiB (refused on ``Content-Length`` or while streaming, never read
+bodies; on ``/sign`` ``409`` when this co-signer derives another ``observedAt`` than the lead (different
+``[privacy] time_resolution``: the lead retries, the event is not rejected); ``413`` for bodies over 64 KiB (refused on ``Content-Length`` or while streaming, never read
 whole). Webhook source headers (known source, fresh timestamp) are checked before the body is read.
 """
 
