@@ -27,6 +27,9 @@ Example (relative paths are resolved against the file's directory)::
 
     [submitter]                     # account paying for submitBatch (defaults to the signer key)
     batch_size = 50
+    schedule_seconds = 0            # >0: send batches only at multiples of this period (block times
+                                    # then reveal only the period); 0 = as soon as signed
+    schedule_window_seconds = 60    # how long after each boundary batches may still be sent
 
     [validation]
     max_accuracy_m = 50
@@ -38,6 +41,8 @@ Example (relative paths are resolved against the file's directory)::
     [privacy]                       # see docs/privacy.md
     retention_days = 30             # raw bodies/coordinates kept this long after an event is final
     retention_interval = 3600       # background retention run every N seconds (0: only the CLI)
+    time_resolution = 3600          # signed observedAt rounded down to this (1 = exact second); like
+                                    # attestation_ttl it must be equal on every operator
 
     [[areas]]
     id = 1
@@ -59,6 +64,7 @@ from co3chain import keys
 from co3chain.errors import Co3Error
 from co3chain.oracle.auth import Source
 from co3chain.oracle.retention import RetentionConfig
+from co3chain.oracle.signing import DEFAULT_TIME_RESOLUTION, check_time_resolution
 from co3chain.oracle.submitter import SubmitterConfig
 from co3chain.oracle.validation import ValidationPolicy
 
@@ -128,6 +134,7 @@ class OracleConfig:
     areas: dict[int, Path] = field(default_factory=dict)
     cosigners: list[str] = field(default_factory=list)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
+    time_resolution: int = DEFAULT_TIME_RESOLUTION  # [privacy]: seconds; consortium-wide like the ttl
 
 
 def _table(data: dict[str, Any], name: str) -> dict[str, Any]:
@@ -210,6 +217,12 @@ def parse_config(data: dict[str, Any], base: Path) -> OracleConfig:
             if not isinstance(entry, dict) or "url" not in entry:
                 raise ConfigError("each [[cosigners]] needs url")
             cosigners.append(str(entry["url"]))
+        privacy = _table(data, "privacy")
+        resolution = privacy.get("time_resolution", DEFAULT_TIME_RESOLUTION)
+        try:
+            check_time_resolution(resolution)
+        except Co3Error as exc:
+            raise ConfigError(f"[privacy] {exc}") from None
         return OracleConfig(
             db=db, host=host, port=int(port), rpc_url=str(chain["rpc_url"]),
             signer=_key_spec(base, _table(data, "signer"), "signer"), sources=sources,
@@ -220,7 +233,7 @@ def parse_config(data: dict[str, Any], base: Path) -> OracleConfig:
             poll_interval=float(oracle.get("poll_interval", 0.5)),
             attestation_ttl=int(oracle.get("attestation_ttl", 7 * 86_400)),
             areas=areas, cosigners=cosigners,
-            retention=RetentionConfig.from_table(_table(data, "privacy")),
+            retention=RetentionConfig.from_table(privacy), time_resolution=resolution,
         )
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"invalid oracle config: {exc}") from None

@@ -21,13 +21,16 @@ from co3chain.oracle.chainview import ChainUnavailable, ChainView, HubInfo
 from co3chain.oracle.events import OracleEvent, PayloadError, new_salt, parse_event, parse_salt
 from co3chain.oracle.metrics import OracleMetrics
 from co3chain.oracle.signing import (
+    DEFAULT_TIME_RESOLUTION,
     SALT_HEADER,
     Cosigner,
+    CosignMismatch,
     CosignRefused,
     CosignUnavailable,
     OperatorKey,
     Share,
     build_attestation,
+    check_time_resolution,
     collect_shares,
     forwarded_request,
     ordered_signatures,
@@ -68,9 +71,11 @@ class OracleOperator:
     def __init__(self, *, store: QueueStore, auth: Authenticator, validator: Validator, chain: ChainView,
                  key: OperatorKey, attestation_ttl_s: int = 7 * 86_400, metrics: OracleMetrics | None = None,
                  cosigners: Sequence[Cosigner] = (), backoff: Backoff | None = None,
-                 collect_concurrency: int = 8) -> None:
+                 collect_concurrency: int = 8, time_resolution_s: int = DEFAULT_TIME_RESOLUTION) -> None:
         if attestation_ttl_s <= 0:
             raise Co3Error("attestation ttl must be positive")
+        # Consortium-wide, like the ttl: the signed observedAt is rounded to it (docs/privacy.md §2).
+        self.time_resolution = check_time_resolution(time_resolution_s)
         self.store = store
         self.auth = auth
         self.validator = validator
@@ -168,7 +173,7 @@ class OracleOperator:
         activity = self.chain.activity(event.activity_id)
         if activity is None:
             raise Co3Error(f"unknown activity {event.activity_id}")
-        return build_attestation(event, hub, activity, self.ttl)
+        return build_attestation(event, hub, activity, self.ttl, time_resolution_s=self.time_resolution)
 
     def own_share(self, item: QueueItem) -> Share:
         """This operator's signature over the stored attestation of a validated item."""
@@ -177,11 +182,14 @@ class OracleOperator:
         return self.key.sign(self.chain.hub(), item.attestation)
 
     def cosign(self, headers: Mapping[str, str], body: bytes, now: float,
-               version_hint: int | None = None) -> Share:
+               version_hint: int | None = None, observed_hint: int | None = None) -> Share:
         """Answer a lead's sign request: authenticate the source, ingest, validate independently, sign.
 
         Raises :class:`CosignRefused` with this operator's rejection reason, :class:`AuthError` /
-        :class:`PayloadError` for bad requests and :class:`ChainUnavailable` when the chain cannot be read.
+        :class:`PayloadError` for bad requests, :class:`ChainUnavailable` when the chain cannot be read and
+        :class:`CosignMismatch` when the lead's ``observedAt`` (``observed_hint``) is not the one this
+        operator derives — a different ``[privacy] time_resolution``: it refuses rather than sign another
+        struct.
         """
         salt = parse_salt(next((v for k, v in headers.items() if k.lower() == SALT_HEADER.lower()), None))
         item, _ = self.ingest(headers, body, now, check_freshness=False, salt=salt)
@@ -212,6 +220,12 @@ class OracleOperator:
         except Co3Error as exc:
             self.metrics.cosigned.labels("refused").inc()
             raise CosignRefused(str(exc)) from exc
+        if observed_hint is not None and observed_hint != attestation["observedAt"]:
+            self.metrics.cosigned.labels("unavailable").inc()
+            raise CosignMismatch(
+                f"{item.attestation_id}: the lead signs observedAt {observed_hint}, this operator derives "
+                f"{attestation['observedAt']} ([privacy] time_resolution here: {self.time_resolution} s); the "
+                "time resolution must be the same on every operator")
         share = self.key.sign(hub, attestation)
         if item.state == "validated" or (item.state == "signed" and
                                          not same_attestation(attestation, item.attestation)):
@@ -284,9 +298,10 @@ class LocalCosigner:
         self.name = f"local:{operator.key.address}"
 
     def request_share(self, item: QueueItem) -> Share:
-        headers, body, version = parse_forwarded(forwarded_request(item))
+        forwarded = parse_forwarded(forwarded_request(item))
         try:
-            return self.operator.cosign(headers, body, self.clock(), version)
+            return self.operator.cosign(forwarded.headers, forwarded.body, self.clock(), forwarded.version,
+                                        forwarded.observed_at)
         except ChainUnavailable as exc:
             raise CosignUnavailable(f"{self.name}: {exc}") from exc
 

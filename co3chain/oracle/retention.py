@@ -43,7 +43,8 @@ class RetentionConfig:
 
     @classmethod
     def from_table(cls, table: dict[str, object], where: str = "[privacy]") -> RetentionConfig:
-        unknown = set(table) - {"retention_days", "retention_interval"}
+        # time_resolution shares the table but is the signer's setting (parsed by co3chain.oracle.config).
+        unknown = set(table) - {"retention_days", "retention_interval", "time_resolution"}
         if unknown:
             raise Co3Error(f"{where}: unknown keys {sorted(unknown)}")
         values = {k: table.get(k, getattr(cls, k)) for k in ("retention_days", "retention_interval")}

@@ -99,7 +99,8 @@ class OracleService:
         self.operator = OracleOperator(
             store=self.store, auth=Authenticator(config.sources, config.skew_seconds), validator=validator,
             chain=self.chain, key=OperatorKey(signer_key), attestation_ttl_s=config.attestation_ttl,
-            metrics=self.metrics, cosigners=[HttpCosigner(u) for u in config.cosigners], backoff=backoff)
+            metrics=self.metrics, cosigners=[HttpCosigner(u) for u in config.cosigners], backoff=backoff,
+            time_resolution_s=config.time_resolution)
         self.submitter: Submitter | None = None
         if config.submit:
             account = Account.from_key(config.submitter_key.load() if config.submitter_key else signer_key)

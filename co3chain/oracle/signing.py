@@ -14,6 +14,14 @@ raises an activity's reward after the oracles signed cannot inflate what those a
 operator reads the rule from the chain itself right before signing (lead and co-signers alike); if the rule
 changes between two operators' reads their attestations differ, the lead refuses the mismatching share and
 retries later, when all operators see the same rule.
+
+Why ``observedAt`` is coarse (``docs/privacy.md`` §2): the hub only needs "observed before the block and
+inside the activity window", so the signed time is the event's second rounded *down* to ``[privacy]
+time_resolution`` (default one hour), never before the activity's ``startsAt`` (the hub checks the activity
+is open at ``observedAt``).  ``expiresAt`` is the exact time plus the TTL rounded *up* to the resolution: never
+earlier than with exact times, and it does not give the exact time back as ``expiresAt - ttl``.  Like the
+TTL, the resolution is a consortium-wide setting: operators with different values derive different structs.
+Off-chain validation (dedup, rate limits, event age) keeps using the exact time.
 """
 
 from __future__ import annotations
@@ -53,22 +61,60 @@ class CosignUnavailable(Co3Error):
     """A co-signer could not be asked (down, timeout, chain unreadable on its side): retry later."""
 
 
-def build_attestation(event: OracleEvent, hub: HubInfo, activity: ActivityInfo, ttl_seconds: int) -> dict[str, Any]:
+class CosignMismatch(CosignUnavailable):
+    """A co-signer derives another ``observedAt`` than the lead: ``[privacy] time_resolution`` differs
+    between operators (or the activity's start changed between their reads).  Not the citizen's fault, so
+    never a rejection: the lead retries until the consortium's operators agree again."""
+
+
+#: Default ``[privacy] time_resolution``: the signed ``observedAt`` says only which hour an activity was in.
+DEFAULT_TIME_RESOLUTION = 3600
+#: Largest accepted resolution (a day): coarser adds little privacy and mostly hits the activity-start clamp.
+MAX_TIME_RESOLUTION = 86_400
+_UINT64_MAX = 2**64 - 1
+
+
+def check_time_resolution(seconds: int) -> int:
+    """``seconds`` if it is a valid resolution (an integer from 1 = exact to one day), else a readable error."""
+    if isinstance(seconds, bool) or not isinstance(seconds, int) or not 1 <= seconds <= MAX_TIME_RESOLUTION:
+        raise Co3Error(f"time resolution must be an integer number of seconds from 1 (exact) to "
+                       f"{MAX_TIME_RESOLUTION}, got {seconds!r}")
+    return seconds
+
+
+def coarse_observed_at(observed_at: int, starts_at: int, resolution_s: int) -> int:
+    """``observed_at`` rounded down to ``resolution_s``, but not before ``starts_at`` (the hub requires the
+    activity to be open at the signed time).  Depends only on the event and the activity, so every operator
+    with the same resolution derives the same value."""
+    return max(observed_at - observed_at % resolution_s, min(starts_at, observed_at))
+
+
+def coarse_expires_at(observed_at: int, ttl_seconds: int, resolution_s: int) -> int:
+    """``observed_at + ttl`` rounded up to ``resolution_s`` (capped to uint64): never shorter than the exact
+    expiry, and it reveals no more about the event time than ``observedAt`` does."""
+    exact = observed_at + ttl_seconds
+    return min(exact + (-exact) % resolution_s, _UINT64_MAX)
+
+
+def build_attestation(event: OracleEvent, hub: HubInfo, activity: ActivityInfo, ttl_seconds: int, *,
+                      time_resolution_s: int = DEFAULT_TIME_RESOLUTION) -> dict[str, Any]:
     """The attestation for ``event`` in JSON form (hex ``bytes32``), deterministic across operators.
 
     ``activity`` is the on-chain activity of the event as this operator reads it now: its reward rule is
-    signed (see the module docstring).
+    signed and its ``startsAt`` clamps the coarse ``observedAt`` (see the module docstring).
+    ``time_resolution_s`` = 1 signs the exact second.
     """
     if activity.activity_id != event.activity_id:
         raise Co3Error(f"activity {activity.activity_id} given for an event of activity {event.activity_id}")
+    resolution = check_time_resolution(time_resolution_s)
     return {
         "id": "0x" + event.attestation_id.hex(),
         "subject": event.citizen,
         "activityId": event.activity_id,
         "kind": int(event.kind),
         "evidenceHash": "0x" + event.evidence_hash.hex(),
-        "observedAt": event.observed_at,
-        "expiresAt": min(event.observed_at + ttl_seconds, 2**64 - 1),
+        "observedAt": coarse_observed_at(event.observed_at, activity.starts_at, resolution),
+        "expiresAt": coarse_expires_at(event.observed_at, ttl_seconds, resolution),
         "tokenReward": activity.token_reward,
         "reputationReward": activity.reputation_reward,
         "signerSetVersion": hub.version,
@@ -129,19 +175,33 @@ def forwarded_request(item: QueueItem) -> dict[str, Any]:
         request["headers"][SALT_HEADER] = item.evidence_salt
     if item.attestation is not None:
         request["signerSetVersion"] = int(item.attestation["signerSetVersion"])
+        # The coarse time the lead derived: a co-signer with another time resolution refuses with a clear
+        # reason instead of signing a struct the lead cannot use.
+        request["observedAt"] = int(item.attestation["observedAt"])
     return request
 
 
-def parse_forwarded(data: Mapping[str, Any]) -> tuple[dict[str, str], bytes, int | None]:
+@dataclass(frozen=True)
+class ForwardedRequest:
+    """A parsed co-sign request; the lead's signer-set version and ``observedAt`` are hints (None: absent,
+    e.g. from an older lead), never trusted as facts: the co-signer derives the attestation itself."""
+
+    headers: dict[str, str]
+    body: bytes
+    version: int | None = None
+    observed_at: int | None = None
+
+
+def parse_forwarded(data: Mapping[str, Any]) -> ForwardedRequest:
     """Inverse of :func:`forwarded_request` (raises :class:`Co3Error` on malformed input)."""
     try:
         headers = {str(k): str(v) for k, v in dict(data["headers"]).items()}
         body = base64.b64decode(str(data["body"]), validate=True)
-        version = data.get("signerSetVersion")
-        version = None if version is None else int(version)
+        version, observed = data.get("signerSetVersion"), data.get("observedAt")
+        return ForwardedRequest(headers, body, None if version is None else int(version),
+                                None if observed is None else int(observed))
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise Co3Error(f"malformed sign request: {exc}") from exc
-    return headers, body, version
 
 
 class Cosigner(Protocol):

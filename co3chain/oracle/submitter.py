@@ -10,6 +10,13 @@ Crash safety — the order of operations is the point of this module:
    from its receipt; nonce consumed by something else → ``isUsed`` decides per id; still unknown → the
    *same* raw bytes are re-broadcast (same nonce, same hash, so it cannot be included twice).
 
+Release schedule (``[submitter] schedule_seconds``, ``docs/privacy.md`` §2): a block's timestamp tells when
+its batch was sent, so sending as soon as an attestation is signed publishes each event's time to within the
+oracle's latency, whatever the coarse ``observedAt`` hides.  With a period ``P`` > 0 batches leave only in
+the first ``schedule_window_seconds`` after a multiple of ``P`` (Unix time): signed items wait for the next
+boundary, and block times reveal only the period.  Receipt polling and re-broadcasts of already recorded
+transactions are not held (they repeat a send made at a boundary).
+
 Even a bug here cannot double-reward: the hub marks each id used, and a re-sent id is skipped on chain
 (``AttestationRejected(AttestationAlreadyUsed)``) — the submitter then records it as confirmed.
 """
@@ -62,12 +69,30 @@ class SubmitterConfig:
     gas_base: int = 100_000
     rebroadcast_after_s: float = 30.0
     max_inflight: int = 4
+    schedule_seconds: float = 0.0  # > 0: send only just after multiples of this period (0: as soon as signed)
+    schedule_window_seconds: float = 60.0  # how long after each boundary sending stays open
 
     def __post_init__(self) -> None:
         if not 1 <= self.batch_size <= 500:
             raise Co3Error("submitter batch_size must be between 1 and 500")
         if self.max_inflight < 1:
             raise Co3Error("submitter max_inflight must be at least 1")
+        if self.schedule_seconds < 0:
+            raise Co3Error("submitter schedule_seconds must be 0 (send at once) or a period in seconds")
+        if self.schedule_seconds and not 0 < self.schedule_window_seconds <= self.schedule_seconds:
+            raise Co3Error("submitter schedule_window_seconds must be > 0 and at most schedule_seconds")
+
+    def release_open(self, now: float) -> bool:
+        """True when a batch may be sent at ``now``: always without a schedule, else only within
+        ``schedule_window_seconds`` after a multiple of ``schedule_seconds``."""
+        period = self.schedule_seconds
+        return period <= 0 or now % period < self.schedule_window_seconds
+
+    def next_release(self, now: float) -> float:
+        """When sending opens next (``now`` if it is open)."""
+        if self.release_open(now):
+            return now
+        return now - now % self.schedule_seconds + self.schedule_seconds
 
 
 class Submitter:
@@ -229,7 +254,10 @@ class Submitter:
 
     def submit_ready(self, now: float) -> int:
         """Send one batch of due ``signed`` items (if in-flight room); returns how many items were handled
-        (sent, found already used, or sent back for re-signing)."""
+        (sent, found already used, or sent back for re-signing).  Outside the release window of a schedule
+        nothing is sent (0)."""
+        if not self.config.release_open(now):
+            return 0
         if len(self.store.pending_submissions()) >= self.config.max_inflight:
             return 0
         items = self.store.items_in_state("signed", self.config.batch_size, now)

@@ -7,7 +7,8 @@ stand-alone app (what ``co3chain oracle run`` serves), with ``/metrics``.
 Responses: ``202`` with the attestation id once the event is durably committed; ``200`` with the existing
 state when the same (source, event id) is delivered again (replays and retries are idempotent); ``409`` when
 an event id is reused with different content; ``401`` for authentication failures; ``422`` for malformed
-bodies; ``413`` for bodies over 64 KiB (refused on ``Content-Length`` or while streaming, never read
+bodies; on ``/sign`` ``409`` when this co-signer derives another ``observedAt`` than the lead (different
+``[privacy] time_resolution``: the lead retries, the event is not rejected); ``413`` for bodies over 64 KiB (refused on ``Content-Length`` or while streaming, never read
 whole). Webhook source headers (known source, fresh timestamp) are checked before the body is read.
 """
 
@@ -27,7 +28,7 @@ from co3chain.errors import Co3Error
 from co3chain.oracle.auth import SIGNATURE_HEADER, SOURCE_HEADER, TIMESTAMP_HEADER, AuthError
 from co3chain.oracle.events import PayloadError
 from co3chain.oracle.operator import OracleOperator
-from co3chain.oracle.signing import CosignRefused, parse_forwarded
+from co3chain.oracle.signing import CosignMismatch, CosignRefused, parse_forwarded
 from co3chain.oracle.status import status_report
 from co3chain.oracle.store import STATES
 
@@ -126,15 +127,18 @@ async def sign(request: Request) -> dict[str, Any]:
     op = _operator(request)
     raw = await _body(request)
     try:
-        headers, body, version = parse_forwarded(json.loads(raw))
+        forwarded = parse_forwarded(json.loads(raw))
     except (ValueError, Co3Error) as exc:
         raise HTTPException(400, str(exc)) from None
     try:
-        share = await run_in_threadpool(op.cosign, headers, body, _clock(request)(), version)
+        share = await run_in_threadpool(op.cosign, forwarded.headers, forwarded.body, _clock(request)(),
+                                        forwarded.version, forwarded.observed_at)
     except AuthError as exc:
         raise HTTPException(401, str(exc)) from None
     except (PayloadError, CosignRefused) as exc:
         raise HTTPException(422, str(exc)) from None
+    except CosignMismatch as exc:  # operators' settings differ: the lead retries, the event is not rejected
+        raise HTTPException(409, str(exc)) from None
     except Co3Error as exc:  # chain unreadable, or this operator's key is not a current signer
         raise HTTPException(503, str(exc)) from None
     return share.to_json()

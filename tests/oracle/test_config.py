@@ -127,3 +127,28 @@ def test_cli_status_and_errors(tmp_path) -> None:
     (tmp_path / "a.geojson").write_text(json.dumps(SQUARE))
     result = runner.invoke(cli, ["oracle", "geometry-hash", str(tmp_path / "a.geojson")])
     assert result.output.strip() == "0x" + AreaGeometry.from_geojson(1, SQUARE).hash.hex()
+
+
+def test_privacy_time_resolution_and_submit_schedule(tmp_path, monkeypatch) -> None:
+    """Issue 19: [privacy] time_resolution (default one hour) and [submitter] schedule_seconds (default 0)."""
+    from co3chain.errors import Co3Error
+    from co3chain.oracle.retention import retention_days_of
+
+    monkeypatch.setenv("TEST_AR_SECRET", "s" * 20)
+    default = load_config(write(tmp_path, BASE))
+    assert (default.time_resolution, default.submitter.schedule_seconds) == (3600, 0)
+    assert default.submitter.release_open(1_800_000_123.0)
+    text = BASE + "\n[privacy]\nretention_days = 10\ntime_resolution = 900\n" \
+                  "\n[submitter]\nschedule_seconds = 600\nschedule_window_seconds = 30\n"
+    cfg = load_config(write(tmp_path, text))
+    assert (cfg.time_resolution, cfg.retention.retention_days) == (900, 10)
+    assert retention_days_of(tmp_path / "oracle.toml") == 10  # the shared table is still read by retention
+    sub = cfg.submitter
+    assert (sub.schedule_seconds, sub.schedule_window_seconds) == (600, 30)
+    assert sub.release_open(1200.0) and sub.release_open(1229.9) and not sub.release_open(1230.0)
+    assert sub.next_release(1230.0) == 1800.0 and sub.next_release(1201.0) == 1201.0
+    for bad in ("0", "90000", "1.5"):
+        with pytest.raises(ConfigError, match="time_resolution|time resolution"):
+            load_config(write(tmp_path, BASE + f"\n[privacy]\ntime_resolution = {bad}\n"))
+    with pytest.raises(Co3Error, match="schedule_window_seconds"):
+        load_config(write(tmp_path, BASE + "\n[submitter]\nschedule_seconds = 10\nschedule_window_seconds = 60\n"))
