@@ -1,4 +1,4 @@
-"""``co3chain audit chain|proposal|contracts|powers``: exit 0 when every check passes, 2 when the audit found a
+"""``co3chain audit chain|proposal|contracts|powers|budget|ballot``: exit 0 when every check passes, 2 when the audit found a
 violation, 1 when it could not run (one readable line on stderr)."""
 
 from __future__ import annotations
@@ -216,5 +216,27 @@ def budget_cmd(round_id: int, rpc: str, batch_size: int, quiet: bool, timezone: 
             raise BudgetAuditError(f"{manifest_path} is not a deployment manifest")
         with RpcClient(rpc, batch_size) as client:
             return audit_budget_round(client, manifest, round_id)
+
+    _run(go, json_path, html_path, quiet)
+
+
+@audit.command("ballot")
+@click.argument("election_id", type=click.IntRange(min=1))
+@_common
+@click.option("--manifest", "manifest_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Deployment manifest (the SecretBallot address comes from it).")
+def ballot_cmd(election_id: int, rpc: str, batch_size: int, quiet: bool, timezone: str, html_path: Path | None,
+               json_path: Path | None, manifest_path: Path) -> None:
+    """Re-verify a secret election from chain data alone: the key ceremony, every ballot proof, the homomorphic
+    sum (re-votes replaced), every partial decryption proof and the published result."""
+    from co3chain.audit.secret_ballot import audit_election, to_audit_report
+    from co3chain.ballot.cli import _client
+
+    def go() -> AuditReport:
+        try:
+            client = _client(rpc, None, str(manifest_path))
+            return to_audit_report(audit_election(client, election_id), client.address, client.chain_id)
+        except (KeyError, ValueError) as exc:
+            raise Co3Error(f"cannot read election {election_id}: {exc}") from None
 
     _run(go, json_path, html_path, quiet)

@@ -354,7 +354,8 @@ def _role_words(role: str) -> str:
 def build_verdict(report: AuditReport, names: Mapping[str, str] | None = None, tz: str = "UTC") -> Verdict:
     """The plain-language verdict of ``report`` (names: lower-case address → name)."""
     names = {k.lower(): v for k, v in (names or report.names or {}).items()}
-    builder: Callable[..., Verdict] = {"proposal": _proposal_verdict, "chain": _chain_verdict}.get(
+    builder: Callable[..., Verdict] = {"proposal": _proposal_verdict, "chain": _chain_verdict,
+                                         "ballot": _ballot_verdict}.get(
         report.audit, _contracts_verdict)
     verdict = builder(report, names, tz)
     verdict.causes = group_causes(report, names)
@@ -458,6 +459,19 @@ def _chain_verdict(report: AuditReport, names: Mapping[str, str], tz: str) -> Ve
     outcome = (f"Chain checked up to block {last}{dated}; {len(st.get('finalValidators') or [])} validators in office "
                "at the end.")
     return Verdict(report.passed, headline, outcome, outcome_label="The chain as served", checked=checked)
+
+
+def _ballot_verdict(report: AuditReport, names: Mapping[str, str], tz: str) -> Verdict:
+    """A secret election: the count is only as good as every proof behind it, so the headline says all of them."""
+    st, eid = report.stats, report.subject.get("electionId")
+    headline = (f"Audit passed: secret election {eid} was counted correctly — every one of its "
+                f"{st.get('ballotsVerified', 0)} ballots, the encrypted sum and every trustee's decryption check out."
+                if report.passed else "Audit failed.")
+    counts = st.get("counts")
+    outcome = (f"Votes per option: {', '.join(f'option {i}: {c}' for i, c in enumerate(counts))} "
+               f"({st.get('voters', 0)} voters; only the last ballot of each voter counts).") if counts is not None else None
+    return Verdict(report.passed, headline, outcome, outcome_label="What the election's count says",
+                   checked=[c["check"] for c in report.checked])
 
 
 def _contracts_verdict(report: AuditReport, names: Mapping[str, str], tz: str) -> Verdict:
@@ -585,7 +599,8 @@ def _table(data: Mapping[str, Any], tz: str, names: Mapping[str, str]) -> str:
 
 
 _TITLES = {"proposal": "Audit of a proposal's result", "chain": "Audit of the chain",
-           "contracts": "Audit of the contracts and their powers", "powers": "Audit of who holds power"}
+           "contracts": "Audit of the contracts and their powers", "powers": "Audit of who holds power",
+           "ballot": "Audit of a secret election"}
 
 
 def render_html(report: AuditReport, verdict: Verdict | None = None, tz: str | None = None,

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from co3chain.audit.report import AuditReport
 from co3chain.ballot import bn254 as ec
 from co3chain.ballot import dkg
 from co3chain.ballot import proofs as pf
@@ -147,4 +148,26 @@ def audit_election(client: SecretBallotClient, election_id: int,
     else:
         report.check("enough decryptions to count", False, f"{len(partials)} of {t} trustees posted")
     report.seconds = time.perf_counter() - started
+    return report
+
+
+#: finding kind of each failed check (first words of the check name → kind), for the plain verdict
+_CHECK_KINDS = (("key ceremony", "ceremony-incomplete"), ("every trustee", "bad-key-proof"),
+                ("election key", "election-key-mismatch"), ("every ballot", "bad-ballot-proof"),
+                ("homomorphic", "sum-mismatch"), ("voter count", "voter-count-mismatch"),
+                ("every partial", "bad-decryption-proof"), ("published", "result-mismatch"),
+                ("result finalized", "not-finalized"), ("enough decryptions", "not-decrypted"))
+
+
+def to_audit_report(audit: BallotAudit, contract: str, chain_id: int) -> AuditReport:
+    """The :class:`AuditReport` of ``co3chain audit ballot``: every failed check becomes an error finding, so
+    the plain verdict, JSON and HTML read the same as the other audits."""
+    report = AuditReport("ballot", {"electionId": audit.election_id, "contract": contract, "chainId": chain_id})
+    for name, passed, detail in audit.checks:
+        report.checked.append({"check": name, "ok": passed, "detail": detail})
+        if not passed:
+            kind = next((k for prefix, k in _CHECK_KINDS if name.startswith(prefix)), "ballot-check")
+            report.add(kind, f"{name}: FAILED" + (f" ({detail})" if detail else ""))
+    report.stats.update({"ballotsVerified": audit.ballots_verified, "voters": audit.voters, "counts": audit.counts,
+                         "seconds": round(audit.seconds, 3), "checks": len(audit.checks)})
     return report

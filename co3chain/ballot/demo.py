@@ -39,14 +39,24 @@ class DemoOutcome:
 def run_secret_election(w3: Any, client: SecretBallotClient, admin: Any, manager: Any, relayer: Any,
                         trustees: list[Any], advance_past: Callable[[int], None], citizens: int = 8,
                         say: Callable[[str], None] = print, seed: int = 7, proposal_id: int = 0,
-                        voting_seconds: int = 600) -> DemoOutcome:
+                        voting_seconds: int = 600,
+                        admin_call: Callable[[str, list[Any], str], None] | None = None) -> DemoOutcome:
     """Run a 3-of-4 ceremony, an election with ``citizens`` voters (one re-votes), decryption and audit.
 
-    ``admin`` holds DEFAULT_ADMIN_ROLE (the executor in production), ``manager`` ELECTION_MANAGER_ROLE.
+    ``admin`` holds DEFAULT_ADMIN_ROLE, ``manager`` ELECTION_MANAGER_ROLE.  On a deployed suite the admin is
+    the consortium timelock, so no key can act for it: pass ``admin_call(function name, args, description)``
+    instead (e.g. a council motion that schedules the call in the timelock); ``admin`` is then unused.
     """
     rng = random.Random(seed)
     c = client.contract.functions
-    send_as(w3, c.openCeremony([t.address for t in trustees], 3), admin)
+
+    def as_admin(name: str, args: list[Any], description: str) -> None:
+        if admin_call is not None:
+            admin_call(name, args, description)
+        else:
+            send_as(w3, getattr(c, name)(*args), admin)
+
+    as_admin("openCeremony", [[t.address for t in trustees], 3], "open the secret-ballot key ceremony")
     cid = int(c.ceremonyCount().call())
     say(f"key ceremony {cid}: {len(trustees)} PA trustees, any 3 can decrypt")
     transport = {i: client.post_transport_key(t, cid) for i, t in enumerate(trustees, start=1)}
@@ -56,7 +66,8 @@ def run_secret_election(w3: Any, client: SecretBallotClient, admin: Any, manager
     say("  every trustee dealt and checked its share against the public commitments")
 
     registrar = Registrar.generate(2048)
-    send_as(w3, c.addRegistrarKey(registrar.public.modulus_bytes(), registrar.public.exponent_bytes()), admin)
+    as_admin("addRegistrarKey", [registrar.public.modulus_bytes(), registrar.public.exponent_bytes()],
+             "approve the PA registrar's blind-signature key")
     key_id = int(c.registrarKeyCount().call())
     now = int(w3.eth.get_block("latest")["timestamp"])
     end = now + voting_seconds
@@ -117,3 +128,34 @@ def run_in_process(citizens: int = 8, say: Callable[[str], None] = print) -> Dem
         tester.mine_blocks(1)
 
     return run_secret_election(w3, client, admin, manager, relayer, trustees, advance, citizens, say)
+
+
+def run_on_consortium(demo: Any, trustees: list[Any], citizens: int = 3) -> DemoOutcome:
+    """The secret election on a deployed suite (``co3chain demo``): ``demo`` is the suite demo
+    (:class:`co3chain.contracts.demo.Demo`), whose officer manages the election and relays the ballots.
+
+    Why through the council: after deploy SecretBallot's DEFAULT_ADMIN_ROLE belongs to the consortium
+    timelock, so opening the trustee ceremony and approving the registrar key are council motions that the
+    timelock executes after its delay, like any other change of rules; they leave events for auditors.
+    """
+    from co3chain.ballot.client import SecretBallotClient
+
+    sb = demo.c["SecretBallot"]
+    client = SecretBallotClient(demo.w3, sb.address)
+    demo.fund(trustees)
+
+    def through_council(name: str, args: list[Any], description: str) -> None:
+        demo.sender.resync_nonce()  # the officer also signed ballot transactions with its key (send_as)
+        demo.through_council(sb.address, sb.encode_abi(name, args=args), description)
+
+    def advance_past(timestamp: int) -> None:
+        demo.sender.resync_nonce()  # on a chain without time warp the clock seals blocks with the officer's key
+        demo.clock.advance_past(timestamp)
+
+    _, duration = demo.clock.windows()
+    try:
+        return run_secret_election(demo.w3, client, None, demo.officer, demo.officer, trustees,
+                                   advance_past, citizens, demo.say, voting_seconds=duration,
+                                   admin_call=through_council)
+    finally:
+        demo.sender.resync_nonce()

@@ -97,6 +97,11 @@ def dev_oracle_accounts() -> list[Any]:
     return [Account.from_key(_dev_key(f"oracle {i}")) for i in range(1, 4)]
 
 
+def dev_trustee_accounts() -> list[Any]:
+    """Four public development keys for the secret-ballot trustees, one per PA (demo only, never stored)."""
+    return [Account.from_key(_dev_key(f"trustee {i}")) for i in range(1, 5)]
+
+
 def dev_citizen_accounts() -> list[Any]:
     """One public development key per demo citizen."""
     return [Account.from_key(_dev_key(f"citizen {name}")) for name, _, _ in CITIZENS]
@@ -148,6 +153,8 @@ class DemoResult:
     attestations: int
     citizens: list[CitizenRow] = field(default_factory=list)
     proposals: list[ProposalRow] = field(default_factory=list)
+    #: the secret election (``DemoOutcome.to_json()`` of co3chain/ballot/demo.py), None if it did not run
+    secret_election: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """JSON form (the manifest is referenced by its addresses only)."""
@@ -607,6 +614,17 @@ class Demo:
             ))
         return rows
 
+    def secret_election(self) -> dict[str, Any]:
+        """One secret election, 3 of 4 PA trustees, a few anonymous ballots (see co3chain/ballot/demo.py)."""
+        from co3chain.ballot.demo import run_on_consortium
+
+        self.say("secret ballot: 4 PA trustees (any 3 decrypt), anonymous credentials, encrypted votes")
+        outcome = run_on_consortium(self, dev_trustee_accounts(), citizens=3)
+        if outcome.counts != outcome.expected or not outcome.audit.ok:
+            raise DemoError(f"secret election {outcome.election_id} did not verify: counted {outcome.counts}, "
+                            f"expected {outcome.expected}")
+        return outcome.to_json()
+
     def run(self) -> DemoResult:
         """The whole story; returns what happened, as read back from the chain."""
         oracles = self.check_authority()
@@ -651,6 +669,9 @@ class Demo:
         veto_row = self.proposal_row(veto_id, veto_text, 0)
         veto_row.note = veto_note
         rows += [action_row, veto_row]
+
+        secret = self.secret_election()
+
         return DemoResult(
             manifest=self.manifest,
             chain_id=self.chain_id,
@@ -661,6 +682,7 @@ class Demo:
             attestations=accepted,
             citizens=self.citizen_rows(area_id, activity_id, rows),
             proposals=rows,
+            secret_election=secret,
         )
 
 
@@ -704,6 +726,14 @@ def render(result: DemoResult, console: Any) -> None:
             ballots.add_row(str(n), v["voter"], v["support"], fmt(v["weight"]),
                             "EIP-712 signature, relayed" if v["relayed"] else "direct transaction")
     console.print(ballots)
+    if result.secret_election:
+        se = result.secret_election
+        console.print(f"[bold]Secret election {se['electionId']}[/bold] (3 of 4 PA trustees decrypted; "
+                      f"{se['audit']['ballotsVerified']} encrypted ballots, one re-vote):")
+        for option, n in zip(se["options"], se["counts"], strict=True):
+            console.print(f"  {n:3d}  {option}")
+        console.print(f"  auditors: [bold]co3chain audit ballot {se['electionId']} --rpc URL --manifest FILE[/bold]",
+                      soft_wrap=True)
 
 
 def run_demo(

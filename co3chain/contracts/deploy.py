@@ -517,6 +517,10 @@ class TxSender:
             self._chain_id = int(self.w3.eth.chain_id)
         return self._chain_id
 
+    def resync_nonce(self) -> None:
+        """Forget the local nonce (the same key sent transactions some other way); the next send asks the node."""
+        self._nonce = None
+
     def _next_nonce(self) -> int:
         if self._nonce is None:
             self._nonce = int(self.w3.eth.get_transaction_count(self.address, "pending"))

@@ -73,6 +73,18 @@ def test_demo_deploys_then_reuses_the_manifest(anvil_url: str, tmp_path: Path, u
         if any(i.get("name") == "hasRole" for i in c.abi):
             assert not c.functions.hasRole(dep.role_id("DEFAULT_ADMIN_ROLE"), manifest["deployer"]).call()
 
+    # the secret election: 3 of 4 PA trustees decrypted, the count matches the plan, and anyone can audit it
+    assert "Secret election 1 (3 of 4 PA trustees decrypted; 4 encrypted ballots, one re-vote)" in out
+    assert "co3chain audit ballot 1 --rpc URL --manifest FILE" in out
+    sb = contracts["SecretBallot"]
+    finals = sb.events.TallyFinalized().get_logs(from_block=0)
+    assert len(finals) == 1 and sum(finals[0]["args"]["counts"]) == 3 and len(finals[0]["args"]["trusteeIndices"]) == 3
+    audited = _run(["audit", "ballot", "1", "--rpc", anvil_url, "--manifest", str(manifest_path),
+                    "--json", str(tmp_path / "ballot.json")])
+    assert audited.exit_code == 0, audited.output
+    assert audited.output.startswith("Audit passed: secret election 1 was counted correctly")
+    assert json.loads((tmp_path / "ballot.json").read_text())["stats"]["counts"] == list(finals[0]["args"]["counts"])
+
     # second run on the same deployment, machine-readable
     second = _run(["demo", "--rpc", anvil_url, "--manifest", str(manifest_path), "--json"])
     assert second.exit_code == 0, second.output
@@ -94,6 +106,8 @@ def test_demo_deploys_then_reuses_the_manifest(anvil_url: str, tmp_path: Path, u
     garden = result["proposals"][2]
     assert garden["mode"] == "ReputationWeighted" and garden["state"] == "Defeated"
     assert garden["against"] > garden["for_"] > 0
+    secret = result["secret_election"]
+    assert secret["electionId"] == 2 and secret["counts"] == secret["expected"] and secret["audit"]["ok"]
     relayed = [v["relayed"] for p in result["proposals"] for v in p["votes"]]
     assert relayed.count(False) == 2 and relayed.count(True) == 14
 
@@ -119,6 +133,8 @@ def test_demo_waits_for_real_time_without_evm_increase_time(anvil_url: str, suit
     assert (result.proposals[0].for_, result.proposals[0].against, result.proposals[0].abstain) == (3, 1, 1)
     assert (result.proposals[1].for_, result.proposals[1].against) == (25 * TOKEN, 20 * TOKEN)
     assert "Renovate the playground of Parco del Valentino" in buffer.getvalue()
+    assert result.secret_election is not None and result.secret_election["audit"]["ok"]
+    assert result.secret_election["counts"] == result.secret_election["expected"]
 
 
 def test_deploy_and_demo_with_an_unfunded_key_on_a_zero_fee_chain(zero_fee_anvil_url: str, tmp_path: Path,
