@@ -7,11 +7,17 @@ holds Ether (zero gas price). Each scenario uses its own citizen, event ids and 
 
 from __future__ import annotations
 
+import json
 import time
 
 import httpx
 import pytest
+from click.testing import CliRunner
 
+from co3chain.audit.proposal import ProposalAuditOptions, audit_proposal
+from co3chain.audit.rpc import RpcClient
+from co3chain.cli import cli
+from co3chain.oracle.store import SqliteQueueStore
 from co3chain.sdk import ApiClientError
 from tests.e2e.stack import (
     AREA_ID,
@@ -110,6 +116,34 @@ def test_sdk_signed_vote_relayed_counted_and_replay_refused(stack: Stack) -> Non
     votes = {v.voter: v for v in stack.anon.proposal_votes(pid)}
     assert set(votes) == {voter.address, other.address}
     assert votes[voter.address].support == 1 and votes[voter.address].txHash == status.txHash
+
+
+def test_erasure_deletes_off_chain_evidence_and_audits_still_pass(stack: Stack) -> None:
+    """Issue 19: ``co3chain privacy erase`` on every operator deletes a citizen's bodies and salts; the reward
+    and the vote stay on chain, and the proposal audit (which trusts only the chain) still passes."""
+    citizen = stack.new_citizen("erased")
+    pid = stack.open_proposal("after an erasure")
+    aid = stack.checkin(citizen, f"e2e-erase-{citizen.address}")
+    stack.confirmed(aid)
+    stack.wait_tx(stack.anon.vote(citizen, pid, 1).txHash)
+    balance = stack.balance(citizen.address)
+
+    for op in stack.cluster.operators:
+        erased = CliRunner().invoke(cli, ["privacy", "erase", "--citizen", citizen.address, "--oracle-db",
+                                          str(op.db), "--yes", "--json", "--log", str(stack.workdir / "privacy.log")])
+        assert erased.exit_code == 0, erased.output
+        assert json.loads(erased.output)["complete"], erased.output
+    store = SqliteQueueStore(str(stack.cluster.operators[0].db))
+    try:
+        item = store.get(aid)
+        assert item is not None and item.body == b"" and item.evidence_salt is None and item.erased_at is not None
+    finally:
+        store.close()
+
+    assert stack.balance(citizen.address) == balance  # what the chain holds stays
+    report = audit_proposal(RpcClient(stack.w3.provider.endpoint_uri), stack.manifest, pid,
+                            ProposalAuditOptions(progress=False))
+    assert report.passed, [f.line() for f in report.findings]
 
 
 @pytest.mark.parametrize("fault", ["after_record", "after_broadcast"])
