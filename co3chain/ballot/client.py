@@ -47,6 +47,8 @@ def send_as(w3: Any, fn: Any, account: Any, gas: int | None = None) -> Any:
             **({"gas": gas} if gas else {})})
     except Exception as exc:  # pre-flight revert: decode the custom error name if we can
         raise BallotClientError(f"{fn.fn_name} would revert: {_decode(exc)}") from None
+    if "maxFeePerGas" in tx:  # older web3 (brownie's) also fills gasPrice, which a typed transaction refuses
+        tx.pop("gasPrice", None)
     signed = account.sign_transaction(tx)
     raw = getattr(signed, "raw_transaction", None) or signed.rawTransaction
     receipt = w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(raw))
