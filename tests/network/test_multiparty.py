@@ -84,7 +84,7 @@ class PA:
 @pytest.fixture(scope="module")
 def pas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[PA]]:
     root = tmp_path_factory.mktemp("multiparty")
-    rpc, p2p, metrics = free_port_block(5), free_port_block(5), free_port_block(1)
+    rpc, p2p, metrics = free_port_block(4), free_port_block(4), free_port_block(1)
     # PA3 keeps its password out of the filesystem (CO3CHAIN_PASSWORD)
     env3 = {"CO3CHAIN_PASSWORD": "pa3-secret-from-vault"}
     pas = [PA(root, "pa1", rpc, p2p, metrics_port=metrics), PA(root, "pa2", rpc + 1, p2p + 1), PA(root, "pa3", rpc + 2, p2p + 2, env3)]
@@ -103,7 +103,6 @@ def pas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[PA]]:
         assert joined["genesisHash"] == announced and joined["validator"] is True
         assert len(joined["peers"]) == 2
     pas.append(PA(root, "pa4", rpc + 3, p2p + 3))  # joins later
-    pas.append(PA(root, "observer", rpc + 4, p2p + 4))  # a non-validator node admitted with admin_addPeer
     try:
         for pa in pas[:3]:
             pa.start()
@@ -189,7 +188,11 @@ def test_removed_pa_is_cut_off(pas: list[PA]) -> None:
 
 
 def test_observer_node_admitted_at_run_time_with_admin_add_peer(pas: list[PA]) -> None:
-    pa1, pa3, observer = pas[0], pas[2], pas[4]
+    pa1, pa3 = pas[0], pas[2]
+    # A non-validator node admitted with admin_addPeer. Its ports are picked now, right before it starts:
+    # ports picked when the module began can be taken by a parallel test by the time it runs.
+    observer = PA(pa1.dir.parent, "observer", free_port_block(1), free_port_block(1))
+    pas.append(observer)  # the fixture stops it
     observer.join(pa1.dir / "genesis.json", [pa1.peer])
     observer.start()
     wait_until(lambda: observer.height() >= 0, WAIT, "observer RPC up")
