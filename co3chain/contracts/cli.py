@@ -187,7 +187,8 @@ def demo_cmd(rpc: str, manifest_path: str | None, key_file: str | None, password
         manifest = dep.load_manifest(manifest_path)
     result = demo.run_demo(w3, account, manifest, progress=(lambda m: click.echo(m, err=True)) if as_json else None,
                            quiet=as_json, warp=False if no_warp else None)
-    if manifest_path and manifest is None:
+    if manifest_path and result.manifest != manifest:
+        # first deployment, or contracts the demo added (the treasury and budget of an older deployment)
         dep.save_manifest(result.manifest, manifest_path)
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=2, sort_keys=True))

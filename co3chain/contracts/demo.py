@@ -35,6 +35,7 @@ from web3.logs import DISCARD
 
 from co3chain.contracts import governance_typed_data as gtd
 from co3chain.contracts import typed_data
+from co3chain.contracts.demo_budget import BudgetStep
 from co3chain.contracts.deploy import (
     DEV_TIMELOCK_DELAY,
     DEV_VOTING_BOUNDS,
@@ -155,6 +156,8 @@ class DemoResult:
     proposals: list[ProposalRow] = field(default_factory=list)
     #: the secret election (``DemoOutcome.to_json()`` of co3chain/ballot/demo.py), None if it did not run
     secret_election: dict[str, Any] | None = None
+    #: the participatory budget round (``BudgetRow`` of co3chain/contracts/demo_budget.py as a dict)
+    budget: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """JSON form (the manifest is referenced by its addresses only)."""
@@ -537,6 +540,23 @@ class Demo:
         self.wait_timelock(eta)
         self.sender.call_fn(timelock, "execute", [target, 0, payload, b"\x00" * 32, salt], f"executing {description!r}")
 
+    def through_council_batch(self, calls: Sequence[tuple[str, str]], description: str) -> None:
+        """Several calls the council schedules as one timelock batch: they run together or not at all."""
+        timelock = self.c["ConsortiumTimelock"]
+        delay = int(timelock.functions.getMinDelay().call())
+        salt = keccak(text=f"{description} @ {self.clock.now()}")
+        targets = [t for t, _ in calls]
+        payloads = [bytes.fromhex(data[2:]) for _, data in calls]
+        values = [0] * len(calls)
+        schedule = timelock.encode_abi("scheduleBatch", args=[targets, values, payloads, b"\x00" * 32, salt, delay])
+        receipt = self.council_motion([timelock.address], [schedule], description)
+        op = _events(timelock, "CallScheduled", receipt)[0]["args"]["id"]
+        eta = int(timelock.functions.getTimestamp(op).call())
+        self.say(f"timelock: {description!r} ({len(calls)} calls) scheduled, executable after {delay} s")
+        self.wait_timelock(eta)
+        self.sender.call_fn(timelock, "executeBatch", [targets, values, payloads, b"\x00" * 32, salt],
+                            f"executing {description!r}")
+
     def action_proposal(self, vote_start: int, vote_end: int) -> tuple[str, str, list[Any]]:
         """(calldata, description, actions) of a consortium-wide proposal whose action raises the governance
         quorum to DEMO_QUORUM percent."""
@@ -632,6 +652,8 @@ class Demo:
         activity_id = self.create_activity(area_id)
         self.register_citizens()
         accepted = self.attest_checkins(activity_id, oracles)
+        budget = BudgetStep(self)
+        budget.prepare(area_id)  # the council's funding waits the timelock: before the vote windows are set
 
         bounds = [int(b) for b in self.c["CO3Governance"].functions.votingBounds().call()]
         delay, duration = self.clock.windows(bounds)
@@ -650,6 +672,7 @@ class Demo:
         *ids, action_id, veto_id = self.propose(area_id, proposals, vote_start, vote_end,
                                                 extra=[(action_data, action_text), (veto_data, veto_text)])
         self.say(f"{len(ids) + 2} proposals created; voting opens at {vote_start}, closes at {vote_end}")
+        budget.open_round(area_id, vote_start, vote_end)
         self.clock.advance_past(vote_start)
         self.fund([self.citizens[0], self.citizens[3]])
         # (citizen index, support, cast directly by the citizen?)
@@ -660,6 +683,7 @@ class Demo:
             (action_id, [(1, FOR, False), (2, FOR, False), (4, FOR, False)]),
         ])
         self.say("16 ballots cast: 2 directly by citizens, 14 as EIP-712 signatures relayed by the PA")
+        budget.cast_ballots()
         self.clock.advance_past(vote_end)
         rows = [self.proposal_row(pid, text, mode) for pid, (mode, text) in zip(ids, proposals, strict=True)]
         veto_note = self.council_veto(veto_id, veto_text)  # before the timelock wait: its vote is still open
@@ -670,6 +694,7 @@ class Demo:
         veto_row.note = veto_note
         rows += [action_row, veto_row]
 
+        budget_row = budget.close_round()
         secret = self.secret_election()
 
         return DemoResult(
@@ -683,6 +708,7 @@ class Demo:
             citizens=self.citizen_rows(area_id, activity_id, rows),
             proposals=rows,
             secret_election=secret,
+            budget=asdict(budget_row),
         )
 
 
@@ -726,6 +752,8 @@ def render(result: DemoResult, console: Any) -> None:
             ballots.add_row(str(n), v["voter"], v["support"], fmt(v["weight"]),
                             "EIP-712 signature, relayed" if v["relayed"] else "direct transaction")
     console.print(ballots)
+    if result.budget:
+        _render_budget(result.budget, console)
     if result.secret_election:
         se = result.secret_election
         console.print(f"[bold]Secret election {se['electionId']}[/bold] (3 of 4 PA trustees decrypted; "
@@ -734,6 +762,22 @@ def render(result: DemoResult, console: Any) -> None:
             console.print(f"  {n:3d}  {option}")
         console.print(f"  auditors: [bold]co3chain audit ballot {se['electionId']} --rpc URL --manifest FILE[/bold]",
                       soft_wrap=True)
+
+
+def _render_budget(b: dict[str, Any], console: Any) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"Participatory budget: round {b['round_id']}, area #{b['area_id']}, "
+                        f"{_fmt_units(b['budget'])} CO3, {b['ballots']} approval ballots")
+    for col in ("#", "project", "cost", "approvals", "state", "paid"):
+        table.add_column(col, justify="left" if col in ("project", "state") else "right")
+    for p in b["projects"]:
+        table.add_row(str(p["index"]), p["title"], _fmt_units(p["cost"]), str(p["approvals"]), p["state"],
+                      _fmt_units(p["paid"]))
+    console.print(table)
+    console.print(f"  spent {_fmt_units(b['spent'])} CO3 by the rule (most approvals first, funded while the budget "
+                  f"lasts); treasury holds {_fmt_units(b['treasury_balance'])} CO3. Auditors: "
+                  f"[bold]co3chain audit budget {b['round_id']} --rpc URL --manifest FILE[/bold]", soft_wrap=True)
 
 
 def run_demo(

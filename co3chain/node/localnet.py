@@ -364,9 +364,10 @@ def _deploy_and_demo(net_dir: Path, node: LocalNode, *, deploy: bool, demo: bool
         from co3chain.contracts.demo import run_demo
 
         result = run_demo(w3, officer, manifest, progress=say, council=council)
-        if manifest is None:
+        if result.manifest != manifest:  # deployed by the demo, or budget contracts added
             dep.save_manifest(result.manifest, manifest_path)
             out["deployment"] = str(manifest_path)
+            out["contracts"] = {name: c["address"] for name, c in result.manifest["contracts"].items()}
         out["demo"] = "completed"
     return out
 

@@ -56,7 +56,20 @@ def test_demo_deploys_then_reuses_the_manifest(anvil_url: str, tmp_path: Path, u
     for acct, (_, checkins, _) in zip(citizens, CITIZENS, strict=True):
         assert registry.functions.isCitizen(acct.address).call()
         assert token.functions.balanceOf(acct.address).call() == 5 * TOKEN * checkins
-    assert token.functions.totalSupply().call() == 45 * TOKEN
+    # rewards, plus the park's budget the council appropriated into the treasury through the timelock
+    treasury = contracts["CommonsTreasury"]
+    assert token.functions.totalSupply().call() == 45 * TOKEN + 10_000 * TOKEN
+    assert token.functions.services(treasury.address).call()[0]  # treasury tokens never vote
+    assert not token.functions.hasRole(dep.role_id("MINTER_ROLE"), contracts["ConsortiumTimelock"].address).call()
+    # the participatory budget: 5 approval ballots, projects 1 and 0 funded (most approvals first, while the
+    # 10,000 CO3 last: 4,500 + 3,000; the 5,000 and 6,000 ones no longer fit), project 1 delivered and paid
+    pb = contracts["ParticipatoryBudget"]
+    assert "Participatory budget: round 1" in out
+    assert [pb.functions.getProject(1, i).call()[2] for i in range(4)] == [2, 4, 1, 1]
+    assert pb.functions.getProject(1, 1).call()[4] == 4_500 * TOKEN
+    assert token.functions.balanceOf(treasury.address).call() == 5_500 * TOKEN
+    budget_audit = _run(["audit", "budget", "1", "--rpc", anvil_url, "--manifest", str(manifest_path)])
+    assert budget_audit.exit_code == 0, budget_audit.output
     # the summary names each proposal's id, the argument of `co3chain audit proposal`
     assert "co3chain audit proposal ID" in out
     printed = [line.split()[1] for line in lines if line.startswith("  #")]
@@ -106,6 +119,8 @@ def test_demo_deploys_then_reuses_the_manifest(anvil_url: str, tmp_path: Path, u
     garden = result["proposals"][2]
     assert garden["mode"] == "ReputationWeighted" and garden["state"] == "Defeated"
     assert garden["against"] > garden["for_"] > 0
+    assert result["budget"]["round_id"] == 2 and result["budget"]["ballots"] == 5
+    assert [p["state"] for p in result["budget"]["projects"]] == ["Funded", "Delivered", "NotFunded", "NotFunded"]
     secret = result["secret_election"]
     assert secret["electionId"] == 2 and secret["counts"] == secret["expected"] and secret["audit"]["ok"]
     relayed = [v["relayed"] for p in result["proposals"] for v in p["votes"]]
@@ -135,6 +150,7 @@ def test_demo_waits_for_real_time_without_evm_increase_time(anvil_url: str, suit
     assert "Renovate the playground of Parco del Valentino" in buffer.getvalue()
     assert result.secret_election is not None and result.secret_election["audit"]["ok"]
     assert result.secret_election["counts"] == result.secret_election["expected"]
+    assert result.budget is not None and result.budget["spent"] == 7_500 * TOKEN
 
 
 def test_deploy_and_demo_with_an_unfunded_key_on_a_zero_fee_chain(zero_fee_anvil_url: str, tmp_path: Path,
@@ -160,6 +176,9 @@ def test_deploy_and_demo_with_an_unfunded_key_on_a_zero_fee_chain(zero_fee_anvil
     assert "granted RELAYER_ROLE on CO3Governance to the PA officer" in demo.stderr
     assert "through the council and the timelock" in demo.stderr
     assert [p["state"] for p in result["proposals"]] == ["Succeeded", "Succeeded", "Defeated", "Executed", "Canceled"]
+    # the deployment had no budget contracts: the demo added them (admin: the timelock) and saved the manifest
+    assert "ParticipatoryBudget" in dep.load_manifest(manifest_path)["contracts"]
+    assert result["budget"]["projects"][1]["state"] == "Delivered"
     w3 = Web3(HTTPProvider(zero_fee_anvil_url))
     officer = dep.load_manifest(manifest_path)["deployer"]
     assert w3.eth.get_balance(officer) == 0
