@@ -20,6 +20,7 @@ from web3._utils.events import get_event_data
 
 from co3chain.api.chain import ChainContext
 from co3chain.api.config import IndexerSettings
+from co3chain.api.budget_index import BudgetIndex
 from co3chain.api.spends import SpendIndex
 from co3chain.api.store import ApiStore
 from co3chain.errors import Co3Error
@@ -66,6 +67,7 @@ class Indexer:
         self._chain_checked = False
         self._events: dict[bytes, tuple[str, dict[str, Any]]] = {}
         self.spends = SpendIndex(chain, store, self.settings.batch_blocks)
+        self.budget = BudgetIndex(chain, store, self.settings.batch_blocks)
         self._addresses: dict[str, str] = {}
         for name, events in INDEXED.items():
             contract = chain.contracts.get(name)
@@ -109,6 +111,7 @@ class Indexer:
             start = end + 1
         if not self._stop.is_set():
             stored += self.spends.sync(head)
+            stored += self.budget.sync(head)
         self.status.node_reachable = True
         self.status.last_error = None
         self.status.last_success = self.clock()

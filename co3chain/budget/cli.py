@@ -147,6 +147,21 @@ def rounds_cmd(api_url: str, as_json: bool, limit: int) -> None:
     _emit(listing, as_json, "\n".join(lines) if lines else "no budget rounds")
 
 
+@budget.command("history")
+@click.argument("round_id", type=click.IntRange(min=1))
+@API_OPTION
+@JSON_OPTION
+@click.option("--limit", type=click.IntRange(1, 500), default=100, show_default=True)
+def history_cmd(round_id: int, api_url: str, as_json: bool, limit: int) -> None:
+    """A round's history from the API's index: opening, ballots, outcome, project steps and payments."""
+    h = _call(_budget_client(api_url).history, round_id, limit)
+    lines = [f"round {h.roundId}: {h.total} events (indexed up to block {h.indexedBlock})"]
+    for e in h.items:
+        detail = ", ".join(f"{k}={v}" for k, v in e.data.items() if k != "roundId")
+        lines.append(f"  block {e.block:>7}  {e.event:<20} {detail}")
+    _emit(h, as_json, "\n".join(lines))
+
+
 @budget.command("show")
 @click.argument("round_id", type=click.IntRange(min=1))
 @API_OPTION

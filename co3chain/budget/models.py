@@ -6,7 +6,7 @@ timestamps Unix seconds, ballots carry a project bitmask (bit i approves project
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -93,6 +93,26 @@ class BudgetVoterStatus(Model):
 
 #: Old name; the class is named apart from the governance ``VoterStatus`` so OpenAPI keeps short schema names.
 VoterStatus = BudgetVoterStatus
+
+
+class BudgetEvent(Model):
+    """One indexed event of a round (the budget contract's, or a treasury move it made for the round)."""
+
+    block: int
+    logIndex: int
+    timestamp: Uint64
+    contract: Literal["ParticipatoryBudget", "CommonsTreasury"]
+    event: str = Field(description="RoundCreated, ProjectListed, BudgetBallotCast, RoundFinalized, RoundCancelled, "
+                                   "ProjectStateChanged, Reserved, Released or Paid")
+    data: dict[str, Any] = Field(description="the event's arguments (amounts as decimal strings, hashes as hex)")
+    txHash: Bytes32
+
+
+class RoundHistory(Model):
+    roundId: int
+    items: list[BudgetEvent]
+    total: int
+    indexedBlock: int | None = Field(None, description="last block the budget index covers")
 
 
 class AreaBudget(Model):

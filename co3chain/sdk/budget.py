@@ -36,6 +36,10 @@ class BudgetClient:
     def voter_status(self, round_id: int, voter: str) -> bm.VoterStatus:
         return self.client._get(f"/v1/budget/rounds/{round_id}/voters/{voter}", bm.VoterStatus)
 
+    def history(self, round_id: int, limit: int = 100, offset: int = 0) -> bm.RoundHistory:
+        """The round's indexed events in chain order (ballots, outcome, project steps, payments)."""
+        return self.client._get(f"/v1/budget/rounds/{round_id}/history", bm.RoundHistory, limit=limit, offset=offset)
+
     def treasury(self, areas: Iterable[int] = (0,)) -> bm.Treasury:
         return self.client._get("/v1/budget/treasury", bm.Treasury, area=list(areas))
 

@@ -3,6 +3,7 @@ API, gasless ballots through the relay, refusals with readable errors, finalize,
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from eth_utils import keccak
 from web3 import Web3
 
 from co3chain.api.chain import ChainContext
+from co3chain.api.indexer import Indexer
 from co3chain.budget.deploy import deploy_budget
 from co3chain.contracts.deploy import ArtifactSet, DeployError, TxSender, role_id
 from co3chain.sdk import ApiClientError
@@ -31,6 +33,7 @@ def bworld(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                              relayer=RELAYER.address, artifacts=suite_artifacts)
     w.manifest = manifest
     w.state.chain = ChainContext.from_manifest(w.w3, manifest, suite_artifacts)
+    w.state.indexer = Indexer(w.state.chain, w.state.store)  # now with the budget contracts
     tx = TxSender(w.w3, DEPLOYER)
     c = w.state.chain.contracts
     token, treasury, registry = c["CommonsToken"], c["CommonsTreasury"], c["CitizenRegistry"]
@@ -119,6 +122,32 @@ def test_budget_round_through_api_and_sdk(bworld: World) -> None:
     assert err.value.status == 422 and "InvalidTransition" in err.value.message
     with pytest.raises(ApiClientError) as err:
         anon.round(9)
+    assert err.value.status == 404
+
+    # the index: the round's history in chain order, and the SSE feed announced each step
+    w.sync()
+    history = anon.history(1)
+    events = [e.event for e in history.items]
+    assert events[:5] == ["RoundCreated", "ProjectListed", "ProjectListed", "ProjectListed", "Reserved"]
+    assert events.count("BudgetBallotCast") == 3 and events.count("Paid") == 2
+    ballots = [e.data for e in history.items if e.event == "BudgetBallotCast"]
+    assert [b["voter"] for b in ballots] == [c.address for c in CITIZENS[:3]]
+    assert [b["selection"] for b in ballots] == ["1", "6", "2"]
+    finalized = next(e for e in history.items if e.event == "RoundFinalized")
+    assert finalized.data["fundedMask"] == "6" and finalized.data["spent"] == "700"
+    assert finalized.data["released"] == "300" and "Released" in events
+    steps = [(e.data["index"], e.data["state"], e.data["payment"]) for e in history.items
+             if e.event == "ProjectStateChanged" and e.data["evidenceHash"] == evidence]
+    assert steps == [(1, "InProgress", "200"), (1, "Delivered", "200")]
+    paid = [e.data for e in history.items if e.event == "Paid"]
+    assert [p["to"] for p in paid] == [payee, payee] and history.total == len(history.items)
+    assert history.indexedBlock == w.w3.eth.block_number
+    assert anon.history(1, limit=2, offset=1).items[0].event == "ProjectListed"
+    feed = [json.loads(r["data"]) for r in w.state.store.feed_after(0, 500) if r["type"] == "budget"]
+    assert [f["event"] for f in feed].count("BudgetBallotCast") == 3
+    assert w.sync() == 0  # nothing new: the cursor holds
+    with pytest.raises(ApiClientError) as err:
+        anon.history(9)
     assert err.value.status == 404
 
 

@@ -58,6 +58,14 @@ def test_budget_cli_flow(bworld: World, tmp_path: Path, monkeypatch: pytest.Monk
     missing = run(cli, ["budget", "status", "7", "0"])
     assert missing.exit_code == 1 and "404" in missing.output
 
+    w.sync()
+    history = run(cli, ["budget", "history", "1"])
+    assert history.exit_code == 0, history.output
+    assert "BudgetBallotCast" in history.output and f"voter={CITIZENS[0].address}" in history.output
+    assert "state=InProgress" in history.output and f"evidenceHash={evidence}" in history.output
+    as_json = json.loads(run(cli, ["budget", "history", "1", "--json"]).output)
+    assert [e["event"] for e in as_json["items"]][-2:] == ["ProjectStateChanged", "Paid"]
+
 
 def test_calldata_and_deploy_refusals(bworld: World, tmp_path: Path) -> None:  # noqa: F811
     manifest = tmp_path / "deployment.json"

@@ -154,6 +154,7 @@ export const ROUTE_METHODS: Record<RouteKey, keyof Co3Client | `not-a-client-cal
   "GET /v1/budget/rounds/{round_id}/projects/{index}": "budgetProject",
   "POST /v1/budget/rounds/{round_id}/projects/{index}/status": "updateBudgetProject",
   "GET /v1/budget/rounds/{round_id}/voters/{voter}": "budgetVoterStatus",
+  "GET /v1/budget/rounds/{round_id}/history": "budgetRoundHistory",
   "GET /v1/budget/treasury": "treasury",
   "POST /v1/relay/budget-ballot": "relayBudgetBallot",
   "GET /v1/ballot/elections/{election_id}": "secretElection",
@@ -367,6 +368,10 @@ export class Co3Client {
   /** Whether `voter` may vote in the round, has voted, and the nonce to sign next. */
   budgetVoterStatus(roundId: Id, voter: Address): Promise<api.BudgetVoterStatus> {
     return this.request("GET", `/v1/budget/rounds/${roundId}/voters/${voter}`);
+  }
+  /** A round's indexed events in chain order: opening, ballots, outcome, project steps and tranches paid. */
+  budgetRoundHistory(roundId: Id, q: { limit?: number; offset?: number } = {}): Promise<api.RoundHistory> {
+    return this.request("GET", `/v1/budget/rounds/${roundId}/history`, { query: q });
   }
   /** The treasury's balance, unassigned pool and the budgets of `areas` (default: area 0). */
   async treasury(areas: Iterable<Id> = [0]): Promise<api.Treasury> {

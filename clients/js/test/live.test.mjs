@@ -189,6 +189,7 @@ test("budget and secret-ballot methods reach their routes (no budget on this sta
     budgetRound: () => anon.budgetRound(1),
     budgetProject: () => anon.budgetProject(1, 0),
     budgetVoterStatus: () => anon.budgetVoterStatus(1, citizen.address),
+    budgetRoundHistory: () => anon.budgetRoundHistory(1, { limit: 10 }),
     treasury: () => anon.treasury([0, 1]),
     voteBudget: () => anon.voteBudget(citizen, 1, [0, 2]),
     relayBudgetBallot: () => anon.relayBudgetBallot({ roundId: "1", selection: "5", voter: citizen.address,

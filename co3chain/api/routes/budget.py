@@ -92,6 +92,17 @@ def get_round(state: State, round_id: RoundId) -> bm.RoundDetail:
     return bm.RoundDetail(**info.model_dump(), projects=projects, result=result)
 
 
+@router.get("/rounds/{round_id}/history", response_model=bm.RoundHistory, responses=ERRORS)
+def round_history(state: State, round_id: RoundId, limit: Annotated[int, Query(ge=1, le=500)] = 100,
+                  offset: Annotated[int, Query(ge=0)] = 0) -> bm.RoundHistory:
+    """A round's history from the index, in chain order: opening, projects, ballots, outcome, tranches paid
+    (with the evidence hash of each project step) and the treasury's reservations and payments for it."""
+    _round(state, round_id)  # 404 for an unknown round or a deployment without the budget contracts
+    items, total = state.indexer.budget.history(round_id, limit, offset)
+    return bm.RoundHistory(roundId=round_id, items=[bm.BudgetEvent(**i) for i in items], total=total,
+                           indexedBlock=state.indexer.budget.indexed_block())
+
+
 @router.get("/rounds/{round_id}/projects/{index}", response_model=bm.Project, responses=ERRORS)
 def get_project(state: State, round_id: RoundId, index: Annotated[int, Path(ge=0, lt=32)]) -> bm.Project:
     """One project: cost, payee, approvals, state (Funded → InProgress → Delivered) and amount paid."""

@@ -98,6 +98,19 @@ export type BallotRelay = {
   "signature": string;
 };
 
+/** One indexed event of a round (the budget contract's, or a treasury move it made for the round). */
+export type BudgetEvent = {
+  "block": number;
+  "logIndex": number;
+  "timestamp": number;
+  "contract": "ParticipatoryBudget" | "CommonsTreasury";
+  /** RoundCreated, ProjectListed, BudgetBallotCast, RoundFinalized, RoundCancelled, ProjectStateChanged, Reserved, Released or Paid */
+  "event": string;
+  /** the event's arguments (amounts as decimal strings, hashes as hex) */
+  "data": Record<string, unknown>;
+  "txHash": string;
+};
+
 /** A citizen in a budget round: eligible at the snapshot, already voted, the nonce to sign next. */
 export type BudgetVoterStatus = {
   "roundId": number;
@@ -402,6 +415,14 @@ export type RoundDetail = {
   "result": RoundResult;
 };
 
+export type RoundHistory = {
+  "roundId": number;
+  "items": BudgetEvent[];
+  "total": number;
+  /** last block the budget index covers */
+  "indexedBlock"?: number | null;
+};
+
 export type RoundList = {
   "items": Round[];
   "total": number;
@@ -613,6 +634,7 @@ export interface Routes {
   "POST /v1/budget/rounds": { body: RoundCreate; response: RoundCreated; query: []; path: [] };
   "GET /v1/budget/rounds/{round_id}": { body: never; response: RoundDetail; query: []; path: ["round_id"] };
   "POST /v1/budget/rounds/{round_id}/finalize": { body: never; response: TxAccepted; query: []; path: ["round_id"] };
+  "GET /v1/budget/rounds/{round_id}/history": { body: never; response: RoundHistory; query: ["limit","offset"]; path: ["round_id"] };
   "GET /v1/budget/rounds/{round_id}/projects/{index}": { body: never; response: Project; query: []; path: ["round_id","index"] };
   "POST /v1/budget/rounds/{round_id}/projects/{index}/status": { body: ProjectStatusUpdate; response: TxAccepted; query: []; path: ["round_id","index"] };
   "GET /v1/budget/rounds/{round_id}/voters/{voter}": { body: never; response: BudgetVoterStatus; query: []; path: ["round_id","voter"] };
@@ -676,6 +698,7 @@ export const ROUTE_KEYS = [
   "POST /v1/budget/rounds",
   "GET /v1/budget/rounds/{round_id}",
   "POST /v1/budget/rounds/{round_id}/finalize",
+  "GET /v1/budget/rounds/{round_id}/history",
   "GET /v1/budget/rounds/{round_id}/projects/{index}",
   "POST /v1/budget/rounds/{round_id}/projects/{index}/status",
   "GET /v1/budget/rounds/{round_id}/voters/{voter}",
