@@ -18,9 +18,9 @@ from typing import Any
 from eth_utils import event_abi_to_log_topic, to_checksum_address
 from web3._utils.events import get_event_data
 
+from co3chain.api.budget_index import BudgetIndex
 from co3chain.api.chain import ChainContext
 from co3chain.api.config import IndexerSettings
-from co3chain.api.budget_index import BudgetIndex
 from co3chain.api.spends import SpendIndex
 from co3chain.api.store import ApiStore
 from co3chain.errors import Co3Error
