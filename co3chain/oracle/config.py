@@ -135,6 +135,8 @@ class OracleConfig:
     cosigners: list[str] = field(default_factory=list)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     time_resolution: int = DEFAULT_TIME_RESOLUTION  # [privacy]: seconds; consortium-wide like the ttl
+    #: bearer token of the HTTP event listings (from ``[oracle] read_token_env``); None keeps them closed
+    read_token: str | None = None
 
 
 def _table(data: dict[str, Any], name: str) -> dict[str, Any]:
@@ -223,7 +225,14 @@ def parse_config(data: dict[str, Any], base: Path) -> OracleConfig:
             check_time_resolution(resolution)
         except Co3Error as exc:
             raise ConfigError(f"[privacy] {exc}") from None
+        read_token = None
+        if "read_token_env" in oracle:
+            read_token = os.environ.get(str(oracle["read_token_env"]), "")
+            if len(read_token) < 16:
+                raise ConfigError(f"oracle.read_token_env: ${oracle['read_token_env']} must hold a token of at least "
+                                  "16 characters (the event listings name citizens, areas and times)")
         return OracleConfig(
+            read_token=read_token,
             db=db, host=host, port=int(port), rpc_url=str(chain["rpc_url"]),
             signer=_key_spec(base, _table(data, "signer"), "signer"), sources=sources,
             manifest=manifest, addresses=addresses, submit=bool(oracle.get("submit", True)),

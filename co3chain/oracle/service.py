@@ -108,7 +108,7 @@ class OracleService:
                                        chain=self.chain, config=config.submitter, metrics=self.metrics,
                                        backoff=backoff, decode_error=_error_decoder(list(abis.values())))
         self.retention = RetentionSchedule(self.store, config.retention)
-        self.app = create_app(self.operator, clock)
+        self.app = create_app(self.operator, clock, read_token=self.config.read_token)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 

@@ -1,4 +1,4 @@
-"""HTTP surface of the oracle: webhooks for sources, the co-sign endpoint, status and rejected listings.
+"""HTTP surface of the oracle: webhooks for sources, the co-sign endpoint, status and (authenticated) listings.
 
 Mounting: the module-level :data:`router` finds its :class:`OracleOperator` at ``request.app.state.co3_oracle``
 so the API service can ``app.include_router(router)`` after setting that attribute; :func:`create_app` builds a
@@ -14,12 +14,13 @@ whole). Webhook source headers (known source, fresh timestamp) are checked befor
 
 from __future__ import annotations
 
+import hmac
 import json
 import time
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -35,6 +36,12 @@ from co3chain.oracle.store import STATES
 MAX_BODY_BYTES = 64 * 1024
 
 router = APIRouter(prefix="/oracle/v1", tags=["oracle"])
+#: The event listings: who (citizen address) was where (area, activity) and when. Personal data, so the host
+#: app mounts them behind its own authentication: a bearer read token here (``[oracle] read_token_env``),
+#: the PA API key in the API service. Without a token configured the stand-alone listings stay closed; the
+#: operator reads its own queue with ``co3chain oracle events --config``.
+listing_router = APIRouter(prefix="/oracle/v1", tags=["oracle"])
+READ_TOKEN_STATE = "co3_oracle_read_token"
 
 
 def _operator(request: Request) -> OracleOperator:
@@ -150,7 +157,7 @@ async def status(request: Request) -> dict[str, Any]:
     return await run_in_threadpool(status_report, _operator(request).store)
 
 
-@router.get("/events")
+@listing_router.get("/events")
 async def list_events(request: Request, state: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
     """Newest events, optionally of one state (``rejected`` lists reasons)."""
     if state is not None and state not in STATES:
@@ -159,7 +166,7 @@ async def list_events(request: Request, state: str | None = None, limit: int = 1
     return [i.public() for i in items]
 
 
-@router.get("/events/{attestation_id}")
+@listing_router.get("/events/{attestation_id}")
 async def get_event(request: Request, attestation_id: str) -> dict[str, Any]:
     item = await run_in_threadpool(_operator(request).store.get, attestation_id.lower())
     if item is None:
@@ -167,12 +174,27 @@ async def get_event(request: Request, attestation_id: str) -> dict[str, Any]:
     return item.public()
 
 
-def create_app(operator: OracleOperator, clock: Callable[[], float] = time.time) -> FastAPI:
-    """Stand-alone oracle app: the router plus ``/metrics`` and ``/health``."""
+def require_read_token(request: Request) -> None:
+    """``Authorization: Bearer <token>`` matching the configured read token (compared in constant time)."""
+    expected: str | None = getattr(request.app.state, READ_TOKEN_STATE, None)
+    if not expected:
+        raise HTTPException(403, "event listings are closed on this oracle: set [oracle] read_token_env, or use "
+                                 "`co3chain oracle events --config` on the operator's machine")
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected.encode()):
+        raise HTTPException(401, "event listings need 'Authorization: Bearer <read token>'",
+                            headers={"WWW-Authenticate": "Bearer"})
+
+
+def create_app(operator: OracleOperator, clock: Callable[[], float] = time.time,
+               read_token: str | None = None) -> FastAPI:
+    """Stand-alone oracle app: the router, the listings behind ``read_token``, ``/metrics`` and ``/health``."""
     app = FastAPI(title="co3chain oracle", version="1")
     app.state.co3_oracle = operator
     app.state.co3_oracle_clock = clock
+    setattr(app.state, READ_TOKEN_STATE, read_token)
     app.include_router(router)
+    app.include_router(listing_router, dependencies=[Depends(require_read_token)])
 
     @app.get("/metrics")
     def metrics() -> Response:

@@ -33,12 +33,22 @@ def test_oracle_routes_are_mounted_under_v1_oracle(world: World, tmp_path) -> No
     oracle = SimpleNamespace(operator=SimpleNamespace(store=queue, ingest=ingest, metrics=metrics), store=queue,
                              start_worker=lambda: started.append("start"), stop=lambda: started.append("stop"))
     state = ApiState(chain=world.state.chain, store=world.state.store, indexer=world.state.indexer,
-                     relayer=None, run_indexer=False, oracle=oracle)
+                     relayer=None, run_indexer=False, oracle=oracle, keys=world.state.keys)
+    pa = {"X-API-Key": world.pa_key}
     with TestClient(create_app(state)) as http:
-        rejected = http.get("/v1/oracle/rejected").json()
+        # the listings name a citizen, an area and a time: a PA key is needed (they used to be open)
+        for path in ("/v1/oracle/rejected", "/v1/oracle/events", f"/v1/oracle/events/{item.attestation_id}"):
+            assert http.get(path).status_code == 401, path
+            assert http.get(path, headers={"X-API-Key": "not-a-key"}).status_code == 401, path
+        rejected = http.get("/v1/oracle/rejected", headers=pa).json()
         assert [(r["event_id"], r["reason"]) for r in rejected] == [("e1", "outside the area geofence")]
         assert http.get("/v1/oracle/status").json()["rejected"] == 1
-        assert http.get("/v1/oracle/events", params={"state": "rejected"}).json()[0]["state"] == "rejected"
+        listed = http.get("/v1/oracle/events", params={"state": "rejected"}, headers=pa).json()
+        assert listed[0]["state"] == "rejected"
+        assert http.get(f"/v1/oracle/events/{item.attestation_id}", headers=pa).json()["event_id"] == "e1"
+        spec = http.get("/openapi.json").json()["paths"]
+        assert spec["/v1/oracle/rejected"]["get"]["security"] == [{"ApiKey": []}]
+        assert spec["/v1/oracle/events"]["get"]["security"] == [{"ApiKey": []}]
         unsigned = http.post("/v1/oracle/webhooks/ar/checkin", content=b"{}")
         assert unsigned.status_code == 401
         # Refused before the body is read (issue 17): the source headers are checked first.
@@ -46,7 +56,7 @@ def test_oracle_routes_are_mounted_under_v1_oracle(world: World, tmp_path) -> No
         assert unsigned.json()["error"]["message"].startswith("missing X-CO3-Source")
         assert failures == [1]
         assert "/v1/oracle/webhooks/ar/checkin" in http.get("/openapi.json").json()["paths"]
-        assert Client("http://testserver", http=http).oracle_rejected()[0]["event_id"] == "e1"
+        assert Client("http://testserver", api_key=world.pa_key, http=http).oracle_rejected()[0]["event_id"] == "e1"
     assert started == ["start", "stop"]
     # Without an oracle the paths do not exist.
     assert world.http.get("/v1/oracle/rejected").status_code == 404

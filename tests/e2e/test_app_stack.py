@@ -30,6 +30,7 @@ from tests.e2e.stack import (
     wait_for,
 )
 from tests.node.procs import NodeProcess
+from tests.oracle.cluster import READER
 from tests.oracle.helpers import checkin_body
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
@@ -56,7 +57,7 @@ def test_checkin_webhook_to_tokens_and_reputation_in_api_and_sdk(stack: Stack) -
     mine = [i for i, a in enumerate(args["a"]) if "0x" + bytes(a["id"]).hex() == aid]
     assert len(mine) == 1 and len(args["signatures"][mine[0]]) == 2
     # Each co-signer validated and signed the event on its own (own queue, own chain reads).
-    peer_states = [httpx.get(f"{p.url}/oracle/v1/events/{aid}", timeout=10).json()["state"]
+    peer_states = [httpx.get(f"{p.url}/oracle/v1/events/{aid}", headers=READER, timeout=10).json()["state"]
                    for p in stack.cluster.operators[1:]]
     assert "signed" in peer_states, peer_states
 

@@ -31,6 +31,9 @@ from tests.oracle.helpers import AR, CITIZEN, SIGNER_KEYS, SIGNERS, SOCIAL, SQUA
 #: anvil's second dev account pays for submitBatch (the deployer uses the first).
 SUBMITTER_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
 KEYSTORE_PASSWORD = "oracle-test-password"
+#: The operators' bearer token for their event listings (``[oracle] read_token_env``).
+READ_TOKEN = "cluster-read-token-0123456789"
+READER = {"Authorization": f"Bearer {READ_TOKEN}"}
 
 
 def deploy_for_oracle(url: str, *, max_claims: int = 0, citizens: tuple[str, ...] = (CITIZEN,)) -> RewardSuite:
@@ -81,6 +84,7 @@ class Cluster:
         for i in range(3):
             name = "lead" if i == 0 else f"peer{i}"
             env = {f"CO3_ORACLE_KEY_{i}": SIGNER_KEYS[i].hex(), "CO3_SUBMITTER_KEY": SUBMITTER_KEY,
+                   "CO3_ORACLE_READ_TOKEN": READ_TOKEN,
                    "CO3_AR_SECRET": AR.secret.decode(), "CO3_SOCIAL_SECRET": SOCIAL.secret.decode()}
             signer = ('keystore = "signer0.json"\npassword_file = "signer0.pass"' if i == 0
                       else f'private_key_env = "CO3_ORACLE_KEY_{i}"')
@@ -90,6 +94,7 @@ class Cluster:
 [oracle]
 db = "{name}.db"
 listen = "127.0.0.1:{ports[i]}"
+read_token_env = "CO3_ORACLE_READ_TOKEN"
 poll_interval = 0.1
 submit = {"true" if i == 0 else "false"}
 
@@ -171,7 +176,7 @@ geojson = "area1.geojson"
         return c.post(self.lead.url + "/oracle/v1/webhooks/ar/checkin", content=body, headers=headers, timeout=30)
 
     def event(self, attestation_id: str) -> dict[str, Any]:
-        return httpx.get(f"{self.lead.url}/oracle/v1/events/{attestation_id}", timeout=10).json()
+        return httpx.get(f"{self.lead.url}/oracle/v1/events/{attestation_id}", headers=READER, timeout=10).json()
 
     def wait_state(self, attestation_id: str, states: set[str], timeout: float = 120) -> dict[str, Any]:
         """Poll the lead until the event reaches one of ``states`` (generous timeout: CI machines are slow)."""

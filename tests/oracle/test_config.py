@@ -152,3 +152,17 @@ def test_privacy_time_resolution_and_submit_schedule(tmp_path, monkeypatch) -> N
             load_config(write(tmp_path, BASE + f"\n[privacy]\ntime_resolution = {bad}\n"))
     with pytest.raises(Co3Error, match="schedule_window_seconds"):
         load_config(write(tmp_path, BASE + "\n[submitter]\nschedule_seconds = 10\nschedule_window_seconds = 60\n"))
+
+
+def test_read_token_of_the_event_listings(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("TEST_AR_SECRET", "s" * 20)
+    assert load_config(write(tmp_path, BASE)).read_token is None  # listings closed by default
+    with_token = BASE.replace('attestation_ttl = 3600', 'attestation_ttl = 3600\nread_token_env = "TEST_READ"')
+    monkeypatch.setenv("TEST_READ", "r" * 24)
+    assert load_config(write(tmp_path, with_token)).read_token == "r" * 24
+    monkeypatch.setenv("TEST_READ", "short")
+    with pytest.raises(ConfigError, match="at least 16 characters"):
+        load_config(write(tmp_path, with_token))
+    monkeypatch.delenv("TEST_READ")
+    with pytest.raises(ConfigError, match="TEST_READ"):
+        load_config(write(tmp_path, with_token))

@@ -49,8 +49,11 @@ def trio(tmp_path, chain):
     return lead, peers
 
 
-def client_for(op: OracleOperator) -> TestClient:
-    return TestClient(create_app(op, clock=lambda: T0))
+READ_TOKEN = "read-token-of-the-operator-0123"
+
+
+def client_for(op: OracleOperator, read_token: str | None = READ_TOKEN) -> TestClient:
+    return TestClient(create_app(op, clock=lambda: T0, read_token=read_token))
 
 
 def post_checkin(client: TestClient, body: bytes, ts: int = T0):
@@ -218,9 +221,28 @@ def test_status_and_rejected_listing(trio) -> None:
     lead.validate_pending(T0)
     status = client.get("/oracle/v1/status").json()
     assert status["accepted"] == 1 and status["rejected"] == 1 and status["queue"]["validated"] == 1
-    rejected = client.get("/oracle/v1/events", params={"state": "rejected"}).json()
+    reader = {"Authorization": f"Bearer {READ_TOKEN}"}
+    rejected = client.get("/oracle/v1/events", params={"state": "rejected"}, headers=reader).json()
     assert [r["event_id"] for r in rejected] == ["out"] and "outside" in rejected[0]["reason"]
-    assert client.get("/oracle/v1/events", params={"state": "bogus"}).status_code == 400
+    assert client.get("/oracle/v1/events", params={"state": "bogus"}, headers=reader).status_code == 400
+    one = client.get(f"/oracle/v1/events/{rejected[0]['attestation_id']}", headers=reader)
+    assert one.status_code == 200 and one.json()["event_id"] == "out"
+
+
+def test_event_listings_need_the_read_token(trio) -> None:
+    """Who was where and when is personal data: the listings answer only to the operator's read token, and
+    stay closed when none is configured (status counts stay open: they name nobody)."""
+    lead, _ = trio
+    client = client_for(lead)
+    post_checkin(client, checkin_body("in"))
+    for path in ("/oracle/v1/events", "/oracle/v1/events/0x" + "00" * 32):
+        assert client.get(path).status_code == 401
+        assert client.get(path, headers={"Authorization": "Bearer wrong-token-wrong-token"}).status_code == 401
+        assert client.get(path, headers={"Authorization": READ_TOKEN}).status_code == 401  # no scheme
+    closed = client_for(lead, read_token=None)
+    refused = closed.get("/oracle/v1/events", headers={"Authorization": f"Bearer {READ_TOKEN}"})
+    assert refused.status_code == 403 and "read_token_env" in refused.json()["detail"]
+    assert closed.get("/oracle/v1/status").status_code == 200
 
 
 def test_key_outside_signer_set_defers_instead_of_crashing(tmp_path) -> None:

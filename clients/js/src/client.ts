@@ -392,6 +392,7 @@ export class Co3Client {
   }
 
   // ------------------------------------------------------------------ oracle (read)
+  // Queue counts are open; the event listings name citizens, areas and times, so they need the PA API key.
   oracleStatus(): Promise<Record<string, unknown>> { return this.request("GET", "/v1/oracle/status"); }
   oracleEvents(q: { state?: string; limit?: number } = {}): Promise<Record<string, unknown>[]> {
     return this.request("GET", "/v1/oracle/events", { query: q });

@@ -76,7 +76,7 @@ test("a check-in signed in JavaScript is rewarded on chain; a tampered one is re
   assert.equal(answer.state, "received");
   let event;
   for (let i = 0; i < 200; i++) {
-    event = await anon.oracleEvent(answer.attestation_id);
+    event = await pa.oracleEvent(answer.attestation_id);
     if (["confirmed", "rejected"].includes(event.state)) break;
     await new Promise((r) => setTimeout(r, 150));
   }
@@ -87,7 +87,7 @@ test("a check-in signed in JavaScript is rewarded on chain; a tampered one is re
     device_signed: { ...body.device_signed, message: { ...body.device_signed.message, eventId: "js-ci-2" } } };
   const bad = await backend.sendCheckIn(stack.source, tampered);
   for (let i = 0; i < 200; i++) {
-    event = await anon.oracleEvent(bad.attestation_id);
+    event = await pa.oracleEvent(bad.attestation_id);
     if (event.state !== "received") break;
     await new Promise((r) => setTimeout(r, 100));
   }
