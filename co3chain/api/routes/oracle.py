@@ -20,7 +20,8 @@ from co3chain.api.state import ApiState, get_state, require_pa
 def oracle_router() -> APIRouter:
     """A router with the oracle's webhook, co-sign, status and event routes under ``/v1/oracle``; the event
     listings (citizen, area, time: personal data) need a PA API key, as ``/v1/oracle/rejected`` does."""
-    from co3chain.oracle.webhooks import listing_router, router as source
+    from co3chain.oracle.webhooks import listing_router
+    from co3chain.oracle.webhooks import router as source
 
     router = APIRouter(prefix="/v1/oracle", tags=["oracle"])
     for origin, dependencies in ((source, []), (listing_router, [Depends(require_pa)])):
