@@ -41,7 +41,8 @@ def _echo_json(data: Any, out: Path | None) -> None:
 
 @click.group("privacy")
 def privacy() -> None:
-    """Personal data: retention of oracle evidence, citizen export and erasure (docs/privacy.md)."""
+    """Personal data: retention of oracle evidence, citizen export and erasure, keyed identity hashes
+    (docs/privacy.md)."""
 
 
 @privacy.command("retention")
@@ -148,6 +149,51 @@ def erase(citizen: str, oracle_config: Path | None, oracle_db: str | None, log_p
     if outcome["pending_submitted"]:
         click.echo(f"{len(outcome['pending_submitted'])} event(s) are being submitted right now: run erase "
                    "again once they are confirmed", err=True)
+
+
+@privacy.group("identity-key")
+def identity_key() -> None:
+    """The consortium's identity key: registrars hash identity references with it (HMAC-SHA256)."""
+
+
+@identity_key.command("new")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="where to write the encrypted key file (never overwritten)")
+@click.option("--password-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="file holding the password (default: $CO3CHAIN_PASSWORD)")
+def identity_key_new(out: Path, password_file: Path | None) -> None:
+    """Create the consortium identity key, encrypted (keystore v3, scrypt). Create it once; copy the file to
+    each PA's registrars over a secure channel, with its password kept apart."""
+    from co3chain.keys import read_password
+    from co3chain.privacy.identity import new_key_file
+
+    path = new_key_file(out, read_password(password_file))
+    click.echo(f"identity key written to {path} (mode 0600). Every registrar needs this same key: a second "
+               "key would give the same person two identity hashes.")
+
+
+@privacy.command("identity-hash")
+@click.argument("reference", required=False)
+@click.option("--key-file", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="the consortium identity key (`co3chain privacy identity-key new`)")
+@click.option("--password-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="file holding the key's password (default: $CO3CHAIN_PASSWORD)")
+@click.option("--kind", default="fiscal-code", show_default=True, help="kind of identity reference")
+def identity_hash_cmd(reference: str | None, key_file: Path, password_file: Path | None, kind: str) -> None:
+    """Print the identityHash to register for REFERENCE; without REFERENCE, read one reference per line from
+    standard input and print one hash per line (keeps references out of the shell history)."""
+    import sys
+
+    from co3chain.keys import read_password
+    from co3chain.privacy.identity import identity_hash, load_key_file
+
+    key = load_key_file(key_file, read_password(password_file))
+    references = [reference] if reference is not None else [line for line in sys.stdin.read().splitlines()
+                                                             if line.strip()]
+    if not references:
+        raise Co3Error("no identity reference given (argument or standard input)")
+    for ref in references:
+        click.echo("0x" + identity_hash(key, ref, kind).hex())
 
 
 def _chain(rpc_url: str, manifest_path: Path) -> tuple[Any, dict[str, Any], int]:
