@@ -31,6 +31,9 @@ import threading
 from collections import Counter
 from typing import Any
 
+from eth.rlp.logs import Log
+from eth.rlp.receipts import Receipt
+from eth.vm.forks.frontier.transactions import FrontierTransaction
 from eth_hash.auto import keccak
 from pyrevm import EVM, AccountInfo, BlockEnv, CfgEnv, Env, TxEnv
 
@@ -549,7 +552,7 @@ class RevmEngine:
                     )
                 )
         status = b"\x01" if result.is_success else b""
-        return tx.make_receipt(status, header.gas_used + gas_used, tuple(logs))
+        return make_receipt(tx, status, header.gas_used + gas_used, logs)
 
     @staticmethod
     def _write_back(state: Any, accounts: list[_Touched]) -> None:
@@ -589,6 +592,40 @@ class RevmEngine:
         reverted = "Revert" in run.error
         output = _revert_output(run.error) if reverted else b""
         return CallOutcome(False, reverted, output, spent, 0, "" if reverted else _halt_reason(run.error))
+
+
+_LEGACY_MAKE_RECEIPT = FrontierTransaction.make_receipt
+
+
+def logs_bloom(logs: list[tuple[bytes, tuple[int, ...], bytes]]) -> int:
+    """The 2048-bit logs bloom of ``(address, topics, data)`` entries (yellow paper M3:2048).
+
+    Same bits as ``eth_bloom``'s ``BloomFilter`` (``Receipt`` computes it that way when no bloom is
+    given), without its per-item generator and object layers.
+    """
+    bloom = 0
+    for address, topics, _ in logs:
+        for item in (address, *(t.to_bytes(32, "big") for t in topics)):
+            h = keccak(item)
+            bloom |= (
+                (1 << (((h[0] << 8) | h[1]) & 2047))
+                | (1 << (((h[2] << 8) | h[3]) & 2047))
+                | (1 << (((h[4] << 8) | h[5]) & 2047))
+            )
+    return bloom
+
+
+def make_receipt(tx: Any, status: bytes, cumulative_gas: int, logs: list[tuple[bytes, tuple[int, ...], bytes]]) -> Any:
+    """``tx.make_receipt(status, cumulative_gas, logs)``, with the bloom computed by :func:`logs_bloom`
+    for legacy transactions (the same ``Receipt`` py-evm's legacy ``make_receipt`` builds)."""
+    if getattr(type(tx), "make_receipt", None) is not _LEGACY_MAKE_RECEIPT:
+        return tx.make_receipt(status, cumulative_gas, tuple(logs))
+    return Receipt(
+        state_root=status,
+        gas_used=cumulative_gas,
+        logs=[Log(address, topics, data) for address, topics, data in logs],
+        bloom=logs_bloom(logs),
+    )
 
 
 _REVERT_RE = re.compile(r"output: (?:0x)?([0-9a-fA-F]*)")
