@@ -207,13 +207,9 @@ class _CodeOf:
         self.code = code
 
 
-def _journal(evm: EVM) -> list[_Touched]:
-    return _parse_journal(evm.journal_str)
-
-
-def _reads(evm: EVM) -> dict[bytes, set[int]]:
-    """Every account (and its slots) the execution read from pyrevm's database, reverted frames included."""
-    text = str(evm)
+def _reads(text: str) -> dict[bytes, set[int]]:
+    """Every account (and its slots) the execution read from pyrevm's database, reverted frames included
+    (``text`` is ``str(evm)``)."""
     start = text.find("CacheDB { accounts: {")
     end = text.find("}, contracts: {", start)
     out: dict[bytes, set[int]] = {}
@@ -362,7 +358,8 @@ class RevmEngine:
                 chain_id=state.execution_context.chain_id,
                 access_list=[(_hex(bytes(a)), [int(k) for k in ks]) for a, ks in access_list],
             )
-        infos: dict[bytes, AccountInfo | None] = {}
+        #: per loaded address: (info with code, the same without its code copy or None), None if absent
+        infos: dict[bytes, tuple[AccountInfo, AccountInfo | None] | None] = {}
         values: dict[tuple[bytes, int], int] = {}
 
         def slot_value(a: bytes, k: int) -> int:
@@ -387,10 +384,16 @@ class RevmEngine:
                         info = AccountInfo(
                             balance=state.get_balance(addr), nonce=state.get_nonce(addr), code=code or None
                         )
+                        # the database keeps code by hash: an account entry without its own copy makes
+                        # every ``str(evm)`` below (one per round) one code dump shorter
+                        slim = AccountInfo(balance=info.balance, nonce=info.nonce, code_hash=code_hash) if code else None
+                        info = (info, slim)
                     infos[addr] = info
-                info = infos[addr]
-                if info is not None:
-                    evm.insert_account_info(_hex(addr), info)
+                entry = infos[addr]
+                if entry is not None:
+                    evm.insert_account_info(_hex(addr), entry[0])
+                    if entry[1] is not None:
+                        evm.insert_account_info(_hex(addr), entry[1])
             for addr, keys in slots.items():
                 ha = _hex(addr)
                 for k in keys:
@@ -411,7 +414,8 @@ class RevmEngine:
                 error = str(exc)
             result = evm.result
             missing = False
-            reads = _reads(evm)
+            text = str(evm)  # one dump per round: the database reads and (last round) the journal
+            reads = _reads(text)
             if not reads:  # the sender is always read: an empty parse means pyrevm's format changed
                 raise NeedsPyEvm("unreadable pyrevm database dump")
             for a, keys in reads.items():
@@ -428,7 +432,8 @@ class RevmEngine:
                 continue
             if result is None:
                 raise NeedsPyEvm(f"revm refused the transaction: {error[:120]}")
-            touched = _journal(evm)
+            at = text.find("journaled_state: JournaledState { state: {")
+            touched = _parse_journal(text[at:]) if at >= 0 else []
             if not touched:  # same guard for the journal dump (the sender is always in it)
                 raise NeedsPyEvm("unreadable pyrevm journal dump")
             for acct in touched:
@@ -436,7 +441,7 @@ class RevmEngine:
                 # storage, where the BLOCKHASH scan cannot see it -- let py-evm run such transactions
                 if acct.has_code and acct.address != sender:
                     before = infos.get(acct.address)
-                    base = 1 if acct.created else (before.nonce if before is not None else 0)
+                    base = 1 if acct.created else (before[0].nonce if before is not None else 0)
                     if acct.nonce > base:
                         raise NeedsPyEvm("contract creation from contract code")
             for acct in touched:
