@@ -47,7 +47,8 @@ from eth_account import Account
 from eth_utils import function_signature_to_4byte_selector, to_checksum_address
 
 REPO = Path(__file__).resolve().parent.parent
-CO3 = REPO / ".venv" / "bin" / "co3chain"
+#: the node runs under this interpreter (whichever venv runs the benchmark; PYTHONPATH picks the tree)
+CO3 = [sys.executable, "-m", "co3chain.cli"]
 ANVIL = REPO / "node_modules" / ".bin" / "anvil"
 
 TOKEN_SOURCE = """// SPDX-License-Identifier: Apache-2.0
@@ -122,10 +123,29 @@ class Result:
     p95: float
     blocks: int
     failed: int
+    #: CPU seconds the node process used during the load (user + system), None where unreadable
+    cpu: float | None = None
 
     @property
     def tps(self) -> float:
         return self.txs / self.seconds
+
+    @property
+    def cpu_us_per_tx(self) -> float | None:
+        return None if self.cpu is None or not self.txs else self.cpu / self.txs * 1e6
+
+
+def process_cpu(pid: int) -> float | None:
+    """User + system CPU seconds of process ``pid`` (Linux ``/proc``), ``None`` elsewhere.
+
+    Why: on a shared machine wall-clock throughput moves with other people's load; the node's own CPU
+    per transaction moves much less and says how much work each transaction costs.
+    """
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def make_accounts(n: int) -> list[Any]:
@@ -267,12 +287,19 @@ async def run_load(
 
 
 def summarize(
-    name: str, submitted: dict[str, float], included: dict[str, float], failed: int, blocks: int
+    name: str,
+    submitted: dict[str, float],
+    included: dict[str, float],
+    failed: int,
+    blocks: int,
+    cpu0: float | None = None,
+    cpu1: float | None = None,
 ) -> Result:
     lat = sorted(included[h] - submitted[h] for h in included if h in submitted)
     seconds = max(included.values()) - min(submitted.values())
     p95 = lat[min(len(lat) - 1, int(0.95 * len(lat)))]
-    return Result(name, len(included), seconds, statistics.median(lat), p95, blocks, failed)
+    cpu = None if cpu0 is None or cpu1 is None else cpu1 - cpu0
+    return Result(name, len(included), seconds, statistics.median(lat), p95, blocks, failed, cpu)
 
 
 def prepare(
@@ -306,7 +333,7 @@ def bench_co3chain(accounts: list[Any], bytecode: bytes, args: argparse.Namespac
     alloc = [f"--alloc={a.address}={10**24}" for a in accounts]
     subprocess.run(
         [
-            str(CO3),
+            *CO3,
             "network",
             "init",
             "--validators",
@@ -331,17 +358,19 @@ def bench_co3chain(accounts: list[Any], bytecode: bytes, args: argparse.Namespac
     cfg.write_text(text)
     log = open(workdir / "node.log", "wb")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
-        [str(CO3), "node", "start", "--config", str(cfg)], stdout=log, stderr=subprocess.STDOUT
+        [*CO3, "node", "start", "--config", str(cfg)], stdout=log, stderr=subprocess.STDOUT
     )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_rpc(url, proc)
         token, chain_id, nonces = prepare(url, accounts, bytecode, 0)
         workload = sign_workload(accounts, token, chain_id, 0, args.txs, nonces)
+        cpu0 = process_cpu(proc.pid)
         submitted, included, failed, blocks = asyncio.run(
             run_load(url, workload, args.concurrency, args.rate)
         )
-        return summarize("co3chain", submitted, included, failed, blocks)
+        cpu1 = process_cpu(proc.pid)
+        return summarize("co3chain", submitted, included, failed, blocks, cpu0, cpu1)
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -377,10 +406,12 @@ def bench_anvil(accounts: list[Any], bytecode: bytes, args: argparse.Namespace) 
         gas_price = int(rpc(url, "eth_gasPrice"), 16) * 2
         token, chain_id, nonces = prepare(url, accounts, bytecode, gas_price)
         workload = sign_workload(accounts, token, chain_id, gas_price, args.txs, nonces)
+        cpu0 = process_cpu(proc.pid)
         submitted, included, failed, blocks = asyncio.run(
             run_load(url, workload, args.concurrency, args.rate)
         )
-        return summarize("anvil", submitted, included, failed, blocks)
+        cpu1 = process_cpu(proc.pid)
+        return summarize("anvil", submitted, included, failed, blocks, cpu0, cpu1)
     finally:
         proc.terminate()
         try:
@@ -411,7 +442,7 @@ def main() -> None:
         if not os.environ.get("CO3BENCH_KEEP"):
             shutil.rmtree(workdir, ignore_errors=True)
     if args.json:
-        print(json.dumps([r.__dict__ | {"tps": r.tps} for r in results], indent=2))
+        print(json.dumps([r.__dict__ | {"tps": r.tps, "cpu_us_per_tx": r.cpu_us_per_tx} for r in results], indent=2))
         return
     print(
         f"ERC-20 transfers through JSON-RPC: {args.txs} txs, {args.senders} senders, "
@@ -419,9 +450,10 @@ def main() -> None:
         + (f"offered {args.rate:.0f} tx/s" if args.rate else "unthrottled")
     )
     for r in results:
+        cpu = f"  node CPU {r.cpu_us_per_tx:.0f} µs/tx" if r.cpu_us_per_tx is not None else ""
         print(
             f"  {r.name:9s} {r.tps:8.1f} tx/s  ({r.txs} txs in {r.seconds:.2f} s, {r.blocks} blocks, "
-            f"{r.failed} rejected)  latency p50 {r.p50 * 1000:.0f} ms  p95 {r.p95 * 1000:.0f} ms"
+            f"{r.failed} rejected)  latency p50 {r.p50 * 1000:.0f} ms  p95 {r.p95 * 1000:.0f} ms{cpu}"
         )
     if len(results) == 2:
         print(f"  ratio co3chain/anvil: {results[0].tps / results[1].tps:.2f}")

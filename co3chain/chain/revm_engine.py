@@ -31,6 +31,9 @@ import threading
 from collections import Counter
 from typing import Any
 
+from eth.rlp.logs import Log
+from eth.rlp.receipts import Receipt
+from eth.vm.forks.frontier.transactions import FrontierTransaction
 from eth_hash.auto import keccak
 from pyrevm import EVM, AccountInfo, BlockEnv, CfgEnv, Env, TxEnv
 
@@ -39,6 +42,7 @@ from co3chain.chain.engine import CallOutcome, PyEvmEngine, check_initcode_size
 log = logging.getLogger("co3chain.chain.revm")
 
 EMPTY_CODE_HASH = keccak(b"")
+_ZERO_HASH = bytes(32)
 SPEC_ID = "CANCUN"
 #: Re-execution rounds before giving up on revm for a transaction (then py-evm runs it).
 MAX_ROUNDS = 16
@@ -46,12 +50,6 @@ BLOCKHASH_OPCODE = 0x40
 JUMPDEST_OPCODE = 0x5B
 _TERMINATORS = frozenset({0x00, 0x56, 0xF3, 0xFD, 0xFE, 0xFF})
 
-_ACCOUNT_RE = re.compile(
-    r"(0x[0-9a-fA-F]{40}): Account \{ info: AccountInfo \{ balance: (\d+), nonce: (\d+), "
-    r"code_hash: 0x([0-9a-f]{64}), code: (?:None|Some\(Bytecode \{ bytecode: 0x([0-9a-f]*), "
-    r"state: (?:Raw|Checked \{ len: (\d+) \}|Analysed \{ len: (\d+), .*?) \}\)) \}, "
-    r"storage: \{(.*?)\}, status: AccountStatus\(([^)]*)\) \}"
-)
 #: pyrevm's database (``CacheDB``) caches every account and slot execution *read*, and is not journaled:
 #: unlike the journal, it still lists reads made by frames that reverted (see :func:`_reads`).
 _DB_SLOT_RE = re.compile(r"(\d+): \d+")
@@ -90,23 +88,48 @@ def _address_words(sender: bytes, data: bytes) -> list[bytes]:
 
 
 class _Touched:
-    """One account as pyrevm's journal left it after a transaction."""
+    """One account as pyrevm's journal left it after a transaction.
 
-    __slots__ = ("address", "balance", "nonce", "code_hash", "code", "storage", "status")
+    Parsed from the journal's debug string with ``str.find`` (a regex over the whole string, code hex
+    included, cost ~3x more). The code itself is sliced out of the string only when asked for
+    (:attr:`code`): most transactions only need the code hash.
+    """
 
-    def __init__(self, m: re.Match[str]) -> None:
-        self.address = bytes.fromhex(m.group(1)[2:])
-        self.balance = int(m.group(2))
-        self.nonce = int(m.group(3))
-        self.code_hash = bytes.fromhex(m.group(4))
-        raw = m.group(5)
-        code = bytes.fromhex(raw) if raw else b""
-        length = m.group(6) or m.group(7)
-        if length is not None:  # analysed/checked bytecode is zero-padded; keep the original length
-            code = code[: int(length)]
-        self.code = code if self.code_hash != EMPTY_CODE_HASH else b""
-        self.storage = {int(k): (int(o), int(p)) for k, o, p in _SLOT_RE.findall(m.group(8))}
-        self.status = m.group(9)
+    __slots__ = ("address", "balance", "nonce", "code_hash", "_code_text", "_code_len", "_code", "storage", "status")
+
+    def __init__(
+        self,
+        address: bytes,
+        balance: int,
+        nonce: int,
+        code_hash: bytes,
+        code_text: str,
+        code_len: int | None,
+        storage: dict[int, tuple[int, int]],
+        status: str,
+    ) -> None:
+        self.address = address
+        self.balance = balance
+        self.nonce = nonce
+        self.code_hash = code_hash
+        self._code_text = code_text
+        self._code_len = code_len
+        self._code: bytes | None = None
+        self.storage = storage
+        self.status = status
+
+    @property
+    def has_code(self) -> bool:
+        return self.code_hash != EMPTY_CODE_HASH and self.code_hash != _ZERO_HASH
+
+    @property
+    def code(self) -> bytes:
+        if self._code is None:
+            code = bytes.fromhex(self._code_text) if self._code_text else b""
+            if self._code_len is not None:  # analysed/checked bytecode is zero-padded: keep the original
+                code = code[: self._code_len]
+            self._code = code if self.code_hash != EMPTY_CODE_HASH else b""
+        return self._code
 
     @property
     def touched(self) -> bool:
@@ -121,13 +144,72 @@ class _Touched:
         return "SelfDestructed" in self.status
 
 
-def _journal(evm: EVM) -> list[_Touched]:
-    return [_Touched(m) for m in _ACCOUNT_RE.finditer(evm.journal_str)]
+_ACCOUNT_MARK = ": Account { info: AccountInfo { balance: "
+_CODE_SOME = "Some(Bytecode { bytecode: 0x"
 
 
-def _reads(evm: EVM) -> dict[bytes, set[int]]:
-    """Every account (and its slots) the execution read from pyrevm's database, reverted frames included."""
-    text = str(evm)
+def _parse_journal(text: str) -> list[_Touched]:
+    """The accounts of a ``JournaledState`` debug string (only its ``state`` map is read)."""
+    end = text.find("}, transient_storage: ")
+    if end < 0:
+        end = len(text)
+    out: list[_Touched] = []
+    pos = 0
+    while True:
+        i = text.find(_ACCOUNT_MARK, pos, end)
+        if i < 0:
+            return out
+        address = bytes.fromhex(text[i - 40 : i])
+        j = i + len(_ACCOUNT_MARK)
+        k = text.index(", nonce: ", j)
+        balance = int(text[j:k])
+        j = k + 9
+        k = text.index(", code_hash: 0x", j)
+        nonce = int(text[j:k])
+        code_hash = bytes.fromhex(text[k + 15 : k + 79])
+        j = k + 79
+        if not text.startswith(", code: ", j):
+            raise ValueError("unexpected pyrevm journal format")
+        j += 8
+        storage_at = text.index(" }, storage: {", j)
+        code_text, code_len = "", None
+        if text.startswith(_CODE_SOME, j):
+            c = j + len(_CODE_SOME)
+            st = text.index(", state: ", c)
+            code_text = text[c:st]
+            state = text[st + 9 : storage_at]
+            if not state.startswith("Raw"):
+                m = _LEN_RE.match(state)
+                if m is None:
+                    raise ValueError("unexpected pyrevm bytecode state")
+                code_len = int(m.group(1))
+        elif not text.startswith("None", j):
+            raise ValueError("unexpected pyrevm journal format")
+        j = storage_at + 14
+        k = text.index("}, status: AccountStatus(", j)
+        body = text[j:k]
+        storage = {int(a): (int(o), int(p)) for a, o, p in _SLOT_RE.findall(body)} if body else {}
+        j = k + 25
+        k = text.index(")", j)
+        out.append(_Touched(address, balance, nonce, code_hash, code_text, code_len, storage, text[j:k]))
+        pos = k
+
+
+_LEN_RE = re.compile(r"(?:Checked|Analysed) \{ len: (\d+)")
+
+
+class _CodeOf:
+    """``.code`` holder for :meth:`RevmEngine._hash_reads_blockhash`."""
+
+    __slots__ = ("code",)
+
+    def __init__(self, code: bytes) -> None:
+        self.code = code
+
+
+def _reads(text: str) -> dict[bytes, set[int]]:
+    """Every account (and its slots) the execution read from pyrevm's database, reverted frames included
+    (``text`` is ``str(evm)``)."""
     start = text.find("CacheDB { accounts: {")
     end = text.find("}, contracts: {", start)
     out: dict[bytes, set[int]] = {}
@@ -210,16 +292,27 @@ class RevmEngine:
         return env
 
     def _code(self, state: Any, addr: bytes) -> bytes:
+        return self._code_and_hash(state, addr)[0]
+
+    def _code_and_hash(self, state: Any, addr: bytes) -> tuple[bytes, bytes]:
+        """``(code, code hash)`` of ``addr`` in ``state``, code objects shared by hash."""
         code_hash = state.get_code_hash(addr)
         if code_hash == EMPTY_CODE_HASH:
-            return b""
+            return b"", code_hash
         code = self._code_by_hash.get(code_hash)
         if code is None:
             code = state.get_code(addr)
             if len(self._code_by_hash) > 4096:
                 self._code_by_hash.clear()
             self._code_by_hash[code_hash] = code
-        return code
+        return code, code_hash
+
+    def _hash_reads_blockhash(self, code_hash: bytes, source: Any) -> bool:
+        """:func:`code_reads_blockhash` cached by code hash; ``source.code`` is read only on a miss."""
+        hit = self._blockhash_by_code.get(code_hash)
+        if hit is None:
+            hit = self._reads_blockhash(source.code)
+        return hit
 
     def _reads_blockhash(self, code: bytes) -> bool:
         if not code:
@@ -265,7 +358,8 @@ class RevmEngine:
                 chain_id=state.execution_context.chain_id,
                 access_list=[(_hex(bytes(a)), [int(k) for k in ks]) for a, ks in access_list],
             )
-        infos: dict[bytes, AccountInfo | None] = {}
+        #: per loaded address: (info with code, the same without its code copy or None), None if absent
+        infos: dict[bytes, tuple[AccountInfo, AccountInfo | None] | None] = {}
         values: dict[tuple[bytes, int], int] = {}
 
         def slot_value(a: bytes, k: int) -> int:
@@ -284,16 +378,22 @@ class RevmEngine:
                 if addr not in infos:
                     info = None
                     if state.account_exists(addr):
-                        code = self._code(state, addr)
-                        if self._reads_blockhash(code):
+                        code, code_hash = self._code_and_hash(state, addr)
+                        if code and self._hash_reads_blockhash(code_hash, _CodeOf(code)):
                             raise NeedsPyEvm("blockhash")
                         info = AccountInfo(
                             balance=state.get_balance(addr), nonce=state.get_nonce(addr), code=code or None
                         )
+                        # the database keeps code by hash: an account entry without its own copy makes
+                        # every ``str(evm)`` below (one per round) one code dump shorter
+                        slim = AccountInfo(balance=info.balance, nonce=info.nonce, code_hash=code_hash) if code else None
+                        info = (info, slim)
                     infos[addr] = info
-                info = infos[addr]
-                if info is not None:
-                    evm.insert_account_info(_hex(addr), info)
+                entry = infos[addr]
+                if entry is not None:
+                    evm.insert_account_info(_hex(addr), entry[0])
+                    if entry[1] is not None:
+                        evm.insert_account_info(_hex(addr), entry[1])
             for addr, keys in slots.items():
                 ha = _hex(addr)
                 for k in keys:
@@ -314,7 +414,8 @@ class RevmEngine:
                 error = str(exc)
             result = evm.result
             missing = False
-            reads = _reads(evm)
+            text = str(evm)  # one dump per round: the database reads and (last round) the journal
+            reads = _reads(text)
             if not reads:  # the sender is always read: an empty parse means pyrevm's format changed
                 raise NeedsPyEvm("unreadable pyrevm database dump")
             for a, keys in reads.items():
@@ -331,19 +432,20 @@ class RevmEngine:
                 continue
             if result is None:
                 raise NeedsPyEvm(f"revm refused the transaction: {error[:120]}")
-            touched = _journal(evm)
+            at = text.find("journaled_state: JournaledState { state: {")
+            touched = _parse_journal(text[at:]) if at >= 0 else []
             if not touched:  # same guard for the journal dump (the sender is always in it)
                 raise NeedsPyEvm("unreadable pyrevm journal dump")
             for acct in touched:
                 # a contract whose nonce rose ran CREATE/CREATE2: its init code may come from calldata or
                 # storage, where the BLOCKHASH scan cannot see it -- let py-evm run such transactions
-                if acct.code and acct.address != sender:
+                if acct.has_code and acct.address != sender:
                     before = infos.get(acct.address)
-                    base = 1 if acct.created else (before.nonce if before is not None else 0)
+                    base = 1 if acct.created else (before[0].nonce if before is not None else 0)
                     if acct.nonce > base:
                         raise NeedsPyEvm("contract creation from contract code")
             for acct in touched:
-                if acct.code and self._reads_blockhash(acct.code):
+                if acct.has_code and self._hash_reads_blockhash(acct.code_hash, acct):
                     raise NeedsPyEvm("blockhash")
             if missed:
                 self._learn(missed, candidates)
@@ -455,7 +557,7 @@ class RevmEngine:
                     )
                 )
         status = b"\x01" if result.is_success else b""
-        return tx.make_receipt(status, header.gas_used + gas_used, tuple(logs))
+        return make_receipt(tx, status, header.gas_used + gas_used, logs)
 
     @staticmethod
     def _write_back(state: Any, accounts: list[_Touched]) -> None:
@@ -495,6 +597,40 @@ class RevmEngine:
         reverted = "Revert" in run.error
         output = _revert_output(run.error) if reverted else b""
         return CallOutcome(False, reverted, output, spent, 0, "" if reverted else _halt_reason(run.error))
+
+
+_LEGACY_MAKE_RECEIPT = FrontierTransaction.make_receipt
+
+
+def logs_bloom(logs: list[tuple[bytes, tuple[int, ...], bytes]]) -> int:
+    """The 2048-bit logs bloom of ``(address, topics, data)`` entries (yellow paper M3:2048).
+
+    Same bits as ``eth_bloom``'s ``BloomFilter`` (``Receipt`` computes it that way when no bloom is
+    given), without its per-item generator and object layers.
+    """
+    bloom = 0
+    for address, topics, _ in logs:
+        for item in (address, *(t.to_bytes(32, "big") for t in topics)):
+            h = keccak(item)
+            bloom |= (
+                (1 << (((h[0] << 8) | h[1]) & 2047))
+                | (1 << (((h[2] << 8) | h[3]) & 2047))
+                | (1 << (((h[4] << 8) | h[5]) & 2047))
+            )
+    return bloom
+
+
+def make_receipt(tx: Any, status: bytes, cumulative_gas: int, logs: list[tuple[bytes, tuple[int, ...], bytes]]) -> Any:
+    """``tx.make_receipt(status, cumulative_gas, logs)``, with the bloom computed by :func:`logs_bloom`
+    for legacy transactions (the same ``Receipt`` py-evm's legacy ``make_receipt`` builds)."""
+    if getattr(type(tx), "make_receipt", None) is not _LEGACY_MAKE_RECEIPT:
+        return tx.make_receipt(status, cumulative_gas, tuple(logs))
+    return Receipt(
+        state_root=status,
+        gas_used=cumulative_gas,
+        logs=[Log(address, topics, data) for address, topics, data in logs],
+        bloom=logs_bloom(logs),
+    )
 
 
 _REVERT_RE = re.compile(r"output: (?:0x)?([0-9a-fA-F]*)")

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from co3chain.node.producer import BlockProducer, SealedBlockInfo, SingleValidat
 from co3chain.node.txjournal import TxJournal
 from co3chain.node.txpool import ProtectedSenders, TxPool
 from co3chain.rpc.backend import RpcBackend
+from co3chain.rpc.intake import IntakeLane
 from co3chain.rpc.methods import EthApi, build_dispatcher
 from co3chain.rpc.server import RpcApp, RpcServer
 from co3chain.rpc.workpool import LaneExecutor, RpcWorkPool
@@ -106,7 +106,7 @@ class NodeService:
     _last_timestamp: int | None = field(init=False, default=None)
     _closed: bool = field(init=False, default=False)
     _journal: TxJournal | None = field(init=False, default=None)
-    _intake: RpcWorkPool | None = field(init=False, default=None)
+    _intake: IntakeLane | None = field(init=False, default=None)
     #: Connected peers (net_peerCount, metrics); the p2p layer replaces it when it is wired in.
     peer_count: Callable[[], int] = field(init=False, default_factory=lambda: _no_peers)
 
@@ -173,7 +173,7 @@ class NodeService:
         )
         dispatcher, self.api = build_dispatcher(backend)
         # transaction intake off the event loop, bounded ("busy" beyond 4,096 waiting), never interrupted
-        self._intake = RpcWorkPool(workers=1, max_pending=4096, timeout=math.inf, name="tx-intake")
+        self._intake = IntakeLane(max_pending=4096, name="tx-intake")
         dispatcher.offload["eth_sendRawTransaction"] = self._intake
         attach = getattr(self.producer, "attach_rpc", None)
         if attach is not None:  # the QBFT driver adds votes, sync state, tx gossip and its qbft_ methods

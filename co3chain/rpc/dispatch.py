@@ -27,6 +27,7 @@ from co3chain.rpc.errors import (
     MethodNotFound,
     RpcError,
 )
+from co3chain.rpc.intake import IntakeLane
 from co3chain.rpc.workpool import RPC_LANE
 
 log = logging.getLogger(__name__)
@@ -88,7 +89,7 @@ class Dispatcher:
         #: Synchronous methods run on an executor instead of the event loop (the node sends
         #: eth_sendRawTransaction to its bounded tx-intake threads: decoding, signature recovery and the
         #: pool lock never stall the loop that carries p2p and consensus).
-        self.offload: dict[str, cf.Executor] = {}
+        self.offload: dict[str, cf.Executor | IntakeLane] = {}
 
     def register(self, name: str, func: Callable[..., Any], *, with_context: bool = False) -> None:
         """Add ``name``; positional JSON params map to the function's positional parameters."""
@@ -190,6 +191,8 @@ class Dispatcher:
         executor = self.offload.get(name)
         if executor is not None and not m.is_async:
             call = functools.partial(m.func, *params, ctx=ctx) if m.with_context else functools.partial(m.func, *params)
+            if isinstance(executor, IntakeLane):
+                return await executor.run(call)
             return await asyncio.get_running_loop().run_in_executor(executor, call)
         out = m.func(*params, ctx=ctx) if m.with_context else m.func(*params)
         if m.is_async:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from eth.vm.forks.cancun import CancunVM
+from eth_account import Account
 from eth_keys.exceptions import BadSignature
-from eth_utils import ValidationError
+from eth_utils import ValidationError, to_checksum_address
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from co3chain.chain.chain import NodeChain
-from co3chain.chain.senders import SenderCache
+from co3chain.chain.senders import SECP256K1_N, SenderCache, _legacy_signing_message, recover_sender
 from co3chain.chain.vm import decode_block, encode_block
 from co3chain.consensus.qbft.extradata import QbftExtraData
 from co3chain.node.txpool import TxPool, TxPoolError
@@ -150,3 +156,55 @@ def test_single_receipt_matches_block_receipts(chain: NodeChain) -> None:
             assert c.get_transaction_receipt(tx.hash) == info
             found = c.get_transaction(tx.hash)
             assert found is not None and found[0].sender == info.sender
+
+
+# -- the direct coincurve recovery equals py-evm's own ----------------------------------------------------
+_fields = st.fixed_dictionaries(
+    {
+        "nonce": st.integers(0, 2**64 - 2),
+        "gas": st.integers(21_000, 2**63),
+        "value": st.integers(0, 2**256 - 1),
+        "data": st.binary(max_size=300),
+        "to": st.one_of(st.just(b""), st.binary(min_size=20, max_size=20)),
+        "key": st.binary(min_size=32, max_size=32).filter(lambda k: 0 < int.from_bytes(k, "big") < SECP256K1_N),
+        "kind": st.sampled_from(["pre155", "155", "2930", "1559"]),
+        "chain_id": st.integers(1, 2**40),
+        "price": st.integers(0, 2**128),
+    }
+)
+
+
+def _random_tx(f: dict) -> Any:
+    tx: dict[str, Any] = {"nonce": f["nonce"], "gas": f["gas"], "value": f["value"], "data": f["data"]}
+    if f["to"]:
+        tx["to"] = to_checksum_address(f["to"])
+    if f["kind"] in ("pre155", "155", "2930"):
+        tx["gasPrice"] = f["price"]
+    else:
+        tx["maxFeePerGas"] = f["price"]
+        tx["maxPriorityFeePerGas"] = f["price"] // 3
+    if f["kind"] != "pre155":
+        tx["chainId"] = f["chain_id"]
+    if f["kind"] in ("2930", "1559"):
+        tx["accessList"] = [{"address": "0x" + "22" * 20, "storageKeys": ["0x" + "00" * 31 + "07"]}]
+    raw = bytes(Account.from_key(f["key"]).sign_transaction(tx).raw_transaction)
+    return CancunVM.get_transaction_builder().decode(raw)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_fields)
+def test_direct_recovery_equals_py_evm(f: dict) -> None:
+    tx = _random_tx(f)
+    expected = bytes(_random_tx(f).get_sender())  # a separate object: nothing cached between the two
+    assert recover_sender(tx) == expected == bytes.fromhex(Account.from_key(f["key"]).address[2:])
+    if f["kind"] in ("pre155", "155"):
+        message, recid = _legacy_signing_message(tx)
+        assert message == tx.get_message_for_signing()
+
+
+def test_direct_recovery_leaves_odd_signatures_to_py_evm(chain: NodeChain) -> None:
+    tx = decode_tx(chain, _legacy(chain))
+    for odd in (tx.copy(r=0), tx.copy(s=0), tx.copy(s=SECP256K1_N), tx.copy(v=30), tx.copy(v=35)):
+        assert recover_sender(odd) is None
+    typed = decode_tx(chain, _typed(chain))
+    assert recover_sender(typed) == USERS[0]

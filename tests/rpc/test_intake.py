@@ -1,0 +1,112 @@
+"""IntakeLane: eth_sendRawTransaction's thread keeps arrival order, delivers results and errors, refuses
+when full, and never runs a call on the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from co3chain.rpc.dispatch import CallContext, Dispatcher
+from co3chain.rpc.errors import RpcError
+from co3chain.rpc.intake import IntakeLane
+from co3chain.rpc.workpool import RpcBusy
+
+
+def test_calls_run_in_order_on_the_intake_thread_with_results_and_errors() -> None:
+    lane = IntakeLane(max_pending=1000)
+    seen: list[int] = []
+
+    def work(i: int) -> tuple[int, str]:
+        seen.append(i)
+        if i % 7 == 3:
+            raise ValueError(f"bad {i}")
+        return i * i, threading.current_thread().name
+
+    async def main() -> list[object]:
+        loop_thread = threading.current_thread().name
+        tasks = [asyncio.create_task(lane.run(lambda i=i: work(i))) for i in range(300)]
+        out = await asyncio.gather(*tasks, return_exceptions=True)
+        for i, r in enumerate(out):
+            if i % 7 == 3:
+                assert isinstance(r, ValueError) and str(r) == f"bad {i}"
+            else:
+                assert r[0] == i * i and r[1].startswith("tx-intake") and r[1] != loop_thread
+        return out
+
+    try:
+        asyncio.run(main())
+    finally:
+        lane.shutdown()
+    assert seen == list(range(300))  # arrival order, one at a time
+    assert lane.inflight == 0
+
+
+def test_busy_when_full_and_the_loop_stays_free() -> None:
+    lane = IntakeLane(max_pending=2)
+    gate = threading.Event()
+    d = Dispatcher()
+    d.register("tx_intake", lambda: (gate.wait(5), threading.current_thread().name)[1])
+    d.offload["tx_intake"] = lane
+
+    async def main() -> None:
+        first = asyncio.create_task(d.call("tx_intake", [], CallContext("http")))
+        second = asyncio.create_task(d.call("tx_intake", [], CallContext("http")))
+        await asyncio.sleep(0.1)
+        assert not first.done() and not second.done()  # the loop runs this line meanwhile
+        with pytest.raises(RpcBusy):
+            await d.call("tx_intake", [], CallContext("http"))
+        gate.set()
+        assert (await first).startswith("tx-intake") and (await second).startswith("tx-intake")
+        assert lane.busy_refusals == 1
+        # room again once they finished
+        assert (await d.call("tx_intake", [], CallContext("http"))).startswith("tx-intake")
+
+    try:
+        asyncio.run(main())
+    finally:
+        lane.shutdown()
+
+
+def test_rpc_errors_reach_the_json_rpc_answer() -> None:
+    lane = IntakeLane()
+    d = Dispatcher()
+
+    def refuse(raw: str) -> str:
+        raise RpcError(-32000, f"nonce too low: {raw}")
+
+    d.register("eth_sendRawTransaction", refuse)
+    d.offload["eth_sendRawTransaction"] = lane
+
+    async def main() -> bytes | None:
+        body = b'[{"jsonrpc":"2.0","id":1,"method":"eth_sendRawTransaction","params":["0x01"]},' \
+            b'{"jsonrpc":"2.0","id":2,"method":"eth_sendRawTransaction","params":["0x02"]}]'
+        return await d.handle_bytes(body, CallContext("http"))
+
+    try:
+        out = asyncio.run(main())
+    finally:
+        lane.shutdown()
+    assert out is not None
+    assert b'"id":1,"error":{"code":-32000,"message":"nonce too low: 0x01"}' in out
+    assert b'"id":2,"error":{"code":-32000,"message":"nonce too low: 0x02"}' in out
+
+
+def test_shutdown_finishes_queued_calls_then_refuses() -> None:
+    lane = IntakeLane()
+    gate = threading.Event()
+
+    async def main() -> None:
+        first = asyncio.create_task(lane.run(lambda: gate.wait(5)))
+        later = asyncio.create_task(lane.run(lambda: "done"))
+        await asyncio.sleep(0.05)
+        stopper = threading.Thread(target=lane.shutdown)
+        stopper.start()
+        gate.set()
+        assert await first is True and await later == "done"
+        stopper.join(5)
+        with pytest.raises(RuntimeError):
+            await lane.run(lambda: None)
+
+    asyncio.run(main())
