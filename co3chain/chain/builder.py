@@ -70,6 +70,9 @@ class BlockBuilder:
         #: seconds spent executing transactions so far (a proposer caps it so validators can re-execute
         #: the block within the round timer)
         self.exec_seconds = 0.0
+        #: seconds spent folding changes into the state tries (:meth:`commit_state` and :meth:`finish`);
+        #: with :attr:`exec_seconds`, what this block cost to build (the proposer's measure of gas cost)
+        self.commit_seconds = 0.0
         #: transactions applied since the last :meth:`commit_state`, and when that was (monotonic)
         self.uncommitted = 0
         self.committed_at = time.monotonic()
@@ -142,7 +145,9 @@ class BlockBuilder:
         """
         if self.finished:
             raise RuntimeError("block already finished")
+        started = time.perf_counter()
         self._state.make_state_root()
+        self.commit_seconds += time.perf_counter() - started
         self.uncommitted = 0
         self.committed_at = time.monotonic()
 
@@ -155,7 +160,9 @@ class BlockBuilder:
         if self.finished:
             raise RuntimeError("block already finished")
         self.finished = True
+        started = time.perf_counter()
         self._state.persist()
+        self.commit_seconds += time.perf_counter() - started
         header = self.header.copy(
             state_root=self._state.state_root,
             transaction_root=ordered_trie_root([tx.encode() for tx in self.included]),
