@@ -116,6 +116,12 @@ class BlockBuilder:
         try:
             if getattr(tx, "type_id", None) == BLOB_TX_TYPE:
                 raise ValidationError("blob transactions are not supported")
+            # py-evm finds a gas limit below the intrinsic gas (21,000 + calldata + access list) only when
+            # it builds the message, *after* bumping the nonce and buying the gas: a rejected transaction
+            # would leave those changes in the block's state (a nonce no transaction of the block explains,
+            # which the execution specification refuses). Refuse it before anything is touched.
+            if tx.gas < tx.intrinsic_gas:
+                raise ValidationError(f"intrinsic gas {tx.intrinsic_gas} exceeds the gas limit {tx.gas}")
             # sender from the node's cache (recovered at pool admission or on first sight of this hash);
             # py-evm then skips its own recovery and signature re-check. A bad signature is left to
             # py-evm, which rejects the tx with its usual error.
