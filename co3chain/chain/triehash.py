@@ -18,7 +18,6 @@ from eth_hash.auto import keccak
 
 from co3chain.chain.noderlp import encode_node
 
-
 #: hex digit (ASCII) -> its value, for :func:`_nibbles` (``bytes.hex`` and ``translate`` run in C)
 _HEX_VALUES = bytes.maketrans(b"0123456789abcdef", bytes(range(16)))
 
