@@ -38,8 +38,13 @@ from eth_utils import to_checksum_address  # noqa: E402
 from co3chain.audit.chain_audit import ChainAuditOptions, audit_chain  # noqa: E402
 from co3chain.audit.rpc import RpcClient  # noqa: E402
 from co3chain.chain.chain import NodeChain  # noqa: E402
-from co3chain.chain.vm import encode_block  # noqa: E402
-from co3chain.node.sync import ValidatorSetIndex, import_synced  # noqa: E402
+from co3chain.chain.vm import decode_block, encode_block  # noqa: E402
+from co3chain.node.sync import ValidatorSetIndex, verify_block_seals  # noqa: E402
+
+try:
+    from co3chain.node.sync import import_synced
+except ImportError:  # a tree from before import_synced (to compare with): the same steps, block by block
+    import_synced = None
 from tests.audit.devnet import CHAIN_ID, Devnet  # noqa: E402
 from tests.chain.bench_erc20 import TOKEN, TOKEN_RUNTIME  # noqa: E402
 
@@ -86,7 +91,12 @@ def follower_import(d: Devnet, wire: list[bytes], engine: str) -> float:
         t0 = time.perf_counter()
         for i in range(0, len(wire), SYNC_BATCH):
             batch = wire[i:i + SYNC_BATCH]
-            if import_synced(follower, sets, batch) != len(batch):
+            if import_synced is None:
+                for raw in batch:
+                    block = decode_block(raw)
+                    assert verify_block_seals(block, sets.for_child(follower.head.block_number))
+                    follower.import_block(block, True)
+            elif import_synced(follower, sets, batch) != len(batch):
                 raise SystemExit(f"follower ({engine}) refused a block")
         seconds = time.perf_counter() - t0
         assert follower.head.hash == d.chain.head.hash
@@ -95,7 +105,12 @@ def follower_import(d: Devnet, wire: list[bytes], engine: str) -> float:
 
 
 def replay(d: Devnet, engine: str, batch: int) -> float:
-    options = ChainAuditOptions(progress=False, replay=True, replay_engine=engine)
+    try:
+        options = ChainAuditOptions(progress=False, replay=True, replay_engine=engine)
+    except TypeError:  # a tree from before --replay-engine: py-evm only
+        if engine != "py-evm":
+            return float("nan")
+        options = ChainAuditOptions(progress=False, replay=True)
     t0 = time.perf_counter()
     report = audit_chain(RpcClient(d.transport, batch), d.genesis, options)
     seconds = time.perf_counter() - t0
@@ -123,6 +138,8 @@ def main() -> None:
         ):
             print(f"running {what}...", file=sys.stderr)
             s = fn()
+            if s != s:  # not available in this tree
+                continue
             rows.append({"path": what, "seconds": round(s, 2), "txPerSecond": round(txs / s, 1),
                          "blocksPerSecond": round(args.blocks / s, 2)})
     finally:

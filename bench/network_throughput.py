@@ -255,7 +255,9 @@ def run_config(validators: int, args: argparse.Namespace) -> list[dict[str, Any]
                 before = _round_changes(nodes)
                 result = asyncio.run(run_load(urls, txs, args.concurrency, rate, args.batch))
                 result.update(mode=mode, validators=validators, roundChanges=_round_changes(nodes) - before,
-                              kind="erc20" if args.erc20 else "value")
+                              kind="erc20" if args.erc20 else "value",
+                              buildBudget=[localnet.rpc_call(n.rpc, "qbft_getConsensusStatus").get("buildBudget")
+                                           for n in nodes])
                 results.append(result)
         finally:
             for n in nodes:
@@ -264,6 +266,8 @@ def run_config(validators: int, args: argparse.Namespace) -> list[dict[str, Any]
 
 
 def _round_changes(nodes: list[localnet.LocalNode]) -> int:
+    """Round changes summed over the nodes (each node counts the rounds it moved to: one network-wide round
+    change counts once per validator)."""
     return sum(int(localnet.rpc_call(n.rpc, "qbft_getConsensusStatus")["roundChanges"]) for n in nodes)
 
 
