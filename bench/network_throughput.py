@@ -233,7 +233,7 @@ def run_config(validators: int, args: argparse.Namespace) -> list[dict[str, Any]
     """Saturating run (throughput), then a paced run at ``--rate`` (latency below saturation)."""
     keys = sender_keys(args.senders)
     with tempfile.TemporaryDirectory(prefix=f"co3bench{validators}-") as tmp:
-        net_dir = Path(tmp) / "net"
+        net_dir = (args.keep / f"net{validators}") if args.keep else Path(tmp) / "net"
         nodes = localnet.create_network(
             net_dir, validators, chain_id=CHAIN_ID,
             rpc_port=free_port_block(validators), p2p_port=free_port_block(validators),
@@ -282,6 +282,7 @@ def main() -> None:
     parser.add_argument("--engine", choices=["revm", "py-evm"], default="revm", help="Execution engine of every node.")
     parser.add_argument("--erc20", action="store_true", help="ERC-20 token transfers instead of value transfers.")
     parser.add_argument("--batch", type=int, default=1, help="Transactions per HTTP request (JSON-RPC batch).")
+    parser.add_argument("--keep", type=Path, default=None, help="Keep the networks (logs) under this directory.")
     parser.add_argument("--only", type=int, default=None, help="Run only this validator count (default: N, then 1).")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
