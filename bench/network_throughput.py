@@ -1,13 +1,16 @@
 """QBFT network throughput and submit→finalized latency: 4 validators on loopback vs. a single validator.
 
 Usage: ``.venv/bin/python bench/network_throughput.py [--txs 3000] [--concurrency 32] [--validators 4]
-[--engine revm|py-evm]``
+[--engine revm|py-evm] [--erc20] [--batch 25] [--rate 300]``
 
 Setup per configuration (same run, same machine): ``co3chain network up``-style networks of real node
 processes (``co3chain.node.localnet``) on free loopback ports, block period 1 s. The load is plain value
-transfers (21,000 gas, zero gas price, so any key can send) from ``--senders`` throw-away keys, pre-signed,
-then pushed with ``eth_sendRawTransaction`` by an ``httpx.AsyncClient`` keeping ``--concurrency`` requests
-in flight, spread round-robin over every node's RPC (clients talk to their own PA's node). A poller
+transfers (21,000 gas, zero gas price, so any key can send) from ``--senders`` throw-away keys, or with
+``--erc20`` token ``transfer`` calls on a minimal ERC-20 placed in the genesis alloc with a balance for every
+sender; pre-signed, then pushed with ``eth_sendRawTransaction`` by an ``httpx.AsyncClient`` keeping
+``--concurrency`` requests in flight, spread round-robin over every node's RPC (clients talk to their own
+PA's node). ``--batch N`` sends N transactions per HTTP request (a JSON-RPC batch): one Python client
+cannot offer more than ~200 single requests per second on this machine, which was the bound of earlier runs. A poller
 watches node1's new blocks every 50 ms and timestamps each transaction when the block carrying it appears
 (finality is immediate in QBFT: imported = final).
 
@@ -62,8 +65,12 @@ from eth_account import Account  # noqa: E402
 from co3chain.node import localnet  # noqa: E402
 from tests.network.netutil import free_port_block  # noqa: E402
 
+TOKEN_ADDRESS = "0x7070707070707070707070707070707070707070"  # tests.chain.bench_erc20.TOKEN
+
 CHAIN_ID = 1337
 SINK = "0x000000000000000000000000000000000000c0DE"
+#: the minimal ERC-20 of ``tests/chain/bench_erc20.py`` (balances live in slot keccak(holder . 0))
+TRANSFER = bytes.fromhex("a9059cbb")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -75,16 +82,25 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
-def presign(count: int, senders: int) -> list[tuple[str, str]]:
-    """``count`` raw transfers (hex) with their hashes, round-robin over ``senders`` fresh keys."""
-    keys = [Account.create() for _ in range(senders)]
-    nonces = [0] * senders
+def sender_keys(senders: int) -> list[Any]:
+    return [Account.create() for _ in range(senders)]
+
+
+def presign(count: int, keys: list[Any], erc20: bool = False, nonces: list[int] | None = None) -> list[tuple[str, str]]:
+    """``count`` raw transfers (hex) with their hashes, round-robin over ``keys`` (value or token transfers);
+    ``nonces`` (per key, advanced here) carries on from an earlier batch."""
+    senders = len(keys)
+    nonces = [0] * senders if nonces is None else nonces
     out = []
     for i in range(count):
         s = i % senders
-        signed = keys[s].sign_transaction(
-            {"to": SINK, "value": 0, "gas": 21000, "gasPrice": 0, "nonce": nonces[s], "chainId": CHAIN_ID}
-        )
+        if erc20:
+            to = (0x5000 + i).to_bytes(32, "big")
+            tx = {"to": TOKEN_ADDRESS, "value": 0, "gas": 60_000, "data": TRANSFER + to + (1).to_bytes(32, "big")}
+        else:
+            tx = {"to": SINK, "value": 0, "gas": 21000}
+        tx.update(gasPrice=0, nonce=nonces[s], chainId=CHAIN_ID)
+        signed = keys[s].sign_transaction(tx)
         nonces[s] += 1
         out.append(("0x" + bytes(signed.raw_transaction).hex(), "0x" + bytes(signed.hash).hex()))
     return out
@@ -98,9 +114,25 @@ async def _rpc(client: httpx.AsyncClient, url: str, method: str, *params: Any) -
     return body["result"]
 
 
+def add_token(net_dir: Path, keys: list[Any]) -> None:
+    """Put the benchmark ERC-20 into the network's genesis alloc, with a balance for every sender."""
+    from eth_hash.auto import keccak
+
+    from tests.chain.bench_erc20 import TOKEN_RUNTIME
+
+    storage = {"0x" + keccak(bytes.fromhex(k.address[2:]).rjust(32, b"\0") + bytes(32)).hex(): hex(10**24)
+               for k in keys}
+    for path in [net_dir / "genesis.json", *net_dir.glob("*/genesis.json")]:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc["alloc"][TOKEN_ADDRESS[2:].lower()] = {"balance": "0x0", "code": "0x" + TOKEN_RUNTIME.hex(),
+                                                   "storage": storage}
+        path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+
+
 async def run_load(urls: list[str], txs: list[tuple[str, str]], concurrency: int,
-                   rate: float | None = None) -> dict[str, Any]:
-    """Submit ``txs`` (as fast as possible, or paced at ``rate`` tx/s) and time their finalization."""
+                   rate: float | None = None, batch: int = 1) -> dict[str, Any]:
+    """Submit ``txs`` (as fast as possible, or paced at ``rate`` tx/s; ``batch`` per HTTP request) and time
+    their finalization."""
     submitted: dict[str, float] = {}
     finalized: dict[str, float] = {}
     blocks: list[tuple[int, int, float]] = []  # number, tx count, seen at
@@ -126,16 +158,27 @@ async def run_load(urls: list[str], txs: list[tuple[str, str]], concurrency: int
                 await asyncio.sleep(0.05)
 
         async def send(i: int) -> None:
+            """Submit the ``i``-th group of ``batch`` transactions (one JSON-RPC batch request)."""
             nonlocal errors
-            raw, tx_hash = txs[i]
+            group = txs[i * batch:(i + 1) * batch]
             t0 = time.perf_counter()
+            body = [{"jsonrpc": "2.0", "id": k, "method": "eth_sendRawTransaction", "params": [raw]}
+                    for k, (raw, _) in enumerate(group)]
             try:
-                await _rpc(client, urls[i % len(urls)], "eth_sendRawTransaction", raw)
-                submitted[tx_hash] = t0
-            except (RuntimeError, httpx.HTTPError):
-                errors += 1
+                r = await client.post(urls[i % len(urls)], json=body if batch > 1 else body[0])
+                answers = r.json() if batch > 1 else [r.json()]
+            except (httpx.HTTPError, ValueError):
+                errors += len(group)
+                return
+            ok = {a.get("id") for a in answers if isinstance(a, dict) and "error" not in a}
+            for k, (_, tx_hash) in enumerate(group):
+                if k in ok:
+                    submitted[tx_hash] = t0
+                else:
+                    errors += 1
 
-        counter = iter(range(len(txs)))
+        groups = (len(txs) + batch - 1) // batch
+        counter = iter(range(groups))
 
         async def worker() -> None:
             for i in counter:
@@ -151,8 +194,8 @@ async def run_load(urls: list[str], txs: list[tuple[str, str]], concurrency: int
                 finally:
                     slots.release()
 
-            for i in range(len(txs)):
-                delay = t_start + i / per_second - time.perf_counter()
+            for i in range(groups):
+                delay = t_start + i * batch / per_second - time.perf_counter()
                 if delay > 0:
                     await asyncio.sleep(delay)
                 await slots.acquire()
@@ -188,12 +231,15 @@ async def run_load(urls: list[str], txs: list[tuple[str, str]], concurrency: int
 
 def run_config(validators: int, args: argparse.Namespace) -> list[dict[str, Any]]:
     """Saturating run (throughput), then a paced run at ``--rate`` (latency below saturation)."""
+    keys = sender_keys(args.senders)
     with tempfile.TemporaryDirectory(prefix=f"co3bench{validators}-") as tmp:
-        net_dir = Path(tmp) / "net"
+        net_dir = (args.keep / f"net{validators}") if args.keep else Path(tmp) / "net"
         nodes = localnet.create_network(
             net_dir, validators, chain_id=CHAIN_ID,
             rpc_port=free_port_block(validators), p2p_port=free_port_block(validators),
         )
+        if args.erc20:
+            add_token(net_dir, keys)
         try:
             for n in nodes:
                 with n.config.open("a", encoding="utf-8") as f:
@@ -202,11 +248,16 @@ def run_config(validators: int, args: argparse.Namespace) -> list[dict[str, Any]
             localnet.wait_for_blocks(nodes, 2, 120)
             urls = [n.rpc for n in nodes]
             results = []
+            nonces = [0] * len(keys)
             for mode, rate, count in (("saturate", None, args.txs), (f"paced {args.rate:g}/s", args.rate,
                                                                          int(args.rate * args.paced_seconds))):
+                txs = presign(count, keys, args.erc20, nonces)
                 before = _round_changes(nodes)
-                result = asyncio.run(run_load(urls, presign(count, args.senders), args.concurrency, rate))
-                result.update(mode=mode, validators=validators, roundChanges=_round_changes(nodes) - before)
+                result = asyncio.run(run_load(urls, txs, args.concurrency, rate, args.batch))
+                result.update(mode=mode, validators=validators, roundChanges=_round_changes(nodes) - before,
+                              kind="erc20" if args.erc20 else "value",
+                              buildBudget=[localnet.rpc_call(n.rpc, "qbft_getConsensusStatus").get("buildBudget")
+                                           for n in nodes])
                 results.append(result)
         finally:
             for n in nodes:
@@ -215,6 +266,8 @@ def run_config(validators: int, args: argparse.Namespace) -> list[dict[str, Any]
 
 
 def _round_changes(nodes: list[localnet.LocalNode]) -> int:
+    """Round changes summed over the nodes (each node counts the rounds it moved to: one network-wide round
+    change counts once per validator)."""
     return sum(int(localnet.rpc_call(n.rpc, "qbft_getConsensusStatus")["roundChanges"]) for n in nodes)
 
 
@@ -227,10 +280,14 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=40.0, help="Offered tx/s of the paced (latency) run.")
     parser.add_argument("--paced-seconds", type=float, default=20.0, help="Duration of the paced run.")
     parser.add_argument("--engine", choices=["revm", "py-evm"], default="revm", help="Execution engine of every node.")
+    parser.add_argument("--erc20", action="store_true", help="ERC-20 token transfers instead of value transfers.")
+    parser.add_argument("--batch", type=int, default=1, help="Transactions per HTTP request (JSON-RPC batch).")
+    parser.add_argument("--keep", type=Path, default=None, help="Keep the networks (logs) under this directory.")
+    parser.add_argument("--only", type=int, default=None, help="Run only this validator count (default: N, then 1).")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     results = []
-    for validators in (args.validators, 1):
+    for validators in ((args.only,) if args.only else (args.validators, 1)):
         print(f"running {validators}-validator network...", file=sys.stderr)
         results.extend(run_config(validators, args))
     if args.json:

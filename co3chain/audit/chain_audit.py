@@ -38,6 +38,8 @@ class ChainAuditOptions:
     checkpoint: Path | None = None
     #: compare the node's receipts and account state with the replay
     check_served: bool = True
+    #: engine of the replay (``--replay-engine``): py-evm, independent of the node's revm, or revm (faster)
+    replay_engine: str = "py-evm"
 
 
 def chain_params(genesis: Genesis) -> ChainParams:
@@ -71,7 +73,7 @@ def audit_chain(
     report = AuditReport("chain", {})
     replayer: Replayer | None = None
     if options.replay:
-        replayer = Replayer(genesis, report, options.checkpoint)
+        replayer = Replayer(genesis, report, options.checkpoint, options.replay_engine)
         resumed = replayer.resume(client)
         if resumed is not None:
             from_block = resumed + 1

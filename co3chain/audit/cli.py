@@ -98,9 +98,11 @@ def audit() -> None:
               help="With --replay: resume from this file if it exists, and keep it up to date.")
 @click.option("--no-served-check", is_flag=True, help="With --replay: do not compare the node's receipts and "
                                                       "account state with the replay.")
+@click.option("--replay-engine", type=click.Choice(["py-evm", "revm"]), default="py-evm", show_default=True,
+              help="With --replay: the EVM that re-executes. py-evm is independent of the node's revm; revm is faster.")
 def chain_cmd(rpc: str, batch_size: int, quiet: bool, timezone: str, html_path: Path | None, json_path: Path | None,
               genesis_path: Path, from_block: int, to_block: int | None, no_progress: bool, replay: bool,
-              checkpoint: Path | None, no_served_check: bool) -> None:
+              checkpoint: Path | None, no_served_check: bool, replay_engine: str) -> None:
     """Check block 0 against the genesis file, then every block: hash, parent link, timestamps, constants,
     commit seals and validator-set votes; with --replay, the execution of every block too."""
     from co3chain.audit.chain_audit import ChainAuditOptions, audit_chain
@@ -113,7 +115,8 @@ def chain_cmd(rpc: str, batch_size: int, quiet: bool, timezone: str, html_path: 
         genesis = load_genesis(genesis_path)
         with RpcClient(rpc, batch_size) as client:
             opts = ChainAuditOptions(from_block, to_block, False if no_progress else None, replay=replay,
-                                     checkpoint=checkpoint, check_served=not no_served_check)
+                                     checkpoint=checkpoint, check_served=not no_served_check,
+                                     replay_engine=replay_engine)
             return audit_chain(client, genesis, opts)
 
     _run(go, json_path, html_path, quiet)

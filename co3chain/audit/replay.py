@@ -13,6 +13,12 @@ Authority: the replayed values are authoritative when the block's transactions a
 and the transactions alone. Once a block's state differs, every later block is executed on the auditor's
 state; its differences are consequences, grouped under the first one (``consequences``), not new errors.
 
+Engine (``--replay-engine``): py-evm by default, on purpose. The node executes with revm, so a replay
+with py-evm is an execution by *another* implementation of the EVM: a bug in revm (or in how the node
+drives it) that the validators sealed shows up here as a divergence. ``revm`` replays faster (the node's
+own engine, still on the auditor's own state from the genesis file) and suits a routine re-check of a long
+chain; py-evm is the one to trust when the point is independence.
+
 Checkpoints (``--checkpoint FILE``) hold the live state as content-addressed trie nodes (each value is
 checked against its keccak when loaded, so a checkpoint cannot be edited into another state) plus the
 block number and hash it belongs to; a later run resumes after that block.
@@ -34,7 +40,6 @@ from eth.consensus.context import ConsensusContext
 from eth.constants import BLANK_ROOT_HASH, EMPTY_SHA3
 from eth.db.atomic import AtomicDB
 from eth.db.backends.memory import MemoryDB
-from eth.db.trie import make_trie_root_and_nodes
 from eth.exceptions import HeaderNotFound
 from eth_hash.auto import keccak
 from eth_utils import ValidationError
@@ -46,7 +51,10 @@ from co3chain.audit.progress import progress_bar
 from co3chain.audit.receipts import ReceiptsError, encode_receipt
 from co3chain.audit.report import AuditReport
 from co3chain.audit.rpc import RpcClient, RpcError, hex_bytes, hex_int
+from co3chain.chain.engine import ENGINE_NAMES, make_engine
 from co3chain.chain.genesis import Genesis
+from co3chain.chain.senders import SenderCache
+from co3chain.chain.triehash import ordered_trie_root
 from co3chain.chain.vm import QbftBlock, QbftBlockHeader, QbftVM, decode_header
 from co3chain.errors import Co3Error
 
@@ -137,19 +145,28 @@ class ReplayStats:
     seconds: float = 0.0
     resumed_from: int | None = None
     compactions: int = 0
+    engine: str = "py-evm"
 
     def to_dict(self) -> dict[str, Any]:
         return {"replayedBlocks": self.blocks, "replayedTransactions": self.transactions, "replayedGas": self.gas,
                 "replaySeconds": round(self.seconds, 3),
                 "replayBlocksPerSecond": round(self.blocks / self.seconds, 1) if self.seconds > 0 else None,
-                "replayResumedFrom": self.resumed_from, "replayCompactions": self.compactions}
+                "replayResumedFrom": self.resumed_from, "replayCompactions": self.compactions,
+                "replayEngine": self.engine}
 
 
 class Replayer:
     """Feed full JSON blocks in order; it executes them and adds findings to ``report``."""
 
-    def __init__(self, genesis: Genesis, report: AuditReport, checkpoint: Path | None = None) -> None:
+    def __init__(self, genesis: Genesis, report: AuditReport, checkpoint: Path | None = None,
+                 engine: str = "py-evm") -> None:
+        if engine not in ENGINE_NAMES:
+            raise ReplayError(f"unknown replay engine {engine!r} (choose one of {', '.join(ENGINE_NAMES)})")
         self.genesis = genesis
+        #: executes the transactions on the auditor's state (py-evm: independent of the node's revm)
+        self.engine = make_engine(engine)
+        #: each sender recovered once from its signature (py-evm alone recovers it twice per transaction)
+        self.senders = SenderCache(4096)
         self.report = report
         self.checkpoint_path = checkpoint
         #: every trie node and code blob by hash; earlier states' nodes are dropped by :meth:`compact`
@@ -161,7 +178,7 @@ class Replayer:
         self.vm_class = QbftVM.with_block_period(genesis.block_period)
         self.builder = self.vm_class.get_transaction_builder()
         self.chain_context = ChainContext(genesis.chain_id)
-        self.stats = ReplayStats()
+        self.stats = ReplayStats(engine=engine)
         self.touched: set[bytes] = set(genesis.alloc)
         self.divergence: Divergence | None = None
         self.stopped: str | None = None
@@ -252,7 +269,7 @@ class Replayer:
             if tj.get("hash") and hex_bytes(tj["hash"], "hash", 32) != tx.hash:
                 self.report.add("replay-transactions", f"the node reports transaction {tj['hash']} but its fields "
                                                       f"hash to 0x{tx.hash.hex()}", n)
-        tx_root, _ = make_trie_root_and_nodes(tuple(txs))
+        tx_root = ordered_trie_root([tx.encode() for tx in txs])
         if tx_root != qheader.transaction_root:
             self._stop(n, "transactions-root", "the transactions the node serves are not the ones sealed in the "
                                                f"header (transactionsRoot 0x{qheader.transaction_root.hex()}, "
@@ -273,7 +290,8 @@ class Replayer:
         receipts = []
         try:
             for tx in txs:
-                receipt, _ = vm.apply_transaction(work, tx)
+                self.senders.prime(tx)
+                receipt = self.engine.apply_transaction(vm, work, tx)
                 work = vm.add_receipt_to_header(work, receipt)
                 receipts.append(receipt)
                 self.touched.add(tx.sender)
@@ -289,7 +307,7 @@ class Replayer:
         vm.state.persist()
         self.touched.add(qheader.coinbase)
         state_root = vm.state.state_root
-        receipts_root, _ = make_trie_root_and_nodes(tuple(receipts))
+        receipts_root = ordered_trie_root([r.encode() for r in receipts])
         self._compare(n, qheader, state_root, receipts_root, work)
         self.state_root = state_root
         self.receipts = receipts

@@ -17,18 +17,20 @@ from typing import Any
 import rlp
 from eth_hash.auto import keccak
 
+from co3chain.chain.noderlp import decode_node, encode_node
+
 BLANK_ROOT = keccak(rlp.encode(b""))
 Nibbles = tuple[int, ...]
 #: a decoded node: ``[]`` (blank), ``[hp_path, value_or_ref]`` (leaf/extension) or 17 items (branch)
 Node = list
 
 
+#: hex digit (ASCII) -> its value, for :func:`_nibbles` (``bytes.hex`` and ``translate`` run in C)
+_HEX_VALUES = bytes.maketrans(b"0123456789abcdef", bytes(range(16)))
+
+
 def _nibbles(key: bytes) -> Nibbles:
-    out: list[int] = []
-    for b in key:
-        out.append(b >> 4)
-        out.append(b & 0x0F)
-    return tuple(out)
+    return tuple(key.hex().encode().translate(_HEX_VALUES))
 
 
 def _hp(path: Nibbles, leaf: bool) -> bytes:
@@ -54,13 +56,13 @@ class _Writer:
             return ref
         if ref == b"" or ref == BLANK_ROOT:
             return []
-        return rlp.decode(self.read[ref])
+        return decode_node(self.read[ref])
 
     def ref(self, node: Node) -> Any:
         """How a parent points at ``node``: inline when its RLP is < 32 bytes, else by stored hash."""
         if not node:
             return b""
-        enc = rlp.encode(node)
+        enc = encode_node(node)
         if len(enc) < 32:
             return node
         h = keccak(enc)
@@ -204,7 +206,7 @@ def batch_update(
     node = _update(w, w.load(root), (), items)
     if not node:
         return BLANK_ROOT
-    enc = rlp.encode(node)
+    enc = encode_node(node)
     h = keccak(enc)
     write[h] = enc
     return h
@@ -219,10 +221,10 @@ def _load_cached(read: Mapping[bytes, bytes], ref: Any) -> Node:
     if isinstance(ref, list):
         return ref
     if len(ref) < 32:
-        return rlp.decode(ref) if ref else []
+        return decode_node(ref) if ref else []
     node = _GET_CACHE.get(ref)
     if node is None:
-        node = rlp.decode(read[ref])
+        node = decode_node(read[ref])
         if len(_GET_CACHE) >= GET_CACHE_SIZE:
             _GET_CACHE.clear()
         _GET_CACHE[ref] = node

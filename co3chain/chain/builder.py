@@ -89,6 +89,9 @@ class BlockBuilder:
         #: seconds spent executing transactions so far (a proposer caps it so validators can re-execute
         #: the block within the round timer)
         self.exec_seconds = 0.0
+        #: seconds spent folding changes into the state tries (:meth:`commit_state` and :meth:`finish`);
+        #: with :attr:`exec_seconds`, what this block cost to build (the proposer's measure of gas cost)
+        self.commit_seconds = 0.0
         #: transactions applied since the last :meth:`commit_state`, and when that was (monotonic)
         self.uncommitted = 0
         self.committed_at = time.monotonic()
@@ -132,6 +135,12 @@ class BlockBuilder:
         try:
             if getattr(tx, "type_id", None) == BLOB_TX_TYPE:
                 raise ValidationError("blob transactions are not supported")
+            # py-evm finds a gas limit below the intrinsic gas (21,000 + calldata + access list) only when
+            # it builds the message, *after* bumping the nonce and buying the gas: a rejected transaction
+            # would leave those changes in the block's state (a nonce no transaction of the block explains,
+            # which the execution specification refuses). Refuse it before anything is touched.
+            if tx.gas < tx.intrinsic_gas:
+                raise ValidationError(f"intrinsic gas {tx.intrinsic_gas} exceeds the gas limit {tx.gas}")
             # sender from the node's cache (recovered at pool admission or on first sight of this hash);
             # py-evm then skips its own recovery and signature re-check. A bad signature is left to
             # py-evm, which rejects the tx with its usual error.
@@ -161,7 +170,9 @@ class BlockBuilder:
         """
         if self.finished:
             raise RuntimeError("block already finished")
+        started = time.perf_counter()
         self._state.make_state_root()
+        self.commit_seconds += time.perf_counter() - started
         self.uncommitted = 0
         self.committed_at = time.monotonic()
 
@@ -174,7 +185,9 @@ class BlockBuilder:
         if self.finished:
             raise RuntimeError("block already finished")
         self.finished = True
+        started = time.perf_counter()
         self._state.persist()
+        self.commit_seconds += time.perf_counter() - started
         header = self.header.copy(
             state_root=self._state.state_root,
             transaction_root=ordered_trie_root([tx.encode() for tx in self.included]),

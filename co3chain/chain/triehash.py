@@ -16,13 +16,14 @@ import rlp
 from eth.constants import BLANK_ROOT_HASH
 from eth_hash.auto import keccak
 
+from co3chain.chain.noderlp import encode_node
+
+#: hex digit (ASCII) -> its value, for :func:`_nibbles` (``bytes.hex`` and ``translate`` run in C)
+_HEX_VALUES = bytes.maketrans(b"0123456789abcdef", bytes(range(16)))
+
 
 def _nibbles(key: bytes) -> tuple[int, ...]:
-    out: list[int] = []
-    for b in key:
-        out.append(b >> 4)
-        out.append(b & 0x0F)
-    return tuple(out)
+    return tuple(key.hex().encode().translate(_HEX_VALUES))
 
 
 def _hex_prefix(nibbles: Sequence[int], leaf: bool) -> bytes:
@@ -33,7 +34,7 @@ def _hex_prefix(nibbles: Sequence[int], leaf: bool) -> bytes:
 
 def _ref(node: list) -> Any:
     """How a parent refers to ``node``: inline if its RLP is < 32 bytes, else by hash."""
-    enc = rlp.encode(node)
+    enc = encode_node(node)
     return node if len(enc) < 32 else keccak(enc)
 
 
@@ -68,4 +69,4 @@ def ordered_trie_root(values: Sequence[bytes]) -> bytes:
     if not values:
         return BLANK_ROOT_HASH
     items = sorted((_nibbles(rlp.encode(i)), bytes(v)) for i, v in enumerate(values))
-    return keccak(rlp.encode(_build(items, 0)))
+    return keccak(encode_node(_build(items, 0)))

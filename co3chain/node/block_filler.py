@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from co3chain.chain.builder import BlockBuilder
+from co3chain.chain.builder import MIN_TX_GAS, BlockBuilder
 from co3chain.chain.chain import BuildResult, NodeChain
 
 #: How long one worker-thread call may execute before yielding (keeps stop/abort checks responsive).
@@ -38,6 +38,8 @@ class BlockFiller:
     ``tx_filter`` (optional, blocking) returns the transactions allowed into a block (account
     permissioning); the ones it leaves out are not offered again for the same block.
     ``max_exec_seconds`` caps the execution time one block may hold (``None``: only ``max_txs`` and gas).
+    ``gas_cap`` (optional) returns the gas one block may hold now, below the block gas limit (a QBFT
+    proposer's :class:`~co3chain.node.build_budget.BuildBudget`: what the validators can verify in time).
     """
 
     def __init__(
@@ -49,6 +51,7 @@ class BlockFiller:
         max_txs: int,
         tx_filter: Callable[[Sequence[Any]], Sequence[Any]] | None = None,
         max_exec_seconds: float | None = None,
+        gas_cap: Callable[[int], int] | None = None,
     ) -> None:
         self.chain = chain
         self.txpool = txpool
@@ -56,6 +59,7 @@ class BlockFiller:
         self.max_txs = max_txs
         self.tx_filter = tx_filter
         self.max_exec_seconds = max_exec_seconds
+        self.gas_cap = gas_cap
 
     def open(self, timestamp: int, extra_data: bytes) -> BlockBuilder:
         """A new, empty block on the current head."""
@@ -77,10 +81,11 @@ class BlockFiller:
         processed = 0
         while True:
             room = min(self.max_txs - len(builder.included), SELECT_BATCH)
-            if room <= 0 or builder.full:
+            gas_room = self.gas_room(builder)
+            if room <= 0 or gas_room < MIN_TX_GAS:
                 return processed
             txs = self.txpool.select_for_block(
-                builder.gas_remaining, room, exclude=builder.seen, next_nonces=builder.next_nonces
+                gas_room, room, exclude=builder.seen, next_nonces=builder.next_nonces
             )
             if not txs:
                 return processed
@@ -93,6 +98,13 @@ class BlockFiller:
             processed += done
             if done < len(txs) or (deadline is not None and time.monotonic() > deadline):
                 return processed
+
+    def gas_room(self, builder: BlockBuilder) -> int:
+        """Gas still available in ``builder``: the block gas limit's rest, or less under :attr:`gas_cap`."""
+        room = builder.gas_remaining
+        if self.gas_cap is not None:
+            room = min(room, self.gas_cap(builder.header.gas_limit) - builder.header.gas_used)
+        return room
 
     async def fill_until(
         self,

@@ -80,6 +80,7 @@ from co3chain.consensus.qbft.messages import (
 )
 from co3chain.consensus.qbft.timers import DEFAULT_MAX_ROUND_TIMEOUT, RoundTimerExpiry
 from co3chain.node.block_filler import FINAL_FILL_SHARE, BlockFiller
+from co3chain.node.build_budget import BuildBudget
 from co3chain.node.membership import PeerAdmin, PeerMembership
 from co3chain.node.producer import SealedBlockInfo
 from co3chain.node.sync import ChainSync, ValidatorSetIndex
@@ -165,9 +166,11 @@ class QbftDriver:
         chain.validator_provider = self.sets.provider
         self.votes = PersistentVotes.in_data_dir(settings.data_dir)
         self.engine = QbftEngine(KeySigner(private_key), self, self.config)
+        #: gas per block that the validators can verify within the round (learned from measurements)
+        self.budget = BuildBudget(self.config.request_timeout)
         self.filler = BlockFiller(
             chain, txpool, self.address, max_txs=settings.max_block_txs, tx_filter=self._permitted,
-            max_exec_seconds=self.config.request_timeout * BUILD_BUDGET_FRACTION,
+            max_exec_seconds=self.config.request_timeout * BUILD_BUDGET_FRACTION, gas_cap=self.budget.gas_cap,
         )
         self.membership = PeerMembership(
             [_peer_pubkey(p) for p in settings.peers], _validator_history(self.sets), self.sets.current
@@ -256,6 +259,7 @@ class QbftDriver:
             "peers": len(self.p2p.peers),
             "validators": len(self.sets.current),
             "roundChanges": self.round_changes,
+            "buildBudget": self.budget.status(self.chain.head.gas_limit),
             "lastBlock": None if self.last is None else self.last.number,
             "syncing": self.sync.syncing,
         }
@@ -309,7 +313,9 @@ class QbftDriver:
     def _verify_proposal(self, block: EvmBlock) -> bool:
         """Header rules + execution of a proposal on the head (worker thread, or the loop as a fallback)."""
         try:
+            started = time.perf_counter()
             self.chain.verify_proposal(block.block)
+            self.budget.observe_verify(time.perf_counter() - started, block.block.header.gas_used)
             if self.permissioning is not None:
                 self.permissioning.check_block(block.block)
             ok = True
@@ -564,6 +570,7 @@ class QbftDriver:
             # round > 0, or a pool that filled at the last instant) within the block's execution budget
             budget = FINAL_FILL_SHARE * self.block_period if builder.included else None
             result = await asyncio.to_thread(self.filler.finish, builder, budget, extra.encode())
+            self.budget.observe_build(builder.exec_seconds + builder.commit_seconds, result.block.header.gas_used)
             block = EvmBlock(result.block)
             self._verdicts[block.hash] = True
             self.last = SealedBlockInfo(

@@ -118,3 +118,21 @@ def test_chain_cli_replay_with_checkpoint_and_genesis_check(gov: GovScenario, tm
     assert res.exit_code == 2 and "--checkpoint needs --replay" in res.output
     res = _invoke("chain", "--rpc", "http://127.0.0.1:9", "--genesis", str(genesis), "--timezone", "Mars/Olympus")
     assert res.exit_code == 2 and "is not a time zone name" in res.output
+
+
+def test_chain_cli_replay_engine_choice(gov: GovScenario, tmp_path: Path) -> None:
+    """``--replay-engine revm`` replays with the node's engine (faster) and says so; both engines pass."""
+    genesis = tmp_path / "genesis.json"
+    genesis.write_text(json.dumps(gov.devnet.genesis_dict))
+    with serve(gov.devnet) as url:
+        for engine in ("revm", "py-evm"):
+            out = tmp_path / f"{engine}.json"
+            res = _invoke("chain", "--rpc", url, "--genesis", str(genesis), "--replay", "--replay-engine", engine,
+                          "--json", str(out), "--no-progress")
+            assert res.exit_code == 0, res.output
+            stats = json.loads(out.read_text())["stats"]
+            assert stats["replayEngine"] == engine
+            assert stats["replayedBlocks"] == gov.devnet.chain.head.block_number
+    res = _invoke("chain", "--rpc", "http://127.0.0.1:9", "--genesis", str(genesis), "--replay",
+                  "--replay-engine", "evmone")
+    assert res.exit_code == 2 and "evmone" in res.output

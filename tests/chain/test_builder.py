@@ -84,3 +84,25 @@ def test_with_header_shares_transactions_and_encodes_like_copy() -> None:
     moved = block.with_header(header)
     assert rlp.encode(moved) == rlp.encode(block.copy(header=header))
     assert moved.transactions is block.transactions and moved.header is header
+
+
+def test_rejected_transaction_leaves_no_state_change_behind() -> None:
+    """An access-list transaction whose gas limit covers 21,000 but not its access list's intrinsic gas is
+    refused by py-evm only after it bumped the sender's nonce; the builder must roll that back (found by the
+    execution-specification differential test: the block's state root had a nonce no transaction explains)."""
+    from co3chain.chain.chain import NodeChain
+    from co3chain.consensus.qbft.extradata import QbftExtraData
+    from tests.chain.helpers import USER_KEYS, USERS, addr, decode_tx, make_test_genesis, sign_tx
+
+    for engine in ("revm", "py-evm"):
+        chain = NodeChain.open(None, make_test_genesis(), engine=engine)
+        raw = sign_tx(USER_KEYS[0], chain, nonce=0, gas=25_000, to=b"\x00" * 19 + b"\x07",
+                      maxFeePerGas=0, maxPriorityFeePerGas=0,
+                      accessList=[{"address": "0x" + "11" * 20, "storageKeys": ["0x" + "00" * 32]}])
+        vals = chain.validators_for_child(chain.head)
+        res = chain.build_block([decode_tx(chain, raw)], vals[0], chain.head.timestamp + 1,
+                                QbftExtraData(validators=vals).encode())
+        assert len(res.rejected) == 1 and not res.included, engine
+        assert res.block.header.state_root == chain.head.state_root, f"{engine}: rejected tx changed the state"
+        chain.close()
+    assert USERS and addr

@@ -42,6 +42,37 @@ action = st.tuples(
 )
 
 
+def raw_stream(pair: EnginePair, actions: list, nonces: list[int]) -> list[bytes]:
+    """Signed raw transactions for ``actions`` (see :data:`action`); ``nonces`` (per sender) advance for
+    every transaction sent without a nonce skew."""
+    raws = []
+    for sender, (kind, p1, p2, p3, value), price, gas, txtype, skew in actions:
+        fields: dict = {"nonce": max(0, nonces[sender] + skew), "gas": gas}
+        if kind == "op":
+            fields.update(to=FUZZ, data=op_call(p1, p2, p3), value=value)
+        elif kind == "xfer":
+            fields.update(to=p1, value=p2, gas=max(gas, 21_000))
+        elif kind == "pre":
+            fields.update(to=b"\x00" * 19 + bytes([p1]), data=p2)
+        else:
+            fields.update(data=p1, value=p2)
+        if txtype == "legacy":
+            fields["gasPrice"] = price
+        else:
+            fields.update(maxFeePerGas=price, maxPriorityFeePerGas=price)
+            if txtype == "al":
+                fields["accessList"] = [
+                    {
+                        "address": "0x" + FUZZ.hex(),
+                        "storageKeys": ["0x" + (1).to_bytes(32, "big").hex()],
+                    }
+                ]
+        raws.append(sign_tx(USER_KEYS[sender], pair.main, **fields))
+        if skew == 0:
+            nonces[sender] += 1
+    return raws
+
+
 @settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
 )
@@ -52,31 +83,7 @@ def test_random_transaction_streams_give_identical_blocks(blocks):
         pair.block([sign_tx(USER_KEYS[0], pair.main, nonce=0, gas=1_500_000, data=FUZZ_INITCODE)])
         nonces = [1, 0, 0, 0]
         for actions in blocks:
-            raws = []
-            for sender, (kind, p1, p2, p3, value), price, gas, txtype, skew in actions:
-                fields: dict = {"nonce": max(0, nonces[sender] + skew), "gas": gas}
-                if kind == "op":
-                    fields.update(to=FUZZ, data=op_call(p1, p2, p3), value=value)
-                elif kind == "xfer":
-                    fields.update(to=p1, value=p2, gas=max(gas, 21_000))
-                elif kind == "pre":
-                    fields.update(to=b"\x00" * 19 + bytes([p1]), data=p2)
-                else:
-                    fields.update(data=p1, value=p2)
-                if txtype == "legacy":
-                    fields["gasPrice"] = price
-                else:
-                    fields.update(maxFeePerGas=price, maxPriorityFeePerGas=price)
-                    if txtype == "al":
-                        fields["accessList"] = [
-                            {
-                                "address": "0x" + FUZZ.hex(),
-                                "storageKeys": ["0x" + (1).to_bytes(32, "big").hex()],
-                            }
-                        ]
-                raws.append(sign_tx(USER_KEYS[sender], pair.main, **fields))
-                if skew == 0:
-                    nonces[sender] += 1
+            raws = raw_stream(pair, actions, nonces)
             out = pair.block(raws)
             # resync nonces with what the chain accepted (a rejected tx leaves a gap for later ones)
             state = pair.main.state_at()

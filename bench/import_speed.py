@@ -1,0 +1,160 @@
+"""Import/sync speed: a follower importing a chain of ERC-20 blocks, and ``audit chain --replay`` over it.
+
+Usage: ``.venv/bin/python bench/import_speed.py [--blocks 40] [--per-block 250] [--json]``
+
+The chain: an in-process 4-validator QBFT devnet (``tests.audit.devnet``) whose genesis holds a minimal
+ERC-20 token (``tests.chain.bench_erc20``) with a balance for each of ``--senders`` fresh keys; ``--blocks``
+blocks of ``--per-block`` token transfers, each block sealed by all 4 validators. Then, in the same run:
+
+* **follower import, as the node syncs**: a fresh node with a RocksDB data directory receives the blocks
+  as wire bytes (``GET_BLOCKS`` answers of 64 blocks) and runs :func:`co3chain.node.sync.import_synced` on
+  each answer (decode, sender prefetch in a worker thread, seal quorum against the tracked validator set,
+  header rules, execution, roots, durable write), once per
+  engine: ``py-evm`` (the engine every node ran before issue 18) and ``revm`` (the default now). Senders
+  are not known to the follower (it never saw the transactions in its pool), so each is recovered once.
+* **audit chain --replay** over the devnet's JSON-RPC (in-process transport), with the replay engine
+  ``py-evm`` (the default: an engine independent of the node's) and ``revm``.
+
+Reported: transactions/s and blocks/s per path, and the ratios against the py-evm follower.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from eth_account import Account  # noqa: E402
+from eth_hash.auto import keccak  # noqa: E402
+from eth_utils import to_checksum_address  # noqa: E402
+
+from co3chain.audit.chain_audit import ChainAuditOptions, audit_chain  # noqa: E402
+from co3chain.audit.rpc import RpcClient  # noqa: E402
+from co3chain.chain.chain import NodeChain  # noqa: E402
+from co3chain.chain.vm import decode_block, encode_block  # noqa: E402
+from co3chain.node.sync import ValidatorSetIndex, verify_block_seals  # noqa: E402
+
+try:
+    from co3chain.node.sync import import_synced
+except ImportError:  # a tree from before import_synced (to compare with): the same steps, block by block
+    import_synced = None
+from tests.audit.devnet import CHAIN_ID, Devnet  # noqa: E402
+from tests.chain.bench_erc20 import TOKEN, TOKEN_RUNTIME  # noqa: E402
+
+SELECTOR = keccak(b"transfer(address,uint256)")[:4]
+#: blocks per GET_BLOCKS answer (``co3chain.node.sync.DEFAULT_BATCH``)
+SYNC_BATCH = 64
+
+
+def token_alloc(addresses: list[bytes]) -> dict[bytes, Any]:
+    storage = {"0x" + keccak(a.rjust(32, b"\0") + bytes(32)).hex(): hex(10**24) for a in addresses}
+    return {TOKEN: {"code": "0x" + TOKEN_RUNTIME.hex(), "storage": storage, "balance": 0}}
+
+
+def build_chain(n_blocks: int, per_block: int, n_senders: int) -> tuple[Devnet, list[bytes], int]:
+    """The devnet with ``n_blocks`` blocks of token transfers; returns it, the wire blocks and the tx count."""
+    keys = [Account.from_key(keccak(b"import-bench" + i.to_bytes(4, "big"))) for i in range(n_senders)]
+    d = Devnet(n_validators=4, alloc=token_alloc([bytes.fromhex(k.address[2:]) for k in keys]))
+    nonces = [0] * n_senders
+    sent = 0
+    for b in range(n_blocks):
+        raws = []
+        for _ in range(per_block):
+            s = sent % n_senders
+            to = (0x1000 + sent).to_bytes(32, "big")
+            tx = {"nonce": nonces[s], "gas": 60_000, "gasPrice": 0, "to": to_checksum_address(TOKEN), "value": 0,
+                  "data": SELECTOR + to + (1).to_bytes(32, "big"), "chainId": CHAIN_ID}
+            raws.append(bytes(keys[s].sign_transaction(tx).raw_transaction))
+            nonces[s] += 1
+            sent += 1
+        d.produce(raws)
+        print(f"\rbuilt block {b + 1}/{n_blocks}", end="", file=sys.stderr)
+    print(file=sys.stderr)
+    wire = [encode_block(d.chain.get_block_by_number(n)) for n in range(1, n_blocks + 1)]
+    return d, wire, sent
+
+
+def follower_import(d: Devnet, wire: list[bytes], engine: str) -> float:
+    """Seconds for a fresh RocksDB node to import ``wire`` through the sync path."""
+    with tempfile.TemporaryDirectory(prefix="co3import-") as tmp:
+        follower = NodeChain.open(Path(tmp) / "chain", d.genesis, engine=engine)
+        follower.clock = d.chain.clock
+        sets = ValidatorSetIndex(follower)
+        follower.validator_provider = sets.provider
+        t0 = time.perf_counter()
+        for i in range(0, len(wire), SYNC_BATCH):
+            batch = wire[i:i + SYNC_BATCH]
+            if import_synced is None:
+                for raw in batch:
+                    block = decode_block(raw)
+                    assert verify_block_seals(block, sets.for_child(follower.head.block_number))
+                    follower.import_block(block, True)
+            elif import_synced(follower, sets, batch) != len(batch):
+                raise SystemExit(f"follower ({engine}) refused a block")
+        seconds = time.perf_counter() - t0
+        assert follower.head.hash == d.chain.head.hash
+        follower.close()
+    return seconds
+
+
+def replay(d: Devnet, engine: str, batch: int) -> float:
+    try:
+        options = ChainAuditOptions(progress=False, replay=True, replay_engine=engine)
+    except TypeError:  # a tree from before --replay-engine: py-evm only
+        if engine != "py-evm":
+            return float("nan")
+        options = ChainAuditOptions(progress=False, replay=True)
+    t0 = time.perf_counter()
+    report = audit_chain(RpcClient(d.transport, batch), d.genesis, options)
+    seconds = time.perf_counter() - t0
+    if not report.passed:
+        raise SystemExit(f"replay ({engine}) did not pass: {report.to_dict()}")
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--blocks", type=int, default=40)
+    parser.add_argument("--per-block", type=int, default=250)
+    parser.add_argument("--senders", type=int, default=500)
+    parser.add_argument("--batch", type=int, default=50, help="JSON-RPC batch size of the auditor")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    d, wire, txs = build_chain(args.blocks, args.per_block, args.senders)
+    rows: list[dict[str, Any]] = []
+    try:
+        for what, fn in (
+            ("follower import, py-evm", lambda: follower_import(d, wire, "py-evm")),
+            ("follower import, revm", lambda: follower_import(d, wire, "revm")),
+            ("audit --replay, py-evm", lambda: replay(d, "py-evm", args.batch)),
+            ("audit --replay, revm", lambda: replay(d, "revm", args.batch)),
+        ):
+            print(f"running {what}...", file=sys.stderr)
+            s = fn()
+            if s != s:  # not available in this tree
+                continue
+            rows.append({"path": what, "seconds": round(s, 2), "txPerSecond": round(txs / s, 1),
+                         "blocksPerSecond": round(args.blocks / s, 2)})
+    finally:
+        d.close()
+    base = rows[0]["txPerSecond"]
+    for r in rows:
+        r["vsPyEvmImport"] = round(r["txPerSecond"] / base, 2)
+    if args.json:
+        print(json.dumps({"blocks": args.blocks, "perBlock": args.per_block, "txs": txs, "rows": rows}, indent=2))
+        return
+    print(f"{args.blocks} blocks x {args.per_block} ERC-20 transfers ({txs} txs), 4 seals per block")
+    for r in rows:
+        print(f"  {r['path']:<26} {r['txPerSecond']:>8} tx/s {r['blocksPerSecond']:>7} blocks/s "
+              f"({r['seconds']} s)  x{r['vsPyEvmImport']}")
+
+
+if __name__ == "__main__":
+    main()
