@@ -375,7 +375,10 @@ class QbftDriver:
         height = message.payload.height
         head = self.chain.head.block_number
         if isinstance(message, Commit):
-            self._observe_commit(message, head)
+            try:
+                self._observe_commit(message, head)
+            except Exception:  # bookkeeping only: never let it cost the peer or the message
+                log.debug("commit seal of #%d not recorded", height, exc_info=True)
         if height <= head:
             return False  # finished height: nothing to do, nothing to relay
         if height > head + 1:
@@ -455,6 +458,12 @@ class QbftDriver:
             ann = Announcement.decode(body)
         except BadAnnouncement as exc:
             raise PeerMisbehaved(str(exc)) from None
+        try:
+            self._merge_announcement(peer, ann)
+        except Exception:  # a well-formed announcement whose seals do not fit our block: ignore it
+            log.debug("seal announcement for #%d ignored", ann.height, exc_info=True)
+
+    def _merge_announcement(self, peer: Peer, ann: Announcement) -> None:
         header = self._recent_header(ann.height, self.chain.head.block_number)
         if header is None:
             return
