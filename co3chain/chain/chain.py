@@ -1061,6 +1061,29 @@ class NodeChain:
                 log.exception("import listener %r failed for block #%d", fn, header.block_number)
         return header
 
+    def replace_seals(self, block_hash: bytes, extra_data: bytes) -> QbftBlockHeader:
+        """Store another sealed form of a final block: same hash, other round/commit seals in extraData.
+
+        Why: the QBFT block hash leaves out the round and the seals, so a block has several valid sealed
+        forms; :mod:`co3chain.node.seal_book` makes every node store the same one. Refused unless the new
+        header hashes to ``block_hash`` and carries a quorum of its validators' seals.
+        """
+        with self._lock:
+            block = self.get_block_by_hash(block_hash)
+            if block is None:
+                raise BlockImportError(f"no stored block 0x{bytes(block_hash).hex()}")
+            header = block.header.copy(extra_data=bytes(extra_data))
+            if header.hash != bytes(block_hash):
+                raise BlockImportError("the new extraData changes the block hash")
+            self.verify_seals(header, list(QbftExtraData.decode(header.extra_data).validators))
+            self.store.write_many({
+                _K_HEADER + header.hash: rlp.encode(header),
+                _K_BLOCK + header.hash: rlp.encode(block.copy(header=header)),
+            })
+            if self._head.hash == header.hash:
+                self._head = header
+            return header
+
     def _stage_block(self, db: KVStore, block: QbftBlock, receipts: Sequence[Any]) -> None:
         header = block.header
         h = header.hash

@@ -10,7 +10,17 @@ the p2p handshake, allow-list and sync paths are exercised for real, and killing
 ``up`` creates the network when the directory has no genesis (``block period`` 1 s, round timeout 2 s,
 round-timer cap 8 s: short timers suit a loopback demo), starts every node whose pid file is not alive,
 waits until every node has finalized blocks, optionally deploys the CO3 suite (``--deploy``) and runs the
-demo (``--demo``), and prints the RPC URLs. ``down`` sends SIGTERM (graceful: the node finishes its
+demo (``--demo``), and prints the RPC URLs.
+
+Account permissioning is **on** once the suite is deployed: a consortium network admits transactions only
+from allow-listed accounts (citizens act through the relayer, with EIP-712 signatures; an open network lets
+any fresh key fill pools for free, since gas costs nothing here). ``up`` therefore votes the accounts the
+deployment needs onto ``ConsortiumValidators`` — the development oracle signers, the PAs' development
+secret-ballot trustees and every
+``--allow-account`` (an API relayer, an oracle submitter) — with a majority of the local PAs' keys (the
+validators, hence the deployer and the council, are always allowed), writes ``[permissions] contract`` into
+every node's config and restarts the nodes together, so no two validators ever judge a proposal by
+different rules. Accepted transactions survive the restart (the nodes' transaction journal). ``down`` sends SIGTERM (graceful: the node finishes its
 current block), waits, then SIGKILLs what is left.
 """
 
@@ -284,6 +294,7 @@ def network_up(
     p2p_port: int = 30303,
     deploy: bool = False,
     demo: bool = False,
+    allow_accounts: tuple[str, ...] = (),
     timeout: float = 120.0,
     say: Say = print,
 ) -> dict[str, Any]:
@@ -320,12 +331,14 @@ def network_up(
         "validators": rpc_call(nodes[0].rpc, "qbft_getValidatorsByBlockNumber", "latest"),
     }
     if deploy or demo:
-        summary.update(_deploy_and_demo(net_dir, nodes[0], deploy=deploy, demo=demo, say=say))
+        summary.update(_deploy_and_demo(net_dir, nodes[0], deploy=deploy, demo=demo, say=say,
+                                        allow_accounts=allow_accounts, timeout=timeout))
     summary["head"] = block_number(nodes[0])
     return summary
 
 
-def _deploy_and_demo(net_dir: Path, node: LocalNode, *, deploy: bool, demo: bool, say: Say) -> dict[str, Any]:
+def _deploy_and_demo(net_dir: Path, node: LocalNode, *, deploy: bool, demo: bool, say: Say,
+                     allow_accounts: tuple[str, ...] = (), timeout: float = 120.0) -> dict[str, Any]:
     from eth_account import Account
 
     from co3chain.contracts import deploy as dep
@@ -360,6 +373,8 @@ def _deploy_and_demo(net_dir: Path, node: LocalNode, *, deploy: bool, demo: bool
     if manifest is not None:
         out["deployment"] = str(manifest_path)
         out["contracts"] = {name: c["address"] for name, c in manifest["contracts"].items()}
+        out["accountPermissioning"] = enable_account_permissioning(
+            net_dir, manifest, [*_needed_accounts(), *allow_accounts], say=say, timeout=timeout)
     if demo:
         from co3chain.contracts.demo import run_demo
 
@@ -368,8 +383,74 @@ def _deploy_and_demo(net_dir: Path, node: LocalNode, *, deploy: bool, demo: bool
             dep.save_manifest(result.manifest, manifest_path)
             out["deployment"] = str(manifest_path)
             out["contracts"] = {name: c["address"] for name, c in result.manifest["contracts"].items()}
+            out["accountPermissioning"] = enable_account_permissioning(
+                net_dir, result.manifest, [*_needed_accounts(), *allow_accounts], say=say, timeout=timeout)
         out["demo"] = "completed"
     return out
+
+
+def _needed_accounts() -> list[str]:
+    """Accounts a local deployment needs beyond the validators (which are always allowed): the development
+    oracle signers (oracle submitters) and the PAs' development secret-ballot trustees, who post their own
+    key-ceremony and decryption transactions. Citizens are not among them: they act through the relayer."""
+    from co3chain.contracts.demo import dev_oracle_accounts, dev_trustee_accounts
+
+    return [a.address for a in (*dev_oracle_accounts(), *dev_trustee_accounts())]
+
+
+def _validator_keys(net_dir: Path) -> list[bytes]:
+    from co3chain.keys import load_private_key, read_password
+
+    return [load_private_key(n.dir / "key.json", read_password(n.dir / "password"))
+            for n in load_nodes(net_dir) if (n.dir / "key.json").exists()]
+
+
+def enable_account_permissioning(net_dir: Path, manifest: dict[str, Any], accounts: list[str], *,
+                                 say: Say = print, timeout: float = 120.0) -> dict[str, Any]:
+    """Allow ``accounts`` on the deployed ``ConsortiumValidators`` and make every node enforce it.
+
+    Idempotent: accounts already allowed get no vote, and nodes whose config already names the contract
+    are not restarted. Raises :class:`LocalnetError` when an account cannot be allowed.
+    """
+    import tomllib
+
+    import tomli_w
+    from eth_utils import to_checksum_address
+
+    from co3chain.node.accounts_cli import is_allowed, set_allowed
+
+    nodes = load_nodes(net_dir)
+    url = nodes[0].rpc
+    contract = to_checksum_address(manifest["contracts"]["ConsortiumValidators"]["address"])
+    wanted = list(dict.fromkeys(to_checksum_address(a) for a in accounts))
+    keys = _validator_keys(net_dir)
+    for account in wanted:
+        for key in keys:  # one vote per PA until the contract's majority applies it
+            if is_allowed(url, contract, account):
+                break
+            set_allowed(url, contract, account, True, key, timeout=timeout)
+        if not is_allowed(url, contract, account):
+            raise LocalnetError(f"could not allow-list {account} on ConsortiumValidators {contract}")
+    changed = []
+    for n in nodes:
+        doc = tomllib.loads(n.config.read_text(encoding="utf-8"))
+        perms = doc.setdefault("permissions", {})
+        if perms.get("contract", "").lower() != contract.lower():
+            perms["contract"] = contract
+            n.config.write_text(tomli_w.dumps(doc), encoding="utf-8")
+            changed.append(n)
+    if changed:
+        say(f"account permissioning on: only allow-listed accounts send transactions ({len(wanted)} allowed "
+            f"besides the validators); restarting {len(nodes)} nodes")
+        running = [n for n in nodes if n.alive()]
+        for n in running:
+            stop_node(n)
+        for n in running:
+            start_node(n)
+        wait_for_blocks(running, 0, timeout)
+        start = max(block_number(n) for n in running)
+        wait_for_blocks(running, start + 2, timeout)
+    return {"contract": contract, "allowed": wanted}
 
 
 def network_down(net_dir: Path, *, say: Say = print) -> int:
@@ -395,6 +476,11 @@ def render_summary(summary: dict[str, Any], say: Say = print) -> None:
         say(f"  contracts ({summary['deployment']}):")
         for name, addr in summary["contracts"].items():
             say(f"    {name:<22} {addr}")
+    perm = summary.get("accountPermissioning")
+    if perm:
+        say(f"  account permissioning: on ({perm['contract']}); validators and {len(perm['allowed'])} allow-listed "
+            "accounts send transactions, citizens act through the relayer")
+        say(f"    allow another sender: co3chain accounts allow ADDRESS --deployment {summary['deployment']} ...")
     say(f"stop with: co3chain network down --dir {summary['dir']}")
 
 
@@ -411,16 +497,18 @@ def _click_commands() -> tuple[Any, Any]:
     @click.option("--p2p-port", type=int, default=30303, show_default=True, help="P2P port of node1 (nodeK: +K-1).")
     @click.option("--deploy", is_flag=True, help="Deploy the CO3 contract suite (writes deployment.json).")
     @click.option("--demo", is_flag=True, help="Run the CO3 demo story on the network.")
+    @click.option("--allow-account", "allow_accounts", multiple=True, metavar="ADDRESS",
+                  help="With --deploy/--demo: also allow-list this sender (an API relayer, an oracle submitter).")
     @click.option("--timeout", type=float, default=120.0, show_default=True, help="Seconds to wait for blocks.")
     @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
     def up_cmd(validators: int, net_dir: Path, chain_id: int, rpc_port: int, p2p_port: int, deploy: bool,
-               demo: bool, timeout: float, as_json: bool) -> None:
+               demo: bool, allow_accounts: tuple[str, ...], timeout: float, as_json: bool) -> None:
         """Start a local N-validator QBFT network on loopback (one process per validator)."""
         if validators < 1:
             raise LocalnetError("--validators must be at least 1")
         say = (lambda m: click.echo(m, err=True)) if as_json else click.echo
         summary = network_up(net_dir, validators, chain_id=chain_id, rpc_port=rpc_port, p2p_port=p2p_port,
-                             deploy=deploy, demo=demo, timeout=timeout, say=say)
+                             deploy=deploy, demo=demo, allow_accounts=allow_accounts, timeout=timeout, say=say)
         if as_json:
             click.echo(json.dumps(summary, indent=2))
         else:

@@ -38,7 +38,12 @@ node's own proposals leave such senders out. Blocks with a quorum of commit seal
 Empty blocks: QBFT needs a block per height to keep its timers meaningful, so the driver always builds
 one every block period (``producer.empty_blocks = false`` applies only to single-validator sealing).
 
-Wire format of a CONSENSUS payload: one byte message code (0x12..0x15) followed by the RLP message body.
+Canonical stored blocks: the same block (hash) can be sealed in several rounds and by several quorums;
+:mod:`co3chain.node.seal_book` picks one form deterministically (lowest committed round, lowest-address
+quorum of seals) and nodes exchange seals until each stores exactly that form — see that module for why.
+
+Wire format of a CONSENSUS payload: one byte message code (0x12..0x15) followed by the RLP message body;
+code 0x16 is a co3chain seal announcement (:class:`~co3chain.node.seal_book.Announcement`).
 """
 
 from __future__ import annotations
@@ -71,6 +76,7 @@ from co3chain.consensus.qbft.engine import (
 from co3chain.consensus.qbft.evm_block import EvmBlock
 from co3chain.consensus.qbft.extradata import QbftExtraData
 from co3chain.consensus.qbft.messages import (
+    Commit,
     KeySigner,
     MalformedMessageError,
     Message,
@@ -83,6 +89,15 @@ from co3chain.node.block_filler import FINAL_FILL_SHARE, BlockFiller
 from co3chain.node.build_budget import BuildBudget
 from co3chain.node.membership import PeerAdmin, PeerMembership
 from co3chain.node.producer import SealedBlockInfo
+from co3chain.node.seal_book import (
+    SEALS_CODE,
+    WINDOW,
+    Announcement,
+    BadAnnouncement,
+    SealBook,
+    form_of,
+    with_form,
+)
 from co3chain.node.sync import ChainSync, ValidatorSetIndex
 from co3chain.node.validator_votes import PersistentVotes
 from co3chain.p2p import P2PConfig, P2PHandlers, P2PNode, Peer, PeerMisbehaved, Status
@@ -211,6 +226,9 @@ class QbftDriver:
         self._outgoing_txs: list[bytes] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self.last: SealedBlockInfo | None = None
+        #: commit seals known for recent blocks: one canonical stored form on every node
+        self.seal_book = SealBook()
+        self._seal_lock = asyncio.Lock()
         #: :class:`~co3chain.node.permissioning.AccountPermissioning` (set by the factory): proposals with
         #: a transaction from a refused sender are rejected, and this node does not propose one.
         self.permissioning: Any = None
@@ -353,12 +371,20 @@ class QbftDriver:
     def _on_consensus(self, peer: Peer, raw: bytes) -> bool | None:
         if len(raw) < 2:
             raise PeerMisbehaved("empty QBFT message")
+        if raw[0] == SEALS_CODE:
+            self._on_seals(peer, raw[1:])
+            return False  # each node announces its own form; never relayed
         try:
             message = decode_message(raw[0], raw[1:])
         except MalformedMessageError as exc:
             raise PeerMisbehaved(f"malformed QBFT message: {exc}") from None
         height = message.payload.height
         head = self.chain.head.block_number
+        if isinstance(message, Commit):
+            try:
+                self._observe_commit(message, head)
+            except Exception:  # bookkeeping only: never let it cost the peer or the message
+                log.debug("commit seal of #%d not recorded", height, exc_info=True)
         if height <= head:
             return False  # finished height: nothing to do, nothing to relay
         if height > head + 1:
@@ -411,6 +437,89 @@ class QbftDriver:
         if batch and self.p2p.running:
             self.p2p.broadcast_txs(batch)
 
+    # ------------------------------------------------------------------ canonical stored form (seal_book)
+    def _observe_commit(self, commit: Commit, head: int) -> None:
+        """Every COMMIT is a seal for the seal book — also late ones, which the engine ignores."""
+        payload = commit.payload
+        if payload.height > head:
+            if payload.height <= head + 2:
+                self.seal_book.remember_commit(payload.height, payload.round, payload.digest, payload.commit_seal)
+            return
+        header = self._recent_header(payload.height, head)
+        if header is not None and self.seal_book.add_commit(header, payload.round, payload.digest,
+                                                            payload.commit_seal):
+            self._spawn(self._store_form(payload.height))
+
+    def _recent_header(self, height: int, head: int) -> Any:
+        """The stored header of ``height`` when it is within the reconciled window (its seals learnt)."""
+        if not self.seal_book.in_window(height, head) or height == 0:
+            return None
+        header = self.chain.get_header_by_number(height)
+        if header is not None and self.seal_book.form(header) is None:
+            self.seal_book.add_stored(header)
+        return header
+
+    def _on_seals(self, peer: Peer, body: bytes) -> None:
+        try:
+            ann = Announcement.decode(body)
+        except BadAnnouncement as exc:
+            raise PeerMisbehaved(str(exc)) from None
+        try:
+            self._merge_announcement(peer, ann)
+        except Exception:  # a well-formed announcement whose seals do not fit our block: ignore it
+            log.debug("seal announcement for #%d ignored", ann.height, exc_info=True)
+
+    def _merge_announcement(self, peer: Peer, ann: Announcement) -> None:
+        header = self._recent_header(ann.height, self.chain.head.block_number)
+        if header is None:
+            return
+        limit = len(QbftExtraData.decode(header.extra_data).validators)
+        if self.seal_book.add_seals(header, ann.round, ann.seals[:limit]):
+            self._spawn(self._store_form(ann.height))
+        ours = self.seal_book.form(header)
+        if ours is not None and (ours.round, ours.seals) != (ann.round, ann.seals) and self.p2p.running:
+            # the sender stores a form that ours beats (ours merged theirs): tell it ours
+            with contextlib.suppress(Exception):
+                self.p2p.send_consensus(peer, Announcement(ann.height, ours.round, ours.seals).encode())
+
+    async def _store_form(self, height: int) -> None:
+        """Rewrite the stored block ``height`` when the seal book knows a better form; announce it."""
+        async with self._seal_lock:
+            header = self.chain.get_header_by_number(height)
+            if header is None:
+                return
+            form = self.seal_book.form(header)
+            if form is None or form == form_of(header.extra_data):
+                return
+            try:
+                stored = await asyncio.to_thread(self.chain.replace_seals, header.hash,
+                                                 with_form(header.extra_data, form))
+            except BlockImportError as exc:
+                log.warning("block #%d: better seal form not stored: %s", height, exc)
+                return
+            log.debug("block #%d: stored form now round %d, %d seals", height, form.round, len(form.seals))
+            self._announce(stored)
+
+    def _announce(self, header: Any) -> None:
+        if not self.p2p.running:
+            return
+        form = form_of(header.extra_data)
+        self.p2p.broadcast_consensus(Announcement(header.block_number, form.round, form.seals).encode())
+
+    def _after_import(self, header: Any) -> None:
+        """Learn an imported block's seals (and early COMMITs), fix its form if needed, announce it."""
+        number = header.block_number
+        self.seal_book.prune(number)
+        self.seal_book.add_stored(header)
+        best = max([p.status.head_number for p in self.p2p.peers if p.status is not None] + [number])
+        if number < best - WINDOW:
+            return  # deep in a sync: peers have moved on from this block
+        form = self.seal_book.form(header)
+        if form is not None and form != form_of(header.extra_data):
+            self._spawn(self._store_form(number))
+        else:
+            self._announce(header)
+
     # ------------------------------------------------------------------ allow-list / validator set
     def _allowlist(self) -> list[bytes]:
         adds = [a for a, add in self.votes.pending().items() if add]
@@ -452,6 +561,7 @@ class QbftDriver:
             self.on_import_seconds(time.perf_counter() - started, how)
         if self.p2p.running:
             self.p2p.announce_status()
+        self._after_import(header)
         log.info("block %d %s txs=%d gas=%d proposer=0x%s hash=0x%s", header.block_number, how,
                  len(block.transactions), header.gas_used, bytes(header.coinbase).hex()[:8], header.hash.hex()[:16])
         return True
@@ -592,6 +702,11 @@ class QbftDriver:
 
     async def _finalize(self, action: Finalize) -> list[Action]:
         sealed: EvmBlock = action.block.sealed(action.commit_seals)  # type: ignore[attr-defined]
+        # store the canonical form right away (engine seals + every COMMIT seen for this height)
+        self.seal_book.add_stored(sealed.block.header)
+        form = self.seal_book.form(sealed.block.header)
+        if form is not None and form != form_of(sealed.block.header.extra_data):
+            sealed = action.block.with_round(form.round).sealed(form.seals)  # type: ignore[attr-defined]
         ok = await self.import_block(sealed.block, "sealed")
         if not ok:
             self.sync.on_future_height(sealed.height + 2)  # fetch it from a peer instead

@@ -6,6 +6,13 @@ Why:
   holds its connection forever (300 such connections held a node for 45 s). :func:`guarded_http_protocol`
   is uvicorn's httptools protocol plus a deadline from the first byte of a request (or from connect) to
   the end of its headers; past it the connection is closed.
+* **slow body** — the same attack one step later: complete headers announcing a body, then one body byte
+  a second. The app's ``receive()`` waits for the rest, so the connection and its request task are held
+  for as long as the client likes. The protocol therefore also gives the *whole body* a deadline, counted
+  from the end of the headers to the end of the message (the body size is already capped by each app, so
+  an honest client on any real link finishes well within it); past it the connection is closed, the app
+  sees ``http.disconnect`` and nothing of the request is acted on. WebSocket upgrades have no body and are
+  not timed.
 * **forwarded IPs** — uvicorn trusts ``X-Forwarded-For`` from 127.0.0.1 by default (``forwarded_allow_ips``),
   so any local process, or a proxy we never configured, could pick the client address and bypass the
   per-client relay budget (``trusted_proxies = []`` was not enough). We always pass
@@ -22,15 +29,21 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 #: Seconds from connect / from a request's first byte to the end of its headers.
 DEFAULT_HEADER_TIMEOUT = 10.0
+#: Seconds from the end of a request's headers to the end of its body.
+DEFAULT_BODY_TIMEOUT = 30.0
 #: Seconds an idle keep-alive connection is kept.
 DEFAULT_KEEP_ALIVE = 5
 
 
-def guarded_http_protocol(header_timeout: float = DEFAULT_HEADER_TIMEOUT) -> type[HttpToolsProtocol]:
-    """uvicorn's httptools protocol with a header deadline of ``header_timeout`` seconds."""
+def guarded_http_protocol(
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT, body_timeout: float = DEFAULT_BODY_TIMEOUT
+) -> type[HttpToolsProtocol]:
+    """uvicorn's httptools protocol with a header deadline of ``header_timeout`` seconds and a body deadline
+    of ``body_timeout`` seconds (from the end of the headers)."""
 
     class GuardedHttpToolsProtocol(HttpToolsProtocol):
         _header_timer: asyncio.TimerHandle | None = None
+        _body_timer: asyncio.TimerHandle | None = None
 
         def _arm(self) -> None:
             if self._header_timer is None:
@@ -41,10 +54,20 @@ def guarded_http_protocol(header_timeout: float = DEFAULT_HEADER_TIMEOUT) -> typ
                 self._header_timer.cancel()
                 self._header_timer = None
 
+        def _disarm_body(self) -> None:
+            if self._body_timer is not None:
+                self._body_timer.cancel()
+                self._body_timer = None
+
         def _headers_too_slow(self) -> None:
             self._header_timer = None
             if not self.transport.is_closing():
                 self.transport.close()
+
+        def _body_too_slow(self) -> None:
+            self._body_timer = None
+            if not self.transport.is_closing():
+                self.transport.close()  # connection_lost tells the app (http.disconnect)
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
@@ -57,19 +80,29 @@ def guarded_http_protocol(header_timeout: float = DEFAULT_HEADER_TIMEOUT) -> typ
         def on_headers_complete(self) -> None:
             self._disarm()
             super().on_headers_complete()
+            if not (self.parser.should_upgrade() and self._should_upgrade()):
+                self._disarm_body()
+                self._body_timer = self.loop.call_later(body_timeout, self._body_too_slow)
+
+        def on_message_complete(self) -> None:
+            self._disarm_body()
+            super().on_message_complete()
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._disarm()
+            self._disarm_body()
             super().connection_lost(exc)
 
     return GuardedHttpToolsProtocol
 
 
-def uvicorn_settings(header_timeout: float = DEFAULT_HEADER_TIMEOUT) -> dict[str, Any]:
-    """Keyword arguments for ``uvicorn.Config`` / ``uvicorn.run``: header and keep-alive timeouts, no
-    forwarded-IP rewriting by uvicorn."""
+def uvicorn_settings(
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT, body_timeout: float = DEFAULT_BODY_TIMEOUT
+) -> dict[str, Any]:
+    """Keyword arguments for ``uvicorn.Config`` / ``uvicorn.run``: header, body and keep-alive timeouts,
+    no forwarded-IP rewriting by uvicorn."""
     return {
-        "http": guarded_http_protocol(header_timeout),
+        "http": guarded_http_protocol(header_timeout, body_timeout),
         "timeout_keep_alive": DEFAULT_KEEP_ALIVE,
         "proxy_headers": False,
         "forwarded_allow_ips": "",

@@ -346,6 +346,11 @@ def running_stack(workdir: Path, *, validators: int = 1, batch_size: int = 25,
                                 # a development network: short votes, as localnet deploys (the handover stays)
                                 voting_bounds=DEV_VOTING_BOUNDS)
         manifest_path = save_manifest(manifest, workdir / "deployment.json")
+        if net is not None:
+            # a deployed consortium network admits only allow-listed senders, as `network up --deploy` leaves
+            # it: the relayer, the oracle submitter and the PA's officer; citizens act through the relayer
+            localnet.enable_account_permissioning(
+                net.dir, manifest, [RELAYER.address, SUBMITTER.address, PA_ACCOUNT.address], say=lambda _m: None)
         contracts = contracts_from_manifest(w3, manifest)
 
         api = ApiProcess(workdir, api_rpc, manifest_path)

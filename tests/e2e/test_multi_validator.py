@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from eth_account import Account
 
 from co3chain.node import localnet
 from co3chain.sdk import ApiClientError
@@ -34,6 +35,14 @@ def test_four_validators_checkin_vote_and_one_validator_down(stack4: Stack) -> N
     assert len(net.validators) == 4
     consortium = stack4.contracts["ConsortiumValidators"].functions.getValidators().call()
     assert sorted(consortium) == sorted(net.validators)
+    # account permissioning is on (the relayer, the oracle submitter and the PA are allow-listed): a stranger's
+    # own transaction is refused, while the relayed and oracle flows below go through
+    stranger = Account.from_key(b"\x77" * 32)
+    tx = {"to": "0x000000000000000000000000000000000000dEaD", "value": 0, "gas": 21_000, "gasPrice": 0,
+          "nonce": 0, "chainId": stack4.chain_id}
+    with pytest.raises(localnet.LocalnetError, match="not allow-listed"):
+        localnet.rpc_call(net.urls[0], "eth_sendRawTransaction",
+                          "0x" + bytes(stranger.sign_transaction(tx).raw_transaction).hex())
 
     citizen = stack4.new_citizen("net4")
     first = stack4.confirmed(stack4.checkin(citizen, f"e2e4-first-{citizen.address}"))

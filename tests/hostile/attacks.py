@@ -221,33 +221,38 @@ def block_number(url: str, timeout: float = 10) -> int:
     return int(r.json()["result"], 16)
 
 
-def measure(url: str, attacks: list[Callable[[threading.Event], None]], seconds: float,
-            block_period: float = 1.0, warmup: float = 1.0, pid: int | None = None) -> Liveness:
+def measure(url: str | list[str], attacks: list[Callable[[threading.Event], None]], seconds: float,
+            block_period: float = 1.0, warmup: float = 1.0, pid: int | list[int] | None = None) -> Liveness:
     """Run ``attacks`` (each ``f(stop)``) in threads for ``warmup + seconds``; count blocks produced in
-    the measured window and time honest ``eth_blockNumber`` / ``eth_getBalance`` requests."""
+    the measured window (at the first URL) and time honest ``eth_getBalance`` requests, round-robin over
+    every URL (the attacked nodes of a network). ``pid``: node process(es) whose RSS is sampled."""
+    urls = [url] if isinstance(url, str) else list(url)
+    pids = [] if pid is None else [pid] if isinstance(pid, int) else list(pid)
     stop = threading.Event()
     threads = [threading.Thread(target=a, args=(stop,), daemon=True) for a in attacks]
     for t in threads:
         t.start()
     try:
         time.sleep(warmup)
-        start_block = block_number(url, timeout=30)
+        start_block = block_number(urls[0], timeout=30)
         t0 = time.monotonic()
         out = Liveness(seconds, 0, 0)
+        k = 0
         with httpx.Client(timeout=10) as client:
             while time.monotonic() - t0 < seconds:
                 q0 = time.monotonic()
-                resp = _post(client, url, "eth_getBalance", "0x" + "00" * 20, "latest")
+                resp = _post(client, urls[k % len(urls)], "eth_getBalance", "0x" + "00" * 20, "latest")
+                k += 1
                 if resp is not None and "result" in resp:
                     out.honest_latencies.append(time.monotonic() - q0)
                 else:
                     out.honest_failures += 1
-                if pid is not None:
-                    rss = rss_mb(pid)
+                for p in pids:
+                    rss = rss_mb(p)
                     out.rss_mb_max = rss if out.rss_mb_max != out.rss_mb_max else max(out.rss_mb_max, rss)
                 time.sleep(0.2)
         elapsed = time.monotonic() - t0
-        out.blocks = block_number(url, timeout=30) - start_block
+        out.blocks = block_number(urls[0], timeout=30) - start_block
         out.slots = int(elapsed / block_period)
         out.seconds = elapsed
         return out
@@ -255,3 +260,32 @@ def measure(url: str, attacks: list[Callable[[threading.Event], None]], seconds:
         stop.set()
         for t in threads:
             t.join(15)
+
+
+def scenario_attacks(name: str, targets: list[tuple[str, int]], chain_id: int = 1999,
+                     host: str = "127.0.0.1") -> list[Callable[[threading.Event], None]]:
+    """The attackers of scenario ``name`` against every ``(rpc_url, p2p_port)`` in ``targets`` (issue 17's
+    loads, per attacked node: 2 RLP-bomb clients, 6 looping eth_calls, 2 pool fillers, 2 stalled WebSocket
+    subscribers, 300 (``count``) slow-loris connections, 64 held p2p handshakes)."""
+    out: list[Callable[[threading.Event], None]] = []
+    for n, (url, p2p_port) in enumerate(targets):
+        if name == "rlp-bomb":
+            out += [lambda s, u=url: rlp_bomb(u, s) for _ in range(2)]
+        elif name == "eth-call":
+            out += [lambda s, u=url: call_flood(u, s) for _ in range(6)]
+        elif name == "pool-fill":
+            out += [lambda s, u=url, seed=f"fill{n}-{i}-": pool_fill(u, s, chain_id=chain_id, seed=seed)
+                    for i in range(2)]
+        elif name == "ws-stall":
+            out += [lambda s, u=url: ws_stall(u, s) for _ in range(2)]
+        elif name == "slow-loris":
+            out += [lambda s, u=url: slow_loris(u, s, count=200)]
+        elif name == "p2p-handshake":
+            out += [lambda s, p=p2p_port: handshake_hold(host, p, s)]
+        elif name != "none":
+            raise ValueError(f"unknown attack scenario {name!r}")
+    return out
+
+
+#: Every scenario :func:`scenario_attacks` knows, baseline first.
+SCENARIOS = ("none", "rlp-bomb", "eth-call", "pool-fill", "ws-stall", "slow-loris", "p2p-handshake")
