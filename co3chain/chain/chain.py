@@ -229,7 +229,7 @@ class NodeChain:
         self.cross_check = cross_check or os.environ.get("CO3CHAIN_CROSS_CHECK") == "1"
         self.genesis = genesis
         self.chain_id = genesis.chain_id
-        self.vm_class: type[QbftVM] = QbftVM.with_block_period(genesis.block_period)
+        self.vm_class: type[QbftVM] = QbftVM.with_block_period(genesis.block_period, genesis.fixed_base_fee)
         self._chain_context = ChainContext(genesis.chain_id)
         self._lock = threading.RLock()
         self._built: dict[bytes, tuple[bytes, Overlay, list[Any]]] = {}
@@ -604,7 +604,7 @@ class NodeChain:
         pyrevm's ``message_call`` does not offer; both engines give the same result, this one is slower.
         """
         sender, to, value, data, gas, gas_price = self._call_args(tx, header, gas)
-        vm = self._vm(header, Overlay(self.store))
+        vm = self._vm(_call_header(header), Overlay(self.store))
         state = vm.state
         if state_override:
             _apply_state_override(state, state_override)
@@ -634,7 +634,7 @@ class NodeChain:
             comp, intrinsic = self._pyevm_call(tx, header, gas, state_override)
             return _outcome_of_computation(comp, intrinsic)
         sender, to, value, data, gas, gas_price = self._call_args(tx, header, gas)
-        vm = self._vm(header, Overlay(self.store))
+        vm = self._vm(_call_header(header), Overlay(self.store))
         if state_override:
             _apply_state_override(vm.state, state_override)
         try:
@@ -769,8 +769,12 @@ class NodeChain:
                 coinbase=_opt_addr(ov.get("feeRecipient")) or parent.coinbase,
                 gas_limit=_int(ov.get("gasLimit"), parent.gas_limit),
                 extra_data=parent.extra_data,
+                # geth: the chain's base fee when validating, else 0 (so unpriced calls are valid)
+                base_fee_per_gas=_int(
+                    ov.get("baseFeePerGas"), self.genesis.fixed_base_fee if validation else 0
+                ),
             )
-            vm = self._vm(template, db)
+            vm = self._vm(_call_header(template), db)
             state = vm.state
             if spec.get("stateOverrides"):
                 _apply_state_override(state, spec["stateOverrides"])
@@ -870,6 +874,7 @@ class NodeChain:
             timestamp=int(timestamp),
             extra_data=bytes(extra_data),
             gas_limit=gas_limit or parent.gas_limit,
+            base_fee_per_gas=self.genesis.fixed_base_fee,
         )
         return BlockBuilder(self, parent, template)
 
@@ -941,7 +946,7 @@ class NodeChain:
                 f"block #{header.block_number}: unknown parent 0x{header.parent_hash.hex()}"
             )
         try:
-            validate_qbft_header(header, parent, self.genesis.block_period)
+            validate_qbft_header(header, parent, self.genesis.block_period, self.genesis.fixed_base_fee)
         except ValidationError as exc:
             raise BlockImportError(f"block #{header.block_number}: {exc}") from exc
         if header.timestamp > self.clock() + MAX_FUTURE_SECONDS:
@@ -1089,6 +1094,17 @@ def _genesis_digest(g: Genesis) -> bytes:
         for slot in sorted(acct.storage):
             h.update(slot.to_bytes(32, "big") + acct.storage[slot].to_bytes(32, "big"))
     return h.digest()
+
+
+def _call_header(header: QbftBlockHeader) -> QbftBlockHeader:
+    """``header`` with base fee 0, for read-only calls (eth_call, estimateGas, simulateV1).
+
+    Why: calls are costless (no gas bought, as geth's ``NoBaseFee``): py-evm runs them at gas price 0, which
+    its London rules refuse under a non-zero base fee. revm's call environment has base fee 0 as well.
+    """
+    if not header.base_fee_per_gas:
+        return header
+    return header.copy(base_fee_per_gas=0)
 
 
 def _reexecution_template(header: QbftBlockHeader, parent: QbftBlockHeader) -> QbftBlockHeader:

@@ -80,7 +80,8 @@ def set_allowed(url: str, contract: str, account: str, allowed: bool, key: bytes
     call = {"from": sender.address, "to": contract, "data": "0x" + data.hex()}
     gas = int(rpc_call(url, "eth_estimateGas", call), 16)  # a revert (not a validator) surfaces here
     tx = {
-        "to": contract, "data": data, "gas": gas + gas // 5, "gasPrice": 0, "value": 0,
+        "to": contract, "data": data, "gas": gas + gas // 5, "value": 0,
+        "gasPrice": int(rpc_call(url, "eth_gasPrice"), 16),  # the base fee (0 on a free-gas network)
         "nonce": int(rpc_call(url, "eth_getTransactionCount", sender.address, "pending"), 16),
         "chainId": int(rpc_call(url, "eth_chainId"), 16),
     }

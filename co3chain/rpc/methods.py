@@ -243,8 +243,14 @@ class EthApi:
     def eth_syncing(self) -> Any:
         return self.b.syncing()
 
+    @property
+    def _base_fee(self) -> int:
+        """Every next block's base fee: fixed by genesis (0 on a free-gas network), a consensus rule."""
+        return self.chain.genesis.fixed_base_fee
+
     def eth_gasPrice(self) -> str:
-        return "0x0"  # free-gas network: base fee is fixed at 0
+        # geth's answer: suggested tip + base fee; the tip is 0 (proposers order by arrival, not by tip)
+        return fmt.hq(self._base_fee)
 
     def eth_maxPriorityFeePerGas(self) -> str:
         return "0x0"
@@ -262,10 +268,11 @@ class EthApi:
         last = self._header(P.block_number_or_tag(newest, "newestBlock")).block_number
         count = min(count, last + 1)
         oldest = last - count + 1
-        ratios, blob_fees, blob_ratios = [], [], []
+        ratios, blob_fees, blob_ratios, base_fees = [], [], [], []
         h = None
         for n in range(oldest, last + 1):
             h = self.chain.get_header_by_number(n)
+            base_fees.append(fmt.hq(h.base_fee_per_gas or 0) if h else "0x0")
             ratios.append(h.gas_used / h.gas_limit if h and h.gas_limit else 0.0)
             blob_fees.append(fmt.hq(blob_base_fee(h.excess_blob_gas or 0)) if h else "0x1")
             blob_ratios.append(0.0 if h is None else (h.blob_gas_used or 0) / (2 * _TARGET_BLOB_GAS_PER_BLOCK))
@@ -273,7 +280,7 @@ class EthApi:
             blob_fees.append(fmt.hq(blob_base_fee(_next_excess_blob_gas(h))))
         out: dict[str, Any] = {
             "oldestBlock": fmt.hq(oldest if count else last),
-            "baseFeePerGas": ["0x0"] * (count + 1),
+            "baseFeePerGas": base_fees + [fmt.hq(self._base_fee)],
             "gasUsedRatio": ratios,
             "baseFeePerBlobGas": blob_fees if count else ["0x1"],
             "blobGasUsedRatio": blob_ratios,
@@ -593,7 +600,7 @@ class EthApi:
         return fmt.hd(self.b.coinbase)
 
     def eth_baseFee(self) -> str:
-        return "0x0"  # the next block's base fee: fixed at 0 (free-gas network, a consensus rule)
+        return fmt.hq(self._base_fee)  # the next block's base fee: fixed by genesis (a consensus rule)
 
     def eth_blobBaseFee(self) -> str:
         """The next block's blob base fee (EIP-4844 formula; this chain carries no blobs, so 1 wei)."""
@@ -723,7 +730,7 @@ class EthApi:
             if not isinstance(ov, dict):
                 raise InvalidParams("invalid blockOverrides: expected object")
             overrides: dict[str, Any] = {}
-            for key in ("number", "time", "gasLimit"):
+            for key in ("number", "time", "gasLimit", "baseFeePerGas"):
                 if ov.get(key) is not None:
                     overrides[key] = P.quantity(ov[key], f"blockOverrides.{key}")
             if ov.get("feeRecipient") is not None:
@@ -812,12 +819,16 @@ class EthApi:
         if args.to is not None:
             fields["to"] = to_checksum_address(args.to)
         if args.gas_price is not None or args.type in (0, 1):
-            fields["gasPrice"] = args.gas_price or 0
+            fields["gasPrice"] = args.gas_price if args.gas_price is not None else self._base_fee
             if args.type == 1 or (args.access_list and args.type is None):
                 fields["type"] = 1
         else:
-            fields["maxFeePerGas"] = args.max_fee_per_gas or 0
-            fields["maxPriorityFeePerGas"] = args.max_priority_fee_per_gas or 0
+            tip = args.max_priority_fee_per_gas or 0
+            fields["maxPriorityFeePerGas"] = tip
+            # geth's default cap: twice the base fee plus the tip (the base fee never moves here anyway)
+            fields["maxFeePerGas"] = (
+                args.max_fee_per_gas if args.max_fee_per_gas is not None else 2 * self._base_fee + tip
+            )
             fields["type"] = 2
         if args.access_list or fields.get("type") in (1, 2):
             fields["accessList"] = [
