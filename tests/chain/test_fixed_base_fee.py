@@ -21,7 +21,6 @@ from tests.chain.helpers import (
     USERS,
     VALIDATOR_KEYS,
     addr,
-    decode_tx,
     make_test_genesis,
     seal_block,
     sign_tx,
