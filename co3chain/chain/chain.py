@@ -54,6 +54,7 @@ seals and round are not part of the hash).
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import threading
@@ -538,6 +539,14 @@ class NodeChain:
             chain_context=self._chain_context,
             consensus_context=ConsensusContext(db if db is not None else self.store),
         )
+
+    def with_store(self, store: KVStore) -> NodeChain:
+        """This chain reading state through ``store`` -- the overlay of a built, unsealed block -- so that
+        ``state_at``/``call``/``estimate_gas``/``get_proof`` answer for the pending state. A read-only view:
+        never build or import blocks on it (it shares the lock, engine and caches with this chain)."""
+        view = copy.copy(self)
+        view.store = store
+        return view
 
     def state_at(self, header: QbftBlockHeader | None = None) -> Any:
         """A py-evm state at ``header``'s state root (default head); do not persist it."""

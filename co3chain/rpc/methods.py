@@ -103,7 +103,7 @@ class EthApi:
         )
         self.subscriptions = SubscriptionManager(self._block_receipts)
         self._receipt_cache: OrderedDict[bytes, list[ReceiptInfo]] = OrderedDict()
-        self._pending_cache: tuple[tuple[bytes, tuple[bytes, ...]], Any] | None = None
+        self._pending_cache: tuple[tuple[bytes, tuple[bytes, ...]], Any, Any] | None = None
 
     # -- helpers -------------------------------------------------------------------------------------
     def _header(self, ref: P.BlockRef, *, required: bool = True) -> Any:
@@ -119,6 +119,27 @@ class EthApi:
         if header is None and required:
             raise ServerError("header not found")
         return header
+
+    def _state_view(self, ref: P.BlockRef) -> tuple[NodeChain, Any]:
+        """(chain, header) to read the state of ``ref`` from. ``pending``: the state after the pool's
+        executable transactions, i.e. of the pending block (geth/anvil); with an empty pool, the head's."""
+        if ref.tag == "pending":
+            select = getattr(self.b.txpool, "pending_transactions", None)
+            if callable(select) and select():
+                block, overlay = self._pending()
+                return self.chain.with_store(overlay), block.header
+            return self.chain, self.chain.head
+        return self.chain, self._header(ref)
+
+    async def _state_view_async(self, ref: P.BlockRef) -> tuple[NodeChain, Any]:
+        """:meth:`_state_view` off the event loop when it may execute the pool (``pending``)."""
+        if ref.tag == "pending":
+            return await asyncio.to_thread(self._state_view, ref)
+        return self._state_view(ref)
+
+    def _state(self, ref: P.BlockRef) -> Any:
+        chain, header = self._state_view(ref)
+        return chain.state_at(header)
 
     def _block(self, ref: P.BlockRef) -> Any:
         if ref.tag == "pending":
@@ -292,13 +313,11 @@ class EthApi:
     # -- state ---------------------------------------------------------------------------------------
     def eth_getBalance(self, address: Any, block: Any = None) -> str:
         addr = P.address(address)
-        state = self.chain.state_at(self._header(P.block_ref(block)))
-        return fmt.hq(state.get_balance(addr))
+        return fmt.hq(self._state(P.block_ref(block)).get_balance(addr))
 
     def eth_getCode(self, address: Any, block: Any = None) -> str:
         addr = P.address(address)
-        state = self.chain.state_at(self._header(P.block_ref(block)))
-        return fmt.hd(state.get_code(addr))
+        return fmt.hd(self._state(P.block_ref(block)).get_code(addr))
 
     def eth_getStorageAt(self, address: Any, slot: Any, block: Any = None) -> str:
         addr = P.address(address)
@@ -306,14 +325,14 @@ class EthApi:
             key = int.from_bytes(P.hash32(slot, "slot"), "big")
         else:
             key = P.quantity(slot, "slot")
-        state = self.chain.state_at(self._header(P.block_ref(block)))
+        state = self._state(P.block_ref(block))
         return "0x" + state.get_storage(addr, key).to_bytes(32, "big").hex()
 
     def eth_getTransactionCount(self, address: Any, block: Any = None) -> str:
         addr = P.address(address)
         ref = P.block_ref(block)
-        nonce = self.chain.state_at(self._header(ref)).get_nonce(addr)
-        if ref.tag == "pending":
+        nonce = self._state(ref).get_nonce(addr)
+        if ref.tag == "pending":  # also the queued-but-executable ones the pending block had no room for
             nonce = max(nonce, self.b.txpool.pending_nonce(addr))
         return fmt.hq(nonce)
 
@@ -327,8 +346,8 @@ class EthApi:
                 slots.append(int.from_bytes(P.hash32(k, "storage key"), "big"))
             else:
                 slots.append(P.quantity(k, "storage key"))
-        header = self._header(P.block_ref(block))
-        proof = await asyncio.to_thread(self.chain.get_proof, addr, slots, header)
+        chain, header = await self._state_view_async(P.block_ref(block))
+        proof = await asyncio.to_thread(chain.get_proof, addr, slots, header)
         out = fmt.proof_json(proof)
         for entry, original in zip(out["storageProof"], keys, strict=True):
             entry["key"] = original  # geth echoes the key as requested
@@ -339,20 +358,20 @@ class EthApi:
         """``run(call_dict, header, state_override)`` in a worker thread, with geth's error mapping
         (reverts: code 3 with the revert data; other failures: -32000)."""
         args = P.call_args(tx)
-        header = self._header(P.block_ref(block))
+        chain, header = await self._state_view_async(P.block_ref(block))
         ov = self._override_dict(P.state_overrides(overrides))
         try:
-            return await asyncio.to_thread(run, self._call_dict(args), header, ov)
+            return await asyncio.to_thread(getattr(chain, run), self._call_dict(args), header, ov)
         except CallReverted as exc:
             raise ExecutionReverted(exc.data, _revert_reason(exc.data)) from None
         except CallFailed as exc:
             raise ServerError(str(exc)) from None
 
     async def eth_call(self, tx: Any, block: Any = None, overrides: Any = None) -> str:
-        return fmt.hd(await self._run_call(self.chain.call, tx, block, overrides))
+        return fmt.hd(await self._run_call("call", tx, block, overrides))
 
     async def eth_estimateGas(self, tx: Any, block: Any = None, overrides: Any = None) -> str:
-        return fmt.hq(await self._run_call(self.chain.estimate_gas, tx, block, overrides))
+        return fmt.hq(await self._run_call("estimate_gas", tx, block, overrides))
 
     # -- transactions --------------------------------------------------------------------------------
     def eth_sendRawTransaction(self, raw: Any) -> str:
@@ -423,23 +442,26 @@ class EthApi:
         return self._block_json(ref, full_txs)
 
     def _pending_block(self) -> Any:
-        """The block this node would propose next: head + 1 with the pool's executable transactions
-        (nonce order per sender, higher tip first), executed on the head state. Cached until the head or
-        the pool's selection changes."""
+        return self._pending()[0]
+
+    def _pending(self) -> tuple[Any, Any]:
+        """(block, state overlay) this node would propose next: head + 1 with the pool's executable
+        transactions (nonce order per sender, higher tip first), executed on the head state. Cached until
+        the head or the pool's selection changes; the overlay holds the pending state's trie nodes."""
         head = self.chain.head
         select = getattr(self.b.txpool, "pending_transactions", None)
         txs = list(select()) if callable(select) else []
         key = (head.hash, tuple(tx.hash for tx in txs))
         cached = self._pending_cache
         if cached is not None and cached[0] == key:
-            return cached[1]
+            return cached[1], cached[2]
         coinbase = self.b.coinbase or head.coinbase
         timestamp = max(head.timestamp + 1, int(time.time()))
         builder = self.chain.open_block(coinbase, timestamp, head.extra_data)
         builder.add(txs, time.monotonic() + _PENDING_BUILD_SECONDS)
         block = builder.finish()
-        self._pending_cache = (key, block)
-        return block
+        self._pending_cache = (key, block, builder.overlay)
+        return block, builder.overlay
 
     def eth_getBlockByHash(self, block_hash: Any, full: Any = False) -> dict[str, Any] | None:
         return self._block_json(P.BlockRef(hash=P.hash32(block_hash, "block hash")),
@@ -672,7 +694,7 @@ class EthApi:
             parsed.append((address, P.address(address), [self._slot(k) for k in slots]))
         if total > _MAX_STORAGE_VALUES:
             raise InvalidParams(f"too many slots (max {_MAX_STORAGE_VALUES})")
-        state = self.chain.state_at(self._header(P.block_ref(block)))
+        state = self._state(P.block_ref(block))
         return {
             address: ["0x" + state.get_storage(addr, k).to_bytes(32, "big").hex() for k in keys]
             for address, addr, keys in parsed
@@ -691,11 +713,11 @@ class EthApi:
 
     async def eth_createAccessList(self, tx: Any, block: Any = None, overrides: Any = None) -> dict[str, Any]:
         args = P.call_args(tx)
-        header = self._header(P.block_ref(block))
+        chain, header = await self._state_view_async(P.block_ref(block))
         ov = self._override_dict(P.state_overrides(overrides))
         try:
             found, gas_used, _revert, error = await asyncio.to_thread(
-                self.chain.create_access_list, self._call_dict(args), header, ov
+                chain.create_access_list, self._call_dict(args), header, ov
             )
         except CallFailed as exc:
             raise ServerError(str(exc)) from None
