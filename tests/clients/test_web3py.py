@@ -48,7 +48,7 @@ def test_default_transaction_is_eip1559(w3: Web3, counter: Any) -> None:
     assert receipt.status == 1 and receipt.type == 2
     assert w3.eth.get_transaction(h)["type"] == 2
     # a plain value transfer without fees too, paying the (non-zero) base fee
-    h = w3.eth.send_transaction({"to": "0x" + "ab" * 20, "value": 1})
+    h = w3.eth.send_transaction({"to": Web3.to_checksum_address("0x" + "ab" * 20), "value": 1})
     receipt = w3.eth.wait_for_transaction_receipt(h, timeout=20)
     assert receipt.status == 1 and receipt.type == 2 and receipt.effectiveGasPrice > 0
     assert w3.eth.gas_price > 0  # web3.py's own EthModuleTest asserts this
