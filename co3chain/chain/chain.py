@@ -745,7 +745,11 @@ class NodeChain:
         return current, used, revert, error
 
     def simulate(
-        self, blocks: Sequence[dict[str, Any]], header: QbftBlockHeader | None = None, validation: bool = False
+        self,
+        blocks: Sequence[dict[str, Any]],
+        header: QbftBlockHeader | None = None,
+        validation: bool = False,
+        trace_transfers: bool = False,
     ) -> list[dict[str, Any]]:
         """eth_simulateV1: run ``blocks`` of calls on top of ``header`` (default head), each block on the
         state the previous one left, nothing persisted.
@@ -755,6 +759,9 @@ class NodeChain:
         given). Returns per block ``{"header", "calls": [{output, gasUsed, status, logs, reverted,
         error}], "tx_hashes"}``: the header carries the simulated state root, gas used, bloom and the roots
         of the simulated (unsigned) transactions and their receipts. ``validation`` checks given nonces.
+        ``trace_transfers`` adds every value transfer (top level and internal, dropped with a reverting
+        frame) to the call's logs as an ERC-7528 ``Transfer`` log from :data:`TRANSFER_LOG_EMITTER`, in
+        execution order with the real logs; receipts, blooms and roots leave them out, as the spec says.
         """
         from eth.exceptions import Revert
 
@@ -785,6 +792,8 @@ class NodeChain:
             )
             vm = self._vm(_call_header(template), db)
             state = vm.state
+            if trace_transfers:
+                state.computation_class = _transfer_logging(state.computation_class)
             if spec.get("stateOverrides"):
                 _apply_state_override(state, spec["stateOverrides"])
             calls: list[dict[str, Any]] = []
@@ -819,12 +828,13 @@ class NodeChain:
                     comp = state.costless_execute_transaction(SpoofTransaction(unsigned, from_=sender))
                 except ValidationError as exc:
                     raise CallFailed(str(exc)) from exc
-                used = gas - comp.get_gas_remaining()
+                used = max_used = gas - comp.get_gas_remaining()
                 if not comp.is_error:
                     used -= min(comp.get_gas_refund(), used // 5)
                 used_total += used
-                logs = [(bytes(a), [t.to_bytes(32, "big") for t in topics], bytes(d))
-                        for a, topics, d in comp.get_log_entries()]
+                traced = [(bytes(a), [t.to_bytes(32, "big") for t in topics], bytes(d))
+                          for a, topics, d in comp.get_log_entries()]
+                logs = [lg for lg in traced if lg[0] != TRANSFER_LOG_EMITTER] if trace_transfers else traced
                 bloom = BloomFilter()
                 for a, topics, _ in logs:
                     bloom.add(a)
@@ -839,8 +849,9 @@ class NodeChain:
                 calls.append({
                     "output": comp.output,
                     "gasUsed": used,
+                    "maxUsedGas": max_used,
                     "status": status,
-                    "logs": logs,
+                    "logs": traced,
                     "reverted": comp.is_error and isinstance(comp.error, Revert),
                     "error": None if not comp.is_error else f"{type(comp.error).__name__} {comp.error}".strip(),
                     # unsigned calls have no signature: identify each by its encoding and sender
@@ -1103,6 +1114,37 @@ def _genesis_digest(g: Genesis) -> bytes:
         for slot in sorted(acct.storage):
             h.update(slot.to_bytes(32, "big") + acct.storage[slot].to_bytes(32, "big"))
     return h.digest()
+
+
+#: ERC-7528's address for ETH in token-style events: eth_simulateV1's ``traceTransfers`` logs come from it
+TRANSFER_LOG_EMITTER = bytes.fromhex("ee" * 20)
+#: keccak("Transfer(address,address,uint256)")
+TRANSFER_TOPIC = int.from_bytes(keccak(b"Transfer(address,address,uint256)"), "big")
+_TRANSFER_LOGGING: dict[type, type] = {}
+
+
+def _transfer_logging(base: type) -> type:
+    """A subclass of the computation class ``base`` that logs each value transfer of its message.
+
+    Why in the constructor: py-evm moves the value just before it builds a message's computation, and
+    log entries are ordered by a transaction-wide counter, so a log added here sits before the logs the
+    message's code emits, and is discarded with them if the frame fails.
+    """
+    cls = _TRANSFER_LOGGING.get(base)
+    if cls is None:
+
+        def __init__(self: Any, state: Any, message: Any, transaction_context: Any) -> None:
+            base.__init__(self, state, message, transaction_context)
+            if message.should_transfer_value and message.value:
+                self.add_log_entry(
+                    TRANSFER_LOG_EMITTER,
+                    (TRANSFER_TOPIC, int.from_bytes(message.sender, "big"),
+                     int.from_bytes(message.storage_address, "big")),
+                    message.value.to_bytes(32, "big"),
+                )
+
+        cls = _TRANSFER_LOGGING[base] = type(f"TransferLogging{base.__name__}", (base,), {"__init__": __init__})
+    return cls
 
 
 def _call_header(header: QbftBlockHeader) -> QbftBlockHeader:

@@ -771,7 +771,8 @@ class EthApi:
         header = self._header(P.block_ref(block))
         try:
             results = await asyncio.to_thread(
-                self.chain.simulate, blocks, header, bool(payload.get("validation"))
+                self.chain.simulate, blocks, header, bool(payload.get("validation")),
+                bool(payload.get("traceTransfers")),
             )
         except CallFailed as exc:
             raise RpcError(-32000, str(exc)) from None
@@ -791,6 +792,7 @@ class EthApi:
                 "status": fmt.hq(c["status"]),
                 "returnData": fmt.hd(c["output"]),
                 "gasUsed": fmt.hq(c["gasUsed"]),
+                "maxUsedGas": fmt.hq(c["maxUsedGas"]),  # before the refund: the gas limit it needs
             }
             if c["status"]:
                 logs = []
