@@ -784,7 +784,9 @@ class NodeChain:
                 timestamp=timestamp,
                 coinbase=_opt_addr(ov.get("feeRecipient")) or parent.coinbase,
                 gas_limit=_int(ov.get("gasLimit"), parent.gas_limit),
-                extra_data=parent.extra_data,
+                # unsealed, not a QBFT block: no validators or seals (geth and the spec show "0x"; web3.py
+                # formats simulated blocks' extraData as at most 32 bytes)
+                extra_data=b"",
                 # geth: the chain's base fee when validating, else 0 (so unpriced calls are valid)
                 base_fee_per_gas=_int(
                     ov.get("baseFeePerGas"), self.genesis.fixed_base_fee if validation else 0

@@ -80,6 +80,30 @@ def _revert_reason(data: bytes) -> str | None:
     return None
 
 
+def _check_fixed_arrays(typed_data: dict[str, Any]) -> None:
+    """Refuse EIP-712 values whose fixed-size arrays (``T[n]``) have another length, as geth does;
+    eth-account would encode them anyway, signing something the dapp did not describe."""
+    types = typed_data.get("types") or {}
+
+    def check(type_name: str, value: Any) -> None:
+        if type_name.endswith("]"):
+            inner, _, size = type_name[:-1].rpartition("[")
+            if not isinstance(value, list):
+                raise ValueError(f"expected an array for {type_name}")
+            if size and len(value) != int(size):
+                raise ValueError(f"Expected {size} items for array type {type_name}, got {len(value)} items")
+            for item in value:
+                check(inner, item)
+        elif type_name in types and isinstance(value, dict):
+            for field in types[type_name]:
+                if isinstance(field, dict) and field.get("name") in value:
+                    check(str(field.get("type", "")), value[field["name"]])
+
+    primary = typed_data.get("primaryType")
+    if isinstance(primary, str):
+        check(primary, typed_data.get("message"))
+
+
 def _txpool_error(exc: Exception) -> RpcError | None:
     """Map ``TxPoolError(code, message)`` (duck-typed: ``code`` and ``message`` attributes)."""
     code = getattr(exc, "code", None)
@@ -894,10 +918,15 @@ class EthApi:
         if not isinstance(typed_data, dict):
             raise InvalidParams("invalid typed data: expected object")
         try:
+            _check_fixed_arrays(typed_data)
             message = encode_typed_data(full_message=typed_data)
         except Exception as exc:
             raise InvalidParams(f"invalid typed data: {exc}") from None
         return fmt.hd(bytes(Account.sign_message(message, key).signature))
+
+    def eth_signTypedData(self, address: Any, typed_data: Any) -> str:
+        """geth's name for the same signature (web3.py's ``sign_typed_data`` calls it)."""
+        return self.eth_signTypedData_v4(address, typed_data)
 
     async def _signed(self, tx: Any) -> bytes:
         if not isinstance(tx, dict):
@@ -921,7 +950,7 @@ class EthApi:
     # -- registration --------------------------------------------------------------------------------
     def register(self, d: Dispatcher) -> None:
         """Register every public method; dev-only methods only when dev keys are configured."""
-        dev_only = {"eth_sendTransaction", "eth_sign", "eth_signTransaction", "eth_signTypedData_v4"}
+        dev_only = {"eth_sendTransaction", "eth_sign", "eth_signTransaction", "eth_signTypedData_v4", "eth_signTypedData"}
         consensus_only = {"qbft_proposeValidatorVote", "qbft_discardValidatorVote", "qbft_getPendingVotes"}
         namespaces = ("eth_", "net_", "web3_", "qbft_", "txpool_")
         for name in dir(self):

@@ -60,3 +60,8 @@ def endpoint(request: pytest.FixtureRequest) -> Iterator[Endpoint]:
         require_anvil()
         with running_anvil("--block-base-fee-per-gas", str(DEFAULT_FIXED_BASE_FEE)) as url:
             yield Endpoint("anvil", url, url.replace("http://", "ws://"), ANVIL_KEY)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # web3's module_testing (imported by test_web3py_ethmodule.py) marks its async suite with it
+    config.addinivalue_line("markers", "asyncio: web3.py's async module tests (not run here)")
