@@ -175,7 +175,7 @@ class Replayer:
         self.view = _ChainView(self.db)
         self.compact_min_nodes = COMPACT_MIN_NODES
         self._compact_at = COMPACT_MIN_NODES
-        self.vm_class = QbftVM.with_block_period(genesis.block_period)
+        self.vm_class = QbftVM.with_block_period(genesis.block_period, genesis.fixed_base_fee)
         self.builder = self.vm_class.get_transaction_builder()
         self.chain_context = ChainContext(genesis.chain_id)
         self.stats = ReplayStats(engine=engine)

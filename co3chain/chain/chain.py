@@ -54,6 +54,7 @@ seals and round are not part of the hash).
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import threading
@@ -229,7 +230,7 @@ class NodeChain:
         self.cross_check = cross_check or os.environ.get("CO3CHAIN_CROSS_CHECK") == "1"
         self.genesis = genesis
         self.chain_id = genesis.chain_id
-        self.vm_class: type[QbftVM] = QbftVM.with_block_period(genesis.block_period)
+        self.vm_class: type[QbftVM] = QbftVM.with_block_period(genesis.block_period, genesis.fixed_base_fee)
         self._chain_context = ChainContext(genesis.chain_id)
         self._lock = threading.RLock()
         self._built: dict[bytes, tuple[bytes, Overlay, list[Any]]] = {}
@@ -539,6 +540,14 @@ class NodeChain:
             consensus_context=ConsensusContext(db if db is not None else self.store),
         )
 
+    def with_store(self, store: KVStore) -> NodeChain:
+        """This chain reading state through ``store`` -- the overlay of a built, unsealed block -- so that
+        ``state_at``/``call``/``estimate_gas``/``get_proof`` answer for the pending state. A read-only view:
+        never build or import blocks on it (it shares the lock, engine and caches with this chain)."""
+        view = copy.copy(self)
+        view.store = store
+        return view
+
     def state_at(self, header: QbftBlockHeader | None = None) -> Any:
         """A py-evm state at ``header``'s state root (default head); do not persist it."""
         header = header or self.head
@@ -604,7 +613,7 @@ class NodeChain:
         pyrevm's ``message_call`` does not offer; both engines give the same result, this one is slower.
         """
         sender, to, value, data, gas, gas_price = self._call_args(tx, header, gas)
-        vm = self._vm(header, Overlay(self.store))
+        vm = self._vm(_call_header(header), Overlay(self.store))
         state = vm.state
         if state_override:
             _apply_state_override(state, state_override)
@@ -634,7 +643,7 @@ class NodeChain:
             comp, intrinsic = self._pyevm_call(tx, header, gas, state_override)
             return _outcome_of_computation(comp, intrinsic)
         sender, to, value, data, gas, gas_price = self._call_args(tx, header, gas)
-        vm = self._vm(header, Overlay(self.store))
+        vm = self._vm(_call_header(header), Overlay(self.store))
         if state_override:
             _apply_state_override(vm.state, state_override)
         try:
@@ -736,7 +745,11 @@ class NodeChain:
         return current, used, revert, error
 
     def simulate(
-        self, blocks: Sequence[dict[str, Any]], header: QbftBlockHeader | None = None, validation: bool = False
+        self,
+        blocks: Sequence[dict[str, Any]],
+        header: QbftBlockHeader | None = None,
+        validation: bool = False,
+        trace_transfers: bool = False,
     ) -> list[dict[str, Any]]:
         """eth_simulateV1: run ``blocks`` of calls on top of ``header`` (default head), each block on the
         state the previous one left, nothing persisted.
@@ -746,6 +759,9 @@ class NodeChain:
         given). Returns per block ``{"header", "calls": [{output, gasUsed, status, logs, reverted,
         error}], "tx_hashes"}``: the header carries the simulated state root, gas used, bloom and the roots
         of the simulated (unsigned) transactions and their receipts. ``validation`` checks given nonces.
+        ``trace_transfers`` adds every value transfer (top level and internal, dropped with a reverting
+        frame) to the call's logs as an ERC-7528 ``Transfer`` log from :data:`TRANSFER_LOG_EMITTER`, in
+        execution order with the real logs; receipts, blooms and roots leave them out, as the spec says.
         """
         from eth.exceptions import Revert
 
@@ -768,10 +784,18 @@ class NodeChain:
                 timestamp=timestamp,
                 coinbase=_opt_addr(ov.get("feeRecipient")) or parent.coinbase,
                 gas_limit=_int(ov.get("gasLimit"), parent.gas_limit),
-                extra_data=parent.extra_data,
+                # unsealed, not a QBFT block: no validators or seals (geth and the spec show "0x"; web3.py
+                # formats simulated blocks' extraData as at most 32 bytes)
+                extra_data=b"",
+                # geth: the chain's base fee when validating, else 0 (so unpriced calls are valid)
+                base_fee_per_gas=_int(
+                    ov.get("baseFeePerGas"), self.genesis.fixed_base_fee if validation else 0
+                ),
             )
-            vm = self._vm(template, db)
+            vm = self._vm(_call_header(template), db)
             state = vm.state
+            if trace_transfers:
+                state.computation_class = _transfer_logging(state.computation_class)
             if spec.get("stateOverrides"):
                 _apply_state_override(state, spec["stateOverrides"])
             calls: list[dict[str, Any]] = []
@@ -806,12 +830,13 @@ class NodeChain:
                     comp = state.costless_execute_transaction(SpoofTransaction(unsigned, from_=sender))
                 except ValidationError as exc:
                     raise CallFailed(str(exc)) from exc
-                used = gas - comp.get_gas_remaining()
+                used = max_used = gas - comp.get_gas_remaining()
                 if not comp.is_error:
                     used -= min(comp.get_gas_refund(), used // 5)
                 used_total += used
-                logs = [(bytes(a), [t.to_bytes(32, "big") for t in topics], bytes(d))
-                        for a, topics, d in comp.get_log_entries()]
+                traced = [(bytes(a), [t.to_bytes(32, "big") for t in topics], bytes(d))
+                          for a, topics, d in comp.get_log_entries()]
+                logs = [lg for lg in traced if lg[0] != TRANSFER_LOG_EMITTER] if trace_transfers else traced
                 bloom = BloomFilter()
                 for a, topics, _ in logs:
                     bloom.add(a)
@@ -826,8 +851,9 @@ class NodeChain:
                 calls.append({
                     "output": comp.output,
                     "gasUsed": used,
+                    "maxUsedGas": max_used,
                     "status": status,
-                    "logs": logs,
+                    "logs": traced,
                     "reverted": comp.is_error and isinstance(comp.error, Revert),
                     "error": None if not comp.is_error else f"{type(comp.error).__name__} {comp.error}".strip(),
                     # unsigned calls have no signature: identify each by its encoding and sender
@@ -870,6 +896,7 @@ class NodeChain:
             timestamp=int(timestamp),
             extra_data=bytes(extra_data),
             gas_limit=gas_limit or parent.gas_limit,
+            base_fee_per_gas=self.genesis.fixed_base_fee,
         )
         return BlockBuilder(self, parent, template)
 
@@ -941,7 +968,7 @@ class NodeChain:
                 f"block #{header.block_number}: unknown parent 0x{header.parent_hash.hex()}"
             )
         try:
-            validate_qbft_header(header, parent, self.genesis.block_period)
+            validate_qbft_header(header, parent, self.genesis.block_period, self.genesis.fixed_base_fee)
         except ValidationError as exc:
             raise BlockImportError(f"block #{header.block_number}: {exc}") from exc
         if header.timestamp > self.clock() + MAX_FUTURE_SECONDS:
@@ -1112,6 +1139,48 @@ def _genesis_digest(g: Genesis) -> bytes:
         for slot in sorted(acct.storage):
             h.update(slot.to_bytes(32, "big") + acct.storage[slot].to_bytes(32, "big"))
     return h.digest()
+
+
+#: ERC-7528's address for ETH in token-style events: eth_simulateV1's ``traceTransfers`` logs come from it
+TRANSFER_LOG_EMITTER = bytes.fromhex("ee" * 20)
+#: keccak("Transfer(address,address,uint256)")
+TRANSFER_TOPIC = int.from_bytes(keccak(b"Transfer(address,address,uint256)"), "big")
+_TRANSFER_LOGGING: dict[type, type] = {}
+
+
+def _transfer_logging(base: type) -> type:
+    """A subclass of the computation class ``base`` that logs each value transfer of its message.
+
+    Why in the constructor: py-evm moves the value just before it builds a message's computation, and
+    log entries are ordered by a transaction-wide counter, so a log added here sits before the logs the
+    message's code emits, and is discarded with them if the frame fails.
+    """
+    cls = _TRANSFER_LOGGING.get(base)
+    if cls is None:
+
+        def __init__(self: Any, state: Any, message: Any, transaction_context: Any) -> None:
+            base.__init__(self, state, message, transaction_context)
+            if message.should_transfer_value and message.value:
+                self.add_log_entry(
+                    TRANSFER_LOG_EMITTER,
+                    (TRANSFER_TOPIC, int.from_bytes(message.sender, "big"),
+                     int.from_bytes(message.storage_address, "big")),
+                    message.value.to_bytes(32, "big"),
+                )
+
+        cls = _TRANSFER_LOGGING[base] = type(f"TransferLogging{base.__name__}", (base,), {"__init__": __init__})
+    return cls
+
+
+def _call_header(header: QbftBlockHeader) -> QbftBlockHeader:
+    """``header`` with base fee 0, for read-only calls (eth_call, estimateGas, simulateV1).
+
+    Why: calls are costless (no gas bought, as geth's ``NoBaseFee``): py-evm runs them at gas price 0, which
+    its London rules refuse under a non-zero base fee. revm's call environment has base fee 0 as well.
+    """
+    if not header.base_fee_per_gas:
+        return header
+    return header.copy(base_fee_per_gas=0)
 
 
 def _reexecution_template(header: QbftBlockHeader, parent: QbftBlockHeader) -> QbftBlockHeader:

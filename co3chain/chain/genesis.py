@@ -7,7 +7,9 @@ honours that co3chain does not implement (validator-contract mode, ``transitions
 consensus sections, a fork schedule other than London/Shanghai/Cancun at 0) are refused, never ignored.
 
 Accepted keys (as Besu): ``config.chainId``; ``config.qbft.{blockperiodseconds, epochlength,
-requesttimeoutseconds}``; ``config.zeroBaseFee`` (required true or absent: this network is free-gas);
+requesttimeoutseconds}``; ``config.zeroBaseFee`` (free gas: base fee 0 from block 1) or ``config.fixedBaseFee``
+(every block's base fee is the genesis ``baseFeePerGas``, see :data:`DEFAULT_FIXED_BASE_FEE`; one of the two,
+absent both = free gas as before);
 optional ``config.co3chain`` for our extensions (``accountAllowlist``: list of addresses allowed to send
 transactions, ``accountPermissioningContract``: address of the on-chain account allow-list, see
 :mod:`co3chain.node.permissioning`, ``maxRequestTimeoutSeconds``); top-level ``gasLimit``,
@@ -74,8 +76,11 @@ class Genesis:
     mix_hash: bytes = bytes.fromhex(QBFT_MIX_HASH_HEX[2:])
     nonce: bytes = b"\x00" * 8
     coinbase: bytes = b"\x00" * 20
-    #: block 0's base fee: 0, or Besu's 1 gwei default when the file names none (blocks 1+ always have 0)
+    #: block 0's base fee: 0, or Besu's 1 gwei default when the file names none (free gas), or the fixed fee
     base_fee: int = 0
+    #: base fee of every block after genesis: 0 on a free-gas network (``zeroBaseFee``), else the genesis
+    #: ``baseFeePerGas`` (``fixedBaseFee``); a consensus rule checked on every header
+    fixed_base_fee: int = 0
     account_allowlist: tuple[bytes, ...] | None = None
     account_permissioning_contract: bytes | None = None
     max_request_timeout: int | None = None
@@ -171,6 +176,14 @@ def _obj(value: Any, where: str) -> _Keys:
 #: Besu's genesis base fee when London is at block 0 and the file gives none (GenesisConfig).
 BESU_GENESIS_BASE_FEE = 1_000_000_000
 
+#: Base fee of new networks (``network init`` / ``network genesis``): 1000 wei, Besu's default
+#: ``--min-gas-price``, which is the base fee Besu's ``fixedBaseFee`` market uses. Why not 0: ethers v6 sends
+#: EIP-1559 transactions only when the block's base fee is non-zero. Why so small: it only has to be
+#: non-zero; a 100k-gas transaction burns 10^8 wei, so the gas money funded at genesis never runs out.
+DEFAULT_FIXED_BASE_FEE = 1000
+#: Gas money each initial validator gets on a fixed-base-fee network unless the genesis funds it otherwise.
+DEFAULT_VALIDATOR_GAS_FUNDS = 10**24
+
 #: Besu's defaults for QBFT options missing from genesis (JsonBftConfigOptions).
 BESU_DEFAULT_BLOCK_PERIOD = 1
 BESU_DEFAULT_REQUEST_TIMEOUT = 1
@@ -229,9 +242,19 @@ def parse_genesis(data: Mapping[str, Any]) -> Genesis:
     if block_period < 1 or epoch < 1 or timeout < 1:
         raise GenesisError("genesis: qbft blockperiodseconds, epochlength, requesttimeoutseconds must be ≥ 1")
     _check_fork_schedule(config)
-    zero_base_fee = config.get("zeroBaseFee", True)
-    if zero_base_fee is not True:
-        raise GenesisError("genesis: config.zeroBaseFee must be true (co3chain is a free-gas network)")
+    fixed = config.get("fixedBaseFee", False)
+    if fixed not in (True, False):
+        raise GenesisError("genesis: config.fixedBaseFee must be true or false")
+    zero_base_fee = config.get("zeroBaseFee", not fixed)
+    if zero_base_fee not in (True, False):
+        raise GenesisError("genesis: config.zeroBaseFee must be true or false")
+    if zero_base_fee and fixed:
+        raise GenesisError("genesis: config.zeroBaseFee and config.fixedBaseFee exclude each other")
+    if not zero_base_fee and not fixed:
+        raise GenesisError(
+            "genesis: the dynamic EIP-1559 base fee is not supported: set config.zeroBaseFee (free gas) or "
+            "config.fixedBaseFee (the genesis baseFeePerGas in every block)"
+        )
 
     extras = _obj(config.get("co3chain") or {}, "config.co3chain")
     allowlist: tuple[bytes, ...] | None = None
@@ -266,8 +289,12 @@ def parse_genesis(data: Mapping[str, Any]) -> Genesis:
     genesis_base_fee = BESU_GENESIS_BASE_FEE
     if data.get("baseFeePerGas") is not None:
         genesis_base_fee = _num(data.get("baseFeePerGas"), "baseFeePerGas")
-        if genesis_base_fee != 0:
-            raise GenesisError("genesis: baseFeePerGas must be 0 on a free-gas network")
+        if genesis_base_fee != 0 and not fixed:
+            raise GenesisError("genesis: baseFeePerGas must be 0 on a free-gas network (config.zeroBaseFee)")
+    elif fixed:
+        raise GenesisError("genesis: config.fixedBaseFee needs baseFeePerGas (the base fee of every block)")
+    if fixed and genesis_base_fee == 0:
+        raise GenesisError("genesis: config.fixedBaseFee needs a non-zero baseFeePerGas (use zeroBaseFee for 0)")
     _check_besu_only_header_fields(data)
 
     alloc = parse_alloc(data.get("alloc", {}))
@@ -287,6 +314,7 @@ def parse_genesis(data: Mapping[str, Any]) -> Genesis:
         nonce=_hexbytes(data.get("nonce"), "nonce", length=8, default=b"\x00" * 8),
         coinbase=_hexbytes(data.get("coinbase"), "coinbase", length=20, default=b"\x00" * 20),
         base_fee=genesis_base_fee,
+        fixed_base_fee=genesis_base_fee if fixed else 0,
         account_allowlist=allowlist,
         account_permissioning_contract=perm_contract,
         max_request_timeout=max_timeout_i,
@@ -405,12 +433,18 @@ def make_genesis(
     timestamp: int = 0,
     account_allowlist: Iterable[bytes | str] | None = None,
     account_permissioning_contract: bytes | str | None = None,
+    base_fee: int = 0,
 ) -> dict[str, Any]:
     """A Besu-compatible genesis.json dict for ``network init``.
 
     ``alloc`` values are either a balance (int, wei) or a Besu alloc object (``balance``/``code``/...).
-    Validators are sorted ascending in extraData as QBFT requires.
+    Validators are sorted ascending in extraData as QBFT requires. ``base_fee`` 0 writes a free-gas genesis
+    (``zeroBaseFee``, the library default, so existing files and test vectors stay byte-identical);
+    a positive value writes ``fixedBaseFee`` with that ``baseFeePerGas`` (the CLI's default for new
+    networks, :data:`DEFAULT_FIXED_BASE_FEE`).
     """
+    if base_fee < 0:
+        raise GenesisError("make_genesis: base_fee must not be negative")
     vals = sorted({_to_addr(v) for v in validators})
     if not vals:
         raise GenesisError("make_genesis: at least one validator is required")
@@ -428,7 +462,7 @@ def make_genesis(
         "londonBlock": 0,
         "shanghaiTime": 0,
         "cancunTime": 0,
-        "zeroBaseFee": True,
+        **({"fixedBaseFee": True} if base_fee else {"zeroBaseFee": True}),
         "qbft": {
             "blockperiodseconds": int(block_period),
             "epochlength": int(epoch),
@@ -451,7 +485,7 @@ def make_genesis(
         "difficulty": "0x1",
         "mixHash": QBFT_MIX_HASH_HEX,
         "coinbase": "0x0000000000000000000000000000000000000000",
-        "baseFeePerGas": "0x0",
+        "baseFeePerGas": hex(base_fee),
         "extraData": "0x" + extra.hex(),
         "alloc": alloc_json,
     }

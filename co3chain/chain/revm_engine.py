@@ -47,6 +47,9 @@ SPEC_ID = "CANCUN"
 #: Re-execution rounds before giving up on revm for a transaction (then py-evm runs it).
 MAX_ROUNDS = 16
 BLOCKHASH_OPCODE = 0x40
+#: BLOCKHASH (pyrevm's database has no block hashes), GASPRICE (contract calls run at gas price 0, gas is
+#: bought outside revm) and BASEFEE (pyrevm's calls report 0): code that can run them goes to py-evm.
+_PYEVM_ONLY_OPCODES = frozenset({BLOCKHASH_OPCODE, 0x3A, 0x48})
 JUMPDEST_OPCODE = 0x5B
 _TERMINATORS = frozenset({0x00, 0x56, 0xF3, 0xFD, 0xFE, 0xFF})
 
@@ -57,7 +60,8 @@ _SLOT_RE = re.compile(r"(\d+): StorageSlot \{ previous_or_original_value: (\d+),
 
 
 def code_reads_blockhash(code: bytes) -> bool:
-    """Whether ``code`` can execute the BLOCKHASH opcode.
+    """Whether ``code`` can execute the BLOCKHASH opcode (or GASPRICE/BASEFEE, which revm here cannot
+    answer as py-evm does either: see :data:`_PYEVM_ONLY_OPCODES`).
 
     Linear scan that skips PUSH data and *unreachable* bytes: after a terminating instruction
     (STOP, JUMP, RETURN, REVERT, INVALID, SELFDESTRUCT) execution can only resume at a JUMPDEST, so
@@ -69,7 +73,7 @@ def code_reads_blockhash(code: bytes) -> bool:
         op = code[i]
         if op == JUMPDEST_OPCODE:
             live = True
-        elif live and op == BLOCKHASH_OPCODE:
+        elif live and op in _PYEVM_ONLY_OPCODES:
             return True
         elif op in _TERMINATORS:
             live = False
@@ -500,8 +504,6 @@ class RevmEngine:
         try:
             if to is None and self._reads_blockhash(bytes(tx.data)):
                 raise NeedsPyEvm("blockhash")
-            if to is not None and price and self._code(state, to):
-                raise NeedsPyEvm("gas price on a contract call")
             snapshot = state.snapshot()
             try:
                 receipt = self._apply(state, header, tx, sender, to, price)
@@ -531,6 +533,11 @@ class RevmEngine:
         result = run.result
         self._write_back(state, run.accounts)
         gas_used = result.gas_used
+        if to is None and price:
+            # revm's deploy paid the coinbase the whole gas price; EIP-1559 burns the base fee part
+            burned = gas_used * (price - state.get_tip(tx))
+            if burned:
+                state.delta_balance(coinbase, -burned)
         if to is not None:
             if price:
                 state.delta_balance(sender, (tx.gas - gas_used) * price)

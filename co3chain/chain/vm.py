@@ -6,8 +6,9 @@ RLP extraData carrying validators/vote/round/commit seals, and a block hash that
 seals. py-evm derives parent links, ``BLOCKHASH`` and header lookups from ``header.hash``, so the header
 class itself must return the QBFT on-chain hash.
 
-Execution rules are plain Cancun with: base fee fixed at 0 (free-gas permissioned network, zero gas price
-allowed), no blob transactions, no withdrawals, ``parent_beacon_block_root`` zero, no block reward.
+Execution rules are plain Cancun with: a base fee fixed by genesis -- 0 on a free-gas network
+(``zeroBaseFee``), else the genesis ``baseFeePerGas`` in every block (``fixedBaseFee``; burned, as in
+EIP-1559, so nobody earns it) -- instead of EIP-1559's moving base fee, no blob transactions, no withdrawals, ``parent_beacon_block_root`` zero, no block reward.
 Commit seals are *not* checked here (``validate_seal`` is a no-op): the chain verifies them with
 :func:`co3chain.consensus.qbft.hashing.recover_seal_signers` against the validator set of the parent.
 """
@@ -147,11 +148,15 @@ class QbftVM(CancunVM):
     _state_class = QbftState
     extra_data_max_bytes: ClassVar[int] = 1 << 20
     block_period: ClassVar[int] = 1
+    #: the base fee every block must carry (0 = free gas); set from genesis by :meth:`with_block_period`
+    base_fee: ClassVar[int] = 0
 
     @classmethod
-    def with_block_period(cls, seconds: int) -> type[QbftVM]:
-        """A VM subclass enforcing ``timestamp >= parent.timestamp + seconds``."""
-        return type(f"QbftVM{seconds}s", (cls,), {"block_period": int(seconds)})
+    def with_block_period(cls, seconds: int, base_fee: int = 0) -> type[QbftVM]:
+        """A VM subclass enforcing ``timestamp >= parent.timestamp + seconds`` and the fixed ``base_fee``."""
+        return type(
+            f"QbftVM{seconds}s", (cls,), {"block_period": int(seconds), "base_fee": int(base_fee)}
+        )
 
     @staticmethod
     def create_header_from_parent(
@@ -174,11 +179,16 @@ class QbftVM(CancunVM):
     @classmethod
     def validate_header(cls, header: BlockHeaderAPI, parent_header: BlockHeaderAPI) -> None:
         """QBFT header rules; raises ``eth_utils.ValidationError`` with the failing rule."""
-        validate_qbft_header(header, parent_header, cls.block_period)
+        validate_qbft_header(header, parent_header, cls.block_period, cls.base_fee)
 
 
-def validate_qbft_header(header: BlockHeaderAPI, parent: BlockHeaderAPI, block_period: int) -> None:
-    """Check every consensus-independent QBFT header rule of ``header`` against ``parent``."""
+def validate_qbft_header(
+    header: BlockHeaderAPI, parent: BlockHeaderAPI, block_period: int, base_fee: int = 0
+) -> None:
+    """Check every consensus-independent QBFT header rule of ``header`` against ``parent``.
+
+    ``base_fee`` is the network's fixed base fee (genesis; 0 on a free-gas network).
+    """
     if parent is None:
         raise ValidationError("parent header is required")
     if header.parent_hash != parent.hash:
@@ -197,8 +207,8 @@ def validate_qbft_header(header: BlockHeaderAPI, parent: BlockHeaderAPI, block_p
         raise ValidationError("nonce must be zero")
     if header.uncles_hash != EMPTY_UNCLE_HASH:
         raise ValidationError("QBFT blocks have no ommers")
-    if header.base_fee_per_gas != 0:
-        raise ValidationError(f"base fee must be 0 on this network, got {header.base_fee_per_gas}")
+    if header.base_fee_per_gas != base_fee:
+        raise ValidationError(f"base fee must be {base_fee} on this network, got {header.base_fee_per_gas}")
     if header.withdrawals_root != BLANK_ROOT_HASH:
         raise ValidationError("QBFT blocks carry no withdrawals")
     if header.blob_gas_used != 0 or header.excess_blob_gas != 0:

@@ -1,4 +1,5 @@
-"""``co3chain accounts allow|deny|list``: the on-chain account allow-list, from a PA operator's shell.
+"""``co3chain accounts allow|deny|list``: the on-chain account allow-list, from a PA operator's shell;
+``co3chain accounts fund``: gas money for a new sender on a fixed-base-fee network.
 
 Thin on purpose: it speaks ``ConsortiumValidators``' ABI over a node's JSON-RPC (``isAccountAllowed`` —
 the call the node's own :mod:`co3chain.node.permissioning` makes — ``getAllowedAccounts``,
@@ -79,8 +80,24 @@ def set_allowed(url: str, contract: str, account: str, allowed: bool, key: bytes
     data = ALLOW_ACCOUNT + encode(["address", "bool"], [account, allowed])
     call = {"from": sender.address, "to": contract, "data": "0x" + data.hex()}
     gas = int(rpc_call(url, "eth_estimateGas", call), 16)  # a revert (not a validator) surfaces here
+    tx_hash, receipt = send_and_wait(url, key, {"to": contract, "data": data, "gas": gas + gas // 5}, timeout)
+    now = is_allowed(url, contract, account)
+    return {"account": account, "requested": allowed, "allowed": now, "tx": tx_hash,
+            "block": int(receipt["blockNumber"], 16), "applied": now == allowed}
+
+
+#: Gas money ``accounts fund`` sends by default: 10^21 wei = 10^18 gas at the 1000 wei base fee of new
+#: networks, i.e. millions of blocks of transactions. It buys nothing but gas.
+DEFAULT_GAS_MONEY = 10**21
+
+
+def send_and_wait(url: str, key: bytes, fields: dict[str, Any], timeout: float = 60.0) -> tuple[str, dict[str, Any]]:
+    """Sign ``fields`` (``to``, ``data``/``value``, ``gas``) from ``key`` at the node's gas price (its fixed
+    base fee; 0 on a free-gas network), send it and wait for a successful receipt."""
+    sender = Account.from_key(key)
     tx = {
-        "to": contract, "data": data, "gas": gas + gas // 5, "gasPrice": 0, "value": 0,
+        "value": 0, **fields,
+        "gasPrice": int(rpc_call(url, "eth_gasPrice"), 16),  # the base fee (0 on a free-gas network)
         "nonce": int(rpc_call(url, "eth_getTransactionCount", sender.address, "pending"), 16),
         "chainId": int(rpc_call(url, "eth_chainId"), 16),
     }
@@ -95,9 +112,22 @@ def set_allowed(url: str, contract: str, account: str, allowed: bool, key: bytes
         receipt = rpc_call(url, "eth_getTransactionReceipt", tx_hash)
     if receipt.get("status") != "0x1":
         raise Co3Error(f"transaction {tx_hash} reverted in block {int(receipt['blockNumber'], 16)}")
-    now = is_allowed(url, contract, account)
-    return {"account": account, "requested": allowed, "allowed": now, "tx": tx_hash,
-            "block": int(receipt["blockNumber"], 16), "applied": now == allowed}
+    return tx_hash, receipt
+
+
+def send_gas_money(url: str, account: str, wei: int, key: bytes, timeout: float = 60.0) -> dict[str, Any]:
+    """Transfer ``wei`` of gas money from ``key`` to ``account``; report both balances afterwards.
+
+    Why a command for it: on a fixed-base-fee network every sender needs a little gas money. A joining PA,
+    a relayer or an oracle submitter gets it from any funded PA -- no minting, no central faucet.
+    """
+    if wei <= 0:
+        raise Co3Error("--wei must be positive")
+    tx_hash, receipt = send_and_wait(url, key, {"to": account, "value": wei, "gas": 21_000}, timeout)
+    sender = Account.from_key(key).address
+    return {"account": account, "wei": wei, "tx": tx_hash, "block": int(receipt["blockNumber"], 16),
+            "balance": int(rpc_call(url, "eth_getBalance", account, "latest"), 16),
+            "senderBalance": int(rpc_call(url, "eth_getBalance", sender, "latest"), 16)}
 
 
 CONTRACT_OPTIONS = [
@@ -115,7 +145,7 @@ def _contract_options(fn: Any) -> Any:
 
 @click.group()
 def accounts() -> None:
-    """Account allow-list on ConsortiumValidators (who may send transactions)."""
+    """Account allow-list on ConsortiumValidators (who may send transactions) and gas money (fund)."""
 
 
 @accounts.command("list")
@@ -185,3 +215,21 @@ def accounts_deny(account: str, url: str, contract: str | None, deployment: Path
                   password_file: Path | None, as_json: bool) -> None:
     """Take ACCOUNT off the allow-list (validators stay allowed while they are validators)."""
     _change(url, contract, deployment, account, False, keystore, password_file, as_json)
+
+
+@accounts.command("fund")
+@click.argument("account")
+@RPC_OPTION
+@click.option("--wei", type=int, default=DEFAULT_GAS_MONEY, show_default=True, help="Gas money to send.")
+@_key_options
+def accounts_fund(account: str, url: str, wei: int, keystore: Path, password_file: Path | None,
+                  as_json: bool) -> None:
+    """Send gas money to ACCOUNT (a joining PA, relayer, oracle submitter) from your own funded key."""
+    who = _address(account, "account")
+    key = load_private_key(keystore, read_password(password_file))
+    result = send_gas_money(url, who, wei, key)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    click.echo(f"{who}: received {wei} wei (balance {result['balance']}); tx {result['tx']} "
+               f"in block {result['block']}; your balance {result['senderBalance']}")

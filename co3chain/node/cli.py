@@ -26,7 +26,12 @@ import httpx
 import tomli_w
 from eth_utils import is_hex_address, to_canonical_address, to_checksum_address
 
-from co3chain.chain.genesis import make_genesis, read_genesis_json
+from co3chain.chain.genesis import (
+    DEFAULT_FIXED_BASE_FEE,
+    DEFAULT_VALIDATOR_GAS_FUNDS,
+    make_genesis,
+    read_genesis_json,
+)
 from co3chain.chain.genesis_hash import genesis_report
 from co3chain.errors import Co3Error
 from co3chain.keys import PASSWORD_ENV
@@ -72,6 +77,7 @@ def init_network(
     empty_blocks: bool = True,
     validator_balance: int = 10**24,
     request_timeout: int = 10,
+    base_fee: int = 0,
 ) -> dict[str, Any]:
     """Create ``out/genesis.json`` and ``out/nodeK/{config.toml,key.json,password}``; returns a summary.
 
@@ -117,6 +123,7 @@ def init_network(
         dict(funded.items()),
         block_period=block_period,
         request_timeout=request_timeout,
+        base_fee=base_fee,
     )
     for n in nodes:
         doc = config_to_toml_dict(
@@ -148,6 +155,19 @@ def init_network(
     }
 
 
+_BASE_FEE_OPTION = click.option(
+    "--base-fee", type=int, default=DEFAULT_FIXED_BASE_FEE, show_default=True, metavar="WEI",
+    help="Fixed base fee of every block (genesis fixedBaseFee; burned). 0 = free gas (zeroBaseFee): "
+    "ethers v6 then sends legacy transactions.",
+)
+
+
+def _checked_base_fee(base_fee: int) -> int:
+    if base_fee < 0:
+        raise Co3Error("--base-fee must not be negative")
+    return base_fee
+
+
 @click.group()
 def network() -> None:
     """Create a consortium network (init) and run it locally (up / down)."""
@@ -175,6 +195,7 @@ def network() -> None:
 )
 @click.option("--dev", is_flag=True, help="Dev mode: eth_sendTransaction with the node's validator key.")
 @click.option("--no-empty-blocks", is_flag=True, help="Only seal blocks that carry transactions.")
+@_BASE_FEE_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def network_init(
     validators: int,
@@ -188,6 +209,7 @@ def network_init(
     metrics_port: int,
     dev: bool,
     no_empty_blocks: bool,
+    base_fee: int,
     as_json: bool,
 ) -> None:
     """Generate validator keys, genesis.json and one config per node."""
@@ -207,6 +229,7 @@ def network_init(
         metrics_port=metrics_port,
         dev=dev,
         empty_blocks=not no_empty_blocks,
+        base_fee=_checked_base_fee(base_fee),
     )
     if as_json:
         click.echo(json.dumps(summary, indent=2))
@@ -229,6 +252,11 @@ def network_init(
 )
 @click.option("--epoch", type=int, default=30000, show_default=True, help="Blocks between vote resets.")
 @click.option("--alloc", multiple=True, metavar="ADDRESS=WEI", help="Pre-fund an account (repeatable).")
+@_BASE_FEE_OPTION
+@click.option(
+    "--validator-funds", type=int, default=DEFAULT_VALIDATOR_GAS_FUNDS, show_default=True, metavar="WEI",
+    help="Gas money for each --validator not funded by --alloc (fixed base fee only; 0 = none).",
+)
 @click.option("--out", "out", type=click.Path(path_type=Path, dir_okay=False), required=True)
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
 @click.option("--json", "as_json", is_flag=True, help="Print {genesis, hash, validators} as JSON.")
@@ -239,6 +267,8 @@ def network_genesis(
     request_timeout: int,
     epoch: int,
     alloc: tuple[str, ...],
+    base_fee: int,
+    validator_funds: int,
     out: Path,
     force: bool,
     as_json: bool,
@@ -255,9 +285,16 @@ def network_genesis(
         raise Co3Error("--validator lists the same address twice")
     if out.exists() and not force:
         raise Co3Error(f"{out} already exists; pass --force to overwrite it")
+    base_fee = _checked_base_fee(base_fee)
+    if validator_funds < 0:
+        raise Co3Error("--validator-funds must not be negative")
+    funded: dict[bytes, int] = {}
+    if base_fee and validator_funds:  # each PA can send its own transactions (deploy, votes) from block 1
+        funded = {to_canonical_address(a): validator_funds for a in validator_addrs}
+    funded.update(_parse_alloc(alloc))
     genesis = make_genesis(
-        list(validator_addrs), chain_id, dict(_parse_alloc(alloc).items()),
-        block_period=block_period, epoch=epoch, request_timeout=request_timeout,
+        list(validator_addrs), chain_id, dict(funded.items()),
+        block_period=block_period, epoch=epoch, request_timeout=request_timeout, base_fee=base_fee,
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(genesis, indent=2) + "\n", encoding="utf-8")

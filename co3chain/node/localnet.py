@@ -40,6 +40,7 @@ from typing import Any
 
 import httpx
 
+from co3chain.chain.genesis import DEFAULT_FIXED_BASE_FEE
 from co3chain.errors import Co3Error
 
 #: Defaults for a loopback network (seconds).
@@ -149,13 +150,17 @@ def create_network(
     block_period: int = LOCAL_BLOCK_PERIOD,
     request_timeout: int = LOCAL_REQUEST_TIMEOUT,
     max_round_timeout: int = LOCAL_MAX_ROUND_TIMEOUT,
+    base_fee: int = DEFAULT_FIXED_BASE_FEE,
 ) -> list[LocalNode]:
-    """``network init`` on loopback plus the local timer tuning and ``network.json``."""
+    """``network init`` on loopback plus the local timer tuning and ``network.json``.
+
+    ``base_fee``: the fixed base fee of new networks (0 = free gas); validators are funded at genesis.
+    """
     from co3chain.node.cli import init_network
 
     summary = init_network(
         net_dir, validators, chain_id, block_period=block_period, host="127.0.0.1",
-        rpc_port=rpc_port, p2p_port=p2p_port,
+        rpc_port=rpc_port, p2p_port=p2p_port, base_fee=base_fee,
     )
     tune_genesis(net_dir / "genesis.json", request_timeout=request_timeout, max_round_timeout=max_round_timeout)
     nodes = [
@@ -297,12 +302,14 @@ def network_up(
     allow_accounts: tuple[str, ...] = (),
     timeout: float = 120.0,
     say: Say = print,
+    base_fee: int = DEFAULT_FIXED_BASE_FEE,
 ) -> dict[str, Any]:
     """Create (if needed) and start the network; returns the summary printed by the CLI."""
     net_dir = net_dir.resolve()
     if not (net_dir / "genesis.json").exists():
         say(f"creating a {validators}-validator network in {net_dir}")
-        nodes = create_network(net_dir, validators, chain_id=chain_id, rpc_port=rpc_port, p2p_port=p2p_port)
+        nodes = create_network(net_dir, validators, chain_id=chain_id, rpc_port=rpc_port, p2p_port=p2p_port,
+                               base_fee=base_fee)
     else:
         nodes = load_nodes(net_dir)
         if len(nodes) < validators:
@@ -500,15 +507,20 @@ def _click_commands() -> tuple[Any, Any]:
     @click.option("--allow-account", "allow_accounts", multiple=True, metavar="ADDRESS",
                   help="With --deploy/--demo: also allow-list this sender (an API relayer, an oracle submitter).")
     @click.option("--timeout", type=float, default=120.0, show_default=True, help="Seconds to wait for blocks.")
+    @click.option("--base-fee", type=int, default=DEFAULT_FIXED_BASE_FEE, show_default=True, metavar="WEI",
+                  help="Fixed base fee of a new network (validators are funded at genesis); 0 = free gas.")
     @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
     def up_cmd(validators: int, net_dir: Path, chain_id: int, rpc_port: int, p2p_port: int, deploy: bool,
-               demo: bool, allow_accounts: tuple[str, ...], timeout: float, as_json: bool) -> None:
+               demo: bool, allow_accounts: tuple[str, ...], timeout: float, base_fee: int, as_json: bool) -> None:
         """Start a local N-validator QBFT network on loopback (one process per validator)."""
         if validators < 1:
             raise LocalnetError("--validators must be at least 1")
+        if base_fee < 0:
+            raise LocalnetError("--base-fee must not be negative")
         say = (lambda m: click.echo(m, err=True)) if as_json else click.echo
         summary = network_up(net_dir, validators, chain_id=chain_id, rpc_port=rpc_port, p2p_port=p2p_port,
-                             deploy=deploy, demo=demo, allow_accounts=allow_accounts, timeout=timeout, say=say)
+                             deploy=deploy, demo=demo, allow_accounts=allow_accounts, timeout=timeout, say=say,
+                             base_fee=base_fee)
         if as_json:
             click.echo(json.dumps(summary, indent=2))
         else:

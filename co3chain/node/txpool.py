@@ -240,6 +240,12 @@ class TxPool:
             raise TxPoolError(SERVER_ERROR, "exceeds block gas limit")
         if tx.max_priority_fee_per_gas > tx.max_fee_per_gas:
             raise TxPoolError(SERVER_ERROR, "max priority fee per gas higher than max fee per gas")
+        base_fee = self.chain.genesis.fixed_base_fee
+        if tx.max_fee_per_gas < base_fee:  # the base fee never changes: such a transaction never fits a block
+            raise TxPoolError(
+                SERVER_ERROR,
+                f"max fee per gas less than block base fee: maxFeePerGas: {tx.max_fee_per_gas}, baseFee: {base_fee}",
+            )
 
         with self._lock:
             if tx_hash in self._by_hash:

@@ -80,6 +80,30 @@ def _revert_reason(data: bytes) -> str | None:
     return None
 
 
+def _check_fixed_arrays(typed_data: dict[str, Any]) -> None:
+    """Refuse EIP-712 values whose fixed-size arrays (``T[n]``) have another length, as geth does;
+    eth-account would encode them anyway, signing something the dapp did not describe."""
+    types = typed_data.get("types") or {}
+
+    def check(type_name: str, value: Any) -> None:
+        if type_name.endswith("]"):
+            inner, _, size = type_name[:-1].rpartition("[")
+            if not isinstance(value, list):
+                raise ValueError(f"expected an array for {type_name}")
+            if size and len(value) != int(size):
+                raise ValueError(f"Expected {size} items for array type {type_name}, got {len(value)} items")
+            for item in value:
+                check(inner, item)
+        elif type_name in types and isinstance(value, dict):
+            for field in types[type_name]:
+                if isinstance(field, dict) and field.get("name") in value:
+                    check(str(field.get("type", "")), value[field["name"]])
+
+    primary = typed_data.get("primaryType")
+    if isinstance(primary, str):
+        check(primary, typed_data.get("message"))
+
+
 def _txpool_error(exc: Exception) -> RpcError | None:
     """Map ``TxPoolError(code, message)`` (duck-typed: ``code`` and ``message`` attributes)."""
     code = getattr(exc, "code", None)
@@ -103,7 +127,7 @@ class EthApi:
         )
         self.subscriptions = SubscriptionManager(self._block_receipts)
         self._receipt_cache: OrderedDict[bytes, list[ReceiptInfo]] = OrderedDict()
-        self._pending_cache: tuple[tuple[bytes, tuple[bytes, ...]], Any] | None = None
+        self._pending_cache: tuple[tuple[bytes, tuple[bytes, ...]], Any, Any] | None = None
 
     # -- helpers -------------------------------------------------------------------------------------
     def _header(self, ref: P.BlockRef, *, required: bool = True) -> Any:
@@ -119,6 +143,27 @@ class EthApi:
         if header is None and required:
             raise ServerError("header not found")
         return header
+
+    def _state_view(self, ref: P.BlockRef) -> tuple[NodeChain, Any]:
+        """(chain, header) to read the state of ``ref`` from. ``pending``: the state after the pool's
+        executable transactions, i.e. of the pending block (geth/anvil); with an empty pool, the head's."""
+        if ref.tag == "pending":
+            select = getattr(self.b.txpool, "pending_transactions", None)
+            if callable(select) and select():
+                block, overlay = self._pending()
+                return self.chain.with_store(overlay), block.header
+            return self.chain, self.chain.head
+        return self.chain, self._header(ref)
+
+    async def _state_view_async(self, ref: P.BlockRef) -> tuple[NodeChain, Any]:
+        """:meth:`_state_view` off the event loop when it may execute the pool (``pending``)."""
+        if ref.tag == "pending":
+            return await asyncio.to_thread(self._state_view, ref)
+        return self._state_view(ref)
+
+    def _state(self, ref: P.BlockRef) -> Any:
+        chain, header = self._state_view(ref)
+        return chain.state_at(header)
 
     def _block(self, ref: P.BlockRef) -> Any:
         if ref.tag == "pending":
@@ -243,8 +288,14 @@ class EthApi:
     def eth_syncing(self) -> Any:
         return self.b.syncing()
 
+    @property
+    def _base_fee(self) -> int:
+        """Every next block's base fee: fixed by genesis (0 on a free-gas network), a consensus rule."""
+        return self.chain.genesis.fixed_base_fee
+
     def eth_gasPrice(self) -> str:
-        return "0x0"  # free-gas network: base fee is fixed at 0
+        # geth's answer: suggested tip + base fee; the tip is 0 (proposers order by arrival, not by tip)
+        return fmt.hq(self._base_fee)
 
     def eth_maxPriorityFeePerGas(self) -> str:
         return "0x0"
@@ -262,10 +313,11 @@ class EthApi:
         last = self._header(P.block_number_or_tag(newest, "newestBlock")).block_number
         count = min(count, last + 1)
         oldest = last - count + 1
-        ratios, blob_fees, blob_ratios = [], [], []
+        ratios, blob_fees, blob_ratios, base_fees = [], [], [], []
         h = None
         for n in range(oldest, last + 1):
             h = self.chain.get_header_by_number(n)
+            base_fees.append(fmt.hq(h.base_fee_per_gas or 0) if h else "0x0")
             ratios.append(h.gas_used / h.gas_limit if h and h.gas_limit else 0.0)
             blob_fees.append(fmt.hq(blob_base_fee(h.excess_blob_gas or 0)) if h else "0x1")
             blob_ratios.append(0.0 if h is None else (h.blob_gas_used or 0) / (2 * _TARGET_BLOB_GAS_PER_BLOCK))
@@ -273,7 +325,7 @@ class EthApi:
             blob_fees.append(fmt.hq(blob_base_fee(_next_excess_blob_gas(h))))
         out: dict[str, Any] = {
             "oldestBlock": fmt.hq(oldest if count else last),
-            "baseFeePerGas": ["0x0"] * (count + 1),
+            "baseFeePerGas": base_fees + [fmt.hq(self._base_fee)],
             "gasUsedRatio": ratios,
             "baseFeePerBlobGas": blob_fees if count else ["0x1"],
             "blobGasUsedRatio": blob_ratios,
@@ -285,13 +337,11 @@ class EthApi:
     # -- state ---------------------------------------------------------------------------------------
     def eth_getBalance(self, address: Any, block: Any = None) -> str:
         addr = P.address(address)
-        state = self.chain.state_at(self._header(P.block_ref(block)))
-        return fmt.hq(state.get_balance(addr))
+        return fmt.hq(self._state(P.block_ref(block)).get_balance(addr))
 
     def eth_getCode(self, address: Any, block: Any = None) -> str:
         addr = P.address(address)
-        state = self.chain.state_at(self._header(P.block_ref(block)))
-        return fmt.hd(state.get_code(addr))
+        return fmt.hd(self._state(P.block_ref(block)).get_code(addr))
 
     def eth_getStorageAt(self, address: Any, slot: Any, block: Any = None) -> str:
         addr = P.address(address)
@@ -299,14 +349,14 @@ class EthApi:
             key = int.from_bytes(P.hash32(slot, "slot"), "big")
         else:
             key = P.quantity(slot, "slot")
-        state = self.chain.state_at(self._header(P.block_ref(block)))
+        state = self._state(P.block_ref(block))
         return "0x" + state.get_storage(addr, key).to_bytes(32, "big").hex()
 
     def eth_getTransactionCount(self, address: Any, block: Any = None) -> str:
         addr = P.address(address)
         ref = P.block_ref(block)
-        nonce = self.chain.state_at(self._header(ref)).get_nonce(addr)
-        if ref.tag == "pending":
+        nonce = self._state(ref).get_nonce(addr)
+        if ref.tag == "pending":  # also the queued-but-executable ones the pending block had no room for
             nonce = max(nonce, self.b.txpool.pending_nonce(addr))
         return fmt.hq(nonce)
 
@@ -320,8 +370,8 @@ class EthApi:
                 slots.append(int.from_bytes(P.hash32(k, "storage key"), "big"))
             else:
                 slots.append(P.quantity(k, "storage key"))
-        header = self._header(P.block_ref(block))
-        proof = await asyncio.to_thread(self.chain.get_proof, addr, slots, header)
+        chain, header = await self._state_view_async(P.block_ref(block))
+        proof = await asyncio.to_thread(chain.get_proof, addr, slots, header)
         out = fmt.proof_json(proof)
         for entry, original in zip(out["storageProof"], keys, strict=True):
             entry["key"] = original  # geth echoes the key as requested
@@ -332,20 +382,20 @@ class EthApi:
         """``run(call_dict, header, state_override)`` in a worker thread, with geth's error mapping
         (reverts: code 3 with the revert data; other failures: -32000)."""
         args = P.call_args(tx)
-        header = self._header(P.block_ref(block))
+        chain, header = await self._state_view_async(P.block_ref(block))
         ov = self._override_dict(P.state_overrides(overrides))
         try:
-            return await asyncio.to_thread(run, self._call_dict(args), header, ov)
+            return await asyncio.to_thread(getattr(chain, run), self._call_dict(args), header, ov)
         except CallReverted as exc:
             raise ExecutionReverted(exc.data, _revert_reason(exc.data)) from None
         except CallFailed as exc:
             raise ServerError(str(exc)) from None
 
     async def eth_call(self, tx: Any, block: Any = None, overrides: Any = None) -> str:
-        return fmt.hd(await self._run_call(self.chain.call, tx, block, overrides))
+        return fmt.hd(await self._run_call("call", tx, block, overrides))
 
     async def eth_estimateGas(self, tx: Any, block: Any = None, overrides: Any = None) -> str:
-        return fmt.hq(await self._run_call(self.chain.estimate_gas, tx, block, overrides))
+        return fmt.hq(await self._run_call("estimate_gas", tx, block, overrides))
 
     # -- transactions --------------------------------------------------------------------------------
     def eth_sendRawTransaction(self, raw: Any) -> str:
@@ -416,23 +466,26 @@ class EthApi:
         return self._block_json(ref, full_txs)
 
     def _pending_block(self) -> Any:
-        """The block this node would propose next: head + 1 with the pool's executable transactions
-        (nonce order per sender, higher tip first), executed on the head state. Cached until the head or
-        the pool's selection changes."""
+        return self._pending()[0]
+
+    def _pending(self) -> tuple[Any, Any]:
+        """(block, state overlay) this node would propose next: head + 1 with the pool's executable
+        transactions (nonce order per sender, higher tip first), executed on the head state. Cached until
+        the head or the pool's selection changes; the overlay holds the pending state's trie nodes."""
         head = self.chain.head
         select = getattr(self.b.txpool, "pending_transactions", None)
         txs = list(select()) if callable(select) else []
         key = (head.hash, tuple(tx.hash for tx in txs))
         cached = self._pending_cache
         if cached is not None and cached[0] == key:
-            return cached[1]
+            return cached[1], cached[2]
         coinbase = self.b.coinbase or head.coinbase
         timestamp = max(head.timestamp + 1, int(time.time()))
         builder = self.chain.open_block(coinbase, timestamp, head.extra_data)
         builder.add(txs, time.monotonic() + _PENDING_BUILD_SECONDS)
         block = builder.finish()
-        self._pending_cache = (key, block)
-        return block
+        self._pending_cache = (key, block, builder.overlay)
+        return block, builder.overlay
 
     def eth_getBlockByHash(self, block_hash: Any, full: Any = False) -> dict[str, Any] | None:
         return self._block_json(P.BlockRef(hash=P.hash32(block_hash, "block hash")),
@@ -593,7 +646,7 @@ class EthApi:
         return fmt.hd(self.b.coinbase)
 
     def eth_baseFee(self) -> str:
-        return "0x0"  # the next block's base fee: fixed at 0 (free-gas network, a consensus rule)
+        return fmt.hq(self._base_fee)  # the next block's base fee: fixed by genesis (a consensus rule)
 
     def eth_blobBaseFee(self) -> str:
         """The next block's blob base fee (EIP-4844 formula; this chain carries no blobs, so 1 wei)."""
@@ -665,7 +718,7 @@ class EthApi:
             parsed.append((address, P.address(address), [self._slot(k) for k in slots]))
         if total > _MAX_STORAGE_VALUES:
             raise InvalidParams(f"too many slots (max {_MAX_STORAGE_VALUES})")
-        state = self.chain.state_at(self._header(P.block_ref(block)))
+        state = self._state(P.block_ref(block))
         return {
             address: ["0x" + state.get_storage(addr, k).to_bytes(32, "big").hex() for k in keys]
             for address, addr, keys in parsed
@@ -684,11 +737,11 @@ class EthApi:
 
     async def eth_createAccessList(self, tx: Any, block: Any = None, overrides: Any = None) -> dict[str, Any]:
         args = P.call_args(tx)
-        header = self._header(P.block_ref(block))
+        chain, header = await self._state_view_async(P.block_ref(block))
         ov = self._override_dict(P.state_overrides(overrides))
         try:
             found, gas_used, _revert, error = await asyncio.to_thread(
-                self.chain.create_access_list, self._call_dict(args), header, ov
+                chain.create_access_list, self._call_dict(args), header, ov
             )
         except CallFailed as exc:
             raise ServerError(str(exc)) from None
@@ -723,7 +776,7 @@ class EthApi:
             if not isinstance(ov, dict):
                 raise InvalidParams("invalid blockOverrides: expected object")
             overrides: dict[str, Any] = {}
-            for key in ("number", "time", "gasLimit"):
+            for key in ("number", "time", "gasLimit", "baseFeePerGas"):
                 if ov.get(key) is not None:
                     overrides[key] = P.quantity(ov[key], f"blockOverrides.{key}")
             if ov.get("feeRecipient") is not None:
@@ -742,7 +795,8 @@ class EthApi:
         header = self._header(P.block_ref(block))
         try:
             results = await asyncio.to_thread(
-                self.chain.simulate, blocks, header, bool(payload.get("validation"))
+                self.chain.simulate, blocks, header, bool(payload.get("validation")),
+                bool(payload.get("traceTransfers")),
             )
         except CallFailed as exc:
             raise RpcError(-32000, str(exc)) from None
@@ -762,6 +816,7 @@ class EthApi:
                 "status": fmt.hq(c["status"]),
                 "returnData": fmt.hd(c["output"]),
                 "gasUsed": fmt.hq(c["gasUsed"]),
+                "maxUsedGas": fmt.hq(c["maxUsedGas"]),  # before the refund: the gas limit it needs
             }
             if c["status"]:
                 logs = []
@@ -812,12 +867,16 @@ class EthApi:
         if args.to is not None:
             fields["to"] = to_checksum_address(args.to)
         if args.gas_price is not None or args.type in (0, 1):
-            fields["gasPrice"] = args.gas_price or 0
+            fields["gasPrice"] = args.gas_price if args.gas_price is not None else self._base_fee
             if args.type == 1 or (args.access_list and args.type is None):
                 fields["type"] = 1
         else:
-            fields["maxFeePerGas"] = args.max_fee_per_gas or 0
-            fields["maxPriorityFeePerGas"] = args.max_priority_fee_per_gas or 0
+            tip = args.max_priority_fee_per_gas or 0
+            fields["maxPriorityFeePerGas"] = tip
+            # geth's default cap: twice the base fee plus the tip (the base fee never moves here anyway)
+            fields["maxFeePerGas"] = (
+                args.max_fee_per_gas if args.max_fee_per_gas is not None else 2 * self._base_fee + tip
+            )
             fields["type"] = 2
         if args.access_list or fields.get("type") in (1, 2):
             fields["accessList"] = [
@@ -859,10 +918,15 @@ class EthApi:
         if not isinstance(typed_data, dict):
             raise InvalidParams("invalid typed data: expected object")
         try:
+            _check_fixed_arrays(typed_data)
             message = encode_typed_data(full_message=typed_data)
         except Exception as exc:
             raise InvalidParams(f"invalid typed data: {exc}") from None
         return fmt.hd(bytes(Account.sign_message(message, key).signature))
+
+    def eth_signTypedData(self, address: Any, typed_data: Any) -> str:
+        """geth's name for the same signature (web3.py's ``sign_typed_data`` calls it)."""
+        return self.eth_signTypedData_v4(address, typed_data)
 
     async def _signed(self, tx: Any) -> bytes:
         if not isinstance(tx, dict):
@@ -886,7 +950,7 @@ class EthApi:
     # -- registration --------------------------------------------------------------------------------
     def register(self, d: Dispatcher) -> None:
         """Register every public method; dev-only methods only when dev keys are configured."""
-        dev_only = {"eth_sendTransaction", "eth_sign", "eth_signTransaction", "eth_signTypedData_v4"}
+        dev_only = {"eth_sendTransaction", "eth_sign", "eth_signTransaction", "eth_signTypedData_v4", "eth_signTypedData"}
         consensus_only = {"qbft_proposeValidatorVote", "qbft_discardValidatorVote", "qbft_getPendingVotes"}
         namespaces = ("eth_", "net_", "web3_", "qbft_", "txpool_")
         for name in dir(self):

@@ -2,7 +2,8 @@
 
 Our node seals a block whenever its pool holds transactions (polled every 50 ms, timestamps advance one
 second per block), so clients that wait for receipts or poll filters see blocks arrive as on a live
-chain. anvil runs with zero fees (as our chain) and mines each transaction at once.
+chain. Our node runs with the fixed base fee of new networks (``network init``'s default), so the clients'
+default fee logic is what is tested; anvil starts at the same base fee and mines each transaction at once.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from dataclasses import dataclass
 import pytest
 from eth_account import Account
 
-from tests.anvil import ANVIL_KEY, ZERO_FEE_FLAGS, require_anvil, running_anvil
+from co3chain.chain.genesis import DEFAULT_FIXED_BASE_FEE
+from tests.anvil import ANVIL_KEY, require_anvil, running_anvil
 from tests.rpc.conftest import USER_KEYS, start_node
 
 
@@ -44,7 +46,7 @@ def _auto_seal(node, stop: threading.Event) -> None:
 @pytest.fixture(scope="module", params=["co3chain", "anvil"])
 def endpoint(request: pytest.FixtureRequest) -> Iterator[Endpoint]:
     if request.param == "co3chain":
-        node, stop_node = start_node()
+        node, stop_node = start_node(base_fee=DEFAULT_FIXED_BASE_FEE)
         stop = threading.Event()
         t = threading.Thread(target=_auto_seal, args=(node, stop), daemon=True)
         t.start()
@@ -56,5 +58,10 @@ def endpoint(request: pytest.FixtureRequest) -> Iterator[Endpoint]:
             stop_node()
     else:
         require_anvil()
-        with running_anvil(*ZERO_FEE_FLAGS) as url:
+        with running_anvil("--block-base-fee-per-gas", str(DEFAULT_FIXED_BASE_FEE)) as url:
             yield Endpoint("anvil", url, url.replace("http://", "ws://"), ANVIL_KEY)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # web3's module_testing (imported by test_web3py_ethmodule.py) marks its async suite with it
+    config.addinivalue_line("markers", "asyncio: web3.py's async module tests (not run here)")

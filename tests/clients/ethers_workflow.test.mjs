@@ -35,10 +35,25 @@ test("estimate gas", async () => {
   assert.ok(gas > 21000n);
 });
 
-test("default send and receipt", async () => {
+test("fee data gives EIP-1559 fees (non-zero base fee)", async () => {
+  const fees = await provider.getFeeData();
+  assert.ok(fees.maxFeePerGas !== null && fees.maxFeePerGas > 0n, `maxFeePerGas ${fees.maxFeePerGas}`);
+  assert.ok(fees.maxPriorityFeePerGas !== null);
+});
+
+test("Wallet.sendTransaction without fees sends type 2 and is mined", async () => {
+  const tx = await wallet.sendTransaction({ to: OTHER, value: 1n });
+  assert.equal(tx.type, 2);
+  const receipt = await tx.wait();
+  assert.equal(receipt.status, 1);
+  assert.equal(receipt.type, 2);
+});
+
+test("default send and receipt (type 2)", async () => {
   const tx = await counter.increment(1);
   const receipt = await tx.wait();
   assert.equal(receipt.status, 1);
+  assert.equal(receipt.type, 2);
   const parsed = receipt.logs.map((l) => counter.interface.parseLog(l));
   assert.equal(parsed[0].name, "Incremented");
   assert.equal(parsed[0].args.value, 1n);

@@ -62,6 +62,11 @@ def steps(cast: Cast, ctx: dict[str, Any]) -> list[tuple[str, Callable[[], None]
         assert receipt["type"] == "0x2"
         ctx["tx"] = receipt["transactionHash"]
 
+    def send_value() -> None:  # a plain transfer without fee flags: type 2, paying the base fee
+        receipt = cast.send("0x" + "ab" * 20, "--value", "1")
+        assert receipt["type"] == "0x2" and receipt["status"] == "0x1"
+        assert int(receipt["effectiveGasPrice"], 16) >= int(cast("base-fee")) > 0
+
     def send_legacy() -> None:
         assert cast.send("--legacy", ctx["addr"], "increment(uint256)", "1")["type"] == "0x0"
 
@@ -131,7 +136,7 @@ def steps(cast: Cast, ctx: dict[str, Any]) -> list[tuple[str, Callable[[], None]
         assert tx_hash in out and ctx["addr"].lower() in out.lower(), out[-500:]
 
     return [
-        ("deploy", deploy), ("call", call), ("estimate", estimate), ("send default", send_default),
+        ("deploy", deploy), ("call", call), ("estimate", estimate), ("send default", send_default), ("send value", send_value),
         ("send legacy", send_legacy), ("send --access-list", send_access_list), ("send type 1", send_type1),
         ("receipt", receipt), ("tx and raw tx", tx), ("logs", logs), ("blocks incl. pending", blocks),
         ("storage and proof", storage_and_proof), ("access-list", access_list), ("fees", fees),

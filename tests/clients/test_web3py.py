@@ -47,6 +47,11 @@ def test_default_transaction_is_eip1559(w3: Web3, counter: Any) -> None:
     receipt = w3.eth.wait_for_transaction_receipt(h, timeout=20)
     assert receipt.status == 1 and receipt.type == 2
     assert w3.eth.get_transaction(h)["type"] == 2
+    # a plain value transfer without fees too, paying the (non-zero) base fee
+    h = w3.eth.send_transaction({"to": Web3.to_checksum_address("0x" + "ab" * 20), "value": 1})
+    receipt = w3.eth.wait_for_transaction_receipt(h, timeout=20)
+    assert receipt.status == 1 and receipt.type == 2 and receipt.effectiveGasPrice > 0
+    assert w3.eth.gas_price > 0  # web3.py's own EthModuleTest asserts this
 
 
 def test_estimate_gas_and_each_tx_type(w3: Web3, counter: Any) -> None:
@@ -56,7 +61,7 @@ def test_estimate_gas_and_each_tx_type(w3: Web3, counter: Any) -> None:
     for fields in (
         {"gasPrice": w3.eth.gas_price},
         {"gasPrice": w3.eth.gas_price, "accessList": access_list},
-        {"maxFeePerGas": w3.eth.max_priority_fee, "maxPriorityFeePerGas": w3.eth.max_priority_fee,
+        {"maxFeePerGas": 2 * w3.eth.gas_price, "maxPriorityFeePerGas": w3.eth.max_priority_fee,
          "accessList": access_list},
     ):
         tx = {"from": acct, "to": counter.address, "data": data, **fields}

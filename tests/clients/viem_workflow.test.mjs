@@ -43,6 +43,14 @@ test("estimate gas", async () => {
   assert.ok(gas > 21000n);
 });
 
+test("sendTransaction without fees is EIP-1559 and mined", async () => {
+  const hash = await wallet.sendTransaction({ to: OTHER, value: 1n });
+  const receipt = await client.waitForTransactionReceipt({ hash, pollingInterval: 100 });
+  assert.equal(receipt.status, "success");
+  assert.equal(receipt.type, "eip1559");
+  assert.ok(receipt.effectiveGasPrice > 0n);
+});
+
 test("default write is EIP-1559", async () => {
   const hash = await wallet.writeContract({ address, abi, functionName: "increment", args: [1n] });
   const receipt = await client.waitForTransactionReceipt({ hash, pollingInterval: 100 });

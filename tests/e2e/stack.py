@@ -6,7 +6,8 @@ deployed on it with ``deploy_suite`` (hub with 3 oracle signers, threshold 2), `
 co-signers, the same cluster layout the anvil oracle tests use).
 
 Why real processes and our node instead of anvil: QBFT block format (extraData > 32 bytes), zero gas price
-(citizens, relayer and oracle submitter hold no Ether), 1 s block period and restarts of the node process
+with one validator (citizens, relayer and oracle submitter hold no Ether; with more validators `network up`
+makes a fixed-base-fee network and they get gas money from a PA; citizens never need any), 1 s block period and restarts of the node process
 only show up this way. Every wait has a hard timeout; :func:`running_stack` always stops every process.
 """
 
@@ -264,6 +265,19 @@ def start_node(workdir: Path, config_extra: str = "") -> tuple[NodeProcess, str]
     return node, Account.from_key(key).address
 
 
+def fund_from_validator(node: localnet.LocalNode, url: str, accounts: list[str]) -> None:
+    """Gas money for ``accounts`` from ``node``'s validator key (``co3chain accounts fund``'s transfer);
+    nothing to do on a free-gas network."""
+    from co3chain.keys import load_private_key, read_password
+    from co3chain.node.accounts_cli import DEFAULT_GAS_MONEY, send_gas_money
+
+    if int(localnet.rpc_call(url, "eth_gasPrice"), 16) == 0:
+        return
+    key = load_private_key(node.dir / "key.json", read_password(node.dir / "password"))
+    for account in accounts:
+        send_gas_money(url, account, DEFAULT_GAS_MONEY, key)
+
+
 class LocalNetwork:
     """``co3chain network up --validators N`` / ``network down`` run through the CLI, as an operator would."""
 
@@ -340,6 +354,9 @@ def running_stack(workdir: Path, *, validators: int = 1, batch_size: int = 25,
             net = LocalNetwork(workdir / "net", validators)
             api_rpc, oracle_rpc = net.urls[0], net.urls[1]
             validator_set = net.validators
+            # `network up` makes a fixed-base-fee network: the PA officer, the relayer and the oracle
+            # submitter get gas money from a funded PA (node 1's validator), as a joining PA would
+            fund_from_validator(net.nodes[0], api_rpc, [PA_ACCOUNT.address, RELAYER.address, SUBMITTER.address])
         w3 = qbft_compatible(Web3(HTTPProvider(api_rpc, request_kwargs={"timeout": 30})))
         manifest = deploy_suite(w3, PA_ACCOUNT, oracle_signers=SIGNERS, oracle_threshold=2,
                                 validators=validator_set, relayer=RELAYER.address, network="co3chain-e2e",

@@ -62,7 +62,8 @@ def test_four_validators_finalize_and_gossip_txs(net: Network) -> None:
     # a transaction sent to node4 is gossiped, included by whichever proposer, and visible on node1
     sender = Account.from_key(_key(net, 0))
     nonce = int(net.call(3, "eth_getTransactionCount", sender.address, "pending"), 16)
-    tx = sender.sign_transaction({"to": "0x" + "11" * 20, "value": 12345, "gas": 21000, "gasPrice": 0,
+    price = int(net.call(3, "eth_gasPrice"), 16)  # the fixed base fee of new networks (validators are funded)
+    tx = sender.sign_transaction({"to": "0x" + "11" * 20, "value": 12345, "gas": 21000, "gasPrice": price,
                                   "nonce": nonce, "chainId": 4242})
     tx_hash = net.call(3, "eth_sendRawTransaction", "0x" + bytes(tx.raw_transaction).hex())
     receipt = wait_until(lambda: net.call(0, "eth_getTransactionReceipt", tx_hash), WAIT, "receipt on node1")
