@@ -27,6 +27,7 @@ from typing import Any
 
 from eth_account import Account
 from eth_utils import keccak
+from web3.logs import DISCARD
 
 from co3chain.budget.deploy import deploy_budget
 from co3chain.budget.rule import compute_outcome, selection_mask
@@ -147,7 +148,7 @@ class BudgetStep:
             pb, "createRound",
             [area_id, PARK_BUDGET, start, end, 0, 0, keccak(text="Parco del Valentino budget 2027"), projects],
             "opening the park's budget round")
-        self.round_id = int(pb.events.RoundCreated().process_receipt(receipt)[0]["args"]["roundId"])
+        self.round_id = int(pb.events.RoundCreated().process_receipt(receipt, errors=DISCARD)[0]["args"]["roundId"])
         self.say(f"budget round #{self.round_id}: {len(PROJECTS)} projects, {PARK_BUDGET // TOKEN} CO3, "
                  f"approval ballots from {start} to {end}")
         return end
@@ -177,7 +178,7 @@ class BudgetStep:
         end = int(pb.functions.getRound(self.round_id).call()[6])
         d.clock.advance_past(end)
         receipt = d.sender.call_fn(pb, "finalize", [self.round_id], "finalizing the budget round")
-        mask = int(pb.events.RoundFinalized().process_receipt(receipt)[0]["args"]["fundedMask"])
+        mask = int(pb.events.RoundFinalized().process_receipt(receipt, errors=DISCARD)[0]["args"]["fundedMask"])
         approvals = [sum(1 for chosen in APPROVALS if i in chosen) for i in range(len(PROJECTS))]
         expected = compute_outcome(PARK_BUDGET, approvals, [cost * TOKEN for _, cost in PROJECTS])
         if mask != expected.funded_mask:
