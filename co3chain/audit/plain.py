@@ -355,7 +355,7 @@ def build_verdict(report: AuditReport, names: Mapping[str, str] | None = None, t
     """The plain-language verdict of ``report`` (names: lower-case address → name)."""
     names = {k.lower(): v for k, v in (names or report.names or {}).items()}
     builder: Callable[..., Verdict] = {"proposal": _proposal_verdict, "chain": _chain_verdict,
-                                         "ballot": _ballot_verdict}.get(
+                                         "ballot": _ballot_verdict, "budget": _budget_verdict}.get(
         report.audit, _contracts_verdict)
     verdict = builder(report, names, tz)
     verdict.causes = group_causes(report, names)
@@ -472,6 +472,36 @@ def _ballot_verdict(report: AuditReport, names: Mapping[str, str], tz: str) -> V
                f"({st.get('voters', 0)} voters; only the last ballot of each voter counts).") if counts is not None else None
     return Verdict(report.passed, headline, outcome, outcome_label="What the election's count says",
                    checked=[c["check"] for c in report.checked])
+
+
+def _budget_verdict(report: AuditReport, names: Mapping[str, str], tz: str) -> Verdict:
+    """A participatory-budget round: ballots recounted, the published rule re-applied, payments followed."""
+    st = report.stats
+    rid = report.subject.get("roundId", "?")
+    ballots = st.get("ballots", 0)
+    checked = [f"each of the {ballots} ballot(s): signed by a citizen eligible at the round's snapshot, once",
+               "the approvals per project, recounted from the ballots and compared with the contract's",
+               "the outcome, computed again with the published rule (most approvals first, funded while the "
+               "budget lasts)"]
+    if "paid" in st:
+        checked.append("every project's state and every tranche the treasury paid, from the events")
+    funded = st.get("recordedFunded")
+    if not report.passed:
+        headline = "Audit failed."
+    elif funded is None:
+        headline = (f"Audit passed: the {ballots} ballot(s) of budget round {rid} so far are valid and counted "
+                    "correctly; the round has no final outcome yet.")
+    else:
+        headline = (f"Audit passed: budget round {rid} was decided by its {ballots} ballot(s) exactly as the "
+                    "published rule says, and the treasury paid only what that decision allows.")
+    outcome = None
+    if funded is not None:
+        projects = ", ".join(f"#{i}" for i in funded) or "none"
+        outcome = f"Funded projects: {projects}; allocated {st.get('recordedSpent', '0')} (token base units)."
+    elif "expectedFunded" in st:
+        outcome = (f"If voting ended now: projects {', '.join(f'#{i}' for i in st['expectedFunded']) or 'none'} "
+                   f"would be funded ({st.get('expectedSpent', '0')} base units).")
+    return Verdict(report.passed, headline, outcome, outcome_label="What the round decided", checked=checked)
 
 
 def _contracts_verdict(report: AuditReport, names: Mapping[str, str], tz: str) -> Verdict:
@@ -600,7 +630,7 @@ def _table(data: Mapping[str, Any], tz: str, names: Mapping[str, str]) -> str:
 
 _TITLES = {"proposal": "Audit of a proposal's result", "chain": "Audit of the chain",
            "contracts": "Audit of the contracts and their powers", "powers": "Audit of who holds power",
-           "ballot": "Audit of a secret election"}
+           "ballot": "Audit of a secret election", "budget": "Audit of a participatory-budget round"}
 
 
 def render_html(report: AuditReport, verdict: Verdict | None = None, tz: str | None = None,

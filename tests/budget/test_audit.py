@@ -102,6 +102,9 @@ def test_unknown_round_and_cli(suite: BudgetSuite, finished_round: int, tmp_path
                                               str(manifest)])
     assert ok.exit_code == 0, ok.output
     assert "PASS" in ok.output.upper()
+    # the plain verdict a PA clerk reads names the round and what was checked (it used to read "Audit passed: .")
+    assert f"Audit passed: budget round {finished_round} was decided by its" in ok.output
+    assert "exactly as the published rule says" in ok.output
     missing = CliRunner().invoke(audit_cli.audit, ["budget", "42", "--rpc", "http://x", "--manifest", str(manifest)])
     assert missing.exit_code == 2 and "missing-round" in missing.output
 
