@@ -96,6 +96,7 @@ from co3chain.node.seal_book import (
     BadAnnouncement,
     SealBook,
     form_of,
+    speaks_seals,
     with_form,
 )
 from co3chain.node.sync import ChainSync, ValidatorSetIndex
@@ -477,7 +478,8 @@ class QbftDriver:
         if self.seal_book.add_seals(header, ann.round, ann.seals[:limit]):
             self._spawn(self._store_form(ann.height))
         ours = self.seal_book.form(header)
-        if ours is not None and (ours.round, ours.seals) != (ann.round, ann.seals) and self.p2p.running:
+        if (ours is not None and (ours.round, ours.seals) != (ann.round, ann.seals) and self.p2p.running
+                and speaks_seals(peer.client_id)):
             # the sender stores a form that ours beats (ours merged theirs): tell it ours
             with contextlib.suppress(Exception):
                 self.p2p.send_consensus(peer, Announcement(ann.height, ours.round, ours.seals).encode())
@@ -504,7 +506,8 @@ class QbftDriver:
         if not self.p2p.running:
             return
         form = form_of(header.extra_data)
-        self.p2p.broadcast_consensus(Announcement(header.block_number, form.round, form.seals).encode())
+        older = [p for p in self.p2p.peers if not speaks_seals(p.client_id)]
+        self.p2p.broadcast_consensus(Announcement(header.block_number, form.round, form.seals).encode(), older)
 
     def _after_import(self, header: Any) -> None:
         """Learn an imported block's seals (and early COMMITs), fix its form if needed, announce it."""

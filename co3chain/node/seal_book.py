@@ -59,6 +59,16 @@ MAX_ANNOUNCED_SEALS = 256
 MAX_ROUND = 2**16
 
 
+#: Capability word in a peer's HELLO client id (:class:`co3chain.p2p.P2PConfig`) for "understands SEALS_CODE".
+SEALS_CAPABILITY = "seals"
+
+
+def speaks_seals(client_id: str) -> bool:
+    """Does a peer with this HELLO client id understand seal announcements? (Older nodes ban the sender of
+    an unknown consensus code, so a rolling upgrade must not send them one.)"""
+    return SEALS_CAPABILITY in client_id.split()[1:]
+
+
 class BadAnnouncement(ValueError):
     """A seal announcement is not canonical RLP of ``[height, round, [seal...]]`` within the bounds."""
 

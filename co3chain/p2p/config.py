@@ -45,7 +45,10 @@ class P2PConfig:
     max_blocks_per_request: int = 256
     max_concurrent_block_requests: int = 4
     stream_buffer: int = 1 * MIB
-    client_id: str = "co3chain/0.1"
+    #: Sent in HELLO. Words after the name are capabilities: ``seals`` = understands co3chain seal
+    #: announcements (:mod:`co3chain.node.seal_book`); nodes send those only to peers that list it, since an
+    #: older node would treat the unknown message code as misbehaviour and ban the sender mid-upgrade.
+    client_id: str = "co3chain/0.1 seals"
 
     def __post_init__(self) -> None:
         if self.max_frame_size < 1024:

@@ -142,3 +142,13 @@ def test_seal_block_helper_matches_the_book(chain: NodeChain) -> None:
     book = SealBook()
     book.add_stored(resealed.header)
     assert book.form(resealed.header) == SealForm(0, tuple(_seals(resealed.header, KEYS[:3], 0)))
+
+
+def test_announcements_only_for_peers_that_list_the_capability() -> None:
+    from co3chain.node.seal_book import speaks_seals
+    from co3chain.p2p import P2PConfig
+
+    assert speaks_seals(P2PConfig().client_id)
+    assert not speaks_seals("co3chain/0.1")  # a node from before seal announcements would ban the sender
+    assert not speaks_seals("seals")
+    assert speaks_seals("co3chain/0.2 other seals")
