@@ -20,9 +20,9 @@ The node's CPU time per transaction (``/proc``) is printed for both chains: on a
 the load-robust figure for comparing two versions of the node.
 
 Measured 2026-12-02 on the 2 shared cores (load average 10-15 from other jobs: absolute figures are low
-and noisy), 3,000 transfers, six side-by-side runs: co3chain 211-632 tx/s against anvil 899-1,923 tx/s,
-ratio 0.15-0.70 (one run at 0.70, the others 0.15-0.33); node CPU ~900-1,130 µs per transaction (the
-tree before issue 18's single-node work: ~1,100-1,360 µs), anvil ~200 µs. Profile, history and the
+and noisy), 3,000 transfers, nine side-by-side runs: co3chain 211-765 tx/s against anvil 899-2,442 tx/s,
+ratio 0.15-0.70 (final code: 0.47, 0.28, 0.61); node CPU ~815-835 µs per transaction with the final code
+(the tree before issue 18's single-node work: ~1,100-1,360 µs), anvil ~200 µs. Profile, history and the
 reasons behind the remaining gap: docs/performance.md.
 """
 
