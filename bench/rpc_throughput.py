@@ -16,10 +16,14 @@ Unthrottled (default) measures the maximum sustained rate: the whole batch is of
 latency figures then include queueing behind earlier blocks. ``--rate R`` offers R tx/s (open loop) and
 measures latency at that load.
 
-Measured 2026-12-02 on the 2 shared cores (load average 9-13 from other jobs: absolute figures are low
-and noisy), 3,000 transfers: revm engine 290-449 tx/s, py-evm engine 340 tx/s (same code otherwise),
-anvil 1,098-1,566 tx/s in the same runs: ratio 0.19-0.41. Node-side, ~30 % of the CPU goes to
-``eth_sendRawTransaction`` admission (sender recovery, decoding, pool) and ~27 % to block execution.
+The node's CPU time per transaction (``/proc``) is printed for both chains: on a shared machine it is
+the load-robust figure for comparing two versions of the node.
+
+Measured 2026-12-02 on the 2 shared cores (load average 10-15 from other jobs: absolute figures are low
+and noisy), 3,000 transfers, nine side-by-side runs: co3chain 211-765 tx/s against anvil 899-2,442 tx/s,
+ratio 0.15-0.70 (final code: 0.47, 0.28, 0.61); node CPU ~815-835 µs per transaction with the final code
+(the tree before issue 18's single-node work: ~1,100-1,360 µs), anvil ~200 µs. Profile, history and the
+reasons behind the remaining gap: docs/performance.md.
 """
 
 from __future__ import annotations

@@ -87,6 +87,8 @@ class _Entry:
     seq: int  # arrival order: FIFO among equal prices
     size: int = 0
     added_at: float = 0.0
+    #: ``tx.hash`` taken once (a legacy transaction re-encodes and re-hashes on every access)
+    hash: bytes = b""
 
     @property
     def fee_cap(self) -> int:
@@ -297,7 +299,7 @@ class TxPool:
             if old is not None:
                 self._drop(old)
                 txs = self._by_sender.setdefault(sender, {})
-            entry = _Entry(tx, sender, next(self._seq), size, now)
+            entry = _Entry(tx, sender, next(self._seq), size, now, tx_hash)
             txs[tx.nonce] = entry
             self._by_hash[tx_hash] = entry
             self._bytes += size
@@ -341,7 +343,7 @@ class TxPool:
 
     def _drop(self, entry: _Entry) -> None:
         """Remove one entry (lock held)."""
-        if self._by_hash.pop(entry.tx.hash, None) is None:
+        if self._by_hash.pop(entry.hash, None) is None:
             return
         self._bytes -= entry.size
         txs = self._by_sender.get(entry.sender, {})
@@ -482,7 +484,7 @@ class TxPool:
             while heap:
                 _, _, sender, i = heapq.heappop(heap)
                 entry = queues[sender][i]
-                if entry.tx.hash in exclude:
+                if entry.hash in exclude:
                     offer(sender, i + 1)
                     continue
                 if remaining is not None:
@@ -525,5 +527,5 @@ class TxPool:
             senders &= set(self._by_sender)
             for sender in senders:
                 nonce = self._state_nonce(sender)
-                stale = [e.tx.hash for n, e in self._by_sender[sender].items() if n < nonce]
+                stale = [e.hash for n, e in self._by_sender[sender].items() if n < nonce]
                 self.remove(stale)

@@ -129,12 +129,32 @@ class Dispatcher:
             if len(payload) > self.max_batch:
                 return _error(None, LIMIT_EXCEEDED, f"batch too large: {len(payload)} > {self.max_batch}")
             responses = []
-            for item in payload:
-                resp = await self.handle_one(item, ctx)
+            i = 0
+            while i < len(payload):
+                j = i
+                while j < len(payload) and self._on_intake_lane(payload[j]):
+                    j += 1
+                if j > i:
+                    # a run of intake-lane calls (eth_sendRawTransaction): queued together, in order,
+                    # so the intake thread takes the whole run in one wake-up
+                    outs = await asyncio.gather(*(self.handle_one(item, ctx) for item in payload[i:j]))
+                    responses.extend(r for r in outs if r is not None)
+                    i = j
+                    continue
+                resp = await self.handle_one(payload[i], ctx)
                 if resp is not None:
                     responses.append(resp)
+                i += 1
             return responses or None
         return await self.handle_one(payload, ctx)
+
+    def _on_intake_lane(self, req: Any) -> bool:
+        """Whether batch item ``req`` is a call the dispatcher hands to an :class:`IntakeLane`."""
+        if not isinstance(req, dict):
+            return False
+        name = req.get("method")
+        m = self._methods.get(name) if isinstance(name, str) else None
+        return m is not None and not m.is_async and isinstance(self.offload.get(name), IntakeLane)
 
     async def handle_one(self, req: Any, ctx: CallContext) -> dict[str, Any] | None:
         if not isinstance(req, dict):

@@ -50,6 +50,8 @@ class IntakeLane:
             raise ValueError("IntakeLane needs max_pending >= 1")
         self.max_pending = max_pending
         self.busy_refusals = 0
+        #: wake-ups of the intake thread (each ran every call waiting at that moment)
+        self.batches = 0
         self._items: list[_Item] = []
         self._inflight = 0
         self._cv = threading.Condition()
@@ -86,6 +88,7 @@ class IntakeLane:
                 if not self._items:
                     return
                 batch, self._items = self._items, []
+                self.batches += 1
             self._run_batch(batch)
 
     def _run_batch(self, batch: list[_Item]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from typing import Any
 
 import pytest
 
@@ -110,3 +111,41 @@ def test_shutdown_finishes_queued_calls_then_refuses() -> None:
             await lane.run(lambda: None)
 
     asyncio.run(main())
+
+
+def test_a_batch_of_raw_transactions_reaches_the_lane_in_order_and_together() -> None:
+    lane = IntakeLane()
+    d = Dispatcher()
+    seen: list[str] = []
+    gate = threading.Event()
+
+    def intake(raw: str) -> str:
+        gate.wait(5)  # the first call holds the thread until the whole batch is queued
+        seen.append(raw)
+        if raw == "0x05":
+            raise RpcError(-32000, "nonce too low")
+        return raw + "ok"
+
+    d.register("eth_sendRawTransaction", intake)
+    d.register("eth_chainId", lambda: "0x1")
+    d.offload["eth_sendRawTransaction"] = lane
+    items = [{"jsonrpc": "2.0", "id": i, "method": "eth_sendRawTransaction", "params": [f"0x{i:02x}"]} for i in range(8)]
+    items.insert(4, {"jsonrpc": "2.0", "id": "c", "method": "eth_chainId"})
+    items.append({"jsonrpc": "2.0", "method": "eth_sendRawTransaction", "params": ["0x99"]})  # notification
+
+    async def main() -> Any:
+        task = asyncio.create_task(d.handle_payload(items, CallContext("http")))
+        await asyncio.sleep(0.1)
+        gate.set()
+        return await task
+
+    try:
+        out = asyncio.run(main())
+    finally:
+        lane.shutdown()
+    assert seen == [f"0x{i:02x}" for i in range(8)] + ["0x99"]
+    assert [r["id"] for r in out] == [0, 1, 2, 3, "c", 4, 5, 6, 7]  # request order, notification omitted
+    assert out[6]["error"] == {"code": -32000, "message": "nonce too low"}
+    assert out[4]["result"] == "0x1" and out[0]["result"] == "0x00ok"
+    # first run: one call, then the rest of that run together; second run (after eth_chainId) together
+    assert lane.batches <= 4
