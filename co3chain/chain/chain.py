@@ -759,8 +759,8 @@ class NodeChain:
         given). Returns per block ``{"header", "calls": [{output, gasUsed, status, logs, reverted,
         error}], "tx_hashes"}``: the header carries the simulated state root, gas used, bloom and the roots
         of the simulated (unsigned) transactions and their receipts. ``validation`` checks given nonces.
-        ``trace_transfers`` adds every value transfer (top level and internal, dropped with a reverting
-        frame) to the call's logs as an ERC-7528 ``Transfer`` log from :data:`TRANSFER_LOG_EMITTER`, in
+        ``trace_transfers`` adds every value transfer (top level, internal calls and creations,
+        SELFDESTRUCT; dropped with a reverting frame) to the call's logs as an ERC-7528 ``Transfer`` log from :data:`TRANSFER_LOG_EMITTER`, in
         execution order with the real logs; receipts, blooms and roots leave them out, as the spec says.
         """
         from eth.exceptions import Revert
@@ -1145,8 +1145,39 @@ def _transfer_logging(base: type) -> type:
                     message.value.to_bytes(32, "big"),
                 )
 
-        cls = _TRANSFER_LOGGING[base] = type(f"TransferLogging{base.__name__}", (base,), {"__init__": __init__})
+        opcodes = dict(base.opcodes)
+        opcodes[_SELFDESTRUCT] = _SelfdestructTransferLog(base.opcodes[_SELFDESTRUCT])
+        cls = _TRANSFER_LOGGING[base] = type(
+            f"TransferLogging{base.__name__}", (base,), {"__init__": __init__, "opcodes": opcodes}
+        )
     return cls
+
+
+_SELFDESTRUCT = 0xFF
+
+
+class _SelfdestructTransferLog:
+    """SELFDESTRUCT that also logs the balance it moves to the beneficiary (``traceTransfers``)."""
+
+    def __init__(self, opcode: Any) -> None:
+        self.opcode = opcode
+        self.mnemonic = getattr(opcode, "mnemonic", "SELFDESTRUCT")
+        self.gas_cost = getattr(opcode, "gas_cost", 0)
+
+    def __call__(self, computation: Any) -> None:
+        contract = computation.msg.storage_address
+        balance = computation.state.get_balance(contract)
+        known = len(computation.beneficiaries)
+        try:
+            self.opcode(computation=computation)
+        finally:  # the opcode ends the frame by raising Halt; a beneficiary appended means it ran
+            if balance and len(computation.beneficiaries) > known:
+                computation.add_log_entry(
+                    TRANSFER_LOG_EMITTER,
+                    (TRANSFER_TOPIC, int.from_bytes(contract, "big"),
+                     int.from_bytes(computation.beneficiaries[-1], "big")),
+                    balance.to_bytes(32, "big"),
+                )
 
 
 def _call_header(header: QbftBlockHeader) -> QbftBlockHeader:

@@ -21,6 +21,9 @@ REVERTER = "0xc300000000000000000000000000000000000000"
 FORWARDER_CODE = "0x" + "6000600060006000346000355af150" + "602a60005260206000a000"
 #: revert(0, 0)
 REVERTER_CODE = "0x60006000fd"
+DESTRUCTOR = "0xc400000000000000000000000000000000000000"
+#: selfdestruct(SINK)
+DESTRUCTOR_CODE = "0x73" + SINK[2:] + "ff"
 
 
 def _word(address: str) -> str:
@@ -31,7 +34,8 @@ def _simulate(node: Node, to: str, value: int, data: str = "0x", trace: bool = T
     payload = {
         "blockStateCalls": [{
             "stateOverrides": {SENDER: {"balance": hex(10**18)}, FORWARDER: {"code": FORWARDER_CODE},
-                               REVERTER: {"code": REVERTER_CODE}},
+                               REVERTER: {"code": REVERTER_CODE},
+                               DESTRUCTOR: {"code": DESTRUCTOR_CODE, "balance": "0x64"}},
             "calls": [{"from": SENDER, "to": to, "value": hex(value), "input": data}],
         }],
         "traceTransfers": trace,
@@ -70,6 +74,12 @@ def test_a_reverted_inner_transfer_leaves_no_log(node: Node) -> None:
 def test_plain_transfer_and_zero_value(node: Node) -> None:
     assert _logs(_simulate(node, SINK, 5)) == [_transfer(SENDER, SINK, 5)]
     assert _logs(_simulate(node, SINK, 0)) == []
+
+
+def test_selfdestruct_moves_the_whole_balance_with_a_log(node: Node) -> None:
+    # the value sent in arrives first, then SELFDESTRUCT sends everything (100 + 5) to the beneficiary
+    assert _logs(_simulate(node, DESTRUCTOR, 5)) == [_transfer(SENDER, DESTRUCTOR, 5),
+                                                     _transfer(DESTRUCTOR, SINK, 105)]
 
 
 def test_max_used_gas_and_base_fee(node: Node) -> None:
