@@ -101,3 +101,36 @@ def test_simulated_block_carries_the_fixed_base_fee_when_validating() -> None:
         assert node.call("eth_simulateV1", override, "latest")[0]["baseFeePerGas"] == "0x7"
     finally:
         stop()
+
+
+def _error(node: Node, calls: list[dict[str, Any]], validation: bool = False, **block: Any) -> dict[str, Any]:
+    payload = {"blockStateCalls": [{"stateOverrides": {SENDER: {"balance": hex(10**6)}}, "calls": calls,
+                                    **block}], "validation": validation}
+    body = node.rpc("eth_simulateV1", payload, "latest")
+    assert "error" in body, body
+    return body["error"]
+
+
+def test_spec_error_codes(node: Node) -> None:
+    call = {"from": SENDER, "to": SINK}
+    assert _error(node, [{**call, "nonce": "0x5"}], validation=True)["code"] == -38011  # nonce too high
+    assert _error(node, [{**call, "value": hex(10**7)}])["code"] == -38014  # value beyond the balance
+    # with validation the gas is paid for: 21,000 × 100 wei is more than the balance
+    assert _error(node, [{**call, "gas": "0x5208", "gasPrice": "0x64"}], validation=True)["code"] == -38014
+    assert _error(node, [{**call, "gas": "0x100"}])["code"] == -38013  # intrinsic gas
+    assert _error(node, [{**call, "gas": hex(10**9)}], blockOverrides={"gasLimit": hex(10**6)})["code"] == -38015
+    ok = {"blockStateCalls": [{"calls": [{**call, "nonce": "0x0"}]}], "validation": True}
+    assert node.call("eth_simulateV1", ok, "latest")[0]["calls"][0]["status"] == "0x1"
+
+
+def test_base_fee_too_low_with_validation() -> None:
+    from tests.rpc.conftest import start_node
+
+    node, stop = start_node(base_fee=1000)
+    try:
+        call = {"from": SENDER, "to": SINK, "maxFeePerGas": "0x1"}
+        assert _error(node, [call], validation=True)["code"] == -38012
+        payload = {"blockStateCalls": [{"calls": [call]}]}  # without validation the base fee is 0
+        assert node.call("eth_simulateV1", payload, "latest")[0]["calls"][0]["status"] == "0x1"
+    finally:
+        stop()
