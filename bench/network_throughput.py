@@ -237,6 +237,7 @@ def run_config(validators: int, args: argparse.Namespace) -> list[dict[str, Any]
         nodes = localnet.create_network(
             net_dir, validators, chain_id=CHAIN_ID,
             rpc_port=free_port_block(validators), p2p_port=free_port_block(validators),
+            base_fee=0,  # free gas: the unfunded senders below sign at gas price 0 (figures stay comparable)
         )
         if args.erc20:
             add_token(net_dir, keys)

@@ -131,6 +131,14 @@ class CallFailed(ChainError):
     """eth_call/estimateGas failed without revert data (e.g. out of gas, invalid opcode, bad input)."""
 
 
+class SimulationError(CallFailed):
+    """An eth_simulateV1 input the spec gives its own error code for (``code``: -38010 … -38023)."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 class CallReverted(CallFailed):
     """Execution reverted; ``data`` holds the raw revert bytes (ABI ``Error(string)`` or custom error)."""
 
@@ -759,8 +767,8 @@ class NodeChain:
         given). Returns per block ``{"header", "calls": [{output, gasUsed, status, logs, reverted,
         error}], "tx_hashes"}``: the header carries the simulated state root, gas used, bloom and the roots
         of the simulated (unsigned) transactions and their receipts. ``validation`` checks given nonces.
-        ``trace_transfers`` adds every value transfer (top level and internal, dropped with a reverting
-        frame) to the call's logs as an ERC-7528 ``Transfer`` log from :data:`TRANSFER_LOG_EMITTER`, in
+        ``trace_transfers`` adds every value transfer (top level, internal calls and creations,
+        SELFDESTRUCT; dropped with a reverting frame) to the call's logs as an ERC-7528 ``Transfer`` log from :data:`TRANSFER_LOG_EMITTER`, in
         execution order with the real logs; receipts, blooms and roots leave them out, as the spec says.
         """
         from eth.exceptions import Revert
@@ -774,10 +782,12 @@ class NodeChain:
             ov = spec.get("blockOverrides") or {}
             number = _int(ov.get("number"), parent.block_number + 1)
             if number <= parent.block_number:
-                raise CallFailed(f"block numbers must increase: {number} after {parent.block_number}")
+                raise SimulationError(-38020, f"block numbers must increase: {number} after {parent.block_number}")
             timestamp = _int(ov.get("time"), parent.timestamp + 1)
             if timestamp < parent.timestamp:
-                raise CallFailed(f"block timestamps must not decrease: {timestamp} after {parent.timestamp}")
+                raise SimulationError(
+                    -38021, f"block timestamps must not decrease: {timestamp} after {parent.timestamp}"
+                )
             template = new_header(
                 parent,
                 block_number=number,
@@ -806,14 +816,30 @@ class NodeChain:
             for tx in spec.get("calls") or ():
                 sender = _opt_addr(tx.get("from")) or ZERO_ADDRESS
                 nonce = state.get_nonce(sender)
-                if tx.get("nonce") is not None and validation and _int(tx["nonce"], 0) != nonce:
-                    raise CallFailed(f"nonce mismatch for 0x{sender.hex()}: have {nonce}, given {tx['nonce']}")
+                given = _int(tx.get("nonce"), nonce) if tx.get("nonce") is not None else nonce
+                if validation and given != nonce:
+                    raise SimulationError(
+                        -38010 if given < nonce else -38011,
+                        f"nonce too {'low' if given < nonce else 'high'}: address 0x{sender.hex()}, "
+                        f"tx: {given} state: {nonce}",
+                    )
                 gas = _int(tx.get("gas"), 0) or min(template.gas_limit - used_total, self.call_gas_cap)
                 if used_total + gas > template.gas_limit:
-                    raise CallFailed("block gas limit exceeded by the block's calls")
+                    raise SimulationError(-38015, "block gas limit exceeded by the block's calls")
                 to = _opt_addr(tx.get("to")) or b""
                 value, data = _int(tx.get("value"), 0), _bytes(tx.get("data", tx.get("input")))
                 price = _int(tx.get("gasPrice", tx.get("maxFeePerGas")), 0)
+                if validation and price < template.base_fee_per_gas:
+                    raise SimulationError(
+                        -38012, f"max fee per gas less than block base fee: address 0x{sender.hex()}, "
+                        f"maxFeePerGas: {price}, baseFee: {template.base_fee_per_gas}",
+                    )
+                cost = value + (gas * price if validation else 0)
+                if state.get_balance(sender) < cost:
+                    raise SimulationError(
+                        -38014, f"insufficient funds for gas * price + value: address 0x{sender.hex()} have "
+                        f"{state.get_balance(sender)} want {cost}",
+                    )
                 access_list = [(bytes(x), [int(k) for k in ks]) for x, ks in tx.get("accessList") or ()]
                 if access_list:
                     unsigned = vm.get_transaction_builder().new_unsigned_access_list_transaction(
@@ -824,7 +850,7 @@ class NodeChain:
                         nonce=nonce, gas_price=price, gas=gas, to=to, value=value, data=data
                     )
                 if gas < unsigned.intrinsic_gas:
-                    raise CallFailed(f"intrinsic gas too low: have {gas}, want {unsigned.intrinsic_gas}")
+                    raise SimulationError(-38013, f"intrinsic gas too low: have {gas}, want {unsigned.intrinsic_gas}")
                 state.lock_changes()  # a new transaction: cold accounts and slots again (as VM.apply_transaction)
                 try:
                     comp = state.costless_execute_transaction(SpoofTransaction(unsigned, from_=sender))
@@ -1168,8 +1194,39 @@ def _transfer_logging(base: type) -> type:
                     message.value.to_bytes(32, "big"),
                 )
 
-        cls = _TRANSFER_LOGGING[base] = type(f"TransferLogging{base.__name__}", (base,), {"__init__": __init__})
+        opcodes = dict(base.opcodes)
+        opcodes[_SELFDESTRUCT] = _SelfdestructTransferLog(base.opcodes[_SELFDESTRUCT])
+        cls = _TRANSFER_LOGGING[base] = type(
+            f"TransferLogging{base.__name__}", (base,), {"__init__": __init__, "opcodes": opcodes}
+        )
     return cls
+
+
+_SELFDESTRUCT = 0xFF
+
+
+class _SelfdestructTransferLog:
+    """SELFDESTRUCT that also logs the balance it moves to the beneficiary (``traceTransfers``)."""
+
+    def __init__(self, opcode: Any) -> None:
+        self.opcode = opcode
+        self.mnemonic = getattr(opcode, "mnemonic", "SELFDESTRUCT")
+        self.gas_cost = getattr(opcode, "gas_cost", 0)
+
+    def __call__(self, computation: Any) -> None:
+        contract = computation.msg.storage_address
+        balance = computation.state.get_balance(contract)
+        known = len(computation.beneficiaries)
+        try:
+            self.opcode(computation=computation)
+        finally:  # the opcode ends the frame by raising Halt; a beneficiary appended means it ran
+            if balance and len(computation.beneficiaries) > known:
+                computation.add_log_entry(
+                    TRANSFER_LOG_EMITTER,
+                    (TRANSFER_TOPIC, int.from_bytes(contract, "big"),
+                     int.from_bytes(computation.beneficiaries[-1], "big")),
+                    balance.to_bytes(32, "big"),
+                )
 
 
 def _call_header(header: QbftBlockHeader) -> QbftBlockHeader:

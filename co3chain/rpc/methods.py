@@ -799,7 +799,7 @@ class EthApi:
                 bool(payload.get("traceTransfers")),
             )
         except CallFailed as exc:
-            raise RpcError(-32000, str(exc)) from None
+            raise RpcError(getattr(exc, "code", -32000), str(exc)) from None
         return [self._simulated_block_json(r, full) for r in results]
 
     def _simulated_block_json(self, result: dict[str, Any], full: bool) -> dict[str, Any]:

@@ -162,3 +162,18 @@ def test_zero_fee_genesis_files_keep_their_hash_and_rules():
         assert pair.block([]).header.base_fee_per_gas == 0
     finally:
         pair.close()
+
+
+def test_fixed_fee_genesis_is_runnable_and_hashes_as_besu_would():
+    from co3chain.chain.chain import NodeChain
+    from co3chain.chain.genesis_hash import genesis_report
+
+    doc, g = _genesis()
+    report = genesis_report(doc)
+    assert report["runnable"] is True, report
+    chain = NodeChain.open(None, g)
+    try:
+        assert report["hash"] == "0x" + chain.genesis_header.hash.hex()
+        assert chain.genesis_header.base_fee_per_gas == FEE  # block 0 carries the genesis baseFeePerGas
+    finally:
+        chain.close()

@@ -4,8 +4,9 @@ transactions, and the suite's own contracts deployed once for the module.
 
 The suite's geth fixture has a fixed chain id, an unlocked keyfile account and a miner; the fixtures below
 map those onto our node (the keyfile account is the dev-mode key). Tests that check geth-only behaviour on
-purpose differ here are marked ``xfail`` with the reason (node/README.md, "Differences from geth"); a
-marked test that starts passing fails the run (strict), so the list stays honest.
+purpose differ here are marked ``xfail`` with the reason (node/README.md, "Differences from geth"); such a
+marked test that starts passing fails the run (strict), so the list stays honest. ENS tests that fail inside
+web3.py itself (installed-version dependent) are marked non-strictly.
 """
 
 from __future__ import annotations
@@ -256,6 +257,12 @@ class TestEthModuleOnCo3chain(EthModuleTest):
 
 
 
-for _name, _reason in {**ON_PURPOSE, **dict.fromkeys(ENS_TESTS, CLIENT_SIDE)}.items():
-    _test = getattr(EthModuleTest, _name)
-    setattr(TestEthModuleOnCo3chain, _name, pytest.mark.xfail(reason=_reason, strict=True)(_test))
+def _mark(names: dict[str, str], strict: bool) -> None:
+    for name, reason in names.items():
+        test = getattr(EthModuleTest, name, None)  # other web3 versions ship other tests
+        if test is not None:
+            setattr(TestEthModuleOnCo3chain, name, pytest.mark.xfail(reason=reason, strict=strict)(test))
+
+
+_mark(ON_PURPOSE, strict=True)
+_mark(dict.fromkeys(ENS_TESTS, CLIENT_SIDE), strict=False)  # depends on the installed web3/pyunormalize

@@ -175,7 +175,7 @@ def test_simulate_v1_carries_state_across_calls_and_blocks(node: Node) -> None:
     assert b1["stateRoot"] != b2["stateRoot"] != head["stateRoot"]
     assert node.call("eth_call", {**call, "data": COUNT}) == "0x" + "00" * 32  # nothing persisted
     bad = {"blockStateCalls": [{"blockOverrides": {"number": head["number"]}, "calls": []}]}
-    assert err(node.rpc("eth_simulateV1", bad, "latest"))["code"] == -32000
+    assert err(node.rpc("eth_simulateV1", bad, "latest"))["code"] == -38020  # the spec's code
 
 
 def test_simulate_v1_honours_access_lists(node: Node) -> None:

@@ -21,6 +21,9 @@ REVERTER = "0xc300000000000000000000000000000000000000"
 FORWARDER_CODE = "0x" + "6000600060006000346000355af150" + "602a60005260206000a000"
 #: revert(0, 0)
 REVERTER_CODE = "0x60006000fd"
+DESTRUCTOR = "0xc400000000000000000000000000000000000000"
+#: selfdestruct(SINK)
+DESTRUCTOR_CODE = "0x73" + SINK[2:] + "ff"
 
 
 def _word(address: str) -> str:
@@ -31,7 +34,8 @@ def _simulate(node: Node, to: str, value: int, data: str = "0x", trace: bool = T
     payload = {
         "blockStateCalls": [{
             "stateOverrides": {SENDER: {"balance": hex(10**18)}, FORWARDER: {"code": FORWARDER_CODE},
-                               REVERTER: {"code": REVERTER_CODE}},
+                               REVERTER: {"code": REVERTER_CODE},
+                               DESTRUCTOR: {"code": DESTRUCTOR_CODE, "balance": "0x64"}},
             "calls": [{"from": SENDER, "to": to, "value": hex(value), "input": data}],
         }],
         "traceTransfers": trace,
@@ -72,6 +76,12 @@ def test_plain_transfer_and_zero_value(node: Node) -> None:
     assert _logs(_simulate(node, SINK, 0)) == []
 
 
+def test_selfdestruct_moves_the_whole_balance_with_a_log(node: Node) -> None:
+    # the value sent in arrives first, then SELFDESTRUCT sends everything (100 + 5) to the beneficiary
+    assert _logs(_simulate(node, DESTRUCTOR, 5)) == [_transfer(SENDER, DESTRUCTOR, 5),
+                                                     _transfer(DESTRUCTOR, SINK, 105)]
+
+
 def test_max_used_gas_and_base_fee(node: Node) -> None:
     (call,) = _simulate(node, FORWARDER, 1, _word(SINK))["calls"]
     assert int(call["maxUsedGas"], 16) >= int(call["gasUsed"], 16) > 21_000
@@ -89,5 +99,38 @@ def test_simulated_block_carries_the_fixed_base_fee_when_validating() -> None:
         assert validated["baseFeePerGas"] == hex(1000)
         override = {"blockStateCalls": [{"blockOverrides": {"baseFeePerGas": "0x7"}, "calls": []}]}
         assert node.call("eth_simulateV1", override, "latest")[0]["baseFeePerGas"] == "0x7"
+    finally:
+        stop()
+
+
+def _error(node: Node, calls: list[dict[str, Any]], validation: bool = False, **block: Any) -> dict[str, Any]:
+    payload = {"blockStateCalls": [{"stateOverrides": {SENDER: {"balance": hex(10**6)}}, "calls": calls,
+                                    **block}], "validation": validation}
+    body = node.rpc("eth_simulateV1", payload, "latest")
+    assert "error" in body, body
+    return body["error"]
+
+
+def test_spec_error_codes(node: Node) -> None:
+    call = {"from": SENDER, "to": SINK}
+    assert _error(node, [{**call, "nonce": "0x5"}], validation=True)["code"] == -38011  # nonce too high
+    assert _error(node, [{**call, "value": hex(10**7)}])["code"] == -38014  # value beyond the balance
+    # with validation the gas is paid for: 21,000 × 100 wei is more than the balance
+    assert _error(node, [{**call, "gas": "0x5208", "gasPrice": "0x64"}], validation=True)["code"] == -38014
+    assert _error(node, [{**call, "gas": "0x100"}])["code"] == -38013  # intrinsic gas
+    assert _error(node, [{**call, "gas": hex(10**9)}], blockOverrides={"gasLimit": hex(10**6)})["code"] == -38015
+    ok = {"blockStateCalls": [{"calls": [{**call, "nonce": "0x0"}]}], "validation": True}
+    assert node.call("eth_simulateV1", ok, "latest")[0]["calls"][0]["status"] == "0x1"
+
+
+def test_base_fee_too_low_with_validation() -> None:
+    from tests.rpc.conftest import start_node
+
+    node, stop = start_node(base_fee=1000)
+    try:
+        call = {"from": SENDER, "to": SINK, "maxFeePerGas": "0x1"}
+        assert _error(node, [call], validation=True)["code"] == -38012
+        payload = {"blockStateCalls": [{"calls": [call]}]}  # without validation the base fee is 0
+        assert node.call("eth_simulateV1", payload, "latest")[0]["calls"][0]["status"] == "0x1"
     finally:
         stop()
