@@ -15,7 +15,9 @@ blocks of ``--per-block`` token transfers, each block sealed by all 4 validators
 * **audit chain --replay** over the devnet's JSON-RPC (in-process transport), with the replay engine
   ``py-evm`` (the default: an engine independent of the node's) and ``revm``.
 
-Reported: transactions/s and blocks/s per path, and the ratios against the py-evm follower.
+Reported: transactions/s and blocks/s per path (wall clock), transactions per CPU second of the bench
+process (all its threads; on a shared machine the steadier figure), and the ratios of both against the
+py-evm follower.
 """
 
 from __future__ import annotations
@@ -81,14 +83,14 @@ def build_chain(n_blocks: int, per_block: int, n_senders: int) -> tuple[Devnet, 
     return d, wire, sent
 
 
-def follower_import(d: Devnet, wire: list[bytes], engine: str) -> float:
-    """Seconds for a fresh RocksDB node to import ``wire`` through the sync path."""
+def follower_import(d: Devnet, wire: list[bytes], engine: str) -> tuple[float, float]:
+    """Wall-clock and CPU seconds for a fresh RocksDB node to import ``wire`` through the sync path."""
     with tempfile.TemporaryDirectory(prefix="co3import-") as tmp:
         follower = NodeChain.open(Path(tmp) / "chain", d.genesis, engine=engine)
         follower.clock = d.chain.clock
         sets = ValidatorSetIndex(follower)
         follower.validator_provider = sets.provider
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for i in range(0, len(wire), SYNC_BATCH):
             batch = wire[i:i + SYNC_BATCH]
             if import_synced is None:
@@ -98,25 +100,25 @@ def follower_import(d: Devnet, wire: list[bytes], engine: str) -> float:
                     follower.import_block(block, True)
             elif import_synced(follower, sets, batch) != len(batch):
                 raise SystemExit(f"follower ({engine}) refused a block")
-        seconds = time.perf_counter() - t0
+        seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
         assert follower.head.hash == d.chain.head.hash
         follower.close()
-    return seconds
+    return seconds, cpu
 
 
-def replay(d: Devnet, engine: str, batch: int) -> float:
+def replay(d: Devnet, engine: str, batch: int) -> tuple[float, float]:
     try:
         options = ChainAuditOptions(progress=False, replay=True, replay_engine=engine)
     except TypeError:  # a tree from before --replay-engine: py-evm only
         if engine != "py-evm":
-            return float("nan")
+            return float("nan"), float("nan")
         options = ChainAuditOptions(progress=False, replay=True)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     report = audit_chain(RpcClient(d.transport, batch), d.genesis, options)
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     if not report.passed:
         raise SystemExit(f"replay ({engine}) did not pass: {report.to_dict()}")
-    return seconds
+    return seconds, cpu
 
 
 def main() -> None:
@@ -137,23 +139,27 @@ def main() -> None:
             ("audit --replay, revm", lambda: replay(d, "revm", args.batch)),
         ):
             print(f"running {what}...", file=sys.stderr)
-            s = fn()
+            s, cpu = fn()
             if s != s:  # not available in this tree
                 continue
             rows.append({"path": what, "seconds": round(s, 2), "txPerSecond": round(txs / s, 1),
-                         "blocksPerSecond": round(args.blocks / s, 2)})
+                         "blocksPerSecond": round(args.blocks / s, 2), "cpuSeconds": round(cpu, 2),
+                         "txPerCpuSecond": round(txs / cpu, 1)})
     finally:
         d.close()
     base = rows[0]["txPerSecond"]
+    base_cpu = rows[0]["txPerCpuSecond"]
     for r in rows:
         r["vsPyEvmImport"] = round(r["txPerSecond"] / base, 2)
+        r["cpuVsPyEvmImport"] = round(r["txPerCpuSecond"] / base_cpu, 2)
     if args.json:
         print(json.dumps({"blocks": args.blocks, "perBlock": args.per_block, "txs": txs, "rows": rows}, indent=2))
         return
     print(f"{args.blocks} blocks x {args.per_block} ERC-20 transfers ({txs} txs), 4 seals per block")
     for r in rows:
         print(f"  {r['path']:<26} {r['txPerSecond']:>8} tx/s {r['blocksPerSecond']:>7} blocks/s "
-              f"({r['seconds']} s)  x{r['vsPyEvmImport']}")
+              f"({r['seconds']} s)  x{r['vsPyEvmImport']}   per CPU second: {r['txPerCpuSecond']:>8} tx "
+              f"x{r['cpuVsPyEvmImport']}")
 
 
 if __name__ == "__main__":

@@ -18,7 +18,9 @@ Reported: offered submit rate, sustained finalized tx/s (included transactions /
 to last inclusion), submit→finalized latency p50/p95/max, blocks and transactions per block. On two CPU
 cores the processes, the load generator and the poller compete for the same cores.
 
-Measured here (2 shared cores, other engineers' jobs running; block period 1 s, round timeout 2 s; two runs)::
+Current figures, before/after ratios and the analysis: ``docs/performance-network.md`` (ERC-20, JSON-RPC
+batches, alternating runs). Earlier measurements, kept for reference (2 shared cores, other engineers' jobs
+running; block period 1 s, round timeout 2 s; two runs)::
 
     validators  mode         offered/s  finalized tx/s  p50 s  p95 s  round changes
     4           saturate     172-185    122-139         7.7-9.4  10-11.3  0

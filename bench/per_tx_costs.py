@@ -1,6 +1,6 @@
 """Where one ERC-20 transfer's CPU goes on a co3chain node, and the 2-core ceiling that follows.
 
-Usage: ``.venv/bin/python bench/per_tx_costs.py [--txs 2000] [--engine revm]``
+Usage: ``.venv/bin/python bench/per_tx_costs.py [--txs 1500] [--engine revm]``
 
 Measured one step at a time, single thread, on ``--txs`` pre-signed token transfers (one per sender, the
 minimal ERC-20 of ``tests/chain/bench_erc20.py`` with balances in the genesis):
@@ -47,7 +47,7 @@ SELECTOR = keccak(b"transfer(address,uint256)")[:4]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--txs", type=int, default=2000)
+    parser.add_argument("--txs", type=int, default=1500, help="At most ~1,900 (100M block gas limit).")
     parser.add_argument("--engine", choices=["revm", "py-evm"], default="revm")
     parser.add_argument("--validators", type=int, default=4)
     parser.add_argument("--cores", type=int, default=2)

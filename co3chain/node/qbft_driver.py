@@ -52,7 +52,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,6 +99,7 @@ from co3chain.node.seal_book import (
     speaks_seals,
     with_form,
 )
+from co3chain.node.rawtx import RawTxShapeError, check_raw_transaction
 from co3chain.node.sync import ChainSync, ValidatorSetIndex
 from co3chain.node.validator_votes import PersistentVotes
 from co3chain.p2p import P2PConfig, P2PHandlers, P2PNode, Peer, PeerMisbehaved, Status
@@ -225,6 +226,9 @@ class QbftDriver:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._verdicts: OrderedDict[bytes, bool] = OrderedDict()
         self._outgoing_txs: list[bytes] = []
+        #: gossiped transaction batches waiting for admission (see :meth:`_on_peer_txs`)
+        self._admissions: deque[tuple[Peer, list[bytes]]] = deque()
+        self._admitting: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self.last: SealedBlockInfo | None = None
         #: commit seals known for recent blocks: one canonical stored form on every node
@@ -399,17 +403,48 @@ class QbftDriver:
         self._queue.put_nowait(("msg", message))
         return None
 
-    def _on_peer_txs(self, peer: Peer, raws: list[bytes]) -> list[bytes]:
+    def _on_peer_txs(self, peer: Peer, raws: list[bytes]) -> bool:
+        """Queue gossiped transactions for admission in a worker thread; relay the accepted ones after.
+
+        Why not admit here: this runs on the event loop that also carries QBFT messages and timers, and
+        admission (RLP decode, sender recovery, checks) of a saturated network's gossip kept the loop busy
+        past the round timer (round changes with blocks well under the gas cap). Batches are admitted one
+        after the other, in arrival order, so one sender's nonces stay in order. Malformed RLP (a cheap,
+        bounded check) still disconnects the peer at once; deeper decoding errors ban it from the worker.
+        """
+        for raw in raws:
+            try:
+                check_raw_transaction(raw)
+            except RawTxShapeError as exc:
+                raise PeerMisbehaved(f"undecodable transaction: {exc}") from None
+        self._admissions.append((peer, raws))
+        if self._admitting is None or self._admitting.done():
+            self._admitting = asyncio.get_running_loop().create_task(self._admit_gossip())
+            self._tasks.add(self._admitting)  # cancelled with the driver's other tasks on stop
+            self._admitting.add_done_callback(self._tasks.discard)
+        return False  # relayed by _admit_gossip once admitted
+
+    async def _admit_gossip(self) -> None:
+        while self._admissions:
+            peer, raws = self._admissions.popleft()
+            accepted, undecodable = await asyncio.to_thread(self._admit, raws)
+            if undecodable:  # no honest node relays that
+                log.warning("peer 0x%s sent an undecodable transaction: %s", peer.address.hex()[:12], undecodable)
+                self.p2p.ban(peer.node_id)
+            if accepted and self.p2p.running:
+                self.p2p.broadcast_txs(accepted, exclude=peer.node_id)
+
+    def _admit(self, raws: list[bytes]) -> tuple[list[bytes], str]:
         accepted: list[bytes] = []
         for raw in raws:
             try:
                 self.txpool.add(raw)
             except Exception as exc:
-                if getattr(exc, "code", None) == -32602:  # undecodable: no honest node relays that
-                    raise PeerMisbehaved(f"undecodable transaction: {exc}") from None
+                if getattr(exc, "code", None) == -32602:
+                    return accepted, str(exc)
                 continue  # known, nonce too low, pool full...: normal under gossip
             accepted.append(raw)
-        return accepted
+        return accepted, ""
 
     def gossip_tx(self, raw: bytes) -> None:
         """Queue a locally accepted transaction for gossip (thread-safe; batched per loop tick)."""

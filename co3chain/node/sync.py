@@ -252,11 +252,14 @@ class ChainSync:
                     return imported
                 blocks = [self._decode(raw) for raw in raws]
                 stop = threading.Event()
+                position = [0]
                 # senders of the whole batch are recovered in a worker thread while the blocks import one
                 # by one (secp256k1 recovery releases the GIL: the second core does it meanwhile)
-                prefetch = asyncio.create_task(asyncio.to_thread(prime_senders, self.chain, blocks, stop))
+                prefetch = asyncio.create_task(
+                    asyncio.to_thread(prime_senders, self.chain, blocks, stop, lambda p=position: p[0])
+                )
                 try:
-                    for block in blocks:
+                    for position[0], block in enumerate(blocks):
                         outcome = None if block is None else await self._check_and_import(peer, block)
                         if block is None:
                             self._bad_peer(peer)
@@ -309,17 +312,20 @@ class ChainSync:
             self.penalize(peer)
 
 
-def prime_senders(chain: NodeChain, blocks: Sequence[QbftBlock | None], stop: threading.Event) -> int:
+def prime_senders(chain: NodeChain, blocks: Sequence[QbftBlock | None], stop: threading.Event,
+                  importing: Callable[[], int] = lambda: -1) -> int:
     """Recover (once, into ``chain.senders``) the senders of every transaction in ``blocks``; returns how many.
 
     Why: a syncing node never saw these transactions in its pool, so each sender is recovered from its
     signature during the import, on the thread that executes. Run ahead in a worker thread, the recovery of
-    later blocks overlaps the execution of earlier ones. Sound: the import still checks every signature
-    (a primed sender is one this node recovered itself; a bad signature is left to the import to refuse).
+    later blocks overlaps the execution of earlier ones. ``importing()`` is the index of the block being
+    imported: blocks up to it are skipped (the importer recovers those itself; both doing it is waste).
+    Sound: the import still checks every signature (a primed sender is one this node recovered itself; a
+    bad signature is left to the import to refuse).
     """
     done = 0
-    for block in blocks:
-        if block is None:
+    for index, block in enumerate(blocks):
+        if block is None or index <= importing():
             continue
         for tx in block.transactions:
             if stop.is_set():
@@ -335,11 +341,12 @@ def import_synced(chain: NodeChain, sets: ValidatorSetIndex, raws: Sequence[byte
     (stops at the first refused one)."""
     blocks = [ChainSync._decode(raw) for raw in raws]
     stop = threading.Event()
-    prefetch = threading.Thread(target=prime_senders, args=(chain, blocks, stop), daemon=True)
+    position = [0]
+    prefetch = threading.Thread(target=prime_senders, args=(chain, blocks, stop, lambda: position[0]), daemon=True)
     prefetch.start()
     imported = 0
     try:
-        for block in blocks:
+        for position[0], block in enumerate(blocks):
             if block is None or block.header.block_number != chain.head.block_number + 1:
                 return imported
             if not verify_block_seals(block, sets.for_child(chain.head.block_number)):

@@ -35,7 +35,9 @@ def test_batch_imports_and_recovers_each_sender_once() -> None:
     follower, sets = _follower(d)
     assert import_synced(follower, sets, wire) == 3
     assert follower.head.hash == d.chain.head.hash
-    assert follower.senders.recoveries == 12  # prefetch and import share the cache: once per transaction
+    # prefetch and import share the cache: each sender once, except where both reach the same block at the
+    # same moment (at most the block being imported is recovered twice)
+    assert 12 <= follower.senders.recoveries <= 16
     d.close()
 
 
@@ -59,4 +61,5 @@ def test_prefetch_stops_when_asked() -> None:
     assert prime_senders(follower, blocks, stop) == 0
     stop.clear()
     assert prime_senders(follower, [*blocks, None], stop) == 12
+    assert prime_senders(follower, blocks, stop, lambda: 1) == 4  # blocks 0 and 1 are the importer's
     d.close()
