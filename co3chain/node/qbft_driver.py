@@ -89,6 +89,7 @@ from co3chain.node.block_filler import FINAL_FILL_SHARE, BlockFiller
 from co3chain.node.build_budget import BuildBudget
 from co3chain.node.membership import PeerAdmin, PeerMembership
 from co3chain.node.producer import SealedBlockInfo
+from co3chain.node.rawtx import RawTxShapeError, check_raw_transaction
 from co3chain.node.seal_book import (
     SEALS_CODE,
     WINDOW,
@@ -99,7 +100,6 @@ from co3chain.node.seal_book import (
     speaks_seals,
     with_form,
 )
-from co3chain.node.rawtx import RawTxShapeError, check_raw_transaction
 from co3chain.node.sync import ChainSync, ValidatorSetIndex
 from co3chain.node.validator_votes import PersistentVotes
 from co3chain.p2p import P2PConfig, P2PHandlers, P2PNode, Peer, PeerMisbehaved, Status
