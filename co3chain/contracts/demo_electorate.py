@@ -37,17 +37,21 @@ def ensure_officer_pa(runner: Any) -> int:
     return pa
 
 
-def _residents_group(runner: Any, area_id: int) -> int:
-    """Create the park's residents group and add the residents (idempotent across runs: a new group per run)."""
+def _residents_group(runner: Any) -> int:
+    """The park's residents group, with the residents in it: created on the first run, reused afterwards (a
+    citizen is in at most one AREA_RESIDENCE group)."""
     registry = runner.c["CitizenRegistry"]
-    meta = keccak(text=f"residents of area #{area_id}")
-    receipt = runner.sender.call_fn(registry, "createGroup", [AREA_RESIDENCE, meta], "creating the residents group")
-    group_id = int(registry.events.GroupCreated().process_receipt(receipt, errors=DISCARD)[0]["args"]["groupId"])
+    residents = [runner.citizens[i].address for i in RESIDENTS]
+    group_id = next((int(gid) for gid in registry.functions.groupsOf(residents[0]).call()
+                     if int(registry.functions.getGroup(gid).call()[1]) == AREA_RESIDENCE), 0)
+    if group_id == 0:
+        meta = keccak(text="residents of the park's neighbourhood")
+        receipt = runner.sender.call_fn(registry, "createGroup", [AREA_RESIDENCE, meta], "creating the residents group")
+        group_id = int(registry.events.GroupCreated().process_receipt(receipt, errors=DISCARD)[0]["args"]["groupId"])
     hashes = [
-        runner.sender.send({"to": registry.address,
-                            "data": registry.encode_abi("addToGroup", args=[group_id, runner.citizens[i].address])},
-                           f"adding {runner.names[runner.citizens[i].address]} to the residents")
-        for i in RESIDENTS
+        runner.sender.send({"to": registry.address, "data": registry.encode_abi("addToGroup", args=[group_id, who])},
+                           f"adding {runner.names[who]} to the residents")
+        for who in residents if group_id not in registry.functions.groupsOf(who).call()
     ]
     for h in hashes:
         runner.sender.wait(h, "adding residents")
@@ -77,7 +81,7 @@ def area_vote_step(runner: Any, area_id: int | None = None) -> dict[str, Any]:
     ensure_officer_pa(runner)
     if area_id is None:
         area_id = int(runner.c["CommoningAreas"].functions.areaCount().call())
-    group_id = _residents_group(runner, area_id)
+    group_id = _residents_group(runner)
     electorate = group_electorate(group_id)
     bounds = [int(b) for b in gov.functions.votingBounds().call()]
     delay, duration = runner.clock.windows(bounds)
