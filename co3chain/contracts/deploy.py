@@ -795,7 +795,7 @@ def deploy_suite(
         "handedOver": bool(handover),
         "handover": handover_log,
     }
-    manifest["electorates"] = {"paAccounts": pa_accounts}
+    manifest["electorates"] = {"paAccounts": {b["account"]: b["paId"] for b in pa_accounts}, "bindings": pa_accounts}
     return manifest
 
 
@@ -803,17 +803,19 @@ def deploy_suite(
 DEPLOY_PA_ID = 1
 
 
-def _bind_pa_accounts(sender: TxSender, registry: Any, params: SuiteParams, say: ProgressFn) -> dict[str, int]:
+def _bind_pa_accounts(sender: TxSender, registry: Any, params: SuiteParams, say: ProgressFn) -> list[dict[str, Any]]:
     """Bind the deployment's registrars and area managers to PA :data:`DEPLOY_PA_ID` while the deployer is still
     the registry's admin: a registrar may only register its own PA's citizens, and an area's proposals are
     voted by its managing PA's citizens (docs/electorates.md)."""
     accounts = [*(params.registrars or [params.deployer]), *(params.area_managers or [params.deployer])]
-    bound: dict[str, int] = {}
+    bound: list[dict[str, Any]] = []
     for acct in dict.fromkeys(to_checksum_address(a) for a in accounts):
-        if int(registry.functions.paOf(acct).call()) == 0:
-            sender.call_fn(registry, "setAccountPa", [acct, DEPLOY_PA_ID], f"binding {acct} to PA {DEPLOY_PA_ID}")
-            say(f"  PA {DEPLOY_PA_ID} account {acct}")
-        bound[acct] = int(registry.functions.paOf(acct).call())
+        if int(registry.functions.paOf(acct).call()) != 0:
+            continue
+        receipt = sender.call_fn(registry, "setAccountPa", [acct, DEPLOY_PA_ID], f"binding {acct} to PA {DEPLOY_PA_ID}")
+        say(f"  PA {DEPLOY_PA_ID} account {acct}")
+        bound.append({"account": acct, "paId": int(registry.functions.paOf(acct).call()),
+                      "txHash": "0x" + bytes(receipt["transactionHash"]).hex()})
     return bound
 
 
