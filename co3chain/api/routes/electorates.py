@@ -72,7 +72,7 @@ class GroupMember(m.Model):
 
 
 class UnionCreate(m.Model):
-    groupIds: Annotated[list[int], Field(min_length=2, max_length=16,
+    groupIds: Annotated[list[Annotated[int, Field(ge=1, lt=2**63)]], Field(min_length=2, max_length=16,
                                          description="ascending; one PA and one exclusive kind")]
 
 
@@ -178,7 +178,8 @@ def electorate_info(state: ApiState, electorate: int, at: int | None = None) -> 
 # ---------------------------------------------------------------------------------------------- reads
 @router.get("/electorates/{electorate}", response_model=ElectorateInfo, responses=ERRORS)
 def get_electorate(state: State, electorate: ElectoratePath,
-                   at: Annotated[int | None, Query(ge=0, description="timestamp (default: the latest past second)")]
+                   at: Annotated[int | None, Query(ge=0, lt=2**48,
+                                                   description="timestamp (default: the latest past second)")]
                    = None) -> ElectorateInfo:
     """An electorate: its kind, owning PA, groups, and eligible size at a past timepoint."""
     return electorate_info(state, _electorate(electorate), at)
