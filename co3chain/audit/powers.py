@@ -54,12 +54,13 @@ KNOWN_ROLE_NAMES = (
 _CHANGE_WORDS = re.compile(
     r"Role|Quorum|Signer|Threshold|Delay|Ownership|Paused|Unpaused|Rule|Budget|Cap|Limit|Period|Guardian|"
     r"Council|Member|Validator(Added|Removed)|AccountAllowed|Service|Activity|AreaManager|Executor|Config|"
-    r"Param|Setting|Upgraded|Minimum|Maximum"
+    r"Param|Setting|Upgraded|Minimum|Maximum|AccountPa"
 )
 #: Events that are activity, not rule changes, even when their names match above.
 _NOT_CHANGES = {"DelegateChanged", "DelegateVotesChanged", "VoteCast", "VoteCommitted", "VoteRevealed",
                 "VoteWithdrawn", "Transfer", "Approval", "ReputationAwarded", "AttestationAccepted",
-                "AttestationRejected", "CallScheduled", "CallExecuted", "CallSalt", "Cancelled"}
+                "AttestationRejected", "CallScheduled", "CallExecuted", "CallSalt", "Cancelled",
+                "GroupMemberAdded", "GroupMemberRemoved"}  # registrars' work on their PA's groups
 
 
 def role_names(source_texts: Iterable[str]) -> dict[bytes, str]:
@@ -259,7 +260,8 @@ def _find_hidden_role_logs(client: RpcClient, report: AuditReport, contracts: Ma
 def _deployment_txs(manifest: Mapping[str, Any]) -> set[bytes]:
     """Transactions the manifest records as the deployment (creations and role wiring)."""
     out = set()
-    entries = [*(manifest.get("contracts") or {}).values(), *(manifest.get("roles") or [])]
+    entries = [*(manifest.get("contracts") or {}).values(), *(manifest.get("roles") or []),
+               *((manifest.get("electorates") or {}).get("bindings") or [])]
     for e in entries:
         tx = e.get("txHash") if isinstance(e, Mapping) else None
         if isinstance(tx, str) and re.fullmatch(r"0x[0-9a-fA-F]{64}", tx):

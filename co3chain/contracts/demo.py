@@ -36,6 +36,7 @@ from web3.logs import DISCARD
 from co3chain.contracts import governance_typed_data as gtd
 from co3chain.contracts import typed_data
 from co3chain.contracts.demo_budget import BudgetStep
+from co3chain.contracts.demo_electorate import area_vote_step, ensure_officer_pa, render_area_vote
 from co3chain.contracts.deploy import (
     DEV_TIMELOCK_DELAY,
     DEV_VOTING_BOUNDS,
@@ -158,6 +159,8 @@ class DemoResult:
     secret_election: dict[str, Any] | None = None
     #: the participatory budget round (``BudgetRow`` of co3chain/contracts/demo_budget.py as a dict)
     budget: dict[str, Any] | None = None
+    #: the residents-only area vote (co3chain/contracts/demo_electorate.py), None if it did not run
+    area_vote: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """JSON form (the manifest is referenced by its addresses only)."""
@@ -389,6 +392,7 @@ class Demo:
     def register_citizens(self) -> None:
         """Register the five citizens (skipping those already registered by an earlier run)."""
         registry = self.c["CitizenRegistry"]
+        ensure_officer_pa(self)  # a registrar registers only its own PA's citizens
         expires = self.clock.now() + 365 * 24 * 3600
         hashes = []
         for acct in self.citizens:
@@ -708,6 +712,7 @@ class Demo:
         rows += [action_row, veto_row]
 
         budget_row = budget.close_round()
+        area_vote = area_vote_step(self, area_id)
         secret = self.secret_election()
 
         return DemoResult(
@@ -722,6 +727,7 @@ class Demo:
             proposals=rows,
             secret_election=secret,
             budget=asdict(budget_row),
+            area_vote=area_vote,
         )
 
 
@@ -767,6 +773,7 @@ def render(result: DemoResult, console: Any) -> None:
     console.print(ballots)
     if result.budget:
         _render_budget(result.budget, console)
+    render_area_vote(result.area_vote, console)
     if result.secret_election:
         se = result.secret_election
         console.print(f"[bold]Secret election {se['electionId']}[/bold] (3 of 4 PA trustees decrypted; "
