@@ -18,6 +18,7 @@ from typing import Any
 from eth_utils import event_abi_to_log_topic, to_checksum_address
 from web3._utils.events import get_event_data
 
+from co3chain.api import recoveries
 from co3chain.api.chain import ChainContext
 from co3chain.api.config import IndexerSettings
 from co3chain.api.spends import SpendIndex
@@ -34,6 +35,8 @@ INDEXED: dict[str, tuple[str, ...]] = {
     "CitizenRegistry": ("CitizenRegistered", "CitizenRenewed", "CitizenRevoked"),
     "AttestationHub": ("AttestationAccepted",),
 }
+for _contract, _events in recoveries.EVENTS.items():  # lost-key recoveries (co3chain/api/recoveries.py)
+    INDEXED[_contract] = INDEXED.get(_contract, ()) + _events
 
 
 def _hex(value: Any) -> str:
@@ -66,6 +69,8 @@ class Indexer:
         self._chain_checked = False
         self._events: dict[bytes, tuple[str, dict[str, Any]]] = {}
         self.spends = SpendIndex(chain, store, self.settings.batch_blocks)
+        with store.write() as db:
+            recoveries.ensure_schema(db)
         self._addresses: dict[str, str] = {}
         for name, events in INDEXED.items():
             contract = chain.contracts.get(name)
@@ -137,7 +142,9 @@ class Indexer:
     def _apply(self, db: Any, name: str, a: dict[str, Any], block: int, log_index: int, tx: str) -> None:
         """Store one decoded event (idempotent: a re-indexed range replaces its own rows)."""
         feed = ApiStore.add_feed
-        if name == "ProposalCreated":
+        if name in recoveries.HANDLED:
+            recoveries.apply_event(db, name, a, block, log_index, tx)
+        elif name == "ProposalCreated":
             pid = str(a["proposalId"])
             db.execute(
                 "INSERT OR REPLACE INTO proposals(id, proposer, area_id, mode, commit_reveal, vote_start, vote_end,"
@@ -206,6 +213,10 @@ class Indexer:
             feed(db, "reward", block, {"attestationId": aid, "subject": a["subject"],
                                        "activityId": int(a["activityId"]), "tokenReward": str(a["tokenReward"]),
                                        "reputationReward": str(a["reputationReward"]), "txHash": tx})
+
+    def recovery_events(self, account: str | None, limit: int = 100) -> list[dict[str, Any]]:
+        """Indexed lost-key recovery events (see :mod:`co3chain.api.recoveries`)."""
+        return recoveries.recovery_events(self.store, account, limit)
 
     # ------------------------------------------------------------------ background loop
     def backoff(self, failures: int) -> float:

@@ -36,6 +36,7 @@ from web3.logs import DISCARD
 from co3chain.contracts import governance_typed_data as gtd
 from co3chain.contracts import typed_data
 from co3chain.contracts.deploy import (
+    DEV_RECOVERY_DELAY,
     DEV_TIMELOCK_DELAY,
     DEV_VOTING_BOUNDS,
     ArtifactSet,
@@ -302,6 +303,7 @@ class Demo:
                 council_members=[a.address for a in self.council_keys],
                 timelock_delay=DEV_TIMELOCK_DELAY,
                 voting_bounds=DEV_VOTING_BOUNDS,
+                recovery_delay=DEV_RECOVERY_DELAY,
                 network="co3chain demo",
                 artifacts=self.artifacts,
                 progress=say,
