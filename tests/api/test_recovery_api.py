@@ -8,6 +8,7 @@ tokens and reputation are at the new key, the index lists every step and the eve
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 import pytest
 from click.testing import CliRunner
@@ -185,3 +186,78 @@ def test_handover_gives_recovery_powers_to_contracts_only(tmp_path, monkeypatch,
                    for r in world.manifest["roles"])
     finally:
         world.state.store.close()
+
+
+def _rpc_transport(world: World, tamper=None):
+    """A JSON-RPC transport over the eth-tester provider (the audit talks JSON-RPC only)."""
+
+    def plain(value):
+        return dict(value) if isinstance(value, Mapping) else "0x" + bytes(value).hex()
+
+    def block(tag):
+        return int(tag, 16) if isinstance(tag, str) and tag.startswith("0x") else tag
+
+    def call(method: str, params: list):
+        eth = world.w3.eth
+        if method == "eth_getLogs":
+            query = {**params[0], "address": world.w3.to_checksum_address(params[0]["address"]),
+                     "fromBlock": block(params[0]["fromBlock"]), "toBlock": block(params[0]["toBlock"])}
+            return eth.get_logs(query)
+        if method == "eth_getBlockByNumber":
+            return eth.get_block(block(params[0]))
+        if method == "eth_call":
+            return eth.call(params[0], block(params[1]))
+        return {"eth_chainId": lambda: hex(eth.chain_id), "eth_blockNumber": lambda: hex(eth.block_number)}[method]()
+
+    def one(req: dict) -> dict:
+        try:
+            result = call(req["method"], req["params"])
+            resp = {"jsonrpc": "2.0", "id": req["id"], "result": result}
+        except Exception as exc:
+            resp = {"jsonrpc": "2.0", "id": req["id"], "error": {"code": -32000, "message": str(exc)}}
+        resp = json.loads(json.dumps(resp, default=plain))
+        if tamper is not None:
+            tamper(req, resp)
+        return resp
+
+    return lambda payload: [one(p) for p in payload] if isinstance(payload, list) else one(payload)
+
+
+def test_audit_lists_recoveries_and_verifies_moved_balances(world: World) -> None:
+    from co3chain.audit.recovery import TRANSFER, audit_recoveries
+    from co3chain.audit.rpc import RpcClient
+
+    pa, anon = world.client(world.pa_key), world.client()
+    registrar, public = RecoveryClient(pa), RecoveryClient(anon)
+    alice, bob = CITIZENS[:2]
+    _register(world, pa, alice, bob)
+    _earn(world, pa, alice.address)
+    rid = _initiated(world, registrar, alice.address, _fresh("audit-rogue").address)
+    _ok(anon, public.cancel(alice, rid).txHash)
+    fresh = _fresh("audit-alice")
+    rid2 = _initiated(world, registrar, alice.address, fresh.address)
+    world.travel(public.status(rid2).executableAt + 1)
+    _ok(anon, public.finalize(rid2).txHash)
+    _initiated(world, registrar, bob.address, _fresh("audit-bob").address)  # still pending
+
+    report = audit_recoveries(RpcClient(_rpc_transport(world)), world.manifest)
+    assert report.passed, [f.line() for f in report.findings]
+    assert (report.stats["recoveries"], report.stats["finalized"], report.stats["cancelled"],
+            report.stats["pending"]) == (3, 1, 1, 1)
+    rows = {r["recoveryId"]: r for r in report.checked}
+    assert rows[rid]["outcome"] == "cancelled" and rows[rid]["canceller"] == "old key (signature)"
+    moved = rows[rid2]
+    assert moved["outcome"] == "finalized" and moved["newAccount"] == fresh.address.lower()
+    assert moved["tokens"] == moved["recomputedBalance"] == anon.citizen(fresh.address).balance
+    assert [f.kind for f in report.findings if f.severity == "warning"] == ["recovery-pending"]
+    assert "Audit passed" in report.verdict().headline and report.verdict().listings["Recoveries"]
+
+    # A node that inflates the old key's incoming transfers is caught by the recomputed balance.
+    def inflate(req: dict, resp: dict) -> None:
+        if req["method"] == "eth_getLogs" and isinstance(resp.get("result"), list):
+            for lg in resp["result"]:
+                if lg["topics"][0] == "0x" + TRANSFER.hex() and lg["topics"][2].endswith(alice.address[2:].lower()):
+                    lg["data"] = "0x" + (int(lg["data"], 16) + 1).to_bytes(32, "big").hex()
+
+    lied = audit_recoveries(RpcClient(_rpc_transport(world, inflate)), world.manifest)
+    assert "recovery-balance" in lied.kinds()

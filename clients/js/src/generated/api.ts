@@ -108,6 +108,11 @@ export type BudgetVoterStatus = {
   "nonce": string;
 };
 
+/** The EIP-712 message the old key signs (``eth_signTypedData_v4``) to cancel a recovery. */
+export type CancelTypedData = {
+  "typedData": Record<string, unknown>;
+};
+
 export type Citizen = {
   "address": string;
   "isCitizen": boolean;
@@ -222,6 +227,7 @@ export type MetaDomains = {
   "token": Eip712Domain;
   "attestation": Eip712Domain;
   "device": Eip712Domain;
+  "recovery"?: Eip712Domain | null;
 };
 
 export type MetaEip712 = {
@@ -302,6 +308,69 @@ export type ProposalCreated = {
 
 export type ProposalList = {
   "items": Proposal[];
+};
+
+export type Recovery = {
+  "recoveryId": number;
+  "oldAccount": string;
+  "newAccount": string;
+  "registrar": string;
+  "initiatedAt": number;
+  /** earliest time anyone may finalize */
+  "executableAt": number;
+  /** after this time a pending request expires */
+  "finalizableUntil": number;
+  "status": "None" | "Pending" | "Cancelled" | "Finalized" | "Expired";
+  /** current nonce of the old key for a CancelRecovery signature */
+  "cancelNonce": string;
+  /** 0 once the delay has passed */
+  "secondsUntilExecutable": number;
+};
+
+/** The old key's EIP-712 ``CancelRecovery`` signature (domain "CO3 KeyRecovery", "1"); the relayer pays. */
+export type RecoveryCancelRelay = {
+  /** KeyRecovery.nonces(oldAccount) when signing */
+  "nonce": string;
+  /** unix seconds after which the signature is refused */
+  "deadline": string;
+  /** 65-byte r||s||v signature */
+  "signature": string;
+};
+
+export type RecoveryEvent = {
+  "recoveryId": number;
+  "event": "initiated" | "cancelled" | "finalized";
+  "oldAccount": string;
+  "newAccount"?: string | null;
+  /** registrar (initiated) or canceller (cancelled) */
+  "by"?: string | null;
+  "canceller"?: "OldKey" | "OldKeySignature" | "Guardian" | "Registrar" | null;
+  "executableAt"?: number | null;
+  "tokens"?: string | null;
+  "reputation"?: string | null;
+  "areaDomains"?: number | null;
+  "block": number;
+  "txHash": string;
+};
+
+export type RecoveryInitiate = {
+  /** the citizen's lost key (a registered, non-revoked citizen) */
+  "oldAccount": string;
+  /** the citizen's new key (never registered) */
+  "newAccount": string;
+};
+
+export type RecoveryList = {
+  "items": RecoveryEvent[];
+};
+
+export type RecoverySettings = {
+  "contract": string;
+  "delaySeconds": number;
+  "minDelaySeconds": number;
+  "maxDelaySeconds": number;
+  "finalizeWindowSeconds": number;
+  "recoveryCount": number;
 };
 
 export type RenewBody = {
@@ -642,6 +711,14 @@ export interface Routes {
   "POST /v1/proposals/{proposal_id}/cancel": { body: never; response: TxAccepted; query: []; path: ["proposal_id"] };
   "GET /v1/proposals/{proposal_id}/voters/{address}": { body: never; response: VoterStatus; query: []; path: ["proposal_id","address"] };
   "GET /v1/proposals/{proposal_id}/votes": { body: never; response: VoteList; query: ["limit","offset"]; path: ["proposal_id"] };
+  "GET /v1/recoveries": { body: never; response: RecoveryList; query: ["account","limit"]; path: [] };
+  "POST /v1/recoveries": { body: RecoveryInitiate; response: TxAccepted; query: []; path: [] };
+  "GET /v1/recoveries/{recovery_id}": { body: never; response: Recovery; query: []; path: ["recovery_id"] };
+  "POST /v1/recoveries/{recovery_id}/cancel": { body: RecoveryCancelRelay; response: TxAccepted; query: []; path: ["recovery_id"] };
+  "GET /v1/recoveries/{recovery_id}/cancel-typed-data": { body: never; response: CancelTypedData; query: ["deadline"]; path: ["recovery_id"] };
+  "POST /v1/recoveries/{recovery_id}/council-call": { body: never; response: CouncilCall; query: []; path: ["recovery_id"] };
+  "POST /v1/recoveries/{recovery_id}/finalize": { body: never; response: TxAccepted; query: []; path: ["recovery_id"] };
+  "GET /v1/recovery/settings": { body: never; response: RecoverySettings; query: []; path: [] };
   "POST /v1/relay/budget-ballot": { body: BallotRelay; response: TxAccepted; query: []; path: [] };
   "POST /v1/relay/commit": { body: CommitRelay; response: TxAccepted; query: []; path: [] };
   "POST /v1/relay/delegate": { body: DelegateRelay; response: TxAccepted; query: []; path: [] };
@@ -705,6 +782,14 @@ export const ROUTE_KEYS = [
   "POST /v1/proposals/{proposal_id}/cancel",
   "GET /v1/proposals/{proposal_id}/voters/{address}",
   "GET /v1/proposals/{proposal_id}/votes",
+  "GET /v1/recoveries",
+  "POST /v1/recoveries",
+  "GET /v1/recoveries/{recovery_id}",
+  "POST /v1/recoveries/{recovery_id}/cancel",
+  "GET /v1/recoveries/{recovery_id}/cancel-typed-data",
+  "POST /v1/recoveries/{recovery_id}/council-call",
+  "POST /v1/recoveries/{recovery_id}/finalize",
+  "GET /v1/recovery/settings",
   "POST /v1/relay/budget-ballot",
   "POST /v1/relay/commit",
   "POST /v1/relay/delegate",
