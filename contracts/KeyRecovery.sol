@@ -25,7 +25,7 @@ import {
  *   the council sets (bounded by `MIN_DELAY`/`MAX_DELAY`, changed only through the timelock); the API notifies
  *   on `RecoveryInitiated`; the old key cancels (directly, or by an EIP-712 signature relayed for it, since a
  *   citizen holds no ETH) and the PA council (`GUARDIAN_ROLE`) cancels too;
- * - a registrar of another PA: refused (`WrongPa`) when the registry records which PA registered the citizen;
+ * - a registrar of another PA (or bound to none): refused (`WrongPa`, from the registry's `paOf`/`citizenPa`);
  * - double voting: the new key's registration time is the finalization time and tokens/scores arrive with
  *   new checkpoints, so on a proposal whose snapshot precedes the move the new key has no weight, and the old
  *   key is no longer a citizen: the person votes at most once per proposal;
@@ -211,10 +211,12 @@ contract KeyRecovery is AccessControl, EIP712, Nonces, IKeyRecovery {
         return recoveryId != 0 && state(recoveryId) == Status.Pending;
     }
 
-    /// @dev The registrar must act for the PA that registered the citizen (when the registry records PAs).
+    /// @dev The registrar must act for the PA that registered the citizen (`paOf`, `citizenPa` of the registry).
     function _checkSamePa(address registrar, address citizen) private view {
-        registrar;
-        citizen;
+        ICitizenRegistry reg = ICitizenRegistry(address(registry));
+        uint256 registrarPa = reg.paOf(registrar);
+        uint256 citizenPa = reg.citizenPa(citizen);
+        if (registrarPa == 0 || registrarPa != citizenPa) revert WrongPa(registrar, registrarPa, citizenPa);
     }
 
     function _setDelay(uint48 delay) private {

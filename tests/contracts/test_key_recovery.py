@@ -350,3 +350,53 @@ def test_reputation_tracks_a_bounded_number_of_domains(env: Env) -> None:
     assert g.reputation.functions.scoreOf(alice.address, area_domain(cap + 1)).call() > 2990
     assert g.reputation.functions.scoreOf(alice.address, b"\x00" * 32).call() == 0
     assert receipt["gasUsed"] < 10_000_000
+
+
+# ---------------------------------------------------------------------------------------------- PAs and groups
+def test_registrar_of_another_pa_or_of_none_is_refused(env: Env) -> None:
+    g, alice = env.g, env.g.citizens[0]
+    assert g.registry.functions.citizenPa(alice.address).call() == 1
+    other, unbound = g.pa2, g.admin  # pa2 acts for PA 2; the admin is bound to no PA
+    for officer, officer_pa in ((other, 2), (unbound, 0)):
+        send(g.registry.functions.grantRole(role("REGISTRAR_ROLE"), officer.address), g.admin)
+        with reverts("WrongPa(address,uint256,uint256)", officer.address, officer_pa, 1):
+            env.recovery.functions.initiate(alice.address, new_key("wrong-pa").address).transact(
+                {"from": officer.address})
+
+
+def test_pa_and_group_memberships_move_without_changing_any_count(env: Env) -> None:
+    g, alice = env.g, env.g.citizens[0]
+    receipt = send(g.registry.functions.createGroup(0, b"\x42" * 32), g.registrar)  # a district of PA 1
+    group_id = events(g.registry, receipt, "GroupCreated")[0].args.groupId
+    send(g.registry.functions.addToGroup(group_id, alice.address), g.registrar)
+    group_electorate = (2 << 248) | group_id
+    pa_electorate = (1 << 248) | 1
+    fresh = new_key("grouped")
+    rid = env.initiate(alice.address, fresh.address)
+    g.goto(g.now() + DELAY)
+    before = g.now()
+    sizes = [g.registry.functions.getPastElectorateSize(e, before - 1).call() for e in (0, pa_electorate,
+                                                                                         group_electorate)]
+    receipt = env.finalize(rid)
+    g.goto(g.now() + 10)
+    after = g.now() - 1
+    reg = g.registry.functions
+    assert [reg.getPastElectorateSize(e, after).call() for e in (0, pa_electorate, group_electorate)] == sizes
+    assert reg.groupsOf(fresh.address).call() == [group_id] and reg.groupsOf(alice.address).call() == []
+    assert reg.citizenPa(fresh.address).call() == 1 and reg.citizenPa(alice.address).call() == 0
+    assert reg.isGroupMemberAt(fresh.address, group_id, after).call()
+    assert not reg.isGroupMemberAt(fresh.address, group_id, before).call()
+    assert not reg.isGroupMemberAt(alice.address, group_id, after).call()
+    # Eligible in its PA and group from the move on, never at a snapshot before it.
+    for electorate in (pa_electorate, group_electorate):
+        assert reg.isEligibleVoterAt(fresh.address, electorate, after).call()
+        assert not reg.isEligibleVoterAt(fresh.address, electorate, before).call()
+    assert [(e.args.groupId, e.args.citizen) for e in events(g.registry, receipt, "GroupMemberRemoved")] == [
+        (group_id, alice.address)]
+    assert [(e.args.groupId, e.args.citizen) for e in events(g.registry, receipt, "GroupMemberAdded")] == [
+        (group_id, fresh.address)]
+    assert [(e.args.citizen, e.args.paId) for e in events(g.registry, receipt, "CitizenPaSet")] == [(fresh.address, 1)]
+    # The new key is an ordinary citizen of PA 1: its registrar can renew and revoke it.
+    send(reg.renew(fresh.address, g.now() + 10**6), g.registrar)
+    send(reg.revoke(fresh.address, RevocationReason.CITIZEN_REQUEST), g.registrar)
+    assert reg.groupsOf(fresh.address).call() == []
