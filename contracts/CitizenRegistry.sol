@@ -184,6 +184,54 @@ contract CitizenRegistry is AccessControl, ICitizenRegistry {
         emit IdentityReleased(identityHash, bound, _msgSender());
     }
 
+    // ---------------------------------------------------------------------------- key recovery (KeyRecovery)
+    /// @notice Role of the KeyRecovery contract (and nothing else): moves a citizen's record to a new key.
+    bytes32 public constant RECOVERY_ROLE = keccak256("RECOVERY_ROLE");
+
+    /// @notice A key recovery moved the record of `from` (identity, expiry, PA, groups) to `to`; `from` is retired.
+    event CitizenRecovered(address indexed from, address indexed to, bytes32 indexed identityHash);
+
+    /**
+     * @notice Move the record of a citizen's lost key `from` to its new key `to`. RECOVERY_ROLE only (the
+     * KeyRecovery contract, after a registrar-attested, delayed, cancellable request).
+     * @dev The identity binding, expiry, PA and group memberships move; `registeredAt`, the PA and every
+     * membership of `to` start now, so `to` is not eligible on proposals whose snapshot precedes the move (no
+     * double vote). `from` keeps a retired record (revoked, identity zero, no PA, no groups) so it can never be
+     * registered or reinstated again. No count changes: one member replaces another with the same expiry in the
+     * consortium, its PA and each of its groups (at most `MAX_GROUPS_PER_CITIZEN`).
+     */
+    function recoverCitizen(address from, address to) external onlyRole(RECOVERY_ROLE) {
+        if (to == address(0)) revert ZeroAddress();
+        Citizen storage c = _citizens[from];
+        if (c.registeredAt == 0) revert NotRegistered(from);
+        if (c.revoked) revert CitizenIsRevoked(from);
+        if (_citizens[to].registeredAt != 0) revert AlreadyRegistered(to);
+        bytes32 identityHash = c.identityHash;
+        uint48 now_ = clock();
+        _citizens[to] = Citizen({
+            identityHash: identityHash, registeredAt: uint64(block.timestamp), expiresAt: c.expiresAt, revoked: false
+        });
+        _identityOwner[identityHash] = to;
+        c.identityHash = bytes32(0);
+        c.revoked = true;
+        uint256 pa = _citizenPa[from].latest();
+        _citizenPa[to].push(now_, uint208(pa));
+        _citizenPa[from].push(now_, 0);
+        uint256[] storage groups = _groupsOf[from];
+        for (uint256 i = 0; i < groups.length; ++i) {
+            uint256 groupId = groups[i];
+            _membership[groupId][from].push(now_, 0);
+            _membership[groupId][to].push(now_, 1);
+            emit GroupMemberRemoved(groupId, from, _msgSender());
+            emit GroupMemberAdded(groupId, to, _msgSender());
+        }
+        _groupsOf[to] = groups;
+        delete _groupsOf[from];
+        emit CitizenPaSet(to, pa);
+        emit CitizenRecovered(from, to, identityHash);
+    }
+    // ------------------------------------------------------------------------ end of key recovery section
+
     // ------------------------------------------------------------------ groups and electorates
 
     /// @inheritdoc ICitizenRegistry

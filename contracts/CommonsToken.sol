@@ -105,6 +105,35 @@ contract CommonsToken is ERC20, ERC20Permit, ERC20Votes, AccessControl, ICommons
         _spend(owner, service, amount, ref);
     }
 
+    // ---------------------------------------------------------------------------- key recovery (KeyRecovery)
+    /// @notice Role of the KeyRecovery contract (and nothing else): moves a recovered citizen's balance.
+    bytes32 public constant RECOVERY_ROLE = keccak256("RECOVERY_ROLE");
+
+    /// @notice A key recovery moved the whole balance `amount` of `from` to `to`; `to` now delegates to
+    /// `delegatee` (itself when `from` was self-delegated, otherwise the delegate `from` had chosen).
+    event BalanceRecovered(address indexed from, address indexed to, uint256 amount, address indexed delegatee);
+
+    /**
+     * @notice Move the whole balance of a citizen's lost key `from` to its new key `to`, with its delegation.
+     * RECOVERY_ROLE only (the KeyRecovery contract, after a registrar-attested, delayed, cancellable request).
+     * @dev Why a dedicated function and not an allowance: the lost key cannot sign anything. The delegation
+     * moves first so the voting units follow the tokens in `_update` (a self-delegated citizen stays
+     * self-delegated at its new key; an explicit opt-out, `delegates(from) == 0`, is kept). Votes that other
+     * accounts delegated *to* `from` are theirs and are not moved: they re-delegate themselves. Voting power
+     * at past snapshots does not change (checkpoints), so the new key cannot vote again on running proposals.
+     */
+    function recoverBalance(address from, address to) external onlyRole(RECOVERY_ROLE) returns (uint256 amount) {
+        if (from == address(0) || to == address(0)) revert ZeroAddress();
+        address current = delegates(from);
+        address delegatee = current == from ? to : current;
+        _autoDelegated[to] = true;
+        if (delegates(to) != delegatee) _delegate(to, delegatee);
+        amount = balanceOf(from);
+        if (amount != 0) _transfer(from, to, amount);
+        emit BalanceRecovered(from, to, amount, delegatee);
+    }
+    // ------------------------------------------------------------------------ end of key recovery section
+
     /// @inheritdoc ICommonsToken
     function services(address service) external view returns (bool accepted, bool burnOnSpend) {
         ServiceConfig storage s = _services[service];

@@ -65,9 +65,85 @@ contract Reputation is AccessControl, IReputation {
         if (domain != GLOBAL_DOMAIN) {
             _add(_scores[account][GLOBAL_DOMAIN], now_, amount);
             _add(_totals[GLOBAL_DOMAIN], now_, amount);
+            _trackDomain(account, domain);
         }
         emit ReputationAwarded(account, domain, amount, newScore, _msgSender());
     }
+
+    // ---------------------------------------------------------------------------- key recovery (KeyRecovery)
+    /// @notice Role of the KeyRecovery contract (and nothing else): moves a recovered citizen's scores.
+    bytes32 public constant RECOVERY_ROLE = keccak256("RECOVERY_ROLE");
+
+    /// @notice Most area domains remembered per account (bounds the recovery loop; GLOBAL_DOMAIN is extra).
+    uint256 public constant MAX_TRACKED_DOMAINS = 64;
+
+    /// @dev Area domains in which an account was ever awarded (GLOBAL_DOMAIN excluded), at most the cap.
+    mapping(address account => bytes32[]) private _domainsOf;
+    mapping(address account => mapping(bytes32 domain => bool)) private _tracked;
+
+    /// @notice `account` earned in a domain beyond `MAX_TRACKED_DOMAINS`: a key recovery will not move that
+    /// domain's score (its GLOBAL_DOMAIN part does move). Auditors can count these events.
+    event DomainNotTracked(address indexed account, bytes32 indexed domain);
+    /// @notice A key recovery moved `amount` (the decayed score at this block) of `from` in `domain` to `to`.
+    event ReputationRecovered(address indexed from, address indexed to, bytes32 indexed domain, uint256 amount);
+
+    /// @notice Area domains in which `account` holds (or held) a score, in first-award order.
+    function domainsOf(address account) external view returns (bytes32[] memory) {
+        return _domainsOf[account];
+    }
+
+    /**
+     * @notice Move every score of a citizen's lost key `from` (GLOBAL_DOMAIN and each tracked area domain)
+     * to its new key `to`. RECOVERY_ROLE only (the KeyRecovery contract).
+     * @dev The amount moved is the decayed score now; `from` gets a zero checkpoint and `to` an added one, so
+     * past scores of both stay as they were (a proposal's snapshot before the move sees the reputation at
+     * the old key only: no double weight). Totals do not change. At most `MAX_TRACKED_DOMAINS` + 1 domains.
+     * @return globalAmount the GLOBAL_DOMAIN score moved; domains the number of area domains moved.
+     */
+    function recoverScores(address from, address to)
+        external
+        onlyRole(RECOVERY_ROLE)
+        returns (uint256 globalAmount, uint256 domains)
+    {
+        if (from == address(0) || to == address(0)) revert ZeroAddress();
+        uint48 now_ = clock();
+        bytes32[] memory list = _domainsOf[from];
+        for (uint256 i = 0; i < list.length; ++i) {
+            bytes32 domain = list[i];
+            delete _tracked[from][domain];
+            if (_moveScore(from, to, domain, now_) != 0) {
+                _trackDomain(to, domain);
+                ++domains;
+            }
+        }
+        delete _domainsOf[from];
+        globalAmount = _moveScore(from, to, GLOBAL_DOMAIN, now_);
+    }
+
+    function _moveScore(address from, address to, bytes32 domain, uint48 now_) private returns (uint256 amount) {
+        Point[] storage src = _scores[from][domain];
+        amount = _valueAt(src, now_);
+        if (amount == 0) return 0;
+        Point storage last = src[src.length - 1];
+        if (last.time == now_) {
+            last.value = 0;
+        } else {
+            src.push(Point(now_, 0));
+        }
+        _add(_scores[to][domain], now_, amount);
+        emit ReputationRecovered(from, to, domain, amount);
+    }
+
+    function _trackDomain(address account, bytes32 domain) private {
+        if (_tracked[account][domain]) return;
+        if (_domainsOf[account].length >= MAX_TRACKED_DOMAINS) {
+            emit DomainNotTracked(account, domain);
+            return;
+        }
+        _tracked[account][domain] = true;
+        _domainsOf[account].push(domain);
+    }
+    // ------------------------------------------------------------------------ end of key recovery section
 
     /// @inheritdoc IReputation
     function scoreOf(address account, bytes32 domain) external view returns (uint256) {

@@ -23,7 +23,7 @@ from co3chain.api.config import ApiConfig, CorsSettings
 from co3chain.api.errors import error_response, install_error_handlers
 from co3chain.api.indexer import Indexer
 from co3chain.api.limits import BodySizeLimit
-from co3chain.api.routes import admin, budget, meta, operations, privacy, read, relay, stream
+from co3chain.api.routes import admin, budget, meta, operations, privacy, read, recovery, relay, stream
 from co3chain.api.routes import ballot as secret_ballot
 from co3chain.api.routes import electorates as electorate_routes
 from co3chain.api.routes.oracle import oracle_router, rejected_router
@@ -80,6 +80,8 @@ def create_app(state: ApiState, *, max_body_bytes: int = 64 * 1024, cors: CorsSe
     app.include_router(electorate_routes.router)
     app.include_router(budget.relay_router)
     app.include_router(secret_ballot.router)
+    app.include_router(recovery.router)
+    app.include_router(recovery.relay_router)
     if state.oracle is not None:
         app.state.co3_oracle = state.oracle.operator
         app.include_router(oracle_router())

@@ -18,7 +18,7 @@ from typing import Any
 from eth_utils import event_abi_to_log_topic, to_checksum_address
 from web3._utils.events import get_event_data
 
-from co3chain.api import electorate_index
+from co3chain.api import electorate_index, recoveries
 from co3chain.api.budget_index import BudgetIndex
 from co3chain.api.chain import ChainContext
 from co3chain.api.config import IndexerSettings
@@ -38,6 +38,8 @@ INDEXED: dict[str, tuple[str, ...]] = {
                         *electorate_index.EVENTS["CitizenRegistry"]),
     "AttestationHub": ("AttestationAccepted",),
 }
+for _contract, _events in recoveries.EVENTS.items():  # lost-key recoveries (co3chain/api/recoveries.py)
+    INDEXED[_contract] = INDEXED.get(_contract, ()) + _events
 
 
 def _hex(value: Any) -> str:
@@ -71,6 +73,8 @@ class Indexer:
         self._events: dict[bytes, tuple[str, dict[str, Any]]] = {}
         self.spends = SpendIndex(chain, store, self.settings.batch_blocks)
         self.budget = BudgetIndex(chain, store, self.settings.batch_blocks)
+        with store.write() as db:
+            recoveries.ensure_schema(db)
         self._addresses: dict[str, str] = {}
         for name, events in INDEXED.items():
             contract = chain.contracts.get(name)
@@ -145,6 +149,8 @@ class Indexer:
         feed = ApiStore.add_feed
         if name in electorate_index.NAMES:
             electorate_index.apply(db, name, a, block, tx)
+        if name in recoveries.HANDLED:
+            recoveries.apply_event(db, name, a, block, log_index, tx)
         elif name == "ProposalCreated":
             pid = str(a["proposalId"])
             db.execute(
@@ -214,6 +220,10 @@ class Indexer:
             feed(db, "reward", block, {"attestationId": aid, "subject": a["subject"],
                                        "activityId": int(a["activityId"]), "tokenReward": str(a["tokenReward"]),
                                        "reputationReward": str(a["reputationReward"]), "txHash": tx})
+
+    def recovery_events(self, account: str | None, limit: int = 100) -> list[dict[str, Any]]:
+        """Indexed lost-key recovery events (see :mod:`co3chain.api.recoveries`)."""
+        return recoveries.recovery_events(self.store, account, limit)
 
     # ------------------------------------------------------------------ background loop
     def backoff(self, failures: int) -> float:

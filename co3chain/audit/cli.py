@@ -1,4 +1,4 @@
-"""``co3chain audit chain|proposal|contracts|powers|budget|ballot``: exit 0 when every check passes, 2 when the audit found a
+"""``co3chain audit chain|proposal|contracts|powers|budget|ballot|recovery``: exit 0 when every check passes, 2 when the audit found a
 violation, 1 when it could not run (one readable line on stderr)."""
 
 from __future__ import annotations
@@ -219,6 +219,25 @@ def budget_cmd(round_id: int, rpc: str, batch_size: int, quiet: bool, timezone: 
             raise BudgetAuditError(f"{manifest_path} is not a deployment manifest")
         with RpcClient(rpc, batch_size) as client:
             return audit_budget_round(client, manifest, round_id)
+
+    _run(go, json_path, html_path, quiet)
+
+
+@audit.command("recovery")
+@_common
+@click.option("--manifest", "manifest_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Deployment manifest (KeyRecovery, registry, token and reputation addresses).")
+def recovery_cmd(rpc: str, batch_size: int, quiet: bool, timezone: str, html_path: Path | None,
+                 json_path: Path | None, manifest_path: Path) -> None:
+    """List every lost-key recovery and check each finalization from events: the moved balance recomputed from
+    the old key's transfers, the registry/token/reputation events agreeing, no early or cancelled finalization."""
+    from co3chain.audit.recovery import audit_recoveries
+    from co3chain.contracts.deploy import load_manifest
+
+    def go() -> AuditReport:
+        manifest = load_manifest(manifest_path)
+        with RpcClient(rpc, batch_size) as client:
+            return audit_recoveries(client, manifest)
 
     _run(go, json_path, html_path, quiet)
 

@@ -347,6 +347,7 @@ def _role_words(role: str) -> str:
     return {"DEFAULT_ADMIN_ROLE": "full admin power (can grant any role, including minting)",
             "MINTER_ROLE": "the power to mint commons tokens",
             "REWARDER_ROLE": "the power to award reputation",
+            "RECOVERY_ROLE": "the power to move a citizen's identity, tokens and reputation to a new key",
             "owner": "ownership (full control)"}.get(role, role)
 
 
@@ -355,7 +356,8 @@ def build_verdict(report: AuditReport, names: Mapping[str, str] | None = None, t
     """The plain-language verdict of ``report`` (names: lower-case address → name)."""
     names = {k.lower(): v for k, v in (names or report.names or {}).items()}
     builder: Callable[..., Verdict] = {"proposal": _proposal_verdict, "chain": _chain_verdict,
-                                         "ballot": _ballot_verdict, "budget": _budget_verdict}.get(
+                                         "ballot": _ballot_verdict, "budget": _budget_verdict,
+                                         "recovery": _recovery_verdict}.get(
         report.audit, _contracts_verdict)
     verdict = builder(report, names, tz)
     verdict.causes = group_causes(report, names)
@@ -504,6 +506,28 @@ def _budget_verdict(report: AuditReport, names: Mapping[str, str], tz: str) -> V
     return Verdict(report.passed, headline, outcome, outcome_label="What the round decided", checked=checked)
 
 
+def _recovery_verdict(report: AuditReport, names: Mapping[str, str], tz: str) -> Verdict:
+    """Lost-key recoveries: what moved, from whom to whom, and that each move matches the events."""
+    st = report.stats
+    n, done, cancelled, pending = (int(st.get(k, 0)) for k in ("recoveries", "finalized", "cancelled", "pending"))
+    headline = (f"Audit passed: {n} key recover{'y' if n == 1 else 'ies'} checked — each of the {done} completed "
+                "moved exactly the old key's balance, identity and reputation, never before its waiting period."
+                if report.passed else "Audit failed.")
+    outcome = f"{done} completed, {cancelled} cancelled, {pending} waiting (they can still be cancelled)."
+    verdict = Verdict(report.passed, headline, outcome, outcome_label="Key recoveries",
+                      checked=["every recovery request, cancel and completion, from the KeyRecovery contract's events",
+                               "each completion against the registry, token and reputation events of its transaction",
+                               "each moved balance against the old key's whole transfer history",
+                               "that no completion came before its waiting period ended or after a cancel"])
+    verdict.listings["Recoveries"] = [
+        name_addresses(f"recovery {c['recoveryId']}: {c['oldAccount']} → {c['newAccount']} by registrar "
+                       f"{c['registrar']}: {c['outcome']}"
+                       + (f" ({c['tokens']} tokens moved)" if c.get("tokens") is not None else "")
+                       + (f" by {c['canceller']}" if c.get("canceller") else ""), names)
+        for c in report.checked]
+    return verdict
+
+
 def _contracts_verdict(report: AuditReport, names: Mapping[str, str], tz: str) -> Verdict:
     st = report.stats
     parts, checked = [], []
@@ -517,9 +541,10 @@ def _contracts_verdict(report: AuditReport, names: Mapping[str, str], tz: str) -
     headline = ("Audit passed: " + " and ".join(parts) + ".") if report.passed else "Audit failed."
     by_holder: dict[str, list[str]] = {}
     for p in st.get("powers") or []:
-        if p.get("role") in {"DEFAULT_ADMIN_ROLE", "MINTER_ROLE", "REWARDER_ROLE", "owner"}:
+        if p.get("role") in {"DEFAULT_ADMIN_ROLE", "MINTER_ROLE", "REWARDER_ROLE", "RECOVERY_ROLE", "owner"}:
             who = f"{p.get('holderName') or p['holder']} ({'a contract' if p['holderKind'] == 'contract' else 'a personal account'})"
-            short = {"DEFAULT_ADMIN_ROLE": "admin", "MINTER_ROLE": "minter", "REWARDER_ROLE": "rewarder"}.get(
+            short = {"DEFAULT_ADMIN_ROLE": "admin", "MINTER_ROLE": "minter", "REWARDER_ROLE": "rewarder",
+                     "RECOVERY_ROLE": "key-recovery mover"}.get(
                 p["role"], p["role"])
             by_holder.setdefault(who, []).append(f"{short} of {p['contract']}")
     outcome = ("Admin, minting and reward powers: " + "; ".join(f"{who}: {', '.join(what)}"
@@ -630,7 +655,8 @@ def _table(data: Mapping[str, Any], tz: str, names: Mapping[str, str]) -> str:
 
 _TITLES = {"proposal": "Audit of a proposal's result", "chain": "Audit of the chain",
            "contracts": "Audit of the contracts and their powers", "powers": "Audit of who holds power",
-           "ballot": "Audit of a secret election", "budget": "Audit of a participatory-budget round"}
+           "ballot": "Audit of a secret election", "budget": "Audit of a participatory-budget round",
+           "recovery": "Audit of lost-key recoveries"}
 
 
 def render_html(report: AuditReport, verdict: Verdict | None = None, tz: str | None = None,

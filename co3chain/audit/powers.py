@@ -43,12 +43,12 @@ CALL_EXECUTED = topic("CallExecuted(bytes32,uint256,address,uint256,bytes)")
 
 DEFAULT_ADMIN_ROLE = b"\x00" * 32
 #: Powers no externally owned account may hold after deploy (the trust model's promise).
-CRITICAL_ROLES = {"DEFAULT_ADMIN_ROLE", "MINTER_ROLE", "REWARDER_ROLE"}
+CRITICAL_ROLES = {"DEFAULT_ADMIN_ROLE", "MINTER_ROLE", "REWARDER_ROLE", "RECOVERY_ROLE"}
 #: Role names tried when the sources do not name a role id.
 KNOWN_ROLE_NAMES = (
     "MINTER_ROLE", "REWARDER_ROLE", "REGISTRAR_ROLE", "AREA_MANAGER_ROLE", "PROPOSER_ROLE", "RELAYER_ROLE",
     "EXECUTOR_ROLE", "CANCELLER_ROLE", "TIMELOCK_ADMIN_ROLE", "PAUSER_ROLE", "UPGRADER_ROLE", "GUARDIAN_ROLE",
-    "ORACLE_ROLE", "COUNCIL_ROLE", "OPERATOR_ROLE",
+    "ORACLE_ROLE", "COUNCIL_ROLE", "OPERATOR_ROLE", "RECOVERY_ROLE",
 )
 #: Event names that change a rule of the suite (matched as words in the event name).
 _CHANGE_WORDS = re.compile(

@@ -103,6 +103,8 @@ def _signing_account(key_file: str | None, password_file: str | None, dev_key: s
               help="Seconds every rule, role or signer change waits in the timelock (default: 2 days).")
 @click.option("--voting-bounds", default=None, metavar="MIN_DELAY,MAX_DELAY,MIN_PERIOD,MAX_PERIOD",
               help="Seconds bounding proposals' voting delay and period (default: the contract's).")
+@click.option("--recovery-delay", type=int, default=None,
+              help="Seconds a lost-key recovery waits in public before it can be finalized (default: 7 days).")
 @click.option("--network", "network_name", help="Network name recorded in the manifest.")
 @click.option("--out", "out", type=click.Path(dir_okay=False), default="deployment.json", show_default=True,
               help="Where to write the deployment manifest.")
@@ -111,7 +113,7 @@ def deploy_cmd(rpc: str, key_file: str | None, password_file: str | None, dev_ke
                oracle_signers: tuple[str, ...], threshold: int | None, validators: tuple[str, ...],
                relayer: str | None, half_life: int | None, council_members: tuple[str, ...],
                council_threshold: int, timelock_delay: int | None, voting_bounds: str | None,
-               network_name: str | None, out: str, as_json: bool) -> None:
+               recovery_delay: int | None, network_name: str | None, out: str, as_json: bool) -> None:
     """Deploy the CO3 contract suite, hand every admin power to the consortium timelock (council + citizens'
     votes) and write a deployment manifest for auditors. The deployer keeps no admin, mint or reward role."""
     from eth_utils import is_address
@@ -154,6 +156,7 @@ def deploy_cmd(rpc: str, key_file: str | None, password_file: str | None, dev_ke
         council_threshold=council_threshold,
         timelock_delay=dep.DEFAULT_TIMELOCK_DELAY if timelock_delay is None else timelock_delay,
         voting_bounds=bounds,  # type: ignore[arg-type]
+        recovery_delay=dep.DEFAULT_RECOVERY_DELAY if recovery_delay is None else recovery_delay,
         network=network_name,
         progress=say,
     )

@@ -38,6 +38,7 @@ from co3chain.contracts import typed_data
 from co3chain.contracts.demo_budget import BudgetStep
 from co3chain.contracts.demo_electorate import area_vote_step, ensure_officer_pa, render_area_vote
 from co3chain.contracts.deploy import (
+    DEV_RECOVERY_DELAY,
     DEV_TIMELOCK_DELAY,
     DEV_VOTING_BOUNDS,
     ArtifactSet,
@@ -308,6 +309,7 @@ class Demo:
                 council_members=[a.address for a in self.council_keys],
                 timelock_delay=DEV_TIMELOCK_DELAY,
                 voting_bounds=DEV_VOTING_BOUNDS,
+                recovery_delay=DEV_RECOVERY_DELAY,
                 network="co3chain demo",
                 artifacts=self.artifacts,
                 progress=say,

@@ -52,16 +52,17 @@ SUITE: tuple[str, ...] = (
     "ConsortiumValidators",
     "ConsortiumCouncil",
     "SecretBallot",  # secret ballots (co3chain/ballot): admin-only constructor, see docs/secret-ballot.md
+    "KeyRecovery",  # lost-key recovery (docs/recovery.md): RECOVERY_ROLE on registry, token and reputation
 )
 
 #: Contracts whose admin the timelock takes over (every AccessControl contract but the timelock itself).
 ADMINISTERED: tuple[str, ...] = (
     "CitizenRegistry", "CommonsToken", "Reputation", "CommoningAreas", "AttestationHub", "CO3Governance",
-    "ConsortiumValidators", "SecretBallot",
+    "ConsortiumValidators", "SecretBallot", "KeyRecovery",
 )
 
 #: Powers no externally owned account may hold after deploy (issue 10; the audit checks the same list).
-SOVEREIGN_ROLES: tuple[str, ...] = ("DEFAULT_ADMIN_ROLE", "MINTER_ROLE", "REWARDER_ROLE")
+SOVEREIGN_ROLES: tuple[str, ...] = ("DEFAULT_ADMIN_ROLE", "MINTER_ROLE", "REWARDER_ROLE", "RECOVERY_ROLE")
 
 #: Default timelock delay: two days for every rule, role, reward or signer-set change.
 DEFAULT_TIMELOCK_DELAY = 2 * 24 * 3600
@@ -72,6 +73,12 @@ DEV_TIMELOCK_DELAY = 5
 #: Voting-window bounds (min delay, max delay, min period, max period) for development networks, whose demo
 #: votes last tens of seconds.  Production keeps the contract's defaults (period ≥ 1 hour) or sets its own.
 DEV_VOTING_BOUNDS = (0, 30 * 24 * 3600, 10, 90 * 24 * 3600)
+
+#: Default delay of a lost-key recovery: a week in public, during which the old key or the council can cancel.
+DEFAULT_RECOVERY_DELAY = 7 * 24 * 3600
+
+#: Development networks: recoveries wait the contract's minimum (10 seconds).
+DEV_RECOVERY_DELAY = 10
 
 #: Default Reputation half-life: 180 days (participation fades over seasons, not over days).
 DEFAULT_HALF_LIFE_SECONDS = 180 * 24 * 3600
@@ -224,6 +231,7 @@ class SuiteParams:
     council_members: list[str] = field(default_factory=list)
     council_threshold: int = 0
     voting_bounds: tuple[int, int, int, int] | None = None
+    recovery_delay: int = DEFAULT_RECOVERY_DELAY
 
     @property
     def council(self) -> list[str]:
@@ -255,6 +263,8 @@ class SuiteParams:
         if not 0 <= self.council_threshold <= len(council):
             raise DeployError(f"council threshold must be 0 (majority) or 1..{len(council)} "
                               f"(got {self.council_threshold})")
+        if not 10 <= self.recovery_delay <= 60 * 24 * 3600:
+            raise DeployError(f"recovery delay must be between 10 seconds and 60 days (got {self.recovery_delay})")
         if self.voting_bounds is not None:
             lo_delay, hi_delay, lo_period, hi_period = self.voting_bounds
             if not (0 <= lo_delay <= hi_delay and 0 < lo_period <= hi_period < 2**48 and hi_delay < 2**48):
@@ -297,6 +307,9 @@ def constructor_args(name: str, params: SuiteParams, addresses: Mapping[str, str
         ]
     if name == "SecretBallot":
         return [admin]
+    if name == "KeyRecovery":
+        return [admin, addresses["CitizenRegistry"], addresses["CommonsToken"], addresses["Reputation"],
+                params.recovery_delay]
     if name == "ConsortiumValidators":
         return [sorted((to_checksum_address(v) for v in params.validators), key=lambda a: int(a, 16))]
     raise DeployError(f"no constructor recipe for contract {name}")
@@ -323,6 +336,9 @@ def role_plan(params: SuiteParams, addresses: Mapping[str, str], abis: Mapping[s
         RoleGrant("CommonsToken", "MINTER_ROLE", hub, "AttestationHub"),
         RoleGrant("Reputation", "REWARDER_ROLE", hub, "AttestationHub"),
     ]
+    if "KeyRecovery" in addresses:
+        grants += [RoleGrant(name, "RECOVERY_ROLE", addresses["KeyRecovery"], "KeyRecovery")
+                   for name in ("CitizenRegistry", "CommonsToken", "Reputation")]
     people = [
         ("CitizenRegistry", "REGISTRAR_ROLE", params.registrars or [params.deployer]),
         ("CommoningAreas", "AREA_MANAGER_ROLE", params.area_managers or [params.deployer]),
@@ -370,6 +386,8 @@ def handover_plan(params: SuiteParams, addresses: Mapping[str, str],
         HandoverStep("ConsortiumTimelock", "grant", "PROPOSER_ROLE", gov, "CO3Governance"),
         HandoverStep("CO3Governance", "grant", "GUARDIAN_ROLE", council, "ConsortiumCouncil"),
     ]
+    if "KeyRecovery" in addresses:  # the council cancels a suspicious recovery (docs/recovery.md)
+        steps.append(HandoverStep("KeyRecovery", "grant", "GUARDIAN_ROLE", council, "ConsortiumCouncil"))
     for name in ADMINISTERED:
         if name in addresses and _has_function(abis.get(name, []), "hasRole"):
             steps.append(HandoverStep(name, "grant", "DEFAULT_ADMIN_ROLE", timelock, "ConsortiumTimelock"))
@@ -634,6 +652,7 @@ def deploy_suite(
     council_members: list[str] | None = None,
     council_threshold: int = 0,
     voting_bounds: tuple[int, int, int, int] | None = None,
+    recovery_delay: int = DEFAULT_RECOVERY_DELAY,
     handover: bool = True,
     network: str | None = None,
     artifacts: ArtifactSet | None = None,
@@ -645,7 +664,8 @@ def deploy_suite(
     The council is ``council_members`` (default: the validators) with ``council_threshold`` approvals
     (0: majority); every rule change waits ``timelock_delay`` seconds.  ``voting_bounds`` (min/max voting
     delay, min/max voting period) are set on the governance contract before the handover (default: the
-    contract's).  ``handover=False`` leaves the deployer admin: only for test fixtures that must mint directly;
+    contract's).  ``recovery_delay``: seconds a lost-key recovery waits in public (KeyRecovery, 10 s–60 days).
+    ``handover=False`` leaves the deployer admin: only for test fixtures that must mint directly;
     the manifest then says so and the suite is not trustworthy.  ``artifacts`` defaults to the committed ones
     (``co3chain compile``).  Raises :class:`DeployError` with a one-line reason.
     """
@@ -666,6 +686,7 @@ def deploy_suite(
         council_members=[to_checksum_address(m) for m in council_members or []],
         council_threshold=int(council_threshold),
         voting_bounds=tuple(int(b) for b in voting_bounds) if voting_bounds is not None else None,  # type: ignore[arg-type]
+        recovery_delay=int(recovery_delay),
     )
     params.validate()
     for name in SUITE:
@@ -792,6 +813,7 @@ def deploy_suite(
         "guardian": addresses["ConsortiumCouncil"],
         "votingBounds": dict(zip(("minVotingDelay", "maxVotingDelay", "minVotingPeriod", "maxVotingPeriod"),
                                  (int(v) for v in gov.functions.votingBounds().call()), strict=True)),
+        "recoveryDelaySeconds": params.recovery_delay,
         "handedOver": bool(handover),
         "handover": handover_log,
     }

@@ -371,7 +371,7 @@ def _deploy_and_demo(net_dir: Path, node: LocalNode, *, deploy: bool, demo: bool
             w3, officer, oracle_signers=signers, oracle_threshold=len(signers) // 2 + 1,
             validators=dep.node_validators(w3), council_members=[a.address for a in council],
             timelock_delay=dep.DEV_TIMELOCK_DELAY, voting_bounds=dep.DEV_VOTING_BOUNDS,
-            network="co3chain-local", progress=say,
+            recovery_delay=dep.DEV_RECOVERY_DELAY, network="co3chain-local", progress=say,
         )
         dep.save_manifest(manifest, manifest_path)
         say(f"deployed {len(manifest['contracts'])} contracts; manifest {manifest_path}")

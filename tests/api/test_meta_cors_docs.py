@@ -30,7 +30,9 @@ def test_meta_describes_chain_contracts_domains_and_abi_hashes(world) -> None:
     assert {"CO3Governance", "CommonsToken", "AttestationHub"} <= set(meta["contracts"])
     domains = meta["eip712"]["domains"]
     assert domains["device"]["verifyingContract"] == world.contract("AttestationHub").address
-    assert set(meta["eip712"]["actions"]) == {"vote", "commit", "delegate", "spend", "checkin", "support"}
+    assert set(meta["eip712"]["actions"]) == {"vote", "commit", "delegate", "spend", "checkin", "support",
+                                              "cancelRecovery"}
+    assert domains["recovery"]["verifyingContract"] == world.contract("KeyRecovery").address
     # A client that only reads /v1/meta signs exactly what the contracts verify.
     voter = CITIZENS[0]
     typed = {"types": {"EIP712Domain": meta["eip712"]["types"]["EIP712Domain"],

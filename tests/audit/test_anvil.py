@@ -38,7 +38,7 @@ def anvil_manifest(anvil_url: str, suite_artifacts: ArtifactSet) -> dict[str, An
 
 def test_anvil_suite_full_match(anvil_url: str, anvil_manifest: dict[str, Any]) -> None:
     report = audit_contracts(RpcClient(anvil_url), anvil_manifest)
-    assert report.stats["fullMatches"] == 10  # the suite includes the consortium timelock, council and secret ballot
+    assert report.stats["fullMatches"] == 11  # the suite includes the timelock, council, secret ballot and key recovery
     # This fixture deploys without the handover (it configures the suite directly), so the deployer EOA is
     # still admin: anvil's own eth_getLogs/hasRole/eth_getCode show it, and the powers audit flags it.
     assert report.kinds() == {"eoa-power"}

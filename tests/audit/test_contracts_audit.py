@@ -49,7 +49,7 @@ def _redeploy_registry(gov: GovScenario, root: Path) -> dict[str, Any]:
 def test_clean_suite_full_match(gov: GovScenario) -> None:
     report = audit_contracts(RpcClient(gov.devnet.transport), gov.manifest, powers=False)
     assert report.passed, [f.line() for f in report.findings]
-    assert report.stats["fullMatches"] == len(gov.manifest["contracts"]) == 10  # + timelock, council and secret ballot
+    assert report.stats["fullMatches"] == len(gov.manifest["contracts"]) == 11  # + timelock, council, secret ballot, key recovery
     items = {i["contract"]: i for i in report.checked}
     g = items["CO3Governance"]
     assert g["match"] == "full" and g["codeHashProven"]

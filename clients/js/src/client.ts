@@ -170,6 +170,14 @@ export const ROUTE_METHODS: Record<RouteKey, keyof Co3Client | `not-a-client-cal
   "GET /v1/proposals/{proposal_id}/electorate": "proposalElectorate",
   "POST /v1/proposals/electorate": "proposeFor",
   "POST /v1/pa-accounts/council-call": "paBindingCouncilCall",
+  "GET /v1/recovery/settings": "recoverySettings",
+  "GET /v1/recoveries": "recoveries",
+  "POST /v1/recoveries": "initiateRecovery",
+  "GET /v1/recoveries/{recovery_id}": "recovery",
+  "GET /v1/recoveries/{recovery_id}/cancel-typed-data": "recoveryCancelTypedData",
+  "POST /v1/recoveries/{recovery_id}/cancel": "relayCancelRecovery",
+  "POST /v1/recoveries/{recovery_id}/finalize": "finalizeRecovery",
+  "POST /v1/recoveries/{recovery_id}/council-call": "recoveryCouncilCall",
 };
 
 /** `CitizenRegistry.revoke` reason codes (only the code goes on chain: never free text about a person). */
@@ -685,6 +693,55 @@ export class Co3Client {
   /** The council proposal binding an account to a PA (nothing is sent: the council decides). */
   paBindingCouncilCall(account: Address, paId: number): Promise<api.CouncilCall> {
     return this.request("POST", "/v1/pa-accounts/council-call", { body: { account, paId } });
+  // ------------------------------------------------------------------ lost-key recovery (docs/recovery.md)
+  /** The delay the council set, its bounds, the finalize window and the number of requests so far. */
+  recoverySettings(): Promise<api.RecoverySettings> { return this.request("GET", "/v1/recovery/settings"); }
+  /** Indexed recovery events (newest first), optionally where `account` is the old or the new key. */
+  recoveries(q: { account?: Address; limit?: number } = {}): Promise<api.RecoveryList> {
+    return this.request("GET", "/v1/recoveries", { query: q });
+  }
+  /** One recovery as the contract holds it now (`Pending`, `Cancelled`, `Finalized`, `Expired`). */
+  recovery(recoveryId: Id): Promise<api.Recovery> { return this.request("GET", `/v1/recoveries/${recoveryId}`); }
+  /** The server-built `CancelRecovery` typed data (for wallets that sign whatever `eth_signTypedData_v4` gets). */
+  recoveryCancelTypedData(recoveryId: Id, deadline: number): Promise<api.CancelTypedData> {
+    return this.request("GET", `/v1/recoveries/${recoveryId}/cancel-typed-data`, { query: { deadline } });
+  }
+  /** Registrar (API key, REGISTRAR_ROLE of the citizen's PA): start moving `oldAccount` to `newAccount`. */
+  initiateRecovery(oldAccount: Address, newAccount: Address): Promise<api.TxAccepted> {
+    return this.request("POST", "/v1/recoveries", { body: { oldAccount, newAccount } });
+  }
+  relayCancelRecovery(recoveryId: Id, body: api.RecoveryCancelRelay): Promise<api.TxAccepted> {
+    return this.request("POST", `/v1/recoveries/${recoveryId}/cancel`, { body });
+  }
+  /**
+   * The old key's signed cancel of recovery `recoveryId`, built locally with {@link typed.cancelRecovery} in the
+   * deployment's recovery domain (from `/v1/meta`); `deadline` defaults to one hour after the request's start
+   * or now, whichever is later.
+   */
+  async signCancelRecovery(oldKey: TypedDataSigner, recoveryId: Id, deadline?: Id): Promise<api.RecoveryCancelRelay> {
+    const rec = await this.recovery(recoveryId);
+    if (rec.oldAccount.toLowerCase() !== oldKey.address.toLowerCase()) {
+      throw new Co3ApiError(400, "not_old_key", `recovery ${recoveryId} moves ${rec.oldAccount}, not ${oldKey.address}`);
+    }
+    const domain = (await this.domains()).recovery;
+    if (!domain) throw new Co3ApiError(404, "recovery_not_deployed", "this deployment has no KeyRecovery");
+    const dl = BigInt(deadline ?? Math.max(Math.floor(Date.now() / 1000), rec.initiatedAt) + 3600);
+    const data = typed.cancelRecovery(domain, { recoveryId: BigInt(recoveryId), oldAccount: rec.oldAccount as Address,
+      nonce: BigInt(rec.cancelNonce), deadline: dl });
+    const signature = await oldKey.signTypedData(data);
+    return { nonce: rec.cancelNonce, deadline: dl.toString(), signature };
+  }
+  /** Cancel a recovery with the old key (signed here, relayed: the citizen needs no ETH). Nothing moves. */
+  async cancelRecovery(oldKey: TypedDataSigner, recoveryId: Id, deadline?: Id): Promise<api.TxAccepted> {
+    return this.relayCancelRecovery(recoveryId, await this.signCancelRecovery(oldKey, recoveryId, deadline));
+  }
+  /** Finalize once the delay has passed (anyone; the relayer pays): identity, tokens and reputation move. */
+  finalizeRecovery(recoveryId: Id): Promise<api.TxAccepted> {
+    return this.request("POST", `/v1/recoveries/${recoveryId}/finalize`);
+  }
+  /** The council motion (guardian) that cancels a suspicious recovery; nothing is sent. */
+  recoveryCouncilCall(recoveryId: Id): Promise<api.CouncilCall> {
+    return this.request("POST", `/v1/recoveries/${recoveryId}/council-call`);
   }
 
   privacyExport(citizen: Address): Promise<Record<string, unknown>> {

@@ -79,6 +79,17 @@ export const BUDGET_BALLOT = [
   { name: "nonce", type: "uint256" },
 ] as const;
 
+/**
+ * `KeyRecovery.cancelBySig`: the old key of a citizen stops a recovery of its identity to another key. Bound to
+ * one recovery id and the old key's nonce (`GET /v1/recoveries/{id}` → `cancelNonce`), with a deadline.
+ */
+export const CANCEL_RECOVERY = [
+  { name: "recoveryId", type: "uint256" },
+  { name: "oldAccount", type: "address" },
+  { name: "nonce", type: "uint256" },
+  { name: "deadline", type: "uint256" },
+] as const;
+
 /** Name and version of the budget ballot domain (co3chain/budget/typed_data.py); not one of the meta domains. */
 export const BUDGET_DOMAIN_NAME = "CO3 ParticipatoryBudget";
 export const BUDGET_DOMAIN_VERSION = "1";
@@ -86,7 +97,7 @@ export const BUDGET_DOMAIN_VERSION = "1";
 /** Every primary type by name (what `/v1/meta` lists under `eip712.types`). */
 export const TYPES = {
   Ballot: BALLOT, Commitment: COMMITMENT, Delegation: DELEGATION, Spend: SPEND, CheckIn: CHECK_IN,
-  SocialContribution: SOCIAL_CONTRIBUTION,
+  SocialContribution: SOCIAL_CONTRIBUTION, CancelRecovery: CANCEL_RECOVERY,
 } as const;
 
 export interface Domain extends TypedDataDomain {
@@ -96,12 +107,14 @@ export interface Domain extends TypedDataDomain {
   verifyingContract: Address;
 }
 
-/** The four signing domains of a deployment, as served by `GET /v1/meta` (`eip712.domains`). */
+/** The signing domains of a deployment, as served by `GET /v1/meta` (`eip712.domains`). */
 export interface Domains {
   governance: Domain;
   token: Domain;
   attestation: Domain;
   device: Domain;
+  /** `KeyRecovery` ("CO3 KeyRecovery", "1"), on deployments with lost-key recovery. */
+  recovery?: Domain;
 }
 
 export enum Support { Against = 0, For = 1, Abstain = 2 }
@@ -243,6 +256,16 @@ export function budgetBallot(domain: Domain, m: { roundId: bigint | string | num
     domain, types: { BudgetBallot: BUDGET_BALLOT }, primaryType: "BudgetBallot" as const,
     message: { roundId: uint("roundId", m.roundId, 256), selection: uint("selection", m.selection, 256),
       voter: m.voter, nonce: uint("nonce", m.nonce, 256) },
+  };
+}
+
+/** The old key's `CancelRecovery` of recovery `recoveryId` (relay it with `Co3Client.relayCancelRecovery`). */
+export function cancelRecovery(domain: Domain, m: { recoveryId: bigint | string | number; oldAccount: Address;
+  nonce: bigint | string | number; deadline: bigint | string | number }) {
+  return {
+    domain, types: { CancelRecovery: CANCEL_RECOVERY }, primaryType: "CancelRecovery" as const,
+    message: { recoveryId: uint("recoveryId", m.recoveryId, 256), oldAccount: m.oldAccount,
+      nonce: uint("nonce", m.nonce, 256), deadline: uint("deadline", m.deadline, 256) },
   };
 }
 

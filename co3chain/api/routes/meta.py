@@ -26,6 +26,7 @@ from co3chain.api.state import ApiState, get_state
 from co3chain.contracts import governance_typed_data as gtd
 from co3chain.contracts import typed_data as td
 from co3chain.oracle import device
+from co3chain.recovery import typed_data as rtd
 
 router = APIRouter(prefix="/v1", tags=["meta"])
 
@@ -47,6 +48,7 @@ class MetaDomains(BaseModel):
     token: Eip712Domain
     attestation: Eip712Domain
     device: Eip712Domain
+    recovery: Eip712Domain | None = None  # KeyRecovery (lost-key recovery), when deployed
 
 
 class MetaAction(BaseModel):
@@ -95,6 +97,8 @@ ACTIONS: dict[str, dict[str, str]] = {
                 "submit": "AR backend -> POST /v1/oracle/webhooks/ar/checkin (HMAC of the source)"},
     "support": {"primaryType": "SocialContribution", "domain": "device",
                 "submit": "social backend -> POST /v1/oracle/webhooks/social/event (HMAC of the source)"},
+    "cancelRecovery": {"primaryType": "CancelRecovery", "domain": "recovery",
+                       "submit": "POST /v1/recoveries/{recoveryId}/cancel"},
 }
 
 
@@ -107,7 +111,8 @@ def eip712_types() -> dict[str, list[dict[str, str]]]:
     """Every signed message type of the suite, by primary type name."""
     return {"EIP712Domain": td.EIP712_DOMAIN_TYPE, "Ballot": gtd.BALLOT_TYPE, "Commitment": gtd.COMMITMENT_TYPE,
             "Delegation": DELEGATION_TYPE, "Spend": td.SPEND_TYPE, "Attestation": td.ATTESTATION_TYPE,
-            "CheckIn": device.CHECKIN_TYPE, "SocialContribution": device.SOCIAL_TYPE}
+            "CheckIn": device.CHECKIN_TYPE, "SocialContribution": device.SOCIAL_TYPE,
+            "CancelRecovery": rtd.CANCEL_RECOVERY_TYPE}
 
 
 def meta_document(chain_id: int, contracts: dict[str, Any], *, api_version: str, oracle: bool) -> dict[str, Any]:
@@ -126,6 +131,8 @@ def meta_document(chain_id: int, contracts: dict[str, Any], *, api_version: str,
                 "token": domain(td.TOKEN_DOMAIN_NAME, td.DOMAIN_VERSION, "CommonsToken"),
                 "attestation": domain(td.ATTESTATION_DOMAIN_NAME, td.DOMAIN_VERSION, "AttestationHub"),
                 "device": domain(device.DEVICE_DOMAIN_NAME, device.DEVICE_DOMAIN_VERSION, "AttestationHub"),
+                **({"recovery": domain(rtd.RECOVERY_DOMAIN_NAME, "1", "KeyRecovery")}
+                   if "KeyRecovery" in contracts else {}),
             },
             "types": eip712_types(),
             "actions": ACTIONS,

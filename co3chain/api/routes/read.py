@@ -159,8 +159,10 @@ def get_citizen(state: State, address: AddressPath) -> m.Citizen:
     area_rows = state.store.query(
         "SELECT DISTINCT a.area_id FROM attestations t JOIN activities a ON a.id = t.activity_id"
         " WHERE t.subject = ? ORDER BY a.area_id", (who,))
-    areas = {str(r["area_id"]): str(c.read(c.reputation.functions.scoreOf(who, int(r["area_id"]).to_bytes(32, "big"))))
-             for r in area_rows}
+    area_ids = {int(r["area_id"]) for r in area_rows}
+    # Areas the Reputation contract tracks for the address (also those a key recovery moved to it).
+    area_ids |= {int.from_bytes(bytes(d), "big") for d in c.read(c.reputation.functions.domainsOf(who))}
+    areas = {str(a): str(c.read(c.reputation.functions.scoreOf(who, a.to_bytes(32, "big")))) for a in sorted(area_ids)}
     return m.Citizen(
         address=who,
         isCitizen=bool(c.read(c.registry.functions.isCitizen(who))),

@@ -19,7 +19,7 @@ from co3chain.api.state import ApiState, get_state
 
 router = APIRouter(prefix="/v1", tags=["events"])
 KEEPALIVE_SECONDS = 15.0
-TYPES = ("proposal", "vote", "reward", "area")
+TYPES = ("proposal", "vote", "reward", "area", "recovery")
 
 
 def format_event(seq: int, kind: str, data: str) -> str:
@@ -32,8 +32,8 @@ async def events(
     request: Request,
     state: Annotated[ApiState, Depends(get_state)],
     since: Annotated[int | None, Query(ge=0, lt=2**62, description="resume after this event id")] = None,
-    types: Annotated[str | None, Query(pattern=r"^(proposal|vote|reward|area)(,(proposal|vote|reward|area))*$",
-                                       description="comma-separated subset of proposal,vote,reward,area")] = None,
+    types: Annotated[str | None, Query(pattern=r"^(proposal|vote|reward|area|recovery)(,(proposal|vote|reward|area|recovery))*$",
+                                       description="comma-separated subset of proposal,vote,reward,area,recovery")] = None,
     limit: Annotated[int | None, Query(ge=1, le=100_000, description="close the stream after this many events")] = None,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> StreamingResponse:
