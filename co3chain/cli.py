@@ -31,6 +31,7 @@ SUBCOMMANDS: list[tuple[str, str]] = [
     ("co3chain.privacy.cli", "privacy"),
     ("co3chain.sdk.ops_cli", "ops"),
     ("co3chain.budget.cli", "budget"),
+    ("co3chain.initiative.cli", "initiative"),
     ("co3chain.ballot.cli", "trustee"),
     ("co3chain.ballot.cli", "ballot"),
 ]

@@ -23,6 +23,7 @@ from co3chain.api.config import IndexerSettings
 from co3chain.api.spends import SpendIndex
 from co3chain.api.store import ApiStore
 from co3chain.errors import Co3Error
+from co3chain.initiative import index as initiative_index
 
 log = logging.getLogger("co3chain.api.indexer")
 
@@ -33,6 +34,7 @@ INDEXED: dict[str, tuple[str, ...]] = {
                        "ActivityUpdated", "ActivityClosed"),
     "CitizenRegistry": ("CitizenRegistered", "CitizenRenewed", "CitizenRevoked"),
     "AttestationHub": ("AttestationAccepted",),
+    initiative_index.CONTRACT: initiative_index.EVENTS,
 }
 
 
@@ -137,7 +139,11 @@ class Indexer:
     def _apply(self, db: Any, name: str, a: dict[str, Any], block: int, log_index: int, tx: str) -> None:
         """Store one decoded event (idempotent: a re-indexed range replaces its own rows)."""
         feed = ApiStore.add_feed
-        if name == "ProposalCreated":
+        if name in initiative_index.EVENTS:
+            entry = initiative_index.apply(db, name, a, block, log_index, tx)
+            if entry is not None:
+                feed(db, "initiative", block, entry)
+        elif name == "ProposalCreated":
             pid = str(a["proposalId"])
             db.execute(
                 "INSERT OR REPLACE INTO proposals(id, proposer, area_id, mode, commit_reveal, vote_start, vote_end,"

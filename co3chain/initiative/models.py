@@ -145,12 +145,14 @@ class SupporterStatus(Model):
     eligible: bool
     hasSupported: bool
     nonce: Uint256
+    chainTime: int = Field(description="latest block timestamp: signatures' deadlines are checked against chain time")
 
 
 class Nonce(Model):
     account: Address
     key: Uint256 = Field(description="0 for drafts, else the initiative id")
     nonce: Uint256
+    chainTime: int = Field(description="latest block timestamp: signatures' deadlines are checked against chain time")
 
 
 class Threshold(Model):
