@@ -196,6 +196,221 @@ export type HTTPValidationError = {
   "detail"?: ValidationError[];
 };
 
+export type Initiative = {
+  "initiativeId": number;
+  "author": string;
+  "status": "Draft" | "Collecting" | "Expired" | "Qualified" | "Proposed";
+  "version": number;
+  "versionHash": string;
+  "title": string;
+  "textHash": string;
+  /** unsigned integer as decimal string */
+  "areaId": string;
+  /** unsigned integer as decimal string */
+  "electorate": string;
+  /** consortium, pa N, group N or union N */
+  "electorateName": string;
+  "mode": number;
+  "votingPeriod": number;
+  "actionsHash": string;
+  "snapshot": number;
+  "openedAt": number;
+  "deadline": number;
+  "supportCount": number;
+  "required": number;
+  "electorateSize": number;
+  "proposalId"?: string | null;
+};
+
+/** A call the timelock makes if the initiative's vote succeeds. */
+export type InitiativeAction = {
+  "target": string;
+  /** unsigned integer as decimal string */
+  "value"?: string;
+  /** 0x-prefixed bytes */
+  "calldata"?: string;
+};
+
+/** An amendment signed by the author (EIP-712 ``AmendInitiative``). */
+export type InitiativeAmendRelay = {
+  /** keccak256 of the initiative's full text (published off-chain) */
+  "textHash": string;
+  /** short title (at most 200 bytes of UTF-8) */
+  "title": string;
+  /** commoning area of the resulting proposal (0 = consortium-wide) */
+  "areaId"?: string;
+  /** IElectorates id: 0 consortium, (1<<248)|pa, (2<<248)|group, (3<<248)|union */
+  "electorate"?: string;
+  /** counting mode: 0 one citizen one vote, 1 token, 2 reputation */
+  "mode"?: number;
+  /** wished vote length in seconds (clamped into the governance's bounds) */
+  "votingPeriod": number;
+  "actions"?: InitiativeAction[];
+  /** unsigned integer as decimal string */
+  "initiativeId": string;
+  "author": string;
+  /** unsigned integer as decimal string */
+  "nonce": string;
+  "deadline": number;
+  /** 65-byte r||s||v signature */
+  "signature": string;
+};
+
+export type InitiativeDetail = {
+  "initiativeId": number;
+  "author": string;
+  "status": "Draft" | "Collecting" | "Expired" | "Qualified" | "Proposed";
+  "version": number;
+  "versionHash": string;
+  "title": string;
+  "textHash": string;
+  /** unsigned integer as decimal string */
+  "areaId": string;
+  /** unsigned integer as decimal string */
+  "electorate": string;
+  /** consortium, pa N, group N or union N */
+  "electorateName": string;
+  "mode": number;
+  "votingPeriod": number;
+  "actionsHash": string;
+  "snapshot": number;
+  "openedAt": number;
+  "deadline": number;
+  "supportCount": number;
+  "required": number;
+  "electorateSize": number;
+  "proposalId"?: string | null;
+  "actions": InitiativeAction[];
+  "versions": InitiativeVersion[];
+  /** the description its governance proposal gets */
+  "description": string;
+};
+
+/** A draft signed by its author (EIP-712 ``DraftInitiative`` over ``contentHash``; nonce key 0). */
+export type InitiativeDraftRelay = {
+  /** keccak256 of the initiative's full text (published off-chain) */
+  "textHash": string;
+  /** short title (at most 200 bytes of UTF-8) */
+  "title": string;
+  /** commoning area of the resulting proposal (0 = consortium-wide) */
+  "areaId"?: string;
+  /** IElectorates id: 0 consortium, (1<<248)|pa, (2<<248)|group, (3<<248)|union */
+  "electorate"?: string;
+  /** counting mode: 0 one citizen one vote, 1 token, 2 reputation */
+  "mode"?: number;
+  /** wished vote length in seconds (clamped into the governance's bounds) */
+  "votingPeriod": number;
+  "actions"?: InitiativeAction[];
+  "author": string;
+  /** unsigned integer as decimal string */
+  "nonce": string;
+  "deadline": number;
+  /** 65-byte r||s||v signature */
+  "signature": string;
+};
+
+export type InitiativeList = {
+  "items": Initiative[];
+  "total": number;
+};
+
+export type InitiativeNonce = {
+  "account": string;
+  /** 0 for drafts, else the initiative id */
+  "key": string;
+  /** unsigned integer as decimal string */
+  "nonce": string;
+  /** latest block timestamp: signatures' deadlines are checked against chain time */
+  "chainTime": number;
+};
+
+/** The author's signed opening for supports (EIP-712 ``OpenInitiative``). */
+export type InitiativeOpenRelay = {
+  /** unsigned integer as decimal string */
+  "initiativeId": string;
+  "versionHash": string;
+  "author": string;
+  /** unsigned integer as decimal string */
+  "nonce": string;
+  "deadline": number;
+  /** 65-byte r||s||v signature */
+  "signature": string;
+};
+
+export type InitiativeRelayAccepted = {
+  "txHash": string;
+  /** version hash of a relayed draft or amendment */
+  "contentHash"?: string | null;
+};
+
+export type InitiativeSupport = {
+  "supporter": string;
+  "supportCount": number;
+  "bySignature": boolean;
+  "blockNumber": number;
+  "txHash": string;
+};
+
+/** A citizen facing an initiative: may support (eligible at its snapshot), already did, the nonce to sign. */
+export type InitiativeSupporterStatus = {
+  "initiativeId": number;
+  "supporter": string;
+  "eligible": boolean;
+  "hasSupported": boolean;
+  /** unsigned integer as decimal string */
+  "nonce": string;
+  /** latest block timestamp: signatures' deadlines are checked against chain time */
+  "chainTime": number;
+};
+
+export type InitiativeSupportList = {
+  "initiativeId": number;
+  "items": InitiativeSupport[];
+  "total": number;
+};
+
+/** A citizen's signed support (EIP-712 ``SupportInitiative``). */
+export type InitiativeSupportRelay = {
+  /** unsigned integer as decimal string */
+  "initiativeId": string;
+  /** the version the citizen read (the initiative's current one) */
+  "versionHash": string;
+  "supporter": string;
+  /** unsigned integer as decimal string */
+  "nonce": string;
+  "deadline": number;
+  /** 65-byte r||s||v signature */
+  "signature": string;
+};
+
+export type InitiativeThreshold = {
+  /** unsigned integer as decimal string */
+  "electorate": string;
+  "kind": "absolute" | "percentage";
+  /** supports (absolute) or basis points of the electorate (percentage) */
+  "value": number;
+  "collectionWindow": number;
+  /** false: the electorate uses the default threshold */
+  "own": boolean;
+  /** eligible citizens in the electorate now */
+  "electorateSize": number;
+  /** supports an initiative opened now would need */
+  "required": number;
+};
+
+/** What a relayed initiative transaction did, once mined. */
+export type InitiativeTx = {
+  "txHash": string;
+  "status": "pending" | "success" | "failed";
+  "initiativeId"?: number | null;
+  "proposalId"?: string | null;
+};
+
+export type InitiativeVersion = {
+  "version": number;
+  "versionHash": string;
+};
+
 /** What a client needs to configure itself for this deployment. */
 export type Meta = {
   "apiVersion": string;
@@ -625,6 +840,13 @@ export interface Routes {
   "GET /v1/deployment": { body: never; response: Record<string, unknown>; query: []; path: [] };
   "GET /v1/events": { body: never; response: unknown; query: ["since","types","limit"]; path: [] };
   "GET /v1/health": { body: never; response: Health; query: []; path: [] };
+  "GET /v1/initiatives": { body: never; response: InitiativeList; query: ["limit","offset"]; path: [] };
+  "GET /v1/initiatives/{initiative_id}": { body: never; response: InitiativeDetail; query: []; path: ["initiative_id"] };
+  "GET /v1/initiatives/{initiative_id}/supporters/{supporter}": { body: never; response: InitiativeSupporterStatus; query: []; path: ["initiative_id","supporter"] };
+  "GET /v1/initiatives/{initiative_id}/supports": { body: never; response: InitiativeSupportList; query: ["limit","offset"]; path: ["initiative_id"] };
+  "GET /v1/initiatives/nonces/{account}": { body: never; response: InitiativeNonce; query: ["key"]; path: ["account"] };
+  "GET /v1/initiatives/thresholds/{electorate}": { body: never; response: InitiativeThreshold; query: []; path: ["electorate"] };
+  "GET /v1/initiatives/tx/{tx_hash}": { body: never; response: InitiativeTx; query: []; path: ["tx_hash"] };
   "GET /v1/meta": { body: never; response: Meta; query: []; path: [] };
   "POST /v1/oracle-signers/council-call": { body: SignerSetChange; response: CouncilCall; query: []; path: [] };
   "GET /v1/oracle/events": { body: never; response: Record<string, unknown>[]; query: ["state","limit"]; path: [] };
@@ -645,6 +867,10 @@ export interface Routes {
   "POST /v1/relay/budget-ballot": { body: BallotRelay; response: TxAccepted; query: []; path: [] };
   "POST /v1/relay/commit": { body: CommitRelay; response: TxAccepted; query: []; path: [] };
   "POST /v1/relay/delegate": { body: DelegateRelay; response: TxAccepted; query: []; path: [] };
+  "POST /v1/relay/initiative-amend": { body: InitiativeAmendRelay; response: InitiativeRelayAccepted; query: []; path: [] };
+  "POST /v1/relay/initiative-draft": { body: InitiativeDraftRelay; response: InitiativeRelayAccepted; query: []; path: [] };
+  "POST /v1/relay/initiative-open": { body: InitiativeOpenRelay; response: InitiativeRelayAccepted; query: []; path: [] };
+  "POST /v1/relay/initiative-support": { body: InitiativeSupportRelay; response: InitiativeRelayAccepted; query: []; path: [] };
   "POST /v1/relay/reveal": { body: RevealRelay; response: TxAccepted; query: []; path: [] };
   "POST /v1/relay/spend": { body: SpendRelay; response: TxAccepted; query: []; path: [] };
   "POST /v1/relay/vote": { body: VoteRelay; response: TxAccepted; query: []; path: [] };
@@ -688,6 +914,13 @@ export const ROUTE_KEYS = [
   "GET /v1/deployment",
   "GET /v1/events",
   "GET /v1/health",
+  "GET /v1/initiatives",
+  "GET /v1/initiatives/{initiative_id}",
+  "GET /v1/initiatives/{initiative_id}/supporters/{supporter}",
+  "GET /v1/initiatives/{initiative_id}/supports",
+  "GET /v1/initiatives/nonces/{account}",
+  "GET /v1/initiatives/thresholds/{electorate}",
+  "GET /v1/initiatives/tx/{tx_hash}",
   "GET /v1/meta",
   "POST /v1/oracle-signers/council-call",
   "GET /v1/oracle/events",
@@ -708,6 +941,10 @@ export const ROUTE_KEYS = [
   "POST /v1/relay/budget-ballot",
   "POST /v1/relay/commit",
   "POST /v1/relay/delegate",
+  "POST /v1/relay/initiative-amend",
+  "POST /v1/relay/initiative-draft",
+  "POST /v1/relay/initiative-open",
+  "POST /v1/relay/initiative-support",
   "POST /v1/relay/reveal",
   "POST /v1/relay/spend",
   "POST /v1/relay/vote",
