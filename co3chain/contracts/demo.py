@@ -35,7 +35,9 @@ from web3.logs import DISCARD
 
 from co3chain.contracts import governance_typed_data as gtd
 from co3chain.contracts import typed_data
+from co3chain.contracts.demo_initiative import initiative_step, render_initiative
 from co3chain.contracts.deploy import (
+    DEV_INITIATIVE_THRESHOLD,
     DEV_TIMELOCK_DELAY,
     DEV_VOTING_BOUNDS,
     ArtifactSet,
@@ -155,6 +157,8 @@ class DemoResult:
     proposals: list[ProposalRow] = field(default_factory=list)
     #: the secret election (``DemoOutcome.to_json()`` of co3chain/ballot/demo.py), None if it did not run
     secret_election: dict[str, Any] | None = None
+    #: the citizen initiative (co3chain/contracts/demo_initiative.py), None if it did not run
+    initiative: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """JSON form (the manifest is referenced by its addresses only)."""
@@ -302,6 +306,7 @@ class Demo:
                 council_members=[a.address for a in self.council_keys],
                 timelock_delay=DEV_TIMELOCK_DELAY,
                 voting_bounds=DEV_VOTING_BOUNDS,
+                initiative_threshold=DEV_INITIATIVE_THRESHOLD,
                 network="co3chain demo",
                 artifacts=self.artifacts,
                 progress=say,
@@ -670,6 +675,7 @@ class Demo:
         veto_row.note = veto_note
         rows += [action_row, veto_row]
 
+        initiative = initiative_step(self)
         secret = self.secret_election()
 
         return DemoResult(
@@ -683,6 +689,7 @@ class Demo:
             citizens=self.citizen_rows(area_id, activity_id, rows),
             proposals=rows,
             secret_election=secret,
+            initiative=initiative,
         )
 
 
@@ -726,6 +733,7 @@ def render(result: DemoResult, console: Any) -> None:
             ballots.add_row(str(n), v["voter"], v["support"], fmt(v["weight"]),
                             "EIP-712 signature, relayed" if v["relayed"] else "direct transaction")
     console.print(ballots)
+    render_initiative(result.initiative or {}, console)
     if result.secret_election:
         se = result.secret_election
         console.print(f"[bold]Secret election {se['electionId']}[/bold] (3 of 4 PA trustees decrypted; "
