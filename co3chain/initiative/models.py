@@ -17,7 +17,7 @@ StatusName = Literal["Draft", "Collecting", "Expired", "Qualified", "Proposed"]
 ThresholdKindName = Literal["absolute", "percentage"]
 
 
-class ActionBody(Model):
+class InitiativeAction(Model):
     """A call the timelock makes if the initiative's vote succeeds."""
 
     target: Address
@@ -25,7 +25,7 @@ class ActionBody(Model):
     calldata: HexData = "0x"
 
 
-class ContentBody(Model):
+class InitiativeContent(Model):
     """One version of an initiative."""
 
     textHash: Bytes32 = Field(description="keccak256 of the initiative's full text (published off-chain)")
@@ -35,10 +35,10 @@ class ContentBody(Model):
                                                  "(3<<248)|union")
     mode: int = Field(0, ge=0, le=2, description="counting mode: 0 one citizen one vote, 1 token, 2 reputation")
     votingPeriod: Uint64 = Field(description="wished vote length in seconds (clamped into the governance's bounds)")
-    actions: list[ActionBody] = Field(default_factory=list, max_length=10)
+    actions: list[InitiativeAction] = Field(default_factory=list, max_length=10)
 
 
-class DraftRelay(ContentBody):
+class InitiativeDraftRelay(InitiativeContent):
     """A draft signed by its author (EIP-712 ``DraftInitiative`` over ``contentHash``; nonce key 0)."""
 
     author: Address
@@ -47,7 +47,7 @@ class DraftRelay(ContentBody):
     signature: Signature
 
 
-class AmendRelay(ContentBody):
+class InitiativeAmendRelay(InitiativeContent):
     """An amendment signed by the author (EIP-712 ``AmendInitiative``)."""
 
     initiativeId: Uint256
@@ -57,7 +57,7 @@ class AmendRelay(ContentBody):
     signature: Signature
 
 
-class OpenRelay(Model):
+class InitiativeOpenRelay(Model):
     """The author's signed opening for supports (EIP-712 ``OpenInitiative``)."""
 
     initiativeId: Uint256
@@ -68,7 +68,7 @@ class OpenRelay(Model):
     signature: Signature
 
 
-class SupportRelay(Model):
+class InitiativeSupportRelay(Model):
     """A citizen's signed support (EIP-712 ``SupportInitiative``)."""
 
     initiativeId: Uint256
@@ -79,12 +79,12 @@ class SupportRelay(Model):
     signature: Signature
 
 
-class RelayAccepted(Model):
+class InitiativeRelayAccepted(Model):
     txHash: Bytes32
     contentHash: Bytes32 | None = Field(None, description="version hash of a relayed draft or amendment")
 
 
-class Version(Model):
+class InitiativeVersion(Model):
     version: int
     versionHash: Bytes32
 
@@ -113,8 +113,8 @@ class Initiative(Model):
 
 
 class InitiativeDetail(Initiative):
-    actions: list[ActionBody]
-    versions: list[Version]
+    actions: list[InitiativeAction]
+    versions: list[InitiativeVersion]
     description: str = Field(description="the description its governance proposal gets")
 
 
@@ -123,7 +123,7 @@ class InitiativeList(Model):
     total: int
 
 
-class Support(Model):
+class InitiativeSupport(Model):
     supporter: Address
     supportCount: int
     bySignature: bool
@@ -131,13 +131,13 @@ class Support(Model):
     txHash: Bytes32
 
 
-class SupportList(Model):
+class InitiativeSupportList(Model):
     initiativeId: int
-    items: list[Support]
+    items: list[InitiativeSupport]
     total: int
 
 
-class SupporterStatus(Model):
+class InitiativeSupporterStatus(Model):
     """A citizen facing an initiative: may support (eligible at its snapshot), already did, the nonce to sign."""
 
     initiativeId: int
@@ -148,14 +148,14 @@ class SupporterStatus(Model):
     chainTime: int = Field(description="latest block timestamp: signatures' deadlines are checked against chain time")
 
 
-class Nonce(Model):
+class InitiativeNonce(Model):
     account: Address
     key: Uint256 = Field(description="0 for drafts, else the initiative id")
     nonce: Uint256
     chainTime: int = Field(description="latest block timestamp: signatures' deadlines are checked against chain time")
 
 
-class Threshold(Model):
+class InitiativeThreshold(Model):
     electorate: Uint256
     kind: ThresholdKindName
     value: int = Field(description="supports (absolute) or basis points of the electorate (percentage)")

@@ -45,18 +45,18 @@ class InitiativeClient:
     def initiative(self, initiative_id: int) -> im.InitiativeDetail:
         return self.client._get(f"/v1/initiatives/{initiative_id}", im.InitiativeDetail)
 
-    def supports(self, initiative_id: int, limit: int = 100, offset: int = 0) -> im.SupportList:
-        return self.client._get(f"/v1/initiatives/{initiative_id}/supports", im.SupportList, limit=limit,
+    def supports(self, initiative_id: int, limit: int = 100, offset: int = 0) -> im.InitiativeSupportList:
+        return self.client._get(f"/v1/initiatives/{initiative_id}/supports", im.InitiativeSupportList, limit=limit,
                                 offset=offset)
 
-    def supporter_status(self, initiative_id: int, supporter: str) -> im.SupporterStatus:
-        return self.client._get(f"/v1/initiatives/{initiative_id}/supporters/{supporter}", im.SupporterStatus)
+    def supporter_status(self, initiative_id: int, supporter: str) -> im.InitiativeSupporterStatus:
+        return self.client._get(f"/v1/initiatives/{initiative_id}/supporters/{supporter}", im.InitiativeSupporterStatus)
 
-    def nonce(self, account: str, key: int = 0) -> im.Nonce:
-        return self.client._get(f"/v1/initiatives/nonces/{account}", im.Nonce, key=key)
+    def nonce(self, account: str, key: int = 0) -> im.InitiativeNonce:
+        return self.client._get(f"/v1/initiatives/nonces/{account}", im.InitiativeNonce, key=key)
 
-    def threshold(self, electorate: int) -> im.Threshold:
-        return self.client._get(f"/v1/initiatives/thresholds/{electorate}", im.Threshold)
+    def threshold(self, electorate: int) -> im.InitiativeThreshold:
+        return self.client._get(f"/v1/initiatives/thresholds/{electorate}", im.InitiativeThreshold)
 
     def transaction(self, tx_hash: str) -> im.InitiativeTx:
         return self.client._get(f"/v1/initiatives/tx/{tx_hash}", im.InitiativeTx)
@@ -82,65 +82,65 @@ class InitiativeClient:
         return chain_id, address, nonce, deadline
 
     def sign_draft(self, account: Any, content: Content, *, nonce: int | None = None,
-                   deadline: int | None = None) -> im.DraftRelay:
+                   deadline: int | None = None) -> im.InitiativeDraftRelay:
         chain_id, address, nonce, deadline = self._signing(account, 0, nonce, deadline)
         typed = itd.draft_typed_data(chain_id, address, content_hash=content.content_hash(), author=account.address,
                                      nonce=nonce, deadline=deadline)
-        return im.DraftRelay(**content_fields(content), author=account.address, nonce=str(nonce), deadline=deadline,
+        return im.InitiativeDraftRelay(**content_fields(content), author=account.address, nonce=str(nonce), deadline=deadline,
                              signature=_hex(itd.sign(account.key, typed)))
 
     def sign_amend(self, account: Any, initiative_id: int, content: Content, *, nonce: int | None = None,
-                   deadline: int | None = None) -> im.AmendRelay:
+                   deadline: int | None = None) -> im.InitiativeAmendRelay:
         chain_id, address, nonce, deadline = self._signing(account, initiative_id, nonce, deadline)
         typed = itd.amend_typed_data(chain_id, address, initiative_id=initiative_id,
                                      content_hash=content.content_hash(), author=account.address, nonce=nonce,
                                      deadline=deadline)
-        return im.AmendRelay(**content_fields(content), initiativeId=str(initiative_id), author=account.address,
+        return im.InitiativeAmendRelay(**content_fields(content), initiativeId=str(initiative_id), author=account.address,
                              nonce=str(nonce), deadline=deadline, signature=_hex(itd.sign(account.key, typed)))
 
     def sign_open(self, account: Any, initiative_id: int, version_hash: str | None = None, *,
-                  nonce: int | None = None, deadline: int | None = None) -> im.OpenRelay:
+                  nonce: int | None = None, deadline: int | None = None) -> im.InitiativeOpenRelay:
         version = version_hash or self.initiative(initiative_id).versionHash
         chain_id, address, nonce, deadline = self._signing(account, initiative_id, nonce, deadline)
         typed = itd.open_typed_data(chain_id, address, initiative_id=initiative_id, version_hash=version,
                                     author=account.address, nonce=nonce, deadline=deadline)
-        return im.OpenRelay(initiativeId=str(initiative_id), versionHash=version, author=account.address,
+        return im.InitiativeOpenRelay(initiativeId=str(initiative_id), versionHash=version, author=account.address,
                             nonce=str(nonce), deadline=deadline, signature=_hex(itd.sign(account.key, typed)))
 
     def sign_support(self, account: Any, initiative_id: int, version_hash: str | None = None, *,
-                     nonce: int | None = None, deadline: int | None = None) -> im.SupportRelay:
+                     nonce: int | None = None, deadline: int | None = None) -> im.InitiativeSupportRelay:
         """The signed support of ``account`` for the initiative's version ``version_hash`` (default: the
         current one, read from the API: check it is the text the citizen read)."""
         version = version_hash or self.initiative(initiative_id).versionHash
         chain_id, address, nonce, deadline = self._signing(account, initiative_id, nonce, deadline)
         typed = itd.support_typed_data(chain_id, address, initiative_id=initiative_id, version_hash=version,
                                        supporter=account.address, nonce=nonce, deadline=deadline)
-        return im.SupportRelay(initiativeId=str(initiative_id), versionHash=version, supporter=account.address,
+        return im.InitiativeSupportRelay(initiativeId=str(initiative_id), versionHash=version, supporter=account.address,
                                nonce=str(nonce), deadline=deadline, signature=_hex(itd.sign(account.key, typed)))
 
     # ------------------------------------------------------------------ relays
-    def relay_draft(self, body: im.DraftRelay) -> im.RelayAccepted:
-        return self.client._post("/v1/relay/initiative-draft", body, im.RelayAccepted)
+    def relay_draft(self, body: im.InitiativeDraftRelay) -> im.InitiativeRelayAccepted:
+        return self.client._post("/v1/relay/initiative-draft", body, im.InitiativeRelayAccepted)
 
-    def relay_amend(self, body: im.AmendRelay) -> im.RelayAccepted:
-        return self.client._post("/v1/relay/initiative-amend", body, im.RelayAccepted)
+    def relay_amend(self, body: im.InitiativeAmendRelay) -> im.InitiativeRelayAccepted:
+        return self.client._post("/v1/relay/initiative-amend", body, im.InitiativeRelayAccepted)
 
-    def relay_open(self, body: im.OpenRelay) -> im.RelayAccepted:
-        return self.client._post("/v1/relay/initiative-open", body, im.RelayAccepted)
+    def relay_open(self, body: im.InitiativeOpenRelay) -> im.InitiativeRelayAccepted:
+        return self.client._post("/v1/relay/initiative-open", body, im.InitiativeRelayAccepted)
 
-    def relay_support(self, body: im.SupportRelay) -> im.RelayAccepted:
-        return self.client._post("/v1/relay/initiative-support", body, im.RelayAccepted)
+    def relay_support(self, body: im.InitiativeSupportRelay) -> im.InitiativeRelayAccepted:
+        return self.client._post("/v1/relay/initiative-support", body, im.InitiativeRelayAccepted)
 
-    def draft(self, account: Any, content: Content) -> im.RelayAccepted:
+    def draft(self, account: Any, content: Content) -> im.InitiativeRelayAccepted:
         """Sign and relay a draft; ``wait(txHash).initiativeId`` is its id once mined."""
         return self.relay_draft(self.sign_draft(account, content))
 
-    def amend(self, account: Any, initiative_id: int, content: Content) -> im.RelayAccepted:
+    def amend(self, account: Any, initiative_id: int, content: Content) -> im.InitiativeRelayAccepted:
         return self.relay_amend(self.sign_amend(account, initiative_id, content))
 
-    def open(self, account: Any, initiative_id: int, version_hash: str | None = None) -> im.RelayAccepted:
+    def open(self, account: Any, initiative_id: int, version_hash: str | None = None) -> im.InitiativeRelayAccepted:
         return self.relay_open(self.sign_open(account, initiative_id, version_hash))
 
-    def support(self, account: Any, initiative_id: int, version_hash: str | None = None) -> im.RelayAccepted:
+    def support(self, account: Any, initiative_id: int, version_hash: str | None = None) -> im.InitiativeRelayAccepted:
         """Sign and relay ``account``'s support; the citizen pays no gas."""
         return self.relay_support(self.sign_support(account, initiative_id, version_hash))

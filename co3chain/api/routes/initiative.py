@@ -62,8 +62,8 @@ def _summary(view: InitiativeView) -> im.Initiative:
 
 
 # ---------------------------------------------------------------------- reads (fixed paths first)
-@router.get("/thresholds/{electorate}", response_model=im.Threshold, responses=ERRORS)
-def threshold(state: State, electorate: str) -> im.Threshold:
+@router.get("/thresholds/{electorate}", response_model=im.InitiativeThreshold, responses=ERRORS)
+def threshold(state: State, electorate: str) -> im.InitiativeThreshold:
     """The support threshold in force for ``electorate`` and what an initiative opened now would need."""
     eid = cv.uint(electorate, "electorate")
     contract = _contract(state)
@@ -73,17 +73,17 @@ def threshold(state: State, electorate: str) -> im.Threshold:
         raise ApiError(404, "unknown_electorate", f"electorate {describe_electorate(eid)} is not defined")
     size = int(state.chain.read(registry.getPastElectorateSize(eid, state.chain.timestamp() - 1)))
     kind = 0 if t["kind"] == "absolute" else 1
-    return im.Threshold(electorate=str(eid), electorateSize=size, required=required_supports(kind, t["value"], size),
+    return im.InitiativeThreshold(electorate=str(eid), electorateSize=size, required=required_supports(kind, t["value"], size),
                         **t)
 
 
-@router.get("/nonces/{account}", response_model=im.Nonce, responses=ERRORS)
+@router.get("/nonces/{account}", response_model=im.InitiativeNonce, responses=ERRORS)
 def nonce(state: State, account: str,
-          key: Annotated[int, Query(ge=0, lt=2**63, description="0 for a draft, else the initiative id")] = 0) -> im.Nonce:
+          key: Annotated[int, Query(ge=0, lt=2**63, description="0 for a draft, else the initiative id")] = 0) -> im.InitiativeNonce:
     """The nonce ``account`` must sign next for a draft (key 0) or a step on initiative ``key``."""
     who = cv.address(account, "account")
     value = state.chain.read(_contract(state).functions.nonces(who, key))
-    return im.Nonce(account=who, key=str(key), nonce=str(value), chainTime=state.chain.timestamp())
+    return im.InitiativeNonce(account=who, key=str(key), nonce=str(value), chainTime=state.chain.timestamp())
 
 
 @router.get("/tx/{tx_hash}", response_model=im.InitiativeTx, responses=ERRORS)
@@ -122,31 +122,31 @@ def get_initiative(state: State, initiative_id: InitiativeId) -> im.InitiativeDe
     return im.InitiativeDetail(**_view(state, initiative_id, full=True).to_json())
 
 
-@router.get("/{initiative_id}/supports", response_model=im.SupportList, responses=ERRORS)
+@router.get("/{initiative_id}/supports", response_model=im.InitiativeSupportList, responses=ERRORS)
 def list_supports(state: State, initiative_id: InitiativeId, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-                  offset: Annotated[int, Query(ge=0)] = 0) -> im.SupportList:
+                  offset: Annotated[int, Query(ge=0)] = 0) -> im.InitiativeSupportList:
     """The supports indexed from ``InitiativeSupported`` events, in chain order."""
     _view(state, initiative_id, full=False)
     rows, total = index.supports(state.store, initiative_id, limit, offset)
-    items = [im.Support(supporter=r["supporter"], supportCount=r["support_count"], bySignature=bool(r["by_signature"]),
+    items = [im.InitiativeSupport(supporter=r["supporter"], supportCount=r["support_count"], bySignature=bool(r["by_signature"]),
                         blockNumber=r["block"], txHash=r["tx_hash"]) for r in rows]
-    return im.SupportList(initiativeId=initiative_id, items=items, total=total)
+    return im.InitiativeSupportList(initiativeId=initiative_id, items=items, total=total)
 
 
-@router.get("/{initiative_id}/supporters/{supporter}", response_model=im.SupporterStatus, responses=ERRORS)
-def supporter_status(state: State, initiative_id: InitiativeId, supporter: str) -> im.SupporterStatus:
+@router.get("/{initiative_id}/supporters/{supporter}", response_model=im.InitiativeSupporterStatus, responses=ERRORS)
+def supporter_status(state: State, initiative_id: InitiativeId, supporter: str) -> im.InitiativeSupporterStatus:
     """Whether ``supporter`` may support the initiative, already did, and the nonce to sign next."""
     who = cv.address(supporter, "supporter")
     f = _contract(state).functions
     read = _reader(state, initiative_id)
-    return im.SupporterStatus(initiativeId=initiative_id, supporter=who,
+    return im.InitiativeSupporterStatus(initiativeId=initiative_id, supporter=who,
                               eligible=bool(read(f.isEligibleSupporter(initiative_id, who))),
                               hasSupported=bool(read(f.hasSupported(initiative_id, who))),
                               nonce=str(read(f.nonces(who, initiative_id))), chainTime=state.chain.timestamp())
 
 
 # ---------------------------------------------------------------------- relayed steps
-def content_of(body: im.ContentBody) -> Content:
+def content_of(body: im.InitiativeContent) -> Content:
     """The checked :class:`Content` of a request body (422 on a bad field)."""
     try:
         actions = [Action(a.target, int(a.value), bytes.fromhex(a.calldata[2:])) for a in body.actions]
@@ -186,8 +186,8 @@ def _require_status(view: InitiativeView, wanted: str) -> None:
         raise ApiError(409, "wrong_status", f"initiative {view.initiative_id} is {view.status}, not {wanted}")
 
 
-@relay_router.post("/initiative-draft", response_model=im.RelayAccepted, status_code=202, responses=ERRORS)
-def relay_draft(state: State, body: im.DraftRelay) -> im.RelayAccepted:
+@relay_router.post("/initiative-draft", response_model=im.InitiativeRelayAccepted, status_code=202, responses=ERRORS)
+def relay_draft(state: State, body: im.InitiativeDraftRelay) -> im.InitiativeRelayAccepted:
     """Relay an author's signed draft (``DraftInitiative``) to ``draftBySig``; find its id with
     ``GET /v1/initiatives/tx/{txHash}`` once mined."""
     content = content_of(body)
@@ -197,12 +197,12 @@ def relay_draft(state: State, body: im.DraftRelay) -> im.RelayAccepted:
                    deadline=body.deadline)
     _check(state, typed, signature, author, "author", body.deadline, nonce, 0)
     fn = _contract(state).functions.draftBySig(content.as_tuple(), author, nonce, body.deadline, signature)
-    return im.RelayAccepted(txHash=state.relay(fn, ("initiative-draft", author, 0, nonce)),
+    return im.InitiativeRelayAccepted(txHash=state.relay(fn, ("initiative-draft", author, 0, nonce)),
                             contentHash="0x" + digest_hash.hex())
 
 
-@relay_router.post("/initiative-amend", response_model=im.RelayAccepted, status_code=202, responses=ERRORS)
-def relay_amend(state: State, body: im.AmendRelay) -> im.RelayAccepted:
+@relay_router.post("/initiative-amend", response_model=im.InitiativeRelayAccepted, status_code=202, responses=ERRORS)
+def relay_amend(state: State, body: im.InitiativeAmendRelay) -> im.InitiativeRelayAccepted:
     """Relay the author's signed amendment (``AmendInitiative``) of a draft to ``amendBySig``."""
     content = content_of(body)
     iid = cv.uint(body.initiativeId, "initiativeId")
@@ -216,12 +216,12 @@ def relay_amend(state: State, body: im.AmendRelay) -> im.RelayAccepted:
                    nonce=nonce, deadline=body.deadline)
     _check(state, typed, signature, author, "author", body.deadline, nonce, iid)
     fn = _contract(state).functions.amendBySig(iid, content.as_tuple(), author, nonce, body.deadline, signature)
-    return im.RelayAccepted(txHash=state.relay(fn, ("initiative-amend", author, iid, nonce)),
+    return im.InitiativeRelayAccepted(txHash=state.relay(fn, ("initiative-amend", author, iid, nonce)),
                             contentHash="0x" + digest_hash.hex())
 
 
-@relay_router.post("/initiative-open", response_model=im.RelayAccepted, status_code=202, responses=ERRORS)
-def relay_open(state: State, body: im.OpenRelay) -> im.RelayAccepted:
+@relay_router.post("/initiative-open", response_model=im.InitiativeRelayAccepted, status_code=202, responses=ERRORS)
+def relay_open(state: State, body: im.InitiativeOpenRelay) -> im.InitiativeRelayAccepted:
     """Relay the author's signed opening for supports (``OpenInitiative``) to ``openBySig``."""
     iid = cv.uint(body.initiativeId, "initiativeId")
     author, nonce, signature = cv.address(body.author, "author"), cv.uint(body.nonce, "nonce"), cv.sig(body.signature)
@@ -237,11 +237,11 @@ def relay_open(state: State, body: im.OpenRelay) -> im.RelayAccepted:
                    deadline=body.deadline)
     _check(state, typed, signature, author, "author", body.deadline, nonce, iid)
     fn = _contract(state).functions.openBySig(iid, version, author, nonce, body.deadline, signature)
-    return im.RelayAccepted(txHash=state.relay(fn, ("initiative-open", author, iid, nonce)))
+    return im.InitiativeRelayAccepted(txHash=state.relay(fn, ("initiative-open", author, iid, nonce)))
 
 
-@relay_router.post("/initiative-support", response_model=im.RelayAccepted, status_code=202, responses=ERRORS)
-def relay_support(state: State, body: im.SupportRelay) -> im.RelayAccepted:
+@relay_router.post("/initiative-support", response_model=im.InitiativeRelayAccepted, status_code=202, responses=ERRORS)
+def relay_support(state: State, body: im.InitiativeSupportRelay) -> im.InitiativeRelayAccepted:
     """Relay a citizen's signed support (``SupportInitiative``) to ``supportBySig``. The support that reaches
     the threshold also creates the governance proposal (``GET /v1/initiatives/tx/{txHash}`` tells its id)."""
     iid = cv.uint(body.initiativeId, "initiativeId")
@@ -262,4 +262,4 @@ def relay_support(state: State, body: im.SupportRelay) -> im.RelayAccepted:
         raise ApiError(403, "not_eligible", f"{who} was not an eligible citizen of {view.electorate_name} at "
                                             f"initiative {iid}'s snapshot")
     fn = f.supportBySig(iid, who, nonce, body.deadline, signature)
-    return im.RelayAccepted(txHash=state.relay(fn, ("initiative-support", who, iid, nonce)))
+    return im.InitiativeRelayAccepted(txHash=state.relay(fn, ("initiative-support", who, iid, nonce)))
