@@ -424,16 +424,16 @@ contract CitizenInitiatives is ICitizenInitiatives, AccessControl, EIP712 {
     }
 
     function _checkContent(Content calldata c) private view {
-        if (c.textHash == bytes32(0)) revert InvalidContent("textHash");
+        if (c.textHash == bytes32(0)) revert InvalidTextHash();
         uint256 titleLength = bytes(c.title).length;
-        if (titleLength == 0 || titleLength > MAX_TITLE_BYTES) revert InvalidContent("title");
+        if (titleLength == 0 || titleLength > MAX_TITLE_BYTES) revert InvalidTitle(titleLength);
         if (c.mode >= COUNTING_MODES) revert InvalidCountingMode(c.mode);
-        if (c.votingPeriod == 0 || c.votingPeriod > type(uint48).max) revert InvalidContent("votingPeriod");
+        if (c.votingPeriod == 0 || c.votingPeriod > type(uint48).max) revert InvalidVotingPeriod(c.votingPeriod);
         uint256 n = c.targets.length;
-        if (n > MAX_ACTIONS || c.values.length != n || c.calldatas.length != n) revert InvalidContent("actions");
+        if (n > MAX_ACTIONS || c.values.length != n || c.calldatas.length != n) revert InvalidActions();
         for (uint256 i = 0; i < n; ++i) {
             if (c.targets[i] == address(0) || c.calldatas[i].length > MAX_CALLDATA_BYTES) {
-                revert InvalidContent("actions");
+                revert InvalidActions();
             }
         }
         if (!electorates.electorateExists(c.electorate)) revert UnknownElectorate(c.electorate);

@@ -155,7 +155,10 @@ interface ICitizenInitiatives {
     error UnknownInitiative(uint256 initiativeId);
     error UnknownElectorate(uint256 electorate);
     error InvalidThreshold();
-    error InvalidContent(string what);
+    error InvalidTextHash();
+    error InvalidTitle(uint256 length);
+    error InvalidVotingPeriod(uint64 votingPeriod);
+    error InvalidActions();
     error InvalidCountingMode(uint8 mode);
     error NotAuthor(address account, uint256 initiativeId);
     error NotEligible(address citizen, uint256 electorate);

@@ -100,6 +100,8 @@ def _fund(w3: Web3, *accounts: Any) -> None:
 def build_chain(artifacts: ArtifactSet) -> Chain:
     tester = EthereumTester(PyEVMBackend())
     w3 = Web3(EthereumTesterProvider(tester))
+    for acct in (DEPLOYER, RELAYER, REGISTRAR_B, *CITIZENS):  # eth-tester signs their transact() calls
+        tester.add_account("0x" + bytes(acct.key).hex())
     _fund(w3, DEPLOYER, RELAYER, REGISTRAR_B, *CITIZENS)
     manifest = deploy_suite(w3, DEPLOYER, oracle_signers=[DEPLOYER.address], oracle_threshold=1,
                             validators=[DEPLOYER.address], relayer=RELAYER.address, network="eth-tester",

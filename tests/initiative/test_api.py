@@ -68,18 +68,18 @@ def test_initiative_from_draft_to_vote_through_the_api(world: World) -> None:
     detail = api.initiative(1)
     assert (detail.status, detail.supportCount, detail.required, detail.proposalId) == ("Proposed", 2, 2,
                                                                                          last.proposalId)
-    # The proposal is a governance proposal like any other, voted by PA 1's citizens.
+    world.sync()
+    # The proposal is a governance proposal like any other (its description comes from the indexer).
     proposal = world.client().proposal(int(last.proposalId))
     assert proposal.description == detail.description
-
-    world.sync()
+    assert proposal.proposer == world.contract("CitizenInitiatives").address
     supports = api.supports(1)
     assert [(s.supporter, s.supportCount, s.bySignature) for s in supports.items] == [
         (bob.address, 1, True), (carol.address, 2, True)]
     assert api.initiatives().total == 1 and api.initiatives().items[0].status == "Proposed"
     feed = world.state.store.feed_after(0, 1000)
     kinds = [__import__("json").loads(r["data"])["event"] for r in feed if r["type"] == "initiative"]
-    assert kinds == ["drafted", "versioned", "versioned", "opened", "supported", "supported", "proposed"]
+    assert kinds == ["drafted", "versioned", "versioned", "opened", "supported", "supported", "qualified", "proposed"]
 
 
 def test_threshold_and_nonce_reads(world: World) -> None:

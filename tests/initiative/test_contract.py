@@ -62,10 +62,14 @@ def test_drafts_are_checked(chain: Chain) -> None:
     with reverts("UnknownElectorate(uint256)", ELECTORATE_A + 40):
         send(chain.ci.functions.draft(chain.content(electorate=ELECTORATE_A + 40).as_tuple()), A[0])
     good = list(chain.content().as_tuple())
-    for index, bad, error in [(0, b"\x00" * 32, "InvalidContent(string)"), (1, "", "InvalidContent(string)"),
-                              (4, 3, "InvalidCountingMode(uint8)"), (5, 0, "InvalidContent(string)")]:
+    for index, bad, error in [(0, b"\x00" * 32, "InvalidTextHash()"), (1, "", "InvalidTitle(uint256)"),
+                              (1, "x" * 201, "InvalidTitle(uint256)"), (4, 3, "InvalidCountingMode(uint8)"),
+                              (5, 0, "InvalidVotingPeriod(uint64)"), (6, [A[0].address], "InvalidActions()"),
+                              (6, ["0x" + "00" * 20], "InvalidActions()")]:
         wrong = list(good)
         wrong[index] = bad
+        if index == 6:  # one target: values and calldatas to match (only the zero target is wrong then)
+            wrong[7], wrong[8] = ([0], [b""]) if int(bad[0], 16) == 0 else ([], [])
         with reverts(error):
             send(chain.ci.functions.draft(tuple(wrong)), A[0])
     # Opening needs the current version's hash.
@@ -176,7 +180,7 @@ def test_expired_initiative_cannot_go_to_vote(chain: Chain) -> None:
     chain.open(A[0], iid)
     chain.support_by_sig(A[1], iid)
     chain.support_by_sig(A[2], iid)
-    chain.travel(_info(chain, iid)["deadline"] + 1)
+    chain.travel(_info(chain, iid)["deadline"] + 2)  # views read the latest block: mined at t - 1
     assert chain.ci.functions.status(iid).call() == EXPIRED
     with reverts("UnexpectedStatus(uint256,uint8)", iid, EXPIRED):
         chain.support_by_sig(A[3], iid)
