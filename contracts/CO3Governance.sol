@@ -29,8 +29,14 @@ import {IReputation} from "./interfaces/IReputation.sol";
  * window and revealed while `voteEnd < now <= revealEnd`.
  *
  * Eligibility: in every counting mode the voter must be an eligible citizen: (re-)registered at or before the
- * snapshot and still a citizen when voting (`ICitizenRegistry.isEligibleAt`). Revoked or expired citizens,
- * and accounts that are not citizens (e.g. someone who bought tokens), have no weight in any mode.
+ * snapshot and still a citizen when voting (`ICitizenRegistry.isEligibleAt`) and a member of the proposal's
+ * electorate at the snapshot (`IElectorates.isEligibleVoterAt`). Revoked or expired citizens, citizens outside
+ * the electorate, and accounts that are not citizens (e.g. someone who bought tokens), have no weight.
+ *
+ * Electorates (docs/electorates.md): `proposeFor` names one. An area proposal's electorate must belong to the
+ * area's managing PA (that PA's citizens, or groups of that PA such as the area's residents); `propose` on an
+ * area uses all citizens of the managing PA, so another PA's citizens can never decide an area by default.
+ * Consortium-wide proposals may use any defined electorate; `propose`/`proposeWithActions` use 0 (everyone).
  *
  * Weights (read at the snapshot):
  * - one-citizen-one-vote: 1. No delegation.
@@ -42,7 +48,11 @@ import {IReputation} from "./interfaces/IReputation.sol";
  * Quorum: a percentage (numerator over 100) fixed into the proposal when it is created (the value reported in
  * `ProposalCreated` is the one that applies), so changing it later cannot revive or kill an existing proposal
  * (CVE-2022-31198). quorum = ceil(numerator × total / 100) where total is the past citizen count, token
- * supply minus the tokens held by services (which cannot vote), or domain reputation at `voteStart`. For and Abstain weights count towards quorum; a proposal
+ * supply minus the tokens held by services (which cannot vote), or domain reputation at `voteStart`. Over a
+ * sub-electorate (electorate != 0) the quorum is a head count in every mode: For + Abstain voters must reach
+ * ceil(numerator × electorate size / 100), because no total of token or reputation weight restricted to the
+ * electorate's members can be read at the snapshot (weights still decide For against Against). For and
+ * Abstain weights count towards quorum; a proposal
  * succeeds iff quorum is reached and For > Against (+ unrevealed weight, see commit–reveal). Reputation is
  * decayed with floor rounding, so a domain total can exceed the sum of its parts by rounding units: the
  * reputation quorum is compared with a tolerance of one unit per counted voter plus total / 2^56 (see
@@ -123,6 +133,7 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
         bytes32 actionsHash;
         bytes32 operationId;
         uint32 voters;
+        uint32 supporters; // For + Abstain voters counted (the quorum head count over a sub-electorate)
     }
 
     /// @notice Counting mode and windows of a proposal with actions (see `propose` for their meaning).
@@ -207,6 +218,7 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
     mapping(uint256 proposalId => ProposalExtras) private _extras;
     mapping(uint256 proposalId => uint256) private _unrevealed;
     VotingBounds private _bounds;
+    mapping(uint256 proposalId => uint256) private _electorates;
 
     /// @notice A proposal was created. `quorumNumerator` is fixed into the proposal: it is the one that applies.
     event ProposalCreated(
@@ -221,6 +233,8 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
         uint256 quorumNumerator,
         string description
     );
+    /// @notice Only members of `electorate` (see IElectorates) may vote on the proposal.
+    event ProposalElectorate(uint256 indexed proposalId, uint256 indexed electorate);
     /// @notice `voter` cast an open vote with `weight`.
     event VoteCast(address indexed voter, uint256 indexed proposalId, uint8 support, uint256 weight);
     /// @notice `voter` committed to a hidden vote.
@@ -298,6 +312,8 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
     error InvalidActions(uint256 proposalId);
     /// @notice Only consortium-wide proposals (areaId 0) may carry actions.
     error ActionsNeedConsortiumProposal(uint256 areaId);
+    /// @notice The electorate is undefined or, for an area proposal, not one of the area's managing PA.
+    error ElectorateNotAllowed(uint256 areaId, uint256 electorate);
 
     /**
      * @param admin Consortium admin (DEFAULT_ADMIN_ROLE, the timelock after deploy): roles, quorum, bounds.
@@ -342,7 +358,8 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
     /**
      * @notice Create a proposal. Consortium-wide (`areaId` 0) proposals need PROPOSER_ROLE; area proposals are
      * made by the area's managing PA or a PROPOSER_ROLE holder. The id binds the proposer, so nobody can
-     * front-run a proposal under the same id.
+     * front-run a proposal under the same id. Electorate: the managing PA's citizens for an area proposal
+     * (reverts `ElectorateNotAllowed` if the manager is bound to no PA), everyone for a consortium-wide one.
      * @param areaId Commoning area the proposal belongs to, 0 for consortium-wide (reputation domain too).
      * @param mode A `CountingMode` value (taken as uint8 so an out-of-range value gets a custom error).
      * @param commitReveal Whether votes are committed hidden and revealed after `voteEnd`.
@@ -362,9 +379,55 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
         string calldata description
     ) external returns (uint256 proposalId) {
         VotingWindow memory w = VotingWindow(mode, commitReveal, voteStart, voteEnd, revealEnd);
-        _checkNewProposal(areaId, w);
+        uint256 electorate = _defaultElectorate(areaId, _checkNewProposal(areaId, w));
         proposalId = _hashProposal(msg.sender, areaId, w, keccak256(bytes(description)));
-        _store(proposalId, areaId, w, bytes32(0), description);
+        _store(proposalId, areaId, w, bytes32(0), description, electorate);
+    }
+
+    /**
+     * @notice Create a proposal voted by `electorate` (see IElectorates): for an area proposal an electorate of
+     * the area's managing PA, for a consortium-wide one any defined electorate. Same proposer and window rules
+     * as `propose`; empty arrays mean no actions, and only consortium-wide proposals may carry actions.
+     * @return proposalId `hashProposalFor(hashProposal(msg.sender, areaId, ...), actionsHash or 0, electorate)`.
+     */
+    function proposeFor(
+        uint256 areaId,
+        uint256 electorate,
+        VotingWindow calldata w,
+        address[] calldata targets,
+        uint256[] calldata values,
+        bytes[] calldata calldatas,
+        string calldata description
+    ) external returns (uint256 proposalId) {
+        _checkElectorate(areaId, _checkNewProposal(areaId, w), electorate);
+        bytes32 actionsHash;
+        if (targets.length + values.length + calldatas.length != 0) actionsHash = hashActions(targets, values, calldatas);
+        if (actionsHash != bytes32(0) && areaId != 0) revert ActionsNeedConsortiumProposal(areaId);
+        proposalId = _createFor(areaId, electorate, w, actionsHash, description);
+        if (actionsHash != bytes32(0)) emit ProposalActions(proposalId, targets, values, calldatas);
+    }
+
+    function _createFor(
+        uint256 areaId,
+        uint256 electorate,
+        VotingWindow calldata w,
+        bytes32 actionsHash,
+        string calldata description
+    ) private returns (uint256 proposalId) {
+        uint256 baseId = _hashProposal(msg.sender, areaId, w, keccak256(bytes(description)));
+        proposalId = hashProposalFor(baseId, actionsHash, electorate);
+        _store(proposalId, areaId, w, actionsHash, description, electorate);
+    }
+
+    /// @notice The id `proposeFor` gives (`actionsHash` 0 when the proposal carries no actions).
+    function hashProposalFor(uint256 baseId, bytes32 actionsHash, uint256 electorate) public pure returns (uint256) {
+        return uint256(keccak256(abi.encode(baseId, actionsHash, electorate)));
+    }
+
+    /// @notice The electorate voting on the proposal (0: the whole consortium).
+    function proposalElectorate(uint256 proposalId) external view returns (uint256) {
+        _proposal(proposalId);
+        return _electorates[proposalId];
     }
 
     /**
@@ -382,7 +445,7 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
         _checkNewProposal(0, w);
         bytes32 actionsHash = hashActions(targets, values, calldatas);
         proposalId = _withActions(_hashProposal(msg.sender, 0, w, keccak256(bytes(description))), actionsHash);
-        _store(proposalId, 0, w, actionsHash, description);
+        _store(proposalId, 0, w, actionsHash, description, 0);
         emit ProposalActions(proposalId, targets, values, calldatas);
     }
 
@@ -659,7 +722,9 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
         Tally storage t = _tallies[proposalId];
         uint256 needed = quorum(proposalId);
         uint256 counted = t.forVotes + t.abstainVotes;
-        if (p.mode == uint8(CountingMode.ReputationWeighted)) {
+        if (_electorates[proposalId] != 0) {
+            counted = _extras[proposalId].supporters;
+        } else if (p.mode == uint8(CountingMode.ReputationWeighted)) {
             counted += _extras[proposalId].voters + (_quorumBase(proposalId, p) >> 56);
         }
         return counted >= needed;
@@ -748,7 +813,7 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
     function getVotes(uint256 proposalId, address voter) external view returns (uint256) {
         Proposal storage p = _proposal(proposalId);
         if (p.voteStart >= clock()) revert SnapshotNotReached(proposalId, p.voteStart);
-        return _weight(p, voter);
+        return _weight(proposalId, p, voter);
     }
 
     /// @notice Next nonce `voter` must sign for `proposalId`.
@@ -815,14 +880,14 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
         returns (uint256 weight)
     {
         if (r.status != _NONE) revert AlreadyVoted(voter, proposalId);
-        weight = _weight(p, voter);
+        weight = _weight(proposalId, p, voter);
         if (weight == 0) revert NoVotingWeight(voter, proposalId);
     }
 
-    /// @dev Every counting mode requires an eligible citizen at the snapshot (no weight otherwise).
-    function _weight(Proposal storage p, address voter) private view returns (uint256) {
+    /// @dev Every counting mode requires an eligible member of the electorate at the snapshot (no weight otherwise).
+    function _weight(uint256 proposalId, Proposal storage p, address voter) private view returns (uint256) {
         uint48 snapshot = uint48(p.voteStart);
-        if (!registry.isEligibleAt(voter, snapshot)) return 0;
+        if (!registry.isEligibleVoterAt(voter, _electorates[proposalId], snapshot)) return 0;
         if (p.mode == uint8(CountingMode.OneCitizenOneVote)) {
             return 1;
         } else if (p.mode == uint8(CountingMode.TokenWeighted)) {
@@ -836,6 +901,7 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
         if (support == AGAINST) t.againstVotes += weight;
         else if (support == FOR) t.forVotes += weight;
         else t.abstainVotes += weight;
+        if (support != AGAINST) _extras[proposalId].supporters += 1;
     }
 
     /// @dev Checks and consumes the (voter, proposal) nonce and verifies `voter`'s signature (EOA or ERC-1271).
@@ -854,18 +920,20 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
         _nonces[voter][proposalId] = expected + 1;
     }
 
-    function _checkProposer(address account, uint256 areaId) private view {
+    function _checkProposer(address account, uint256 areaId) private view returns (address manager) {
         if (areaId != 0) {
             if (!areas.areaExists(areaId)) revert UnknownArea(areaId);
             ICommoningAreas.Area memory area = areas.getArea(areaId);
             if (area.closedAt != 0) revert AreaClosed(areaId);
-            if (area.managingPA == account) return;
+            manager = area.managingPA;
+            if (manager == account) return manager;
         }
         if (!hasRole(PROPOSER_ROLE, account)) revert UnauthorizedProposer(account, areaId);
     }
 
-    /// @dev Mode, windows (also against the bounds in force) and proposer rights of a new proposal.
-    function _checkNewProposal(uint256 areaId, VotingWindow memory w) private view {
+    /// @dev Mode, windows (also against the bounds in force) and proposer rights of a new proposal; returns the
+    /// area's managing PA (zero for a consortium-wide proposal).
+    function _checkNewProposal(uint256 areaId, VotingWindow memory w) private view returns (address) {
         if (w.mode > uint8(type(CountingMode).max)) revert InvalidCountingMode(w.mode);
         if (
             w.voteStart < block.timestamp || w.voteEnd <= w.voteStart || w.voteEnd > type(uint48).max
@@ -880,7 +948,25 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
                 || period > b.maxVotingPeriod
                 || (w.commitReveal && (revealPeriod < b.minVotingPeriod || revealPeriod > b.maxVotingPeriod))
         ) revert VotingWindowOutOfBounds(delay, period, revealPeriod);
-        _checkProposer(msg.sender, areaId);
+        return _checkProposer(msg.sender, areaId);
+    }
+
+    /// @dev An area proposal needs an electorate of the area's managing PA; a consortium-wide one a defined one.
+    function _checkElectorate(uint256 areaId, address manager, uint256 electorate) private view returns (uint256) {
+        if (areaId == 0 ? !registry.electorateExists(electorate) : _foreign(manager, electorate)) {
+            revert ElectorateNotAllowed(areaId, electorate);
+        }
+        return electorate;
+    }
+
+    /// @dev All citizens of the managing PA for an area proposal, everyone for a consortium-wide one.
+    function _defaultElectorate(uint256 areaId, address manager) private view returns (uint256) {
+        return _checkElectorate(areaId, manager, areaId == 0 ? 0 : registry.defaultElectorateOf(manager));
+    }
+
+    function _foreign(address manager, uint256 electorate) private view returns (bool) {
+        uint256 pa = registry.paOf(manager);
+        return pa == 0 || registry.electoratePa(electorate) != pa;
     }
 
     /// @dev Stores a new proposal with the quorum numerator in force now and emits `ProposalCreated`.
@@ -889,7 +975,8 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
         uint256 areaId,
         VotingWindow memory w,
         bytes32 actionsHash,
-        string calldata description
+        string calldata description,
+        uint256 electorate
     ) private {
         if (_proposals[proposalId].proposer != address(0)) revert ProposalExists(proposalId);
         _proposals[proposalId] = Proposal({
@@ -907,21 +994,27 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
             queued: false,
             actionsHash: actionsHash,
             operationId: bytes32(0),
-            voters: 0
+            voters: 0,
+            supporters: 0
         });
+        _electorates[proposalId] = electorate;
         _emitProposalCreated(proposalId, _proposals[proposalId], description);
+        emit ProposalElectorate(proposalId, electorate);
     }
 
     function _withActions(uint256 baseId, bytes32 actionsHash) private pure returns (uint256) {
         return uint256(keccak256(abi.encode(baseId, actionsHash)));
     }
 
-    /// @dev Citizen count, token supply or domain reputation at the snapshot.
+    /// @dev Electorate size (one-citizen-one-vote or any sub-electorate), token supply or domain reputation at
+    /// the snapshot.
     function _quorumBase(uint256 proposalId, Proposal storage p) private view returns (uint256) {
         uint48 snapshot = uint48(p.voteStart);
         if (snapshot >= clock()) revert SnapshotNotReached(proposalId, p.voteStart);
-        if (p.mode == uint8(CountingMode.OneCitizenOneVote)) {
-            return registry.getPastEligibleCount(snapshot); // excludes citizens expired at the snapshot
+        uint256 electorate = _electorates[proposalId];
+        if (electorate != 0 || p.mode == uint8(CountingMode.OneCitizenOneVote)) {
+            // Excludes citizens expired at the snapshot.
+            return registry.getPastElectorateSize(electorate, snapshot);
         } else if (p.mode == uint8(CountingMode.TokenWeighted)) {
             // Tokens held by services cannot vote: they are not part of the base.
             return token.getPastTotalSupply(snapshot) - ICommonsToken(address(token)).getPastServiceSupply(snapshot);
