@@ -30,7 +30,7 @@ from tests.audit.governance import GovScenario, transact
 
 ADMIN = b"\x00" * 32
 ACCESS_CONTROLLED = ["AttestationHub", "CO3Governance", "CitizenRegistry", "CommoningAreas", "CommonsToken", "Reputation",
-                     "ConsortiumTimelock", "SecretBallot"]
+                     "ConsortiumTimelock", "SecretBallot", "CitizenInitiatives"]
 
 
 def test_todays_deploy_leaves_an_eoa_admin_and_is_flagged(gov: GovScenario) -> None:
@@ -63,7 +63,9 @@ def test_a_hidden_role_grant_is_found_in_the_sealed_receipts(gov: GovScenario) -
 
     report = audit_contracts(RpcClient(lying(gov.devnet.transport, hide)), gov.manifest, bytecode=False)
     hidden = [f for f in report.errors if f.kind == "role-events"]
-    assert len(hidden) == 1 and hidden[0].block == 18  # the scenario's later MINTER_ROLE grant
+    grants = RpcClient(gov.devnet.transport).call("eth_getLogs", {"fromBlock": "0x0", "toBlock": "latest", "topics": [
+        "0x" + ROLE_GRANTED.hex(), minter, deployer]})
+    assert len(hidden) == 1 and hidden[0].block == int(grants[-1]["blockNumber"], 16)  # the scenario's MINTER grant
     assert "hid RoleGranted on CommonsToken (MINTER_ROLE deployer" in hidden[0].message
     # The recovered grant still counts: the deployer is flagged as a minter.
     assert any(f.kind == "eoa-power" and f.details["role"] == "MINTER_ROLE" for f in report.errors)
