@@ -18,6 +18,7 @@ from typing import Any
 from eth_utils import event_abi_to_log_topic, to_checksum_address
 from web3._utils.events import get_event_data
 
+from co3chain.api import electorate_index
 from co3chain.api.chain import ChainContext
 from co3chain.api.config import IndexerSettings
 from co3chain.api.spends import SpendIndex
@@ -29,10 +30,12 @@ log = logging.getLogger("co3chain.api.indexer")
 
 #: (contract, event) pairs the indexer stores.
 INDEXED: dict[str, tuple[str, ...]] = {
-    "CO3Governance": ("ProposalCreated", "VoteCast", "VoteCommitted", "VoteRevealed", "ProposalCanceled"),
+    "CO3Governance": ("ProposalCreated", "VoteCast", "VoteCommitted", "VoteRevealed", "ProposalCanceled",
+                      *electorate_index.EVENTS["CO3Governance"]),
     "CommoningAreas": ("AreaCreated", "AreaUpdated", "AreaManagerChanged", "AreaClosed", "ActivityCreated",
                        "ActivityUpdated", "ActivityClosed"),
-    "CitizenRegistry": ("CitizenRegistered", "CitizenRenewed", "CitizenRevoked"),
+    "CitizenRegistry": ("CitizenRegistered", "CitizenRenewed", "CitizenRevoked",
+                        *electorate_index.EVENTS["CitizenRegistry"]),
     "AttestationHub": ("AttestationAccepted",),
     initiative_index.CONTRACT: initiative_index.EVENTS,
 }
@@ -143,6 +146,8 @@ class Indexer:
             entry = initiative_index.apply(db, name, a, block, log_index, tx)
             if entry is not None:
                 feed(db, "initiative", block, entry)
+        elif name in electorate_index.NAMES:
+            electorate_index.apply(db, name, a, block, tx)
         elif name == "ProposalCreated":
             pid = str(a["proposalId"])
             db.execute(

@@ -35,6 +35,7 @@ from web3.logs import DISCARD
 
 from co3chain.contracts import governance_typed_data as gtd
 from co3chain.contracts import typed_data
+from co3chain.contracts.demo_electorate import area_vote_step, ensure_officer_pa, render_area_vote
 from co3chain.contracts.demo_initiative import initiative_step, render_initiative
 from co3chain.contracts.deploy import (
     DEV_INITIATIVE_THRESHOLD,
@@ -159,6 +160,8 @@ class DemoResult:
     secret_election: dict[str, Any] | None = None
     #: the citizen initiative (co3chain/contracts/demo_initiative.py), None if it did not run
     initiative: dict[str, Any] | None = None
+    #: the residents-only area vote (co3chain/contracts/demo_electorate.py), None if it did not run
+    area_vote: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """JSON form (the manifest is referenced by its addresses only)."""
@@ -391,6 +394,7 @@ class Demo:
     def register_citizens(self) -> None:
         """Register the five citizens (skipping those already registered by an earlier run)."""
         registry = self.c["CitizenRegistry"]
+        ensure_officer_pa(self)  # a registrar registers only its own PA's citizens
         expires = self.clock.now() + 365 * 24 * 3600
         hashes = []
         for acct in self.citizens:
@@ -676,6 +680,7 @@ class Demo:
         rows += [action_row, veto_row]
 
         initiative = initiative_step(self)
+        area_vote = area_vote_step(self, area_id)
         secret = self.secret_election()
 
         return DemoResult(
@@ -690,6 +695,7 @@ class Demo:
             proposals=rows,
             secret_election=secret,
             initiative=initiative,
+            area_vote=area_vote,
         )
 
 
@@ -734,6 +740,7 @@ def render(result: DemoResult, console: Any) -> None:
                             "EIP-712 signature, relayed" if v["relayed"] else "direct transaction")
     console.print(ballots)
     render_initiative(result.initiative or {}, console)
+    render_area_vote(result.area_vote, console)
     if result.secret_election:
         se = result.secret_election
         console.print(f"[bold]Secret election {se['electionId']}[/bold] (3 of 4 PA trustees decrypted; "
