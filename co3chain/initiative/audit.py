@@ -378,8 +378,11 @@ def plain_verdict(report: AuditReport, names: Mapping[str, str], tz: str) -> Any
     s, st = report.subject, report.stats
     title = s.get("title") or f"initiative {s.get('initiativeId')}"
     if "supports" in st:
+        t = st["threshold"]
+        rule = (f"{t['value']} supports" if t["kind"] == "absolute"
+                else f"{t['value'] / 100:g} % of {st['electorateSize']} citizens")
         outcome = (f"‘{title}’ ({s.get('electorate')}): {st['supports']} of {st['required']} supports needed "
-                   f"({st['threshold']['kind']} {st['threshold']['value']} of {st['electorateSize']} citizens)"
+                   f"({rule})"
                    + (f"; went to vote as proposal {st['proposalId']}." if "proposalId" in st else "."))
     else:
         outcome = f"‘{title}’ has not been opened for supports."
