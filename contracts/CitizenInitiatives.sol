@@ -83,6 +83,11 @@ contract CitizenInitiatives is ICitizenInitiatives, AccessControl, EIP712 {
     /// @notice Bounds of a collection window.
     uint64 public constant MIN_COLLECTION_WINDOW = 1 minutes;
     uint64 public constant MAX_COLLECTION_WINDOW = 365 days;
+    /// @notice Gas the proposal call must receive, plus PROPOSE_GAS_PER_BYTE per byte of its calldata (storage of
+    /// the proposal, its events and the copy of its actions): checked before the call, so a transaction with too
+    /// little gas reverts instead of leaving the initiative Qualified by an out-of-gas inside the call.
+    uint256 public constant PROPOSE_GAS = 400_000;
+    uint256 public constant PROPOSE_GAS_PER_BYTE = 64;
     /// @notice Number of CO3Governance counting modes (OneCitizenOneVote, TokenWeighted, ReputationWeighted).
     uint8 public constant COUNTING_MODES = 3;
 
@@ -485,16 +490,15 @@ contract CitizenInitiatives is ICitizenInitiatives, AccessControl, EIP712 {
      * same initiative twice.
      */
     function _submit(uint256 initiativeId, Initiative storage it) private returns (bool) {
-        IInitiativeGovernance.VotingBounds memory b;
-        try governance.votingBounds() returns (IInitiativeGovernance.VotingBounds memory bounds) {
-            b = bounds;
-        } catch (bytes memory reason) {
-            emit InitiativeProposalFailed(initiativeId, reason);
-            return false;
-        }
+        // A plain view of the governance: if it fails (out of gas included) the whole transaction reverts.
+        IInitiativeGovernance.VotingBounds memory b = governance.votingBounds();
         uint64 voteStart = uint64(block.timestamp) + b.minVotingDelay;
         uint64 voteEnd = voteStart + uint64(Math.min(Math.max(it.votingPeriod, b.minVotingPeriod), b.maxVotingPeriod));
         bytes memory call = _proposeCall(initiativeId, it, voteStart, voteEnd);
+        // A call receives at most 63/64 of the gas left (EIP-150): make sure that is enough, so nobody (and no
+        // gas estimate) can make the proposal fail for want of gas while the support itself succeeds.
+        uint256 needed = PROPOSE_GAS + call.length * PROPOSE_GAS_PER_BYTE;
+        if (gasleft() < needed + needed / 63 + 5_000) revert InsufficientGas(needed);
         it.status = Status.Proposed; // before the call: a re-entrant submitToVote cannot propose twice
         (bool ok, bytes memory ret) = address(governance).call(call);
         if (!ok || ret.length != 32) {

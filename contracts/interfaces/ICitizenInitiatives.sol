@@ -169,4 +169,6 @@ interface ICitizenInitiatives {
     error InvalidNonce(address account, uint256 initiativeId, uint256 expected);
     error ExpiredSignature(uint256 deadline);
     error InvalidSignature(address signer);
+    /// @notice Too little gas left to let the governance create the proposal (`needed` must be forwarded).
+    error InsufficientGas(uint256 needed);
 }

@@ -261,3 +261,21 @@ def test_author_steps_by_signature(chain: Chain) -> None:
     typed = itd.support_typed_data(chain.chain_id, chain.ci.address, initiative_id=iid, version_hash=version,
                                    supporter=A[1].address, nonce=0, deadline=deadline)
     assert bytes(chain.ci.functions.supportDigest(iid, A[1].address, 0, deadline).call()) == itd.digest(typed)
+
+
+def test_too_little_gas_cannot_leave_the_initiative_qualified_without_a_proposal(chain: Chain) -> None:
+    """EIP-150 griefing: the qualifying support's sender picks a gas limit at which the inner proposeFor call would
+    run out of gas while the support succeeds. The contract checks the gas it forwards first, so such a
+    transaction reverts as a whole (nothing recorded) and the next support with enough gas proposes."""
+    send(chain.ci.functions.setDefaultThreshold((0, 1, DAY)), DEPLOYER)
+    iid = chain.draft(A[0], chain.content())
+    chain.open(A[0], iid)
+    fn = chain.ci.functions.support(iid)
+    enough = fn.estimate_gas({"from": A[1].address})
+    assert enough > int(chain.ci.functions.PROPOSE_GAS().call())
+    for gas in (enough * 2 // 3, enough - 50_000):
+        tx_hash = fn.transact({"from": A[1].address, "gas": gas})
+        assert chain.w3.eth.wait_for_transaction_receipt(tx_hash)["status"] == 0
+        assert (chain.ci.functions.status(iid).call(), _info(chain, iid)["supportCount"]) == (COLLECTING, 0)
+    receipt = chain.w3.eth.wait_for_transaction_receipt(fn.transact({"from": A[1].address, "gas": enough}))
+    assert receipt["status"] == 1 and chain.ci.functions.status(iid).call() == PROPOSED
