@@ -33,6 +33,7 @@ SUBCOMMANDS: list[tuple[str, str]] = [
     ("co3chain.sdk.electorate_cli", "electorate"),
     ("co3chain.recovery.cli", "recovery"),
     ("co3chain.budget.cli", "budget"),
+    ("co3chain.initiative.cli", "initiative"),
     ("co3chain.ballot.cli", "trustee"),
     ("co3chain.ballot.cli", "ballot"),
 ]

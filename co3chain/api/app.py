@@ -26,6 +26,7 @@ from co3chain.api.limits import BodySizeLimit
 from co3chain.api.routes import admin, budget, meta, operations, privacy, read, recovery, relay, stream
 from co3chain.api.routes import ballot as secret_ballot
 from co3chain.api.routes import electorates as electorate_routes
+from co3chain.api.routes import initiative as initiatives
 from co3chain.api.routes.oracle import oracle_router, rejected_router
 from co3chain.api.sender import TxSender
 from co3chain.api.state import ApiState, revert_error
@@ -79,6 +80,8 @@ def create_app(state: ApiState, *, max_body_bytes: int = 64 * 1024, cors: CorsSe
     app.include_router(budget.router)
     app.include_router(electorate_routes.router)
     app.include_router(budget.relay_router)
+    app.include_router(initiatives.router)
+    app.include_router(initiatives.relay_router)
     app.include_router(secret_ballot.router)
     app.include_router(recovery.router)
     app.include_router(recovery.relay_router)

@@ -25,6 +25,7 @@ from co3chain.api.config import IndexerSettings
 from co3chain.api.spends import SpendIndex
 from co3chain.api.store import ApiStore
 from co3chain.errors import Co3Error
+from co3chain.initiative import index as initiative_index
 
 log = logging.getLogger("co3chain.api.indexer")
 
@@ -37,6 +38,7 @@ INDEXED: dict[str, tuple[str, ...]] = {
     "CitizenRegistry": ("CitizenRegistered", "CitizenRenewed", "CitizenRevoked",
                         *electorate_index.EVENTS["CitizenRegistry"]),
     "AttestationHub": ("AttestationAccepted",),
+    initiative_index.CONTRACT: initiative_index.EVENTS,
 }
 for _contract, _events in recoveries.EVENTS.items():  # lost-key recoveries (co3chain/api/recoveries.py)
     INDEXED[_contract] = INDEXED.get(_contract, ()) + _events
@@ -147,7 +149,11 @@ class Indexer:
     def _apply(self, db: Any, name: str, a: dict[str, Any], block: int, log_index: int, tx: str) -> None:
         """Store one decoded event (idempotent: a re-indexed range replaces its own rows)."""
         feed = ApiStore.add_feed
-        if name in electorate_index.NAMES:
+        if name in initiative_index.EVENTS:
+            entry = initiative_index.apply(db, name, a, block, log_index, tx)
+            if entry is not None:
+                feed(db, "initiative", block, entry)
+        elif name in electorate_index.NAMES:
             electorate_index.apply(db, name, a, block, tx)
         if name in recoveries.HANDLED:
             recoveries.apply_event(db, name, a, block, log_index, tx)

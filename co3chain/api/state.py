@@ -37,6 +37,14 @@ REVERT_STATUS: dict[str, tuple[int, str]] = {
     "InvalidAccountNonce": (409, "wrong_nonce"),
     "AlreadyVoted": (409, "already_voted"),
     "AccessControlUnauthorizedAccount": (403, "missing_role"),
+    # CitizenInitiatives
+    "UnknownInitiative": (404, "unknown_initiative"),
+    "UnknownElectorate": (404, "unknown_electorate"),
+    "NotEligible": (403, "not_eligible"),
+    "NotAuthor": (403, "not_author"),
+    "ExpiredSignature": (400, "signature_expired"),
+    "AlreadySupported": (409, "already_supported"),
+    "UnexpectedStatus": (409, "wrong_status"),
 }
 
 

@@ -1,4 +1,4 @@
-"""``co3chain audit chain|proposal|contracts|powers|budget|ballot|recovery``: exit 0 when every check passes, 2 when the audit found a
+"""``co3chain audit chain|proposal|contracts|powers|budget|initiative|ballot|recovery``: exit 0 when every check passes, 2 when the audit found a
 violation, 1 when it could not run (one readable line on stderr)."""
 
 from __future__ import annotations
@@ -238,6 +238,26 @@ def recovery_cmd(rpc: str, batch_size: int, quiet: bool, timezone: str, html_pat
         manifest = load_manifest(manifest_path)
         with RpcClient(rpc, batch_size) as client:
             return audit_recoveries(client, manifest)
+@audit.command("initiative")
+@click.argument("initiative_id", type=click.IntRange(min=1))
+@_common
+@click.option("--manifest", "manifest_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def initiative_cmd(initiative_id: int, rpc: str, batch_size: int, quiet: bool, timezone: str, html_path: Path | None,
+                   json_path: Path | None, manifest_path: Path) -> None:
+    """Recount a citizen initiative's supports from events; check its versions, threshold, window and proposal."""
+    import json as _json
+
+    from co3chain.initiative.audit import InitiativeAuditError, audit_initiative
+
+    def go() -> AuditReport:
+        try:
+            manifest = _json.loads(manifest_path.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise InitiativeAuditError(f"{manifest_path} is not valid JSON: {exc}") from None
+        if not isinstance(manifest, dict):
+            raise InitiativeAuditError(f"{manifest_path} is not a deployment manifest")
+        with RpcClient(rpc, batch_size) as client:
+            return audit_initiative(client, manifest, initiative_id)
 
     _run(go, json_path, html_path, quiet)
 

@@ -357,7 +357,8 @@ def build_verdict(report: AuditReport, names: Mapping[str, str] | None = None, t
     names = {k.lower(): v for k, v in (names or report.names or {}).items()}
     builder: Callable[..., Verdict] = {"proposal": _proposal_verdict, "chain": _chain_verdict,
                                          "ballot": _ballot_verdict, "budget": _budget_verdict,
-                                         "recovery": _recovery_verdict}.get(
+                                         "recovery": _recovery_verdict,
+                                         "initiative": _initiative_verdict}.get(
         report.audit, _contracts_verdict)
     verdict = builder(report, names, tz)
     verdict.causes = group_causes(report, names)
@@ -373,6 +374,12 @@ def build_verdict(report: AuditReport, names: Mapping[str, str] | None = None, t
         if more > 0:
             verdict.headline += f" ({more} further problem{'s' if more > 1 else ''} below.)"
     return verdict
+
+
+def _initiative_verdict(report: AuditReport, names: Mapping[str, str], tz: str) -> Verdict:
+    from co3chain.initiative.audit import plain_verdict  # the initiative package owns its wording
+
+    return plain_verdict(report, names, tz)
 
 
 def _short_names(text: str) -> str:

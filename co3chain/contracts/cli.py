@@ -105,6 +105,9 @@ def _signing_account(key_file: str | None, password_file: str | None, dev_key: s
               help="Seconds bounding proposals' voting delay and period (default: the contract's).")
 @click.option("--recovery-delay", type=int, default=None,
               help="Seconds a lost-key recovery waits in public before it can be finalized (default: 7 days).")
+@click.option("--initiative-threshold", default=None, metavar="absolute|bps,VALUE,WINDOW_SECONDS",
+              help="Citizen initiatives' default threshold: N supports or basis points of the electorate, within "
+                   "the collection window (default: bps,100,7776000 = 1 % in 90 days).")
 @click.option("--network", "network_name", help="Network name recorded in the manifest.")
 @click.option("--out", "out", type=click.Path(dir_okay=False), default="deployment.json", show_default=True,
               help="Where to write the deployment manifest.")
@@ -113,7 +116,8 @@ def deploy_cmd(rpc: str, key_file: str | None, password_file: str | None, dev_ke
                oracle_signers: tuple[str, ...], threshold: int | None, validators: tuple[str, ...],
                relayer: str | None, half_life: int | None, council_members: tuple[str, ...],
                council_threshold: int, timelock_delay: int | None, voting_bounds: str | None,
-               recovery_delay: int | None, network_name: str | None, out: str, as_json: bool) -> None:
+               recovery_delay: int | None, initiative_threshold: str | None, network_name: str | None, out: str,
+               as_json: bool) -> None:
     """Deploy the CO3 contract suite, hand every admin power to the consortium timelock (council + citizens'
     votes) and write a deployment manifest for auditors. The deployer keeps no admin, mint or reward role."""
     from eth_utils import is_address
@@ -141,6 +145,15 @@ def deploy_cmd(rpc: str, key_file: str | None, password_file: str | None, dev_ke
             bounds = ()
         if len(bounds) != 4:
             raise Co3Error(f"--voting-bounds needs four comma-separated numbers of seconds, got {voting_bounds!r}")
+    initiatives = dep.DEFAULT_INITIATIVE_THRESHOLD
+    if initiative_threshold:
+        parts = initiative_threshold.split(",")
+        kinds = {"absolute": 0, "bps": 1}
+        try:
+            initiatives = (kinds[parts[0].strip().lower()], int(parts[1]), int(parts[2]))
+        except (KeyError, IndexError, ValueError):
+            raise Co3Error("--initiative-threshold needs absolute|bps,VALUE,WINDOW_SECONDS, got "
+                           f"{initiative_threshold!r}") from None
     w3 = _web3(rpc)
     vals = list(validators) or dep.node_validators(w3) or [account.address]
     say = (lambda m: click.echo(m, err=True)) if as_json else click.echo
@@ -157,6 +170,7 @@ def deploy_cmd(rpc: str, key_file: str | None, password_file: str | None, dev_ke
         timelock_delay=dep.DEFAULT_TIMELOCK_DELAY if timelock_delay is None else timelock_delay,
         voting_bounds=bounds,  # type: ignore[arg-type]
         recovery_delay=dep.DEFAULT_RECOVERY_DELAY if recovery_delay is None else recovery_delay,
+        initiative_threshold=initiatives,
         network=network_name,
         progress=say,
     )

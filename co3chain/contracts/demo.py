@@ -37,7 +37,9 @@ from co3chain.contracts import governance_typed_data as gtd
 from co3chain.contracts import typed_data
 from co3chain.contracts.demo_budget import BudgetStep
 from co3chain.contracts.demo_electorate import area_vote_step, ensure_officer_pa, render_area_vote
+from co3chain.contracts.demo_initiative import initiative_step, render_initiative
 from co3chain.contracts.deploy import (
+    DEV_INITIATIVE_THRESHOLD,
     DEV_RECOVERY_DELAY,
     DEV_TIMELOCK_DELAY,
     DEV_VOTING_BOUNDS,
@@ -160,6 +162,8 @@ class DemoResult:
     secret_election: dict[str, Any] | None = None
     #: the participatory budget round (``BudgetRow`` of co3chain/contracts/demo_budget.py as a dict)
     budget: dict[str, Any] | None = None
+    #: the citizen initiative (co3chain/contracts/demo_initiative.py), None if it did not run
+    initiative: dict[str, Any] | None = None
     #: the residents-only area vote (co3chain/contracts/demo_electorate.py), None if it did not run
     area_vote: dict[str, Any] | None = None
 
@@ -310,6 +314,7 @@ class Demo:
                 timelock_delay=DEV_TIMELOCK_DELAY,
                 voting_bounds=DEV_VOTING_BOUNDS,
                 recovery_delay=DEV_RECOVERY_DELAY,
+                initiative_threshold=DEV_INITIATIVE_THRESHOLD,
                 network="co3chain demo",
                 artifacts=self.artifacts,
                 progress=say,
@@ -714,6 +719,7 @@ class Demo:
         rows += [action_row, veto_row]
 
         budget_row = budget.close_round()
+        initiative = initiative_step(self)
         area_vote = area_vote_step(self, area_id)
         secret = self.secret_election()
 
@@ -729,6 +735,7 @@ class Demo:
             proposals=rows,
             secret_election=secret,
             budget=asdict(budget_row),
+            initiative=initiative,
             area_vote=area_vote,
         )
 
@@ -775,6 +782,7 @@ def render(result: DemoResult, console: Any) -> None:
     console.print(ballots)
     if result.budget:
         _render_budget(result.budget, console)
+    render_initiative(result.initiative or {}, console)
     render_area_vote(result.area_vote, console)
     if result.secret_election:
         se = result.secret_election

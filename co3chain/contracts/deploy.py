@@ -53,12 +53,13 @@ SUITE: tuple[str, ...] = (
     "ConsortiumCouncil",
     "SecretBallot",  # secret ballots (co3chain/ballot): admin-only constructor, see docs/secret-ballot.md
     "KeyRecovery",  # lost-key recovery (docs/recovery.md): RECOVERY_ROLE on registry, token and reputation
+    "CitizenInitiatives",  # citizen-initiated proposals (co3chain/initiative), see docs/initiatives.md
 )
 
 #: Contracts whose admin the timelock takes over (every AccessControl contract but the timelock itself).
 ADMINISTERED: tuple[str, ...] = (
     "CitizenRegistry", "CommonsToken", "Reputation", "CommoningAreas", "AttestationHub", "CO3Governance",
-    "ConsortiumValidators", "SecretBallot", "KeyRecovery",
+    "ConsortiumValidators", "SecretBallot", "KeyRecovery", "CitizenInitiatives",
 )
 
 #: Powers no externally owned account may hold after deploy (issue 10; the audit checks the same list).
@@ -79,6 +80,14 @@ DEFAULT_RECOVERY_DELAY = 7 * 24 * 3600
 
 #: Development networks: recoveries wait the contract's minimum (10 seconds).
 DEV_RECOVERY_DELAY = 10
+#: Default threshold of citizen initiatives (kind 0 absolute / 1 basis points of the electorate, value,
+#: collection window in seconds): 1 % of the electorate within 90 days. The council changes it (per
+#: electorate too) through the timelock.
+DEFAULT_INITIATIVE_THRESHOLD = (1, 100, 90 * 24 * 3600)
+
+#: Development networks: half of the electorate within one hour, so the demo's initiative qualifies with a
+#: handful of citizens.
+DEV_INITIATIVE_THRESHOLD = (1, 5000, 3600)
 
 #: Default Reputation half-life: 180 days (participation fades over seasons, not over days).
 DEFAULT_HALF_LIFE_SECONDS = 180 * 24 * 3600
@@ -232,6 +241,7 @@ class SuiteParams:
     council_threshold: int = 0
     voting_bounds: tuple[int, int, int, int] | None = None
     recovery_delay: int = DEFAULT_RECOVERY_DELAY
+    initiative_threshold: tuple[int, int, int] = DEFAULT_INITIATIVE_THRESHOLD
 
     @property
     def council(self) -> list[str]:
@@ -270,6 +280,11 @@ class SuiteParams:
             if not (0 <= lo_delay <= hi_delay and 0 < lo_period <= hi_period < 2**48 and hi_delay < 2**48):
                 raise DeployError(f"invalid voting bounds {self.voting_bounds}: need min ≤ max and a positive "
                                   "minimum period")
+        kind, value, window = self.initiative_threshold
+        if kind not in (0, 1) or not 1 <= value <= (2**32 - 1 if kind == 0 else 10_000) \
+                or not 60 <= window <= 365 * 24 * 3600:
+            raise DeployError(f"invalid initiative threshold {self.initiative_threshold}: (0, supports ≥ 1, window) or "
+                              "(1, basis points 1..10000, window), window 60 s to 365 days")
 
 
 def constructor_args(name: str, params: SuiteParams, addresses: Mapping[str, str]) -> list[Any]:
@@ -310,6 +325,8 @@ def constructor_args(name: str, params: SuiteParams, addresses: Mapping[str, str
     if name == "KeyRecovery":
         return [admin, addresses["CitizenRegistry"], addresses["CommonsToken"], addresses["Reputation"],
                 params.recovery_delay]
+    if name == "CitizenInitiatives":
+        return [admin, addresses["CitizenRegistry"], addresses["CO3Governance"], list(params.initiative_threshold)]
     if name == "ConsortiumValidators":
         return [sorted((to_checksum_address(v) for v in params.validators), key=lambda a: int(a, 16))]
     raise DeployError(f"no constructor recipe for contract {name}")
@@ -339,6 +356,10 @@ def role_plan(params: SuiteParams, addresses: Mapping[str, str], abis: Mapping[s
     if "KeyRecovery" in addresses:
         grants += [RoleGrant(name, "RECOVERY_ROLE", addresses["KeyRecovery"], "KeyRecovery")
                    for name in ("CitizenRegistry", "CommonsToken", "Reputation")]
+    if "CitizenInitiatives" in addresses:
+        # Qualified initiatives go to vote by themselves: the contract proposes (proposeFor).
+        grants.append(RoleGrant("CO3Governance", "PROPOSER_ROLE", addresses["CitizenInitiatives"],
+                                "CitizenInitiatives"))
     people = [
         ("CitizenRegistry", "REGISTRAR_ROLE", params.registrars or [params.deployer]),
         ("CommoningAreas", "AREA_MANAGER_ROLE", params.area_managers or [params.deployer]),
@@ -653,6 +674,7 @@ def deploy_suite(
     council_threshold: int = 0,
     voting_bounds: tuple[int, int, int, int] | None = None,
     recovery_delay: int = DEFAULT_RECOVERY_DELAY,
+    initiative_threshold: tuple[int, int, int] = DEFAULT_INITIATIVE_THRESHOLD,
     handover: bool = True,
     network: str | None = None,
     artifacts: ArtifactSet | None = None,
@@ -665,7 +687,9 @@ def deploy_suite(
     (0: majority); every rule change waits ``timelock_delay`` seconds.  ``voting_bounds`` (min/max voting
     delay, min/max voting period) are set on the governance contract before the handover (default: the
     contract's).  ``recovery_delay``: seconds a lost-key recovery waits in public (KeyRecovery, 10 s–60 days).
-    ``handover=False`` leaves the deployer admin: only for test fixtures that must mint directly;
+    ``initiative_threshold`` = (kind, value, collection window) is the citizen initiatives' default threshold
+    (:data:`DEFAULT_INITIATIVE_THRESHOLD`).  ``handover=False`` leaves the deployer admin: only for test
+    fixtures that must mint directly;
     the manifest then says so and the suite is not trustworthy.  ``artifacts`` defaults to the committed ones
     (``co3chain compile``).  Raises :class:`DeployError` with a one-line reason.
     """
@@ -687,6 +711,7 @@ def deploy_suite(
         council_threshold=int(council_threshold),
         voting_bounds=tuple(int(b) for b in voting_bounds) if voting_bounds is not None else None,  # type: ignore[arg-type]
         recovery_delay=int(recovery_delay),
+        initiative_threshold=tuple(int(v) for v in initiative_threshold),  # type: ignore[arg-type]
     )
     params.validate()
     for name in SUITE:
@@ -814,6 +839,8 @@ def deploy_suite(
         "votingBounds": dict(zip(("minVotingDelay", "maxVotingDelay", "minVotingPeriod", "maxVotingPeriod"),
                                  (int(v) for v in gov.functions.votingBounds().call()), strict=True)),
         "recoveryDelaySeconds": params.recovery_delay,
+        "initiativeThreshold": dict(zip(("kind", "value", "collectionWindow"), params.initiative_threshold,
+                                        strict=True)),
         "handedOver": bool(handover),
         "handover": handover_log,
     }

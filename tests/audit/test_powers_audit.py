@@ -30,7 +30,7 @@ from tests.audit.governance import GovScenario, transact
 
 ADMIN = b"\x00" * 32
 ACCESS_CONTROLLED = ["AttestationHub", "CO3Governance", "CitizenRegistry", "CommoningAreas", "CommonsToken", "Reputation",
-                     "ConsortiumTimelock", "SecretBallot", "KeyRecovery"]
+                     "ConsortiumTimelock", "SecretBallot", "KeyRecovery", "CitizenInitiatives"]
 
 
 def test_todays_deploy_leaves_an_eoa_admin_and_is_flagged(gov: GovScenario) -> None:

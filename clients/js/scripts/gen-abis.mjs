@@ -8,8 +8,8 @@ import { fileURLToPath } from "node:url";
 const here = dirname(fileURLToPath(import.meta.url));
 const artifacts = join(here, "..", "..", "..", "co3chain", "contracts", "artifacts");
 const out = join(here, "..", "src", "generated", "abis.ts");
-const CONTRACTS = ["AttestationHub", "CO3Governance", "CitizenRegistry", "CommoningAreas", "CommonsToken",
-  "ConsortiumValidators", "KeyRecovery", "Reputation"];
+const CONTRACTS = ["AttestationHub", "CO3Governance", "CitizenInitiatives", "CitizenRegistry", "CommoningAreas",
+  "CommonsToken", "ConsortiumValidators", "KeyRecovery", "Reputation"];
 
 if (!existsSync(artifacts)) {
   console.log(`gen-abis: ${artifacts} not found, keeping ${out}`);

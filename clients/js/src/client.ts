@@ -10,7 +10,7 @@ import { keccak256, toHex, type Address, type Hex } from "viem";
 import type * as api from "./generated/api.js";
 import type { RouteKey } from "./generated/api.js";
 import * as typed from "./typed.js";
-import type { Domains } from "./typed.js";
+import type { Domain, Domains } from "./typed.js";
 import { abis, type ContractName } from "./generated/abis.js";
 
 /** Anything that signs EIP-712 typed data for one address (viem's `privateKeyToAccount(...)` is one). */
@@ -160,6 +160,17 @@ export const ROUTE_METHODS: Record<RouteKey, keyof Co3Client | `not-a-client-cal
   "GET /v1/ballot/elections/{election_id}": "secretElection",
   "GET /v1/ballot/elections/{election_id}/voters/{voter}": "secretVoterState",
   "POST /v1/ballot/relay": "relaySecretBallot",
+  "GET /v1/initiatives": "initiatives",
+  "GET /v1/initiatives/{initiative_id}": "initiative",
+  "GET /v1/initiatives/{initiative_id}/supporters/{supporter}": "initiativeSupporterStatus",
+  "GET /v1/initiatives/{initiative_id}/supports": "initiativeSupports",
+  "GET /v1/initiatives/nonces/{account}": "initiativeNonce",
+  "GET /v1/initiatives/thresholds/{electorate}": "initiativeThreshold",
+  "GET /v1/initiatives/tx/{tx_hash}": "initiativeTx",
+  "POST /v1/relay/initiative-amend": "relayInitiativeAmend",
+  "POST /v1/relay/initiative-draft": "relayInitiativeDraft",
+  "POST /v1/relay/initiative-open": "relayInitiativeOpen",
+  "POST /v1/relay/initiative-support": "relayInitiativeSupport",
   "GET /v1/electorates/{electorate}": "electorate",
   "POST /v1/electorates": "defineElectorate",
   "GET /v1/groups/{group_id}": "electoralGroup",
@@ -179,6 +190,17 @@ export const ROUTE_METHODS: Record<RouteKey, keyof Co3Client | `not-a-client-cal
   "POST /v1/recoveries/{recovery_id}/finalize": "finalizeRecovery",
   "POST /v1/recoveries/{recovery_id}/council-call": "recoveryCouncilCall",
 };
+
+/** An initiative's content as the API's `InitiativeContent` body fields. */
+export function initiativeBody(c: typed.InitiativeContent):
+  Omit<api.InitiativeDraftRelay, "author" | "nonce" | "deadline" | "signature"> {
+  return {
+    textHash: c.textHash, title: c.title, areaId: BigInt(c.areaId ?? 0).toString(),
+    electorate: BigInt(c.electorate ?? 0).toString(), mode: c.mode ?? 0, votingPeriod: Number(c.votingPeriod),
+    actions: (c.actions ?? []).map((a) => ({ target: a.target, value: BigInt(a.value ?? 0).toString(),
+      calldata: a.calldata ?? "0x" })),
+  };
+}
 
 /** `CitizenRegistry.revoke` reason codes (only the code goes on chain: never free text about a person). */
 export enum RevocationReason {
@@ -409,6 +431,32 @@ export class Co3Client {
     return this.request("GET", `/v1/ballot/elections/${electionId}/voters/${voter}`);
   }
 
+  // ------------------------------------------------------------------ citizen initiatives (read)
+  initiatives(q: { limit?: number; offset?: number } = {}): Promise<api.InitiativeList> {
+    return this.request("GET", "/v1/initiatives", { query: q });
+  }
+  initiative(initiativeId: Id): Promise<api.InitiativeDetail> {
+    return this.request("GET", `/v1/initiatives/${initiativeId}`);
+  }
+  initiativeSupports(initiativeId: Id, q: { limit?: number; offset?: number } = {}):
+    Promise<api.InitiativeSupportList> {
+    return this.request("GET", `/v1/initiatives/${initiativeId}/supports`, { query: q });
+  }
+  initiativeSupporterStatus(initiativeId: Id, supporter: Address): Promise<api.InitiativeSupporterStatus> {
+    return this.request("GET", `/v1/initiatives/${initiativeId}/supporters/${supporter}`);
+  }
+  /** The nonce `account` signs next: key 0 for a draft, else the initiative id. */
+  initiativeNonce(account: Address, key: Id = 0): Promise<api.InitiativeNonce> {
+    return this.request("GET", `/v1/initiatives/nonces/${account}`, { query: { key: BigInt(key).toString() } });
+  }
+  initiativeThreshold(electorate: Id): Promise<api.InitiativeThreshold> {
+    return this.request("GET", `/v1/initiatives/thresholds/${BigInt(electorate).toString()}`);
+  }
+  /** What a relayed initiative transaction did once mined: the drafted id, the proposal it created. */
+  initiativeTx(txHash: Hex): Promise<api.InitiativeTx> {
+    return this.request("GET", `/v1/initiatives/tx/${txHash}`);
+  }
+
   // ------------------------------------------------------------------ oracle (read)
   // Queue counts are open; the event listings name citizens, areas and times, so they need the PA API key.
   oracleStatus(): Promise<Record<string, unknown>> { return this.request("GET", "/v1/oracle/status"); }
@@ -435,6 +483,19 @@ export class Co3Client {
   }
   relaySpend(body: api.SpendRelay): Promise<api.TxAccepted> {
     return this.request("POST", "/v1/relay/spend", { body });
+  }
+
+  relayInitiativeDraft(body: api.InitiativeDraftRelay): Promise<api.InitiativeRelayAccepted> {
+    return this.request("POST", "/v1/relay/initiative-draft", { body });
+  }
+  relayInitiativeAmend(body: api.InitiativeAmendRelay): Promise<api.InitiativeRelayAccepted> {
+    return this.request("POST", "/v1/relay/initiative-amend", { body });
+  }
+  relayInitiativeOpen(body: api.InitiativeOpenRelay): Promise<api.InitiativeRelayAccepted> {
+    return this.request("POST", "/v1/relay/initiative-open", { body });
+  }
+  relayInitiativeSupport(body: api.InitiativeSupportRelay): Promise<api.InitiativeRelayAccepted> {
+    return this.request("POST", "/v1/relay/initiative-support", { body });
   }
 
   relayBudgetBallot(body: api.BallotRelay): Promise<api.TxAccepted> {
@@ -519,6 +580,69 @@ export class Co3Client {
     const signature = await account.signTypedData(data);
     return { roundId: BigInt(roundId).toString(), selection: selection.toString(), voter: account.address,
       nonce: BigInt(n).toString(), signature };
+  }
+
+  private async initiativeSigning(account: TypedDataSigner, key: Id, nonce?: Id, deadline?: Id):
+    Promise<{ domain: Domain; nonce: bigint; deadline: bigint }> {
+    const meta = await this.meta();
+    const ci = meta.contracts.CitizenInitiatives;
+    if (!ci) throw new Co3ApiError(404, "initiatives_not_deployed", "this deployment has no CitizenInitiatives");
+    let n = nonce, d = deadline;
+    if (n === undefined || d === undefined) {
+      const current = await this.initiativeNonce(account.address, key);
+      n ??= current.nonce;
+      d ??= current.chainTime + 3600; // signatures live an hour of chain time by default
+    }
+    return { domain: typed.initiativeDomain(meta.chainId, ci.address), nonce: BigInt(n), deadline: BigInt(d) };
+  }
+
+  /** A signed support of the initiative's current version (or `versionHash`, the text the citizen read). */
+  async signInitiativeSupport(account: TypedDataSigner, initiativeId: Id, opts: { versionHash?: Hex; nonce?: Id;
+    deadline?: Id } = {}): Promise<api.InitiativeSupportRelay> {
+    const versionHash = opts.versionHash ?? ((await this.initiative(initiativeId)).versionHash as Hex);
+    const s = await this.initiativeSigning(account, initiativeId, opts.nonce, opts.deadline);
+    const signature = await account.signTypedData(typed.initiativeSupport(s.domain, { initiativeId: BigInt(initiativeId),
+      versionHash, supporter: account.address, nonce: s.nonce, deadline: s.deadline }));
+    return { initiativeId: BigInt(initiativeId).toString(), versionHash, supporter: account.address,
+      nonce: s.nonce.toString(), deadline: Number(s.deadline), signature };
+  }
+
+  /** Sign a support with the citizen's key and relay it; the last support needed sends the initiative to vote. */
+  async supportInitiative(account: TypedDataSigner, initiativeId: Id, versionHash?: Hex):
+    Promise<api.InitiativeRelayAccepted> {
+    return this.relayInitiativeSupport(await this.signInitiativeSupport(account, initiativeId, { versionHash }));
+  }
+
+  /** Sign and relay a draft; `initiativeTx(txHash)` gives its id once mined. */
+  async draftInitiative(account: TypedDataSigner, content: typed.InitiativeContent, opts: { nonce?: Id;
+    deadline?: Id } = {}): Promise<api.InitiativeRelayAccepted> {
+    const s = await this.initiativeSigning(account, 0, opts.nonce, opts.deadline);
+    const signature = await account.signTypedData(typed.initiativeDraft(s.domain, {
+      contentHash: typed.initiativeContentHash(content), author: account.address, nonce: s.nonce, deadline: s.deadline }));
+    return this.relayInitiativeDraft({ ...initiativeBody(content), author: account.address, nonce: s.nonce.toString(),
+      deadline: Number(s.deadline), signature });
+  }
+
+  /** Sign and relay an amendment of a draft (author only, before it opens). */
+  async amendInitiative(account: TypedDataSigner, initiativeId: Id, content: typed.InitiativeContent,
+    opts: { nonce?: Id; deadline?: Id } = {}): Promise<api.InitiativeRelayAccepted> {
+    const s = await this.initiativeSigning(account, initiativeId, opts.nonce, opts.deadline);
+    const signature = await account.signTypedData(typed.initiativeAmend(s.domain, {
+      initiativeId: BigInt(initiativeId), contentHash: typed.initiativeContentHash(content), author: account.address,
+      nonce: s.nonce, deadline: s.deadline }));
+    return this.relayInitiativeAmend({ ...initiativeBody(content), initiativeId: BigInt(initiativeId).toString(),
+      author: account.address, nonce: s.nonce.toString(), deadline: Number(s.deadline), signature });
+  }
+
+  /** Sign and relay the opening for supports of the current version (author only). */
+  async openInitiative(account: TypedDataSigner, initiativeId: Id, versionHash?: Hex,
+    opts: { nonce?: Id; deadline?: Id } = {}): Promise<api.InitiativeRelayAccepted> {
+    const version = versionHash ?? ((await this.initiative(initiativeId)).versionHash as Hex);
+    const s = await this.initiativeSigning(account, initiativeId, opts.nonce, opts.deadline);
+    const signature = await account.signTypedData(typed.initiativeOpen(s.domain, { initiativeId: BigInt(initiativeId),
+      versionHash: version, author: account.address, nonce: s.nonce, deadline: s.deadline }));
+    return this.relayInitiativeOpen({ initiativeId: BigInt(initiativeId).toString(), versionHash: version,
+      author: account.address, nonce: s.nonce.toString(), deadline: Number(s.deadline), signature });
   }
 
   /** Sign a budget ballot with the citizen's key and relay it; the relayer pays the gas. */
@@ -693,6 +817,7 @@ export class Co3Client {
   /** The council proposal binding an account to a PA (nothing is sent: the council decides). */
   paBindingCouncilCall(account: Address, paId: number): Promise<api.CouncilCall> {
     return this.request("POST", "/v1/pa-accounts/council-call", { body: { account, paId } });
+  }
   // ------------------------------------------------------------------ lost-key recovery (docs/recovery.md)
   /** The delay the council set, its bounds, the finalize window and the number of requests so far. */
   recoverySettings(): Promise<api.RecoverySettings> { return this.request("GET", "/v1/recovery/settings"); }

@@ -8,7 +8,7 @@
  * app works on every deployment. Every quantity is an integer (bigint for uint256, numbers in fixed units for
  * positions and times) — never a float — so every language signs the same bytes.
  */
-import { encodeAbiParameters, keccak256, type Address, type Hex, type TypedDataDomain } from "viem";
+import { encodeAbiParameters, keccak256, toHex, type Address, type Hex, type TypedDataDomain } from "viem";
 
 export const EIP712_DOMAIN = [
   { name: "name", type: "string" },
@@ -93,6 +93,45 @@ export const CANCEL_RECOVERY = [
 /** Name and version of the budget ballot domain (co3chain/budget/typed_data.py); not one of the meta domains. */
 export const BUDGET_DOMAIN_NAME = "CO3 ParticipatoryBudget";
 export const BUDGET_DOMAIN_VERSION = "1";
+
+/**
+ * `CitizenInitiatives` messages (co3chain/initiative/typed_data.py). `nonce` is `nonces(signer, key)` with key 0
+ * for a draft, else the initiative id; `deadline` is the last block timestamp the signature is valid at.
+ */
+export const INITIATIVE_SUPPORT = [
+  { name: "initiativeId", type: "uint256" },
+  { name: "versionHash", type: "bytes32" },
+  { name: "supporter", type: "address" },
+  { name: "nonce", type: "uint256" },
+  { name: "deadline", type: "uint256" },
+] as const;
+
+export const INITIATIVE_DRAFT = [
+  { name: "contentHash", type: "bytes32" },
+  { name: "author", type: "address" },
+  { name: "nonce", type: "uint256" },
+  { name: "deadline", type: "uint256" },
+] as const;
+
+export const INITIATIVE_AMEND = [
+  { name: "initiativeId", type: "uint256" },
+  { name: "contentHash", type: "bytes32" },
+  { name: "author", type: "address" },
+  { name: "nonce", type: "uint256" },
+  { name: "deadline", type: "uint256" },
+] as const;
+
+export const INITIATIVE_OPEN = [
+  { name: "initiativeId", type: "uint256" },
+  { name: "versionHash", type: "bytes32" },
+  { name: "author", type: "address" },
+  { name: "nonce", type: "uint256" },
+  { name: "deadline", type: "uint256" },
+] as const;
+
+/** Name and version of the citizen-initiative domain; not one of the meta domains. */
+export const INITIATIVE_DOMAIN_NAME = "CO3 CitizenInitiatives";
+export const INITIATIVE_DOMAIN_VERSION = "1";
 
 /** Every primary type by name (what `/v1/meta` lists under `eip712.types`). */
 export const TYPES = {
@@ -280,4 +319,92 @@ export function voteCommitment(proposalId: bigint | string | number, voter: Addr
 /** Degrees (as a GPS gives them) to the signed integer unit, rounding once, here, in one documented way. */
 export function toMicrodegrees(degrees: number): number {
   return Math.round(degrees * 1e6);
+}
+
+/**
+ * The signing domain of a deployment's `CitizenInitiatives` (its own name: a support can never be replayed as a
+ * vote). Take `chainId` and the address from `/v1/meta` (`contracts.CitizenInitiatives`).
+ */
+export function initiativeDomain(chainId: number, verifyingContract: Address): Domain {
+  return { name: INITIATIVE_DOMAIN_NAME, version: INITIATIVE_DOMAIN_VERSION, chainId, verifyingContract };
+}
+
+type Uint = bigint | string | number;
+
+/** A citizen's support of an initiative's version `versionHash`, signed for `supportBySig`. */
+export function initiativeSupport(domain: Domain, m: { initiativeId: Uint; versionHash: Hex; supporter: Address;
+  nonce: Uint; deadline: Uint }) {
+  return {
+    domain, types: { SupportInitiative: INITIATIVE_SUPPORT }, primaryType: "SupportInitiative" as const,
+    message: { initiativeId: uint("initiativeId", m.initiativeId, 256), versionHash: bytes32("versionHash", m.versionHash),
+      supporter: m.supporter, nonce: uint("nonce", m.nonce, 256), deadline: uint("deadline", m.deadline, 256) },
+  };
+}
+
+/** The author's draft of content hashing to `contentHash` ({@link initiativeContentHash}), for `draftBySig`. */
+export function initiativeDraft(domain: Domain, m: { contentHash: Hex; author: Address; nonce: Uint; deadline: Uint }) {
+  return {
+    domain, types: { DraftInitiative: INITIATIVE_DRAFT }, primaryType: "DraftInitiative" as const,
+    message: { contentHash: bytes32("contentHash", m.contentHash), author: m.author, nonce: uint("nonce", m.nonce, 256),
+      deadline: uint("deadline", m.deadline, 256) },
+  };
+}
+
+/** The author's amendment of a draft, for `amendBySig`. */
+export function initiativeAmend(domain: Domain, m: { initiativeId: Uint; contentHash: Hex; author: Address; nonce: Uint;
+  deadline: Uint }) {
+  return {
+    domain, types: { AmendInitiative: INITIATIVE_AMEND }, primaryType: "AmendInitiative" as const,
+    message: { initiativeId: uint("initiativeId", m.initiativeId, 256),
+      contentHash: bytes32("contentHash", m.contentHash), author: m.author, nonce: uint("nonce", m.nonce, 256),
+      deadline: uint("deadline", m.deadline, 256) },
+  };
+}
+
+/** The author's opening of version `versionHash` for supports, for `openBySig`. */
+export function initiativeOpen(domain: Domain, m: { initiativeId: Uint; versionHash: Hex; author: Address; nonce: Uint;
+  deadline: Uint }) {
+  return {
+    domain, types: { OpenInitiative: INITIATIVE_OPEN }, primaryType: "OpenInitiative" as const,
+    message: { initiativeId: uint("initiativeId", m.initiativeId, 256), versionHash: bytes32("versionHash", m.versionHash),
+      author: m.author, nonce: uint("nonce", m.nonce, 256), deadline: uint("deadline", m.deadline, 256) },
+  };
+}
+
+/** One version of an initiative, as `CitizenInitiatives.Content`. */
+export interface InitiativeContent {
+  textHash: Hex;
+  title: string;
+  areaId?: Uint;
+  electorate?: Uint;
+  mode?: number;
+  votingPeriod: Uint;
+  actions?: { target: Address; value?: Uint; calldata?: Hex }[];
+}
+
+const ZERO32 = ("0x" + "00".repeat(32)) as Hex;
+
+/** `CitizenInitiatives.hashActions`: keccak256(abi.encode(targets, values, calldatas)), zero for no actions. */
+export function initiativeActionsHash(actions: InitiativeContent["actions"] = []): Hex {
+  if (actions.length === 0) return ZERO32;
+  return keccak256(encodeAbiParameters([{ type: "address[]" }, { type: "uint256[]" }, { type: "bytes[]" }],
+    [actions.map((a) => a.target), actions.map((a) => uint("value", a.value ?? 0, 256)),
+      actions.map((a) => a.calldata ?? "0x")]));
+}
+
+/** `CitizenInitiatives.contentHash`: the version hash the author signs in a draft or an amendment. */
+export function initiativeContentHash(c: InitiativeContent): Hex {
+  const mode = c.mode ?? 0;
+  if (mode !== 0 && mode !== 1 && mode !== 2) throw new RangeError(`mode must be 0, 1 or 2 (got ${mode})`);
+  return keccak256(encodeAbiParameters(
+    [{ type: "bytes32" }, { type: "bytes32" }, { type: "uint256" }, { type: "uint256" }, { type: "uint8" },
+      { type: "uint64" }, { type: "bytes32" }],
+    [bytes32("textHash", c.textHash), keccak256(toHex(c.title)), uint("areaId", c.areaId ?? 0, 256),
+      uint("electorate", c.electorate ?? 0, 256), mode, uint("votingPeriod", c.votingPeriod, 48),
+      initiativeActionsHash(c.actions)]));
+}
+
+function bytes32(name: string, value: Hex): Hex {
+  if (!/^0x[0-9a-fA-F]{64}$/.test(value)) throw new RangeError(`${name} must be 0x + 64 hex digits (got ${value})`);
+  return value;
 }

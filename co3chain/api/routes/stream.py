@@ -1,4 +1,5 @@
-"""``GET /v1/events``: Server-Sent Events of new proposals, votes, rewards and areas, from the indexer.
+"""``GET /v1/events``: Server-Sent Events of new proposals, votes, rewards, areas and citizen initiatives, from
+the indexer.
 
 Why read the feed table rather than the node: every API replica serves the same sequence numbers, a client
 resumes with ``Last-Event-ID`` (or ``?since=``) after a disconnect without missing events, and slow clients
@@ -19,7 +20,7 @@ from co3chain.api.state import ApiState, get_state
 
 router = APIRouter(prefix="/v1", tags=["events"])
 KEEPALIVE_SECONDS = 15.0
-TYPES = ("proposal", "vote", "reward", "area", "recovery")
+TYPES = ("proposal", "vote", "reward", "area", "recovery", "initiative")
 
 
 def format_event(seq: int, kind: str, data: str) -> str:
@@ -32,8 +33,9 @@ async def events(
     request: Request,
     state: Annotated[ApiState, Depends(get_state)],
     since: Annotated[int | None, Query(ge=0, lt=2**62, description="resume after this event id")] = None,
-    types: Annotated[str | None, Query(pattern=r"^(proposal|vote|reward|area|recovery)(,(proposal|vote|reward|area|recovery))*$",
-                                       description="comma-separated subset of proposal,vote,reward,area,recovery")] = None,
+    types: Annotated[str | None, Query(
+        pattern=r"^(proposal|vote|reward|area|recovery|initiative)(,(proposal|vote|reward|area|recovery|initiative))*$",
+        description="comma-separated subset of proposal,vote,reward,area,recovery,initiative")] = None,
     limit: Annotated[int | None, Query(ge=1, le=100_000, description="close the stream after this many events")] = None,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> StreamingResponse:

@@ -1,0 +1,1 @@
+"""Citizen initiatives: content hashing, EIP-712 messages, indexing, audit and CLI for CitizenInitiatives."""
