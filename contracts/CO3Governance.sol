@@ -16,6 +16,7 @@ import {ICitizenRegistry} from "./interfaces/ICitizenRegistry.sol";
 import {ICommoningAreas} from "./interfaces/ICommoningAreas.sol";
 import {ICommonsToken} from "./interfaces/ICommonsToken.sol";
 import {IReputation} from "./interfaces/IReputation.sol";
+import {ILiquidDelegation} from "./interfaces/ILiquidDelegation.sol"; // liquid delegation (issue 11 §4)
 
 /**
  * @title CO3Governance
@@ -145,6 +146,7 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
     /// @dev Per (proposal, voter) record. `weight` is fixed when the vote is cast or committed.
     struct Receipt {
         uint8 status;
+        uint8 support; // open votes: the support cast (liquid delegation adds weight to it)
         bytes32 commitment;
         uint256 weight;
     }
@@ -557,6 +559,54 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
         emit SignedVotesCancelled(voter, proposalId, nonce);
     }
 
+    // ------------------------------------------------------------------ liquid delegation hooks (issue 11 §4)
+    // The rule and its bookkeeping live in LiquidDelegation (docs/delegation.md); governance only lets the
+    // bound contract add weight to an open vote and moves weight when a counted citizen votes directly.
+
+    /// @notice The liquid-delegation contract (zero until the admin binds it, once).
+    ILiquidDelegation public delegation;
+
+    /// @notice The admin bound the liquid-delegation contract (it cannot be changed: counts in flight rely on it).
+    event DelegationBound(address delegation);
+    /// @notice Not the bound delegation contract, or a contract that cannot be bound (already bound, other governance).
+    error InvalidDelegation(address delegation);
+    /// @notice Delegated weight goes only to a citizen who cast an open vote on the proposal.
+    error NotOpenVoter(address voter, uint256 proposalId);
+
+    /// @notice Bind the liquid-delegation contract, once. Admin only (the consortium timelock after deploy).
+    function bindDelegation(ILiquidDelegation delegation_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (address(delegation) != address(0) || delegation_.governance() != address(this)) {
+            revert InvalidDelegation(address(delegation_));
+        }
+        delegation = delegation_;
+        emit DelegationBound(address(delegation_));
+    }
+
+    /// @notice Add a delegator's `weight` to `representative`'s open vote while the proposal is Active.
+    /// Bound delegation contract only (it emits `DelegatedWeightCounted`).
+    function addDelegatedWeight(uint256 proposalId, address representative, uint256 weight) external {
+        if (msg.sender != address(delegation)) revert InvalidDelegation(msg.sender);
+        _activeProposal(proposalId, false);
+        Receipt storage r = _receipts[proposalId][representative];
+        if (r.status != _VOTED) revert NotOpenVoter(representative, proposalId);
+        _extras[proposalId].voters += 1;
+        _count(proposalId, r.support, weight);
+    }
+
+    /// @dev A direct vote overrides the voter's delegation: weight counted through it leaves its representative.
+    function _overrideDelegation(uint256 proposalId, address voter, uint8 support) private {
+        (address from, uint256 moved, uint256 regained, bool wasCounted) = delegation.onDirectVote(proposalId, voter);
+        if (moved == 0) return;
+        uint8 fromSupport = _receipts[proposalId][from].support;
+        Tally storage t = _tallies[proposalId];
+        if (fromSupport == AGAINST) t.againstVotes -= moved;
+        else if (fromSupport == FOR) t.forVotes -= moved;
+        else t.abstainVotes -= moved;
+        _count(proposalId, support, regained);
+        if (wasCounted) _extras[proposalId].voters -= 1;
+    }
+    // ------------------------------------------------------------------ end of liquid delegation hooks
+
     // ------------------------------------------------------------------ commit–reveal
 
     /// @notice Commit to a hidden vote: `commitment = voteCommitment(proposalId, voter, support, salt)`.
@@ -781,10 +831,12 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
         Receipt storage r = _receipts[proposalId][voter];
         weight = _checkNewVoter(p, r, proposalId, voter);
         r.status = _VOTED;
+        r.support = support;
         r.weight = weight;
         _extras[proposalId].voters += 1;
         _count(proposalId, support, weight);
         emit VoteCast(voter, proposalId, support, weight);
+        if (address(delegation) != address(0)) _overrideDelegation(proposalId, voter, support);
     }
 
     function _commitVote(uint256 proposalId, address voter, bytes32 commitment) private returns (uint256 weight) {
