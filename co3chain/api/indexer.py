@@ -22,6 +22,7 @@ from co3chain.api.chain import ChainContext
 from co3chain.api.config import IndexerSettings
 from co3chain.api.spends import SpendIndex
 from co3chain.api.store import ApiStore
+from co3chain.delegation import index as delegation_index
 from co3chain.errors import Co3Error
 
 log = logging.getLogger("co3chain.api.indexer")
@@ -33,6 +34,7 @@ INDEXED: dict[str, tuple[str, ...]] = {
                        "ActivityUpdated", "ActivityClosed"),
     "CitizenRegistry": ("CitizenRegistered", "CitizenRenewed", "CitizenRevoked"),
     "AttestationHub": ("AttestationAccepted",),
+    "LiquidDelegation": delegation_index.EVENTS,
 }
 
 
@@ -67,6 +69,9 @@ class Indexer:
         self._events: dict[bytes, tuple[str, dict[str, Any]]] = {}
         self.spends = SpendIndex(chain, store, self.settings.batch_blocks)
         self._addresses: dict[str, str] = {}
+        #: Called after each successful pass (e.g. the delegation counter, see co3chain/delegation/counter.py).
+        self.after_sync: list[Callable[[], Any]] = []
+        self._timestamps: dict[int, int] = {}
         for name, events in INDEXED.items():
             contract = chain.contracts.get(name)
             if contract is None:
@@ -109,6 +114,8 @@ class Indexer:
             start = end + 1
         if not self._stop.is_set():
             stored += self.spends.sync(head)
+        for hook in self.after_sync:
+            hook()
         self.status.node_reachable = True
         self.status.last_error = None
         self.status.last_success = self.clock()
@@ -163,6 +170,12 @@ class Indexer:
             if kind != "committed":
                 data.update(support=support, weight=weight)
             feed(db, "vote", block, data)
+            if kind == "cast" and "LiquidDelegation" in self.chain.contracts:
+                row = db.execute("SELECT mode, commit_reveal FROM proposals WHERE id = ?", (pid,)).fetchone()
+                if row is not None and row[0] != 1 and not row[1]:  # delegable: not token-weighted, open vote
+                    delegation_index.queue_vote(db, pid, a["voter"])
+        elif name in delegation_index.EVENTS:
+            delegation_index.apply_event(db, name, a, block, log_index, tx, self._block_timestamp)
         elif name == "AreaCreated":
             db.execute("INSERT OR REPLACE INTO areas(id, managing_pa, geometry_hash, metadata_uri, creator, closed_at,"
                        " block, tx_hash) VALUES (?,?,?,?,?,0,?,?)",
@@ -206,6 +219,11 @@ class Indexer:
             feed(db, "reward", block, {"attestationId": aid, "subject": a["subject"],
                                        "activityId": int(a["activityId"]), "tokenReward": str(a["tokenReward"]),
                                        "reputationReward": str(a["reputationReward"]), "txHash": tx})
+
+    def _block_timestamp(self, block: int) -> int:
+        if block not in self._timestamps:
+            self._timestamps[block] = int(self.chain.w3.eth.get_block(block)["timestamp"])
+        return self._timestamps[block]
 
     # ------------------------------------------------------------------ background loop
     def backoff(self, failures: int) -> float:

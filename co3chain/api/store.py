@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from co3chain.delegation.index import SCHEMA as DELEGATION_SCHEMA
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS proposals (
@@ -66,7 +68,7 @@ class ApiStore:
         self._shared: sqlite3.Connection | None = None
         self._shared_lock = threading.RLock()
         with self._shared_lock:
-            self._connect().executescript(SCHEMA)  # executescript manages its own transaction
+            self._connect().executescript(SCHEMA + DELEGATION_SCHEMA)  # manages its own transaction
 
     def _connect(self) -> sqlite3.Connection:
         if self._memory:  # one shared connection: a :memory: database is per connection
