@@ -33,6 +33,7 @@ SUBCOMMANDS: list[tuple[str, str]] = [
     ("co3chain.budget.cli", "budget"),
     ("co3chain.ballot.cli", "trustee"),
     ("co3chain.ballot.cli", "ballot"),
+    ("co3chain.delegation.cli", "delegation"),
 ]
 
 

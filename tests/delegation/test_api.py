@@ -96,3 +96,26 @@ def test_openapi_documents_the_delegation_routes(world: World) -> None:
                  "/v1/delegation/proposals/{proposal_id}", "/v1/delegation/proposals/{proposal_id}/citizens/{address}",
                  "/v1/relay/delegation/count/{proposal_id}"):
         assert path in paths, path
+
+
+def test_cli_delegate_show_and_proposal(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from co3chain.cli import cli
+    from co3chain.delegation import cli as delegation_cli
+
+    monkeypatch.setattr(delegation_cli, "_client", lambda _url: DelegationClient(world.client()))
+    pa = world.client(world.pa_key)
+    alice, bob = CITIZENS[:2]
+    for c in (alice, bob):
+        _ok(pa, pa.register_citizen(c.address, keccak(text=f"identity {c.address}"), world.now() + 10**7).txHash)
+    runner = CliRunner()
+    out = runner.invoke(cli, ["delegation", "delegate", bob.address, "--dev-key", alice.key.hex()])
+    assert out.exit_code == 0, out.output
+    assert f"{alice.address} delegates globally to {bob.address}" in out.output
+    out = runner.invoke(cli, ["delegation", "show", alice.address])
+    assert out.exit_code == 0 and f"chain      {alice.address} -> {bob.address}" in out.output
+    out = runner.invoke(cli, ["delegation", "proposal", "12345"])
+    assert out.exit_code == 1 and out.output.startswith("error: the API refused")
+    out = runner.invoke(cli, ["delegation", "delegate", alice.address, "--dev-key", alice.key.hex()])
+    assert out.exit_code == 1 and "SelfDelegation" in out.output
