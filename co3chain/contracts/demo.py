@@ -155,6 +155,8 @@ class DemoResult:
     proposals: list[ProposalRow] = field(default_factory=list)
     #: the secret election (``DemoOutcome.to_json()`` of co3chain/ballot/demo.py), None if it did not run
     secret_election: dict[str, Any] | None = None
+    #: the liquid-delegation step (co3chain/contracts/demo_delegation.py), None if it did not run
+    delegation: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """JSON form (the manifest is referenced by its addresses only)."""
@@ -671,6 +673,9 @@ class Demo:
         rows += [action_row, veto_row]
 
         secret = self.secret_election()
+        from co3chain.contracts.demo_delegation import delegation_step
+
+        delegation = delegation_step(self)
 
         return DemoResult(
             manifest=self.manifest,
@@ -683,6 +688,7 @@ class Demo:
             citizens=self.citizen_rows(area_id, activity_id, rows),
             proposals=rows,
             secret_election=secret,
+            delegation=delegation,
         )
 
 
@@ -734,6 +740,19 @@ def render(result: DemoResult, console: Any) -> None:
             console.print(f"  {n:3d}  {option}")
         console.print(f"  auditors: [bold]co3chain audit ballot {se['electionId']} --rpc URL --manifest FILE[/bold]",
                       soft_wrap=True)
+    if result.delegation and "skipped" not in result.delegation:
+        _render_delegation(result.delegation, console)
+
+
+def _render_delegation(d: dict[str, Any], console: Any) -> None:
+    """Liquid delegation: the delegated vote, then the direct override."""
+    a, b = d["afterDelegation"], d["afterOverride"]
+    console.print(f"[bold]Liquid delegation[/bold] {d['description']!r}: "
+                  f"{', '.join(x['delegator'] for x in d['delegations'])} delegate to {d['representative']}")
+    console.print(f"  after counting delegations: For {a['for']}, Against {a['against']}; after "
+                  f"{d['overrider']}'s direct vote: For {b['for']}, Against {b['against']}")
+    console.print(f"  auditors: [bold]co3chain audit proposal {d['proposalId']} --rpc URL --manifest FILE[/bold]",
+                  soft_wrap=True)
 
 
 def run_demo(
