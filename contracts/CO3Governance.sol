@@ -30,8 +30,14 @@ import {ILiquidDelegation} from "./interfaces/ILiquidDelegation.sol"; // liquid 
  * window and revealed while `voteEnd < now <= revealEnd`.
  *
  * Eligibility: in every counting mode the voter must be an eligible citizen: (re-)registered at or before the
- * snapshot and still a citizen when voting (`ICitizenRegistry.isEligibleAt`). Revoked or expired citizens,
- * and accounts that are not citizens (e.g. someone who bought tokens), have no weight in any mode.
+ * snapshot and still a citizen when voting (`ICitizenRegistry.isEligibleAt`) and a member of the proposal's
+ * electorate at the snapshot (`IElectorates.isEligibleVoterAt`). Revoked or expired citizens, citizens outside
+ * the electorate, and accounts that are not citizens (e.g. someone who bought tokens), have no weight.
+ *
+ * Electorates (docs/electorates.md): `proposeFor` names one. An area proposal's electorate must belong to the
+ * area's managing PA (that PA's citizens, or groups of that PA such as the area's residents); `propose` on an
+ * area uses all citizens of the managing PA, so another PA's citizens can never decide an area by default.
+ * Consortium-wide proposals may use any defined electorate; `propose`/`proposeWithActions` use 0 (everyone).
  *
  * Weights (read at the snapshot):
  * - one-citizen-one-vote: 1. No delegation.
@@ -43,7 +49,11 @@ import {ILiquidDelegation} from "./interfaces/ILiquidDelegation.sol"; // liquid 
  * Quorum: a percentage (numerator over 100) fixed into the proposal when it is created (the value reported in
  * `ProposalCreated` is the one that applies), so changing it later cannot revive or kill an existing proposal
  * (CVE-2022-31198). quorum = ceil(numerator × total / 100) where total is the past citizen count, token
- * supply minus the tokens held by services (which cannot vote), or domain reputation at `voteStart`. For and Abstain weights count towards quorum; a proposal
+ * supply minus the tokens held by services (which cannot vote), or domain reputation at `voteStart`. Over a
+ * sub-electorate (electorate != 0) the quorum is a head count in every mode: For + Abstain voters must reach
+ * ceil(numerator × electorate size / 100), because no total of token or reputation weight restricted to the
+ * electorate's members can be read at the snapshot (weights still decide For against Against). For and
+ * Abstain weights count towards quorum; a proposal
  * succeeds iff quorum is reached and For > Against (+ unrevealed weight, see commit–reveal). Reputation is
  * decayed with floor rounding, so a domain total can exceed the sum of its parts by rounding units: the
  * reputation quorum is compared with a tolerance of one unit per counted voter plus total / 2^56 (see
@@ -124,6 +134,7 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
         bytes32 actionsHash;
         bytes32 operationId;
         uint32 voters;
+        uint32 supporters; // For + Abstain voters counted (the quorum head count over a sub-electorate)
     }
 
     /// @notice Counting mode and windows of a proposal with actions (see `propose` for their meaning).
@@ -209,6 +220,7 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
     mapping(uint256 proposalId => ProposalExtras) private _extras;
     mapping(uint256 proposalId => uint256) private _unrevealed;
     VotingBounds private _bounds;
+    mapping(uint256 proposalId => uint256) private _electorates;
 
     /// @notice A proposal was created. `quorumNumerator` is fixed into the proposal: it is the one that applies.
     event ProposalCreated(
@@ -223,6 +235,8 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
         uint256 quorumNumerator,
         string description
     );
+    /// @notice Only members of `electorate` (see IElectorates) may vote on the proposal.
+    event ProposalElectorate(uint256 indexed proposalId, uint256 indexed electorate);
     /// @notice `voter` cast an open vote with `weight`.
     event VoteCast(address indexed voter, uint256 indexed proposalId, uint8 support, uint256 weight);
     /// @notice `voter` committed to a hidden vote.
@@ -300,6 +314,8 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
     error InvalidActions(uint256 proposalId);
     /// @notice Only consortium-wide proposals (areaId 0) may carry actions.
     error ActionsNeedConsortiumProposal(uint256 areaId);
+    /// @notice The electorate is undefined or, for an area proposal, not one of the area's managing PA.
+    error ElectorateNotAllowed(uint256 areaId, uint256 electorate);
 
     /**
      * @param admin Consortium admin (DEFAULT_ADMIN_ROLE, the timelock after deploy): roles, quorum, bounds.
@@ -344,7 +360,8 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
     /**
      * @notice Create a proposal. Consortium-wide (`areaId` 0) proposals need PROPOSER_ROLE; area proposals are
      * made by the area's managing PA or a PROPOSER_ROLE holder. The id binds the proposer, so nobody can
-     * front-run a proposal under the same id.
+     * front-run a proposal under the same id. Electorate: the managing PA's citizens for an area proposal
+     * (reverts `ElectorateNotAllowed` if the manager is bound to no PA), everyone for a consortium-wide one.
      * @param areaId Commoning area the proposal belongs to, 0 for consortium-wide (reputation domain too).
      * @param mode A `CountingMode` value (taken as uint8 so an out-of-range value gets a custom error).
      * @param commitReveal Whether votes are committed hidden and revealed after `voteEnd`.
@@ -364,9 +381,55 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
         string calldata description
     ) external returns (uint256 proposalId) {
         VotingWindow memory w = VotingWindow(mode, commitReveal, voteStart, voteEnd, revealEnd);
-        _checkNewProposal(areaId, w);
+        uint256 electorate = _defaultElectorate(areaId, _checkNewProposal(areaId, w));
         proposalId = _hashProposal(msg.sender, areaId, w, keccak256(bytes(description)));
-        _store(proposalId, areaId, w, bytes32(0), description);
+        _store(proposalId, areaId, w, bytes32(0), description, electorate);
+    }
+
+    /**
+     * @notice Create a proposal voted by `electorate` (see IElectorates): for an area proposal an electorate of
+     * the area's managing PA, for a consortium-wide one any defined electorate. Same proposer and window rules
+     * as `propose`; empty arrays mean no actions, and only consortium-wide proposals may carry actions.
+     * @return proposalId `hashProposalFor(hashProposal(msg.sender, areaId, ...), actionsHash or 0, electorate)`.
+     */
+    function proposeFor(
+        uint256 areaId,
+        uint256 electorate,
+        VotingWindow calldata w,
+        address[] calldata targets,
+        uint256[] calldata values,
+        bytes[] calldata calldatas,
+        string calldata description
+    ) external returns (uint256 proposalId) {
+        _checkElectorate(areaId, _checkNewProposal(areaId, w), electorate);
+        bytes32 actionsHash;
+        if (targets.length + values.length + calldatas.length != 0) actionsHash = hashActions(targets, values, calldatas);
+        if (actionsHash != bytes32(0) && areaId != 0) revert ActionsNeedConsortiumProposal(areaId);
+        proposalId = _createFor(areaId, electorate, w, actionsHash, description);
+        if (actionsHash != bytes32(0)) emit ProposalActions(proposalId, targets, values, calldatas);
+    }
+
+    function _createFor(
+        uint256 areaId,
+        uint256 electorate,
+        VotingWindow calldata w,
+        bytes32 actionsHash,
+        string calldata description
+    ) private returns (uint256 proposalId) {
+        uint256 baseId = _hashProposal(msg.sender, areaId, w, keccak256(bytes(description)));
+        proposalId = hashProposalFor(baseId, actionsHash, electorate);
+        _store(proposalId, areaId, w, actionsHash, description, electorate);
+    }
+
+    /// @notice The id `proposeFor` gives (`actionsHash` 0 when the proposal carries no actions).
+    function hashProposalFor(uint256 baseId, bytes32 actionsHash, uint256 electorate) public pure returns (uint256) {
+        return uint256(keccak256(abi.encode(baseId, actionsHash, electorate)));
+    }
+
+    /// @notice The electorate voting on the proposal (0: the whole consortium).
+    function proposalElectorate(uint256 proposalId) external view returns (uint256) {
+        _proposal(proposalId);
+        return _electorates[proposalId];
     }
 
     /**
@@ -384,7 +447,7 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
         _checkNewProposal(0, w);
         bytes32 actionsHash = hashActions(targets, values, calldatas);
         proposalId = _withActions(_hashProposal(msg.sender, 0, w, keccak256(bytes(description))), actionsHash);
-        _store(proposalId, 0, w, actionsHash, description);
+        _store(proposalId, 0, w, actionsHash, description, 0);
         emit ProposalActions(proposalId, targets, values, calldatas);
     }
 
@@ -560,8 +623,8 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
     }
 
     // ------------------------------------------------------------------ liquid delegation hooks (issue 11 §4)
-    // The rule and its bookkeeping live in LiquidDelegation (docs/delegation.md); governance only lets the
-    // bound contract add weight to an open vote and moves weight when a counted citizen votes directly.
+    // The rule and its bookkeeping live in LiquidDelegation (docs/delegation.md); governance only lets the bound
+    // contract add or remove weight on open votes while the proposal is Active, and tells it of direct votes.
 
     /// @notice The liquid-delegation contract (zero until the admin binds it, once).
     ILiquidDelegation public delegation;
@@ -582,28 +645,30 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
         emit DelegationBound(address(delegation_));
     }
 
-    /// @notice Add a delegator's `weight` to `representative`'s open vote while the proposal is Active.
-    /// Bound delegation contract only (it emits `DelegatedWeightCounted`).
-    function addDelegatedWeight(uint256 proposalId, address representative, uint256 weight) external {
+    /**
+     * @notice Add delegated weight to (or, with wrapped "negative" deltas, take it from) the open vote of `voter`
+     * on an Active proposal: `weightDelta` on the side it voted for, `headsDelta` delegators on the head counts
+     * (`voters`; `supporters` unless it voted Against). Deltas are added modulo 2^256 / 2^32 so one code path
+     * serves both directions: the bound delegation contract passes `0 - x` to subtract `x` it added before, and
+     * is the only caller (it emits `DelegatedWeightCounted` / `DelegatedWeightMoved` for each change).
+     */
+    function shiftDelegatedWeight(uint256 proposalId, address voter, uint256 weightDelta, uint32 headsDelta) external {
         if (msg.sender != address(delegation)) revert InvalidDelegation(msg.sender);
         _activeProposal(proposalId, false);
-        Receipt storage r = _receipts[proposalId][representative];
-        if (r.status != _VOTED) revert NotOpenVoter(representative, proposalId);
-        _extras[proposalId].voters += 1;
-        _count(proposalId, r.support, weight);
-    }
-
-    /// @dev A direct vote overrides the voter's delegation: weight counted through it leaves its representative.
-    function _overrideDelegation(uint256 proposalId, address voter, uint8 support) private {
-        (address from, uint256 moved, uint256 regained, bool wasCounted) = delegation.onDirectVote(proposalId, voter);
-        if (moved == 0) return;
-        uint8 fromSupport = _receipts[proposalId][from].support;
+        Receipt storage r = _receipts[proposalId][voter];
+        if (r.status != _VOTED) revert NotOpenVoter(voter, proposalId);
+        ProposalExtras storage x = _extras[proposalId];
         Tally storage t = _tallies[proposalId];
-        if (fromSupport == AGAINST) t.againstVotes -= moved;
-        else if (fromSupport == FOR) t.forVotes -= moved;
-        else t.abstainVotes -= moved;
-        _count(proposalId, support, regained);
-        if (wasCounted) _extras[proposalId].voters -= 1;
+        uint8 support = r.support;
+        assembly ("memory-safe") {
+            // Tally's three uint256 fields are in support order (against, for, abstain): the side's slot.
+            let side := add(t.slot, support)
+            sstore(side, add(sload(side), weightDelta)) // modulo 2^256, see above
+        }
+        unchecked {
+            x.voters += headsDelta;
+            if (support != AGAINST) x.supporters += headsDelta;
+        }
     }
     // ------------------------------------------------------------------ end of liquid delegation hooks
 
@@ -709,7 +774,9 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
         Tally storage t = _tallies[proposalId];
         uint256 needed = quorum(proposalId);
         uint256 counted = t.forVotes + t.abstainVotes;
-        if (p.mode == uint8(CountingMode.ReputationWeighted)) {
+        if (_electorates[proposalId] != 0) {
+            counted = _extras[proposalId].supporters;
+        } else if (p.mode == uint8(CountingMode.ReputationWeighted)) {
             counted += _extras[proposalId].voters + (_quorumBase(proposalId, p) >> 56);
         }
         return counted >= needed;
@@ -798,7 +865,7 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
     function getVotes(uint256 proposalId, address voter) external view returns (uint256) {
         Proposal storage p = _proposal(proposalId);
         if (p.voteStart >= clock()) revert SnapshotNotReached(proposalId, p.voteStart);
-        return _weight(p, voter);
+        return _weight(proposalId, p, voter);
     }
 
     /// @notice Next nonce `voter` must sign for `proposalId`.
@@ -836,7 +903,7 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
         _extras[proposalId].voters += 1;
         _count(proposalId, support, weight);
         emit VoteCast(voter, proposalId, support, weight);
-        if (address(delegation) != address(0)) _overrideDelegation(proposalId, voter, support);
+        if (address(delegation) != address(0)) delegation.onDirectVote(proposalId, voter); // liquid delegation
     }
 
     function _commitVote(uint256 proposalId, address voter, bytes32 commitment) private returns (uint256 weight) {
@@ -867,14 +934,14 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
         returns (uint256 weight)
     {
         if (r.status != _NONE) revert AlreadyVoted(voter, proposalId);
-        weight = _weight(p, voter);
+        weight = _weight(proposalId, p, voter);
         if (weight == 0) revert NoVotingWeight(voter, proposalId);
     }
 
-    /// @dev Every counting mode requires an eligible citizen at the snapshot (no weight otherwise).
-    function _weight(Proposal storage p, address voter) private view returns (uint256) {
+    /// @dev Every counting mode requires an eligible member of the electorate at the snapshot (no weight otherwise).
+    function _weight(uint256 proposalId, Proposal storage p, address voter) private view returns (uint256) {
         uint48 snapshot = uint48(p.voteStart);
-        if (!registry.isEligibleAt(voter, snapshot)) return 0;
+        if (!registry.isEligibleVoterAt(voter, _electorates[proposalId], snapshot)) return 0;
         if (p.mode == uint8(CountingMode.OneCitizenOneVote)) {
             return 1;
         } else if (p.mode == uint8(CountingMode.TokenWeighted)) {
@@ -888,6 +955,7 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
         if (support == AGAINST) t.againstVotes += weight;
         else if (support == FOR) t.forVotes += weight;
         else t.abstainVotes += weight;
+        if (support != AGAINST) _extras[proposalId].supporters += 1;
     }
 
     /// @dev Checks and consumes the (voter, proposal) nonce and verifies `voter`'s signature (EOA or ERC-1271).
@@ -906,18 +974,20 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
         _nonces[voter][proposalId] = expected + 1;
     }
 
-    function _checkProposer(address account, uint256 areaId) private view {
+    function _checkProposer(address account, uint256 areaId) private view returns (address manager) {
         if (areaId != 0) {
             if (!areas.areaExists(areaId)) revert UnknownArea(areaId);
             ICommoningAreas.Area memory area = areas.getArea(areaId);
             if (area.closedAt != 0) revert AreaClosed(areaId);
-            if (area.managingPA == account) return;
+            manager = area.managingPA;
+            if (manager == account) return manager;
         }
         if (!hasRole(PROPOSER_ROLE, account)) revert UnauthorizedProposer(account, areaId);
     }
 
-    /// @dev Mode, windows (also against the bounds in force) and proposer rights of a new proposal.
-    function _checkNewProposal(uint256 areaId, VotingWindow memory w) private view {
+    /// @dev Mode, windows (also against the bounds in force) and proposer rights of a new proposal; returns the
+    /// area's managing PA (zero for a consortium-wide proposal).
+    function _checkNewProposal(uint256 areaId, VotingWindow memory w) private view returns (address) {
         if (w.mode > uint8(type(CountingMode).max)) revert InvalidCountingMode(w.mode);
         if (
             w.voteStart < block.timestamp || w.voteEnd <= w.voteStart || w.voteEnd > type(uint48).max
@@ -932,7 +1002,25 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
                 || period > b.maxVotingPeriod
                 || (w.commitReveal && (revealPeriod < b.minVotingPeriod || revealPeriod > b.maxVotingPeriod))
         ) revert VotingWindowOutOfBounds(delay, period, revealPeriod);
-        _checkProposer(msg.sender, areaId);
+        return _checkProposer(msg.sender, areaId);
+    }
+
+    /// @dev An area proposal needs an electorate of the area's managing PA; a consortium-wide one a defined one.
+    function _checkElectorate(uint256 areaId, address manager, uint256 electorate) private view returns (uint256) {
+        if (areaId == 0 ? !registry.electorateExists(electorate) : _foreign(manager, electorate)) {
+            revert ElectorateNotAllowed(areaId, electorate);
+        }
+        return electorate;
+    }
+
+    /// @dev All citizens of the managing PA for an area proposal, everyone for a consortium-wide one.
+    function _defaultElectorate(uint256 areaId, address manager) private view returns (uint256) {
+        return _checkElectorate(areaId, manager, areaId == 0 ? 0 : registry.defaultElectorateOf(manager));
+    }
+
+    function _foreign(address manager, uint256 electorate) private view returns (bool) {
+        uint256 pa = registry.paOf(manager);
+        return pa == 0 || registry.electoratePa(electorate) != pa;
     }
 
     /// @dev Stores a new proposal with the quorum numerator in force now and emits `ProposalCreated`.
@@ -941,7 +1029,8 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
         uint256 areaId,
         VotingWindow memory w,
         bytes32 actionsHash,
-        string calldata description
+        string calldata description,
+        uint256 electorate
     ) private {
         if (_proposals[proposalId].proposer != address(0)) revert ProposalExists(proposalId);
         _proposals[proposalId] = Proposal({
@@ -959,21 +1048,27 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
             queued: false,
             actionsHash: actionsHash,
             operationId: bytes32(0),
-            voters: 0
+            voters: 0,
+            supporters: 0
         });
+        _electorates[proposalId] = electorate;
         _emitProposalCreated(proposalId, _proposals[proposalId], description);
+        emit ProposalElectorate(proposalId, electorate);
     }
 
     function _withActions(uint256 baseId, bytes32 actionsHash) private pure returns (uint256) {
         return uint256(keccak256(abi.encode(baseId, actionsHash)));
     }
 
-    /// @dev Citizen count, token supply or domain reputation at the snapshot.
+    /// @dev Electorate size (one-citizen-one-vote or any sub-electorate), token supply or domain reputation at
+    /// the snapshot.
     function _quorumBase(uint256 proposalId, Proposal storage p) private view returns (uint256) {
         uint48 snapshot = uint48(p.voteStart);
         if (snapshot >= clock()) revert SnapshotNotReached(proposalId, p.voteStart);
-        if (p.mode == uint8(CountingMode.OneCitizenOneVote)) {
-            return registry.getPastEligibleCount(snapshot); // excludes citizens expired at the snapshot
+        uint256 electorate = _electorates[proposalId];
+        if (electorate != 0 || p.mode == uint8(CountingMode.OneCitizenOneVote)) {
+            // Excludes citizens expired at the snapshot.
+            return registry.getPastElectorateSize(electorate, snapshot);
         } else if (p.mode == uint8(CountingMode.TokenWeighted)) {
             // Tokens held by services cannot vote: they are not part of the base.
             return token.getPastTotalSupply(snapshot) - ICommonsToken(address(token)).getPastServiceSupply(snapshot);

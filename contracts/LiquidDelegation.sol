@@ -32,7 +32,7 @@ interface IDelegationGovernance {
     function state(uint256 proposalId) external view returns (uint8);
     function hasVoted(uint256 proposalId, address voter) external view returns (bool);
     function getVotes(uint256 proposalId, address voter) external view returns (uint256);
-    function addDelegatedWeight(uint256 proposalId, address representative, uint256 weight) external;
+    function shiftDelegatedWeight(uint256 proposalId, address voter, uint256 weightDelta, uint32 headsDelta) external;
 }
 
 /**
@@ -103,6 +103,7 @@ contract LiquidDelegation is ILiquidDelegation, EIP712, Nonces, IERC6372 {
     mapping(address citizen => mapping(uint256 scope => Checkpoints.Trace160)) private _delegates;
     mapping(uint256 proposalId => mapping(address delegator => uint256)) private _counted;
     mapping(uint256 proposalId => mapping(address node => uint256)) private _through;
+    mapping(uint256 proposalId => mapping(address node => uint256)) private _throughHeads;
     mapping(uint256 proposalId => mapping(address voter => uint256)) private _received;
 
     /// @notice `delegator`'s delegation for `scope` changed from `fromDelegate` to `toDelegate` (0: revoked).
@@ -208,16 +209,28 @@ contract LiquidDelegation is ILiquidDelegation, EIP712, Nonces, IERC6372 {
     }
 
     /// @inheritdoc ILiquidDelegation
-    function onDirectVote(uint256 proposalId, address voter)
-        external
-        returns (address from, uint256 moved, uint256 regained, bool wasCounted)
-    {
+    function onDirectVote(uint256 proposalId, address voter) external {
         if (msg.sender != governance) revert OnlyGovernance(msg.sender);
         uint256 own = _counted[proposalId][voter];
-        regained = _through[proposalId][voter];
-        moved = own + regained;
-        if (moved == 0) return (address(0), 0, 0, false);
-        wasCounted = own != 0;
+        uint256 regained = _through[proposalId][voter];
+        uint256 moved = own + regained;
+        if (moved == 0) return;
+        uint256 regainedHeads = _throughHeads[proposalId][voter];
+        uint256 movedHeads = regainedHeads + (own != 0 ? 1 : 0);
+        address from = _release(proposalId, voter, moved, movedHeads);
+        _received[proposalId][voter] += regained;
+        emit DelegatedWeightMoved(proposalId, voter, from, moved, regained);
+        IDelegationGovernance gov = IDelegationGovernance(governance);
+        // Governance adds the deltas modulo 2^256 / 2^32: `0 - x` takes off `x` added before.
+        unchecked {
+            gov.shiftDelegatedWeight(proposalId, from, 0 - moved, uint32(0 - movedHeads));
+        }
+        if (regained != 0) gov.shiftDelegatedWeight(proposalId, voter, regained, uint32(regainedHeads));
+    }
+
+    /// @dev Takes `moved` weight (`heads` delegators) counted through `voter` off the first direct voter above it
+    /// and off the nodes in between; returns that voter.
+    function _release(uint256 proposalId, address voter, uint256 moved, uint256 heads) private returns (address from) {
         IDelegationGovernance gov = IDelegationGovernance(governance);
         IDelegationGovernance.ProposalHead memory p = gov.getProposal(proposalId);
         address[MAX_DEPTH] memory path;
@@ -227,10 +240,9 @@ contract LiquidDelegation is ILiquidDelegation, EIP712, Nonces, IERC6372 {
         assert(from != address(0));
         for (uint256 h = 0; h + 1 < hops; ++h) {
             _through[proposalId][path[h]] -= moved;
+            _throughHeads[proposalId][path[h]] -= heads;
         }
         _received[proposalId][from] -= moved;
-        _received[proposalId][voter] += regained;
-        emit DelegatedWeightMoved(proposalId, voter, from, moved, regained);
     }
 
     // ------------------------------------------------------------------ views
@@ -322,10 +334,11 @@ contract LiquidDelegation is ILiquidDelegation, EIP712, Nonces, IERC6372 {
         _counted[proposalId][d] = weight;
         for (uint256 h = 0; h + 1 < hops; ++h) {
             _through[proposalId][path[h]] += weight;
+            _throughHeads[proposalId][path[h]] += 1;
         }
         _received[proposalId][rep] += weight;
         emit DelegatedWeightCounted(proposalId, d, rep, weight, uint8(hops));
-        gov.addDelegatedWeight(proposalId, rep, weight);
+        gov.shiftDelegatedWeight(proposalId, rep, weight, 1);
         return true;
     }
 

@@ -27,6 +27,11 @@ import {ICommonsTreasury} from "./interfaces/ICommonsTreasury.sol";
  * (`expiresAt >= snapshot`) and not revoked now (the registry keeps no revocation time, so a revocation
  * always excludes: the conservative reading). A renewal keeps `registeredAt`, so a citizen whose record was
  * renewed after the snapshot stays eligible, as the registration was continuous.
+ * Electorate (docs/electorates.md): a round is voted by one electorate (IElectorates), fixed at opening. An
+ * area round's electorate must belong to the area's managing PA (`createRound` uses all of that PA's
+ * citizens; `createRoundFor` may name e.g. the area's residents group); a consortium round (area 0) may use any
+ * defined electorate (`createRound`: everyone). Within a sub-electorate a voter must also be a member at the
+ * snapshot and still a citizen when voting (`isEligibleVoterAt`); `electorateSize` is the turnout base.
  * Ballots are cast directly or by an EIP-712 `BudgetBallot` signature relayed by a RELAYER_ROLE holder
  * (domain: name "CO3 ParticipatoryBudget", version "1", chain id, this contract; nonce per (voter, round)).
  *
@@ -108,6 +113,17 @@ contract ParticipatoryBudget is AccessControl, EIP712 {
         bytes32 metadataHash;
     }
 
+    /// @notice Parameters of a round opened by `createRoundFor` (the arguments of `createRound`).
+    struct RoundSpec {
+        uint256 areaId;
+        uint256 budget;
+        uint64 voteStart;
+        uint64 voteEnd;
+        BallotKind kind;
+        uint8 maxChoices;
+        bytes32 metadataHash;
+    }
+
     /// @notice A listed project and its tally, allocation and payments.
     struct Project {
         uint256 cost;
@@ -127,6 +143,7 @@ contract ParticipatoryBudget is AccessControl, EIP712 {
     mapping(uint256 roundId => mapping(uint256 index => Project)) private _projects;
     mapping(uint256 roundId => mapping(address voter => bool)) private _voted;
     mapping(address voter => mapping(uint256 roundId => uint256)) private _nonces;
+    mapping(uint256 roundId => uint256) private _electorates;
 
     /// @notice A round was opened.
     event RoundCreated(
@@ -141,6 +158,8 @@ contract ParticipatoryBudget is AccessControl, EIP712 {
         uint8 maxChoices,
         bytes32 metadataHash
     );
+    /// @notice Only members of `electorate` (IElectorates) may vote in the round.
+    event RoundElectorate(uint256 indexed roundId, uint256 indexed electorate);
     /// @notice Project `index` of `roundId` was listed.
     event ProjectListed(uint256 indexed roundId, uint256 indexed index, uint256 cost, address payee, bytes32 detailsHash);
     /// @notice `voter` approved the projects of `selection` (bit i = project i).
@@ -174,6 +193,7 @@ contract ParticipatoryBudget is AccessControl, EIP712 {
     error AlreadyFinalized(uint256 roundId);
     error NotManager(address account, uint256 roundId);
     error NotAreaManager(address account, uint256 areaId);
+    error ElectorateNotAllowed(uint256 areaId, uint256 electorate);
     error InvalidTransition(uint256 roundId, uint256 index, ProjectState from, ProjectState to);
 
     /// @param admin DEFAULT_ADMIN_ROLE holder (the executor after deploy).
@@ -210,7 +230,31 @@ contract ParticipatoryBudget is AccessControl, EIP712 {
         uint8 maxChoices,
         bytes32 metadataHash,
         ProjectInput[] calldata projects
-    ) external onlyRole(PROPOSER_ROLE) returns (uint256 roundId) {
+    ) external returns (uint256 roundId) {
+        RoundSpec memory spec = RoundSpec(areaId, budget, voteStart, voteEnd, kind, maxChoices, metadataHash);
+        uint256 electorate = areaId == 0 ? 0 : registry.defaultElectorateOf(_msgSender());
+        return _open(spec, projects, electorate);
+    }
+
+    /**
+     * @notice `createRound` voted by `electorate`: for an area round an electorate of the area's managing PA, for
+     * a consortium round (area 0) any defined electorate.
+     */
+    function createRoundFor(uint256 electorate, RoundSpec calldata spec, ProjectInput[] calldata projects)
+        external
+        returns (uint256 roundId)
+    {
+        return _open(spec, projects, electorate);
+    }
+
+    function _open(RoundSpec memory spec, ProjectInput[] calldata projects, uint256 electorate)
+        private
+        onlyRole(PROPOSER_ROLE)
+        returns (uint256 roundId)
+    {
+        (uint256 areaId, uint256 budget, uint64 voteStart, uint64 voteEnd) =
+            (spec.areaId, spec.budget, spec.voteStart, spec.voteEnd);
+        (BallotKind kind, uint8 maxChoices) = (spec.kind, spec.maxChoices);
         uint256 n = projects.length;
         if (n == 0 || n > MAX_PROJECTS) revert InvalidProjectCount(n);
         if (budget == 0) revert InvalidBudget();
@@ -222,6 +266,7 @@ contract ParticipatoryBudget is AccessControl, EIP712 {
         if (maxChoices > n || (kind == BallotKind.Knapsack && maxChoices != 0)) revert InvalidMaxChoices(maxChoices, n);
         // managerOf reverts UnknownArea for an area that does not exist.
         if (areaId != 0 && areas.managerOf(areaId) != _msgSender()) revert NotAreaManager(_msgSender(), areaId);
+        _checkElectorate(areaId, electorate);
 
         roundId = ++_roundCount;
         Round storage r = _rounds[roundId];
@@ -234,8 +279,10 @@ contract ParticipatoryBudget is AccessControl, EIP712 {
         r.kind = kind;
         r.maxChoices = maxChoices;
         r.projectCount = uint8(n);
-        r.metadataHash = metadataHash;
+        r.metadataHash = spec.metadataHash;
+        _electorates[roundId] = electorate;
         _emitRoundCreated(roundId, r);
+        emit RoundElectorate(roundId, electorate);
 
         for (uint256 i = 0; i < n; ++i) {
             ProjectInput calldata p = projects[i];
@@ -417,7 +464,22 @@ contract ParticipatoryBudget is AccessControl, EIP712 {
     function isEligible(address voter, uint256 roundId) public view returns (bool) {
         uint48 snapshot = _requireRound(roundId).snapshot;
         ICitizenRegistry.Citizen memory c = registry.getCitizen(voter);
-        return c.registeredAt != 0 && c.registeredAt <= snapshot && c.expiresAt >= snapshot && !c.revoked;
+        uint256 electorate = _electorates[roundId];
+        return c.registeredAt != 0 && c.registeredAt <= snapshot && c.expiresAt >= snapshot && !c.revoked
+            && (electorate == 0 || registry.isEligibleVoterAt(voter, electorate, snapshot));
+    }
+
+    /// @notice The electorate voting in the round (0: the whole consortium).
+    function roundElectorate(uint256 roundId) external view returns (uint256) {
+        _requireRound(roundId);
+        return _electorates[roundId];
+    }
+
+    /// @notice Eligible citizens of the round's electorate at its snapshot (the turnout base); reverts while the
+    /// snapshot is not in the past.
+    function electorateSize(uint256 roundId) external view returns (uint256) {
+        uint48 snapshot = _requireRound(roundId).snapshot;
+        return registry.getPastElectorateSize(_electorates[roundId], snapshot);
     }
 
     function roundCount() external view returns (uint256) {
@@ -451,6 +513,15 @@ contract ParticipatoryBudget is AccessControl, EIP712 {
     }
 
     // ------------------------------------------------------------------ internals
+
+    /// @dev An area round needs an electorate of the managing PA (the caller); a consortium round a defined one.
+    function _checkElectorate(uint256 areaId, uint256 electorate) private view {
+        uint256 pa = registry.paOf(_msgSender());
+        bool ok = areaId == 0
+            ? registry.electorateExists(electorate)
+            : pa != 0 && registry.electoratePa(electorate) == pa;
+        if (!ok) revert ElectorateNotAllowed(areaId, electorate);
+    }
 
     function _requireRound(uint256 roundId) private view returns (Round storage r) {
         r = _rounds[roundId];

@@ -762,6 +762,7 @@ def deploy_suite(
         say(f"  role {grant.contract}.{grant.role} -> {grant.label} {grant.account}")
 
     contracts = {n: w3.eth.contract(address=addresses[n], abi=abis[n]) for n in SUITE}
+    pa_accounts = _bind_pa_accounts(sender, contracts["CitizenRegistry"], params, say)
     if params.voting_bounds is not None:
         receipt = sender.call_fn(contracts["CO3Governance"], "setVotingBounds", [list(params.voting_bounds)],
                                  "setting the voting-window bounds")
@@ -824,7 +825,26 @@ def deploy_suite(
         "handedOver": bool(handover),
         "handover": handover_log,
     }
+    manifest["electorates"] = {"paAccounts": pa_accounts}
     return manifest
+
+
+#: PA id of the registrars and area managers a deployment starts with (further PAs: `co3chain electorate bind-pa`).
+DEPLOY_PA_ID = 1
+
+
+def _bind_pa_accounts(sender: TxSender, registry: Any, params: SuiteParams, say: ProgressFn) -> dict[str, int]:
+    """Bind the deployment's registrars and area managers to PA :data:`DEPLOY_PA_ID` while the deployer is still
+    the registry's admin: a registrar may only register its own PA's citizens, and an area's proposals are
+    voted by its managing PA's citizens (docs/electorates.md)."""
+    accounts = [*(params.registrars or [params.deployer]), *(params.area_managers or [params.deployer])]
+    bound: dict[str, int] = {}
+    for acct in dict.fromkeys(to_checksum_address(a) for a in accounts):
+        if int(registry.functions.paOf(acct).call()) == 0:
+            sender.call_fn(registry, "setAccountPa", [acct, DEPLOY_PA_ID], f"binding {acct} to PA {DEPLOY_PA_ID}")
+            say(f"  PA {DEPLOY_PA_ID} account {acct}")
+        bound[acct] = int(registry.functions.paOf(acct).call())
+    return bound
 
 
 def _eoa_grantees(params: SuiteParams) -> list[str]:

@@ -11,13 +11,10 @@ interface ILiquidDelegation {
     function governance() external view returns (address);
 
     /**
-     * @notice Called by governance right after `voter` cast an open vote on `proposalId`. If delegated weight
-     * had been counted on a representative through `voter` (or `voter`'s own weight, counted as a delegator),
-     * that weight leaves the representative: governance subtracts `moved` from `from`'s vote and adds
-     * `regained` (the weight delegated to `voter`) to `voter`'s vote. `wasCounted` tells whether `voter`
-     * itself had been counted as a delegator (its own weight is part of `moved`, not of `regained`).
+     * @notice Called by governance right after `voter` cast an open vote on `proposalId`. If weight had been
+     * counted through `voter` (delegators below it, or `voter` itself as a delegator), the delegation contract
+     * moves it from the representative that held it to `voter`'s vote (`shiftDelegatedWeight`): a direct vote
+     * overrides the delegation.
      */
-    function onDirectVote(uint256 proposalId, address voter)
-        external
-        returns (address from, uint256 moved, uint256 regained, bool wasCounted);
+    function onDirectVote(uint256 proposalId, address voter) external;
 }

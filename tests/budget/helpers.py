@@ -78,6 +78,8 @@ def build_budget_suite(w3: Web3, accounts: list[Any], deploy: Callable[..., Cont
     send(areas.functions.createArea(officer.address, b"\x01" * 32, "ipfs://area-1"), admin)  # AREA
     send(areas.functions.createArea(registrar.address, b"\x02" * 32, "ipfs://area-2"), admin)  # another PA's
     send(registry.functions.grantRole(role("REGISTRAR_ROLE"), registrar.address), admin)
+    for account in (registrar, officer):  # both act for PA 1: area rounds are voted by PA 1's citizens
+        send(registry.functions.setAccountPa(account.address, 1), admin)
     send(treasury.functions.grantRole(role("PAYER_ROLE"), pb.address), admin)
     send(pb.functions.grantRole(role("PROPOSER_ROLE"), officer.address), admin)
     send(pb.functions.grantRole(role("RELAYER_ROLE"), relayer.address), admin)

@@ -158,6 +158,8 @@ def build_suite(
         sender=admin,
     )
     send(registry.functions.grantRole(role("REGISTRAR_ROLE"), registrar.address), admin)
+    send(registry.functions.setAccountPa(registrar.address, 1), admin)
+    send(registry.functions.setAccountPa(pa.address, 1), admin)
     send(areas.functions.grantRole(role("AREA_MANAGER_ROLE"), pa.address), admin)
     send(token.functions.grantRole(role("MINTER_ROLE"), hub.address), admin)
     send(reputation.functions.grantRole(role("REWARDER_ROLE"), hub.address), admin)

@@ -163,6 +163,10 @@ def build_gov(w3: Web3, tester: Any, accounts: list[Any], deploy: Any) -> Gov:
         # Tests pick their own windows; the bounds have their own tests.
         send(gov.functions.setVotingBounds((0, 2**40, 1, 2**40)), admin)
     send(registry.functions.grantRole(role("REGISTRAR_ROLE"), registrar.address), admin)
+    if "setAccountPa" in {i.get("name") for i in artifact("CitizenRegistry")["abi"]}:
+        # PA 1: the registrar's and the area manager's; pa2's own PA is 2 (a consortium proposer).
+        for account, pa_id in ((registrar, 1), (pa, 1), (pa2, 2)):
+            send(registry.functions.setAccountPa(account.address, pa_id), admin)
     send(areas.functions.grantRole(role("AREA_MANAGER_ROLE"), admin.address), admin)
     send(token.functions.grantRole(role("MINTER_ROLE"), admin.address), admin)
     send(reputation.functions.grantRole(role("REWARDER_ROLE"), admin.address), admin)

@@ -33,6 +33,7 @@ def env(w3: Web3, accounts: list[Any], deploy: Any) -> dict[str, Any]:
     admin, registrar = accounts[0], accounts[1]
     registry = deploy("CitizenRegistry", admin.address, sender=admin)
     send(registry.functions.grantRole(REGISTRAR, registrar.address), admin)
+    send(registry.functions.setAccountPa(registrar.address, 1), admin)
     return {"registry": registry, "admin": admin, "registrar": registrar, "citizens": accounts[3:]}
 
 

@@ -68,6 +68,7 @@ def deploy_reward_suite(w3: Web3, admin: Any, signers: list[str], threshold: int
                   reputation.address, ordered, threshold)
     suite = RewardSuite(w3, admin, tx, registry, areas, token, reputation, hub)
     suite.call(registry, "grantRole", role("REGISTRAR_ROLE"), admin.address)
+    suite.call(registry, "setAccountPa", admin.address, 1)
     suite.call(areas, "grantRole", role("AREA_MANAGER_ROLE"), admin.address)
     suite.call(token, "grantRole", role("MINTER_ROLE"), hub.address)
     suite.call(reputation, "grantRole", role("REWARDER_ROLE"), hub.address)
