@@ -15,7 +15,7 @@ from web3 import Web3
 from web3.contract import Contract
 
 from co3chain.delegation.typed_data import delegate_typed_data, sign_typed, undelegate_typed_data
-from tests.contracts.suite_helpers import events, send
+from tests.contracts.suite_helpers import events, role, send
 from tests.contracts.test_governance import YEAR, Gov, build_gov
 
 _serial = itertools.count()
@@ -32,10 +32,13 @@ class Env:
     def gov(self) -> Contract:
         return self.g.gov
 
-    def citizen(self, tag: str = "c") -> bytes:
-        """A new registered citizen's private key."""
+    def citizen(self, tag: str = "c", *, pa: int = 1) -> bytes:
+        """A new citizen's private key, registered by PA ``pa`` (1: the area's PA, "Turin"; 2: another, "Athens")."""
         key = bytes(Web3.keccak(text=f"co3-delegation-{tag}-{next(_serial)}"))
-        self.g.register(Account.from_key(key).address, next(_serial))
+        who = Account.from_key(key).address
+        ident = bytes(Web3.keccak(text=f"delegation-identity-{who}"))
+        registrar = self.g.registrar if pa == 1 else self.g.pa2
+        send(self.g.registry.functions.register(who, ident, self.g.now() + YEAR), registrar)
         return key
 
     def delegate(self, key: bytes, scope: int, to: str, *, expiry: int | None = None) -> dict[str, Any]:
@@ -66,7 +69,7 @@ class Env:
 
     def open_proposal(self, **kwargs: Any) -> tuple[int, int]:
         """Create a proposal and move time just past its snapshot; returns (id, snapshot)."""
-        pid, start, _end, _reveal = self.g.propose(start_in=10, **kwargs)
+        pid, start, _end, _reveal = self.g.propose(start_in=300, **kwargs)  # room for a slow, shared machine
         self.g.goto(start + 1)
         return pid, start
 
@@ -75,6 +78,8 @@ def build_env(w3: Web3, tester: Any, accounts: list[Any], deploy: Any) -> Env:
     g = build_gov(w3, tester, accounts, deploy)
     ld = deploy("LiquidDelegation", g.gov.address, sender=g.admin)
     send(g.gov.functions.bindDelegation(ld.address), g.admin)
+    # pa2 (bound to PA 2 by build_gov) also registers citizens: PA 2's citizens are outside area 1's electorate.
+    send(g.registry.functions.grantRole(role("REGISTRAR_ROLE"), g.pa2.address), g.admin)
     return Env(g, ld)
 
 

@@ -39,7 +39,7 @@ def test_binding_is_once_admin_only_and_checks_the_governance(env: Env, deploy: 
         send(g.gov.functions.bindDelegation(other.address), g.citizens[0])
     # Only the bound contract may add weight.
     with reverts("InvalidDelegation(address)", g.citizens[0].address):
-        send(g.gov.functions.addDelegatedWeight(1, g.citizens[0].address, 5), g.citizens[0])
+        send(g.gov.functions.shiftDelegatedWeight(1, g.citizens[0].address, 5, 1), g.citizens[0])
     with reverts("OnlyGovernance(address)", g.citizens[0].address):
         send(env.ld.functions.onDirectVote(1, g.citizens[0].address), g.citizens[0])
     assert env.ld.functions.governance().call() == g.gov.address
@@ -257,3 +257,53 @@ def test_counting_only_while_active(env: Env) -> None:
     env.g.goto(end + 1)
     with reverts("ProposalNotActive(uint256)", pid):
         env.count(pid, [addr(a)])
+
+
+def test_electorate_scopes_delegated_weight(env: Env) -> None:
+    """Area 1 is managed by PA 1 ("Turin"): its proposals are voted by PA 1's citizens only. An Athens citizen's
+    delegation to a Turin citizen adds nothing there (but does on a consortium-wide vote); an Athens citizen in
+    the middle of a Turin chain still passes the Turin delegator's weight on (it routes, it adds none)."""
+    g = env.g
+    turin, turin2 = env.citizen("turin"), env.citizen("turin")
+    athens = env.citizen("athens", pa=2)
+    env.delegate(athens, 0, addr(turin))
+    env.delegate(turin2, 0, addr(athens))  # turin2 → athens → turin
+    pid_area, _ = env.open_proposal(area_id=g.area_id, description="Turin park")
+    pid_all, _ = env.open_proposal(description="consortium")
+    assert g.gov.functions.proposalElectorate(pid_area).call() != 0
+    for pid in (pid_area, pid_all):
+        env.vote(turin, pid, FOR)
+    counted_area = env.count(pid_area, [addr(athens), addr(turin2)])
+    assert [(e.args.delegator, e.args.hops) for e in counted_area] == [(addr(turin2), 2)]
+    assert g.votes(pid_area) == (0, 2, 0)
+    with reverts("NoVotingWeight(address,uint256)", addr(athens), pid_area):
+        env.vote(athens, pid_area, AGAINST)
+    assert len(env.count(pid_all, [addr(athens), addr(turin2)])) == 2
+    assert g.votes(pid_all) == (0, 3, 0)
+
+
+def test_delegated_for_counts_as_a_head_in_an_electorate_quorum(env: Env) -> None:
+    """Over a sub-electorate the quorum is a head count of For + Abstain voters: counted delegators are heads, and
+    a delegator who then votes Against takes its head away."""
+    g = env.g
+    keys = [env.citizen("q") for _ in range(3)]
+    rep = keys[0]
+    for k in keys[1:]:
+        env.delegate(k, 0, addr(rep))
+    probe, start = env.open_proposal(area_id=g.area_id, description="measure the electorate")
+    size = g.registry.functions.getPastElectorateSize(g.gov.functions.proposalElectorate(probe).call(), start).call()
+    numerator = next(n for n in range(1, 101) if -(-n * size // 100) == 3)  # a quorum of exactly 3 heads
+    send(g.gov.functions.setQuorumNumerator(numerator), g.admin)
+    pid, _ = env.open_proposal(area_id=g.area_id, description="quorum by heads")
+    assert g.gov.functions.quorum(pid).call() == 3
+    env.vote(rep, pid, FOR)
+    assert not g.gov.functions.quorumReached(pid).call()
+    env.count(pid, [addr(k) for k in keys[1:]])
+    assert g.votes(pid) == (0, 3, 0)
+    assert g.gov.functions.quorumReached(pid).call()  # 1 direct + 2 delegated heads
+    env.vote(keys[1], pid, AGAINST)  # keys[1]'s head leaves the For side
+    assert g.votes(pid) == (1, 2, 0)
+    assert not g.gov.functions.quorumReached(pid).call()
+    env.vote(keys[2], pid, ABSTAIN)  # keys[2]'s head moves from For to Abstain: still 2 heads
+    assert g.votes(pid) == (1, 1, 1)
+    assert not g.gov.functions.quorumReached(pid).call()

@@ -1,7 +1,8 @@
 """Property tests: the contract follows the Python model of the delegation rule (co3chain.delegation.rule).
 
 For random delegation forests (global and area pointers, cycles attempted, undelegations), random eligibility
-(citizens revoked after delegating), both delegable counting modes, and random interleavings of direct votes
+(citizens revoked after delegating, citizens of
+another PA outside an area proposal's electorate), both delegable counting modes, and random interleavings of direct votes
 and permissionless countings:
 
 - every delegation attempt succeeds or reverts exactly as the model predicts (self, cycle, nothing to revoke);
@@ -55,7 +56,9 @@ def test_contract_follows_the_rule(env: Env, data: st.DataObject) -> None:
     n = data.draw(st.integers(min_value=3, max_value=7), label="citizens")
     mode = data.draw(st.sampled_from([CountingMode.ONE_CITIZEN_ONE_VOTE, CountingMode.REPUTATION_WEIGHTED]))
     area = data.draw(st.sampled_from([0, g.area_id]), label="proposal area")
-    keys = [env.citizen("prop") for _ in range(n)]
+    # Random electorate membership: PA 2's citizens are outside area 1's electorate (PA 1's citizens).
+    pas = data.draw(st.lists(st.sampled_from([1, 2]), min_size=n, max_size=n), label="registering PA")
+    keys = [env.citizen("prop", pa=pa) for pa in pas]
     addrs = [addr(k) for k in keys]
     index = {a: i for i, a in enumerate(addrs)}
     if mode == CountingMode.REPUTATION_WEIGHTED:
@@ -91,12 +94,12 @@ def test_contract_follows_the_rule(env: Env, data: st.DataObject) -> None:
 
     revoked = data.draw(st.sets(idx, max_size=n // 2), label="revoked")
     for i in revoked:
-        send(g.registry.functions.revoke(addrs[i], 1), g.registrar)
+        send(g.registry.functions.revoke(addrs[i], 1), g.registrar if pas[i] == 1 else g.pa2)  # its own PA's registrar
 
     pid, snapshot = env.open_proposal(area_id=area, mode=mode, description=f"prop-{addrs[0]}")
 
     def weight_of(a: str) -> int:
-        if index[a] in revoked:
+        if index[a] in revoked or (area != 0 and pas[index[a]] != 1):
             return 0
         if mode == CountingMode.ONE_CITIZEN_ONE_VOTE:
             return 1
