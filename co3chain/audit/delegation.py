@@ -133,6 +133,18 @@ def audit_delegation(ctx: Any, info: Any, vote_logs: list[Log], ballots: Mapping
     return result
 
 
+def _electorate(ctx: Any, info: Any) -> int | None:
+    """The proposal's electorate (``proposalElectorate``), None when governance has no electorates."""
+    from co3chain.audit.rpc import RpcError
+
+    call = eth_call(ctx.gov, call_data("proposalElectorate(uint256)", ["uint256"], [info.proposal_id]),
+                    ctx.anchor.number)
+    try:
+        return int(decode_result(["uint256"], ctx.client.batch([call])[0])[0])
+    except (RpcError, ValueError, TypeError, IndexError):
+        return None
+
+
 def _snapshot_weights(ctx: Any, info: Any, at: list[tuple[str, int]]) -> dict[str, int]:
     """Weight of each citizen at the snapshot, read independently of governance: eligibility in the registry
     (judged at the given block), and reputation in the proposal's domain for reputation-weighted proposals."""
@@ -142,8 +154,14 @@ def _snapshot_weights(ctx: Any, info: Any, at: list[tuple[str, int]]) -> dict[st
         raise ValueError("the manifest lacks the registry or the reputation contract")
     citizens = [c for c, _b in at]
     snap, block = info.vote_start, ctx.anchor.number
-    calls = [eth_call(ctx.registry, call_data("isEligibleAt(address,uint48)", ["address", "uint48"],
-                                              [bytes.fromhex(c[2:]), snap]), b) for c, b in at]
+    electorate = _electorate(ctx, info)
+    if electorate is None:  # a registry without electorates
+        calls = [eth_call(ctx.registry, call_data("isEligibleAt(address,uint48)", ["address", "uint48"],
+                                                  [bytes.fromhex(c[2:]), snap]), b) for c, b in at]
+    else:  # eligible and a member of the proposal's electorate at the snapshot
+        calls = [eth_call(ctx.registry, call_data("isEligibleVoterAt(address,uint256,uint48)",
+                                                  ["address", "uint256", "uint48"],
+                                                  [bytes.fromhex(c[2:]), electorate, snap]), b) for c, b in at]
     if info.mode == 2:
         calls += [eth_call(ctx.reputation, call_data("getPastScore(address,bytes32,uint48)",
                                                      ["address", "bytes32", "uint48"],
