@@ -30,6 +30,7 @@ SUBCOMMANDS: list[tuple[str, str]] = [
     ("co3chain.audit.cli", "audit"),
     ("co3chain.privacy.cli", "privacy"),
     ("co3chain.sdk.ops_cli", "ops"),
+    ("co3chain.sdk.electorate_cli", "electorate"),
     ("co3chain.budget.cli", "budget"),
     ("co3chain.ballot.cli", "trustee"),
     ("co3chain.ballot.cli", "ballot"),

@@ -25,6 +25,7 @@ from co3chain.api.indexer import Indexer
 from co3chain.api.limits import BodySizeLimit
 from co3chain.api.routes import admin, budget, delegation, meta, operations, privacy, read, relay, stream
 from co3chain.api.routes import ballot as secret_ballot
+from co3chain.api.routes import electorates as electorate_routes
 from co3chain.api.routes.oracle import oracle_router, rejected_router
 from co3chain.api.sender import TxSender
 from co3chain.api.state import ApiState, revert_error
@@ -76,6 +77,7 @@ def create_app(state: ApiState, *, max_body_bytes: int = 64 * 1024, cors: CorsSe
     app.include_router(meta.router)
     app.include_router(operations.router)
     app.include_router(budget.router)
+    app.include_router(electorate_routes.router)
     app.include_router(budget.relay_router)
     app.include_router(secret_ballot.router)
     app.include_router(delegation.router)

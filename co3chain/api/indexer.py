@@ -18,6 +18,7 @@ from typing import Any
 from eth_utils import event_abi_to_log_topic, to_checksum_address
 from web3._utils.events import get_event_data
 
+from co3chain.api import electorate_index
 from co3chain.api.chain import ChainContext
 from co3chain.api.config import IndexerSettings
 from co3chain.api.spends import SpendIndex
@@ -29,10 +30,12 @@ log = logging.getLogger("co3chain.api.indexer")
 
 #: (contract, event) pairs the indexer stores.
 INDEXED: dict[str, tuple[str, ...]] = {
-    "CO3Governance": ("ProposalCreated", "VoteCast", "VoteCommitted", "VoteRevealed", "ProposalCanceled"),
+    "CO3Governance": ("ProposalCreated", "VoteCast", "VoteCommitted", "VoteRevealed", "ProposalCanceled",
+                      *electorate_index.EVENTS["CO3Governance"]),
     "CommoningAreas": ("AreaCreated", "AreaUpdated", "AreaManagerChanged", "AreaClosed", "ActivityCreated",
                        "ActivityUpdated", "ActivityClosed"),
-    "CitizenRegistry": ("CitizenRegistered", "CitizenRenewed", "CitizenRevoked"),
+    "CitizenRegistry": ("CitizenRegistered", "CitizenRenewed", "CitizenRevoked",
+                        *electorate_index.EVENTS["CitizenRegistry"]),
     "AttestationHub": ("AttestationAccepted",),
     "LiquidDelegation": delegation_index.EVENTS,
 }
@@ -144,7 +147,9 @@ class Indexer:
     def _apply(self, db: Any, name: str, a: dict[str, Any], block: int, log_index: int, tx: str) -> None:
         """Store one decoded event (idempotent: a re-indexed range replaces its own rows)."""
         feed = ApiStore.add_feed
-        if name == "ProposalCreated":
+        if name in electorate_index.NAMES:
+            electorate_index.apply(db, name, a, block, tx)
+        elif name == "ProposalCreated":
             pid = str(a["proposalId"])
             db.execute(
                 "INSERT OR REPLACE INTO proposals(id, proposer, area_id, mode, commit_reveal, vote_start, vote_end,"

@@ -40,6 +40,7 @@ class DelegationResult:
 
     tally: dict[int, int] = field(default_factory=lambda: {0: 0, 1: 0, 2: 0})
     counted_voters: int = 0  # delegators whose weight is counted (each is one "voter" for the quorum tolerance)
+    supporter_heads: int = 0  # of those, the ones on a For or Abstain vote (heads of a sub-electorate quorum)
     stats: dict[str, Any] = field(default_factory=dict)
 
 
@@ -121,7 +122,10 @@ def audit_delegation(ctx: Any, info: Any, vote_logs: list[Log], ballots: Mapping
                                             "DelegatedWeightMoved event")
     for voter, support in ledger.supports.items():
         result.tally[support] += ledger.received.get(voter, 0)
-    result.counted_voters = sum(1 for d in ledger.counted if d not in ledger.supports)
+    delegators_now = [d for d in ledger.counted if d not in ledger.supports]
+    result.counted_voters = len(delegators_now)
+    result.supporter_heads = sum(1 for d in delegators_now
+                                 if ledger.supports.get(first_voter(d, next_of, ledger.supports)[0] or "", 0) in (1, 2))
     uncounted = [c for c in citizens if c not in ledger.counted and c not in ledger.supports and weights.get(c, 0)
                  and first_voter(c, next_of, ledger.supports, MAX_DEPTH)[0] is not None]
     for c in uncounted:

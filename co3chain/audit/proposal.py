@@ -15,6 +15,11 @@ What is checked (each failure is a finding with a stable ``kind``):
   differ from the replay of its ``DelegateVotesChanged`` events up to the snapshot;
 * ``quorum-mismatch``: ``quorum(id)`` differs from numerator(voteStart) × total(voteStart) / 100, the numerator
   replayed from ``QuorumNumeratorUpdated`` events;
+* electorates (docs/electorates.md): the proposal's electorate comes from its ``ProposalElectorate`` event
+  (``electorate-mismatch`` when ``proposalElectorate(id)`` says otherwise); every counted ballot must be an
+  eligible member of it at the snapshot (``isEligibleVoterAt`` at the vote's block, else ``ineligible-voter``), and
+  over a sub-electorate the quorum base is its size at the snapshot and the quorum a head count of For + Abstain
+  voters;
 * delegated weight (liquid delegation): replayed by :mod:`co3chain.audit.delegation` (its findings are listed
   there) and added to the recomputed tally;
 * ``tally-mismatch`` / ``outcome-mismatch``: ``proposalVotes`` / ``state`` differ from the recomputation;
@@ -47,6 +52,7 @@ from co3chain.audit.events import (
     DELEGATE_VOTES_CHANGED,
     PROPOSAL_CANCELED,
     PROPOSAL_CREATED,
+    PROPOSAL_ELECTORATE,
     VOTE_CAST,
     VOTE_COMMITTED,
     VOTE_REVEALED,
@@ -98,6 +104,8 @@ class ProposalInfo:
     created_block: int
     created_log: Log
     canceled: bool = False
+    #: electorate id from ProposalElectorate (None: a governance contract from before electorates, everyone)
+    electorate: int | None = None
 
 
 @dataclass
@@ -186,6 +194,7 @@ def audit_proposal(client: RpcClient, manifest: Mapping[str, Any], proposal_id: 
     logs = _check_logs(ctx, logs, [VOTE_TOPICS, None, [word(proposal_id)]], info.created_block)
     ballots = _replay_votes(ctx, info, logs)
     _check_weights(ctx, info, ballots)
+    _check_electorate(ctx, info, ballots)
     if {"weight-mismatch", "ineligible-voter"} & report.kinds() and not options.all_receipts:
         # A ballot whose weight the snapshot contradicts: hold every ballot log against the sealed receipts, so a
         # node that altered a log is named as the cause (and the original ballot is counted).
@@ -197,6 +206,7 @@ def audit_proposal(client: RpcClient, manifest: Mapping[str, Any], proposal_id: 
             report.findings = [f for f in report.findings if f.kind not in {"weight-mismatch", "ineligible-voter"}]
             ballots = _replay_votes(ctx, info, logs)
             _check_weights(ctx, info, ballots)
+            _check_electorate(ctx, info, ballots)
     tally = _tally(ballots)
     # Liquid delegation (issue 11 §4): delegated weight replayed from events joins the recomputed tally.
     delegated = audit_delegation(ctx, info, logs, ballots, lambda blocks: _timestamps(ctx, blocks))
@@ -206,8 +216,12 @@ def audit_proposal(client: RpcClient, manifest: Mapping[str, Any], proposal_id: 
     quorum = _recompute_quorum(ctx, info)
     declared = _declared(ctx, info, proposal_id)
     unrevealed = sum(b.expected_weight or 0 for b in ballots.values() if b.support is None)
+    heads = sum(1 for b in ballots.values() if b.support in (1, 2) and b.expected_weight)
+    if delegated is not None:  # counted delegators are heads of the side their representative voted for
+        heads += delegated.supporter_heads
     _compare_outcome(ctx, info, tally, quorum, declared, unrevealed=unrevealed,
-                     voters=len(ballots) + (delegated.counted_voters if delegated is not None else 0))
+                     voters=len(ballots) + (delegated.counted_voters if delegated is not None else 0),
+                     heads=heads if info.electorate else None)
     if options.proofs:
         proven = _prove(ctx, manifest, info, tally, declared)
         if proven is not None and proven != tally and not options.all_receipts:
@@ -246,7 +260,47 @@ def _load_proposal(ctx: _Ctx, proposal_id: int) -> ProposalInfo | None:
     info = ProposalInfo(proposal_id, lg.topics[2][12:], int.from_bytes(lg.topics[3], "big"), mode, commit_reveal,
                         vs, ve, re_, qn, desc, lg.block_number, lg)
     info.canceled = any(x.topics[0] == PROPOSAL_CANCELED for x in logs)
+    scoped = get_logs(ctx.client, ctx.gov, [[PROPOSAL_ELECTORATE], word(proposal_id)], lg.block_number,
+                      lg.block_number)
+    if scoped:
+        info.electorate = int.from_bytes(scoped[0].topics[2], "big")
     return info
+
+
+def _check_electorate(ctx: _Ctx, info: ProposalInfo, ballots: dict[bytes, Ballot]) -> None:
+    """Every ballot must come from an eligible member of the proposal's electorate at the snapshot; the
+    electorate the event names must be the one the contract stores."""
+    from co3chain.electorates import describe
+
+    if info.electorate is None:
+        return  # a governance contract from before electorates: eligibility is checked with the weights
+    if ctx.registry is None:
+        raise ProposalAuditError("the manifest has no CitizenRegistry")
+    rep = ctx.report
+    rep.subject["electorate"] = str(describe(info.electorate))
+    rep.subject["electorateId"] = str(info.electorate)
+    stored = eth_call(ctx.gov, call_data("proposalElectorate(uint256)", ["uint256"], [info.proposal_id]),
+                      ctx.anchor.number)
+    said = decode_result(["uint256"], ctx.client.batch([stored])[0])[0]
+    if said != info.electorate:
+        rep.add("electorate-mismatch", f"ProposalElectorate names {describe(info.electorate)}, proposalElectorate() "
+                                       f"says {describe(said)}")
+    voters = list(ballots.values())
+    calls = [eth_call(ctx.registry, call_data("isEligibleVoterAt(address,uint256,uint48)",
+                                              ["address", "uint256", "uint48"],
+                                              [b.voter, info.electorate, info.vote_start]), b.block) for b in voters]
+    results: list[Any] = []
+    for start in range(0, len(calls), ctx.client.batch_size):
+        results.extend(ctx.client.batch(calls[start : start + ctx.client.batch_size]))
+    outside = 0
+    for b, res in zip(voters, results, strict=True):
+        if not decode_result(["bool"], res)[0]:
+            outside += 1
+            if b.expected_weight:  # not already reported as having no weight
+                rep.add("ineligible-voter", f"0x{b.voter.hex()} was not an eligible member of "
+                                            f"{describe(info.electorate)} at the snapshot {info.vote_start}", b.block)
+            b.expected_weight = 0
+    rep.stats["electorateChecks"] = {"ballots": len(voters), "outside": outside}
 
 
 def _load_headers(ctx: _Ctx, first: int) -> None:
@@ -461,6 +515,14 @@ def _recompute_quorum(ctx: _Ctx, info: ProposalInfo) -> int | None:
     # The numerator is fixed into the proposal at creation (the one ProposalCreated reports).
     numerator = info.quorum_numerator_at_creation
     snap, block = info.vote_start, ctx.anchor.number
+    if info.electorate:  # a sub-electorate: its eligible size, a head count in every mode
+        call = eth_call(ctx.registry or b"", call_data("getPastElectorateSize(uint256,uint48)", ["uint256", "uint48"],
+                                                       [info.electorate, snap]), block)
+        size = decode_result(["uint256"], ctx.client.batch([call])[0])[0]
+        ctx.report.stats.update({"quorumNumeratorAtSnapshot": numerator, "electorateSizeAtSnapshot": size,
+                                 "quorumBasis": "headcount"})
+        ctx.quorum_base = size
+        return -(-numerator * size // QUORUM_DENOMINATOR)
     if info.mode == 0:
         call = eth_call(ctx.registry or b"", call_data("getPastEligibleCount(uint48)", ["uint48"], [snap]), block)
     elif info.mode == 1:
@@ -508,7 +570,8 @@ def _declared(ctx: _Ctx, info: ProposalInfo, pid: int) -> dict[str, Any]:
 
 
 def _compare_outcome(ctx: _Ctx, info: ProposalInfo, tally: dict[int, int], quorum: int | None,
-                     declared: dict[str, Any], *, unrevealed: int = 0, voters: int = 0) -> None:
+                     declared: dict[str, Any], *, unrevealed: int = 0, voters: int = 0,
+                     heads: int | None = None) -> None:
     rep = ctx.report
     if declared["votes"] != tally:
         rep.add("tally-mismatch", f"proposalVotes says {_fmt(declared['votes'])}, events say {_fmt(tally)}")
@@ -527,6 +590,8 @@ def _compare_outcome(ctx: _Ctx, info: ProposalInfo, tally: dict[int, int], quoru
         # As CO3Governance.quorumReached: reputation tolerates one unit per voter plus total / 2^56.
         slack = voters + (ctx.quorum_base >> 56) if info.mode == 2 else 0
         reached = quorum is not None and tally[1] + tally[2] + slack >= quorum
+        if heads is not None:  # a sub-electorate: For + Abstain voters against the head-count quorum
+            reached = quorum is not None and heads >= quorum
         # Committed but unrevealed weight counts against (commit–reveal withholding, issue 10).
         expected = "Succeeded" if reached and tally[1] > tally[0] + unrevealed else "Defeated"
     rep.stats["recomputedState"] = expected

@@ -35,6 +35,7 @@ from web3.logs import DISCARD
 
 from co3chain.contracts import governance_typed_data as gtd
 from co3chain.contracts import typed_data
+from co3chain.contracts.demo_electorate import area_vote_step, ensure_officer_pa, render_area_vote
 from co3chain.contracts.deploy import (
     DEV_TIMELOCK_DELAY,
     DEV_VOTING_BOUNDS,
@@ -155,6 +156,8 @@ class DemoResult:
     proposals: list[ProposalRow] = field(default_factory=list)
     #: the secret election (``DemoOutcome.to_json()`` of co3chain/ballot/demo.py), None if it did not run
     secret_election: dict[str, Any] | None = None
+    #: the residents-only area vote (co3chain/contracts/demo_electorate.py), None if it did not run
+    area_vote: dict[str, Any] | None = None
     #: the liquid-delegation step (co3chain/contracts/demo_delegation.py), None if it did not run
     delegation: dict[str, Any] | None = None
 
@@ -388,6 +391,7 @@ class Demo:
     def register_citizens(self) -> None:
         """Register the five citizens (skipping those already registered by an earlier run)."""
         registry = self.c["CitizenRegistry"]
+        ensure_officer_pa(self)  # a registrar registers only its own PA's citizens
         expires = self.clock.now() + 365 * 24 * 3600
         hashes = []
         for acct in self.citizens:
@@ -672,6 +676,7 @@ class Demo:
         veto_row.note = veto_note
         rows += [action_row, veto_row]
 
+        area_vote = area_vote_step(self, area_id)
         secret = self.secret_election()
         from co3chain.contracts.demo_delegation import delegation_step
 
@@ -688,6 +693,7 @@ class Demo:
             citizens=self.citizen_rows(area_id, activity_id, rows),
             proposals=rows,
             secret_election=secret,
+            area_vote=area_vote,
             delegation=delegation,
         )
 
@@ -732,6 +738,7 @@ def render(result: DemoResult, console: Any) -> None:
             ballots.add_row(str(n), v["voter"], v["support"], fmt(v["weight"]),
                             "EIP-712 signature, relayed" if v["relayed"] else "direct transaction")
     console.print(ballots)
+    render_area_vote(result.area_vote, console)
     if result.secret_election:
         se = result.secret_election
         console.print(f"[bold]Secret election {se['electionId']}[/bold] (3 of 4 PA trustees decrypted; "

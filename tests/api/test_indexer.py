@@ -32,7 +32,9 @@ def test_restart_resumes_from_last_indexed_block(world: World, tmp_path) -> None
     now = world.now()
     first = pa.create_proposal(description="first", vote_start=now + 5, vote_end=now + 100)
     _ok(pa, first.txHash)
-    assert world.sync() == 2  # CitizenRegistered, ProposalCreated
+    # AccountPaSet (deploy binds the officer to PA 1), CitizenRegistered + CitizenPaSet,
+    # ProposalCreated + ProposalElectorate
+    assert world.sync() == 5
     last = world.state.store.last_block()
     assert last == world.w3.eth.block_number
     before = _counts(world.state.store)
@@ -49,7 +51,7 @@ def test_restart_resumes_from_last_indexed_block(world: World, tmp_path) -> None
     _ok(pa, second.txHash)
     world.travel(now + 10)
     _ok(anon, anon.vote(CITIZENS[0], first.proposalId, 1).txHash)
-    assert restarted.sync_once() == 2
+    assert restarted.sync_once() == 3  # ProposalCreated + ProposalElectorate, VoteCast
     assert _counts(store) == (2, 1, 3)
     kinds = [r["type"] for r in store.feed_after(0)]
     assert kinds == ["proposal", "proposal", "vote"]

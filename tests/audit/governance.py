@@ -26,6 +26,9 @@ class GovScenario:
     cr_proposal: int
     expected_token_tally: tuple[int, int, int]
     expected_cr_tally: tuple[int, int, int]
+    #: one-citizen-one-vote proposal voted by a district group (citizens 0-2): electorate audit
+    electorate_proposal: int = 0
+    electorate: int = 0
 
 
 def transact(w3: Web3, fn: Any, key: bytes) -> Any:
@@ -66,11 +69,21 @@ def build_scenario(arts: ArtifactSet) -> GovScenario:
     # citizen 4 delegates to citizen 3: citizen 3 then votes with 70 + 30.
     transact(w3, token.functions.delegate(to_checksum_address(addr(citizens[3]))), citizens[4])
 
+    # A district of the deployer's PA (PA 1) with citizens 0-2: the electorate of the third proposal.
+    rg = transact(w3, registry.functions.createGroup(0, keccak(text="district")), deployer)
+    group_id = registry.events.GroupCreated().process_receipt(rg)[0]["args"]["groupId"]
+    for k in citizens[:3]:
+        transact(w3, registry.functions.addToGroup(group_id, to_checksum_address(addr(k))), deployer)
+    electorate = (2 << 248) | group_id
+
     vs, ve, re_ = d.now + 20, d.now + 200, d.now + 400
     r1 = transact(w3, gov.functions.propose(0, 1, False, vs, ve, 0, "token vote"), deployer)
     r2 = transact(w3, gov.functions.propose(0, 0, True, vs, ve, re_, "commit-reveal vote"), deployer)
     p1 = gov.events.ProposalCreated().process_receipt(r1)[0]["args"]["proposalId"]
     p2 = gov.events.ProposalCreated().process_receipt(r2)[0]["args"]["proposalId"]
+    r3 = transact(w3, gov.functions.proposeFor(0, electorate, (0, False, vs, ve, 0), [], [], [], "district vote"),
+                  deployer)
+    p3 = gov.events.ProposalCreated().process_receipt(r3)[0]["args"]["proposalId"]
     d.time_travel(vs + 1)
     # All four open votes in one block: an omitted log then hides behind a bloom that other logs explain.
     raws = []
@@ -81,6 +94,8 @@ def build_scenario(arts: ArtifactSet) -> GovScenario:
              "chainId": CHAIN_ID})
         raws.append(bytes(Account.from_key(k).sign_transaction(tx).raw_transaction))
     d.produce(raws)
+    for k in citizens[:2]:  # two district members vote For; citizen 3 is no member and could not vote
+        transact(w3, gov.functions.castVote(p3, 1), k)
     salts = [keccak(text=f"salt-{i}") for i in range(3)]
     supports = [1, 0, 1]
     for k, s, salt in zip(citizens[:3], supports, salts, strict=True):
@@ -90,4 +105,4 @@ def build_scenario(arts: ArtifactSet) -> GovScenario:
     for k, s, salt in zip(citizens[:2], supports[:2], salts[:2], strict=True):  # the third never reveals
         transact(w3, gov.functions.revealVote(p2, to_checksum_address(addr(k)), s, salt), deployer)
     d.time_travel(re_ + 1)
-    return GovScenario(d, w3, manifest, c, p1, p2, (250, 100 + 40 + 100, 0), (1, 1, 0))
+    return GovScenario(d, w3, manifest, c, p1, p2, (250, 100 + 40 + 100, 0), (1, 1, 0), p3, electorate)

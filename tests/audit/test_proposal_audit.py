@@ -159,3 +159,47 @@ def test_altered_ballot_log_is_named_as_the_cause(gov: GovScenario) -> None:
 
     (cause,) = build_verdict(report).causes
     assert cause.kind == "altered-log" and "sealed receipts" in cause.authoritative
+
+
+# ---------------------------------------------------------------------------------------------- electorates
+
+
+def test_electorate_proposal_clean(gov: GovScenario) -> None:
+    report = run(gov, gov.electorate_proposal)
+    assert report.passed, [f.line() for f in report.findings]
+    assert report.subject["electorate"] == f"group:{gov.electorate & ((1 << 248) - 1)}"
+    assert report.stats["electorateChecks"] == {"ballots": 2, "outside": 0}
+    assert report.stats["electorateSizeAtSnapshot"] == 3
+    assert report.stats["quorumBasis"] == "headcount"
+    assert report.stats["quorum"] == "1"  # ceil(10 % of the 3 district members)
+    assert report.stats["tally"] == {"against": "0", "for": "2", "abstain": "0"}
+    assert report.stats["recomputedState"] == report.stats["declaredState"] == "Succeeded"
+
+
+def _answer_eth_call(selector: str, value: int) -> Any:
+    def lie(req: dict[str, Any], resp: dict[str, Any]) -> None:
+        if req["method"] == "eth_call" and req["params"][0]["data"].startswith(selector):
+            resp["result"] = "0x" + value.to_bytes(32, "big").hex()
+
+    return lie
+
+
+def test_ballot_outside_the_electorate_is_caught(gov: GovScenario) -> None:
+    """A node (or a contract) that counted a ballot from outside the electorate: isEligibleVoterAt says no."""
+    from eth_utils import keccak
+
+    sel = "0x" + keccak(text="isEligibleVoterAt(address,uint256,uint48)")[:4].hex()
+    report = run(gov, gov.electorate_proposal, lying(gov.devnet.transport, _answer_eth_call(sel, 0)))
+    assert "ineligible-voter" in report.kinds()
+    assert report.stats["electorateChecks"]["outside"] == 2
+
+
+def test_lying_electorate_and_size_are_caught(gov: GovScenario) -> None:
+    from eth_utils import keccak
+
+    sel = "0x" + keccak(text="proposalElectorate(uint256)")[:4].hex()
+    report = run(gov, gov.electorate_proposal, lying(gov.devnet.transport, _answer_eth_call(sel, 0)))
+    assert "electorate-mismatch" in report.kinds()
+    size = "0x" + keccak(text="getPastElectorateSize(uint256,uint48)")[:4].hex()
+    report = run(gov, gov.electorate_proposal, lying(gov.devnet.transport, _answer_eth_call(size, 40)))
+    assert "quorum-mismatch" in report.kinds()  # quorum() says 1, recomputed ceil(10 % of 40) = 4

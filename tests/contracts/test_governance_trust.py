@@ -213,11 +213,13 @@ def test_unanimous_reputation_vote_reaches_a_full_quorum(g: Gov) -> None:
     g.tester.time_travel(t + 10)
     start = snapshot
     end = start + DAY
-    receipt = send(g.gov.functions.propose(g.area_id, REPUTATION, False, start, end, 0, "unanimous"), g.pa)
+    # Consortium-wide (electorate 0): the weight quorum applies; an area proposal's sub-electorate counts heads.
+    receipt = send(g.gov.functions.propose(0, REPUTATION, False, start, end, 0, "unanimous"), g.pa2)
     pid = events(g.gov, receipt, "ProposalCreated")[0].args.proposalId
     g.goto(start + 1)
-    parts = [g.reputation.functions.getPastScore(v.address, domain, start).call() for v in voters]
-    total = g.reputation.functions.getPastTotalScore(domain, start).call()
+    global_domain = b"\x00" * 32  # every area award also accrues there, at the same times
+    parts = [g.reputation.functions.getPastScore(v.address, global_domain, start).call() for v in voters]
+    total = g.reputation.functions.getPastTotalScore(global_domain, start).call()
     assert total == sum(parts) + 1  # the rounding gap this test is about
     for who in voters:
         send(g.gov.functions.castVote(pid, FOR), who)

@@ -46,6 +46,10 @@ def test_demo_deploys_then_reuses_the_manifest(anvil_url: str, tmp_path: Path, u
     alice = next(line for line in lines if line.startswith("│ Alice"))
     assert [c.strip() for c in alice.split("│")[3:5]] == ["3", "15.00"]
     assert "EIP-712 signature, relayed" in out and "direct transaction" in out
+    # The residents-only area vote (issue 11): Dario is registered but no resident; his ballot is refused.
+    area_vote = next(line for line in lines if line.startswith("Area vote"))
+    assert "3 eligible" in area_vote and "Succeeded" in area_vote
+    assert "Dario's ballot refused: NoVotingWeight" in out
     assert manifest_path.exists()
 
     manifest = dep.load_manifest(manifest_path)

@@ -159,6 +159,16 @@ export const ROUTE_METHODS: Record<RouteKey, keyof Co3Client | `not-a-client-cal
   "GET /v1/ballot/elections/{election_id}": "secretElection",
   "GET /v1/ballot/elections/{election_id}/voters/{voter}": "secretVoterState",
   "POST /v1/ballot/relay": "relaySecretBallot",
+  "GET /v1/electorates/{electorate}": "electorate",
+  "POST /v1/electorates": "defineElectorate",
+  "GET /v1/groups/{group_id}": "electoralGroup",
+  "POST /v1/groups": "createGroup",
+  "POST /v1/groups/{group_id}/members": "addGroupMember",
+  "DELETE /v1/groups/{group_id}/members/{address}": "removeGroupMember",
+  "GET /v1/citizens/{address}/electorates": "citizenElectorates",
+  "GET /v1/proposals/{proposal_id}/electorate": "proposalElectorate",
+  "POST /v1/proposals/electorate": "proposeFor",
+  "POST /v1/pa-accounts/council-call": "paBindingCouncilCall",
   "GET /v1/delegation/citizens/{address}": "liquidDelegationOf",
   "GET /v1/delegation/proposals/{proposal_id}": "proposalDelegation",
   "GET /v1/delegation/proposals/{proposal_id}/citizens/{address}": "delegatorStatus",
@@ -693,6 +703,45 @@ export class Co3Client {
     Promise<api.TxAccepted> {
     return this.request("POST", `/v1/budget/rounds/${roundId}/projects/${index}/status`,
       { body: { state, evidenceHash } });
+  }
+
+  // ------------------------------------------------------------------ electorates (docs/electorates.md)
+  // Electorates are written "consortium", "pa:N", "group:N", "union:N" or as the uint256 id (decimal string).
+  /** Kind, owning PA, groups and eligible size of an electorate (at `at`, default the latest past second). */
+  electorate(electorate: string, at?: number): Promise<api.ElectorateInfo> {
+    return this.request("GET", `/v1/electorates/${encodeURIComponent(electorate)}`, { query: { at } });
+  }
+  /** An electoral group and its current members. */
+  electoralGroup(groupId: Id): Promise<api.Group> { return this.request("GET", `/v1/groups/${groupId}`); }
+  /** The PA and groups of a citizen, and the electorates that include it. */
+  citizenElectorates(address: Address): Promise<api.CitizenElectorates> {
+    return this.request("GET", `/v1/citizens/${address}/electorates`);
+  }
+  /** The electorate of a proposal, its size at the snapshot and the quorum (once the snapshot passed). */
+  proposalElectorate(proposalId: Id): Promise<api.ProposalElectorate> {
+    return this.request("GET", `/v1/proposals/${proposalId}/electorate`);
+  }
+  /** Create a group of the calling registrar's PA (kind: district, area-residence or association). */
+  createGroup(body: api.GroupCreate): Promise<api.TxAccepted> { return this.request("POST", "/v1/groups", { body }); }
+  /** Add one of this PA's citizens to one of its groups (registrar). */
+  addGroupMember(groupId: Id, address: Address): Promise<api.TxAccepted> {
+    return this.request("POST", `/v1/groups/${groupId}/members`, { body: { address } });
+  }
+  /** Remove one of this PA's citizens from one of its groups (registrar). */
+  removeGroupMember(groupId: Id, address: Address): Promise<api.TxAccepted> {
+    return this.request("DELETE", `/v1/groups/${groupId}/members/${address}`);
+  }
+  /** Define the union of groups (ascending ids, one PA, one exclusive kind) as an electorate. */
+  defineElectorate(groupIds: number[]): Promise<api.TxAccepted> {
+    return this.request("POST", "/v1/electorates", { body: { groupIds } });
+  }
+  /** A proposal voted by a named electorate (an area proposal's must belong to the area's managing PA). */
+  proposeFor(body: api.ProposalForCreate): Promise<api.ProposalCreated> {
+    return this.request("POST", "/v1/proposals/electorate", { body });
+  }
+  /** The council proposal binding an account to a PA (nothing is sent: the council decides). */
+  paBindingCouncilCall(account: Address, paId: number): Promise<api.CouncilCall> {
+    return this.request("POST", "/v1/pa-accounts/council-call", { body: { account, paId } });
   }
 
   privacyExport(citizen: Address): Promise<Record<string, unknown>> {
