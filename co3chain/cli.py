@@ -36,6 +36,7 @@ SUBCOMMANDS: list[tuple[str, str]] = [
     ("co3chain.initiative.cli", "initiative"),
     ("co3chain.ballot.cli", "trustee"),
     ("co3chain.ballot.cli", "ballot"),
+    ("co3chain.delegation.cli", "delegation"),
 ]
 
 

@@ -16,6 +16,7 @@ import {ICitizenRegistry} from "./interfaces/ICitizenRegistry.sol";
 import {ICommoningAreas} from "./interfaces/ICommoningAreas.sol";
 import {ICommonsToken} from "./interfaces/ICommonsToken.sol";
 import {IReputation} from "./interfaces/IReputation.sol";
+import {ILiquidDelegation} from "./interfaces/ILiquidDelegation.sol"; // liquid delegation (issue 11 §4)
 
 /**
  * @title CO3Governance
@@ -156,6 +157,7 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
     /// @dev Per (proposal, voter) record. `weight` is fixed when the vote is cast or committed.
     struct Receipt {
         uint8 status;
+        uint8 support; // open votes: the support cast (liquid delegation adds weight to it)
         bytes32 commitment;
         uint256 weight;
     }
@@ -620,6 +622,56 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
         emit SignedVotesCancelled(voter, proposalId, nonce);
     }
 
+    // ------------------------------------------------------------------ liquid delegation hooks (issue 11 §4)
+    // The rule and its bookkeeping live in LiquidDelegation (docs/delegation.md); governance only lets the bound
+    // contract add or remove weight on open votes while the proposal is Active, and tells it of direct votes.
+
+    /// @notice The liquid-delegation contract (zero until the admin binds it, once).
+    ILiquidDelegation public delegation;
+
+    /// @notice The admin bound the liquid-delegation contract (it cannot be changed: counts in flight rely on it).
+    event DelegationBound(address delegation);
+    /// @notice Not the bound delegation contract, or a contract that cannot be bound (already bound, other governance).
+    error InvalidDelegation(address delegation);
+    /// @notice Delegated weight goes only to a citizen who cast an open vote on the proposal.
+    error NotOpenVoter(address voter, uint256 proposalId);
+
+    /// @notice Bind the liquid-delegation contract, once. Admin only (the consortium timelock after deploy).
+    function bindDelegation(ILiquidDelegation delegation_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (address(delegation) != address(0) || delegation_.governance() != address(this)) {
+            revert InvalidDelegation(address(delegation_));
+        }
+        delegation = delegation_;
+        emit DelegationBound(address(delegation_));
+    }
+
+    /**
+     * @notice Add delegated weight to (or, with wrapped "negative" deltas, take it from) the open vote of `voter`
+     * on an Active proposal: `weightDelta` on the side it voted for, `headsDelta` delegators on the head counts
+     * (`voters`; `supporters` unless it voted Against). Deltas are added modulo 2^256 / 2^32 so one code path
+     * serves both directions: the bound delegation contract passes `0 - x` to subtract `x` it added before, and
+     * is the only caller (it emits `DelegatedWeightCounted` / `DelegatedWeightMoved` for each change).
+     */
+    function shiftDelegatedWeight(uint256 proposalId, address voter, uint256 weightDelta, uint32 headsDelta) external {
+        if (msg.sender != address(delegation)) revert InvalidDelegation(msg.sender);
+        _activeProposal(proposalId, false);
+        Receipt storage r = _receipts[proposalId][voter];
+        if (r.status != _VOTED) revert NotOpenVoter(voter, proposalId);
+        ProposalExtras storage x = _extras[proposalId];
+        Tally storage t = _tallies[proposalId];
+        uint8 support = r.support;
+        assembly ("memory-safe") {
+            // Tally's three uint256 fields are in support order (against, for, abstain): the side's slot.
+            let side := add(t.slot, support)
+            sstore(side, add(sload(side), weightDelta)) // modulo 2^256, see above
+        }
+        unchecked {
+            x.voters += headsDelta;
+            if (support != AGAINST) x.supporters += headsDelta;
+        }
+    }
+    // ------------------------------------------------------------------ end of liquid delegation hooks
+
     // ------------------------------------------------------------------ commit–reveal
 
     /// @notice Commit to a hidden vote: `commitment = voteCommitment(proposalId, voter, support, salt)`.
@@ -846,10 +898,12 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
         Receipt storage r = _receipts[proposalId][voter];
         weight = _checkNewVoter(p, r, proposalId, voter);
         r.status = _VOTED;
+        r.support = support;
         r.weight = weight;
         _extras[proposalId].voters += 1;
         _count(proposalId, support, weight);
         emit VoteCast(voter, proposalId, support, weight);
+        if (address(delegation) != address(0)) delegation.onDirectVote(proposalId, voter); // liquid delegation
     }
 
     function _commitVote(uint256 proposalId, address voter, bytes32 commitment) private returns (uint256 weight) {

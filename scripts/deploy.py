@@ -139,6 +139,9 @@ def deploy_with_brownie() -> dict[str, Any]:
         if not contract.hasRole(rid, grant.account):
             raise RuntimeError(f"{grant.role} on {grant.contract} was not granted to {grant.account}")
         roles.append(record)
+    for call in dep.wiring_calls(addresses):  # e.g. governance binds liquid delegation
+        tx = getattr(deployed[call.contract], call.function)(*call.args, {"from": account, **gas})
+        last_block = int(tx.block_number)
     # Hand every admin power to the consortium timelock; the deployer renounces (as co3chain deploy does).
     for step in dep.handover_plan(params, addresses, abis):
         contract = deployed[step.contract]

@@ -23,7 +23,18 @@ from co3chain.api.config import ApiConfig, CorsSettings
 from co3chain.api.errors import error_response, install_error_handlers
 from co3chain.api.indexer import Indexer
 from co3chain.api.limits import BodySizeLimit
-from co3chain.api.routes import admin, budget, meta, operations, privacy, read, recovery, relay, stream
+from co3chain.api.routes import (
+    admin,
+    budget,
+    delegation,
+    meta,
+    operations,
+    privacy,
+    read,
+    recovery,
+    relay,
+    stream,
+)
 from co3chain.api.routes import ballot as secret_ballot
 from co3chain.api.routes import electorates as electorate_routes
 from co3chain.api.routes import initiative as initiatives
@@ -85,6 +96,8 @@ def create_app(state: ApiState, *, max_body_bytes: int = 64 * 1024, cors: CorsSe
     app.include_router(secret_ballot.router)
     app.include_router(recovery.router)
     app.include_router(recovery.relay_router)
+    app.include_router(delegation.router)
+    app.include_router(delegation.relay_router)
     if state.oracle is not None:
         app.state.co3_oracle = state.oracle.operator
         app.include_router(oracle_router())
@@ -138,6 +151,10 @@ def build_state(config: ApiConfig, manifest: dict[str, Any], *, w3: Any | None =
         oracle = OracleService(load_oracle_config(config.oracle_config), w3=w3)
     limits = config.relay_limits
     limiter = ClientLimiter(limits.client_rate, limits.client_burst, trusted_proxies=limits.trusted_proxies)
+    if relayer is not None and "LiquidDelegation" in chain.contracts:  # count delegations after each vote
+        from co3chain.delegation.counter import DelegationCounter
+
+        indexer.after_sync.append(DelegationCounter(chain, store, relayer).run_once)
     return ApiState(chain=chain, store=store, indexer=indexer, relayer=relayer, keys=keys, oracle=oracle,
                     relay_limiter=limiter)
 

@@ -24,6 +24,7 @@ from co3chain.api.chain import ChainContext
 from co3chain.api.config import IndexerSettings
 from co3chain.api.spends import SpendIndex
 from co3chain.api.store import ApiStore
+from co3chain.delegation import index as delegation_index
 from co3chain.errors import Co3Error
 from co3chain.initiative import index as initiative_index
 
@@ -39,6 +40,7 @@ INDEXED: dict[str, tuple[str, ...]] = {
                         *electorate_index.EVENTS["CitizenRegistry"]),
     "AttestationHub": ("AttestationAccepted",),
     initiative_index.CONTRACT: initiative_index.EVENTS,
+    "LiquidDelegation": delegation_index.EVENTS,
 }
 for _contract, _events in recoveries.EVENTS.items():  # lost-key recoveries (co3chain/api/recoveries.py)
     INDEXED[_contract] = INDEXED.get(_contract, ()) + _events
@@ -78,6 +80,9 @@ class Indexer:
         with store.write() as db:
             recoveries.ensure_schema(db)
         self._addresses: dict[str, str] = {}
+        #: Called after each successful pass (e.g. the delegation counter, see co3chain/delegation/counter.py).
+        self.after_sync: list[Callable[[], Any]] = []
+        self._timestamps: dict[int, int] = {}
         for name, events in INDEXED.items():
             contract = chain.contracts.get(name)
             if contract is None:
@@ -121,6 +126,8 @@ class Indexer:
         if not self._stop.is_set():
             stored += self.spends.sync(head)
             stored += self.budget.sync(head)
+        for hook in self.after_sync:
+            hook()
         self.status.node_reachable = True
         self.status.last_error = None
         self.status.last_success = self.clock()
@@ -183,6 +190,12 @@ class Indexer:
             if kind != "committed":
                 data.update(support=support, weight=weight)
             feed(db, "vote", block, data)
+            if kind == "cast" and "LiquidDelegation" in self.chain.contracts:
+                row = db.execute("SELECT mode, commit_reveal FROM proposals WHERE id = ?", (pid,)).fetchone()
+                if row is not None and row[0] != 1 and not row[1]:  # delegable: not token-weighted, open vote
+                    delegation_index.queue_vote(db, pid, a["voter"])
+        elif name in delegation_index.EVENTS:
+            delegation_index.apply_event(db, name, a, block, log_index, tx, self._block_timestamp)
         elif name == "AreaCreated":
             db.execute("INSERT OR REPLACE INTO areas(id, managing_pa, geometry_hash, metadata_uri, creator, closed_at,"
                        " block, tx_hash) VALUES (?,?,?,?,?,0,?,?)",
@@ -230,6 +243,10 @@ class Indexer:
     def recovery_events(self, account: str | None, limit: int = 100) -> list[dict[str, Any]]:
         """Indexed lost-key recovery events (see :mod:`co3chain.api.recoveries`)."""
         return recoveries.recovery_events(self.store, account, limit)
+    def _block_timestamp(self, block: int) -> int:
+        if block not in self._timestamps:
+            self._timestamps[block] = int(self.chain.w3.eth.get_block(block)["timestamp"])
+        return self._timestamps[block]
 
     # ------------------------------------------------------------------ background loop
     def backoff(self, failures: int) -> float:

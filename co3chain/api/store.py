@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from co3chain.api.electorate_index import SCHEMA as ELECTORATE_SCHEMA
+from co3chain.delegation.index import SCHEMA as DELEGATION_SCHEMA
 from co3chain.initiative.index import SCHEMA as INITIATIVE_SCHEMA
 
 SCHEMA = """
@@ -69,7 +70,7 @@ class ApiStore:
         self._shared: sqlite3.Connection | None = None
         self._shared_lock = threading.RLock()
         with self._shared_lock:
-            self._connect().executescript(SCHEMA + INITIATIVE_SCHEMA + ELECTORATE_SCHEMA)  # executescript manages its own transaction
+            self._connect().executescript(SCHEMA + INITIATIVE_SCHEMA + ELECTORATE_SCHEMA + DELEGATION_SCHEMA)  # manages its own transaction
 
     def _connect(self) -> sqlite3.Connection:
         if self._memory:  # one shared connection: a :memory: database is per connection

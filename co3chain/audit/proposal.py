@@ -20,6 +20,8 @@ What is checked (each failure is a finding with a stable ``kind``):
   eligible member of it at the snapshot (``isEligibleVoterAt`` at the vote's block, else ``ineligible-voter``), and
   over a sub-electorate the quorum base is its size at the snapshot and the quorum a head count of For + Abstain
   voters;
+* delegated weight (liquid delegation): replayed by :mod:`co3chain.audit.delegation` (its findings are listed
+  there) and added to the recomputed tally;
 * ``tally-mismatch`` / ``outcome-mismatch``: ``proposalVotes`` / ``state`` differ from the recomputation;
 * ``proof-invalid`` / ``storage-mismatch``: ``eth_getProof`` does not verify, or the proven tally / proposal
   fields differ from the recomputation or from the node's ``eth_call`` answers (a lying node).
@@ -44,6 +46,7 @@ from co3chain.audit.contracts import (
     read_sources,
     storage_slots,
 )
+from co3chain.audit.delegation import audit_delegation
 from co3chain.audit.events import (
     DELEGATE_CHANGED,
     DELEGATE_VOTES_CHANGED,
@@ -140,6 +143,7 @@ class _Ctx:
     hashes: dict[int, bytes] = field(default_factory=dict)
     states: list[str] = field(default_factory=lambda: list(STATES))
     quorum_base: int = 0  # total weight at the snapshot (set by _recompute_quorum)
+    delegation: bytes | None = None  # LiquidDelegation (co3chain/audit/delegation.py)
 
 
 def _address(manifest: Mapping[str, Any], name: str, required: bool = True) -> bytes | None:
@@ -170,6 +174,7 @@ def audit_proposal(client: RpcClient, manifest: Mapping[str, Any], proposal_id: 
     ctx = _Ctx(client, report, anchor, _address(manifest, "CO3Governance"), _address(manifest, "CommonsToken", False),
                _address(manifest, "CitizenRegistry", False), _address(manifest, "Reputation", False), options)
     ctx.states = state_names(manifest, options.source_root)
+    ctx.delegation = _address(manifest, "LiquidDelegation", False)
     report.subject.update({"governance": "0x" + ctx.gov.hex(), "anchorBlock": anchor.number,
                            "anchorTimestamp": anchor.header.timestamp, "anchorSealed": anchor.sealed})
 
@@ -203,11 +208,19 @@ def audit_proposal(client: RpcClient, manifest: Mapping[str, Any], proposal_id: 
             _check_weights(ctx, info, ballots)
             _check_electorate(ctx, info, ballots)
     tally = _tally(ballots)
+    # Liquid delegation (issue 11 §4): delegated weight replayed from events joins the recomputed tally.
+    delegated = audit_delegation(ctx, info, logs, ballots, lambda blocks: _timestamps(ctx, blocks))
+    if delegated is not None:
+        tally = {k: v + delegated.tally[k] for k, v in tally.items()}
+        report.stats["delegation"] = delegated.stats
     quorum = _recompute_quorum(ctx, info)
     declared = _declared(ctx, info, proposal_id)
     unrevealed = sum(b.expected_weight or 0 for b in ballots.values() if b.support is None)
     heads = sum(1 for b in ballots.values() if b.support in (1, 2) and b.expected_weight)
-    _compare_outcome(ctx, info, tally, quorum, declared, unrevealed=unrevealed, voters=len(ballots),
+    if delegated is not None:  # counted delegators are heads of the side their representative voted for
+        heads += delegated.supporter_heads
+    _compare_outcome(ctx, info, tally, quorum, declared, unrevealed=unrevealed,
+                     voters=len(ballots) + (delegated.counted_voters if delegated is not None else 0),
                      heads=heads if info.electorate else None)
     if options.proofs:
         proven = _prove(ctx, manifest, info, tally, declared)

@@ -166,6 +166,8 @@ class DemoResult:
     initiative: dict[str, Any] | None = None
     #: the residents-only area vote (co3chain/contracts/demo_electorate.py), None if it did not run
     area_vote: dict[str, Any] | None = None
+    #: the liquid-delegation step (co3chain/contracts/demo_delegation.py), None if it did not run
+    delegation: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """JSON form (the manifest is referenced by its addresses only)."""
@@ -722,6 +724,9 @@ class Demo:
         initiative = initiative_step(self)
         area_vote = area_vote_step(self, area_id)
         secret = self.secret_election()
+        from co3chain.contracts.demo_delegation import delegation_step
+
+        delegation = delegation_step(self)
 
         return DemoResult(
             manifest=self.manifest,
@@ -737,6 +742,7 @@ class Demo:
             budget=asdict(budget_row),
             initiative=initiative,
             area_vote=area_vote,
+            delegation=delegation,
         )
 
 
@@ -792,6 +798,19 @@ def render(result: DemoResult, console: Any) -> None:
             console.print(f"  {n:3d}  {option}")
         console.print(f"  auditors: [bold]co3chain audit ballot {se['electionId']} --rpc URL --manifest FILE[/bold]",
                       soft_wrap=True)
+    if result.delegation and "skipped" not in result.delegation:
+        _render_delegation(result.delegation, console)
+
+
+def _render_delegation(d: dict[str, Any], console: Any) -> None:
+    """Liquid delegation: the delegated vote, then the direct override."""
+    a, b = d["afterDelegation"], d["afterOverride"]
+    console.print(f"[bold]Liquid delegation[/bold] {d['description']!r}: "
+                  f"{', '.join(x['delegator'] for x in d['delegations'])} delegate to {d['representative']}")
+    console.print(f"  after counting delegations: For {a['for']}, Against {a['against']}; after "
+                  f"{d['overrider']}'s direct vote: For {b['for']}, Against {b['against']}")
+    console.print(f"  auditors: [bold]co3chain audit proposal {d['proposalId']} --rpc URL --manifest FILE[/bold]",
+                  soft_wrap=True)
 
 
 def _render_budget(b: dict[str, Any], console: Any) -> None:

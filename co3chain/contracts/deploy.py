@@ -49,6 +49,7 @@ SUITE: tuple[str, ...] = (
     "CommoningAreas",
     "AttestationHub",
     "CO3Governance",
+    "LiquidDelegation",  # liquid delegation (issue 11 §4): no admin; governance binds it, see wiring_calls
     "ConsortiumValidators",
     "ConsortiumCouncil",
     "SecretBallot",  # secret ballots (co3chain/ballot): admin-only constructor, see docs/secret-ballot.md
@@ -320,6 +321,8 @@ def constructor_args(name: str, params: SuiteParams, addresses: Mapping[str, str
             addresses["CommoningAreas"],
             addresses["ConsortiumTimelock"],
         ]
+    if name == "LiquidDelegation":
+        return [addresses["CO3Governance"]]
     if name == "SecretBallot":
         return [admin]
     if name == "KeyRecovery":
@@ -330,6 +333,28 @@ def constructor_args(name: str, params: SuiteParams, addresses: Mapping[str, str
     if name == "ConsortiumValidators":
         return [sorted((to_checksum_address(v) for v in params.validators), key=lambda a: int(a, 16))]
     raise DeployError(f"no constructor recipe for contract {name}")
+
+
+@dataclass(frozen=True)
+class WiringCall:
+    """One admin call that links contracts of the suite, made by the deployer before the handover."""
+
+    contract: str
+    function: str
+    args: tuple[Any, ...]
+    label: str
+
+
+def wiring_calls(addresses: Mapping[str, str]) -> list[WiringCall]:
+    """Links between contracts that their constructors cannot make (each side needs the other's address).
+
+    Governance binds the liquid-delegation contract once (it cannot be rebound: counts in flight rely on it).
+    """
+    calls = []
+    if "LiquidDelegation" in addresses and "CO3Governance" in addresses:
+        calls.append(WiringCall("CO3Governance", "bindDelegation", (addresses["LiquidDelegation"],),
+                                "binding liquid delegation to governance"))
+    return calls
 
 
 @dataclass(frozen=True)
@@ -788,6 +813,10 @@ def deploy_suite(
         receipt = sender.call_fn(contracts["CO3Governance"], "setVotingBounds", [list(params.voting_bounds)],
                                  "setting the voting-window bounds")
         last_block = int(receipt["blockNumber"])
+    for call in wiring_calls(addresses):
+        receipt = sender.call_fn(contracts[call.contract], call.function, list(call.args), call.label)
+        last_block = int(receipt["blockNumber"])
+        say(f"  {call.label}")
     handover_log: list[dict[str, Any]] = []
     if handover:
         say("handing every admin power over to the consortium timelock")
@@ -836,6 +865,7 @@ def deploy_suite(
             "thresholdSetting": params.council_threshold,
         },
         "guardian": addresses["ConsortiumCouncil"],
+        "delegation": addresses.get("LiquidDelegation"),
         "votingBounds": dict(zip(("minVotingDelay", "maxVotingDelay", "minVotingPeriod", "maxVotingPeriod"),
                                  (int(v) for v in gov.functions.votingBounds().call()), strict=True)),
         "recoveryDelaySeconds": params.recovery_delay,

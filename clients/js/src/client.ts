@@ -189,6 +189,12 @@ export const ROUTE_METHODS: Record<RouteKey, keyof Co3Client | `not-a-client-cal
   "POST /v1/recoveries/{recovery_id}/cancel": "relayCancelRecovery",
   "POST /v1/recoveries/{recovery_id}/finalize": "finalizeRecovery",
   "POST /v1/recoveries/{recovery_id}/council-call": "recoveryCouncilCall",
+  "GET /v1/delegation/citizens/{address}": "liquidDelegationOf",
+  "GET /v1/delegation/proposals/{proposal_id}": "proposalDelegation",
+  "GET /v1/delegation/proposals/{proposal_id}/citizens/{address}": "delegatorStatus",
+  "POST /v1/relay/delegation": "relayLiquidDelegation",
+  "POST /v1/relay/undelegation": "relayLiquidUndelegation",
+  "POST /v1/relay/delegation/count/{proposal_id}": "countDelegations",
 };
 
 /** An initiative's content as the API's `InitiativeContent` body fields. */
@@ -396,6 +402,20 @@ export class Co3Client {
     }
   }
 
+  // ------------------------------------------------------------------ liquid delegation (read)
+  /** A citizen's liquid delegations (global, and in `areaId`), the chain its vote follows now, its next nonce. */
+  liquidDelegationOf(citizen: Address, areaId: Id = 0): Promise<api.CitizenDelegation> {
+    return this.request("GET", `/v1/delegation/citizens/${citizen}`, { query: { areaId: String(areaId) } });
+  }
+  /** Delegated weight on a proposal: per direct voter, and every counting. */
+  proposalDelegation(proposalId: Id): Promise<api.ProposalDelegation> {
+    return this.request("GET", `/v1/delegation/proposals/${BigInt(proposalId)}`);
+  }
+  /** Where a citizen's weight goes on a proposal (counted weight, representative now, chain at the snapshot). */
+  delegatorStatus(proposalId: Id, citizen: Address): Promise<api.DelegatorStatus> {
+    return this.request("GET", `/v1/delegation/proposals/${BigInt(proposalId)}/citizens/${citizen}`);
+  }
+
   // ------------------------------------------------------------------ participatory budget (read)
   budgetRounds(q: { limit?: number; offset?: number } = {}): Promise<api.RoundList> {
     return this.request("GET", "/v1/budget/rounds", { query: q });
@@ -497,6 +517,17 @@ export class Co3Client {
   relayInitiativeSupport(body: api.InitiativeSupportRelay): Promise<api.InitiativeRelayAccepted> {
     return this.request("POST", "/v1/relay/initiative-support", { body });
   }
+  relayLiquidDelegation(body: api.DelegationRelay): Promise<api.TxAccepted> {
+    return this.request("POST", "/v1/relay/delegation", { body });
+  }
+  relayLiquidUndelegation(body: api.UndelegationRelay): Promise<api.TxAccepted> {
+    return this.request("POST", "/v1/relay/undelegation", { body });
+  }
+  /** Have the API's relayer count delegations on an Active proposal (all pending ones, or `delegators`). */
+  countDelegations(proposalId: Id, delegators?: Address[]): Promise<api.CountAccepted> {
+    return this.request("POST", `/v1/relay/delegation/count/${BigInt(proposalId)}`,
+      { body: delegators ? { delegators } : {} });
+  }
 
   relayBudgetBallot(body: api.BallotRelay): Promise<api.TxAccepted> {
     return this.request("POST", "/v1/relay/budget-ballot", { body });
@@ -565,6 +596,37 @@ export class Co3Client {
     const signature = await account.signTypedData(data);
     return this.relaySpend({ owner: account.address, service, amount: BigInt(amount).toString(), ref,
       nonce: BigInt(n).toString(), deadline: BigInt(deadline).toString(), signature });
+  }
+
+  /** Sign (liquid) delegation of the citizen's vote in `scope` (0 = global, else an area id) and relay it. */
+  async liquidDelegate(account: TypedDataSigner, delegatee: Address, opts: { scope?: Id; expiry: Id; nonce?: Id }):
+    Promise<api.TxAccepted> {
+    const { domain, nonce } = await this.liquidContext(account.address, opts.nonce);
+    const scope = BigInt(opts.scope ?? 0);
+    const data = typed.liquidDelegate(domain, { delegator: account.address, scope, delegatee, nonce,
+      expiry: BigInt(opts.expiry) });
+    const signature = await account.signTypedData(data);
+    return this.relayLiquidDelegation({ delegator: account.address, scope: scope.toString(), delegatee,
+      nonce: nonce.toString(), expiry: BigInt(opts.expiry).toString(), signature });
+  }
+
+  /** Sign the revocation of the citizen's liquid delegation in `scope` and relay it. */
+  async liquidUndelegate(account: TypedDataSigner, opts: { scope?: Id; expiry: Id; nonce?: Id }):
+    Promise<api.TxAccepted> {
+    const { domain, nonce } = await this.liquidContext(account.address, opts.nonce);
+    const scope = BigInt(opts.scope ?? 0);
+    const data = typed.liquidUndelegate(domain, { delegator: account.address, scope, nonce, expiry: BigInt(opts.expiry) });
+    const signature = await account.signTypedData(data);
+    return this.relayLiquidUndelegation({ delegator: account.address, scope: scope.toString(),
+      nonce: nonce.toString(), expiry: BigInt(opts.expiry).toString(), signature });
+  }
+
+  private async liquidContext(citizen: Address, nonce?: Id): Promise<{ domain: typed.Domain; nonce: bigint }> {
+    const meta = await this.meta();
+    const ld = meta.contracts.LiquidDelegation;
+    if (!ld) throw new Co3ApiError(404, "delegation_not_deployed", "this deployment has no LiquidDelegation");
+    const n = nonce ?? (await this.liquidDelegationOf(citizen)).nonce;
+    return { domain: typed.liquidDelegationDomain(meta.chainId, ld.address), nonce: BigInt(n) };
   }
 
   /** A signed budget ballot approving `projects` (indices 0..31) in a round (nonce read from the API unless given). */

@@ -132,6 +132,26 @@ export const INITIATIVE_OPEN = [
 /** Name and version of the citizen-initiative domain; not one of the meta domains. */
 export const INITIATIVE_DOMAIN_NAME = "CO3 CitizenInitiatives";
 export const INITIATIVE_DOMAIN_VERSION = "1";
+/** `LiquidDelegation.delegateBySig`: `scope` 0 = global delegation, else a commoning-area id. */
+export const LIQUID_DELEGATE = [
+  { name: "delegator", type: "address" },
+  { name: "scope", type: "uint256" },
+  { name: "delegatee", type: "address" },
+  { name: "nonce", type: "uint256" },
+  { name: "expiry", type: "uint256" },
+] as const;
+
+/** `LiquidDelegation.undelegateBySig`: revoke the delegation of `scope`. */
+export const LIQUID_UNDELEGATE = [
+  { name: "delegator", type: "address" },
+  { name: "scope", type: "uint256" },
+  { name: "nonce", type: "uint256" },
+  { name: "expiry", type: "uint256" },
+] as const;
+
+/** Name and version of the liquid-delegation domain (co3chain/delegation/typed_data.py). */
+export const LIQUID_DELEGATION_DOMAIN_NAME = "CO3 Liquid Delegation";
+export const LIQUID_DELEGATION_DOMAIN_VERSION = "1";
 
 /** Every primary type by name (what `/v1/meta` lists under `eip712.types`). */
 export const TYPES = {
@@ -305,6 +325,35 @@ export function cancelRecovery(domain: Domain, m: { recoveryId: bigint | string 
     domain, types: { CancelRecovery: CANCEL_RECOVERY }, primaryType: "CancelRecovery" as const,
     message: { recoveryId: uint("recoveryId", m.recoveryId, 256), oldAccount: m.oldAccount,
       nonce: uint("nonce", m.nonce, 256), deadline: uint("deadline", m.deadline, 256) },
+  };
+}
+
+/**
+ * The signing domain of a deployment's `LiquidDelegation` (liquid delegation of one-citizen-one-vote and reputation
+ * votes; not the token's ERC20Votes `delegation`). Take `chainId` and the address from `/v1/meta`
+ * (`contracts.LiquidDelegation`).
+ */
+export function liquidDelegationDomain(chainId: number, verifyingContract: Address): Domain {
+  return { name: LIQUID_DELEGATION_DOMAIN_NAME, version: LIQUID_DELEGATION_DOMAIN_VERSION, chainId, verifyingContract };
+}
+
+/** A citizen's liquid delegation of its vote in `scope` (0 = global, else an area id) to `delegatee`. */
+export function liquidDelegate(domain: Domain, m: { delegator: Address; scope: bigint | string | number;
+  delegatee: Address; nonce: bigint | string | number; expiry: bigint | string | number }) {
+  return {
+    domain, types: { Delegate: LIQUID_DELEGATE }, primaryType: "Delegate" as const,
+    message: { delegator: m.delegator, scope: uint("scope", m.scope, 256), delegatee: m.delegatee,
+      nonce: uint("nonce", m.nonce, 256), expiry: uint("expiry", m.expiry, 256) },
+  };
+}
+
+/** A citizen's revocation of its liquid delegation in `scope`. */
+export function liquidUndelegate(domain: Domain, m: { delegator: Address; scope: bigint | string | number;
+  nonce: bigint | string | number; expiry: bigint | string | number }) {
+  return {
+    domain, types: { Undelegate: LIQUID_UNDELEGATE }, primaryType: "Undelegate" as const,
+    message: { delegator: m.delegator, scope: uint("scope", m.scope, 256), nonce: uint("nonce", m.nonce, 256),
+      expiry: uint("expiry", m.expiry, 256) },
   };
 }
 

@@ -155,6 +155,18 @@ export type CitizenCreate = {
   "expiresAt": number;
 };
 
+/** A citizen's delegations now, and the chain a proposal in ``areaId`` would follow now. */
+export type CitizenDelegation = {
+  "citizen": string;
+  "areaId": string;
+  "delegations": ScopeDelegation[];
+  /** effective chain for areaId (area delegation, else global), ≤ maxDepth */
+  "chain": string[];
+  /** next nonce to sign for delegate/undelegate */
+  "nonce": string;
+  "maxDepth": number;
+};
+
 export type CitizenElectorates = {
   "address": string;
   /** PA that registered the citizen (0: never registered) */
@@ -185,6 +197,30 @@ export type CouncilCall = {
   "requiredRole": string;
 };
 
+export type CountAccepted = {
+  "proposalId": string;
+  "delegators": string[];
+  "txHashes": string[];
+};
+
+export type CountedDelegation = {
+  "delegator": string;
+  /** direct voter the weight was added to when counted */
+  "representative": string;
+  "weight": string;
+  "hops": number;
+};
+
+export type CountRequest = {
+  /** delegators to count; omitted: every pending one the indexer knows */
+  "delegators"?: string[] | null;
+};
+
+export type DelegatedVoter = {
+  "voter": string;
+  "delegatedWeight": string;
+};
+
 export type DelegateRelay = {
   "delegator": string;
   "delegatee": string;
@@ -194,6 +230,31 @@ export type DelegateRelay = {
   "expiry": string;
   /** 65-byte r||s||v signature */
   "signature": string;
+};
+
+/** A signed ``Delegate(delegator, scope, delegatee, nonce, expiry)`` for ``delegateBySig``. */
+export type DelegationRelay = {
+  "delegator": string;
+  /** 0 = global delegation, else a commoning-area id */
+  "scope": string;
+  "delegatee": string;
+  /** unsigned integer as decimal string */
+  "nonce": string;
+  /** unsigned integer as decimal string */
+  "expiry": string;
+  /** 65-byte r||s||v signature */
+  "signature": string;
+};
+
+export type DelegatorStatus = {
+  "proposalId": string;
+  "citizen": string;
+  /** weight counted for this citizen as a delegator (0: not counted) */
+  "countedWeight": string;
+  /** direct voter its weight reaches now (null: none) */
+  "representative": string | null;
+  /** its chain at the proposal's snapshot */
+  "chain": string[];
 };
 
 export type Eip712Domain = {
@@ -597,6 +658,16 @@ export type ProposalCreated = {
   "proposalId": string;
 };
 
+/** Delegated weight on a proposal: per direct voter (live) and every counting (indexed events). */
+export type ProposalDelegation = {
+  "proposalId": string;
+  /** false for token-weighted and commit–reveal proposals */
+  "applicable": boolean;
+  "totalDelegated": string;
+  "voters": DelegatedVoter[];
+  "counted": CountedDelegation[];
+};
+
 export type ProposalElectorate = {
   /** unsigned integer as decimal string */
   "proposalId": string;
@@ -815,6 +886,12 @@ export type RoundResult = {
   "spent": string;
 };
 
+export type ScopeDelegation = {
+  "scope": string;
+  /** current delegate in this scope (null: none) */
+  "delegate": string | null;
+};
+
 /** An encrypted ballot as produced by ``co3chain.ballot.client.SecretBallotClient.prepare_ballot``. */
 export type SecretBallotRelay = {
   "electionId": number;
@@ -945,6 +1022,19 @@ export type TypedField = {
   "type": string;
 };
 
+/** A signed ``Undelegate(delegator, scope, nonce, expiry)`` for ``undelegateBySig``. */
+export type UndelegationRelay = {
+  "delegator": string;
+  /** unsigned integer as decimal string */
+  "scope": string;
+  /** unsigned integer as decimal string */
+  "nonce": string;
+  /** unsigned integer as decimal string */
+  "expiry": string;
+  /** 65-byte r||s||v signature */
+  "signature": string;
+};
+
 export type UnionCreate = {
   /** ascending; one PA and one exclusive kind */
   "groupIds": number[];
@@ -1028,6 +1118,9 @@ export interface Routes {
   "GET /v1/citizens/{address}/electorates": { body: never; response: CitizenElectorates; query: []; path: ["address"] };
   "POST /v1/citizens/{address}/renew": { body: RenewBody; response: TxAccepted; query: []; path: ["address"] };
   "POST /v1/citizens/{address}/revoke": { body: RevokeBody; response: TxAccepted; query: []; path: ["address"] };
+  "GET /v1/delegation/citizens/{address}": { body: never; response: CitizenDelegation; query: ["areaId"]; path: ["address"] };
+  "GET /v1/delegation/proposals/{proposal_id}": { body: never; response: ProposalDelegation; query: []; path: ["proposal_id"] };
+  "GET /v1/delegation/proposals/{proposal_id}/citizens/{address}": { body: never; response: DelegatorStatus; query: []; path: ["proposal_id","address"] };
   "GET /v1/deployment": { body: never; response: Record<string, unknown>; query: []; path: [] };
   "POST /v1/electorates": { body: UnionCreate; response: TxAccepted; query: []; path: [] };
   "GET /v1/electorates/{electorate}": { body: never; response: ElectorateInfo; query: ["at"]; path: ["electorate"] };
@@ -1075,12 +1168,15 @@ export interface Routes {
   "POST /v1/relay/budget-ballot": { body: BallotRelay; response: TxAccepted; query: []; path: [] };
   "POST /v1/relay/commit": { body: CommitRelay; response: TxAccepted; query: []; path: [] };
   "POST /v1/relay/delegate": { body: DelegateRelay; response: TxAccepted; query: []; path: [] };
+  "POST /v1/relay/delegation": { body: DelegationRelay; response: TxAccepted; query: []; path: [] };
+  "POST /v1/relay/delegation/count/{proposal_id}": { body: CountRequest; response: CountAccepted; query: []; path: ["proposal_id"] };
   "POST /v1/relay/initiative-amend": { body: InitiativeAmendRelay; response: InitiativeRelayAccepted; query: []; path: [] };
   "POST /v1/relay/initiative-draft": { body: InitiativeDraftRelay; response: InitiativeRelayAccepted; query: []; path: [] };
   "POST /v1/relay/initiative-open": { body: InitiativeOpenRelay; response: InitiativeRelayAccepted; query: []; path: [] };
   "POST /v1/relay/initiative-support": { body: InitiativeSupportRelay; response: InitiativeRelayAccepted; query: []; path: [] };
   "POST /v1/relay/reveal": { body: RevealRelay; response: TxAccepted; query: []; path: [] };
   "POST /v1/relay/spend": { body: SpendRelay; response: TxAccepted; query: []; path: [] };
+  "POST /v1/relay/undelegation": { body: UndelegationRelay; response: TxAccepted; query: []; path: [] };
   "POST /v1/relay/vote": { body: VoteRelay; response: TxAccepted; query: []; path: [] };
   "GET /v1/services/{address}": { body: never; response: ServiceStatus; query: []; path: ["address"] };
   "POST /v1/services/{address}/council-call": { body: ServiceChange; response: CouncilCall; query: []; path: ["address"] };
@@ -1121,6 +1217,9 @@ export const ROUTE_KEYS = [
   "GET /v1/citizens/{address}/electorates",
   "POST /v1/citizens/{address}/renew",
   "POST /v1/citizens/{address}/revoke",
+  "GET /v1/delegation/citizens/{address}",
+  "GET /v1/delegation/proposals/{proposal_id}",
+  "GET /v1/delegation/proposals/{proposal_id}/citizens/{address}",
   "GET /v1/deployment",
   "POST /v1/electorates",
   "GET /v1/electorates/{electorate}",
@@ -1168,12 +1267,15 @@ export const ROUTE_KEYS = [
   "POST /v1/relay/budget-ballot",
   "POST /v1/relay/commit",
   "POST /v1/relay/delegate",
+  "POST /v1/relay/delegation",
+  "POST /v1/relay/delegation/count/{proposal_id}",
   "POST /v1/relay/initiative-amend",
   "POST /v1/relay/initiative-draft",
   "POST /v1/relay/initiative-open",
   "POST /v1/relay/initiative-support",
   "POST /v1/relay/reveal",
   "POST /v1/relay/spend",
+  "POST /v1/relay/undelegation",
   "POST /v1/relay/vote",
   "GET /v1/services/{address}",
   "POST /v1/services/{address}/council-call",

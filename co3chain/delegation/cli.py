@@ -1,0 +1,142 @@
+"""``co3chain delegation ...``: delegate or take back a vote, see delegations and delegated weight.
+
+Everything goes through the co3chain HTTP API and the SDK; delegations are signed here (EIP-712) and relayed,
+so a citizen never needs ETH. Exit code 1 with one readable line on any error.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import click
+
+from co3chain.errors import Co3Error
+
+API_OPTION = click.option("--api", "api_url", default="http://127.0.0.1:8080", show_default=True,
+                          envvar="CO3_API_URL", help="Base URL of the co3chain API.")
+JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+AREA_OPTION = click.option("--area", "area_id", type=click.IntRange(min=0), default=0, show_default=True,
+                           help="Commoning area of the delegation (0 = global, every area without its own).")
+
+
+def _client(api_url: str) -> Any:
+    from co3chain.sdk import Client
+    from co3chain.sdk.delegation import DelegationClient
+
+    return DelegationClient(Client(api_url))
+
+
+def _call(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    from co3chain.sdk import ApiClientError
+
+    try:
+        return fn(*args, **kwargs)
+    except ApiClientError as exc:
+        raise Co3Error(f"the API refused: {exc}") from None
+
+
+def _account(key_file: str | None, password_file: str | None, dev_key: str | None) -> Any:
+    from eth_account import Account
+
+    if bool(key_file) == bool(dev_key):
+        raise Co3Error("give exactly one of --key-file KEYSTORE (with --password-file) or --dev-key HEX")
+    if key_file:
+        from co3chain import keys
+
+        return Account.from_key(keys.load_private_key(key_file, keys.read_password(password_file)))
+    click.echo("warning: using a raw development key; never do this on a shared network", err=True)
+    try:
+        return Account.from_key(dev_key)
+    except (ValueError, TypeError) as exc:
+        raise Co3Error(f"--dev-key is not a valid private key: {exc}") from None
+
+
+def _key_options(f: Any) -> Any:
+    f = click.option("--ttl", type=click.IntRange(60, 30 * 86_400), default=3600, show_default=True,
+                     help="Seconds the signature stays valid.")(f)
+    f = click.option("--dev-key", help="Private key as hex (development networks only).")(f)
+    f = click.option("--password-file", type=click.Path(dir_okay=False), help="File holding the keystore password.")(f)
+    return click.option("--key-file", type=click.Path(dir_okay=False), help="Keystore (v3 JSON).")(f)
+
+
+@click.group("delegation")
+def delegation() -> None:
+    """Liquid delegation: hand your vote to a citizen you trust, globally or per area (docs/delegation.md)."""
+
+
+@delegation.command("delegate")
+@click.argument("delegatee")
+@AREA_OPTION
+@API_OPTION
+@_key_options
+def delegate_cmd(delegatee: str, area_id: int, api_url: str, key_file: str | None, password_file: str | None,
+                 dev_key: str | None, ttl: int) -> None:
+    """Delegate your vote to DELEGATEE (signed here, relayed: no gas needed)."""
+    account = _account(key_file, password_file, dev_key)
+    accepted = _call(_client(api_url).delegate, account, delegatee, scope=area_id, expiry=int(time.time()) + ttl)
+    where = "globally" if area_id == 0 else f"in area {area_id}"
+    click.echo(f"{account.address} delegates {where} to {delegatee}: transaction {accepted.txHash}")
+
+
+@delegation.command("undelegate")
+@AREA_OPTION
+@API_OPTION
+@_key_options
+def undelegate_cmd(area_id: int, api_url: str, key_file: str | None, password_file: str | None, dev_key: str | None,
+                   ttl: int) -> None:
+    """Take back your delegation (global, or in --area)."""
+    account = _account(key_file, password_file, dev_key)
+    accepted = _call(_client(api_url).undelegate, account, scope=area_id, expiry=int(time.time()) + ttl)
+    click.echo(f"{account.address} takes back its delegation: transaction {accepted.txHash}")
+
+
+@delegation.command("show")
+@click.argument("citizen")
+@AREA_OPTION
+@API_OPTION
+@JSON_OPTION
+def show_cmd(citizen: str, area_id: int, api_url: str, as_json: bool) -> None:
+    """A citizen's delegations and the chain its vote follows now."""
+    info = _call(_client(api_url).of, citizen, area_id)
+    if as_json:
+        click.echo(json.dumps(info.model_dump(), indent=2))
+        return
+    for d in info.delegations:
+        where = "global" if d.scope == "0" else f"area {d.scope}"
+        click.echo(f"{where:<10} {d.delegate or '(none)'}")
+    click.echo("chain      " + (" -> ".join([info.citizen, *info.chain]) if info.chain else "(votes itself)"))
+
+
+@delegation.command("proposal")
+@click.argument("proposal_id")
+@API_OPTION
+@JSON_OPTION
+def proposal_cmd(proposal_id: str, api_url: str, as_json: bool) -> None:
+    """Delegated weight on a proposal: per direct voter, and every counting."""
+    info = _call(_client(api_url).proposal, proposal_id)
+    if as_json:
+        click.echo(json.dumps(info.model_dump(), indent=2))
+        return
+    if not info.applicable:
+        click.echo("this proposal takes no delegated weight (token-weighted or secret vote)")
+        return
+    click.echo(f"delegated weight counted: {info.totalDelegated}")
+    for v in info.voters:
+        click.echo(f"  {v.voter} carries {v.delegatedWeight}")
+    for c in info.counted:
+        click.echo(f"  counted {c.delegator} -> {c.representative} weight {c.weight} ({c.hops} hop(s))")
+
+
+@delegation.command("count")
+@click.argument("proposal_id")
+@click.option("--delegator", "delegators", multiple=True, help="Count only these delegators (repeat).")
+@API_OPTION
+def count_cmd(proposal_id: str, delegators: tuple[str, ...], api_url: str) -> None:
+    """Have the API's relayer count pending delegations on an open proposal now."""
+    accepted = _call(_client(api_url).count, proposal_id, list(delegators) or None)
+    if not accepted.delegators:
+        click.echo("no delegation pending")
+        return
+    click.echo(f"counting {len(accepted.delegators)} delegator(s): " + ", ".join(accepted.txHashes))
