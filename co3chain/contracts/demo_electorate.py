@@ -71,6 +71,12 @@ def _refusal(runner: Any, proposal_id: int, idx: int) -> str:
     except (ContractCustomError, ContractLogicError) as exc:
         data = exc.data if isinstance(exc.data, str) else getattr(exc, "message", None)
         return runner.sender.decoder.decode(data) or str(exc)
+    except ValueError as exc:  # older web3 stacks (brownie's) raise the node's JSON-RPC error as a ValueError
+        error = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
+        data = error.get("data") if isinstance(error.get("data"), str) else None
+        if data is None:
+            raise
+        return runner.sender.decoder.decode(data) or str(error.get("message", exc))
     return "accepted"
 
 

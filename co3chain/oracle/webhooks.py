@@ -157,6 +157,18 @@ async def status(request: Request) -> dict[str, Any]:
     return await run_in_threadpool(status_report, _operator(request).store)
 
 
+@router.get("/events/{attestation_id}/status")
+async def event_status(request: Request, attestation_id: str) -> dict[str, Any]:
+    """Where one event stands (received → … → confirmed or rejected, with the reason): open to the app that
+    sent it, which holds the attestation id from the webhook's answer. It names no citizen, area or time; the
+    full row is in the authenticated listings."""
+    item = await run_in_threadpool(_operator(request).store.get, attestation_id.lower())
+    if item is None:
+        raise HTTPException(404, "unknown attestation id")
+    row = item.public()
+    return {k: row[k] for k in ("attestation_id", "state", "reason", "tx_hash", "block", "updated_at")}
+
+
 @listing_router.get("/events")
 async def list_events(request: Request, state: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
     """Newest events, optionally of one state (``rejected`` lists reasons)."""

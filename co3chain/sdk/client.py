@@ -214,8 +214,12 @@ class Client:
                     key, value = line.split(":", 1)
                     fields[key] = value.lstrip(" ")
 
+    def oracle_event_status(self, attestation_id: str) -> dict[str, Any]:
+        """Where one oracle event stands (state, reason, transaction); open, names nobody."""
+        return dict(self._request("GET", f"/v1/oracle/events/{attestation_id}/status"))
+
     def oracle_rejected(self, limit: int = 100) -> list[dict[str, Any]]:
-        """Events the oracle rejected, with reasons (only when the API runs with an oracle)."""
+        """Events the oracle rejected, with reasons (PA API key; only when the API runs with an oracle)."""
         return list(self._request("GET", "/v1/oracle/rejected", params={"limit": limit}))
 
     # ------------------------------------------------------------------ raw relay

@@ -46,6 +46,9 @@ def test_oracle_routes_are_mounted_under_v1_oracle(world: World, tmp_path) -> No
         listed = http.get("/v1/oracle/events", params={"state": "rejected"}, headers=pa).json()
         assert listed[0]["state"] == "rejected"
         assert http.get(f"/v1/oracle/events/{item.attestation_id}", headers=pa).json()["event_id"] == "e1"
+        status = http.get(f"/v1/oracle/events/{item.attestation_id}/status").json()  # open: names nobody
+        assert status["state"] == "rejected" and "citizen" not in status
+        assert Client("http://testserver", http=http).oracle_event_status(item.attestation_id)["state"] == "rejected"
         spec = http.get("/openapi.json").json()["paths"]
         assert spec["/v1/oracle/rejected"]["get"]["security"] == [{"ApiKey": []}]
         assert spec["/v1/oracle/events"]["get"]["security"] == [{"ApiKey": []}]

@@ -28,6 +28,7 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
     try:
         summary = localnet.network_up(net_dir, 1, chain_id=4343, rpc_port=free_port_block(2),
                                       p2p_port=free_port_block(2), deploy=True, allow_accounts=(RELAYER.address,),
+                                      base_fee=0,  # free gas: this test is about who may send, not fees
                                       timeout=120, say=lambda _m: None)
         yield summary
     finally:

@@ -61,7 +61,7 @@ def test_saturated_validators_finalize_without_round_changes(tmp_path: Path) -> 
     keys = [Account.from_key(keccak(b"saturation" + bytes([i]))) for i in range(SENDERS)]
     net_dir = tmp_path / "net"
     nodes = localnet.create_network(net_dir, 4, chain_id=CHAIN_ID, rpc_port=free_port_block(4),
-                                    p2p_port=free_port_block(4), request_timeout=3)
+                                    p2p_port=free_port_block(4), request_timeout=3, base_fee=0)
     metrics_base = free_port_block(4)
     _prepare(net_dir, nodes, keys, metrics_base)
     raws = []

@@ -239,6 +239,12 @@ def test_event_listings_need_the_read_token(trio) -> None:
         assert client.get(path).status_code == 401
         assert client.get(path, headers={"Authorization": "Bearer wrong-token-wrong-token"}).status_code == 401
         assert client.get(path, headers={"Authorization": READ_TOKEN}).status_code == 401  # no scheme
+    # an app follows its own event by id without a token; the answer names no citizen, area or time
+    aid = next(iter(lead.store.list_items(None, 10))).attestation_id
+    status = client.get(f"/oracle/v1/events/{aid}/status")
+    assert status.status_code == 200 and set(status.json()) == {"attestation_id", "state", "reason", "tx_hash",
+                                                                "block", "updated_at"}
+    assert client.get("/oracle/v1/events/0x" + "00" * 32 + "/status").status_code == 404
     closed = client_for(lead, read_token=None)
     refused = closed.get("/oracle/v1/events", headers={"Authorization": f"Bearer {READ_TOKEN}"})
     assert refused.status_code == 403 and "read_token_env" in refused.json()["detail"]

@@ -33,6 +33,26 @@ API_COLUMNS = {
     "citizens": {"address", "identity_hash", "expires_at", "status", "registrar", "block"},
     "feed": {"seq", "type", "block", "data"},
     "geometries": {"hash", "geojson"},
+    # citizen initiatives (chain events of CitizenInitiatives)
+    "initiatives": {"id", "author", "area_id", "electorate", "title", "version", "status", "opened_at", "deadline",
+                    "required", "support_count", "proposal_id", "block", "tx_hash"},
+    "initiative_versions": {"initiative_id", "version", "version_hash", "text_hash", "title", "area_id", "electorate",
+                            "mode", "voting_period", "actions_hash", "block", "tx_hash"},
+    "initiative_supports": {"initiative_id", "supporter", "support_count", "by_signature", "block", "log_index",
+                            "tx_hash"},
+    # electorates (chain events of CitizenRegistry and CO3Governance)
+    "pa_accounts": {"account", "pa_id", "block", "tx_hash"},
+    "citizen_pas": {"citizen", "pa_id", "block"},
+    "electoral_groups": {"id", "pa_id", "kind", "metadata_hash", "registrar", "block", "tx_hash"},
+    "group_members": {"group_id", "citizen", "block"},
+    "union_electorates": {"electorate", "pa_id", "group_ids", "definer", "block", "tx_hash"},
+    "proposal_electorates": {"proposal_id", "electorate", "block"},
+    # liquid delegation (chain events of LiquidDelegation; the to-do list of votes whose delegators to count)
+    "delegation_changes": {"delegator", "scope", "from_delegate", "to_delegate", "timestamp", "block", "log_index",
+                           "tx_hash"},
+    "delegation_weights": {"proposal_id", "citizen", "representative", "kind", "weight", "hops", "regained", "block",
+                           "log_index", "tx_hash"},
+    "delegation_todo": {"proposal_id", "voter"},
 }
 
 

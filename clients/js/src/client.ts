@@ -120,6 +120,7 @@ export const ROUTE_METHODS: Record<RouteKey, keyof Co3Client | `not-a-client-cal
   "GET /v1/meta": "meta",
   "GET /v1/oracle/events": "oracleEvents",
   "GET /v1/oracle/events/{attestation_id}": "oracleEvent",
+  "GET /v1/oracle/events/{attestation_id}/status": "oracleEventStatus",
   "GET /v1/oracle/rejected": "oracleRejected",
   "POST /v1/oracle/sign": "not-a-client-call: co-signing between oracle operators (co3chain.oracle)",
   "GET /v1/oracle/status": "oracleStatus",
@@ -482,6 +483,10 @@ export class Co3Client {
   oracleStatus(): Promise<Record<string, unknown>> { return this.request("GET", "/v1/oracle/status"); }
   oracleEvents(q: { state?: string; limit?: number } = {}): Promise<Record<string, unknown>[]> {
     return this.request("GET", "/v1/oracle/events", { query: q });
+  }
+  /** Where one event stands (state, reason, transaction): open to the app that sent it, names nobody. */
+  oracleEventStatus(attestationId: Hex): Promise<Record<string, unknown>> {
+    return this.request("GET", `/v1/oracle/events/${attestationId}/status`);
   }
   oracleEvent(attestationId: Hex): Promise<Record<string, unknown>> {
     return this.request("GET", `/v1/oracle/events/${attestationId}`);

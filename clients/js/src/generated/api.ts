@@ -1141,6 +1141,7 @@ export interface Routes {
   "POST /v1/oracle-signers/council-call": { body: SignerSetChange; response: CouncilCall; query: []; path: [] };
   "GET /v1/oracle/events": { body: never; response: Record<string, unknown>[]; query: ["state","limit"]; path: [] };
   "GET /v1/oracle/events/{attestation_id}": { body: never; response: Record<string, unknown>; query: []; path: ["attestation_id"] };
+  "GET /v1/oracle/events/{attestation_id}/status": { body: never; response: Record<string, unknown>; query: []; path: ["attestation_id"] };
   "GET /v1/oracle/rejected": { body: never; response: Record<string, unknown>[]; query: ["limit"]; path: [] };
   "POST /v1/oracle/sign": { body: never; response: Record<string, unknown>; query: []; path: [] };
   "GET /v1/oracle/status": { body: never; response: Record<string, unknown>; query: []; path: [] };
@@ -1240,6 +1241,7 @@ export const ROUTE_KEYS = [
   "POST /v1/oracle-signers/council-call",
   "GET /v1/oracle/events",
   "GET /v1/oracle/events/{attestation_id}",
+  "GET /v1/oracle/events/{attestation_id}/status",
   "GET /v1/oracle/rejected",
   "POST /v1/oracle/sign",
   "GET /v1/oracle/status",

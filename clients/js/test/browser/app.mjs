@@ -22,7 +22,7 @@ async function run() {
   let state = forwarded.state;
   for (let i = 0; i < 300 && !["confirmed", "rejected"].includes(state); i++) {
     await new Promise((r) => setTimeout(r, 200));
-    state = (await api.oracleEvent(forwarded.attestation_id)).state;
+    state = (await api.oracleEventStatus(forwarded.attestation_id)).state;
   }
   show(`check-in ${forwarded.attestation_id}: ${state}`);
 
