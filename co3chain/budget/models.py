@@ -31,6 +31,9 @@ class RoundCreate(Model):
     maxChoices: int = Field(0, ge=0, le=32, description="approval rounds: most projects per ballot (0 = no limit)")
     metadataHash: Bytes32 = "0x" + "00" * 32
     projects: list[ProjectCreate] = Field(min_length=1, max_length=32)
+    electorate: str | None = Field(None, description="who may vote: consortium, pa:N, group:N, union:N or the "
+                                                     "uint256 id (docs/electorates.md); default: the citizens of "
+                                                     "the area's managing PA (everyone for area 0)")
 
 
 class Project(Model):
@@ -60,6 +63,9 @@ class Round(Model):
     cancelled: bool
     metadataHash: Bytes32
     status: Literal["pending", "voting", "closed", "finalized", "cancelled"]
+    electorate: Uint256 = Field("0", description="the round's electorate id (0 = every citizen)")
+    electorateSize: Uint256 | None = Field(None, description="eligible citizens of the electorate at the snapshot "
+                                                             "(once the snapshot has passed)")
 
 
 class RoundResult(Model):

@@ -168,3 +168,28 @@ def test_deploy_hands_admin_to_the_executor(bworld: World, suite_artifacts: Arti
     assert treasury.functions.hasRole(role_id("PAYER_ROLE"), pb).call()
     with pytest.raises(DeployError, match="already has"):
         deploy_budget(w.w3, DEPLOYER, manifest, executor=executor, artifacts=suite_artifacts)
+
+
+def test_round_scoped_to_an_electorate_through_the_api(bworld: World) -> None:
+    """A PA opens a round for one electorate through the API; the round shows it and its size at the snapshot."""
+    from co3chain.electorates import pa_electorate
+
+    w = bworld
+    pa = BudgetClient(w.client(w.pa_key))
+    anon = BudgetClient(w.client())
+    payee = Web3.to_checksum_address("0x" + "cd" * 20)
+    registry = w.state.chain.contracts["CitizenRegistry"]
+    pa_id = int(registry.functions.paOf(DEPLOYER.address).call())
+    with pytest.raises(ApiClientError) as err:
+        pa.propose_round({**_round_body(w, payee), "electorate": "district seven"})
+    assert err.value.status == 422 and "pa:N" in err.value.message
+    with pytest.raises(ApiClientError) as err:  # another PA's citizens cannot decide this PA's area budget
+        pa.propose_round({**_round_body(w, payee), "electorate": f"pa:{pa_id + 1}"})
+    assert err.value.status == 422
+    body = {**_round_body(w, payee), "electorate": f"pa:{pa_id}"}
+    pa.propose_round(body)
+    w.travel(body["voteStart"] + 1)
+    listed = anon.round(1)
+    assert listed.electorate == str(pa_electorate(pa_id))
+    assert listed.electorateSize == "3"  # the three citizens registered by this PA before the snapshot
+

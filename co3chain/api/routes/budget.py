@@ -18,6 +18,7 @@ from co3chain.api import models as m
 from co3chain.api.auth import PrincipalPA
 from co3chain.api.errors import ApiError
 from co3chain.api.state import ApiState, get_state, limit_relay_client, require_pa
+from co3chain import electorates
 from co3chain.budget import models as bm
 from co3chain.budget.rule import compute_outcome, mask_indices
 from co3chain.budget.typed_data import BudgetBallotError, ballot_typed_data, recover_voter
@@ -49,10 +50,12 @@ def _round(state: ApiState, round_id: int) -> tuple[Any, bm.Round]:
     now = state.chain.timestamp()
     status = "cancelled" if cancelled else "finalized" if finalized else "pending" if now < start else \
         "voting" if now <= end else "closed"
+    electorate = int(state.chain.read(pb.functions.roundElectorate(round_id)))
+    size = str(state.chain.read(pb.functions.electorateSize(round_id))) if snapshot < now else None
     return t, bm.Round(roundId=round_id, areaId=str(area), budget=str(budget), spent=str(spent), manager=manager,
                        snapshot=snapshot, voteStart=start, voteEnd=end, kind=KINDS[kind], maxChoices=max_choices,
                        projectCount=count, ballots=ballots, finalized=finalized, cancelled=cancelled, metadataHash=cv.hex32(meta),
-                       status=status)
+                       status=status, electorate=str(electorate), electorateSize=size)
 
 
 def _project(state: ApiState, round_id: int, index: int) -> bm.Project:
@@ -152,9 +155,16 @@ def create_round(state: State, pa: PA, body: bm.RoundCreate) -> bm.RoundCreated:
         raise ApiError(422, "validation_error", "voteEnd must be after voteStart")
     projects = [(cv.uint(p.cost, "cost"), cv.address(p.payee, "payee"), cv.b32(p.detailsHash, "detailsHash"))
                 for p in body.projects]
-    fn = pb.functions.createRound(cv.uint(body.areaId, "areaId"), cv.uint(body.budget, "budget"), body.voteStart,
-                                  body.voteEnd, KINDS.index(body.kind), body.maxChoices,
-                                  cv.b32(body.metadataHash, "metadataHash"), projects)
+    spec = (cv.uint(body.areaId, "areaId"), cv.uint(body.budget, "budget"), body.voteStart, body.voteEnd,
+            KINDS.index(body.kind), body.maxChoices, cv.b32(body.metadataHash, "metadataHash"))
+    if body.electorate is None:
+        fn = pb.functions.createRound(*spec, projects)
+    else:
+        try:
+            electorate = electorates.parse(body.electorate)
+        except ValueError as exc:
+            raise ApiError(422, "validation_error", str(exc)) from None
+        fn = pb.functions.createRoundFor(electorate, spec, projects)
     return bm.RoundCreated(txHash=state.send_as(pa, fn))
 
 

@@ -820,6 +820,10 @@ export type Round = {
   "cancelled": boolean;
   "metadataHash": string;
   "status": "pending" | "voting" | "closed" | "finalized" | "cancelled";
+  /** the round's electorate id (0 = every citizen) */
+  "electorate"?: string;
+  /** eligible citizens of the electorate at the snapshot (once the snapshot has passed) */
+  "electorateSize"?: string | null;
 };
 
 export type RoundCreate = {
@@ -834,6 +838,8 @@ export type RoundCreate = {
   "maxChoices"?: number;
   "metadataHash"?: string;
   "projects": ProjectCreate[];
+  /** who may vote: consortium, pa:N, group:N, union:N or the uint256 id (docs/electorates.md); default: the citizens of the area's managing PA (everyone for area 0) */
+  "electorate"?: string | null;
 };
 
 export type RoundCreated = {
@@ -860,6 +866,10 @@ export type RoundDetail = {
   "cancelled": boolean;
   "metadataHash": string;
   "status": "pending" | "voting" | "closed" | "finalized" | "cancelled";
+  /** the round's electorate id (0 = every citizen) */
+  "electorate"?: string;
+  /** eligible citizens of the electorate at the snapshot (once the snapshot has passed) */
+  "electorateSize"?: string | null;
   "projects": Project[];
   "result": RoundResult;
 };
