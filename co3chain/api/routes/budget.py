@@ -13,12 +13,12 @@ from typing import Annotated, Any
 from eth_utils import keccak
 from fastapi import APIRouter, Depends, Path, Query
 
+from co3chain import electorates
 from co3chain.api import convert as cv
 from co3chain.api import models as m
 from co3chain.api.auth import PrincipalPA
 from co3chain.api.errors import ApiError
 from co3chain.api.state import ApiState, get_state, limit_relay_client, require_pa
-from co3chain import electorates
 from co3chain.budget import models as bm
 from co3chain.budget.rule import compute_outcome, mask_indices
 from co3chain.budget.typed_data import BudgetBallotError, ballot_typed_data, recover_voter
