@@ -33,8 +33,9 @@ from typing import Any
 from eth_abi import decode as abi_decode
 
 from co3chain.audit.events import call_data, decode_result, eth_call, get_logs, topic, word
+from co3chain.audit.manifest_refs import address_text, check_chain, contract_address, deployment_block
 from co3chain.audit.report import INFO, WARNING, AuditReport
-from co3chain.audit.rpc import RpcClient, RpcError, hex_bytes, hex_int
+from co3chain.audit.rpc import RpcClient, RpcError, hex_int
 from co3chain.budget.rule import MAX_PROJECTS, compute_outcome, mask_indices
 from co3chain.errors import Co3Error
 
@@ -72,38 +73,17 @@ class RoundFacts:
     payees: list[str] = field(default_factory=list)
 
 
-def _address(manifest: Mapping[str, Any], name: str) -> bytes:
-    entry = (manifest.get("contracts") or {}).get(name)
-    if not entry:
-        raise BudgetAuditError(f"the manifest has no {name} contract")
-    try:
-        return hex_bytes(entry.get("address"), f"{name} address", 20)
-    except RpcError as exc:
-        raise BudgetAuditError(str(exc)) from None
-
-
-def _from_block(manifest: Mapping[str, Any], name: str) -> int:
-    entry = manifest["contracts"][name]
-    value = entry.get("blockNumber", 0)
-    return int(value) if isinstance(value, int) and value >= 0 else 0
-
-
-def _addr(raw: bytes) -> str:
-    return "0x" + raw[-20:].hex()
-
 
 def audit_budget_round(client: RpcClient, manifest: Mapping[str, Any], round_id: int) -> AuditReport:
     """Run every check on ``round_id``; ``report.passed`` is False on any mismatch."""
     report = AuditReport("budget", {"roundId": round_id})
-    chain_id = hex_int(client.call("eth_chainId"), "eth_chainId")
-    if manifest.get("chainId") is not None and int(manifest["chainId"]) != chain_id:
-        raise BudgetAuditError(f"the manifest is for chain {manifest['chainId']}, the node serves chain {chain_id}")
-    pb = _address(manifest, "ParticipatoryBudget")
-    treasury = _address(manifest, "CommonsTreasury")
-    registry = _address(manifest, "CitizenRegistry")
+    check_chain(client, manifest, BudgetAuditError)
+    pb = contract_address(manifest, "ParticipatoryBudget", BudgetAuditError)
+    treasury = contract_address(manifest, "CommonsTreasury", BudgetAuditError)
+    registry = contract_address(manifest, "CitizenRegistry", BudgetAuditError)
     head = hex_int(client.call("eth_blockNumber"), "eth_blockNumber")
-    start = _from_block(manifest, "ParticipatoryBudget")
-    report.subject.update({"contract": _addr(pb), "block": head})
+    start = deployment_block(manifest, "ParticipatoryBudget")
+    report.subject.update({"contract": address_text(pb), "block": head})
 
     rid = word(round_id)
     created = get_logs(client, pb, [ROUND_CREATED, rid], start, head)
@@ -168,7 +148,7 @@ def _round_facts(round_id: int, log: Any) -> RoundFacts:
     budget, snapshot, start, end, kind, max_choices, _meta = abi_decode(
         ["uint256", "uint48", "uint64", "uint64", "uint8", "uint8", "bytes32"], log.data
     )
-    return RoundFacts(round_id, int.from_bytes(log.topics[2], "big"), _addr(log.topics[3]), budget, snapshot,
+    return RoundFacts(round_id, int.from_bytes(log.topics[2], "big"), address_text(log.topics[3]), budget, snapshot,
                       start, end, kind, max_choices, log.block_number)
 
 
@@ -198,7 +178,7 @@ def _check_ballots(client: RpcClient, report: AuditReport, facts: RoundFacts, re
                                      b.block_number) for b in ballots]) if ballots else []
     seen: Counter[str] = Counter()
     for lg, record in zip(ballots, records, strict=True):
-        voter = _addr(lg.topics[2])
+        voter = address_text(lg.topics[2])
         selection, _by_sig = abi_decode(["uint256", "bool"], lg.data)
         where = lg.block_number
         seen[voter] += 1
@@ -278,7 +258,7 @@ def _check_states_and_payments(report: AuditReport, facts: RoundFacts, funded_ma
     for lg in paid_events:
         amount, ref = abi_decode(["uint256", "bytes32"], lg.data)
         if int.from_bytes(ref, "big") == facts.round_id:
-            treasury_tx[lg.tx_hash].append((_addr(lg.topics[3]), amount))
+            treasury_tx[lg.tx_hash].append((address_text(lg.topics[3]), amount))
     if {k: sorted(v) for k, v in per_tx.items()} != {k: sorted(v) for k, v in treasury_tx.items()}:
         report.add("payment-mismatch", "the treasury's Paid events for this round differ from the projects' "
                    "tranche payments", recorded=sum(a for v in treasury_tx.values() for _, a in v),

@@ -33,8 +33,9 @@ from typing import Any
 from eth_abi import decode as abi_decode
 
 from co3chain.audit.events import PROPOSAL_CREATED, call_data, decode_result, eth_call, get_logs, topic, word
+from co3chain.audit.manifest_refs import address_text, check_chain, contract_address, deployment_block
 from co3chain.audit.report import INFO, AuditReport
-from co3chain.audit.rpc import RpcClient, RpcError, hex_bytes, hex_int
+from co3chain.audit.rpc import RpcClient, RpcError, hex_int
 from co3chain.errors import Co3Error
 from co3chain.initiative.content import (
     actions_hash,
@@ -102,37 +103,17 @@ class Facts:
     versions: list[Version] = field(default_factory=list)
 
 
-def _address(manifest: Mapping[str, Any], name: str) -> bytes:
-    entry = (manifest.get("contracts") or {}).get(name)
-    if not entry:
-        raise InitiativeAuditError(f"the manifest has no {name} contract")
-    try:
-        return hex_bytes(entry.get("address"), f"{name} address", 20)
-    except RpcError as exc:
-        raise InitiativeAuditError(str(exc)) from None
-
-
-def _from_block(manifest: Mapping[str, Any], name: str) -> int:
-    value = manifest["contracts"][name].get("blockNumber", 0)
-    return int(value) if isinstance(value, int) and value >= 0 else 0
-
-
-def _addr(raw: bytes) -> str:
-    return "0x" + raw[-20:].hex()
-
 
 def audit_initiative(client: RpcClient, manifest: Mapping[str, Any], initiative_id: int) -> AuditReport:
     """Run every check on ``initiative_id``; ``report.passed`` is False on any mismatch."""
     report = AuditReport("initiative", {"initiativeId": initiative_id})
-    chain_id = hex_int(client.call("eth_chainId"), "eth_chainId")
-    if manifest.get("chainId") is not None and int(manifest["chainId"]) != chain_id:
-        raise InitiativeAuditError(f"the manifest is for chain {manifest['chainId']}, the node serves chain {chain_id}")
-    ci = _address(manifest, "CitizenInitiatives")
-    registry = _address(manifest, "CitizenRegistry")
-    gov = _address(manifest, "CO3Governance")
+    check_chain(client, manifest, InitiativeAuditError)
+    ci = contract_address(manifest, "CitizenInitiatives", InitiativeAuditError)
+    registry = contract_address(manifest, "CitizenRegistry", InitiativeAuditError)
+    gov = contract_address(manifest, "CO3Governance", InitiativeAuditError)
     head = hex_int(client.call("eth_blockNumber"), "eth_blockNumber")
-    start = _from_block(manifest, "CitizenInitiatives")
-    report.subject.update({"contract": _addr(ci), "block": head})
+    start = deployment_block(manifest, "CitizenInitiatives")
+    report.subject.update({"contract": address_text(ci), "block": head})
     iid = word(initiative_id)
 
     drafted = get_logs(client, ci, [DRAFTED, iid], start, head)
@@ -140,7 +121,7 @@ def audit_initiative(client: RpcClient, manifest: Mapping[str, Any], initiative_
         report.add("missing-initiative", f"expected one InitiativeDrafted for initiative {initiative_id}, the node "
                    f"returned {len(drafted)}")
         return report
-    facts = Facts(_addr(drafted[0].topics[2]), drafted[0].block_number)
+    facts = Facts(address_text(drafted[0].topics[2]), drafted[0].block_number)
     report.subject["author"] = facts.author
     _read_versions(client, report, ci, iid, facts, head)
     if not facts.versions:
@@ -214,7 +195,7 @@ def _read_versions(client: RpcClient, report: AuditReport, ci: bytes, iid: bytes
                        block=lg.block_number)
         if number in actions:
             targets, values, calldatas = abi_decode(["address[]", "uint256[]", "bytes[]"], actions[number].data)
-            v.actions = ([_addr(bytes.fromhex(t[2:])) for t in targets], list(values), list(calldatas))
+            v.actions = ([address_text(bytes.fromhex(t[2:])) for t in targets], list(values), list(calldatas))
             if actions_hash(list(targets), list(values), list(calldatas)) != ah:
                 report.add("version-mismatch", f"version {number}'s actions do not hash to its actionsHash",
                            block=lg.block_number)
@@ -287,7 +268,7 @@ def _check_supports(client: RpcClient, report: AuditReport, registry: bytes, las
     count = 0
     reached: int | None = None
     for lg, ok in zip(supports, eligible, strict=True):
-        who = _addr(lg.topics[2])
+        who = address_text(lg.topics[2])
         running, by_sig = abi_decode(["uint32", "bool"], lg.data)
         where = lg.block_number
         row = {"supporter": who, "block": where, "bySignature": bool(by_sig)}
@@ -323,12 +304,12 @@ def _check_proposal(client: RpcClient, report: AuditReport, ci: bytes, gov: byte
         report.add("proposal-mismatch", f"the governance has {len(created)} ProposalCreated for 0x{pid:064x}")
         return
     lg = created[0]
-    proposer, area = _addr(lg.topics[2]), int.from_bytes(lg.topics[3], "big")
+    proposer, area = address_text(lg.topics[2]), int.from_bytes(lg.topics[3], "big")
     mode, commit_reveal, start, end, _reveal, _quorum, description = abi_decode(
         ["uint8", "bool", "uint64", "uint64", "uint64", "uint256", "string"], lg.data)
     want_description = proposal_description(initiative_id, last.number, last.text_hash, last.title)
     problems = []
-    if proposer != _addr(ci):
+    if proposer != address_text(ci):
         problems.append(f"proposer {proposer} is not the initiatives contract")
     if (area, mode, bool(commit_reveal)) != (last.area_id, last.mode, False):
         problems.append(f"area {area} mode {mode} differ from the initiative's area {last.area_id} mode {last.mode}")
