@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from eth_account import Account
 
@@ -108,3 +110,18 @@ def read_password(password_file: Path | str | None = None) -> str:
     if not pw:
         raise KeystoreError(f"no password: pass --password-file or set {PASSWORD_ENV}")
     return pw
+
+
+def account_from_options(key_file: str | None, password_file: str | None, dev_key: str | None,
+                         warn: Callable[[str], None]) -> Any:
+    """The signing account of a CLI that takes ``--key-file``/``--password-file`` or ``--dev-key`` (exactly one);
+    ``warn`` is told when a raw development key is used. Readable :class:`Co3Error` otherwise."""
+    if bool(key_file) == bool(dev_key):
+        raise Co3Error("give exactly one of --key-file KEYSTORE (with --password-file) or --dev-key HEX")
+    if key_file:
+        return Account.from_key(load_private_key(key_file, read_password(password_file)))
+    warn("warning: using a raw development key; never do this on a shared network")
+    try:
+        return Account.from_key(dev_key)
+    except (ValueError, TypeError) as exc:
+        raise Co3Error(f"--dev-key is not a valid private key: {exc}") from None

@@ -38,19 +38,9 @@ def _call(fn: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 def _account(key_file: str | None, password_file: str | None, dev_key: str | None) -> Any:
-    from eth_account import Account
+    from co3chain.keys import account_from_options
 
-    if bool(key_file) == bool(dev_key):
-        raise Co3Error("give exactly one of --key-file KEYSTORE (with --password-file) or --dev-key HEX")
-    if key_file:
-        from co3chain import keys
-
-        return Account.from_key(keys.load_private_key(key_file, keys.read_password(password_file)))
-    click.echo("warning: using a raw development key; never do this on a shared network", err=True)
-    try:
-        return Account.from_key(dev_key)
-    except (ValueError, TypeError) as exc:
-        raise Co3Error(f"--dev-key is not a valid private key: {exc}") from None
+    return account_from_options(key_file, password_file, dev_key, lambda m: click.echo(m, err=True))
 
 
 def _key_options(f: Any) -> Any:
