@@ -54,6 +54,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +132,15 @@ def add_token(net_dir: Path, keys: list[Any]) -> None:
         path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
 
 
+#: the load ends when no transaction has landed for this long after the last submission
+STALL_SECONDS = 30.0
+
+
+def _is_busy(error: Any) -> bool:
+    """Whether a JSON-RPC error is the node's "busy, retry later" answer (-32005)."""
+    return isinstance(error, dict) and error.get("code") == -32005
+
+
 async def run_load(urls: list[str], txs: list[tuple[str, str]], concurrency: int,
                    rate: float | None = None, batch: int = 1) -> dict[str, Any]:
     """Submit ``txs`` (as fast as possible, or paced at ``rate`` tx/s; ``batch`` per HTTP request) and time
@@ -139,6 +149,8 @@ async def run_load(urls: list[str], txs: list[tuple[str, str]], concurrency: int
     finalized: dict[str, float] = {}
     blocks: list[tuple[int, int, float]] = []  # number, tx count, seen at
     errors = 0
+    retries = 0
+    error_kinds: Counter[str] = Counter()
     done_submitting = asyncio.Event()
     limits = httpx.Limits(max_connections=concurrency + 4, max_keepalive_connections=concurrency + 4)
     async with httpx.AsyncClient(limits=limits, timeout=60) as client:
@@ -146,6 +158,7 @@ async def run_load(urls: list[str], txs: list[tuple[str, str]], concurrency: int
 
         async def poller() -> None:
             next_block = start_block + 1
+            last_progress = time.perf_counter()
             while True:
                 head = int(await _rpc(client, urls[0], "eth_blockNumber"), 16)
                 while next_block <= head:
@@ -154,30 +167,52 @@ async def run_load(urls: list[str], txs: list[tuple[str, str]], concurrency: int
                     for h in block["transactions"]:
                         finalized.setdefault(h, seen)
                     blocks.append((next_block, len(block["transactions"]), seen))
+                    if block["transactions"]:
+                        last_progress = seen
                     next_block += 1
                 if done_submitting.is_set() and all(h in finalized for h in submitted):
                     return
+                if done_submitting.is_set() and time.perf_counter() - last_progress > STALL_SECONDS:
+                    return  # accepted transactions that never land are reported as "unfinalized"
                 await asyncio.sleep(0.05)
 
         async def send(i: int) -> None:
-            """Submit the ``i``-th group of ``batch`` transactions (one JSON-RPC batch request)."""
-            nonlocal errors
+            """Submit the ``i``-th group of ``batch`` transactions (one JSON-RPC batch request).
+
+            Transactions the node answers "busy" (-32005, its intake is full) are sent again after a
+            short pause, as a real client would: the figures then include the node's backpressure, and
+            a later nonce of the same sender never waits forever behind one that was never accepted."""
+            nonlocal errors, retries
             group = txs[i * batch:(i + 1) * batch]
             t0 = time.perf_counter()
-            body = [{"jsonrpc": "2.0", "id": k, "method": "eth_sendRawTransaction", "params": [raw]}
-                    for k, (raw, _) in enumerate(group)]
-            try:
-                r = await client.post(urls[i % len(urls)], json=body if batch > 1 else body[0])
-                answers = r.json() if batch > 1 else [r.json()]
-            except (httpx.HTTPError, ValueError):
-                errors += len(group)
-                return
-            ok = {a.get("id") for a in answers if isinstance(a, dict) and "error" not in a}
-            for k, (_, tx_hash) in enumerate(group):
-                if k in ok:
-                    submitted[tx_hash] = t0
-                else:
-                    errors += 1
+            for _attempt in range(100):
+                body = [{"jsonrpc": "2.0", "id": k, "method": "eth_sendRawTransaction", "params": [raw]}
+                        for k, (raw, _) in enumerate(group)]
+                try:
+                    r = await client.post(urls[i % len(urls)], json=body if len(body) > 1 else body[0])
+                    answers = r.json() if len(body) > 1 else [r.json()]
+                except (httpx.HTTPError, ValueError) as exc:
+                    errors += len(group)
+                    error_kinds[type(exc).__name__] += len(group)
+                    return
+                ok = {a.get("id") for a in answers if isinstance(a, dict) and "error" not in a}
+                busy = {a.get("id") for a in answers if isinstance(a, dict) and _is_busy(a.get("error"))}
+                retry = []
+                for k, (raw, tx_hash) in enumerate(group):
+                    if k in ok:
+                        submitted[tx_hash] = t0
+                    elif k in busy:
+                        retry.append((raw, tx_hash))
+                    else:
+                        errors += 1
+                        why = next((a.get("error") for a in answers if isinstance(a, dict) and a.get("id") == k), None)
+                        error_kinds[str((why or {}).get("message", "no answer"))[:60]] += 1
+                if not retry:
+                    return
+                retries += len(retry)
+                group = retry
+                await asyncio.sleep(0.2)
+            errors += len(group)
 
         groups = (len(txs) + batch - 1) // batch
         counter = iter(range(groups))
@@ -214,11 +249,14 @@ async def run_load(urls: list[str], txs: list[tuple[str, str]], concurrency: int
         done_submitting.set()
         await asyncio.wait_for(poll_task, timeout=300)
     lat = [finalized[h] - submitted[h] for h in submitted if h in finalized]
-    last_inclusion = max(finalized[h] for h in submitted)
+    last_inclusion = max(finalized[h] for h in submitted if h in finalized)
     used = [b for b in blocks if b[2] <= last_inclusion]
     return {
         "txs": len(txs),
         "submitErrors": errors,
+        "busyRetries": retries,
+        "errorKinds": dict(error_kinds),
+        "unfinalized": sum(1 for h in submitted if h not in finalized),
         "submitSeconds": round(t_submitted - t_start, 2),
         "offeredTxPerSecond": round(len(submitted) / (t_submitted - t_start), 1),
         "finalizedTxPerSecond": round(len(lat) / (last_inclusion - t_start), 1),
@@ -297,12 +335,15 @@ def main() -> None:
         print(json.dumps(results, indent=2))
         return
     header = f"{'validators':>10} {'mode':>14} {'offered/s':>10} {'final tx/s':>10} {'p50 s':>7} {'p95 s':>7} {'max s':>7} " \
-             f"{'blocks':>6} {'tx/blk max':>10} {'rounds>0':>8} {'errors':>6}"
+             f"{'blocks':>6} {'tx/blk max':>10} {'rounds>0':>8} {'errors':>6} {'busy':>6} {'lost':>5}"
     print(header)
     for r in results:
+        if r["errorKinds"]:
+            print(f"  submit errors: {r['errorKinds']}", file=sys.stderr)
         print(f"{r['validators']:>10} {r['mode']:>14} {r['offeredTxPerSecond']:>10} {r['finalizedTxPerSecond']:>10} "
               f"{r['latencyP50']:>7} {r['latencyP95']:>7} {r['latencyMax']:>7} {r['blocks']:>6} "
-              f"{r['txsPerBlockMax']:>10} {r['roundChanges']:>8} {r['submitErrors']:>6}")
+              f"{r['txsPerBlockMax']:>10} {r['roundChanges']:>8} {r['submitErrors']:>6} "
+              f"{r['busyRetries']:>6} {r['unfinalized']:>5}")
 
 
 if __name__ == "__main__":

@@ -367,8 +367,10 @@ def bench_co3chain(accounts: list[Any], bytecode: bytes, args: argparse.Namespac
     url = f"http://127.0.0.1:{port}"
     try:
         wait_rpc(url, proc)
-        token, chain_id, nonces = prepare(url, accounts, bytecode, 0)
-        workload = sign_workload(accounts, token, chain_id, 0, args.txs, nonces)
+        # new networks charge a fixed base fee (1000 wei): pay what the node asks, as on anvil
+        gas_price = int(rpc(url, "eth_gasPrice"), 16) * 2
+        token, chain_id, nonces = prepare(url, accounts, bytecode, gas_price)
+        workload = sign_workload(accounts, token, chain_id, gas_price, args.txs, nonces)
         cpu0 = process_cpu(proc.pid)
         submitted, included, failed, blocks = asyncio.run(
             run_load(url, workload, args.concurrency, args.rate)
