@@ -98,3 +98,20 @@ def test_a_registrar_of_another_pa_cannot_read_my_citizens(world: World) -> None
     unknown = world.http.get("/v1/privacy/export", params={"citizen": CITIZENS[3].address},
                              headers={"X-API-Key": world.outsider_key})
     assert unknown.status_code == 200 and unknown.json()["api"]["citizens"] == []
+
+
+def test_another_officer_of_the_same_pa_may_answer_but_not_one_of_another_pa(world: World) -> None:
+    """Two registry officers of one PA serve each other's citizens: the check compares the PAs the timelock
+    bound the accounts to (``paOf``), not the two addresses."""
+    _seed(world)
+    registry = world.contract("CitizenRegistry").functions
+    admin_call(world, DEPLOYER, "CitizenRegistry", "grantRole", registry.REGISTRAR_ROLE().call(), OUTSIDER_PA.address)
+    admin_call(world, DEPLOYER, "CitizenRegistry", "setAccountPa", OUTSIDER_PA.address, 2)
+    other = world.http.get("/v1/privacy/export", params={"citizen": ME}, headers={"X-API-Key": world.outsider_key})
+    assert other.status_code == 403 and other.json()["error"]["code"] == "other_pa"
+    registering_pa = registry.paOf(world.state.store.query("SELECT registrar FROM citizens")[0]["registrar"]).call()
+    assert registering_pa != 0
+    admin_call(world, DEPLOYER, "CitizenRegistry", "setAccountPa", OUTSIDER_PA.address, registering_pa)
+    same = world.http.get("/v1/privacy/export", params={"citizen": ME}, headers={"X-API-Key": world.outsider_key})
+    assert same.status_code == 200, same.text
+    assert same.json()["citizen"] == ME

@@ -1,8 +1,8 @@
 """PA-only data-subject requests: export and erase what the system holds about one citizen address.
 
 Who may ask: a PA officer with an API key whose on-chain account holds REGISTRAR_ROLE on the registry — the
-office that registered citizens answers their requests — and, for a citizen the index knows, only the PA that
-registered that citizen.  Every request is logged (``co3chain.privacy`` logger; the API key's PA is the actor).
+office that registered citizens answers their requests — and, for a citizen the index knows, only an officer
+of the PA that registered that citizen (the same account, or another account the timelock bound to that PA).  Every request is logged (``co3chain.privacy`` logger; the API key's PA is the actor).
 """
 
 from __future__ import annotations
@@ -37,9 +37,20 @@ def _authorize(state: ApiState, pa: PrincipalPA, citizen: str) -> str:
         raise ApiError(403, "missing_role", f"the account {pa.address} of {pa.name!r} lacks REGISTRAR_ROLE: "
                                             "only a registrar office answers data-subject requests")
     rows = state.store.query("SELECT registrar FROM citizens WHERE lower(address) = ?", (address.lower(),))
-    if rows and rows[0]["registrar"].lower() != pa.address.lower():
+    if rows and rows[0]["registrar"].lower() != pa.address.lower() and not _same_pa(state, rows[0]["registrar"],
+                                                                                    pa.address):
         raise ApiError(403, "other_pa", f"{address} was registered by another PA ({rows[0]['registrar']})")
     return address
+
+
+def _same_pa(state: ApiState, registrar: str, officer: str) -> bool:
+    """Whether two registrar accounts are bound to the same PA on chain (``paOf``, set by the timelock).
+
+    Why: a PA has several registry officers; the one answering a data-subject request need not be the one
+    who registered the citizen. An account bound to no PA (id 0) matches nobody."""
+    registry = state.chain.registry.functions
+    ours = state.chain.read(registry.paOf(state.chain.w3.to_checksum_address(officer)))
+    return ours != 0 and state.chain.read(registry.paOf(state.chain.w3.to_checksum_address(registrar))) == ours
 
 
 def _oracle_store(state: ApiState) -> Any | None:
