@@ -148,10 +148,11 @@ def count_delegations(state: State, proposal_id: ProposalIdPath, body: dm.CountR
     if body.delegators is not None:
         delegators = [cv.address(d, "delegator") for d in body.delegators]
     else:
-        delegators = []
+        pending: dict[str, None] = {}  # insertion-ordered set: first voter's order, each delegator once
         for row in state.store.query("SELECT DISTINCT voter FROM votes WHERE proposal_id = ? AND type = 'cast'",
                                      (str(pid),)):
-            delegators += [d for d in counter.pending(pid, row["voter"]) if d not in delegators]
+            pending.update(dict.fromkeys(counter.pending(pid, row["voter"])))
+        delegators = list(pending)
     if not delegators:
         return dm.CountAccepted(proposalId=str(pid), delegators=[], txHashes=[])
     if state.relayer is None:
