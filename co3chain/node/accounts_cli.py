@@ -1,6 +1,10 @@
 """``co3chain accounts allow|deny|list``: the on-chain account allow-list, from a PA operator's shell;
 ``co3chain accounts fund``: gas money for a new sender on a fixed-base-fee network.
 
+The one allow-list CLI (``co3chain validators allow-account|accounts`` were a second copy and now only point
+here). A change applies once a majority of the contract's validators cast the same vote, so ``allow`` and
+``deny`` report the votes so far; ``--withdraw`` takes this validator's pending vote back.
+
 Thin on purpose: it speaks ``ConsortiumValidators``' ABI over a node's JSON-RPC (``isAccountAllowed`` —
 the call the node's own :mod:`co3chain.node.permissioning` makes — ``getAllowedAccounts``,
 ``getValidators``, ``allowAccount``) and leaves every rule to the contract: who may change the list
@@ -21,18 +25,22 @@ from pathlib import Path
 from typing import Any
 
 import click
+import httpx
 from eth_abi import decode, encode
 from eth_account import Account
 from eth_utils import function_signature_to_4byte_selector, is_hex_address, to_checksum_address
 
 from co3chain.errors import Co3Error
-from co3chain.keys import load_private_key, read_password
 from co3chain.node.permissioning import IS_ACCOUNT_ALLOWED
 from co3chain.node.validators_cli import RPC_OPTION, rpc_call
 
 GET_ALLOWED = function_signature_to_4byte_selector("getAllowedAccounts()")
 GET_VALIDATORS = function_signature_to_4byte_selector("getValidators()")
 ALLOW_ACCOUNT = function_signature_to_4byte_selector("allowAccount(address,bool)")
+WITHDRAW_VOTE = function_signature_to_4byte_selector("withdrawAccountVote(address,bool)")
+GET_PENDING = function_signature_to_4byte_selector("getPendingAccountChanges()")
+VOTES_FOR = function_signature_to_4byte_selector("accountVotesFor(address,bool)")
+VOTE_THRESHOLD = function_signature_to_4byte_selector("voteThreshold()")
 
 
 def _address(text: str, what: str) -> str:
@@ -67,23 +75,50 @@ def is_allowed(url: str, contract: str, account: str) -> bool:
     return bool(decode(["bool"], raw)[0])
 
 
-def allow_list(url: str, contract: str) -> dict[str, list[str]]:
+def _uint(url: str, contract: str, data: bytes) -> int:
+    return int(decode(["uint256"], _call(url, contract, data))[0])
+
+
+def allow_list(url: str, contract: str) -> dict[str, Any]:
+    """Validators (always allowed), allowed accounts, the votes a change needs, and pending changes."""
     allowed = decode(["address[]"], _call(url, contract, GET_ALLOWED))[0]
     validators = decode(["address[]"], _call(url, contract, GET_VALIDATORS))[0]
+    accounts, directions = decode(["address[]", "bool[]"], _call(url, contract, GET_PENDING))
+    pending = [{"account": to_checksum_address(a), "change": "allow" if up else "refuse",
+                "votes": _uint(url, contract, VOTES_FOR + encode(["address", "bool"], [a, up]))}
+               for a, up in zip(accounts, directions, strict=True)]
     return {"validators": [to_checksum_address(a) for a in validators],
-            "accounts": [to_checksum_address(a) for a in allowed]}
+            "accounts": [to_checksum_address(a) for a in allowed],
+            "voteThreshold": _uint(url, contract, VOTE_THRESHOLD), "pending": pending}
 
 
-def set_allowed(url: str, contract: str, account: str, allowed: bool, key: bytes, timeout: float = 60.0) -> dict[str, Any]:
-    """Send ``allowAccount(account, allowed)`` from ``key``; wait for the receipt; report the new answer."""
+def _estimate(url: str, call: dict[str, Any]) -> int:
+    """``eth_estimateGas`` of ``call``; a refusal becomes one line naming the contract's custom error."""
+    body = httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_estimateGas", "params": [call]},
+                      timeout=30).json()
+    error = body.get("error")
+    if error is None:
+        return int(body["result"], 16)
+    from co3chain.contracts.deploy import ArtifactSet
+
+    data = error.get("data")
+    reason = ArtifactSet.committed().error_decoder().decode(data) if isinstance(data, str) else None
+    raise Co3Error(f"refused by the contract: {reason or error.get('message')}")
+
+
+def set_allowed(url: str, contract: str, account: str, allowed: bool, key: bytes, timeout: float = 60.0,
+                withdraw: bool = False) -> dict[str, Any]:
+    """Vote ``allowAccount(account, allowed)`` from ``key`` (or take that vote back with ``withdraw``); wait for
+    the receipt; report what the contract now answers and the votes the change has."""
     sender = Account.from_key(key)
-    data = ALLOW_ACCOUNT + encode(["address", "bool"], [account, allowed])
-    call = {"from": sender.address, "to": contract, "data": "0x" + data.hex()}
-    gas = int(rpc_call(url, "eth_estimateGas", call), 16)  # a revert (not a validator) surfaces here
+    data = (WITHDRAW_VOTE if withdraw else ALLOW_ACCOUNT) + encode(["address", "bool"], [account, allowed])
+    gas = _estimate(url, {"from": sender.address, "to": contract, "data": "0x" + data.hex()})
     tx_hash, receipt = send_and_wait(url, key, {"to": contract, "data": data, "gas": gas + gas // 5}, timeout)
     now = is_allowed(url, contract, account)
-    return {"account": account, "requested": allowed, "allowed": now, "tx": tx_hash,
-            "block": int(receipt["blockNumber"], 16), "applied": now == allowed}
+    return {"account": account, "requested": allowed, "withdrawn": withdraw, "allowed": now, "tx": tx_hash,
+            "block": int(receipt["blockNumber"], 16), "applied": not withdraw and now == allowed,
+            "votes": _uint(url, contract, VOTES_FOR + encode(["address", "bool"], [account, allowed])),
+            "voteThreshold": _uint(url, contract, VOTE_THRESHOLD)}
 
 
 #: Gas money ``accounts fund`` sends by default: 10^21 wei = 10^18 gas at the 1000 wei base fee of new
@@ -153,38 +188,65 @@ def accounts() -> None:
 @_contract_options
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def accounts_list(url: str, contract: str | None, deployment: Path | None, as_json: bool) -> None:
-    """Validators (always allowed) and the accounts they allowed."""
+    """Validators (always allowed), the accounts they allowed, and pending changes with their votes."""
     address = resolve_contract(contract, deployment)
     result = allow_list(url, address)
     if as_json:
         click.echo(json.dumps({"contract": address, **result}, indent=2))
         return
-    click.echo(f"allow-list {address}")
+    click.echo(f"allow-list {address}: {len(result['validators'])} validator(s), a change needs "
+               f"{result['voteThreshold']} votes")
     for v in result["validators"]:
         click.echo(f"  {v}  (validator)")
     for a in result["accounts"]:
         click.echo(f"  {a}")
+    if result["pending"]:
+        click.echo("pending changes:")
+        for p in result["pending"]:
+            click.echo(f"  {p['change']:<6} {p['account']}  {p['votes']}/{result['voteThreshold']} votes")
+    else:
+        click.echo("no pending changes")
+
+
+def _signing_key(keystore: Path | None, password_file: Path | None, dev_key: str | None) -> bytes:
+    from co3chain.keys import account_from_options
+
+    def warn(message: str) -> None:
+        click.echo(message, err=True)
+
+    signer = account_from_options(str(keystore) if keystore else None,
+                                  str(password_file) if password_file else None, dev_key, warn)
+    return bytes(signer.key)
 
 
 def _change(url: str, contract: str | None, deployment: Path | None, account: str, allowed: bool,
-            keystore: Path, password_file: Path | None, as_json: bool) -> None:
+            keystore: Path | None, password_file: Path | None, dev_key: str | None, withdraw: bool,
+            as_json: bool) -> None:
     address = resolve_contract(contract, deployment)
     who = _address(account, "account")
-    key = load_private_key(keystore, read_password(password_file))
-    result = set_allowed(url, address, who, allowed, key)
+    key = _signing_key(keystore, password_file, dev_key)
+    result = set_allowed(url, address, who, allowed, key, withdraw=withdraw)
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
-    state = "allowed" if result["allowed"] else "not allowed"
-    note = "" if result["applied"] else " (the change needs more validators' approval)"
-    click.echo(f"{who}: {state}{note}; tx {result['tx']} in block {result['block']}")
+    direction = "allow" if allowed else "refuse"
+    where = f"tx {result['tx']} in block {result['block']}"
+    if withdraw:
+        click.echo(f"vote to {direction} {who} withdrawn ({result['votes']} of {result['voteThreshold']} votes "
+                   f"remain); {where}")
+    elif result["applied"]:
+        click.echo(f"{who}: {'allowed' if allowed else 'not allowed'} (majority reached); {where}")
+    else:
+        click.echo(f"{who}: {'allowed' if result['allowed'] else 'not allowed'} — vote to {direction} recorded: "
+                   f"{result['votes']} of {result['voteThreshold']} votes needed; {where}")
 
 
 _KEY_OPTIONS = [
-    click.option("--keystore", type=click.Path(path_type=Path, dir_okay=False), required=True,
-                 help="This PA's validator keystore (key.json)."),
+    click.option("--keystore", "--key-file", "keystore", type=click.Path(path_type=Path, dir_okay=False),
+                 default=None, help="This PA's validator keystore (key.json)."),
     click.option("--password-file", type=click.Path(path_type=Path, dir_okay=False), default=None,
                  help="Keystore password file (else $CO3CHAIN_PASSWORD)."),
+    click.option("--dev-key", default=None, help="Raw private key as hex (development networks only)."),
     click.option("--json", "as_json", is_flag=True, help="Machine-readable output."),
 ]
 
@@ -195,15 +257,19 @@ def _key_options(fn: Any) -> Any:
     return fn
 
 
+_WITHDRAW = click.option("--withdraw", is_flag=True, help="Take this validator's pending vote back instead.")
+
+
 @accounts.command("allow")
 @click.argument("account")
 @RPC_OPTION
 @_contract_options
 @_key_options
-def accounts_allow(account: str, url: str, contract: str | None, deployment: Path | None, keystore: Path,
-                   password_file: Path | None, as_json: bool) -> None:
-    """Allow ACCOUNT to send transactions (signed with a validator key)."""
-    _change(url, contract, deployment, account, True, keystore, password_file, as_json)
+@_WITHDRAW
+def accounts_allow(account: str, url: str, contract: str | None, deployment: Path | None, keystore: Path | None,
+                   password_file: Path | None, dev_key: str | None, as_json: bool, withdraw: bool) -> None:
+    """Vote (as a validator) that ACCOUNT may send transactions; applies at the validators' majority."""
+    _change(url, contract, deployment, account, True, keystore, password_file, dev_key, withdraw, as_json)
 
 
 @accounts.command("deny")
@@ -211,10 +277,11 @@ def accounts_allow(account: str, url: str, contract: str | None, deployment: Pat
 @RPC_OPTION
 @_contract_options
 @_key_options
-def accounts_deny(account: str, url: str, contract: str | None, deployment: Path | None, keystore: Path,
-                  password_file: Path | None, as_json: bool) -> None:
-    """Take ACCOUNT off the allow-list (validators stay allowed while they are validators)."""
-    _change(url, contract, deployment, account, False, keystore, password_file, as_json)
+@_WITHDRAW
+def accounts_deny(account: str, url: str, contract: str | None, deployment: Path | None, keystore: Path | None,
+                  password_file: Path | None, dev_key: str | None, as_json: bool, withdraw: bool) -> None:
+    """Vote to take ACCOUNT off the allow-list (validators stay allowed while they are validators)."""
+    _change(url, contract, deployment, account, False, keystore, password_file, dev_key, withdraw, as_json)
 
 
 @accounts.command("fund")
@@ -222,11 +289,11 @@ def accounts_deny(account: str, url: str, contract: str | None, deployment: Path
 @RPC_OPTION
 @click.option("--wei", type=int, default=DEFAULT_GAS_MONEY, show_default=True, help="Gas money to send.")
 @_key_options
-def accounts_fund(account: str, url: str, wei: int, keystore: Path, password_file: Path | None,
-                  as_json: bool) -> None:
+def accounts_fund(account: str, url: str, wei: int, keystore: Path | None, password_file: Path | None,
+                  dev_key: str | None, as_json: bool) -> None:
     """Send gas money to ACCOUNT (a joining PA, relayer, oracle submitter) from your own funded key."""
     who = _address(account, "account")
-    key = load_private_key(keystore, read_password(password_file))
+    key = _signing_key(keystore, password_file, dev_key)
     result = send_gas_money(url, who, wei, key)
     if as_json:
         click.echo(json.dumps(result, indent=2))

@@ -125,117 +125,22 @@ def validators_status(url: str, blocks: int, as_json: bool) -> None:
         click.echo("no pending votes on this node")
 
 
-# -- the on-chain account allow-list (ConsortiumValidators) -----------------------------------------------
+# -- the on-chain account allow-list moved to ``co3chain accounts`` (one CLI for it) ------------------------
 
-CONTRACT_OPTIONS = [
-    click.option("--contract", "contract_address", help="ConsortiumValidators address."),
-    click.option("--manifest", "manifest_path", type=click.Path(dir_okay=False),
-                 help="Deployment manifest to read the ConsortiumValidators address from (default deployment.json)."),
-]
+_MOVED = {"context_settings": {"ignore_unknown_options": True, "allow_extra_args": True}, "hidden": True}
 
 
-def _with_contract_options(fn: Any) -> Any:
-    for option in reversed(CONTRACT_OPTIONS):
-        fn = option(fn)
-    return fn
+@validators.command("allow-account", **_MOVED)
+def validators_allow_account() -> None:
+    """Moved to ``co3chain accounts allow|deny``."""
+    raise Co3Error("moved: use `co3chain accounts allow ADDRESS` or `co3chain accounts deny ADDRESS` "
+                   "(same majority vote; --withdraw takes a vote back)")
 
 
-def _allowlist_contract(w3: Any, contract_address: str | None, manifest_path: str | None) -> Any:
-    """The ``ConsortiumValidators`` contract object, from ``--contract`` or the deployment manifest."""
-    from co3chain.contracts.deploy import ArtifactSet, load_manifest
-
-    if contract_address is None:
-        manifest = load_manifest(manifest_path or "deployment.json")
-        try:
-            contract_address = str(manifest["contracts"]["ConsortiumValidators"]["address"])
-        except (KeyError, TypeError):
-            raise Co3Error("the manifest has no ConsortiumValidators contract: give --contract") from None
-    address = _address(contract_address)
-    if not w3.eth.get_code(address):
-        raise Co3Error(f"no contract at {address} on this chain")
-    abi = ArtifactSet.committed().artifact("ConsortiumValidators")["abi"]
-    return w3.eth.contract(address=address, abi=abi)
-
-
-def allowlist_status(contract: Any) -> dict[str, Any]:
-    """Allowed accounts, pending allow-list changes with their vote counts, and the majority needed."""
-    f = contract.functions
-    accounts, directions = f.getPendingAccountChanges().call()
-    return {
-        "contract": contract.address,
-        "validators": [to_checksum_address(v) for v in f.getValidators().call()],
-        "voteThreshold": int(f.voteThreshold().call()),
-        "allowed": [to_checksum_address(a) for a in f.getAllowedAccounts().call()],
-        "pending": [
-            {"account": to_checksum_address(a), "change": "allow" if allowed else "refuse",
-             "votes": int(f.accountVotesFor(a, allowed).call())}
-            for a, allowed in zip(accounts, directions, strict=True)
-        ],
-    }
-
-
-@validators.command("allow-account")
-@click.argument("address")
-@click.option("--allow/--refuse", "allowed", default=True, help="Vote to allow (default) or to refuse ADDRESS.")
-@click.option("--withdraw", is_flag=True, help="Withdraw this validator's pending vote instead of casting one.")
-@_with_contract_options
-@click.option("--key-file", type=click.Path(dir_okay=False), help="This PA's validator keystore (v3 JSON).")
-@click.option("--password-file", type=click.Path(dir_okay=False), help="File holding the keystore password.")
-@click.option("--dev-key", help="Validator private key as hex (development networks only).")
-@RPC_OPTION
-def validators_allow_account(address: str, allowed: bool, withdraw: bool, contract_address: str | None,
-                             manifest_path: str | None, key_file: str | None, password_file: str | None,
-                             dev_key: str | None, url: str) -> None:
-    """Vote (as a validator of ConsortiumValidators) that ADDRESS may or may not send transactions.
-
-    The change applies once a majority (⌊n/2⌋+1) of the contract's validators cast the same vote: one PA
-    alone can neither admit an account nor cut one off.
-    """
-    from co3chain.contracts.cli import _signing_account, _web3
-    from co3chain.contracts.deploy import ArtifactSet, TxSender
-
-    account = _address(address)
-    signer = _signing_account(key_file, password_file, dev_key)
-    w3 = _web3(url)
-    contract = _allowlist_contract(w3, contract_address, manifest_path)
-    sender = TxSender(w3, signer, decoder=ArtifactSet.committed().error_decoder())
-    direction = "allow" if allowed else "refuse"
-    if withdraw:
-        sender.call_fn(contract, "withdrawAccountVote", [account, allowed], f"withdrawing the vote to {direction}")
-        click.echo(f"vote to {direction} {account} withdrawn")
-        return
-    receipt = sender.call_fn(contract, "allowAccount", [account, allowed], f"voting to {direction} {account}")
-    applied = contract.events.AccountAllowed().process_receipt(receipt, errors=_discard())
-    if applied:
-        click.echo(f"{account} is now {'allowed' if allowed else 'refused'} (majority reached with this vote)")
-        return
-    votes = int(contract.functions.accountVotesFor(account, allowed).call())
-    needed = int(contract.functions.voteThreshold().call())
-    click.echo(f"vote to {direction} {account} recorded: {votes} of {needed} votes needed")
-
-
-@validators.command("accounts")
-@_with_contract_options
-@RPC_OPTION
-@click.option("--json", "as_json", is_flag=True)
-def validators_accounts(contract_address: str | None, manifest_path: str | None, url: str, as_json: bool) -> None:
-    """The on-chain account allow-list: allowed accounts and pending changes with their votes."""
-    from co3chain.contracts.cli import _web3
-
-    st = allowlist_status(_allowlist_contract(_web3(url), contract_address, manifest_path))
-    if as_json:
-        click.echo(json.dumps(st, indent=2))
-        return
-    click.echo(f"{st['contract']}: {len(st['validators'])} validator(s), a change needs {st['voteThreshold']} votes")
-    click.echo(f"allowed accounts ({len(st['allowed'])}; validators are always allowed):")
-    for a in st["allowed"]:
-        click.echo(f"  {a}")
-    if st["pending"]:
-        click.echo("pending changes:")
-        for p in st["pending"]:
-            click.echo(f"  {p['change']:<6} {p['account']}  {p['votes']}/{st['voteThreshold']} votes")
-    else:
-        click.echo("no pending changes")
+@validators.command("accounts", **_MOVED)
+def validators_accounts() -> None:
+    """Moved to ``co3chain accounts list``."""
+    raise Co3Error("moved: use `co3chain accounts list` (allowed accounts and pending changes with their votes)")
 
 
 def _discard() -> Any:

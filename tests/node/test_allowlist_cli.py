@@ -1,4 +1,5 @@
-"""``co3chain validators allow-account|accounts`` against anvil: allow-list votes need the majority."""
+"""``co3chain accounts allow|deny|list`` against anvil: allow-list votes need the majority (three validators),
+can be withdrawn, and refusals name the contract's custom error. The old ``validators allow-account`` points here."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ def _deploy(url: str) -> str:
 
 
 def _run(*args: str) -> str:
-    result = CliRunner().invoke(cli, ["validators", *args])
+    result = CliRunner().invoke(cli, ["accounts", *args])
     assert result.exit_code == 0, result.output
     return result.output
 
@@ -39,24 +40,32 @@ def test_allow_account_votes_apply_at_the_majority() -> None:
     with running_anvil() as url:
         contract = _deploy(url)
         common = ["--contract", contract, "--rpc", url]
-        out = _run("allow-account", USER, "--dev-key", MEMBER_KEYS[0], *common)
-        assert "recorded: 1 of 2 votes needed" in out
-        st = json.loads(_run("accounts", "--json", *common))
-        assert st["allowed"] == [] and st["voteThreshold"] == 2
+        out = _run("allow", USER, "--dev-key", MEMBER_KEYS[0], *common)
+        assert "recorded: 1 of 2 votes needed" in out and "not allowed" in out
+        st = json.loads(_run("list", "--json", *common))
+        assert st["accounts"] == [] and st["voteThreshold"] == 2
         assert st["pending"] == [{"account": Web3.to_checksum_address(USER), "change": "allow", "votes": 1}]
-        out = _run("allow-account", USER, "--dev-key", MEMBER_KEYS[1], *common)
-        assert "is now allowed" in out
-        st = json.loads(_run("accounts", "--json", *common))
-        assert st["allowed"] == [Web3.to_checksum_address(USER)] and st["pending"] == []
+        out = _run("allow", USER, "--dev-key", MEMBER_KEYS[1], *common)
+        assert "allowed (majority reached)" in out
+        st = json.loads(_run("list", "--json", *common))
+        assert st["accounts"] == [Web3.to_checksum_address(USER)] and st["pending"] == []
 
         # One vote to cut it off, withdrawn again: still allowed; a repeated vote fails with the reason.
-        _run("allow-account", USER, "--refuse", "--dev-key", MEMBER_KEYS[2], *common)
-        again = CliRunner().invoke(cli, ["validators", "allow-account", USER, "--refuse", "--dev-key",
-                                         MEMBER_KEYS[2], *common])
-        assert again.exit_code != 0 and "AlreadyVoted" in again.output
-        assert "withdrawn" in _run("allow-account", USER, "--refuse", "--withdraw", "--dev-key", MEMBER_KEYS[2],
-                                   *common)
-        assert "no pending changes" in _run("accounts", *common)
-        outsider = CliRunner().invoke(cli, ["validators", "allow-account", USER, "--dev-key", "0x" + "a3" * 32,
-                                            *common])
-        assert outsider.exit_code != 0
+        denied = CliRunner().invoke(cli, ["accounts", "deny", USER, "--dev-key", MEMBER_KEYS[2], "--json", *common])
+        assert denied.exit_code == 0, denied.output
+        voted = json.loads(denied.stdout)  # the raw-key warning goes to stderr
+        assert voted["allowed"] is True and voted["applied"] is False and voted["votes"] == 1
+        again = CliRunner().invoke(cli, ["accounts", "deny", USER, "--dev-key", MEMBER_KEYS[2], *common])
+        assert again.exit_code == 1
+        assert again.output.splitlines()[-1].startswith("error: refused by the contract: AlreadyVoted(")
+        assert "withdrawn" in _run("deny", USER, "--withdraw", "--dev-key", MEMBER_KEYS[2], *common)
+        assert "no pending changes" in _run("list", *common)
+        outsider = CliRunner().invoke(cli, ["accounts", "allow", USER, "--dev-key", "0x" + "a3" * 32, *common])
+        assert outsider.exit_code != 0 and "NotValidator" in outsider.output
+
+
+def test_the_old_validators_commands_point_to_accounts() -> None:
+    moved = CliRunner().invoke(cli, ["validators", "allow-account", USER, "--dev-key", MEMBER_KEYS[0]])
+    assert moved.exit_code == 1 and "co3chain accounts allow" in moved.output
+    listed = CliRunner().invoke(cli, ["validators", "accounts", "--json"])
+    assert listed.exit_code == 1 and "co3chain accounts list" in listed.output
