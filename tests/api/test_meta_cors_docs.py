@@ -15,6 +15,7 @@ from co3chain.api.app import create_app
 from co3chain.api.config import ApiConfigError, CorsSettings, parse_config, parse_cors
 from co3chain.api.routes.meta import abi_hash
 from co3chain.contracts import governance_typed_data as gtd
+from co3chain.initiative import typed_data as itd
 from tests.api.conftest import CITIZENS
 
 APP = "https://app.example.org"
@@ -31,8 +32,23 @@ def test_meta_describes_chain_contracts_domains_and_abi_hashes(world) -> None:
     domains = meta["eip712"]["domains"]
     assert domains["device"]["verifyingContract"] == world.contract("AttestationHub").address
     assert set(meta["eip712"]["actions"]) == {"vote", "commit", "delegate", "spend", "checkin", "support",
-                                              "cancelRecovery"}
+                                              "cancelRecovery", "draftInitiative", "amendInitiative",
+                                              "openInitiative", "supportInitiative", "delegateVote",
+                                              "undelegateVote"}  # no ParticipatoryBudget in this deployment
+    assert "budget" not in domains or domains["budget"] is None
     assert domains["recovery"]["verifyingContract"] == world.contract("KeyRecovery").address
+    assert domains["delegation"]["verifyingContract"] == world.contract("LiquidDelegation").address
+    # An initiative support built only from /v1/meta hashes exactly like the SDK's reference message.
+    initiatives = world.contract("CitizenInitiatives").address
+    support = {"initiativeId": 3, "versionHash": "0x" + "ab" * 32, "supporter": CITIZENS[1].address, "nonce": 0,
+               "deadline": 2**40}
+    from_meta = {"types": {"EIP712Domain": meta["eip712"]["types"]["EIP712Domain"],
+                           "SupportInitiative": meta["eip712"]["types"]["SupportInitiative"]},
+                 "primaryType": "SupportInitiative", "domain": domains["initiative"], "message": support}
+    reference = itd.support_typed_data(world.w3.eth.chain_id, initiatives, initiative_id=3,
+                                       version_hash="0x" + "ab" * 32, supporter=CITIZENS[1].address, nonce=0,
+                                       deadline=2**40)
+    assert gtd.typed_data_digest(from_meta) == gtd.typed_data_digest(reference)
     # A client that only reads /v1/meta signs exactly what the contracts verify.
     voter = CITIZENS[0]
     typed = {"types": {"EIP712Domain": meta["eip712"]["types"]["EIP712Domain"],

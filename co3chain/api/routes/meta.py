@@ -23,8 +23,11 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 
 from co3chain.api.state import ApiState, get_state
+from co3chain.budget import typed_data as btd
 from co3chain.contracts import governance_typed_data as gtd
 from co3chain.contracts import typed_data as td
+from co3chain.delegation import typed_data as ltd
+from co3chain.initiative import typed_data as itd
 from co3chain.oracle import device
 from co3chain.recovery import typed_data as rtd
 
@@ -49,6 +52,9 @@ class MetaDomains(BaseModel):
     attestation: Eip712Domain
     device: Eip712Domain
     recovery: Eip712Domain | None = None  # KeyRecovery (lost-key recovery), when deployed
+    initiative: Eip712Domain | None = None  # CitizenInitiatives (drafts, amendments, opening, supports)
+    delegation: Eip712Domain | None = None  # LiquidDelegation (delegate / undelegate by signature)
+    budget: Eip712Domain | None = None  # ParticipatoryBudget (approval ballots), when deployed
 
 
 class MetaAction(BaseModel):
@@ -99,7 +105,22 @@ ACTIONS: dict[str, dict[str, str]] = {
                 "submit": "social backend -> POST /v1/oracle/webhooks/social/event (HMAC of the source)"},
     "cancelRecovery": {"primaryType": "CancelRecovery", "domain": "recovery",
                        "submit": "POST /v1/recoveries/{recoveryId}/cancel"},
+    "draftInitiative": {"primaryType": "DraftInitiative", "domain": "initiative",
+                        "submit": "POST /v1/relay/initiative-draft"},
+    "amendInitiative": {"primaryType": "AmendInitiative", "domain": "initiative",
+                        "submit": "POST /v1/relay/initiative-amend"},
+    "openInitiative": {"primaryType": "OpenInitiative", "domain": "initiative",
+                       "submit": "POST /v1/relay/initiative-open"},
+    "supportInitiative": {"primaryType": "SupportInitiative", "domain": "initiative",
+                          "submit": "POST /v1/relay/initiative-support"},
+    "delegateVote": {"primaryType": "Delegate", "domain": "delegation", "submit": "POST /v1/relay/delegation"},
+    "undelegateVote": {"primaryType": "Undelegate", "domain": "delegation", "submit": "POST /v1/relay/undelegation"},
+    "budgetBallot": {"primaryType": "BudgetBallot", "domain": "budget", "submit": "POST /v1/relay/budget-ballot"},
 }
+
+#: Which contract each optional domain needs: its actions are listed only when that contract is deployed.
+OPTIONAL_DOMAINS = {"recovery": "KeyRecovery", "initiative": "CitizenInitiatives", "delegation": "LiquidDelegation",
+                    "budget": "ParticipatoryBudget"}
 
 
 def abi_hash(abi: Any) -> str:
@@ -112,7 +133,8 @@ def eip712_types() -> dict[str, list[dict[str, str]]]:
     return {"EIP712Domain": td.EIP712_DOMAIN_TYPE, "Ballot": gtd.BALLOT_TYPE, "Commitment": gtd.COMMITMENT_TYPE,
             "Delegation": DELEGATION_TYPE, "Spend": td.SPEND_TYPE, "Attestation": td.ATTESTATION_TYPE,
             "CheckIn": device.CHECKIN_TYPE, "SocialContribution": device.SOCIAL_TYPE,
-            "CancelRecovery": rtd.CANCEL_RECOVERY_TYPE}
+            "CancelRecovery": rtd.CANCEL_RECOVERY_TYPE, **itd.TYPES, "Delegate": ltd.DELEGATE_TYPE,
+            "Undelegate": ltd.UNDELEGATE_TYPE, "BudgetBallot": btd.BALLOT_TYPE}
 
 
 def meta_document(chain_id: int, contracts: dict[str, Any], *, api_version: str, oracle: bool) -> dict[str, Any]:
@@ -120,6 +142,11 @@ def meta_document(chain_id: int, contracts: dict[str, Any], *, api_version: str,
 
     def domain(name: str, version: str, contract: str) -> dict[str, Any]:
         return {"name": name, "version": version, "chainId": chain_id, "verifyingContract": contracts[contract].address}
+
+    optional = {"recovery": (rtd.RECOVERY_DOMAIN_NAME, "1"),
+                "initiative": (itd.DOMAIN_NAME, itd.DOMAIN_VERSION),
+                "delegation": (ltd.DELEGATION_DOMAIN_NAME, ltd.DELEGATION_DOMAIN_VERSION),
+                "budget": (btd.DOMAIN_NAME, btd.DOMAIN_VERSION)}
 
     return {
         "apiVersion": api_version,
@@ -131,11 +158,12 @@ def meta_document(chain_id: int, contracts: dict[str, Any], *, api_version: str,
                 "token": domain(td.TOKEN_DOMAIN_NAME, td.DOMAIN_VERSION, "CommonsToken"),
                 "attestation": domain(td.ATTESTATION_DOMAIN_NAME, td.DOMAIN_VERSION, "AttestationHub"),
                 "device": domain(device.DEVICE_DOMAIN_NAME, device.DEVICE_DOMAIN_VERSION, "AttestationHub"),
-                **({"recovery": domain(rtd.RECOVERY_DOMAIN_NAME, "1", "KeyRecovery")}
-                   if "KeyRecovery" in contracts else {}),
+                **{name: domain(*optional[name], OPTIONAL_DOMAINS[name]) for name in optional
+                   if OPTIONAL_DOMAINS[name] in contracts},
             },
             "types": eip712_types(),
-            "actions": ACTIONS,
+            "actions": {name: action for name, action in ACTIONS.items()
+                        if OPTIONAL_DOMAINS.get(action["domain"], "CO3Governance") in contracts},
         },
         "units": {"latE6": "microdegrees", "lonE6": "microdegrees", "accuracyMm": "millimetres",
                   "timestampMs": "milliseconds since the Unix epoch"},

@@ -574,6 +574,9 @@ export type MetaDomains = {
   "attestation": Eip712Domain;
   "device": Eip712Domain;
   "recovery"?: Eip712Domain | null;
+  "initiative"?: Eip712Domain | null;
+  "delegation"?: Eip712Domain | null;
+  "budget"?: Eip712Domain | null;
 };
 
 export type MetaEip712 = {
