@@ -19,6 +19,7 @@ Example (all keys; only ``node.genesis`` is required)::
     port = 8545
     max_body_bytes = 5242880
     cors_origins = []
+    # apis = ["eth", "net", "web3"]   # namespaces served; default: all on a loopback host, else eth/net/web3
 
     [p2p]
     host = "0.0.0.0"            # bind address
@@ -53,6 +54,7 @@ Example (all keys; only ``node.genesis`` is required)::
 
 from __future__ import annotations
 
+import ipaddress
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,6 +82,21 @@ class PeerAddress:
         return f"{self.pubkey.hex()}@{host}:{self.port}"
 
 
+#: Every JSON-RPC namespace the node has, and those served by default on a non-loopback address.
+RPC_NAMESPACES = frozenset({"eth", "net", "web3", "txpool", "qbft", "admin"})
+PUBLIC_RPC_APIS = frozenset({"eth", "net", "web3"})
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether a bind address only accepts connections from this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 @dataclass(frozen=True)
 class RpcConfig:
     host: str = "127.0.0.1"
@@ -91,6 +108,22 @@ class RpcConfig:
     workers: int = 2
     max_pending: int = 16
     evm_timeout: float = 5.0
+    #: JSON-RPC namespaces served (``eth``, ``net``, ``web3``, ``txpool``, ``qbft``, ``admin``); ``None`` =
+    #: the default of :meth:`enabled_namespaces`.
+    apis: tuple[str, ...] | None = None
+
+    def enabled_namespaces(self) -> frozenset[str] | None:
+        """The namespaces this RPC interface serves; ``None`` means every method.
+
+        Why this default: on a loopback address only the operator's own processes reach the RPC, and the
+        operator's tools need ``qbft_``/``admin_``/``txpool_`` (votes, peers, pool). Bound to any other address
+        the RPC faces apps or the network, where ``qbft_proposeValidatorVote`` or ``admin_addPeer`` would let
+        a stranger steer this PA's node: there only ``eth``, ``net`` and ``web3`` are served unless ``apis``
+        says otherwise (Besu's ``--rpc-http-api`` default). An explicit ``apis`` list always wins.
+        """
+        if self.apis is not None:
+            return frozenset(self.apis)
+        return None if is_loopback_host(self.host) else PUBLIC_RPC_APIS
 
 
 @dataclass(frozen=True)
@@ -163,7 +196,8 @@ class NodeConfig:
 _SECTIONS = {
     "node": {"data_dir", "genesis", "dev"},
     "validator": {"keystore", "password_file"},
-    "rpc": {"host", "port", "max_body_bytes", "cors_origins", "enabled", "workers", "max_pending", "evm_timeout"},
+    "rpc": {"host", "port", "max_body_bytes", "cors_origins", "enabled", "workers", "max_pending", "evm_timeout",
+            "apis"},
     "p2p": {"host", "port", "peers", "advertise_host"},
     "metrics": {"host", "port"},
     "producer": {"empty_blocks", "max_block_txs"},
@@ -261,6 +295,13 @@ def parse_config(data: dict[str, Any], base_dir: Path, path: Path | None = None)
     origins = _get(rpc, "cors_origins", list, f"{where} [rpc]", [])
     if not all(isinstance(o, str) for o in origins):
         raise ConfigError(f"{where}: [rpc] cors_origins must be a list of strings")
+    apis = _get(rpc, "apis", list, f"{where} [rpc]", None)
+    if apis is not None:
+        unknown = [a for a in apis if not isinstance(a, str) or a.lower() not in RPC_NAMESPACES]
+        if unknown:
+            raise ConfigError(f"{where}: [rpc] apis: unknown namespace(s) {unknown}; "
+                              f"known: {', '.join(sorted(RPC_NAMESPACES))}")
+        apis = tuple(sorted({a.lower() for a in apis}))
     max_body = _get(rpc, "max_body_bytes", int, f"{where} [rpc]", RpcConfig.max_body_bytes)
     if max_body < 1024:
         raise ConfigError(f"{where}: [rpc] max_body_bytes must be at least 1024")
@@ -321,6 +362,7 @@ def parse_config(data: dict[str, Any], base_dir: Path, path: Path | None = None)
             max_body_bytes=max_body,
             cors_origins=tuple(origins),
             enabled=_get(rpc, "enabled", bool, f"{where} [rpc]", True),
+            apis=apis,
             **_rpc_limits(rpc, f"{where} [rpc]"),
         ),
         p2p=P2PSection(

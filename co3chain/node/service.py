@@ -25,7 +25,7 @@ from eth_keys import keys
 from co3chain.chain.chain import NodeChain
 from co3chain.chain.genesis import Genesis, load_genesis
 from co3chain.keys import load_private_key, read_password
-from co3chain.node.config import NodeConfig
+from co3chain.node.config import NodeConfig, is_loopback_host
 from co3chain.node.metrics import NodeMetrics
 from co3chain.node.permissioning import AccountPermissioning
 from co3chain.node.producer import BlockProducer, SealedBlockInfo, SingleValidatorProducer
@@ -178,6 +178,12 @@ class NodeService:
         attach = getattr(self.producer, "attach_rpc", None)
         if attach is not None:  # the QBFT driver adds votes, sync state, tx gossip and its qbft_ methods
             attach(backend, dispatcher)
+        dispatcher.namespaces = cfg.rpc.enabled_namespaces()
+        if dispatcher.namespaces is not None:
+            log.info("RPC on %s serves only: %s", cfg.rpc.host, ", ".join(sorted(dispatcher.namespaces)))
+            if not is_loopback_host(cfg.rpc.host) and dispatcher.namespaces & {"admin", "qbft"}:
+                log.warning("RPC on %s serves admin/qbft methods (peers, validator votes) to whoever reaches it",
+                            cfg.rpc.host)
         self.chain.add_import_listener(self.txpool.on_block_imported)
         if self.permissioning is not None:  # after the pool: evicts what the block did not remove
             self.chain.add_import_listener(self.permissioning.on_block_imported)

@@ -24,6 +24,7 @@ from co3chain.rpc.errors import (
     INVALID_REQUEST,
     LIMIT_EXCEEDED,
     PARSE_ERROR,
+    MethodNotEnabled,
     MethodNotFound,
     RpcError,
 )
@@ -85,6 +86,10 @@ class Dispatcher:
 
     def __init__(self, *, max_batch: int = DEFAULT_MAX_BATCH) -> None:
         self._methods: dict[str, Method] = {}
+        #: namespaces (``eth``, ``admin``, ...) this interface serves; ``None`` = every registered method.
+        #: Why: admin, vote and debug methods must not be reachable where a node's RPC faces apps or the
+        #: network (Besu's ``--rpc-http-api``); see :meth:`co3chain.node.config.RpcConfig.enabled_namespaces`.
+        self.namespaces: frozenset[str] | None = None
         self.max_batch = max_batch
         #: Synchronous methods run on an executor instead of the event loop (the node sends
         #: eth_sendRawTransaction to its bounded tx-intake threads: decoding, signature recovery and the
@@ -192,6 +197,8 @@ class Dispatcher:
         m = self._methods.get(name)
         if m is None:
             raise MethodNotFound(name)
+        if self.namespaces is not None and name.partition("_")[0] not in self.namespaces:
+            raise MethodNotEnabled(name)
         if (
             name == "eth_subscribe"
             and ctx.max_subscriptions is not None

@@ -13,6 +13,8 @@ from typing import Any
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
 METHOD_NOT_FOUND = -32601
+#: Besu's code for a method that exists but whose namespace this interface does not serve ([rpc] apis).
+METHOD_NOT_ENABLED = -32604
 INVALID_PARAMS = -32602
 INTERNAL_ERROR = -32603
 SERVER_ERROR = -32000
@@ -64,3 +66,12 @@ class ExecutionReverted(RpcError):
     def __init__(self, revert_data: bytes, reason: str | None = None) -> None:
         message = "execution reverted" + (f": {reason}" if reason else "")
         super().__init__(EXECUTION_REVERTED, message, "0x" + revert_data.hex())
+
+
+class MethodNotEnabled(RpcError):
+    """-32604: the method exists, but its namespace is not enabled on this RPC interface (``[rpc] apis``)."""
+
+    def __init__(self, method: str) -> None:
+        namespace = method.partition("_")[0]
+        super().__init__(METHOD_NOT_ENABLED, f"method not enabled: {method} (the {namespace!r} namespace is not in "
+                                             "this node's [rpc] apis)")

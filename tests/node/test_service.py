@@ -109,3 +109,28 @@ def test_wrong_password_is_a_clear_error(tmp_path: Path) -> None:
             await NodeService(cfg, password="not-it").start()
 
     asyncio.run(run())
+
+
+def test_rpc_apis_limit_what_the_node_serves(tmp_path: Path) -> None:
+    """``[rpc] apis = ["eth"]``: the assembled node answers eth_ calls and refuses its own qbft_/admin_ methods
+    (which exist: the QBFT driver registered them) with -32604."""
+    cfg = make_config(tmp_path)
+    cfg = dataclasses.replace(cfg, rpc=RpcConfig(host="127.0.0.1", port=0, apis=("eth",)))
+
+    async def run() -> None:
+        svc = NodeService(cfg)
+        await svc.start()
+        url = f"http://127.0.0.1:{svc.rpc_port}"
+        try:
+            assert int(await rpc(url, "eth_chainId"), 16) == 99
+            async with httpx.AsyncClient() as c:
+                for method, params in (("qbft_proposeValidatorVote", ["0x" + "11" * 20, True]),
+                                       ("admin_peers", []), ("net_version", [])):
+                    r = (await c.post(url, json={"jsonrpc": "2.0", "id": 1, "method": method,
+                                                 "params": params})).json()
+                    assert r["error"]["code"] == -32604, (method, r)
+            assert svc.producer is not None and svc.producer.pending_votes() == {}  # the vote never reached it
+        finally:
+            await svc.stop()
+
+    asyncio.run(run())
