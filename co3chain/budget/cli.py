@@ -15,11 +15,11 @@ from typing import Any
 import click
 
 from co3chain.errors import Co3Error
-
-API_OPTION = click.option("--api", "api_url", default="http://127.0.0.1:8080", show_default=True,
-                          envvar="CO3_API_URL", help="Base URL of the co3chain API.")
-KEY_OPTION = click.option("--api-key", envvar="CO3_API_KEY", help="The PA's API key (or CO3_API_KEY).")
-JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+from co3chain.sdk.cli_common import API_OPTION, JSON_OPTION, KEY_OPTION
+from co3chain.sdk.cli_common import api_call as _call
+from co3chain.sdk.cli_common import emit as _emit
+from co3chain.sdk.cli_common import key_options as _key_options
+from co3chain.sdk.cli_common import signing_account as _account
 
 
 def _budget_client(api_url: str, api_key: str | None = None) -> Any:
@@ -27,31 +27,6 @@ def _budget_client(api_url: str, api_key: str | None = None) -> Any:
     from co3chain.sdk.budget import BudgetClient
 
     return BudgetClient(Client(api_url, api_key=api_key))
-
-
-def _call(fn: Any, *args: Any) -> Any:
-    from co3chain.sdk import ApiClientError
-
-    try:
-        return fn(*args)
-    except ApiClientError as exc:
-        raise Co3Error(f"the API refused: {exc}") from None
-
-
-def _emit(model: Any, as_json: bool, human: str) -> None:
-    click.echo(json.dumps(model.model_dump(), indent=2) if as_json else human)
-
-
-def _account(key_file: str | None, password_file: str | None, dev_key: str | None) -> Any:
-    from co3chain.keys import account_from_options
-
-    return account_from_options(key_file, password_file, dev_key, lambda m: click.echo(m, err=True))
-
-
-def _key_options(f: Any) -> Any:
-    f = click.option("--dev-key", help="Private key as hex (development networks only).")(f)
-    f = click.option("--password-file", type=click.Path(dir_okay=False), help="File holding the keystore password.")(f)
-    return click.option("--key-file", type=click.Path(dir_okay=False), help="Keystore (v3 JSON).")(f)
 
 
 @click.group("budget")

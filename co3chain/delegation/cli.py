@@ -12,11 +12,10 @@ from typing import Any
 
 import click
 
-from co3chain.errors import Co3Error
+from co3chain.sdk.cli_common import API_OPTION, JSON_OPTION, TTL_OPTION, key_options
+from co3chain.sdk.cli_common import api_call as _call
+from co3chain.sdk.cli_common import signing_account as _account
 
-API_OPTION = click.option("--api", "api_url", default="http://127.0.0.1:8080", show_default=True,
-                          envvar="CO3_API_URL", help="Base URL of the co3chain API.")
-JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 AREA_OPTION = click.option("--area", "area_id", type=click.IntRange(min=0), default=0, show_default=True,
                            help="Commoning area of the delegation (0 = global, every area without its own).")
 
@@ -28,27 +27,8 @@ def _client(api_url: str) -> Any:
     return DelegationClient(Client(api_url))
 
 
-def _call(fn: Any, *args: Any, **kwargs: Any) -> Any:
-    from co3chain.sdk import ApiClientError
-
-    try:
-        return fn(*args, **kwargs)
-    except ApiClientError as exc:
-        raise Co3Error(f"the API refused: {exc}") from None
-
-
-def _account(key_file: str | None, password_file: str | None, dev_key: str | None) -> Any:
-    from co3chain.keys import account_from_options
-
-    return account_from_options(key_file, password_file, dev_key, lambda m: click.echo(m, err=True))
-
-
 def _key_options(f: Any) -> Any:
-    f = click.option("--ttl", type=click.IntRange(60, 30 * 86_400), default=3600, show_default=True,
-                     help="Seconds the signature stays valid.")(f)
-    f = click.option("--dev-key", help="Private key as hex (development networks only).")(f)
-    f = click.option("--password-file", type=click.Path(dir_okay=False), help="File holding the keystore password.")(f)
-    return click.option("--key-file", type=click.Path(dir_okay=False), help="Keystore (v3 JSON).")(f)
+    return key_options(TTL_OPTION(f))
 
 
 @click.group("delegation")

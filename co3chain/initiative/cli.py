@@ -16,8 +16,12 @@ from typing import Any
 
 import click
 
-from co3chain.budget.cli import API_OPTION, JSON_OPTION, _account, _call, _emit, _key_options
 from co3chain.errors import Co3Error
+from co3chain.sdk.cli_common import API_OPTION, JSON_OPTION
+from co3chain.sdk.cli_common import api_call as _call
+from co3chain.sdk.cli_common import emit as _emit
+from co3chain.sdk.cli_common import key_options as _key_options
+from co3chain.sdk.cli_common import signing_account as _account
 
 _DURATION = re.compile(r"^(\d+)([smhd]?)$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86_400}
