@@ -33,7 +33,7 @@ from typing import Any
 from eth_abi import decode as abi_decode
 
 from co3chain.audit.events import call_data, decode_result, eth_call, get_logs, topic, word
-from co3chain.audit.manifest_refs import address_text, check_chain, contract_address, deployment_block
+from co3chain.audit.manifest_refs import address_text, open_audit
 from co3chain.audit.report import INFO, WARNING, AuditReport
 from co3chain.audit.rpc import RpcClient, RpcError, hex_int
 from co3chain.budget.rule import MAX_PROJECTS, compute_outcome, mask_indices
@@ -77,13 +77,10 @@ class RoundFacts:
 def audit_budget_round(client: RpcClient, manifest: Mapping[str, Any], round_id: int) -> AuditReport:
     """Run every check on ``round_id``; ``report.passed`` is False on any mismatch."""
     report = AuditReport("budget", {"roundId": round_id})
-    check_chain(client, manifest, BudgetAuditError)
-    pb = contract_address(manifest, "ParticipatoryBudget", BudgetAuditError)
-    treasury = contract_address(manifest, "CommonsTreasury", BudgetAuditError)
-    registry = contract_address(manifest, "CitizenRegistry", BudgetAuditError)
-    head = hex_int(client.call("eth_blockNumber"), "eth_blockNumber")
-    start = deployment_block(manifest, "ParticipatoryBudget")
-    report.subject.update({"contract": address_text(pb), "block": head})
+    scope = open_audit(client, manifest, report, "ParticipatoryBudget", BudgetAuditError,
+                       ("CommonsTreasury", "CitizenRegistry"))
+    pb, treasury, registry = (scope.addresses[n] for n in ("ParticipatoryBudget", "CommonsTreasury", "CitizenRegistry"))
+    head, start = scope.head, scope.start
 
     rid = word(round_id)
     created = get_logs(client, pb, [ROUND_CREATED, rid], start, head)

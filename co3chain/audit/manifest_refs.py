@@ -9,6 +9,7 @@ whichever audit the clerk runs — each audit passes its own error class so its 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from co3chain.audit.rpc import RpcClient, RpcError, hex_bytes, hex_int
@@ -42,3 +43,25 @@ def check_chain(client: RpcClient, manifest: Mapping[str, Any], error: type[Exce
     if manifest.get("chainId") is not None and int(manifest["chainId"]) != chain_id:
         raise error(f"the manifest is for chain {manifest['chainId']}, the node serves chain {chain_id}")
     return chain_id
+
+
+@dataclass(frozen=True)
+class AuditScope:
+    """Where a per-subject audit reads: the contracts' addresses, the head block and the first block to scan."""
+
+    addresses: dict[str, bytes]
+    chain_id: int
+    head: int
+    start: int
+
+
+def open_audit(client: RpcClient, manifest: Mapping[str, Any], report: Any, subject: str, error: type[Exception],
+               others: tuple[str, ...] = (), hint: str = "") -> AuditScope:
+    """The common opening of every per-subject audit: the node serves the manifest's chain, every named contract
+    is in the manifest, the head block is fixed for the whole audit (so every read sees one state), event scans
+    start at ``subject``'s deployment block; ``report.subject`` gets the contract and block."""
+    chain_id = check_chain(client, manifest, error)
+    addresses = {name: contract_address(manifest, name, error, hint) for name in (subject, *others)}
+    head = hex_int(client.call("eth_blockNumber"), "eth_blockNumber")
+    report.subject.update({"contract": address_text(addresses[subject]), "block": head})
+    return AuditScope(addresses, chain_id, head, deployment_block(manifest, subject))

@@ -27,9 +27,10 @@ from typing import Any
 from eth_abi import decode as abi_decode
 
 from co3chain.audit.events import Log, get_logs, topic, word
+from co3chain.audit.manifest_refs import deployment_block, open_audit
 from co3chain.audit.powers import address_names
 from co3chain.audit.report import INFO, WARNING, AuditReport
-from co3chain.audit.rpc import RpcClient, RpcError, hex_bytes, hex_int
+from co3chain.audit.rpc import RpcClient, hex_int
 from co3chain.errors import Co3Error
 
 INITIATED = topic("RecoveryInitiated(uint256,address,address,address,uint48)")
@@ -66,28 +67,15 @@ def _addr(raw: bytes) -> str:
     return "0x" + raw[-20:].hex()
 
 
-def _address(manifest: Mapping[str, Any], name: str) -> bytes:
-    entry = (manifest.get("contracts") or {}).get(name)
-    if not isinstance(entry, Mapping):
-        raise RecoveryAuditError(f"the manifest has no {name} contract (a deployment without lost-key recovery?)")
-    try:
-        return hex_bytes(entry.get("address"), f"{name} address", 20)
-    except RpcError as exc:
-        raise RecoveryAuditError(str(exc)) from None
-
-
 def audit_recoveries(client: RpcClient, manifest: Mapping[str, Any]) -> AuditReport:
     """Run every check on every recovery; ``report.passed`` is False on any inconsistency."""
     report = AuditReport("recovery", {})
-    chain_id = hex_int(client.call("eth_chainId"), "eth_chainId")
-    if manifest.get("chainId") is not None and int(manifest["chainId"]) != chain_id:
-        raise RecoveryAuditError(f"the manifest is for chain {manifest['chainId']}, the node serves chain {chain_id}")
-    kr, registry = _address(manifest, "KeyRecovery"), _address(manifest, "CitizenRegistry")
-    token, reputation = _address(manifest, "CommonsToken"), _address(manifest, "Reputation")
-    head = hex_int(client.call("eth_blockNumber"), "eth_blockNumber")
-    start = int((manifest["contracts"]["KeyRecovery"] or {}).get("blockNumber") or 0)
-    token_start = int((manifest["contracts"]["CommonsToken"] or {}).get("blockNumber") or 0)
-    report.subject.update({"contract": _addr(kr), "block": head, "chainId": chain_id})
+    scope = open_audit(client, manifest, report, "KeyRecovery", RecoveryAuditError,
+                       ("CitizenRegistry", "CommonsToken", "Reputation"), " (a deployment without lost-key recovery?)")
+    kr, registry, token, reputation = (scope.addresses[n]
+                                       for n in ("KeyRecovery", "CitizenRegistry", "CommonsToken", "Reputation"))
+    head, start, token_start = scope.head, scope.start, deployment_block(manifest, "CommonsToken")
+    report.subject["chainId"] = scope.chain_id
     report.names = {"0x" + a.hex(): n for a, n in address_names(manifest).items()}
 
     logs = get_logs(client, kr, [], start, head)

@@ -33,7 +33,7 @@ from typing import Any
 from eth_abi import decode as abi_decode
 
 from co3chain.audit.events import PROPOSAL_CREATED, call_data, decode_result, eth_call, get_logs, topic, word
-from co3chain.audit.manifest_refs import address_text, check_chain, contract_address, deployment_block
+from co3chain.audit.manifest_refs import address_text, open_audit
 from co3chain.audit.report import INFO, AuditReport
 from co3chain.audit.rpc import RpcClient, RpcError, hex_int
 from co3chain.errors import Co3Error
@@ -107,13 +107,10 @@ class Facts:
 def audit_initiative(client: RpcClient, manifest: Mapping[str, Any], initiative_id: int) -> AuditReport:
     """Run every check on ``initiative_id``; ``report.passed`` is False on any mismatch."""
     report = AuditReport("initiative", {"initiativeId": initiative_id})
-    check_chain(client, manifest, InitiativeAuditError)
-    ci = contract_address(manifest, "CitizenInitiatives", InitiativeAuditError)
-    registry = contract_address(manifest, "CitizenRegistry", InitiativeAuditError)
-    gov = contract_address(manifest, "CO3Governance", InitiativeAuditError)
-    head = hex_int(client.call("eth_blockNumber"), "eth_blockNumber")
-    start = deployment_block(manifest, "CitizenInitiatives")
-    report.subject.update({"contract": address_text(ci), "block": head})
+    scope = open_audit(client, manifest, report, "CitizenInitiatives", InitiativeAuditError,
+                       ("CitizenRegistry", "CO3Governance"))
+    ci, registry, gov = (scope.addresses[n] for n in ("CitizenInitiatives", "CitizenRegistry", "CO3Governance"))
+    head, start = scope.head, scope.start
     iid = word(initiative_id)
 
     drafted = get_logs(client, ci, [DRAFTED, iid], start, head)
