@@ -155,8 +155,9 @@ def build_state(config: ApiConfig, manifest: dict[str, Any], *, w3: Any | None =
         from co3chain.delegation.counter import DelegationCounter
 
         indexer.after_sync.append(DelegationCounter(chain, store, relayer).run_once)
+    identity_key = config.identity_key.load() if config.identity_key is not None else None
     return ApiState(chain=chain, store=store, indexer=indexer, relayer=relayer, keys=keys, oracle=oracle,
-                    relay_limiter=limiter)
+                    relay_limiter=limiter, identity_key=identity_key)
 
 
 def app_from_files(config_path: str | Path, manifest_path: str | Path, rpc_url: str) -> FastAPI:

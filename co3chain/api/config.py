@@ -31,6 +31,10 @@ Example::
     [oracle]
     config = "oracle.toml"       # optional: mount the oracle's webhooks under /v1/oracle
 
+    [privacy]                    # optional: hash identity references here (`identityReference` at POST /v1/citizens)
+    identity_key_file = "identity-key.json"   # `co3chain privacy identity-key new`; one key per consortium
+    password_env = "CO3_IDENTITY_KEY_PASSWORD" # or password_file = "identity-key.pass"
+
     [cors]                       # off unless origins are listed: browsers on other origins are refused
     allow_origins = ["https://app.example.org"]   # exact origins; "*" allows any (no credentials then)
     allow_headers = ["Content-Type"]              # add "X-API-Key" only for trusted PA portals
@@ -143,6 +147,30 @@ def parse_cors(table: dict[str, Any]) -> CorsSettings:
 
 
 @dataclass(frozen=True)
+class IdentityKeySpec:
+    """Where the consortium identity key (``co3chain privacy identity-key new``) and its password are."""
+
+    path: Path
+    password_file: Path | None = None
+    password_env: str | None = None
+
+    def load(self) -> bytes:
+        """The decrypted 32-byte key (readable errors for a missing file, password or wrong kind of file)."""
+        import os
+
+        from co3chain.keys import read_password
+        from co3chain.privacy.identity import load_key_file
+
+        if self.password_env and self.password_file is None:
+            password = os.environ.get(self.password_env)
+            if not password:
+                raise ApiConfigError(f"no password for {self.path}: ${self.password_env} is not set")
+        else:
+            password = read_password(self.password_file)
+        return load_key_file(self.path, password)
+
+
+@dataclass(frozen=True)
 class ApiConfig:
     """Parsed ``api.toml``."""
 
@@ -154,6 +182,7 @@ class ApiConfig:
     oracle_config: Path | None = None
     relay_limits: RelayLimits = field(default_factory=RelayLimits)
     cors: CorsSettings = field(default_factory=CorsSettings)
+    identity_key: IdentityKeySpec | None = None
 
 
 def _table(data: dict[str, Any], name: str) -> dict[str, Any]:
@@ -243,7 +272,28 @@ def parse_config(data: dict[str, Any], base: Path) -> ApiConfig:
     oracle = _table(data, "oracle")
     oracle_config = _path(base, oracle["config"], "[oracle].config") if "config" in oracle else None
     return ApiConfig(db=db_path, relayer=relayer, keys=keys, max_body_bytes=max_body, indexer=indexer,
-                     oracle_config=oracle_config, relay_limits=relay_limits, cors=parse_cors(_table(data, "cors")))
+                     oracle_config=oracle_config, relay_limits=relay_limits, cors=parse_cors(_table(data, "cors")),
+                     identity_key=_identity_key(base, _table(data, "privacy")))
+
+
+def _identity_key(base: Path, table: dict[str, Any]) -> IdentityKeySpec | None:
+    """``[privacy]``: the identity key file and where its password comes from (absent table: no key)."""
+    if not table:
+        return None
+    unknown = set(table) - {"identity_key_file", "password_file", "password_env"}
+    if unknown:
+        raise ApiConfigError(f"[privacy] has unknown keys: {', '.join(sorted(unknown))}")
+    if "identity_key_file" not in table:
+        raise ApiConfigError("[privacy] needs identity_key_file")
+    env = table.get("password_env")
+    if env is not None and (not isinstance(env, str) or not env):
+        raise ApiConfigError("[privacy].password_env must name an environment variable")
+    return IdentityKeySpec(
+        path=_path(base, table["identity_key_file"], "[privacy].identity_key_file"),
+        password_file=_path(base, table["password_file"], "[privacy].password_file") if "password_file" in table
+        else None,
+        password_env=env,
+    )
 
 
 def load_config(path: str | Path) -> ApiConfig:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Address = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{40}$", examples=["0x5B38Da6a701c568545dCfcB03FcB875f56beddC4"])]
 Bytes32 = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$")]
@@ -132,9 +132,23 @@ class Citizen(Model):
 
 
 class CitizenCreate(Model):
+    """A registration: the citizen's address and either a ready ``identityHash`` (HMAC computed by the office)
+    or the raw ``identityReference``, hashed by the API with the consortium identity key (``[privacy]`` in
+    api.toml), so the key never has to sit on an officer's computer. Exactly one of the two."""
+
     address: Address
-    identityHash: Bytes32
+    identityHash: Bytes32 | None = None
+    identityReference: str | None = Field(None, min_length=1, max_length=128,
+                                          description="e.g. a fiscal code; hashed by the API, never stored or logged")
+    referenceKind: str = Field("fiscal-code", min_length=1, max_length=32,
+                               description="kind of identityReference (fiscal-code, amka, passport, …)")
     expiresAt: Uint64
+
+    @model_validator(mode="after")
+    def _one_identity(self) -> CitizenCreate:
+        if (self.identityHash is None) == (self.identityReference is None):
+            raise ValueError("give exactly one of identityHash or identityReference")
+        return self
 
 
 # ---------------------------------------------------------------------- proposals and votes

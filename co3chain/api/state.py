@@ -65,6 +65,8 @@ class ApiState:
     #: per-client budget of the open relay endpoints (``[relayer] client_rate/client_burst``)
     relay_limiter: ClientLimiter = field(default_factory=lambda: ClientLimiter(5.0, 20))
     oracle: Any | None = None  # co3chain.oracle.service.OracleService
+    #: consortium identity key (``[privacy]``): lets POST /v1/citizens hash a raw identity reference
+    identity_key: bytes | None = field(default=None, repr=False)
     run_indexer: bool = True
     sse_poll_interval: float = 0.5
     #: Signed messages relayed but not yet mined, by (action, signer, scope, nonce) → tx hash (or "" while

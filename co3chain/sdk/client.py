@@ -336,9 +336,14 @@ class Client:
                                              signature=_hex(signature)))
 
     # ------------------------------------------------------------------ PA writes (need api_key)
-    def register_citizen(self, address: str, identity_hash: bytes, expires_at: int) -> m.TxAccepted:
-        return self._post("/v1/citizens", m.CitizenCreate(address=address, identityHash=_hex(identity_hash),
-                                                          expiresAt=expires_at), m.TxAccepted)
+    def register_citizen(self, address: str, identity_hash: bytes | None, expires_at: int, *,
+                         identity_reference: str | None = None, reference_kind: str = "fiscal-code") -> m.TxAccepted:
+        """Register ``address``: with a ready ``identity_hash``, or (``identity_hash=None``) with the raw
+        ``identity_reference`` for an API that holds the consortium identity key and hashes it itself."""
+        body = m.CitizenCreate(address=address, expiresAt=expires_at, referenceKind=reference_kind,
+                               identityHash=None if identity_hash is None else _hex(identity_hash),
+                               identityReference=identity_reference)
+        return self._post("/v1/citizens", body, m.TxAccepted)
 
     def create_area(self, geometry: dict[str, Any], metadata_uri: str = "",
                     managing_pa: str | None = None) -> m.AreaCreated:

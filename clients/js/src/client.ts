@@ -772,8 +772,20 @@ export class Co3Client {
   }
 
   // ------------------------------------------------------------------ PA writes (API key)
-  registerCitizen(address: Address, identityHash: Hex, expiresAt: number): Promise<api.TxAccepted> {
-    return this.request("POST", "/v1/citizens", { body: { address, identityHash, expiresAt } });
+  /**
+   * Register a citizen: with a ready `identityHash`, or with `identityHash = null` and the raw
+   * `identityReference` for an API that holds the consortium identity key and computes the hash itself.
+   */
+  registerCitizen(
+    address: Address,
+    identityHash: Hex | null,
+    expiresAt: number,
+    opts: { identityReference?: string; referenceKind?: string } = {},
+  ): Promise<api.TxAccepted> {
+    const identity = identityHash !== null ? { identityHash } : { identityReference: opts.identityReference };
+    return this.request("POST", "/v1/citizens", {
+      body: { address, expiresAt, ...identity, ...(opts.referenceKind ? { referenceKind: opts.referenceKind } : {}) },
+    });
   }
   createArea(geometry: Record<string, unknown>, metadataURI = "", managingPA?: Address): Promise<api.AreaCreated> {
     return this.request("POST", "/v1/areas", { body: { geometry, metadataURI, ...(managingPA ? { managingPA } : {}) } });

@@ -56,12 +56,31 @@ def _geometry(geojson: dict[str, Any]) -> str:
 
 @router.post("/citizens", response_model=m.TxAccepted, status_code=202, responses=ERRORS, **SECURITY)
 def register_citizen(state: State, pa: PA, body: m.CitizenCreate) -> m.TxAccepted:
-    """Register a citizen's pseudonymous address (REGISTRAR_ROLE on CitizenRegistry)."""
+    """Register a citizen's pseudonymous address (REGISTRAR_ROLE on CitizenRegistry).
+
+    With ``identityReference`` the API computes the keyed ``identityHash`` itself (HMAC with the consortium
+    identity key of ``[privacy]``): the reference is used for that one computation and is never stored,
+    indexed or logged."""
     registry = state.chain.registry
     _require_role(state, registry, "REGISTRAR_ROLE", pa)
-    fn = registry.functions.register(cv.address(body.address), cv.b32(body.identityHash, "identityHash"),
-                                     body.expiresAt)
+    fn = registry.functions.register(cv.address(body.address), _identity_hash(state, body), body.expiresAt)
     return m.TxAccepted(txHash=state.send_as(pa, fn))
+
+
+def _identity_hash(state: ApiState, body: m.CitizenCreate) -> bytes:
+    """The 32-byte ``identityHash`` of a registration: as given, or keyed from the raw reference."""
+    if body.identityReference is None:
+        return cv.b32(body.identityHash, "identityHash")
+    if state.identity_key is None:
+        raise ApiError(503, "identity_key_unavailable",
+                       "this API has no [privacy] identity_key_file: send identityHash (computed with "
+                       "`co3chain privacy identity-hash`) instead of identityReference")
+    from co3chain.privacy.identity import IdentityError, identity_hash
+
+    try:
+        return identity_hash(state.identity_key, body.identityReference, body.referenceKind)
+    except IdentityError as exc:
+        raise ApiError(422, "invalid_identity_reference", str(exc)) from None
 
 
 @router.post("/areas", response_model=m.AreaCreated, status_code=202, responses=ERRORS, **SECURITY)

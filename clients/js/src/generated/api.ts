@@ -149,9 +149,14 @@ export type Citizen = {
   "reputation": Reputation;
 };
 
+/** A registration: the citizen's address and either a ready ``identityHash`` (HMAC computed by the office) */
 export type CitizenCreate = {
   "address": string;
-  "identityHash": string;
+  "identityHash"?: string | null;
+  /** e.g. a fiscal code; hashed by the API, never stored or logged */
+  "identityReference"?: string | null;
+  /** kind of identityReference (fiscal-code, amka, passport, …) */
+  "referenceKind"?: string;
   "expiresAt": number;
 };
 
