@@ -62,6 +62,7 @@ from co3chain.audit.events import (
     decode_result,
     eth_call,
     get_logs,
+    topic,
     word,
 )
 from co3chain.audit.headers import Header, header_from_json
@@ -187,6 +188,7 @@ def audit_proposal(client: RpcClient, manifest: Mapping[str, Any], proposal_id: 
         "revealEnd": info.reveal_end, "createdBlock": info.created_block, "canceled": info.canceled,
         "description": info.description,
     })
+    _link_initiative(ctx, _address(manifest, "CitizenInitiatives", False), info, proposal_id)
     _load_headers(ctx, info.created_block)
     _check_logs(ctx, [info.created_log], [[PROPOSAL_CREATED], [word(proposal_id)]], info.created_block,
                 scan_blooms=False)
@@ -245,6 +247,30 @@ def audit_proposal(client: RpcClient, manifest: Mapping[str, Any], proposal_id: 
         for b in ballots.values()
     )
     return report
+
+
+#: CitizenInitiatives' "this initiative went to vote as proposal N" (topics: initiative id, proposal id).
+INITIATIVE_PROPOSED = topic("InitiativeProposed(uint256,uint256,uint64,uint64)")
+
+
+def _link_initiative(ctx: _Ctx, initiatives: bytes | None, info: ProposalInfo, proposal_id: int) -> None:
+    """Name the citizen initiative a proposal came from (its supports are ``audit initiative N``'s job).
+
+    Why: a clerk reading a proposal's verdict should see that citizens, not an officer, put it to the vote.
+    A proposal made by the CitizenInitiatives contract without its ``InitiativeProposed`` event is a finding:
+    the contract emits both in one transaction, so one without the other means a node left a log out."""
+    if initiatives is None:
+        return
+    logs = get_logs(ctx.client, initiatives, [INITIATIVE_PROPOSED, None, word(proposal_id)], info.created_block,
+                    info.created_block)
+    if logs:
+        initiative_id = int.from_bytes(logs[0].topics[1], "big")
+        ctx.report.subject["initiativeId"] = initiative_id
+        ctx.report.add("from-initiative", f"this proposal is citizen initiative {initiative_id} going to vote; "
+                       f"`co3chain audit initiative {initiative_id}` recounts its supports", severity="info")
+    elif info.proposer == initiatives:
+        ctx.report.add("missing-initiative-link", "the CitizenInitiatives contract made this proposal but the node "
+                       "returned no InitiativeProposed event for it", info.created_block)
 
 
 # -- proposal and headers -----------------------------------------------------------------------------------

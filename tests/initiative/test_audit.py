@@ -106,3 +106,31 @@ def test_expired_initiative_is_a_note_and_cli(chain: Chain, tmp_path: Any, monke
     missing = CliRunner().invoke(audit_cli.audit, ["initiative", "99", "--rpc", "http://x", "--manifest",
                                                    str(manifest)])
     assert missing.exit_code == 2 and "missing-initiative" in missing.output
+
+
+def test_the_proposal_audit_names_its_initiative(chain: Chain, proposed: int) -> None:
+    """``audit proposal``'s initiative link: the proposal says which initiative it came from; a node that hides
+    the InitiativeProposed event of a proposal the CitizenInitiatives contract made is reported."""
+    from types import SimpleNamespace
+
+    from co3chain.audit.proposal import INITIATIVE_PROPOSED, _link_initiative
+    from co3chain.audit.report import AuditReport
+
+    pid = chain.ci.functions.getInitiative(proposed).call()[16]
+    created = chain.w3.eth.get_logs({"address": chain.ci.address, "fromBlock": 0,
+                                     "topics": ["0x" + INITIATIVE_PROPOSED.hex()]})[0]["blockNumber"]
+    ci = bytes.fromhex(chain.ci.address[2:])
+    info = SimpleNamespace(created_block=created, proposer=ci)
+
+    def run(tamper: Any = None) -> AuditReport:
+        report = AuditReport("proposal", {})
+        _link_initiative(SimpleNamespace(client=RpcClient(rpc_transport(chain.w3, tamper)), report=report), ci,
+                         info, pid)
+        return report
+
+    clean = run()
+    assert clean.subject["initiativeId"] == proposed and clean.passed
+    assert [f.kind for f in clean.findings] == ["from-initiative"]  # an information line, not an error
+    hidden = run(_rewrite(INITIATIVE_PROPOSED, lambda lg: []))
+    assert "initiativeId" not in hidden.subject and "missing-initiative-link" in hidden.kinds()
+    assert not hidden.passed
