@@ -84,6 +84,21 @@ def _legacy_signing_message(tx: Any) -> tuple[bytes, int] | None:
     return _rlp_list(fields), v - 35 - 2 * chain_id
 
 
+def recover_from_message(message: bytes, recovery_id: int, r: int, s: int) -> bytes | None:
+    """Address whose key signed ``keccak(message)`` with ``(r, s, recovery_id)``, or ``None`` for a
+    signature ``eth_keys`` would not accept (``1 <= r, s < N``, recovery id 0/1) or a failed recovery.
+
+    The same libsecp256k1 recovery ``eth_keys``' coincurve backend makes on the same message hash."""
+    if recovery_id not in (0, 1) or not (0 < r < SECP256K1_N and 0 < s < SECP256K1_N):
+        return None
+    try:
+        signature = r.to_bytes(32, "big") + s.to_bytes(32, "big") + bytes((recovery_id,))
+        public = PublicKey.from_signature_and_message(signature, keccak(message), hasher=None)
+        return keccak(public.format(compressed=False)[1:])[12:]
+    except Exception:  # any oddity: py-evm decides (and words the error)
+        return None
+
+
 def recover_sender(tx: Any) -> bytes | None:
     """Sender of ``tx`` recovered with coincurve directly, or ``None`` to leave the case to py-evm.
 
@@ -103,12 +118,7 @@ def recover_sender(tx: Any) -> bytes | None:
             message, recid = found
         else:
             message, recid = tx.get_message_for_signing(), tx.y_parity
-        r, s = tx.r, tx.s
-        if recid not in (0, 1) or not (0 < r < SECP256K1_N and 0 < s < SECP256K1_N):
-            return None
-        signature = r.to_bytes(32, "big") + s.to_bytes(32, "big") + bytes((recid,))
-        public = PublicKey.from_signature_and_message(signature, keccak(message), hasher=None)
-        return keccak(public.format(compressed=False)[1:])[12:]
+        return recover_from_message(message, recid, tx.r, tx.s)
     except Exception:  # any oddity: py-evm decides (and words the error)
         return None
 
@@ -139,22 +149,34 @@ class SenderCache:
     def __len__(self) -> int:
         return len(self._senders)
 
-    def sender(self, tx: Any) -> bytes:
+    def sender(
+        self, tx: Any, tx_hash: bytes | None = None, signing: tuple[bytes, int] | None = None
+    ) -> bytes:
         """Sender of signed transaction ``tx``; recovered from its signature only on the first sighting
         of its hash. Raises what ``tx.sender`` raises for a bad signature (``BadSignature``,
-        ``ValidationError``, ``ValueError``)."""
+        ``ValidationError``, ``ValueError``).
+
+        A caller that already has them (:class:`co3chain.chain.txdecode.TxDecoder`) passes ``tx_hash``
+        (= ``tx.hash``) and ``signing`` = ``(message, recovery id)`` (= what ``tx`` signed), which
+        saves re-encoding the transaction to get them."""
         attrs = tx.__dict__
         known = attrs.get("sender")
         if known is not None and "check_signature_validity" in attrs:
             return known  # primed by this cache earlier
-        tx_hash = tx.hash
+        if tx_hash is None:
+            tx_hash = tx.hash
         with self._lock:
             cached = self._senders.get(tx_hash)
             if cached is not None:
                 self._senders.move_to_end(tx_hash)
         if cached is None:
             # py-evm's own cached value (if any) was recovered from this object's signature too
-            cached = known if known is not None else recover_sender(tx)
+            if known is not None:
+                cached = known
+            elif signing is not None:
+                cached = recover_from_message(signing[0], signing[1], tx.r, tx.s)
+            else:
+                cached = recover_sender(tx)
             if cached is None:
                 cached = bytes(tx.get_sender())  # py-evm's own path: raises for a bad signature
             with self._lock:

@@ -45,8 +45,10 @@ from eth_utils import ValidationError
 from rlp.exceptions import RLPException
 
 from co3chain.chain.chain import NodeChain
+from co3chain.chain.txdecode import DecodedTx, TxDecoder
+from co3chain.chain.txrules import passes_validate
 from co3chain.errors import Co3Error
-from co3chain.node.rawtx import RawTxShapeError, check_raw_transaction
+from co3chain.node.rawtx import MAX_TX_BYTES, RawTxShapeError, check_raw_transaction
 
 INVALID_PARAMS = -32602
 SERVER_ERROR = -32000
@@ -158,6 +160,8 @@ class TxPool:
         self._seq = itertools.count()
         self._state: Any = None
         self._state_head: bytes | None = None
+        #: direct decoder into py-evm's classes (admission's fast path; py-evm decodes what it declines)
+        self._fast_decoder = TxDecoder(chain.vm_class.get_transaction_builder())
 
     # -- state helpers ---------------------------------------------------------------------------------
     def _head_state(self) -> Any:
@@ -187,8 +191,20 @@ class TxPool:
             raise TxPoolError(INVALID_PARAMS, f"invalid transaction: {exc}") from None
 
     def add(self, raw_tx: bytes) -> bytes:
-        """Validate and insert a raw signed transaction; returns its hash."""
-        return self.add_transaction(self.decode(raw_tx), size=len(raw_tx), raw=bytes(raw_tx))
+        """Validate and insert a raw signed transaction; returns its hash.
+
+        Well-formed legacy, EIP-2930 and EIP-1559 transactions take the direct decoder, which also
+        hands over the hash and the signed bytes (:mod:`co3chain.chain.txdecode`); anything it
+        declines goes through :meth:`decode` (shape checks, py-evm's decoder and its error messages).
+        """
+        raw = bytes(raw_tx)
+        decoded = self._fast_decoder.decode(raw) if len(raw) <= MAX_TX_BYTES else None
+        if decoded is None:
+            return self.add_transaction(self.decode(raw), size=len(raw), raw=raw)
+        tx_hash = self._insert(decoded.tx, len(raw), decoded)
+        if self.journal is not None:
+            self.journal.append(raw)
+        return tx_hash
 
     def add_transaction(self, tx: Any, size: int | None = None, raw: bytes | None = None) -> bytes:
         """Validate and insert an already decoded transaction (e.g. received from a peer).
@@ -201,28 +217,36 @@ class TxPool:
             self.journal.append(raw if raw is not None else encode_tx(tx))
         return tx_hash
 
-    def _insert(self, tx: Any, size: int | None) -> bytes:
-        tx_hash = tx.hash  # legacy txs re-hash on every ``.hash`` access
+    def _insert(self, tx: Any, size: int | None, decoded: DecodedTx | None = None) -> bytes:
+        # legacy txs re-hash on every ``.hash`` access; the direct decoder hashed the bytes once
+        tx_hash = tx.hash if decoded is None else decoded.hash
         if tx_hash in self._by_hash:
             # gossip delivers each tx once per peer: identical bytes already passed every check below
             raise TxPoolError(SERVER_ERROR, "already known")
         if getattr(tx, "type_id", None) == 3:
             raise TxPoolError(SERVER_ERROR, "transaction type not supported: blob transactions")
-        if tx.gas < tx.intrinsic_gas:
-            raise TxPoolError(SERVER_ERROR, f"intrinsic gas too low: have {tx.gas}, want {tx.intrinsic_gas}")
+        intrinsic_gas = tx.intrinsic_gas
+        if tx.gas < intrinsic_gas:
+            raise TxPoolError(SERVER_ERROR, f"intrinsic gas too low: have {tx.gas}, want {intrinsic_gas}")
         # Recover the sender first (once per tx hash on this node: the chain's cache is shared with
         # block building, proposal verification and import). A successful recovery is the signature
         # check, so ``validate()`` below only checks the fields; on failure ``validate()`` runs py-evm's
         # own signature check and reports it in the usual words.
+        # For a directly decoded transaction whose sender was recovered, ``passes_validate`` answers
+        # the same question as ``validate()`` without its bookkeeping (co3chain/chain/txrules.py).
         sender_error: Exception | None = None
+        signing = None
+        if decoded is not None and decoded.signing_message is not None:
+            signing = (decoded.signing_message, decoded.recovery_id)
         try:
-            sender = self.chain.senders.sender(tx)
+            sender = self.chain.senders.sender(tx, tx_hash, signing)
         except (ValidationError, BadSignature, ValueError) as exc:
             sender_error = exc
-        try:
-            tx.validate()
-        except (ValidationError, ValueError) as exc:
-            raise TxPoolError(SERVER_ERROR, f"invalid transaction: {exc}") from None
+        if decoded is None or sender_error is not None or not passes_validate(tx, intrinsic_gas):
+            try:
+                tx.validate()
+            except (ValidationError, ValueError) as exc:
+                raise TxPoolError(SERVER_ERROR, f"invalid transaction: {exc}") from None
         if sender_error is not None:
             raise TxPoolError(SERVER_ERROR, f"invalid sender: {sender_error}") from None
         chain_id = tx.chain_id
