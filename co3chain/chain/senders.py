@@ -28,6 +28,13 @@ from typing import Any
 from coincurve import PublicKey
 from eth_hash.auto import keccak
 
+try:  # the libsecp256k1 binding coincurve itself calls (see ``_recover_public_key``)
+    from coincurve._libsecp256k1 import ffi as _ffi
+    from coincurve._libsecp256k1 import lib as _lib
+    from coincurve.context import GLOBAL_CONTEXT as _GLOBAL_CONTEXT
+except ImportError:  # pragma: no cover - another coincurve layout: the public API below still works
+    _lib = None
+
 #: ~200 bytes per entry: 65,536 entries is ~13 MB and covers many full blocks plus a full pool.
 DEFAULT_MAX_ENTRIES = 65_536
 
@@ -84,6 +91,29 @@ def _legacy_signing_message(tx: Any) -> tuple[bytes, int] | None:
     return _rlp_list(fields), v - 35 - 2 * chain_id
 
 
+def _recover_public_key(signature: bytes, message_hash: bytes) -> bytes:
+    """Uncompressed public key (65 bytes) of a 65-byte recoverable ``r || s || recovery id`` signature;
+    ``ValueError`` when libsecp256k1 refuses it.
+
+    Why not ``PublicKey.from_signature_and_message(...).format(compressed=False)``: the same three
+    libsecp256k1 calls (parse, recover, serialize) on the same global context, minus coincurve's object
+    and argument layers (~5 µs per transaction). ``tests/chain/test_senders.py`` proves both equal.
+    """
+    if _lib is None:  # pragma: no cover
+        return PublicKey.from_signature_and_message(signature, message_hash, hasher=None).format(compressed=False)
+    ctx = _GLOBAL_CONTEXT.ctx
+    parsed = _ffi.new("secp256k1_ecdsa_recoverable_signature *")
+    if not _lib.secp256k1_ecdsa_recoverable_signature_parse_compact(ctx, parsed, signature[:64], signature[64]):
+        raise ValueError("Failed to parse recoverable signature.")
+    public = _ffi.new("secp256k1_pubkey *")
+    if not _lib.secp256k1_ecdsa_recover(ctx, public, parsed, message_hash):
+        raise ValueError("failed to recover ECDSA public key")
+    out = _ffi.new("unsigned char[65]")
+    out_len = _ffi.new("size_t *", 65)
+    _lib.secp256k1_ec_pubkey_serialize(ctx, out, out_len, public, _lib.SECP256K1_EC_UNCOMPRESSED)
+    return bytes(_ffi.buffer(out, 65))
+
+
 def recover_from_message(message: bytes, recovery_id: int, r: int, s: int) -> bytes | None:
     """Address whose key signed ``keccak(message)`` with ``(r, s, recovery_id)``, or ``None`` for a
     signature ``eth_keys`` would not accept (``1 <= r, s < N``, recovery id 0/1) or a failed recovery.
@@ -93,8 +123,7 @@ def recover_from_message(message: bytes, recovery_id: int, r: int, s: int) -> by
         return None
     try:
         signature = r.to_bytes(32, "big") + s.to_bytes(32, "big") + bytes((recovery_id,))
-        public = PublicKey.from_signature_and_message(signature, keccak(message), hasher=None)
-        return keccak(public.format(compressed=False)[1:])[12:]
+        return keccak(_recover_public_key(signature, keccak(message))[1:])[12:]
     except Exception:  # any oddity: py-evm decides (and words the error)
         return None
 
