@@ -24,8 +24,7 @@ random and mutated inputs in ``tests/chain/test_txdecode.py``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from eth.vm.forks.berlin.transactions import (
     AccessListPayloadDecoder,
@@ -39,8 +38,7 @@ ACCESS_LIST_TYPE = 1
 DYNAMIC_FEE_TYPE = 2
 
 
-@dataclass(frozen=True, slots=True)
-class DecodedTx:
+class DecodedTx(NamedTuple):
     """A decoded signed transaction plus what admission needs next, computed once."""
 
     #: the py-evm transaction object (as ``TransactionBuilder.decode`` would return it)
@@ -107,6 +105,62 @@ def _item(data: bytes, pos: int, end: int) -> tuple[bool, int, int]:
     return is_list, start, stop
 
 
+#: field kinds, in py-evm's field order: big_endian_int, ``address`` (20 bytes or empty), binary,
+#: access list (``CountableList(AccountAccesses)``)
+_UINT, _ADDRESS, _BINARY, _ACCESS_LIST = range(4)
+LEGACY_KINDS = (_UINT, _UINT, _UINT, _ADDRESS, _UINT, _BINARY, _UINT, _UINT, _UINT)
+ACCESS_LIST_KINDS = (_UINT, _UINT, _UINT, _UINT, _ADDRESS, _UINT, _BINARY, _ACCESS_LIST, _UINT, _UINT, _UINT)
+DYNAMIC_FEE_KINDS = (_UINT,) + ACCESS_LIST_KINDS
+
+
+def _fields(data: bytes, pos: int, end: int, kinds: tuple[int, ...]) -> tuple[list[Any], int]:
+    """Decode the list payload ``data[pos:end]`` as exactly ``len(kinds)`` fields of those kinds.
+
+    Returns the values and the offset where the last three fields (the signature) begin. One flat
+    loop: the common one-byte and short-string headers are read inline, long forms and lists by
+    :func:`_item`; every rule of pyrlp's strict decoder and of the field's sedes is enforced.
+    """
+    values: list[Any] = []
+    append = values.append
+    signature_at = 0
+    last = len(kinds) - 3
+    for index, kind in enumerate(kinds):
+        if index == last:
+            signature_at = pos
+        if pos >= end:
+            raise _Refused  # too few fields
+        b0 = data[pos]
+        if b0 < 0x80:  # a single byte is its own encoding
+            start, pos, is_list = pos, pos + 1, False
+        elif b0 < 0xB8:
+            start = pos + 1
+            pos = start + b0 - 0x80
+            if pos > end or (b0 == 0x81 and data[start] < 0x80):
+                raise _Refused  # overruns its list, or a single byte that should encode itself
+            is_list = False
+        else:
+            is_list, start, pos = _item(data, pos, end)
+        if kind == _ACCESS_LIST:
+            if not is_list:
+                raise _Refused
+            append(_access_list(data, start, pos))
+            continue
+        if is_list:
+            raise _Refused
+        value = data[start:pos]
+        if kind == _UINT:
+            if value[:1] == b"\x00":
+                raise _Refused  # big_endian_int: minimal length, no leading zero byte
+            append(int.from_bytes(value, "big"))
+        elif kind == _ADDRESS and len(value) not in (0, 20):
+            raise _Refused  # py-evm's ``address`` sedes: 20 bytes, or empty (creation)
+        else:
+            append(value)
+    if pos != end:
+        raise _Refused  # too many fields
+    return values, signature_at
+
+
 def _children(data: bytes, start: int, end: int) -> list[tuple[bool, int, int]]:
     """The items directly inside the list payload ``data[start:end]``."""
     out = []
@@ -118,33 +172,10 @@ def _children(data: bytes, start: int, end: int) -> list[tuple[bool, int, int]]:
     return out
 
 
-def _uint(data: bytes, item: tuple[bool, int, int]) -> int:
-    is_list, start, stop = item
-    if is_list or (stop > start and data[start] == 0):
-        raise _Refused  # big_endian_int: a string, without leading zero bytes
-    return int.from_bytes(data[start:stop], "big")
-
-
-def _bytes(data: bytes, item: tuple[bool, int, int]) -> bytes:
-    if item[0]:
-        raise _Refused
-    return data[item[1] : item[2]]
-
-
-def _address(data: bytes, item: tuple[bool, int, int]) -> bytes:
-    value = _bytes(data, item)
-    if len(value) not in (0, 20):  # py-evm's ``address`` sedes: 20 bytes, or empty for a creation
-        raise _Refused
-    return value
-
-
 _ACCESS_ATTRS = AccountAccesses._meta.field_attrs
 
 
-def _access_list(data: bytes, item: tuple[bool, int, int]) -> tuple[Any, ...]:
-    is_list, start, stop = item
-    if not is_list:
-        raise _Refused
+def _access_list(data: bytes, start: int, stop: int) -> tuple[Any, ...]:
     entries = []
     new = AccountAccesses.__new__
     for entry in _children(data, start, stop):
@@ -153,7 +184,9 @@ def _access_list(data: bytes, item: tuple[bool, int, int]) -> tuple[Any, ...]:
         fields = _children(data, entry[1], entry[2])
         if len(fields) != 2:
             raise _Refused
-        account = _address(data, fields[0])  # py-evm's ``address`` sedes here too (empty decodes)
+        is_list, a_start, a_stop = fields[0]
+        if is_list or a_stop - a_start not in (0, 20):  # ``address`` sedes here too (empty decodes)
+            raise _Refused
         keys_item = fields[1]
         if not keys_item[0]:
             raise _Refused
@@ -163,7 +196,7 @@ def _access_list(data: bytes, item: tuple[bool, int, int]) -> tuple[Any, ...]:
                 raise _Refused
             keys.append(int.from_bytes(data[key[1] : key[2]], "big"))
         obj = new(AccountAccesses)
-        obj.__dict__.update(zip(_ACCESS_ATTRS, (account, tuple(keys)), strict=True))
+        obj.__dict__.update(zip(_ACCESS_ATTRS, (data[a_start:a_stop], tuple(keys)), strict=True))
         entries.append(obj)
     return tuple(entries)
 
@@ -212,23 +245,10 @@ class TxDecoder:
         is_list, start, stop = _item(raw, 0, len(raw))
         if stop != len(raw):
             raise _Refused
-        items = _children(raw, start, stop)
-        if len(items) != 9:
-            raise _Refused
-        v, r, s = _uint(raw, items[6]), _uint(raw, items[7]), _uint(raw, items[8])
-        values = (
-            _uint(raw, items[0]),
-            _uint(raw, items[1]),
-            _uint(raw, items[2]),
-            _address(raw, items[3]),
-            _uint(raw, items[4]),
-            _bytes(raw, items[5]),
-            v,
-            r,
-            s,
-        )
+        values, signature_at = _fields(raw, start, stop, LEGACY_KINDS)
         tx = _fill(self.legacy_cls, values, raw)
-        signed = raw[start : items[5][2]]  # the six signed fields exactly as encoded in ``raw``
+        signed = raw[start:signature_at]  # the six signed fields exactly as encoded in ``raw``
+        v = values[6]
         if v in (27, 28):
             message: bytes | None = _list_header(len(signed)) + signed
             recid = v - 27
@@ -245,43 +265,12 @@ class TxDecoder:
         is_list, start, stop = _item(raw, 1, len(raw))
         if not is_list or stop != len(raw):
             raise _Refused
-        items = _children(raw, start, stop)
-        if len(items) != 11 + (cls is DynamicFeeTransaction):
-            raise _Refused
-        if cls is DynamicFeeTransaction:
-            values: tuple[Any, ...] = (
-                _uint(raw, items[0]),
-                _uint(raw, items[1]),
-                _uint(raw, items[2]),
-                _uint(raw, items[3]),
-                _uint(raw, items[4]),
-                _address(raw, items[5]),
-                _uint(raw, items[6]),
-                _bytes(raw, items[7]),
-                _access_list(raw, items[8]),
-                _uint(raw, items[9]),
-                _uint(raw, items[10]),
-                _uint(raw, items[11]),
-            )
-        else:
-            values = (
-                _uint(raw, items[0]),
-                _uint(raw, items[1]),
-                _uint(raw, items[2]),
-                _uint(raw, items[3]),
-                _address(raw, items[4]),
-                _uint(raw, items[5]),
-                _bytes(raw, items[6]),
-                _access_list(raw, items[7]),
-                _uint(raw, items[8]),
-                _uint(raw, items[9]),
-                _uint(raw, items[10]),
-            )
+        kinds = DYNAMIC_FEE_KINDS if cls is DynamicFeeTransaction else ACCESS_LIST_KINDS
+        values, signature_at = _fields(raw, start, stop, kinds)
         inner = _fill(cls, values, raw[1:])
         tx = self.typed_cls(raw[0], inner)
         tx_hash = keccak(raw)
         tx.__dict__["hash"] = tx_hash  # py-evm's cached_property slot: keccak(type byte + payload)
-        signed = raw[start : items[-4][2]]  # every field before y_parity, r, s
+        signed = raw[start:signature_at]  # every field before y_parity, r, s
         message = raw[:1] + _list_header(len(signed)) + signed
         return DecodedTx(tx, tx_hash, message, values[-3])
-
