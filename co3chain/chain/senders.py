@@ -28,6 +28,13 @@ from typing import Any
 from coincurve import PublicKey
 from eth_hash.auto import keccak
 
+try:  # the libsecp256k1 binding coincurve itself calls (see ``_recover_public_key``)
+    from coincurve._libsecp256k1 import ffi as _ffi
+    from coincurve._libsecp256k1 import lib as _lib
+    from coincurve.context import GLOBAL_CONTEXT as _GLOBAL_CONTEXT
+except ImportError:  # pragma: no cover - another coincurve layout: the public API below still works
+    _lib = None
+
 #: ~200 bytes per entry: 65,536 entries is ~13 MB and covers many full blocks plus a full pool.
 DEFAULT_MAX_ENTRIES = 65_536
 
@@ -84,6 +91,43 @@ def _legacy_signing_message(tx: Any) -> tuple[bytes, int] | None:
     return _rlp_list(fields), v - 35 - 2 * chain_id
 
 
+def _recover_public_key(signature: bytes, message_hash: bytes) -> bytes:
+    """Uncompressed public key (65 bytes) of a 65-byte recoverable ``r || s || recovery id`` signature;
+    ``ValueError`` when libsecp256k1 refuses it.
+
+    Why not ``PublicKey.from_signature_and_message(...).format(compressed=False)``: the same three
+    libsecp256k1 calls (parse, recover, serialize) on the same global context, minus coincurve's object
+    and argument layers (~5 µs per transaction). ``tests/chain/test_senders.py`` proves both equal.
+    """
+    if _lib is None:  # pragma: no cover
+        return PublicKey.from_signature_and_message(signature, message_hash, hasher=None).format(compressed=False)
+    ctx = _GLOBAL_CONTEXT.ctx
+    parsed = _ffi.new("secp256k1_ecdsa_recoverable_signature *")
+    if not _lib.secp256k1_ecdsa_recoverable_signature_parse_compact(ctx, parsed, signature[:64], signature[64]):
+        raise ValueError("Failed to parse recoverable signature.")
+    public = _ffi.new("secp256k1_pubkey *")
+    if not _lib.secp256k1_ecdsa_recover(ctx, public, parsed, message_hash):
+        raise ValueError("failed to recover ECDSA public key")
+    out = _ffi.new("unsigned char[65]")
+    out_len = _ffi.new("size_t *", 65)
+    _lib.secp256k1_ec_pubkey_serialize(ctx, out, out_len, public, _lib.SECP256K1_EC_UNCOMPRESSED)
+    return bytes(_ffi.buffer(out, 65))
+
+
+def recover_from_message(message: bytes, recovery_id: int, r: int, s: int) -> bytes | None:
+    """Address whose key signed ``keccak(message)`` with ``(r, s, recovery_id)``, or ``None`` for a
+    signature ``eth_keys`` would not accept (``1 <= r, s < N``, recovery id 0/1) or a failed recovery.
+
+    The same libsecp256k1 recovery ``eth_keys``' coincurve backend makes on the same message hash."""
+    if recovery_id not in (0, 1) or not (0 < r < SECP256K1_N and 0 < s < SECP256K1_N):
+        return None
+    try:
+        signature = r.to_bytes(32, "big") + s.to_bytes(32, "big") + bytes((recovery_id,))
+        return keccak(_recover_public_key(signature, keccak(message))[1:])[12:]
+    except Exception:  # any oddity: py-evm decides (and words the error)
+        return None
+
+
 def recover_sender(tx: Any) -> bytes | None:
     """Sender of ``tx`` recovered with coincurve directly, or ``None`` to leave the case to py-evm.
 
@@ -103,12 +147,7 @@ def recover_sender(tx: Any) -> bytes | None:
             message, recid = found
         else:
             message, recid = tx.get_message_for_signing(), tx.y_parity
-        r, s = tx.r, tx.s
-        if recid not in (0, 1) or not (0 < r < SECP256K1_N and 0 < s < SECP256K1_N):
-            return None
-        signature = r.to_bytes(32, "big") + s.to_bytes(32, "big") + bytes((recid,))
-        public = PublicKey.from_signature_and_message(signature, keccak(message), hasher=None)
-        return keccak(public.format(compressed=False)[1:])[12:]
+        return recover_from_message(message, recid, tx.r, tx.s)
     except Exception:  # any oddity: py-evm decides (and words the error)
         return None
 
@@ -139,22 +178,34 @@ class SenderCache:
     def __len__(self) -> int:
         return len(self._senders)
 
-    def sender(self, tx: Any) -> bytes:
+    def sender(
+        self, tx: Any, tx_hash: bytes | None = None, signing: tuple[bytes, int] | None = None
+    ) -> bytes:
         """Sender of signed transaction ``tx``; recovered from its signature only on the first sighting
         of its hash. Raises what ``tx.sender`` raises for a bad signature (``BadSignature``,
-        ``ValidationError``, ``ValueError``)."""
+        ``ValidationError``, ``ValueError``).
+
+        A caller that already has them (:class:`co3chain.chain.txdecode.TxDecoder`) passes ``tx_hash``
+        (= ``tx.hash``) and ``signing`` = ``(message, recovery id)`` (= what ``tx`` signed), which
+        saves re-encoding the transaction to get them."""
         attrs = tx.__dict__
         known = attrs.get("sender")
         if known is not None and "check_signature_validity" in attrs:
             return known  # primed by this cache earlier
-        tx_hash = tx.hash
+        if tx_hash is None:
+            tx_hash = tx.hash
         with self._lock:
             cached = self._senders.get(tx_hash)
             if cached is not None:
                 self._senders.move_to_end(tx_hash)
         if cached is None:
             # py-evm's own cached value (if any) was recovered from this object's signature too
-            cached = known if known is not None else recover_sender(tx)
+            if known is not None:
+                cached = known
+            elif signing is not None:
+                cached = recover_from_message(signing[0], signing[1], tx.r, tx.s)
+            else:
+                cached = recover_sender(tx)
             if cached is None:
                 cached = bytes(tx.get_sender())  # py-evm's own path: raises for a bad signature
             with self._lock:

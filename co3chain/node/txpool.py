@@ -45,8 +45,10 @@ from eth_utils import ValidationError
 from rlp.exceptions import RLPException
 
 from co3chain.chain.chain import NodeChain
+from co3chain.chain.txdecode import DecodedTx, TxDecoder
+from co3chain.chain.txrules import passes_validate
 from co3chain.errors import Co3Error
-from co3chain.node.rawtx import RawTxShapeError, check_raw_transaction
+from co3chain.node.rawtx import MAX_TX_BYTES, RawTxShapeError, check_raw_transaction
 
 INVALID_PARAMS = -32602
 SERVER_ERROR = -32000
@@ -80,7 +82,7 @@ def encoded_size(tx: Any) -> int:
     return len(encode_tx(tx))
 
 
-@dataclass
+@dataclass(slots=True)
 class _Entry:
     tx: Any
     sender: bytes
@@ -89,14 +91,12 @@ class _Entry:
     added_at: float = 0.0
     #: ``tx.hash`` taken once (a legacy transaction re-encodes and re-hashes on every access)
     hash: bytes = b""
-
-    @property
-    def fee_cap(self) -> int:
-        return self.tx.max_fee_per_gas
-
-    @property
-    def tip(self) -> int:
-        return self.tx.max_priority_fee_per_gas
+    #: ``tx.max_fee_per_gas`` / ``tx.max_priority_fee_per_gas`` / ``tx.nonce`` / ``tx.gas``, read once
+    #: (py-evm serves each through two or three property layers; selection reads them per block)
+    fee_cap: int = 0
+    tip: int = 0
+    nonce: int = 0
+    gas: int = 0
 
 
 class ProtectedSenders:
@@ -158,6 +158,10 @@ class TxPool:
         self._seq = itertools.count()
         self._state: Any = None
         self._state_head: bytes | None = None
+        #: ``sender -> (nonce, balance)`` at ``_state_head`` (read once per sender per head)
+        self._accounts: dict[bytes, tuple[int, int]] = {}
+        #: direct decoder into py-evm's classes (admission's fast path; py-evm decodes what it declines)
+        self._fast_decoder = TxDecoder(chain.vm_class.get_transaction_builder())
 
     # -- state helpers ---------------------------------------------------------------------------------
     def _head_state(self) -> Any:
@@ -165,10 +169,19 @@ class TxPool:
         if self._state_head != head.hash:
             self._state = self.chain.state_at(head)
             self._state_head = head.hash
+            self._accounts = {}
         return self._state
 
+    def _account(self, sender: bytes) -> tuple[int, int]:
+        """``(nonce, balance)`` of ``sender`` at the head (the head state is read-only here)."""
+        state = self._head_state()
+        account = self._accounts.get(sender)
+        if account is None:
+            account = self._accounts[sender] = (state.get_nonce(sender), state.get_balance(sender))
+        return account
+
     def _state_nonce(self, sender: bytes) -> int:
-        return self._head_state().get_nonce(sender)
+        return self._account(sender)[0]
 
     # -- admission -------------------------------------------------------------------------------------
     def decode(self, raw_tx: bytes) -> Any:
@@ -187,8 +200,20 @@ class TxPool:
             raise TxPoolError(INVALID_PARAMS, f"invalid transaction: {exc}") from None
 
     def add(self, raw_tx: bytes) -> bytes:
-        """Validate and insert a raw signed transaction; returns its hash."""
-        return self.add_transaction(self.decode(raw_tx), size=len(raw_tx), raw=bytes(raw_tx))
+        """Validate and insert a raw signed transaction; returns its hash.
+
+        Well-formed legacy, EIP-2930 and EIP-1559 transactions take the direct decoder, which also
+        hands over the hash and the signed bytes (:mod:`co3chain.chain.txdecode`); anything it
+        declines goes through :meth:`decode` (shape checks, py-evm's decoder and its error messages).
+        """
+        raw = bytes(raw_tx)
+        decoded = self._fast_decoder.decode(raw) if len(raw) <= MAX_TX_BYTES else None
+        if decoded is None:
+            return self.add_transaction(self.decode(raw), size=len(raw), raw=raw)
+        tx_hash = self._insert(decoded.tx, len(raw), decoded)
+        if self.journal is not None:
+            self.journal.append(raw)
+        return tx_hash
 
     def add_transaction(self, tx: Any, size: int | None = None, raw: bytes | None = None) -> bytes:
         """Validate and insert an already decoded transaction (e.g. received from a peer).
@@ -201,28 +226,38 @@ class TxPool:
             self.journal.append(raw if raw is not None else encode_tx(tx))
         return tx_hash
 
-    def _insert(self, tx: Any, size: int | None) -> bytes:
-        tx_hash = tx.hash  # legacy txs re-hash on every ``.hash`` access
+    def _insert(self, tx: Any, size: int | None, decoded: DecodedTx | None = None) -> bytes:
+        # legacy txs re-hash on every ``.hash`` access; the direct decoder hashed the bytes once
+        tx_hash = tx.hash if decoded is None else decoded.hash
         if tx_hash in self._by_hash:
             # gossip delivers each tx once per peer: identical bytes already passed every check below
             raise TxPoolError(SERVER_ERROR, "already known")
         if getattr(tx, "type_id", None) == 3:
             raise TxPoolError(SERVER_ERROR, "transaction type not supported: blob transactions")
-        if tx.gas < tx.intrinsic_gas:
-            raise TxPoolError(SERVER_ERROR, f"intrinsic gas too low: have {tx.gas}, want {tx.intrinsic_gas}")
+        gas, nonce = tx.gas, tx.nonce
+        fee_cap, tip = tx.max_fee_per_gas, tx.max_priority_fee_per_gas
+        intrinsic_gas = tx.intrinsic_gas
+        if gas < intrinsic_gas:
+            raise TxPoolError(SERVER_ERROR, f"intrinsic gas too low: have {gas}, want {intrinsic_gas}")
         # Recover the sender first (once per tx hash on this node: the chain's cache is shared with
         # block building, proposal verification and import). A successful recovery is the signature
         # check, so ``validate()`` below only checks the fields; on failure ``validate()`` runs py-evm's
         # own signature check and reports it in the usual words.
+        # For a directly decoded transaction whose sender was recovered, ``passes_validate`` answers
+        # the same question as ``validate()`` without its bookkeeping (co3chain/chain/txrules.py).
         sender_error: Exception | None = None
+        signing = None
+        if decoded is not None and decoded.signing_message is not None:
+            signing = (decoded.signing_message, decoded.recovery_id)
         try:
-            sender = self.chain.senders.sender(tx)
+            sender = self.chain.senders.sender(tx, tx_hash, signing)
         except (ValidationError, BadSignature, ValueError) as exc:
             sender_error = exc
-        try:
-            tx.validate()
-        except (ValidationError, ValueError) as exc:
-            raise TxPoolError(SERVER_ERROR, f"invalid transaction: {exc}") from None
+        if decoded is None or sender_error is not None or not passes_validate(tx, intrinsic_gas):
+            try:
+                tx.validate()
+            except (ValidationError, ValueError) as exc:
+                raise TxPoolError(SERVER_ERROR, f"invalid transaction: {exc}") from None
         if sender_error is not None:
             raise TxPoolError(SERVER_ERROR, f"invalid sender: {sender_error}") from None
         chain_id = tx.chain_id
@@ -238,32 +273,26 @@ class TxPool:
             )
         if self.allowlist is not None and not self.allowlist(sender):
             raise TxPoolError(SERVER_ERROR, "sender not allow-listed")
-        if tx.gas > self.chain.head.gas_limit:
+        if gas > self.chain.head.gas_limit:
             raise TxPoolError(SERVER_ERROR, "exceeds block gas limit")
-        if tx.max_priority_fee_per_gas > tx.max_fee_per_gas:
+        if tip > fee_cap:
             raise TxPoolError(SERVER_ERROR, "max priority fee per gas higher than max fee per gas")
         base_fee = self.chain.genesis.fixed_base_fee
-        if tx.max_fee_per_gas < base_fee:  # the base fee never changes: such a transaction never fits a block
+        if fee_cap < base_fee:  # the base fee never changes: such a transaction never fits a block
             raise TxPoolError(
                 SERVER_ERROR,
-                f"max fee per gas less than block base fee: maxFeePerGas: {tx.max_fee_per_gas}, baseFee: {base_fee}",
+                f"max fee per gas less than block base fee: maxFeePerGas: {fee_cap}, baseFee: {base_fee}",
             )
 
         with self._lock:
             if tx_hash in self._by_hash:
                 raise TxPoolError(SERVER_ERROR, "already known")
-            state = self._head_state()
-            state_nonce = state.get_nonce(sender)
-            if tx.nonce < state_nonce:
-                raise TxPoolError(
-                    SERVER_ERROR, f"nonce too low: next nonce {state_nonce}, tx nonce {tx.nonce}"
-                )
-            if tx.nonce >= state_nonce + self.max_per_sender:
-                raise TxPoolError(
-                    SERVER_ERROR, f"nonce too high: next nonce {state_nonce}, tx nonce {tx.nonce}"
-                )
-            cost = tx.gas * tx.max_fee_per_gas + tx.value
-            if state.get_balance(sender) < cost:
+            state_nonce, balance = self._account(sender)
+            if nonce < state_nonce:
+                raise TxPoolError(SERVER_ERROR, f"nonce too low: next nonce {state_nonce}, tx nonce {nonce}")
+            if nonce >= state_nonce + self.max_per_sender:
+                raise TxPoolError(SERVER_ERROR, f"nonce too high: next nonce {state_nonce}, tx nonce {nonce}")
+            if balance < gas * fee_cap + tx.value:
                 raise TxPoolError(SERVER_ERROR, "insufficient funds for gas * price + value")
 
             if size is None:
@@ -271,26 +300,28 @@ class TxPool:
             now = self.clock()
             self._expire_queued(now)
             txs = self._by_sender.setdefault(sender, {})
-            old = txs.get(tx.nonce)
+            old = txs.get(nonce)
             if old is not None:
                 bump = 100 + self.price_bump_percent
                 if (
-                    tx.max_fee_per_gas <= old.fee_cap
-                    or tx.max_priority_fee_per_gas <= old.tip
-                    or tx.max_fee_per_gas * 100 < old.fee_cap * bump
-                    or tx.max_priority_fee_per_gas * 100 < old.tip * bump
+                    fee_cap <= old.fee_cap
+                    or tip <= old.tip
+                    or fee_cap * 100 < old.fee_cap * bump
+                    or tip * 100 < old.tip * bump
                 ):
                     raise TxPoolError(SERVER_ERROR, "replacement transaction underpriced")
             else:
                 if len(txs) >= self.max_per_sender:
                     raise TxPoolError(SERVER_ERROR, "txpool is full: too many transactions from this sender")
-                run = len(self._run_from(sender, state_nonce))
-                if tx.nonce > state_nonce + run and len(txs) - run >= self.max_queued_per_sender:
-                    if not txs:
-                        del self._by_sender[sender]
-                    raise TxPoolError(
-                        SERVER_ERROR, "txpool is full: too many queued (nonce-gap) transactions from this sender"
-                    )
+                if len(txs) >= self.max_queued_per_sender:  # else ``len(txs) - run`` stays below the limit
+                    run = len(self._run_from(sender, state_nonce))
+                    if nonce > state_nonce + run and len(txs) - run >= self.max_queued_per_sender:
+                        if not txs:
+                            del self._by_sender[sender]
+                        raise TxPoolError(
+                            SERVER_ERROR,
+                            "txpool is full: too many queued (nonce-gap) transactions from this sender",
+                        )
             freed = (1, old.size) if old is not None else (0, 0)
             if not self._make_room(sender, 1 - freed[0], size - freed[1]):
                 if not txs:
@@ -299,8 +330,8 @@ class TxPool:
             if old is not None:
                 self._drop(old)
                 txs = self._by_sender.setdefault(sender, {})
-            entry = _Entry(tx, sender, next(self._seq), size, now, tx_hash)
-            txs[tx.nonce] = entry
+            entry = _Entry(tx, sender, next(self._seq), size, now, tx_hash, fee_cap, tip, nonce, gas)
+            txs[nonce] = entry
             self._by_hash[tx_hash] = entry
             self._bytes += size
             return tx_hash
@@ -347,8 +378,8 @@ class TxPool:
             return
         self._bytes -= entry.size
         txs = self._by_sender.get(entry.sender, {})
-        if txs.get(entry.tx.nonce) is entry:
-            del txs[entry.tx.nonce]
+        if txs.get(entry.nonce) is entry:
+            del txs[entry.nonce]
         if not txs:
             self._by_sender.pop(entry.sender, None)
 
@@ -488,9 +519,9 @@ class TxPool:
                     offer(sender, i + 1)
                     continue
                 if remaining is not None:
-                    if entry.tx.gas > remaining:
+                    if entry.gas > remaining:
                         continue  # this sender's later nonces cannot go in either
-                    remaining -= entry.tx.gas
+                    remaining -= entry.gas
                 chosen.append(entry.tx)
                 if max_txs is not None and len(chosen) >= max_txs:
                     break

@@ -208,3 +208,31 @@ def test_direct_recovery_leaves_odd_signatures_to_py_evm(chain: NodeChain) -> No
         assert recover_sender(odd) is None
     typed = decode_tx(chain, _typed(chain))
     assert recover_sender(typed) == USERS[0]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.binary(min_size=32, max_size=32).filter(lambda k: 0 < int.from_bytes(k, "big") < SECP256K1_N),
+    st.binary(min_size=32, max_size=32),
+    st.one_of(st.none(), st.binary(min_size=65, max_size=65)),
+    st.integers(0, 3),
+)
+def test_direct_libsecp256k1_recovery_equals_coincurve(key: bytes, msg_hash: bytes, garbage, recid: int) -> None:
+    """``_recover_public_key`` (three libsecp256k1 calls) against coincurve's public API, on real
+    signatures and on arbitrary 64 bytes + recovery id 0..3: same key, or both refuse."""
+    from coincurve import PrivateKey, PublicKey
+
+    from co3chain.chain.senders import _recover_public_key
+
+    signature = PrivateKey(key).sign_recoverable(msg_hash, hasher=None) if garbage is None else garbage[:64] + bytes((recid,))
+    try:
+        expected = PublicKey.from_signature_and_message(signature, msg_hash, hasher=None).format(compressed=False)
+    except ValueError:
+        expected = None
+    try:
+        got = _recover_public_key(signature, msg_hash)
+    except ValueError:
+        got = None
+    assert got == expected
+    if garbage is None:
+        assert got == PrivateKey(key).public_key.format(compressed=False)

@@ -229,3 +229,18 @@ def test_select_resumes_after_the_open_blocks_nonces(chain: NodeChain, pool: TxP
     chosen = pool.select_for_block(10**9, next_nonces={USERS[0]: 2, USERS[1]: 1})
     assert [t.hash for t in chosen] == [h[a2]]
     assert {t.hash for t in pool.select_for_block(10**9, next_nonces={USERS[0]: 1})} == {h[a1], h[a2], h[b0]}
+
+
+def test_account_reads_follow_the_head(chain: NodeChain, pool: TxPool) -> None:
+    """The pool reads a sender's (nonce, balance) once per head: a new head must be seen at once."""
+    balance = chain.state_at().get_balance(USERS[0])
+    pool.add(_tx(chain, A, 0, value=1))  # A's account is now read (and kept) for this head
+    spend = decode_tx(chain, _tx(chain, A, 0, value=balance - 10**6, gas=21000))
+    extra = QbftExtraData(validators=chain.validators_for_child(chain.head)).encode()
+    res = chain.build_block([spend], USERS[0], chain.head.timestamp + 1, extra)
+    chain.add_import_listener(pool.on_block_imported)
+    chain.import_block(seal_block(res.block, VALIDATOR_KEYS[:1]))
+    assert _err(pool, _tx(chain, A, 0, value=2)).message.startswith("nonce too low")
+    e = _err(pool, _tx(chain, A, 1, value=2 * 10**6))
+    assert e.code == -32000 and e.message == "insufficient funds for gas * price + value"
+    assert pool.add(_tx(chain, A, 1, value=10**5))
