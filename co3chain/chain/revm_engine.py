@@ -31,13 +31,12 @@ import threading
 from collections import Counter
 from typing import Any
 
-from eth.rlp.logs import Log
-from eth.rlp.receipts import Receipt
 from eth.vm.forks.frontier.transactions import FrontierTransaction
 from eth_hash.auto import keccak
 from pyrevm import EVM, AccountInfo, BlockEnv, CfgEnv, Env, TxEnv
 
 from co3chain.chain.engine import CallOutcome, PyEvmEngine, check_initcode_size
+from co3chain.chain.fastreceipt import RawLog, bloom_of, legacy_receipt
 
 log = logging.getLogger("co3chain.chain.revm")
 
@@ -552,19 +551,13 @@ class RevmEngine:
         for a in sorted(touched):
             if state.account_exists(a) and state.account_is_empty(a):
                 state.delete_account(a)
-        logs = []
+        logs: list[RawLog] = []
         if result.is_success:
             for lg in result.logs:
                 topics, data = lg.data
-                logs.append(
-                    (
-                        bytes.fromhex(lg.address[2:]),
-                        tuple(int.from_bytes(t, "big") for t in topics),
-                        bytes(data),
-                    )
-                )
+                logs.append((bytes.fromhex(lg.address[2:]), tuple(bytes(t) for t in topics), bytes(data)))
         status = b"\x01" if result.is_success else b""
-        return make_receipt(tx, status, header.gas_used + gas_used, logs)
+        return make_receipt_raw(tx, status, header.gas_used + gas_used, logs)
 
     @staticmethod
     def _write_back(state: Any, accounts: list[_Touched]) -> None:
@@ -615,29 +608,27 @@ def logs_bloom(logs: list[tuple[bytes, tuple[int, ...], bytes]]) -> int:
     Same bits as ``eth_bloom``'s ``BloomFilter`` (``Receipt`` computes it that way when no bloom is
     given), without its per-item generator and object layers.
     """
-    bloom = 0
-    for address, topics, _ in logs:
-        for item in (address, *(t.to_bytes(32, "big") for t in topics)):
-            h = keccak(item)
-            bloom |= (
-                (1 << (((h[0] << 8) | h[1]) & 2047))
-                | (1 << (((h[2] << 8) | h[3]) & 2047))
-                | (1 << (((h[4] << 8) | h[5]) & 2047))
-            )
-    return bloom
+    return bloom_of([(a, tuple(t.to_bytes(32, "big") for t in topics), d) for a, topics, d in logs])
 
 
 def make_receipt(tx: Any, status: bytes, cumulative_gas: int, logs: list[tuple[bytes, tuple[int, ...], bytes]]) -> Any:
-    """``tx.make_receipt(status, cumulative_gas, logs)``, with the bloom computed by :func:`logs_bloom`
-    for legacy transactions (the same ``Receipt`` py-evm's legacy ``make_receipt`` builds)."""
-    if getattr(type(tx), "make_receipt", None) is not _LEGACY_MAKE_RECEIPT:
-        return tx.make_receipt(status, cumulative_gas, tuple(logs))
-    return Receipt(
-        state_root=status,
-        gas_used=cumulative_gas,
-        logs=[Log(address, topics, data) for address, topics, data in logs],
-        bloom=logs_bloom(logs),
+    """``tx.make_receipt(status, cumulative_gas, logs)`` (topics as integers, py-evm's form)."""
+    return make_receipt_raw(
+        tx, status, cumulative_gas, [(a, tuple(t.to_bytes(32, "big") for t in topics), d) for a, topics, d in logs]
     )
+
+
+def make_receipt_raw(tx: Any, status: bytes, cumulative_gas: int, logs: list[RawLog]) -> Any:
+    """``tx.make_receipt(status, cumulative_gas, logs)`` for logs with 32-byte topics (revm's form).
+
+    Legacy transactions get :func:`~co3chain.chain.fastreceipt.legacy_receipt` (the same ``Receipt``,
+    encoding precomputed); typed ones go through py-evm.
+    """
+    if getattr(type(tx), "make_receipt", None) is not _LEGACY_MAKE_RECEIPT:
+        return tx.make_receipt(
+            status, cumulative_gas, tuple((a, tuple(int.from_bytes(t, "big") for t in topics), d) for a, topics, d in logs)
+        )
+    return legacy_receipt(status, cumulative_gas, logs)
 
 
 _REVERT_RE = re.compile(r"output: (?:0x)?([0-9a-fA-F]*)")
