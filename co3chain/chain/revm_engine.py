@@ -12,6 +12,10 @@ How a transaction runs (and why this shape):
   them exists in the real state but was not loaded, it is loaded and the transaction re-executed from
   scratch (at most a few rounds; an ERC-20 transfer takes two). Storage is inserted under a
   snapshot/revert pair, which keeps the value in pyrevm's database but leaves the account *cold*.
+* **What it read and changed is read from pyrevm's debug dumps.** In general ``str(evm)`` (the database
+  also lists reads made by call frames that reverted). When the called code cannot open a call frame
+  (no reachable CALL/CREATE-family opcode) and the call succeeded, nothing was reverted, so the journal's
+  own, 3-4x shorter dump (``journal_str``) lists every read: an ERC-20 transfer takes that path.
 * **The result is written back into the py-evm state** (balances, nonces, new code, changed slots,
   EIP-161 deletions), so the state trie, the state root and the atomic RocksDB write stay exactly the
   code the py-evm engine uses.
@@ -58,26 +62,48 @@ _DB_SLOT_RE = re.compile(r"(\d+): \d+")
 _SLOT_RE = re.compile(r"(\d+): StorageSlot \{ previous_or_original_value: (\d+), present_value: (\d+) \}")
 
 
-def code_reads_blockhash(code: bytes) -> bool:
-    """Whether ``code`` can execute the BLOCKHASH opcode (or GASPRICE/BASEFEE, which revm here cannot
-    answer as py-evm does either: see :data:`_PYEVM_ONLY_OPCODES`).
+#: Opcodes that open a new call frame: CREATE, CALL, CALLCODE, DELEGATECALL, CREATE2, STATICCALL.
+_FRAME_OPCODES = frozenset({0xF0, 0xF1, 0xF2, 0xF4, 0xF5, 0xFA})
+#: :meth:`RevmEngine._code_flags` bits
+FLAG_PYEVM_ONLY = 1
+FLAG_OPENS_FRAMES = 2
+
+
+def reachable_opcodes(code: bytes) -> set[int]:
+    """Every opcode the EVM can execute in ``code``.
 
     Linear scan that skips PUSH data and *unreachable* bytes: after a terminating instruction
     (STOP, JUMP, RETURN, REVERT, INVALID, SELFDESTRUCT) execution can only resume at a JUMPDEST, so
-    Solidity's trailing metadata and data sections (which often contain a 0x40 byte) do not count.
-    Sound: a BLOCKHASH the EVM can reach is always found (a false positive only costs speed).
+    Solidity's trailing metadata and data sections (which often contain any byte) do not count.
+    Sound: an opcode the EVM can reach is always listed (a false positive only costs speed).
     """
+    ops: set[int] = set()
     i, n, live = 0, len(code), True
     while i < n:
         op = code[i]
         if op == JUMPDEST_OPCODE:
             live = True
-        elif live and op in _PYEVM_ONLY_OPCODES:
-            return True
-        elif op in _TERMINATORS:
-            live = False
+        if live:
+            ops.add(op)
+            if op in _TERMINATORS:
+                live = False
         i += op - 0x5E if 0x60 <= op <= 0x7F else 1
-    return False
+    return ops
+
+
+def code_flags(code: bytes) -> int:
+    """:data:`FLAG_PYEVM_ONLY` if ``code`` can execute BLOCKHASH (or GASPRICE/BASEFEE, which revm here
+    cannot answer as py-evm does either: see :data:`_PYEVM_ONLY_OPCODES`), :data:`FLAG_OPENS_FRAMES` if
+    it can open a call frame (see :data:`_FRAME_OPCODES`)."""
+    ops = reachable_opcodes(code)
+    return (FLAG_PYEVM_ONLY if not ops.isdisjoint(_PYEVM_ONLY_OPCODES) else 0) | (
+        FLAG_OPENS_FRAMES if not ops.isdisjoint(_FRAME_OPCODES) else 0
+    )
+
+
+def code_reads_blockhash(code: bytes) -> bool:
+    """Whether ``code`` can execute BLOCKHASH (or GASPRICE/BASEFEE), see :func:`code_flags`."""
+    return bool(code_flags(code) & FLAG_PYEVM_ONLY)
 
 
 def _address_words(sender: bytes, data: bytes) -> list[bytes]:
@@ -259,7 +285,8 @@ class RevmEngine:
         self.fallback = PyEvmEngine()
         #: counters: revm-executed txs, re-execution rounds, and py-evm fallbacks by reason
         self.stats: Counter[str] = Counter()
-        self._blockhash_by_code: dict[bytes, bool] = {}
+        #: :func:`code_flags` by code hash
+        self._flags_by_code: dict[bytes, int] = {}
         self._code_by_hash: dict[bytes, bytes] = {}
         #: block environments by (number, timestamp, coinbase, gas limit, chain id, mix hash)
         self._envs: dict[tuple, Env] = {}
@@ -312,21 +339,28 @@ class RevmEngine:
 
     def _hash_reads_blockhash(self, code_hash: bytes, source: Any) -> bool:
         """:func:`code_reads_blockhash` cached by code hash; ``source.code`` is read only on a miss."""
-        hit = self._blockhash_by_code.get(code_hash)
+        return bool(self._hash_code_flags(code_hash, source) & FLAG_PYEVM_ONLY)
+
+    def _hash_code_flags(self, code_hash: bytes, source: Any) -> int:
+        """:func:`code_flags` cached by code hash; ``source.code`` is read only on a miss."""
+        hit = self._flags_by_code.get(code_hash)
         if hit is None:
-            hit = self._reads_blockhash(source.code)
+            hit = self._code_flags(source.code)
         return hit
 
     def _reads_blockhash(self, code: bytes) -> bool:
+        return bool(self._code_flags(code) & FLAG_PYEVM_ONLY)
+
+    def _code_flags(self, code: bytes) -> int:
         if not code:
-            return False
+            return 0
         h = keccak(code)
-        hit = self._blockhash_by_code.get(h)
+        hit = self._flags_by_code.get(h)
         if hit is None:
-            hit = code_reads_blockhash(code)
-            if len(self._blockhash_by_code) > 65_536:
-                self._blockhash_by_code.clear()
-            self._blockhash_by_code[h] = hit
+            hit = code_flags(code)
+            if len(self._flags_by_code) > 65_536:
+                self._flags_by_code.clear()
+            self._flags_by_code[h] = hit
         return hit
 
     # -- one execution with on-demand loading -------------------------------------------------------
@@ -371,6 +405,8 @@ class RevmEngine:
                 v = values[(a, k)] = state.get_storage(a, k)
             return v
 
+        #: :func:`code_flags` of the loaded accounts that have code
+        flags_by_addr: dict[bytes, int] = {}
         missed: list[tuple[bytes, int]] = []
         for _round in range(MAX_ROUNDS):
             self.stats["rounds"] += 1
@@ -382,8 +418,10 @@ class RevmEngine:
                     info = None
                     if state.account_exists(addr):
                         code, code_hash = self._code_and_hash(state, addr)
-                        if code and self._hash_reads_blockhash(code_hash, _CodeOf(code)):
-                            raise NeedsPyEvm("blockhash")
+                        if code:
+                            flags = flags_by_addr[addr] = self._hash_code_flags(code_hash, _CodeOf(code))
+                            if flags & FLAG_PYEVM_ONLY:
+                                raise NeedsPyEvm("blockhash")
                         info = AccountInfo(
                             balance=state.get_balance(addr), nonce=state.get_nonce(addr), code=code or None
                         )
@@ -417,8 +455,26 @@ class RevmEngine:
                 error = str(exc)
             result = evm.result
             missing = False
-            text = str(evm)  # one dump per round: the database reads and (last round) the journal
-            reads = _reads(text)
+            touched: list[_Touched] | None = None
+            reads: dict[bytes, Any]
+            if (
+                to is not None
+                and not flags_by_addr.get(to, 0) & FLAG_OPENS_FRAMES
+                and result is not None
+                and result.is_success
+            ):
+                # One call frame (the code cannot open another) that did not revert: every account and
+                # slot it read is still in the journal's state (revm warms them there), so the much
+                # shorter journal dump replaces the whole-EVM dump.
+                self.stats["journal-only"] += 1
+                touched = _parse_journal(evm.journal_str)
+                if not touched:  # the sender is always in it: an empty parse means the format changed
+                    raise NeedsPyEvm("unreadable pyrevm journal dump")
+                reads = {a.address: a.storage for a in touched}
+                text = ""
+            else:
+                text = str(evm)  # one dump per round: the database reads and (last round) the journal
+                reads = _reads(text)
             if not reads:  # the sender is always read: an empty parse means pyrevm's format changed
                 raise NeedsPyEvm("unreadable pyrevm database dump")
             for a, keys in reads.items():
@@ -435,8 +491,9 @@ class RevmEngine:
                 continue
             if result is None:
                 raise NeedsPyEvm(f"revm refused the transaction: {error[:120]}")
-            at = text.find("journaled_state: JournaledState { state: {")
-            touched = _parse_journal(text[at:]) if at >= 0 else []
+            if touched is None:
+                at = text.find("journaled_state: JournaledState { state: {")
+                touched = _parse_journal(text[at:]) if at >= 0 else []
             if not touched:  # same guard for the journal dump (the sender is always in it)
                 raise NeedsPyEvm("unreadable pyrevm journal dump")
             for acct in touched:
