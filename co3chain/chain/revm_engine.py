@@ -294,6 +294,8 @@ class RevmEngine:
         #: learned storage layout per contract: mapping base slots keyed by address, and fixed slots
         self._bases: dict[bytes, set[int]] = {}
         self._fixed: dict[bytes, set[int]] = {}
+        #: ``mapping(address => ...)`` slot numbers by (address, base slot): the same accounts recur
+        self._mapping_slots: dict[tuple[bytes, int], int] = {}
 
     # -- environment --------------------------------------------------------------------------------
     def _block_env(self, state: Any) -> Env:
@@ -374,7 +376,13 @@ class RevmEngine:
         gas: int,
         gas_price: int,
         access_list: Any,
+        sender_info: tuple[int, int] | None = None,
     ) -> _Run:
+        """Run the call or creation on a fresh pyrevm EVM with everything it reads loaded.
+
+        ``sender_info`` is the sender's ``(balance, nonce)`` as revm must see it when it differs from the
+        state (gas bought and nonce bumped, but not yet written: see :meth:`_apply_call`).
+        """
         env = self._block_env(state)
         gas_limit = state.execution_context.gas_limit
         accounts: set[bytes] = {sender, state.execution_context.coinbase}
@@ -416,7 +424,16 @@ class RevmEngine:
             for addr in accounts:
                 if addr not in infos:
                     info = None
-                    if state.account_exists(addr):
+                    if sender_info is not None and addr == sender:
+                        code, code_hash = self._code_and_hash(state, addr)
+                        if code:
+                            flags = flags_by_addr[addr] = self._hash_code_flags(code_hash, _CodeOf(code))
+                            if flags & FLAG_PYEVM_ONLY:
+                                raise NeedsPyEvm("blockhash")
+                        info = AccountInfo(balance=sender_info[0], nonce=sender_info[1], code=code or None)
+                        slim = AccountInfo(balance=info.balance, nonce=info.nonce, code_hash=code_hash) if code else None
+                        info = (info, slim)
+                    elif state.account_exists(addr):
                         code, code_hash = self._code_and_hash(state, addr)
                         if code:
                             flags = flags_by_addr[addr] = self._hash_code_flags(code_hash, _CodeOf(code))
@@ -541,10 +558,16 @@ class RevmEngine:
         with self._layout_lock:
             out = set(self._fixed.get(contract, ()))
             bases = list(self._bases.get(contract, ()))
+        cache = self._mapping_slots
         for base in bases:
-            b = base.to_bytes(32, "big")
             for cand in candidates:
-                out.add(int.from_bytes(keccak(cand.rjust(32, b"\0") + b), "big"))
+                slot = cache.get((cand, base))
+                if slot is None:
+                    slot = int.from_bytes(keccak(cand.rjust(32, b"\0") + base.to_bytes(32, "big")), "big")
+                    if len(cache) > 100_000:
+                        cache.clear()
+                    cache[(cand, base)] = slot
+                out.add(slot)
         return out
 
     # -- block transactions -------------------------------------------------------------------------
@@ -558,15 +581,18 @@ class RevmEngine:
         to = tx.to or None
         price = state.get_gas_price(tx)
         try:
-            if to is None and self._reads_blockhash(bytes(tx.data)):
-                raise NeedsPyEvm("blockhash")
-            snapshot = state.snapshot()
-            try:
-                receipt = self._apply(state, header, tx, sender, to, price)
-            except NeedsPyEvm:
-                state.revert(snapshot)
-                raise
-            state.commit(snapshot)
+            if to is not None:
+                receipt = self._apply_call(state, header, tx, sender, to, price)
+            else:
+                if self._reads_blockhash(bytes(tx.data)):
+                    raise NeedsPyEvm("blockhash")
+                snapshot = state.snapshot()
+                try:
+                    receipt = self._apply(state, header, tx, sender, to, price)
+                except NeedsPyEvm:
+                    state.revert(snapshot)
+                    raise
+                state.commit(snapshot)
         except NeedsPyEvm as why:
             self.stats[f"py-evm:{str(why).split(':')[0]}"] += 1
             log.debug("tx 0x%s runs on py-evm: %s", tx.hash.hex(), why)
@@ -575,31 +601,93 @@ class RevmEngine:
         self.stats["revm"] += 1
         return receipt
 
-    def _apply(self, state: Any, header: Any, tx: Any, sender: bytes, to: bytes | None, price: int) -> Any:
+    def _apply_call(self, state: Any, header: Any, tx: Any, sender: bytes, to: bytes, price: int) -> Any:
+        """A message-call transaction, each touched account written once.
+
+        What py-evm's executor does in steps (buy gas, bump the nonce, execute, refund the unused gas, pay
+        the coinbase) is folded here into one final ``(balance, nonce)`` per account. Nothing is written
+        before revm has run, so a transaction handed to py-evm (:class:`NeedsPyEvm`) needs no snapshot
+        and revert. Balance changes only add up, so the end state is the one the stepwise sequence leaves
+        (the engine differential tests and ``cross_check`` compare it with py-evm's executor); the rare
+        transaction that self-destructs an account keeps the stepwise order (see :meth:`_apply`).
+        """
         coinbase = state.execution_context.coinbase
-        access_list = getattr(tx, "access_list", None)
-        if to is not None:
-            # what pyrevm's message_call skips: buy gas, bump the nonce (py-evm's executor order)
-            if price:
-                state.delta_balance(sender, -tx.gas * price)
+        bought = tx.gas * price
+        sender_balance = state.get_balance(sender) - bought
+        sender_nonce = state.get_nonce(sender) + 1
+        run = self._execute(
+            state,
+            sender,
+            to,
+            tx.value,
+            bytes(tx.data),
+            tx.gas,
+            0,
+            getattr(tx, "access_list", None),
+            (sender_balance, sender_nonce),
+        )
+        if any(a.selfdestructed for a in run.accounts):
+            if bought:
+                state.delta_balance(sender, -bought)
             state.increment_nonce(sender)
-            run = self._execute(state, sender, to, tx.value, bytes(tx.data), tx.gas, 0, access_list)
-        else:
-            run = self._execute(state, sender, None, tx.value, bytes(tx.data), tx.gas, price, access_list)
+            return self._finish_call(state, header, tx, sender, price, run)
         result = run.result
-        self._write_back(state, run.accounts)
         gas_used = result.gas_used
-        if to is None and price:
-            # revm's deploy paid the coinbase the whole gas price; EIP-1559 burns the base fee part
-            burned = gas_used * (price - state.get_tip(tx))
-            if burned:
-                state.delta_balance(coinbase, -burned)
-        if to is not None:
-            if price:
-                state.delta_balance(sender, (tx.gas - gas_used) * price)
-            fee = gas_used * state.get_tip(tx)
-            if fee:  # py-evm adds even a zero fee, creating an empty coinbase that EIP-161 deletes below:
-                state.delta_balance(coinbase, fee)  # same end state, without the create/delete work
+        final: dict[bytes, list[int]] = {}
+        created: dict[bytes, _Touched] = {}
+        for a in run.accounts:
+            if a.touched:
+                final[a.address] = [a.balance, a.nonce]
+                if a.created:
+                    created[a.address] = a
+        if sender not in final:
+            final[sender] = [sender_balance, sender_nonce]
+        if price:
+            final[sender][0] += (tx.gas - gas_used) * price
+        fee = gas_used * state.get_tip(tx)
+        if fee:
+            entry = final.get(coinbase)
+            if entry is None:
+                final[coinbase] = [state.get_balance(coinbase) + fee, state.get_nonce(coinbase)]
+            else:
+                entry[0] += fee
+        adb = state._account_db
+        set_both = getattr(adb, "set_balance_and_nonce", None)
+        for addr, (balance, nonce) in final.items():
+            acct = created.get(addr)
+            if acct is not None:
+                state.set_code(addr, acct.code)
+            old_balance, old_nonce = state.get_balance(addr), state.get_nonce(addr)
+            if balance != old_balance and nonce != old_nonce and set_both is not None:
+                set_both(addr, balance, nonce)
+            else:
+                if balance != old_balance:
+                    state.set_balance(addr, balance)
+                if nonce != old_nonce:
+                    state.set_nonce(addr, nonce)
+        for a in run.accounts:
+            if a.touched:
+                addr = a.address
+                for k, (orig, present) in a.storage.items():
+                    if orig != present:
+                        state.set_storage(addr, k, present)
+        return self._close(state, header, tx, coinbase, run)
+
+    def _finish_call(self, state: Any, header: Any, tx: Any, sender: bytes, price: int, run: _Run) -> Any:
+        """The stepwise tail of a message call (after gas bought and nonce bumped in the state)."""
+        coinbase = state.execution_context.coinbase
+        self._write_back(state, run.accounts)
+        gas_used = run.result.gas_used
+        if price:
+            state.delta_balance(sender, (tx.gas - gas_used) * price)
+        fee = gas_used * state.get_tip(tx)
+        if fee:
+            state.delta_balance(coinbase, fee)
+        return self._close(state, header, tx, coinbase, run)
+
+    def _close(self, state: Any, header: Any, tx: Any, coinbase: bytes, run: _Run) -> Any:
+        """Self-destructs, EIP-161 deletion of touched empty accounts, and the receipt."""
+        result = run.result
         touched = {a.address for a in run.accounts if a.touched}
         touched.add(coinbase)
         for a in run.accounts:
@@ -614,7 +702,21 @@ class RevmEngine:
                 topics, data = lg.data
                 logs.append((bytes.fromhex(lg.address[2:]), tuple(bytes(t) for t in topics), bytes(data)))
         status = b"\x01" if result.is_success else b""
-        return make_receipt_raw(tx, status, header.gas_used + gas_used, logs)
+        return make_receipt_raw(tx, status, header.gas_used + result.gas_used, logs)
+
+    def _apply(self, state: Any, header: Any, tx: Any, sender: bytes, to: bytes | None, price: int) -> Any:
+        """A creation transaction: revm's ``deploy`` buys the gas and bumps the nonce itself."""
+        coinbase = state.execution_context.coinbase
+        run = self._execute(
+            state, sender, None, tx.value, bytes(tx.data), tx.gas, price, getattr(tx, "access_list", None)
+        )
+        self._write_back(state, run.accounts)
+        if price:
+            # revm's deploy paid the coinbase the whole gas price; EIP-1559 burns the base fee part
+            burned = run.result.gas_used * (price - state.get_tip(tx))
+            if burned:
+                state.delta_balance(coinbase, -burned)
+        return self._close(state, header, tx, coinbase, run)
 
     @staticmethod
     def _write_back(state: Any, accounts: list[_Touched]) -> None:
