@@ -31,6 +31,7 @@ from eth.db.storage import AccountStorageDB, StorageLookup
 from eth.rlp.accounts import Account
 from eth.validation import validate_canonical_address, validate_uint64, validate_uint256
 from eth_hash.auto import keccak
+from rlp.sedes import big_endian_int
 from trie import HexaryTrie
 
 from co3chain.chain.batchtrie import batch_update, trie_get
@@ -123,8 +124,34 @@ class BatchedStorageLookup(StorageLookup):
         super().rollback_trie(trie_index)
 
 
+def decode_slot_value(encoded: bytes) -> int:
+    """``rlp.decode(encoded, sedes=big_endian_int)``: canonical encodings of up to 32 bytes are read
+    directly, anything else (including the non-canonical ones pyrlp refuses) goes through pyrlp."""
+    n = len(encoded)
+    if n == 1:
+        b0 = encoded[0]
+        if 0 < b0 < 0x80:
+            return b0
+    elif 2 <= n <= 33 and encoded[0] == 0x7F + n and encoded[1] != 0 and (n > 2 or encoded[1] >= 0x80):
+        return int.from_bytes(encoded[1:], "big")
+    return rlp.decode(encoded, sedes=big_endian_int)
+
+
 class BatchedAccountStorageDB(AccountStorageDB):
-    """py-evm's per-account storage over a :class:`BatchedStorageLookup`."""
+    """py-evm's per-account storage over a :class:`BatchedStorageLookup`; slot reads decode values
+    without pyrlp's generic machinery (:func:`decode_slot_value`)."""
+
+    def get(self, slot: int, from_journal: bool = True) -> int:
+        self._accessed_slots.add(slot)
+        key = slot.to_bytes((slot.bit_length() + 7) // 8 or 1, "big")
+        lookup_db = self._journal_storage if from_journal else self._locked_changes
+        try:
+            encoded = lookup_db[key]
+        except KeyError:  # MissingStorageTrieNode is not a KeyError: it propagates, as in py-evm
+            return 0
+        if not encoded:
+            return 0
+        return decode_slot_value(encoded)
 
     def __init__(self, db: Any, storage_root: bytes, address: bytes) -> None:
         super().__init__(db, storage_root, address)
@@ -307,6 +334,12 @@ class BatchedAccountDB(AccountDB):
     def account_is_empty(self, address: Any) -> bool:
         a = self._get_account(address)
         return a.nonce == 0 and a.balance == 0 and a.code_hash == _EMPTY_CODE_HASH
+
+    def get_storage(self, address: Any, slot: int, from_journal: bool = True) -> int:
+        _check_address(address)
+        if slot.__class__ is not int or not 0 <= slot < _UINT256_LIMIT:
+            validate_uint256(slot, title="Storage Slot")
+        return self._get_address_store(address).get(slot, from_journal)
 
     def _set_storage_root(self, address: Any, new_storage_root: bytes) -> None:
         a = self._get_account(address)

@@ -18,8 +18,9 @@ from eth.rlp.accounts import Account
 from eth_utils import ValidationError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from rlp.sedes import big_endian_int
 
-from co3chain.chain.statedb import BatchedAccountDB, encode_account, new_account
+from co3chain.chain.statedb import BatchedAccountDB, decode_slot_value, encode_account, new_account
 
 ADDRS = [bytes([i]) * 20 for i in range(1, 6)]
 addr = st.sampled_from(ADDRS)
@@ -34,6 +35,7 @@ op = st.one_of(
     st.tuples(st.just("touch"), addr),
     st.tuples(st.just("delete"), addr),
     st.tuples(st.just("store"), addr, st.integers(0, 6), st.integers(0, 3)),
+    st.tuples(st.just("store"), addr, st.integers(0, 6), uint256),
     st.tuples(st.just("both"), addr, uint256, st.integers(0, 2**64 - 1)),
     st.tuples(st.just("record")),
     st.tuples(st.just("commit")),
@@ -130,7 +132,7 @@ def _random_step(rng: random.Random) -> tuple:
             ("touch", a),
             ("delete", a),
             ("store", a, rng.randint(0, 6), rng.randint(0, 3)),
-            ("store", a, rng.randint(0, 6), rng.randint(0, 3)),
+            ("store", a, rng.randint(0, 6), rng.getrandbits(rng.choice([7, 8, 64, 256]))),
             ("both", a, rng.getrandbits(100), rng.getrandbits(10)),
             ("record",),
             ("record",),
@@ -185,3 +187,23 @@ def test_encode_account_equals_rlp(nonce: int, balance: int, root: bytes, code_h
     assert ours == theirs and tuple(ours) == tuple(theirs)
     assert encode_account(ours) == rlp.encode(theirs, sedes=Account) == rlp.encode(ours)
     assert rlp.decode(encode_account(ours), sedes=Account) == theirs
+
+
+@given(st.one_of(st.integers(0, 2**256 - 1).map(rlp.encode), st.binary(max_size=40)))
+def test_decode_slot_value_equals_pyrlp(encoded: bytes) -> None:
+    """Same value for canonical encodings, an error wherever pyrlp refuses (non-canonical, too long)."""
+    try:
+        expected = rlp.decode(encoded, sedes=big_endian_int)
+    except Exception as exc:  # noqa: BLE001 -- pyrlp's own error types
+        with pytest.raises(type(exc)):
+            decode_slot_value(encoded)
+    else:
+        assert decode_slot_value(encoded) == expected
+    for edge in (b"\x00", b"\x81\x05", b"\x81\x80", b"\x82\x00\x01", b"\x80", b"\x7f", b"\xa1" + b"\x01" * 33):
+        try:
+            want = rlp.decode(edge, sedes=big_endian_int)
+        except Exception as exc:  # noqa: BLE001
+            with pytest.raises(type(exc)):
+                decode_slot_value(edge)
+        else:
+            assert decode_slot_value(edge) == want
