@@ -58,17 +58,33 @@ def rlp_uint(value: int) -> bytes:
     return bytes((0x80 + len(raw),)) + raw
 
 
+#: bloom bits by item: contract addresses, event signatures and account topics recur in every block
+_BLOOM_BITS: dict[bytes, int] = {}
+
+
+def bloom_bits(item: bytes) -> int:
+    """The three bloom bits of one address or topic."""
+    bits = _BLOOM_BITS.get(item)
+    if bits is None:
+        h = keccak(item)
+        bits = (
+            (1 << (((h[0] << 8) | h[1]) & 2047))
+            | (1 << (((h[2] << 8) | h[3]) & 2047))
+            | (1 << (((h[4] << 8) | h[5]) & 2047))
+        )
+        if len(_BLOOM_BITS) > 100_000:
+            _BLOOM_BITS.clear()
+        _BLOOM_BITS[item] = bits
+    return bits
+
+
 def bloom_of(logs: list[RawLog]) -> int:
     """The 2048-bit logs bloom (yellow paper M3:2048) of the logs' addresses and topics."""
     bloom = 0
     for address, topics, _ in logs:
-        for item in (address, *topics):
-            h = keccak(item)
-            bloom |= (
-                (1 << (((h[0] << 8) | h[1]) & 2047))
-                | (1 << (((h[2] << 8) | h[3]) & 2047))
-                | (1 << (((h[4] << 8) | h[5]) & 2047))
-            )
+        bloom |= bloom_bits(address)
+        for topic in topics:
+            bloom |= bloom_bits(topic)
     return bloom
 
 

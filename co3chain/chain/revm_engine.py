@@ -443,8 +443,11 @@ class RevmEngine:
                             balance=state.get_balance(addr), nonce=state.get_nonce(addr), code=code or None
                         )
                         # the database keeps code by hash: an account entry without its own copy makes
-                        # every ``str(evm)`` below (one per round) one code dump shorter
-                        slim = AccountInfo(balance=info.balance, nonce=info.nonce, code_hash=code_hash) if code else None
+                        # every ``str(evm)`` below (one per round) one code dump shorter -- not worth a
+                        # second insert for called code whose result is read from the journal dump
+                        slim = None
+                        if code and (addr != to or flags & FLAG_OPENS_FRAMES):
+                            slim = AccountInfo(balance=info.balance, nonce=info.nonce, code_hash=code_hash)
                         info = (info, slim)
                     infos[addr] = info
                 entry = infos[addr]

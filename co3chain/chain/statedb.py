@@ -153,6 +153,18 @@ class BatchedAccountStorageDB(AccountStorageDB):
             return 0
         return decode_slot_value(encoded)
 
+    def set(self, slot: int, value: int) -> None:
+        key = slot.to_bytes((slot.bit_length() + 7) // 8 or 1, "big")
+        if value:
+            self._journal_storage[key] = _rlp_uint(value)
+            return
+        try:
+            current = self._journal_storage[key]
+        except KeyError:  # deleting an empty key has no effect
+            return
+        if current != b"":
+            del self._journal_storage[key]
+
     def __init__(self, db: Any, storage_root: bytes, address: bytes) -> None:
         super().__init__(db, storage_root, address)
         self._storage_lookup = BatchedStorageLookup(db, storage_root, address)
@@ -340,6 +352,16 @@ class BatchedAccountDB(AccountDB):
         if slot.__class__ is not int or not 0 <= slot < _UINT256_LIMIT:
             validate_uint256(slot, title="Storage Slot")
         return self._get_address_store(address).get(slot, from_journal)
+
+    def set_storage(self, address: Any, slot: int, value: int) -> None:
+        if value.__class__ is not int or not 0 <= value < _UINT256_LIMIT:
+            validate_uint256(value, title="Storage Value")
+        if slot.__class__ is not int or not 0 <= slot < _UINT256_LIMIT:
+            validate_uint256(slot, title="Storage Slot")
+        _check_address(address)
+        store = self._get_address_store(address)
+        self._dirty_accounts.add(address)
+        store.set(slot, value)
 
     def _set_storage_root(self, address: Any, new_storage_root: bytes) -> None:
         a = self._get_account(address)
