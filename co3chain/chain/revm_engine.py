@@ -674,7 +674,9 @@ class RevmEngine:
                 for k, (orig, present) in a.storage.items():
                     if orig != present:
                         state.set_storage(addr, k, present)
-        return self._close(state, header, tx, coinbase, run)
+        # an account left with a nonce or a balance is not empty: EIP-161 cannot delete it
+        non_empty = {a for a, (balance, nonce) in final.items() if balance or nonce}
+        return self._close(state, header, tx, coinbase, run, non_empty)
 
     def _finish_call(self, state: Any, header: Any, tx: Any, sender: bytes, price: int, run: _Run) -> Any:
         """The stepwise tail of a message call (after gas bought and nonce bumped in the state)."""
@@ -688,11 +690,16 @@ class RevmEngine:
             state.delta_balance(coinbase, fee)
         return self._close(state, header, tx, coinbase, run)
 
-    def _close(self, state: Any, header: Any, tx: Any, coinbase: bytes, run: _Run) -> Any:
-        """Self-destructs, EIP-161 deletion of touched empty accounts, and the receipt."""
+    def _close(
+        self, state: Any, header: Any, tx: Any, coinbase: bytes, run: _Run, non_empty: set[bytes] | None = None
+    ) -> Any:
+        """Self-destructs, EIP-161 deletion of touched empty accounts, and the receipt (``non_empty``:
+        accounts the caller knows are not empty, so not looked up again)."""
         result = run.result
         touched = {a.address for a in run.accounts if a.touched}
         touched.add(coinbase)
+        if non_empty:
+            touched -= non_empty
         for a in run.accounts:
             if a.selfdestructed:
                 state.delete_account(a.address)
