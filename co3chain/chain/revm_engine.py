@@ -578,17 +578,21 @@ class RevmEngine:
         state = vm.state
         check_initcode_size(tx)
         vm.validate_transaction_against_header(header, tx)
-        state.lock_changes()
         state.get_transaction_executor().validate_transaction(tx)
         sender = tx.sender
         to = tx.to or None
         price = state.get_gas_price(tx)
         try:
             if to is not None:
+                # No ``lock_changes`` here: it only flattens the storage journals (what py-evm's SSTORE
+                # gas reads as "original" values) and resets py-evm's warm sets, neither of which a
+                # revm-executed call reads; every py-evm transaction (``vm.apply_transaction``), state
+                # root and persist locks first, so they see the same flattened state as before.
                 receipt = self._apply_call(state, header, tx, sender, to, price)
             else:
                 if self._reads_blockhash(bytes(tx.data)):
                     raise NeedsPyEvm("blockhash")
+                state.lock_changes()  # the snapshot below may be discarded: py-evm's usual order
                 snapshot = state.snapshot()
                 try:
                     receipt = self._apply(state, header, tx, sender, to, price)
