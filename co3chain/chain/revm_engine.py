@@ -12,6 +12,10 @@ How a transaction runs (and why this shape):
   them exists in the real state but was not loaded, it is loaded and the transaction re-executed from
   scratch (at most a few rounds; an ERC-20 transfer takes two). Storage is inserted under a
   snapshot/revert pair, which keeps the value in pyrevm's database but leaves the account *cold*.
+* **What it read and changed is read from pyrevm's debug dumps.** In general ``str(evm)`` (the database
+  also lists reads made by call frames that reverted). When the called code cannot open a call frame
+  (no reachable CALL/CREATE-family opcode) and the call succeeded, nothing was reverted, so the journal's
+  own, 3-4x shorter dump (``journal_str``) lists every read: an ERC-20 transfer takes that path.
 * **The result is written back into the py-evm state** (balances, nonces, new code, changed slots,
   EIP-161 deletions), so the state trie, the state root and the atomic RocksDB write stay exactly the
   code the py-evm engine uses.
@@ -31,13 +35,12 @@ import threading
 from collections import Counter
 from typing import Any
 
-from eth.rlp.logs import Log
-from eth.rlp.receipts import Receipt
 from eth.vm.forks.frontier.transactions import FrontierTransaction
 from eth_hash.auto import keccak
 from pyrevm import EVM, AccountInfo, BlockEnv, CfgEnv, Env, TxEnv
 
 from co3chain.chain.engine import CallOutcome, PyEvmEngine, check_initcode_size
+from co3chain.chain.fastreceipt import RawLog, bloom_of, legacy_receipt
 
 log = logging.getLogger("co3chain.chain.revm")
 
@@ -59,26 +62,48 @@ _DB_SLOT_RE = re.compile(r"(\d+): \d+")
 _SLOT_RE = re.compile(r"(\d+): StorageSlot \{ previous_or_original_value: (\d+), present_value: (\d+) \}")
 
 
-def code_reads_blockhash(code: bytes) -> bool:
-    """Whether ``code`` can execute the BLOCKHASH opcode (or GASPRICE/BASEFEE, which revm here cannot
-    answer as py-evm does either: see :data:`_PYEVM_ONLY_OPCODES`).
+#: Opcodes that open a new call frame: CREATE, CALL, CALLCODE, DELEGATECALL, CREATE2, STATICCALL.
+_FRAME_OPCODES = frozenset({0xF0, 0xF1, 0xF2, 0xF4, 0xF5, 0xFA})
+#: :meth:`RevmEngine._code_flags` bits
+FLAG_PYEVM_ONLY = 1
+FLAG_OPENS_FRAMES = 2
+
+
+def reachable_opcodes(code: bytes) -> set[int]:
+    """Every opcode the EVM can execute in ``code``.
 
     Linear scan that skips PUSH data and *unreachable* bytes: after a terminating instruction
     (STOP, JUMP, RETURN, REVERT, INVALID, SELFDESTRUCT) execution can only resume at a JUMPDEST, so
-    Solidity's trailing metadata and data sections (which often contain a 0x40 byte) do not count.
-    Sound: a BLOCKHASH the EVM can reach is always found (a false positive only costs speed).
+    Solidity's trailing metadata and data sections (which often contain any byte) do not count.
+    Sound: an opcode the EVM can reach is always listed (a false positive only costs speed).
     """
+    ops: set[int] = set()
     i, n, live = 0, len(code), True
     while i < n:
         op = code[i]
         if op == JUMPDEST_OPCODE:
             live = True
-        elif live and op in _PYEVM_ONLY_OPCODES:
-            return True
-        elif op in _TERMINATORS:
-            live = False
+        if live:
+            ops.add(op)
+            if op in _TERMINATORS:
+                live = False
         i += op - 0x5E if 0x60 <= op <= 0x7F else 1
-    return False
+    return ops
+
+
+def code_flags(code: bytes) -> int:
+    """:data:`FLAG_PYEVM_ONLY` if ``code`` can execute BLOCKHASH (or GASPRICE/BASEFEE, which revm here
+    cannot answer as py-evm does either: see :data:`_PYEVM_ONLY_OPCODES`), :data:`FLAG_OPENS_FRAMES` if
+    it can open a call frame (see :data:`_FRAME_OPCODES`)."""
+    ops = reachable_opcodes(code)
+    return (FLAG_PYEVM_ONLY if not ops.isdisjoint(_PYEVM_ONLY_OPCODES) else 0) | (
+        FLAG_OPENS_FRAMES if not ops.isdisjoint(_FRAME_OPCODES) else 0
+    )
+
+
+def code_reads_blockhash(code: bytes) -> bool:
+    """Whether ``code`` can execute BLOCKHASH (or GASPRICE/BASEFEE), see :func:`code_flags`."""
+    return bool(code_flags(code) & FLAG_PYEVM_ONLY)
 
 
 def _address_words(sender: bytes, data: bytes) -> list[bytes]:
@@ -260,7 +285,8 @@ class RevmEngine:
         self.fallback = PyEvmEngine()
         #: counters: revm-executed txs, re-execution rounds, and py-evm fallbacks by reason
         self.stats: Counter[str] = Counter()
-        self._blockhash_by_code: dict[bytes, bool] = {}
+        #: :func:`code_flags` by code hash
+        self._flags_by_code: dict[bytes, int] = {}
         self._code_by_hash: dict[bytes, bytes] = {}
         #: block environments by (number, timestamp, coinbase, gas limit, chain id, mix hash)
         self._envs: dict[tuple, Env] = {}
@@ -268,6 +294,8 @@ class RevmEngine:
         #: learned storage layout per contract: mapping base slots keyed by address, and fixed slots
         self._bases: dict[bytes, set[int]] = {}
         self._fixed: dict[bytes, set[int]] = {}
+        #: ``mapping(address => ...)`` slot numbers by (address, base slot): the same accounts recur
+        self._mapping_slots: dict[tuple[bytes, int], int] = {}
 
     # -- environment --------------------------------------------------------------------------------
     def _block_env(self, state: Any) -> Env:
@@ -313,21 +341,28 @@ class RevmEngine:
 
     def _hash_reads_blockhash(self, code_hash: bytes, source: Any) -> bool:
         """:func:`code_reads_blockhash` cached by code hash; ``source.code`` is read only on a miss."""
-        hit = self._blockhash_by_code.get(code_hash)
+        return bool(self._hash_code_flags(code_hash, source) & FLAG_PYEVM_ONLY)
+
+    def _hash_code_flags(self, code_hash: bytes, source: Any) -> int:
+        """:func:`code_flags` cached by code hash; ``source.code`` is read only on a miss."""
+        hit = self._flags_by_code.get(code_hash)
         if hit is None:
-            hit = self._reads_blockhash(source.code)
+            hit = self._code_flags(source.code)
         return hit
 
     def _reads_blockhash(self, code: bytes) -> bool:
+        return bool(self._code_flags(code) & FLAG_PYEVM_ONLY)
+
+    def _code_flags(self, code: bytes) -> int:
         if not code:
-            return False
+            return 0
         h = keccak(code)
-        hit = self._blockhash_by_code.get(h)
+        hit = self._flags_by_code.get(h)
         if hit is None:
-            hit = code_reads_blockhash(code)
-            if len(self._blockhash_by_code) > 65_536:
-                self._blockhash_by_code.clear()
-            self._blockhash_by_code[h] = hit
+            hit = code_flags(code)
+            if len(self._flags_by_code) > 65_536:
+                self._flags_by_code.clear()
+            self._flags_by_code[h] = hit
         return hit
 
     # -- one execution with on-demand loading -------------------------------------------------------
@@ -341,7 +376,13 @@ class RevmEngine:
         gas: int,
         gas_price: int,
         access_list: Any,
+        sender_info: tuple[int, int] | None = None,
     ) -> _Run:
+        """Run the call or creation on a fresh pyrevm EVM with everything it reads loaded.
+
+        ``sender_info`` is the sender's ``(balance, nonce)`` as revm must see it when it differs from the
+        state (gas bought and nonce bumped, but not yet written: see :meth:`_apply_call`).
+        """
         env = self._block_env(state)
         gas_limit = state.execution_context.gas_limit
         accounts: set[bytes] = {sender, state.execution_context.coinbase}
@@ -372,6 +413,8 @@ class RevmEngine:
                 v = values[(a, k)] = state.get_storage(a, k)
             return v
 
+        #: :func:`code_flags` of the loaded accounts that have code
+        flags_by_addr: dict[bytes, int] = {}
         missed: list[tuple[bytes, int]] = []
         for _round in range(MAX_ROUNDS):
             self.stats["rounds"] += 1
@@ -381,16 +424,30 @@ class RevmEngine:
             for addr in accounts:
                 if addr not in infos:
                     info = None
-                    if state.account_exists(addr):
+                    if sender_info is not None and addr == sender:
                         code, code_hash = self._code_and_hash(state, addr)
-                        if code and self._hash_reads_blockhash(code_hash, _CodeOf(code)):
-                            raise NeedsPyEvm("blockhash")
+                        if code:
+                            flags = flags_by_addr[addr] = self._hash_code_flags(code_hash, _CodeOf(code))
+                            if flags & FLAG_PYEVM_ONLY:
+                                raise NeedsPyEvm("blockhash")
+                        info = AccountInfo(balance=sender_info[0], nonce=sender_info[1], code=code or None)
+                        slim = AccountInfo(balance=info.balance, nonce=info.nonce, code_hash=code_hash) if code else None
+                        info = (info, slim)
+                    elif state.account_exists(addr):
+                        code, code_hash = self._code_and_hash(state, addr)
+                        if code:
+                            flags = flags_by_addr[addr] = self._hash_code_flags(code_hash, _CodeOf(code))
+                            if flags & FLAG_PYEVM_ONLY:
+                                raise NeedsPyEvm("blockhash")
                         info = AccountInfo(
                             balance=state.get_balance(addr), nonce=state.get_nonce(addr), code=code or None
                         )
                         # the database keeps code by hash: an account entry without its own copy makes
-                        # every ``str(evm)`` below (one per round) one code dump shorter
-                        slim = AccountInfo(balance=info.balance, nonce=info.nonce, code_hash=code_hash) if code else None
+                        # every ``str(evm)`` below (one per round) one code dump shorter -- not worth a
+                        # second insert for called code whose result is read from the journal dump
+                        slim = None
+                        if code and (addr != to or flags & FLAG_OPENS_FRAMES):
+                            slim = AccountInfo(balance=info.balance, nonce=info.nonce, code_hash=code_hash)
                         info = (info, slim)
                     infos[addr] = info
                 entry = infos[addr]
@@ -418,8 +475,26 @@ class RevmEngine:
                 error = str(exc)
             result = evm.result
             missing = False
-            text = str(evm)  # one dump per round: the database reads and (last round) the journal
-            reads = _reads(text)
+            touched: list[_Touched] | None = None
+            reads: dict[bytes, Any]
+            if (
+                to is not None
+                and not flags_by_addr.get(to, 0) & FLAG_OPENS_FRAMES
+                and result is not None
+                and result.is_success
+            ):
+                # One call frame (the code cannot open another) that did not revert: every account and
+                # slot it read is still in the journal's state (revm warms them there), so the much
+                # shorter journal dump replaces the whole-EVM dump.
+                self.stats["journal-only"] += 1
+                touched = _parse_journal(evm.journal_str)
+                if not touched:  # the sender is always in it: an empty parse means the format changed
+                    raise NeedsPyEvm("unreadable pyrevm journal dump")
+                reads = {a.address: a.storage for a in touched}
+                text = ""
+            else:
+                text = str(evm)  # one dump per round: the database reads and (last round) the journal
+                reads = _reads(text)
             if not reads:  # the sender is always read: an empty parse means pyrevm's format changed
                 raise NeedsPyEvm("unreadable pyrevm database dump")
             for a, keys in reads.items():
@@ -436,8 +511,9 @@ class RevmEngine:
                 continue
             if result is None:
                 raise NeedsPyEvm(f"revm refused the transaction: {error[:120]}")
-            at = text.find("journaled_state: JournaledState { state: {")
-            touched = _parse_journal(text[at:]) if at >= 0 else []
+            if touched is None:
+                at = text.find("journaled_state: JournaledState { state: {")
+                touched = _parse_journal(text[at:]) if at >= 0 else []
             if not touched:  # same guard for the journal dump (the sender is always in it)
                 raise NeedsPyEvm("unreadable pyrevm journal dump")
             for acct in touched:
@@ -485,10 +561,16 @@ class RevmEngine:
         with self._layout_lock:
             out = set(self._fixed.get(contract, ()))
             bases = list(self._bases.get(contract, ()))
+        cache = self._mapping_slots
         for base in bases:
-            b = base.to_bytes(32, "big")
             for cand in candidates:
-                out.add(int.from_bytes(keccak(cand.rjust(32, b"\0") + b), "big"))
+                slot = cache.get((cand, base))
+                if slot is None:
+                    slot = int.from_bytes(keccak(cand.rjust(32, b"\0") + base.to_bytes(32, "big")), "big")
+                    if len(cache) > 100_000:
+                        cache.clear()
+                    cache[(cand, base)] = slot
+                out.add(slot)
         return out
 
     # -- block transactions -------------------------------------------------------------------------
@@ -496,21 +578,28 @@ class RevmEngine:
         state = vm.state
         check_initcode_size(tx)
         vm.validate_transaction_against_header(header, tx)
-        state.lock_changes()
         state.get_transaction_executor().validate_transaction(tx)
         sender = tx.sender
         to = tx.to or None
         price = state.get_gas_price(tx)
         try:
-            if to is None and self._reads_blockhash(bytes(tx.data)):
-                raise NeedsPyEvm("blockhash")
-            snapshot = state.snapshot()
-            try:
-                receipt = self._apply(state, header, tx, sender, to, price)
-            except NeedsPyEvm:
-                state.revert(snapshot)
-                raise
-            state.commit(snapshot)
+            if to is not None:
+                # No ``lock_changes`` here: it only flattens the storage journals (what py-evm's SSTORE
+                # gas reads as "original" values) and resets py-evm's warm sets, neither of which a
+                # revm-executed call reads; every py-evm transaction (``vm.apply_transaction``), state
+                # root and persist locks first, so they see the same flattened state as before.
+                receipt = self._apply_call(state, header, tx, sender, to, price)
+            else:
+                if self._reads_blockhash(bytes(tx.data)):
+                    raise NeedsPyEvm("blockhash")
+                state.lock_changes()  # the snapshot below may be discarded: py-evm's usual order
+                snapshot = state.snapshot()
+                try:
+                    receipt = self._apply(state, header, tx, sender, to, price)
+                except NeedsPyEvm:
+                    state.revert(snapshot)
+                    raise
+                state.commit(snapshot)
         except NeedsPyEvm as why:
             self.stats[f"py-evm:{str(why).split(':')[0]}"] += 1
             log.debug("tx 0x%s runs on py-evm: %s", tx.hash.hex(), why)
@@ -519,52 +608,129 @@ class RevmEngine:
         self.stats["revm"] += 1
         return receipt
 
-    def _apply(self, state: Any, header: Any, tx: Any, sender: bytes, to: bytes | None, price: int) -> Any:
+    def _apply_call(self, state: Any, header: Any, tx: Any, sender: bytes, to: bytes, price: int) -> Any:
+        """A message-call transaction, each touched account written once.
+
+        What py-evm's executor does in steps (buy gas, bump the nonce, execute, refund the unused gas, pay
+        the coinbase) is folded here into one final ``(balance, nonce)`` per account. Nothing is written
+        before revm has run, so a transaction handed to py-evm (:class:`NeedsPyEvm`) needs no snapshot
+        and revert. Balance changes only add up, so the end state is the one the stepwise sequence leaves
+        (the engine differential tests and ``cross_check`` compare it with py-evm's executor); the rare
+        transaction that self-destructs an account keeps the stepwise order (see :meth:`_apply`).
+        """
         coinbase = state.execution_context.coinbase
-        access_list = getattr(tx, "access_list", None)
-        if to is not None:
-            # what pyrevm's message_call skips: buy gas, bump the nonce (py-evm's executor order)
-            if price:
-                state.delta_balance(sender, -tx.gas * price)
+        bought = tx.gas * price
+        sender_balance = state.get_balance(sender) - bought
+        sender_nonce = state.get_nonce(sender) + 1
+        run = self._execute(
+            state,
+            sender,
+            to,
+            tx.value,
+            bytes(tx.data),
+            tx.gas,
+            0,
+            getattr(tx, "access_list", None),
+            (sender_balance, sender_nonce),
+        )
+        if any(a.selfdestructed for a in run.accounts):
+            if bought:
+                state.delta_balance(sender, -bought)
             state.increment_nonce(sender)
-            run = self._execute(state, sender, to, tx.value, bytes(tx.data), tx.gas, 0, access_list)
-        else:
-            run = self._execute(state, sender, None, tx.value, bytes(tx.data), tx.gas, price, access_list)
+            return self._finish_call(state, header, tx, sender, price, run)
         result = run.result
-        self._write_back(state, run.accounts)
         gas_used = result.gas_used
-        if to is None and price:
-            # revm's deploy paid the coinbase the whole gas price; EIP-1559 burns the base fee part
-            burned = gas_used * (price - state.get_tip(tx))
-            if burned:
-                state.delta_balance(coinbase, -burned)
-        if to is not None:
-            if price:
-                state.delta_balance(sender, (tx.gas - gas_used) * price)
-            fee = gas_used * state.get_tip(tx)
-            if fee:  # py-evm adds even a zero fee, creating an empty coinbase that EIP-161 deletes below:
-                state.delta_balance(coinbase, fee)  # same end state, without the create/delete work
+        final: dict[bytes, list[int]] = {}
+        created: dict[bytes, _Touched] = {}
+        for a in run.accounts:
+            if a.touched:
+                final[a.address] = [a.balance, a.nonce]
+                if a.created:
+                    created[a.address] = a
+        if sender not in final:
+            final[sender] = [sender_balance, sender_nonce]
+        if price:
+            final[sender][0] += (tx.gas - gas_used) * price
+        fee = gas_used * state.get_tip(tx)
+        if fee:
+            entry = final.get(coinbase)
+            if entry is None:
+                final[coinbase] = [state.get_balance(coinbase) + fee, state.get_nonce(coinbase)]
+            else:
+                entry[0] += fee
+        adb = state._account_db
+        set_both = getattr(adb, "set_balance_and_nonce", None)
+        for addr, (balance, nonce) in final.items():
+            acct = created.get(addr)
+            if acct is not None:
+                state.set_code(addr, acct.code)
+            old_balance, old_nonce = state.get_balance(addr), state.get_nonce(addr)
+            if balance != old_balance and nonce != old_nonce and set_both is not None:
+                set_both(addr, balance, nonce)
+            else:
+                if balance != old_balance:
+                    state.set_balance(addr, balance)
+                if nonce != old_nonce:
+                    state.set_nonce(addr, nonce)
+        for a in run.accounts:
+            if a.touched:
+                addr = a.address
+                for k, (orig, present) in a.storage.items():
+                    if orig != present:
+                        state.set_storage(addr, k, present)
+        # an account left with a nonce or a balance is not empty: EIP-161 cannot delete it
+        non_empty = {a for a, (balance, nonce) in final.items() if balance or nonce}
+        return self._close(state, header, tx, coinbase, run, non_empty)
+
+    def _finish_call(self, state: Any, header: Any, tx: Any, sender: bytes, price: int, run: _Run) -> Any:
+        """The stepwise tail of a message call (after gas bought and nonce bumped in the state)."""
+        coinbase = state.execution_context.coinbase
+        self._write_back(state, run.accounts)
+        gas_used = run.result.gas_used
+        if price:
+            state.delta_balance(sender, (tx.gas - gas_used) * price)
+        fee = gas_used * state.get_tip(tx)
+        if fee:
+            state.delta_balance(coinbase, fee)
+        return self._close(state, header, tx, coinbase, run)
+
+    def _close(
+        self, state: Any, header: Any, tx: Any, coinbase: bytes, run: _Run, non_empty: set[bytes] | None = None
+    ) -> Any:
+        """Self-destructs, EIP-161 deletion of touched empty accounts, and the receipt (``non_empty``:
+        accounts the caller knows are not empty, so not looked up again)."""
+        result = run.result
         touched = {a.address for a in run.accounts if a.touched}
         touched.add(coinbase)
+        if non_empty:
+            touched -= non_empty
         for a in run.accounts:
             if a.selfdestructed:
                 state.delete_account(a.address)
         for a in sorted(touched):
             if state.account_exists(a) and state.account_is_empty(a):
                 state.delete_account(a)
-        logs = []
+        logs: list[RawLog] = []
         if result.is_success:
             for lg in result.logs:
                 topics, data = lg.data
-                logs.append(
-                    (
-                        bytes.fromhex(lg.address[2:]),
-                        tuple(int.from_bytes(t, "big") for t in topics),
-                        bytes(data),
-                    )
-                )
+                logs.append((bytes.fromhex(lg.address[2:]), tuple(bytes(t) for t in topics), bytes(data)))
         status = b"\x01" if result.is_success else b""
-        return make_receipt(tx, status, header.gas_used + gas_used, logs)
+        return make_receipt_raw(tx, status, header.gas_used + result.gas_used, logs)
+
+    def _apply(self, state: Any, header: Any, tx: Any, sender: bytes, to: bytes | None, price: int) -> Any:
+        """A creation transaction: revm's ``deploy`` buys the gas and bumps the nonce itself."""
+        coinbase = state.execution_context.coinbase
+        run = self._execute(
+            state, sender, None, tx.value, bytes(tx.data), tx.gas, price, getattr(tx, "access_list", None)
+        )
+        self._write_back(state, run.accounts)
+        if price:
+            # revm's deploy paid the coinbase the whole gas price; EIP-1559 burns the base fee part
+            burned = run.result.gas_used * (price - state.get_tip(tx))
+            if burned:
+                state.delta_balance(coinbase, -burned)
+        return self._close(state, header, tx, coinbase, run)
 
     @staticmethod
     def _write_back(state: Any, accounts: list[_Touched]) -> None:
@@ -615,29 +781,27 @@ def logs_bloom(logs: list[tuple[bytes, tuple[int, ...], bytes]]) -> int:
     Same bits as ``eth_bloom``'s ``BloomFilter`` (``Receipt`` computes it that way when no bloom is
     given), without its per-item generator and object layers.
     """
-    bloom = 0
-    for address, topics, _ in logs:
-        for item in (address, *(t.to_bytes(32, "big") for t in topics)):
-            h = keccak(item)
-            bloom |= (
-                (1 << (((h[0] << 8) | h[1]) & 2047))
-                | (1 << (((h[2] << 8) | h[3]) & 2047))
-                | (1 << (((h[4] << 8) | h[5]) & 2047))
-            )
-    return bloom
+    return bloom_of([(a, tuple(t.to_bytes(32, "big") for t in topics), d) for a, topics, d in logs])
 
 
 def make_receipt(tx: Any, status: bytes, cumulative_gas: int, logs: list[tuple[bytes, tuple[int, ...], bytes]]) -> Any:
-    """``tx.make_receipt(status, cumulative_gas, logs)``, with the bloom computed by :func:`logs_bloom`
-    for legacy transactions (the same ``Receipt`` py-evm's legacy ``make_receipt`` builds)."""
-    if getattr(type(tx), "make_receipt", None) is not _LEGACY_MAKE_RECEIPT:
-        return tx.make_receipt(status, cumulative_gas, tuple(logs))
-    return Receipt(
-        state_root=status,
-        gas_used=cumulative_gas,
-        logs=[Log(address, topics, data) for address, topics, data in logs],
-        bloom=logs_bloom(logs),
+    """``tx.make_receipt(status, cumulative_gas, logs)`` (topics as integers, py-evm's form)."""
+    return make_receipt_raw(
+        tx, status, cumulative_gas, [(a, tuple(t.to_bytes(32, "big") for t in topics), d) for a, topics, d in logs]
     )
+
+
+def make_receipt_raw(tx: Any, status: bytes, cumulative_gas: int, logs: list[RawLog]) -> Any:
+    """``tx.make_receipt(status, cumulative_gas, logs)`` for logs with 32-byte topics (revm's form).
+
+    Legacy transactions get :func:`~co3chain.chain.fastreceipt.legacy_receipt` (the same ``Receipt``,
+    encoding precomputed); typed ones go through py-evm.
+    """
+    if getattr(type(tx), "make_receipt", None) is not _LEGACY_MAKE_RECEIPT:
+        return tx.make_receipt(
+            status, cumulative_gas, tuple((a, tuple(int.from_bytes(t, "big") for t in topics), d) for a, topics, d in logs)
+        )
+    return legacy_receipt(status, cumulative_gas, logs)
 
 
 _REVERT_RE = re.compile(r"output: (?:0x)?([0-9a-fA-F]*)")

@@ -1,24 +1,37 @@
-"""py-evm's account database with the state-root commit done by :func:`~co3chain.chain.batchtrie.batch_update`.
+"""py-evm's account database with the state-root commit done by :func:`~co3chain.chain.batchtrie.batch_update`
+and accounts kept decoded until the trie needs their bytes.
 
 Why: py-evm applies every changed storage slot and account to its ``HexaryTrie`` one key at a time;
 with revm executing, that commit was about half of a block's work. These subclasses change only *how*
 the tries are updated (all of a trie's pending keys at once, each node hashed once per block), not what
 is stored: the node format, the roots and the journal/revert behaviour are py-evm's. The chain's state
 (genesis, ``state_at``, ``eth_getProof``) keeps reading the same trie nodes with ``HexaryTrie``.
+
+Second, py-evm's ``AccountDB`` RLP-encodes the whole account on *every* field change (a transfer sets the
+sender's nonce, balance twice and the coinbase's balance: four encodings) through ``Account.copy``, which
+re-validates all four fields, and every read validates the address again. :class:`BatchedAccountDB`
+keeps the decoded ``Account`` objects in the account journal (py-evm's own ``JournalDB``, so
+snapshots, reverts and commits are unchanged) and encodes each changed account once, when a state root is
+made. ``tests/chain/test_statedb.py`` runs random operation sequences against py-evm's ``AccountDB`` and
+compares every read, every root and the persisted database.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import rlp
 from eth.constants import BLANK_ROOT_HASH
 from eth.db.accesslog import KeyAccessLoggerDB
 from eth.db.account import AccountDB
 from eth.db.cache import CacheDB
 from eth.db.hash_trie import HashTrie
-from eth.db.journal import JournalDB
+from eth.db.journal import Journal, JournalDB
 from eth.db.storage import AccountStorageDB, StorageLookup
+from eth.rlp.accounts import Account
+from eth.validation import validate_canonical_address, validate_uint64, validate_uint256
 from eth_hash.auto import keccak
+from rlp.sedes import big_endian_int
 from trie import HexaryTrie
 
 from co3chain.chain.batchtrie import batch_update, trie_get
@@ -111,8 +124,46 @@ class BatchedStorageLookup(StorageLookup):
         super().rollback_trie(trie_index)
 
 
+def decode_slot_value(encoded: bytes) -> int:
+    """``rlp.decode(encoded, sedes=big_endian_int)``: canonical encodings of up to 32 bytes are read
+    directly, anything else (including the non-canonical ones pyrlp refuses) goes through pyrlp."""
+    n = len(encoded)
+    if n == 1:
+        b0 = encoded[0]
+        if 0 < b0 < 0x80:
+            return b0
+    elif 2 <= n <= 33 and encoded[0] == 0x7F + n and encoded[1] != 0 and (n > 2 or encoded[1] >= 0x80):
+        return int.from_bytes(encoded[1:], "big")
+    return rlp.decode(encoded, sedes=big_endian_int)
+
+
 class BatchedAccountStorageDB(AccountStorageDB):
-    """py-evm's per-account storage over a :class:`BatchedStorageLookup`."""
+    """py-evm's per-account storage over a :class:`BatchedStorageLookup`; slot reads decode values
+    without pyrlp's generic machinery (:func:`decode_slot_value`)."""
+
+    def get(self, slot: int, from_journal: bool = True) -> int:
+        self._accessed_slots.add(slot)
+        key = slot.to_bytes((slot.bit_length() + 7) // 8 or 1, "big")
+        lookup_db = self._journal_storage if from_journal else self._locked_changes
+        try:
+            encoded = lookup_db[key]
+        except KeyError:  # MissingStorageTrieNode is not a KeyError: it propagates, as in py-evm
+            return 0
+        if not encoded:
+            return 0
+        return decode_slot_value(encoded)
+
+    def set(self, slot: int, value: int) -> None:
+        key = slot.to_bytes((slot.bit_length() + 7) // 8 or 1, "big")
+        if value:
+            self._journal_storage[key] = _rlp_uint(value)
+            return
+        try:
+            current = self._journal_storage[key]
+        except KeyError:  # deleting an empty key has no effect
+            return
+        if current != b"":
+            del self._journal_storage[key]
 
     def __init__(self, db: Any, storage_root: bytes, address: bytes) -> None:
         super().__init__(db, storage_root, address)
@@ -122,8 +173,95 @@ class BatchedAccountStorageDB(AccountStorageDB):
         self._journal_storage = JournalDB(self._locked_changes)
 
 
+#: ``Account``'s attribute names for its four fields (pyrlp stores field ``x`` as ``_x``).
+_ACCOUNT_ATTRS = Account._meta.field_attrs
+if tuple(Account._meta.field_names) != ("nonce", "balance", "storage_root", "code_hash"):
+    raise ImportError("unexpected eth.rlp.accounts.Account layout")  # pragma: no cover
+_EMPTY_CODE_HASH = keccak(b"")
+_UINT256_LIMIT = 1 << 256
+_UINT64_LIMIT = 1 << 64
+
+
+def new_account(nonce: int, balance: int, storage_root: bytes, code_hash: bytes) -> Account:
+    """``Account(nonce, balance, storage_root, code_hash)`` without pyrlp's argument merging and checks.
+
+    Why: ``Account.copy`` (py-evm's way to change one field) costs ~15 µs; the callers below validate
+    the one value that changes, the others come from an existing account.
+    """
+    acct = object.__new__(Account)
+    d = acct.__dict__
+    d[_ACCOUNT_ATTRS[0]] = nonce
+    d[_ACCOUNT_ATTRS[1]] = balance
+    d[_ACCOUNT_ATTRS[2]] = storage_root
+    d[_ACCOUNT_ATTRS[3]] = code_hash
+    return acct
+
+
+def _rlp_uint(value: int) -> bytes:
+    if value == 0:
+        return b"\x80"
+    if value < 128:
+        return bytes((value,))
+    raw = value.to_bytes((value.bit_length() + 7) // 8, "big")
+    return bytes((0x80 + len(raw),)) + raw
+
+
+def encode_account(acct: Account) -> bytes:
+    """``rlp.encode(acct, sedes=Account)`` for a valid account (nonce < 2**64, balance < 2**256, 32-byte
+    hashes): the payload is 68..110 bytes, so the list header is always ``0xf8 <length>``."""
+    d = acct.__dict__
+    payload = (
+        _rlp_uint(d[_ACCOUNT_ATTRS[0]])
+        + _rlp_uint(d[_ACCOUNT_ATTRS[1]])
+        + b"\xa0"
+        + d[_ACCOUNT_ATTRS[2]]
+        + b"\xa0"
+        + d[_ACCOUNT_ATTRS[3]]
+    )
+    return b"\xf8" + bytes((len(payload),)) + payload
+
+
+def _check_address(address: Any) -> None:
+    if address.__class__ is not bytes or len(address) != 20:
+        validate_canonical_address(address, title="Storage Address")
+
+
+_BLANK_ACCOUNT = Account()
+
+
+class _AccountJournal(Journal):
+    """py-evm's ``Journal`` for a journal whose values may be decoded ``Account`` objects.
+
+    py-evm's ``discard`` refuses any rollback value that is not ``bytes``; the accounts about to be
+    restored are encoded first (a discard is rare: a failed transaction or sub-call), everything else is
+    py-evm's code.
+    """
+
+    def discard(self, through_checkpoint_id: Any) -> None:
+        for checkpoint in reversed(self._journal_data):
+            rollback = self._journal_data[checkpoint]
+            for key, value in rollback.items():
+                if value.__class__ is Account:
+                    rollback[key] = encode_account(value)
+            if checkpoint == through_checkpoint_id:
+                break
+        super().discard(through_checkpoint_id)
+
+
+class _AccountJournalDB(JournalDB):
+    """``JournalDB`` over an :class:`_AccountJournal`."""
+
+    def __init__(self, wrapped_db: Any) -> None:
+        super().__init__(wrapped_db)
+        self._journal = _AccountJournal()
+        self.record = self._journal.record_checkpoint
+        self.commit = self._journal.commit_checkpoint
+        self.reset()
+
+
 class BatchedAccountDB(AccountDB):
-    """py-evm's ``AccountDB`` whose account and storage tries are updated in batches."""
+    """py-evm's ``AccountDB`` whose account and storage tries are updated in batches, and whose account
+    journal holds decoded accounts (encoded once per state root, see the module docstring)."""
 
     def __init__(self, db: Any, state_root: bytes = BLANK_ROOT_HASH) -> None:
         super().__init__(db, state_root)
@@ -131,7 +269,103 @@ class BatchedAccountDB(AccountDB):
         self._trie = HashTrie(CachedHexaryTrie(self._batchtrie, state_root, prune=True))
         self._trie_logger = KeyAccessLoggerDB(self._trie, log_missing_keys=False)
         self._trie_cache = CacheDB(self._trie_logger)
-        self._journaltrie = JournalDB(self._trie_cache)
+        #: address -> RLP bytes (as read from the trie) or ``Account`` (as written since the last root)
+        self._journaltrie = _AccountJournalDB(self._trie_cache)
+        # a plain dict: py-evm clears it on every revert and persist, so it never outgrows a block
+        self._account_cache: dict[bytes, Account] = {}  # type: ignore[assignment]
+
+    # -- accounts kept decoded ------------------------------------------------------------------------
+    def _get_account(self, address: Any, from_journal: bool = True) -> Account:
+        if from_journal:
+            acct = self._account_cache.get(address)
+            if acct is not None:
+                return acct
+        value = self._get_encoded_account(address, from_journal)
+        if value.__class__ is Account:
+            acct = value
+        elif value:
+            acct = rlp.decode(value, sedes=Account)
+        else:
+            acct = _BLANK_ACCOUNT
+        if from_journal:
+            self._account_cache[address] = acct
+        return acct
+
+    def _set_account(self, address: Any, account: Account) -> None:
+        self._account_cache[address] = account
+        self._journaltrie[address] = account  # encoded in _apply_account_diff_without_proof
+
+    def account_exists(self, address: Any) -> bool:
+        _check_address(address)
+        value = self._get_encoded_account(address, from_journal=True)
+        return value.__class__ is Account or value != b""
+
+    def get_balance(self, address: Any) -> int:
+        _check_address(address)
+        return self._get_account(address).balance
+
+    def get_nonce(self, address: Any) -> int:
+        _check_address(address)
+        return self._get_account(address).nonce
+
+    def get_code_hash(self, address: Any) -> bytes:
+        _check_address(address)
+        return self._get_account(address).code_hash
+
+    def set_balance(self, address: Any, balance: int) -> None:
+        _check_address(address)
+        if balance.__class__ is not int or not 0 <= balance < _UINT256_LIMIT:
+            validate_uint256(balance, title="Account Balance")
+        a = self._get_account(address)
+        self._set_account(address, new_account(a.nonce, balance, a.storage_root, a.code_hash))
+
+    def set_nonce(self, address: Any, nonce: int) -> None:
+        _check_address(address)
+        if nonce.__class__ is not int or not 0 <= nonce < _UINT64_LIMIT:
+            validate_uint64(nonce, title="Nonce")
+        a = self._get_account(address)
+        self._set_account(address, new_account(nonce, a.balance, a.storage_root, a.code_hash))
+
+    def increment_nonce(self, address: Any) -> None:
+        self.set_nonce(address, self.get_nonce(address) + 1)
+
+    def set_balance_and_nonce(self, address: Any, balance: int, nonce: int) -> None:
+        """Both fields in one journal write (what ``set_balance`` then ``set_nonce`` leave behind)."""
+        _check_address(address)
+        if balance.__class__ is not int or not 0 <= balance < _UINT256_LIMIT:
+            validate_uint256(balance, title="Account Balance")
+        if nonce.__class__ is not int or not 0 <= nonce < _UINT64_LIMIT:
+            validate_uint64(nonce, title="Nonce")
+        a = self._get_account(address)
+        self._set_account(address, new_account(nonce, balance, a.storage_root, a.code_hash))
+
+    def account_has_code_or_nonce(self, address: Any) -> bool:
+        a = self._get_account(address)
+        return a.nonce != 0 or a.code_hash != _EMPTY_CODE_HASH
+
+    def account_is_empty(self, address: Any) -> bool:
+        a = self._get_account(address)
+        return a.nonce == 0 and a.balance == 0 and a.code_hash == _EMPTY_CODE_HASH
+
+    def get_storage(self, address: Any, slot: int, from_journal: bool = True) -> int:
+        _check_address(address)
+        if slot.__class__ is not int or not 0 <= slot < _UINT256_LIMIT:
+            validate_uint256(slot, title="Storage Slot")
+        return self._get_address_store(address).get(slot, from_journal)
+
+    def set_storage(self, address: Any, slot: int, value: int) -> None:
+        if value.__class__ is not int or not 0 <= value < _UINT256_LIMIT:
+            validate_uint256(value, title="Storage Value")
+        if slot.__class__ is not int or not 0 <= slot < _UINT256_LIMIT:
+            validate_uint256(slot, title="Storage Slot")
+        _check_address(address)
+        store = self._get_address_store(address)
+        self._dirty_accounts.add(address)
+        store.set(slot, value)
+
+    def _set_storage_root(self, address: Any, new_storage_root: bytes) -> None:
+        a = self._get_account(address)
+        self._set_account(address, new_account(a.nonce, a.balance, new_storage_root, a.code_hash))
 
     def _get_address_store(self, address: Any) -> Any:
         store = self._account_stores.get(address)
@@ -143,6 +377,6 @@ class BatchedAccountDB(AccountDB):
     def _apply_account_diff_without_proof(self, diff: Any, trie: Any) -> None:
         changes: dict[bytes, bytes | None] = {keccak(k): None for k in diff.deleted_keys()}
         for k, v in diff.pending_items():
-            changes[keccak(k)] = v
+            changes[keccak(k)] = encode_account(v) if v.__class__ is Account else v
         hexary = trie._db  # HashTrie (keccak keys) over the HexaryTrie being squashed
         hexary.root_hash = batch_update(hexary.db, hexary.db, hexary.root_hash, changes)

@@ -320,10 +320,47 @@ def test_unparseable_pyrevm_dump_falls_back_to_py_evm(monkeypatch):
     import co3chain.chain.revm_engine as revm_engine
 
     monkeypatch.setattr(revm_engine, "_reads", lambda evm: {})
+    monkeypatch.setattr(revm_engine, "_parse_journal", lambda text: [])
     pair = EnginePair(make_test_genesis())
     try:
         pair.block([sign_tx(USER_KEYS[0], pair.main, nonce=0, to=PROBE_ADDR, data=(5).to_bytes(32, "big"))])
-        assert pair.main.engine.stats["py-evm:unreadable pyrevm database dump"] == 1
+        stats = pair.main.engine.stats
+        assert stats["py-evm:unreadable pyrevm database dump"] + stats["py-evm:unreadable pyrevm journal dump"] == 1
+        assert stats["revm"] == 0
+    finally:
+        pair.close()
+
+
+def test_unparseable_journal_dump_falls_back_to_py_evm(monkeypatch):
+    """The journal-only path (code that cannot open a call frame) has the same guard."""
+    import co3chain.chain.revm_engine as revm_engine
+
+    monkeypatch.setattr(revm_engine, "_parse_journal", lambda text: [])
+    pair = EnginePair(make_test_genesis())
+    try:
+        pair.block([sign_tx(USER_KEYS[0], pair.main, nonce=0, to=PROBE_ADDR, data=(5).to_bytes(32, "big"))])
+        stats = pair.main.engine.stats
+        assert stats["py-evm:unreadable pyrevm journal dump"] + stats["py-evm:unreadable pyrevm database dump"] == 1
+        assert stats["revm"] == 0
+    finally:
+        pair.close()
+
+
+def test_journal_only_path_is_taken_for_single_frame_code_and_not_for_calling_code():
+    """Code without reachable CALL/CREATE opcodes is read from the journal dump alone; code that can call
+    another contract still gets the whole-EVM dump (reverted frames' reads are only in the database)."""
+    from co3chain.chain.revm_engine import FLAG_OPENS_FRAMES, code_flags
+
+    assert not code_flags(bytes.fromhex("600054600155")) & FLAG_OPENS_FRAMES  # SLOAD/SSTORE only
+    assert code_flags(bytes.fromhex("5f5f5f5f5f335af1")) & FLAG_OPENS_FRAMES  # CALL
+    assert code_flags(bytes.fromhex("5f5f5f335afa")) & FLAG_OPENS_FRAMES  # STATICCALL
+    assert not code_flags(bytes.fromhex("00f1")) & FLAG_OPENS_FRAMES  # unreachable after STOP
+    assert not code_flags(bytes.fromhex("60f1")) & FLAG_OPENS_FRAMES  # PUSH1 data
+    assert code_flags(bytes.fromhex("005bf0")) & FLAG_OPENS_FRAMES  # reachable CREATE via JUMPDEST
+    pair = EnginePair(make_test_genesis())
+    try:
+        pair.block([sign_tx(USER_KEYS[0], pair.main, nonce=0, to=PROBE_ADDR, data=(5).to_bytes(32, "big"))])
+        assert pair.main.engine.stats["journal-only"] >= 1
     finally:
         pair.close()
 

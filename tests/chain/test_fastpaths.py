@@ -10,11 +10,16 @@ from __future__ import annotations
 import random
 
 import rlp
+from eth.rlp.logs import Log
+from eth.rlp.receipts import Receipt
 from eth.vm.forks.cancun import CancunVM
 from eth_account import Account
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from co3chain.chain.builder import header_with_receipt
 from co3chain.chain.chain import NodeChain
+from co3chain.chain.fastreceipt import legacy_receipt, rlp_list, rlp_string, rlp_uint
 from co3chain.chain.revm_engine import logs_bloom, make_receipt
 from tests.chain.helpers import make_test_genesis
 
@@ -66,3 +71,35 @@ def test_header_with_receipt_equals_add_receipt_to_header() -> None:
         assert ours == theirs and ours.hash == theirs.hash and rlp.encode(ours) == rlp.encode(theirs)
         assert (ours.gas_used, ours.bloom) == (cumulative, theirs.bloom)
     assert header.gas_used == 0 and header.bloom == 0  # the original is untouched
+
+
+_raw_logs = st.lists(
+    st.tuples(
+        st.binary(min_size=20, max_size=20),
+        st.lists(st.binary(min_size=32, max_size=32), max_size=4).map(tuple),
+        st.one_of(st.binary(max_size=60), st.binary(min_size=50, max_size=400)),
+    ),
+    max_size=8,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from([b"", b"\x01"]), st.integers(0, 2**63), _raw_logs)
+def test_legacy_receipt_equals_py_evm_receipt(status: bytes, gas: int, logs: list) -> None:
+    ours = legacy_receipt(status, gas, logs)
+    theirs = Receipt(
+        state_root=status,
+        gas_used=gas,
+        logs=[Log(a, tuple(int.from_bytes(t, "big") for t in topics), d) for a, topics, d in logs],
+    )  # bloom computed by py-evm (eth_bloom)
+    assert ours.bloom == theirs.bloom
+    assert tuple(ours) == tuple(theirs) and ours == theirs
+    assert ours.encode() == rlp.encode(theirs) == theirs.encode()
+    assert rlp.decode(ours.encode(), sedes=Receipt) == theirs
+
+
+@given(st.binary(max_size=300), st.integers(0, 2**256 - 1))
+def test_rlp_helpers_equal_pyrlp(data: bytes, value: int) -> None:
+    assert rlp_string(data) == rlp.encode(data)
+    assert rlp_uint(value) == rlp.encode(value)
+    assert rlp_list(rlp_string(data) + rlp_uint(value)) == rlp.encode([data, value])

@@ -30,3 +30,12 @@ def test_short_values_are_embedded() -> None:
     values = [bytes([i]) for i in range(40)]
     expected, _ = make_trie_root_and_nodes([_Item(v) for v in values])
     assert ordered_trie_root(values) == expected
+
+
+def test_index_keys_equal_rlp() -> None:
+    import rlp
+
+    from co3chain.chain.triehash import _index_key
+
+    for i in [*range(0, 300), 65535, 65536, 2**24, 2**40 + 7]:
+        assert _index_key(i) == rlp.encode(i)
