@@ -220,6 +220,10 @@ class _ChainDBView:
             self.db[k] = v
 
 
+#: Sealed headers whose commit-seal signers are remembered (two sync batches).
+SEAL_MEMO_SIZE = 128
+
+
 def _num_key(n: int) -> bytes:
     return _K_NUMBER + n.to_bytes(8, "big")
 
@@ -242,6 +246,8 @@ class NodeChain:
         self._chain_context = ChainContext(genesis.chain_id)
         self._lock = threading.RLock()
         self._built: dict[bytes, tuple[bytes, Overlay, list[Any]]] = {}
+        #: (block hash, extraData) -> commit-seal signers, see :meth:`seal_signers`
+        self._seal_signers: dict[tuple[bytes, bytes], tuple[bytes, ...]] = {}
         self._listeners: list[Callable[[QbftBlock, list[Any]], None]] = []
         self.validator_provider: Callable[[QbftBlockHeader], list[bytes]] | None = None
         #: tx hash -> sender, recovered once per node and shared by the pool, building, import and RPC
@@ -964,12 +970,32 @@ class NodeChain:
             builder.add(list(txs), deadline)
             return self.finish_block(builder)
 
-    def verify_seals(self, header: QbftBlockHeader, validators: Sequence[bytes]) -> list[bytes]:
-        """Check the commit seals of ``header``: ≥ quorum distinct signers, all in ``validators``."""
+    def seal_signers(self, header: QbftBlockHeader) -> list[bytes]:
+        """Addresses that signed ``header``'s commit seals (in seal order); raises :class:`BlockImportError`.
+
+        Why remembered: a synced block's seals are checked by the sync (which penalizes the peer that
+        served a badly sealed block) and again by :meth:`import_block`, and the sync's prefetch thread
+        recovers them ahead of the import; each check is one secp256k1 recovery per seal. The key is the
+        block hash plus the whole extraData (seals and round included), so it names exactly one sealed
+        header, and recovery is deterministic: a remembered answer is the answer. Bad seals are not
+        remembered (they are rare and the error is re-raised each time).
+        """
+        key = (header.hash, bytes(header.extra_data))
+        signers = self._seal_signers.get(key)
+        if signers is not None:
+            return list(signers)
         try:
             signers = recover_seal_signers(header)
         except (ExtraDataError, SealError) as exc:
             raise BlockImportError(f"block #{header.block_number}: bad commit seal: {exc}") from exc
+        if len(self._seal_signers) >= SEAL_MEMO_SIZE:
+            self._seal_signers.clear()
+        self._seal_signers[key] = tuple(signers)
+        return list(signers)
+
+    def verify_seals(self, header: QbftBlockHeader, validators: Sequence[bytes]) -> list[bytes]:
+        """Check the commit seals of ``header``: ≥ quorum distinct signers, all in ``validators``."""
+        signers = self.seal_signers(header)
         valset = set(validators)
         outsiders = [s for s in signers if s not in valset]
         if outsiders:

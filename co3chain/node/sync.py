@@ -126,6 +126,21 @@ def verify_block_seals(block: QbftBlock, validators: Sequence[bytes]) -> bool:
     return verify_commit_seals(wrapped, wrapped.extra.seals, validators)
 
 
+def seals_hold(chain: NodeChain, block: QbftBlock, validators: Sequence[bytes]) -> bool:
+    """The sync's seal check: ``chain.verify_seals`` (a quorum of distinct ``validators``, no outsider).
+
+    Why the chain's check and not :func:`verify_block_seals`: the chain remembers the recovered signers
+    (:meth:`NodeChain.seal_signers`), so the import's own seal check of the same block, and the prefetch
+    thread's recovery ahead of it, cost no second recovery of each seal.
+    """
+    try:
+        chain.verify_seals(block.header, validators)
+    except BlockImportError as exc:
+        log.warning("sync: %s", exc)
+        return False
+    return True
+
+
 class ChainSync:
     """Fetch, verify and import blocks that peers have and we lack (see the module docstring)."""
 
@@ -299,7 +314,7 @@ class ChainSync:
             self._bad_peer(peer)
             return False
         validators = self.sets.for_child(head)
-        if not verify_block_seals(block, validators):
+        if not seals_hold(self.chain, block, validators):
             log.warning("sync: block #%d from 0x%s has no valid seal quorum; dropped",
                         number, peer.address.hex()[:12])
             self._bad_peer(peer)
@@ -320,6 +335,8 @@ def prime_senders(chain: NodeChain, blocks: Sequence[QbftBlock | None], stop: th
     signature during the import, on the thread that executes. Run ahead in a worker thread, the recovery of
     later blocks overlaps the execution of earlier ones. ``importing()`` is the index of the block being
     imported: blocks up to it are skipped (the importer recovers those itself; both doing it is waste).
+    The commit seals' signers are recovered the same way (``chain.seal_signers``, remembered by the chain
+    for the seal checks of the sync and of the import).
     Sound: the import still checks every signature (a primed sender is one this node recovered itself; a
     bad signature is left to the import to refuse).
     """
@@ -327,6 +344,8 @@ def prime_senders(chain: NodeChain, blocks: Sequence[QbftBlock | None], stop: th
     for index, block in enumerate(blocks):
         if block is None or index <= importing():
             continue
+        with contextlib.suppress(BlockImportError):  # a bad seal is refused by the check itself
+            chain.seal_signers(block.header)
         for tx in block.transactions:
             if stop.is_set():
                 return done
@@ -349,7 +368,7 @@ def import_synced(chain: NodeChain, sets: ValidatorSetIndex, raws: Sequence[byte
         for position[0], block in enumerate(blocks):
             if block is None or block.header.block_number != chain.head.block_number + 1:
                 return imported
-            if not verify_block_seals(block, sets.for_child(chain.head.block_number)):
+            if not seals_hold(chain, block, sets.for_child(chain.head.block_number)):
                 return imported
             try:
                 chain.import_block(block, True)

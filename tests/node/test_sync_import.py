@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
+import types
 
 from co3chain.chain.chain import NodeChain
-from co3chain.chain.vm import encode_block
+from co3chain.chain.vm import decode_block, encode_block
 from co3chain.consensus.qbft.extradata import QbftExtraData
-from co3chain.node.sync import ValidatorSetIndex, import_synced, prime_senders
+from co3chain.node.sync import ChainSync, ValidatorSetIndex, import_synced, prime_senders
 from tests.audit.devnet import USER_KEYS, Devnet, addr
 
 
@@ -62,4 +64,79 @@ def test_prefetch_stops_when_asked() -> None:
     stop.clear()
     assert prime_senders(follower, [*blocks, None], stop) == 12
     assert prime_senders(follower, blocks, stop, lambda: 1) == 4  # blocks 0 and 1 are the importer's
+    d.close()
+
+
+def _count_seal_recoveries(monkeypatch) -> list[int]:
+    """Count every commit-seal recovery, through the chain's check and through the engine's."""
+    from co3chain.consensus.qbft import engine, hashing
+
+    calls = [0]
+    real_signer, real_address = hashing.recover_signer, engine.recover_address
+
+    def signer(*a):
+        calls[0] += 1
+        return real_signer(*a)
+
+    def address(*a):
+        calls[0] += 1
+        return real_address(*a)
+
+    monkeypatch.setattr(hashing, "recover_signer", signer)
+    monkeypatch.setattr(engine, "recover_address", address)
+    return calls
+
+
+def test_batch_recovers_each_commit_seal_once(monkeypatch) -> None:
+    d, wire = _chain_with_transfers()
+    follower, sets = _follower(d)
+    calls = _count_seal_recoveries(monkeypatch)
+    assert import_synced(follower, sets, wire) == 3
+    # 4 seals per block: the sync's check, the prefetch and the import share one recovery (the prefetch and
+    # the importer may reach the same block at the same moment: at most one block's seals twice)
+    assert 3 * 4 <= calls[0] <= 4 * 4
+    d.close()
+
+
+def test_chain_sync_checks_then_imports_with_one_recovery_per_seal(monkeypatch) -> None:
+    """The node's sync task (seal quorum, then the driver's ``chain.import_block(block, True)``)."""
+    d, wire = _chain_with_transfers()
+    follower, sets = _follower(d)
+
+    async def import_block(block) -> bool:
+        follower.import_block(block, True)
+        return True
+
+    sync = ChainSync(follower, sets, request_blocks=None, peers=list, import_block=import_block)  # type: ignore[arg-type]
+    calls = _count_seal_recoveries(monkeypatch)
+    for raw in wire:
+        assert asyncio.run(sync._check_and_import(None, decode_block(raw))) is True  # type: ignore[arg-type]
+    assert follower.head.hash == d.chain.head.hash
+    assert calls[0] == 3 * 4
+    d.close()
+
+
+def test_chain_sync_refuses_a_seal_by_a_non_validator_and_penalizes() -> None:
+    d, wire = _chain_with_transfers(blocks=1)
+    block = d.chain.get_block_by_number(1)
+    extra = QbftExtraData.decode(block.header.extra_data)
+    # a fifth seal by someone outside the set (the quorum of 3 alone would hold)
+    from eth_keys import keys
+
+    from co3chain.consensus.qbft.hashing import commit_seal_hash
+
+    outsider = keys.PrivateKey(b"\x42" * 32)
+    seal = outsider.sign_msg_hash(commit_seal_hash(block.header, extra.round)).to_bytes()
+    sealed = block.copy(header=block.header.copy(extra_data=extra.with_seals([*extra.seals, seal]).encode()))
+    follower, sets = _follower(d)
+    penalized: list[object] = []
+    peer = types.SimpleNamespace(address=b"\x07" * 20)
+
+    async def import_block(block) -> bool:  # pragma: no cover - must not be reached
+        raise AssertionError("imported a block with a non-validator seal")
+
+    sync = ChainSync(follower, sets, request_blocks=None, peers=list, import_block=import_block,  # type: ignore[arg-type]
+                     penalize=penalized.append)
+    assert asyncio.run(sync._check_and_import(peer, sealed)) is False  # type: ignore[arg-type]
+    assert penalized == [peer] and follower.head.block_number == 0
     d.close()
