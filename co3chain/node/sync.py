@@ -30,7 +30,8 @@ from typing import Any
 import rlp
 
 from co3chain.chain.chain import BlockImportError, NodeChain
-from co3chain.chain.vm import QbftBlock, QbftBlockHeader, decode_block
+from co3chain.chain.rawblock import decode_wire_block
+from co3chain.chain.vm import QbftBlock, QbftBlockHeader
 from co3chain.consensus.qbft.engine import verify_commit_seals
 from co3chain.consensus.qbft.evm_block import EvmBlock
 from co3chain.consensus.qbft.extradata import ExtraDataError, QbftExtraData
@@ -298,7 +299,7 @@ class ChainSync:
     @staticmethod
     def _decode(raw: bytes) -> QbftBlock | None:
         try:
-            return decode_block(raw)
+            return decode_wire_block(raw)
         except (rlp.exceptions.DecodingError, rlp.exceptions.DeserializationError, ExtraDataError, ValueError):
             log.warning("sync: peer sent an undecodable block")
             return None
