@@ -94,7 +94,7 @@ def audit_chain(
         "genesisValidators": ["0x" + v.hex() for v in genesis.validators],
         "replay": options.replay,
     })
-    gcheck = check_genesis(client, genesis, report)
+    gcheck = check_genesis(client, genesis, report, None if replayer is None else replayer.genesis_state_root)
     report.stats.update(gcheck.to_dict())
     if replayer is not None and not gcheck.matches:
         # Everything the replay finds follows from the other genesis: group it under block 0.

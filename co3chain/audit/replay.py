@@ -51,6 +51,7 @@ from co3chain.audit.progress import progress_bar
 from co3chain.audit.receipts import ReceiptsError, encode_receipt
 from co3chain.audit.report import AuditReport
 from co3chain.audit.rpc import RpcClient, RpcError, hex_bytes, hex_int
+from co3chain.chain.builder import header_with_receipt
 from co3chain.chain.engine import ENGINE_NAMES, make_engine
 from co3chain.chain.genesis import Genesis
 from co3chain.chain.senders import SenderCache
@@ -184,11 +185,13 @@ class Replayer:
         self.stopped: str | None = None
         self.served_receipts_checked = 0
         self._last_checkpoint = time.monotonic()
-        genesis_header = expected_genesis_header(genesis)
+        #: the genesis alloc's state root, computed once (the genesis check of the audit reuses it)
+        self.genesis_state_root = alloc_state_root(genesis, self.db)
+        genesis_header = expected_genesis_header(genesis, self.genesis_state_root)
         self.genesis_hash = genesis_header.plain_hash()
         self.last_number = 0
         self.last_hash = self.genesis_hash
-        self.state_root = alloc_state_root(genesis, self.db)
+        self.state_root = self.genesis_state_root
         self.view.remember(decode_header(rlp.encode(list(genesis_header.items))))
         #: replayed receipts of the block just executed (for the served-receipts check)
         self.receipts: list[Any] = []
@@ -292,7 +295,7 @@ class Replayer:
             for tx in txs:
                 self.senders.prime(tx)
                 receipt = self.engine.apply_transaction(vm, work, tx)
-                work = vm.add_receipt_to_header(work, receipt)
+                work = header_with_receipt(work, receipt)  # add_receipt_to_header without a header copy
                 receipts.append(receipt)
                 self.touched.add(tx.sender)
                 if tx.to:

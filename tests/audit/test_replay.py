@@ -175,3 +175,25 @@ def test_replay_memory_is_compacted_without_changing_the_result(gov: GovScenario
     assert report.passed, [f.line() for f in report.errors]
     assert report.stats["replayCompactions"] > 3
     assert report.stats["replayStateRoot"] == "0x" + d.chain.head.state_root.hex()
+
+
+def test_replay_builds_the_genesis_state_once(gov: GovScenario, monkeypatch: Any) -> None:
+    """The genesis alloc's state is built once per audit (the genesis check reuses the replay's root): a large
+    alloc took seconds per build, and the audit built it three times."""
+    import co3chain.audit.genesis_check as genesis_mod
+    import co3chain.audit.replay as replay_mod
+
+    builds: list[int] = []
+    real = genesis_mod.alloc_state_root
+
+    def counting(*a: Any, **kw: Any) -> bytes:
+        builds.append(1)
+        return real(*a, **kw)
+
+    monkeypatch.setattr(genesis_mod, "alloc_state_root", counting)
+    monkeypatch.setattr(replay_mod, "alloc_state_root", counting)
+    d = gov.devnet
+    report = _audit(d, to_block=3)
+    assert report.passed, [f.line() for f in report.findings]
+    assert report.stats["genesisMatches"] is True
+    assert len(builds) == 1
