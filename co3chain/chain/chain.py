@@ -1170,9 +1170,34 @@ class NodeChain:
         db[_K_BLOCK + h] = rlp.encode(block)
         db[_K_RECEIPTS + h] = rlp.encode([r.encode() for r in receipts])
         db[_num_key(header.block_number)] = h
+        number = header.block_number
         for i, tx in enumerate(block.transactions):
-            db[_K_TX + tx.hash] = rlp.encode([h, header.block_number, i])
+            db[_K_TX + tx.hash] = tx_location_rlp(h, number, i)
         db[_K_HEAD] = h
+
+
+def _rlp_uint(n: int) -> bytes:
+    """RLP of a non-negative integer below 2**440 (a block number, a transaction index)."""
+    if n == 0:
+        return b"\x80"
+    if n < 0x80:
+        return bytes((n,))
+    body = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes((0x80 + len(body),)) + body
+
+
+def tx_location_rlp(block_hash: bytes, number: int, index: int) -> bytes:
+    """``rlp.encode([block_hash, number, index])`` for a 32-byte hash, written directly.
+
+    Why: the transaction index is stored for every transaction of every block; pyrlp's generic encoder
+    (type inference, sedes lookup) took ~18 µs per entry, more than the rest of staging the block. Proven
+    equal to ``rlp.encode`` on random values (``tests/chain/test_storage.py``).
+    """
+    payload = b"\xa0" + block_hash + _rlp_uint(number) + _rlp_uint(index)
+    if len(payload) < 56:  # always for 64-bit numbers and indexes
+        return bytes((0xC0 + len(payload),)) + payload
+    size = len(payload).to_bytes((len(payload).bit_length() + 7) // 8, "big")
+    return bytes((0xF7 + len(size),)) + size + payload
 
 
 def _genesis_digest(g: Genesis) -> bytes:
