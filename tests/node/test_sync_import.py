@@ -7,6 +7,7 @@ import threading
 import types
 
 from co3chain.chain.chain import NodeChain
+from co3chain.chain.storage import MemoryKV
 from co3chain.chain.vm import decode_block, encode_block
 from co3chain.consensus.qbft.extradata import QbftExtraData
 from co3chain.node.sync import ChainSync, ValidatorSetIndex, import_synced, prime_senders
@@ -139,4 +140,53 @@ def test_chain_sync_refuses_a_seal_by_a_non_validator_and_penalizes() -> None:
                      penalize=penalized.append)
     assert asyncio.run(sync._check_and_import(peer, sealed)) is False  # type: ignore[arg-type]
     assert penalized == [peer] and follower.head.block_number == 0
+    d.close()
+
+
+class _RecordingKV(MemoryKV):
+    """Memory store that records how each write asked for durability."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.events: list[str] = []
+
+    def write_many(self, changes, sync: bool = True) -> None:  # type: ignore[no-untyped-def]
+        self.events.append("write+fsync" if sync else "write")
+        super().write_many(changes, sync)
+
+    def sync_wal(self) -> None:
+        self.events.append("fsync")
+
+
+def test_batch_shares_one_fsync_and_consensus_imports_keep_theirs() -> None:
+    d, wire = _chain_with_transfers(blocks=4)
+    store = _RecordingKV()
+    follower = NodeChain(store, d.genesis)
+    follower.clock = d.chain.clock
+    sets = ValidatorSetIndex(follower)
+    follower.validator_provider = sets.provider
+    store.events.clear()
+    assert import_synced(follower, sets, wire[:3]) == 3
+    assert store.events == ["write", "write", "write", "fsync"]
+
+    # a block imported by another task (consensus) while a sync task defers its fsyncs is synced itself
+    async def scenario() -> None:
+        inside = asyncio.Event()
+        release = asyncio.Event()
+
+        async def sync_task() -> None:
+            with follower.deferred_fsync(fsync_on_exit=False):
+                inside.set()
+                await release.wait()
+
+        task = asyncio.create_task(sync_task())
+        await inside.wait()
+        await asyncio.to_thread(follower.import_block, decode_block(wire[3]), True)
+        release.set()
+        await task
+
+    store.events.clear()
+    asyncio.run(scenario())
+    assert store.events == ["write+fsync"]
+    assert follower.head.hash == d.chain.head.hash
     d.close()
