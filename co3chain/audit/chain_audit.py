@@ -120,6 +120,8 @@ def audit_chain(
             receipts: list[Any] = [None] * len(chunk)
             if served_receipts:
                 receipts, served_receipts = _served_receipts(client, report, chunk)
+            if replayer is not None:
+                replayer.prefetch(blocks)  # senders recovered on the other core while the chunk replays
             for n, block, served in zip(chunk, blocks, receipts, strict=True):
                 if block is None:
                     report.add("missing-block", "the node does not return this block", n)

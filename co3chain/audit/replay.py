@@ -26,8 +26,10 @@ block number and hash it belongs to; a later run resumes after that block.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -195,6 +197,10 @@ class Replayer:
         self.view.remember(decode_header(rlp.encode(list(genesis_header.items))))
         #: replayed receipts of the block just executed (for the served-receipts check)
         self.receipts: list[Any] = []
+        #: transactions decoded by :meth:`prefetch`, by ``id()`` of their block's JSON object
+        self._prepared: dict[int, list[Any]] = {}
+        self._prefetch_thread: threading.Thread | None = None
+        self._prefetch_stop = threading.Event()
 
     # -- checkpoints ----------------------------------------------------------------------------------
     def resume(self, client: RpcClient) -> int | None:
@@ -261,7 +267,9 @@ class Replayer:
         started = time.perf_counter()
         qheader = _qbft_header_from(header)
         try:
-            txs = [transaction_from_json(tj, self.builder) for tj in block_json.get("transactions") or []]
+            txs = self._prepared.pop(id(block_json), None)
+            if txs is None:
+                txs = self._transactions(block_json)
         except (RpcError, KeyError, TypeError, ValueError) as exc:
             self._stop(n, "replay-transactions", f"the node's transactions cannot be decoded: {exc}")
             return
@@ -324,6 +332,51 @@ class Replayer:
         self.stats.seconds += time.perf_counter() - started
         self.save_checkpoint()
 
+    def _transactions(self, block_json: Mapping[str, Any]) -> list[Any]:
+        return [transaction_from_json(tj, self.builder) for tj in block_json.get("transactions") or []]
+
+    def prefetch(self, blocks: Iterable[Any]) -> None:
+        """Decode the transactions of the fetched ``blocks`` (JSON) now and recover their senders in a
+        worker thread while :meth:`replay` executes them one by one.
+
+        Why: signature recovery is ~60 µs per transaction in libsecp256k1, which releases the GIL, so on a
+        second core it overlaps the execution instead of adding to it (the syncing node does the same).
+        Sound: a sender recovered here is the one :meth:`replay` would recover (same cache, same check);
+        a block whose transactions do not decode is left to :meth:`replay` to report.
+        """
+        self.wait_prefetch()
+        if self.stopped:
+            return
+        txs: list[Any] = []
+        for block_json in blocks:
+            if not isinstance(block_json, Mapping):
+                continue
+            try:
+                decoded = self._transactions(block_json)
+            except Exception:  # noqa: BLE001 - whatever it is, replay() meets it again and reports it
+                continue
+            self._prepared[id(block_json)] = decoded
+            txs += decoded
+        stop = self._prefetch_stop = threading.Event()
+
+        def recover() -> None:
+            for tx in txs:
+                if stop.is_set():
+                    return
+                with contextlib.suppress(Exception):  # a bad signature is reported by the replay itself
+                    self.senders.prime(tx)
+
+        self._prefetch_thread = threading.Thread(target=recover, name="replay-senders", daemon=True)
+        self._prefetch_thread.start()
+
+    def wait_prefetch(self) -> None:
+        """Stop the sender prefetch of the previous batch and forget its undecoded leftovers."""
+        if self._prefetch_thread is not None:
+            self._prefetch_stop.set()
+            self._prefetch_thread.join()
+            self._prefetch_thread = None
+        self._prepared.clear()
+
     def compact(self) -> None:
         """Keep only the nodes of the current state: a long replay's memory follows the state's size, not the
         chain's length (the store is content-addressed, so nothing the next block reads is lost)."""
@@ -362,6 +415,7 @@ class Replayer:
 
     def finish(self) -> None:
         """Summarise grouped consequences and write the final checkpoint."""
+        self.wait_prefetch()
         d = self.divergence
         if d is not None and d.consequences:
             span = f"{d.consequences[0]}–{d.consequences[-1]}" if len(d.consequences) > 1 else str(d.consequences[0])

@@ -197,3 +197,28 @@ def test_replay_builds_the_genesis_state_once(gov: GovScenario, monkeypatch: Any
     assert report.passed, [f.line() for f in report.findings]
     assert report.stats["genesisMatches"] is True
     assert len(builds) == 1
+
+
+def test_replay_recovers_senders_ahead_in_a_worker_thread(gov: GovScenario, monkeypatch: Any) -> None:
+    """Senders of a fetched chunk are recovered by the prefetch thread (libsecp256k1 releases the GIL, so on
+    the second core) while the chunk replays; the result is the same and each sender is recovered once."""
+    import threading
+
+    from co3chain.chain.senders import SenderCache
+
+    threads: list[str] = []
+    real = SenderCache.sender
+
+    def recording(self: SenderCache, tx: Any) -> bytes:
+        before = self.recoveries
+        out = real(self, tx)
+        if self.recoveries > before:
+            threads.append(threading.current_thread().name)
+        return out
+
+    monkeypatch.setattr(SenderCache, "sender", recording)
+    d = gov.devnet
+    report = _audit(d)
+    assert report.passed, [f.line() for f in report.findings]
+    assert len(threads) <= report.stats["replayedTransactions"] + 7  # at most the block being replayed twice
+    assert threads.count("replay-senders") >= report.stats["replayedTransactions"] // 2
