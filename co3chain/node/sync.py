@@ -137,7 +137,7 @@ def seals_hold(chain: NodeChain, block: QbftBlock, validators: Sequence[bytes]) 
     try:
         chain.verify_seals(block.header, validators)
     except BlockImportError as exc:
-        log.warning("sync: %s", exc)
+        log.debug("sync: %s", exc)  # the caller logs the refusal with the peer
         return False
     return True
 
@@ -360,8 +360,8 @@ def prime_senders(chain: NodeChain, blocks: Sequence[QbftBlock | None], stop: th
 
 def import_synced(chain: NodeChain, sets: ValidatorSetIndex, raws: Sequence[bytes]) -> int:
     """Blocking form of the sync path for a batch of wire blocks on ``chain``'s head (benchmarks, tests):
-    decode, sender prefetch in a worker thread, seal quorum, import, one fsync for the batch. Returns how many blocks were imported
-    (stops at the first refused one)."""
+    decode, sender prefetch in a worker thread, seal quorum, import, one fsync for the batch. Returns how
+    many blocks were imported (stops at the first refused one)."""
     blocks = [ChainSync._decode(raw) for raw in raws]
     stop = threading.Event()
     position = [0]
