@@ -190,3 +190,29 @@ def test_batch_shares_one_fsync_and_consensus_imports_keep_theirs() -> None:
     assert store.events == ["write+fsync"]
     assert follower.head.hash == d.chain.head.hash
     d.close()
+
+
+def test_sync_task_defers_fsync_through_the_import_thread() -> None:
+    """The node's sync task: the driver imports each block with ``asyncio.to_thread``; the deferral reaches
+    that thread (the task's context is copied) and the batch ends with one fsync."""
+    d, wire = _chain_with_transfers()
+    store = _RecordingKV()
+    follower = NodeChain(store, d.genesis)
+    follower.clock = d.chain.clock
+    sets = ValidatorSetIndex(follower)
+    follower.validator_provider = sets.provider
+    peer = types.SimpleNamespace(address=b"\x07" * 20)
+
+    async def request_blocks(_peer, start: int, count: int) -> list[bytes]:
+        return wire[start - 1:start - 1 + count]
+
+    async def import_block(block) -> bool:  # as QbftDriver.import_block does it
+        await asyncio.to_thread(follower.import_block, block, True)
+        return True
+
+    sync = ChainSync(follower, sets, request_blocks=request_blocks, peers=list, import_block=import_block)
+    store.events.clear()
+    assert asyncio.run(sync.sync_from(peer, 3)) == 3  # type: ignore[arg-type]
+    assert follower.head.hash == d.chain.head.hash
+    assert store.events == ["write", "write", "write", "fsync"]
+    d.close()
