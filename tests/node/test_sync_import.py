@@ -216,3 +216,29 @@ def test_sync_task_defers_fsync_through_the_import_thread() -> None:
     assert follower.head.hash == d.chain.head.hash
     assert store.events == ["write", "write", "write", "fsync"]
     d.close()
+
+
+def test_sync_task_decodes_a_batch_off_the_event_loop(monkeypatch) -> None:
+    d, wire = _chain_with_transfers()
+    follower, sets = _follower(d)
+    peer = types.SimpleNamespace(address=b"\x07" * 20)
+    decoded_on: set[str] = set()
+    real = ChainSync._decode
+
+    def recording(raw: bytes):
+        decoded_on.add(threading.current_thread().name)
+        return real(raw)
+
+    monkeypatch.setattr(ChainSync, "_decode", staticmethod(recording))
+
+    async def request_blocks(_peer, start: int, count: int) -> list[bytes]:
+        return wire[start - 1:start - 1 + count]
+
+    async def import_block(block) -> bool:
+        await asyncio.to_thread(follower.import_block, block, True)
+        return True
+
+    sync = ChainSync(follower, sets, request_blocks=request_blocks, peers=list, import_block=import_block)
+    assert asyncio.run(sync.sync_from(peer, 3)) == 3  # type: ignore[arg-type]
+    assert decoded_on and threading.main_thread().name not in decoded_on
+    d.close()
