@@ -106,6 +106,54 @@ def follower_import(d: Devnet, wire: list[bytes], engine: str) -> tuple[float, f
     return seconds, cpu
 
 
+def follower_stages(d: Devnet, wire: list[bytes], txs: int) -> dict[str, float]:
+    """CPU µs per transaction of each step of a revm follower's import (``--stages``).
+
+    Each step is timed with ``time.thread_time`` on the thread that runs it, so the sender prefetch (a
+    worker thread) appears as the difference between the process CPU and the importing thread's steps.
+    Steps missing from an older tree are skipped.
+    """
+    import co3chain.chain.builder as builder_mod
+    import co3chain.chain.chain as chain_mod
+    import co3chain.chain.storage as storage_mod
+    import co3chain.node.sync as sync_mod
+
+    spent: dict[str, float] = {}
+    undo: list[tuple[Any, str, Any]] = []
+
+    def timed(owner: Any, name: str, label: str) -> None:
+        fn = getattr(owner, name, None)
+        if fn is None:
+            return
+
+        def wrapper(*a: Any, **kw: Any) -> Any:
+            t = time.thread_time()
+            try:
+                return fn(*a, **kw)
+            finally:
+                spent[label] = spent.get(label, 0.0) + time.thread_time() - t
+
+        undo.append((owner, name, fn))
+        setattr(owner, name, staticmethod(wrapper) if isinstance(owner.__dict__.get(name), staticmethod) else wrapper)
+
+    timed(sync_mod.ChainSync, "_decode", "decode wire blocks")
+    timed(chain_mod.NodeChain, "verify_seals", "commit seals (import thread)")
+    timed(chain_mod.NodeChain, "_check_structure", "header rules")
+    timed(builder_mod.BlockBuilder, "add", "execution: BlockBuilder.add")
+    timed(builder_mod.BlockBuilder, "finish", "state commit and roots: BlockBuilder.finish")
+    timed(chain_mod.NodeChain, "_stage_block", "staging header/body/receipts/index")
+    timed(storage_mod.Overlay, "flush", "RocksDB write batch")
+    timed(chain_mod.NodeChain, "import_block", "import_block (all of it)")
+    try:
+        _seconds, cpu = follower_import(d, wire, "revm")
+    finally:
+        for owner, name, fn in reversed(undo):
+            setattr(owner, name, staticmethod(fn) if isinstance(owner.__dict__.get(name), staticmethod) else fn)
+    out = {label: round(1e6 * v / txs, 1) for label, v in spent.items()}
+    out["process CPU (all threads)"] = round(1e6 * cpu / txs, 1)
+    return out
+
+
 def replay(d: Devnet, engine: str, batch: int) -> tuple[float, float]:
     try:
         options = ChainAuditOptions(progress=False, replay=True, replay_engine=engine)
@@ -128,8 +176,11 @@ def main() -> None:
     parser.add_argument("--senders", type=int, default=500)
     parser.add_argument("--batch", type=int, default=50, help="JSON-RPC batch size of the auditor")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--stages", action="store_true",
+                        help="also: CPU µs per transaction of each step of the revm follower's import")
     args = parser.parse_args()
     d, wire, txs = build_chain(args.blocks, args.per_block, args.senders)
+    stages: dict[str, float] | None = None
     rows: list[dict[str, Any]] = []
     try:
         for what, fn in (
@@ -145,6 +196,9 @@ def main() -> None:
             rows.append({"path": what, "seconds": round(s, 2), "txPerSecond": round(txs / s, 1),
                          "blocksPerSecond": round(args.blocks / s, 2), "cpuSeconds": round(cpu, 2),
                          "txPerCpuSecond": round(txs / cpu, 1)})
+        if args.stages:
+            print("running follower import, revm, per step...", file=sys.stderr)
+            stages = follower_stages(d, wire, txs)
     finally:
         d.close()
     base = rows[0]["txPerSecond"]
@@ -153,13 +207,18 @@ def main() -> None:
         r["vsPyEvmImport"] = round(r["txPerSecond"] / base, 2)
         r["cpuVsPyEvmImport"] = round(r["txPerCpuSecond"] / base_cpu, 2)
     if args.json:
-        print(json.dumps({"blocks": args.blocks, "perBlock": args.per_block, "txs": txs, "rows": rows}, indent=2))
+        print(json.dumps({"blocks": args.blocks, "perBlock": args.per_block, "txs": txs, "rows": rows,
+                          "revmFollowerCpuMicrosPerTx": stages}, indent=2))
         return
     print(f"{args.blocks} blocks x {args.per_block} ERC-20 transfers ({txs} txs), 4 seals per block")
     for r in rows:
         print(f"  {r['path']:<26} {r['txPerSecond']:>8} tx/s {r['blocksPerSecond']:>7} blocks/s "
               f"({r['seconds']} s)  x{r['vsPyEvmImport']}   per CPU second: {r['txPerCpuSecond']:>8} tx "
               f"x{r['cpuVsPyEvmImport']}")
+    if stages:
+        print("revm follower, CPU µs per transaction by step (thread CPU of the thread running it):")
+        for label, micros in stages.items():
+            print(f"  {label:<45} {micros:>8}")
 
 
 if __name__ == "__main__":

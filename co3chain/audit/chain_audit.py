@@ -94,7 +94,7 @@ def audit_chain(
         "genesisValidators": ["0x" + v.hex() for v in genesis.validators],
         "replay": options.replay,
     })
-    gcheck = check_genesis(client, genesis, report)
+    gcheck = check_genesis(client, genesis, report, None if replayer is None else replayer.genesis_state_root)
     report.stats.update(gcheck.to_dict())
     if replayer is not None and not gcheck.matches:
         # Everything the replay finds follows from the other genesis: group it under block 0.
@@ -120,6 +120,8 @@ def audit_chain(
             receipts: list[Any] = [None] * len(chunk)
             if served_receipts:
                 receipts, served_receipts = _served_receipts(client, report, chunk)
+            if replayer is not None:
+                replayer.prefetch(blocks)  # senders recovered on the other core while the chunk replays
             for n, block, served in zip(chunk, blocks, receipts, strict=True):
                 if block is None:
                     report.add("missing-block", "the node does not return this block", n)

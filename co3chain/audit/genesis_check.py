@@ -77,13 +77,17 @@ def _q(n: int) -> bytes:
     return n.to_bytes((n.bit_length() + 7) // 8, "big") if n else b""
 
 
-def expected_genesis_header(genesis: Genesis) -> Header:
-    """Block 0 as a Cancun QBFT node builds it from ``genesis`` (the QBFT genesis hash is the plain hash)."""
+def expected_genesis_header(genesis: Genesis, state_root: bytes | None = None) -> Header:
+    """Block 0 as a Cancun QBFT node builds it from ``genesis`` (the QBFT genesis hash is the plain hash).
+
+    ``state_root``: the :func:`alloc_state_root` of ``genesis`` when the caller has computed it already (the
+    replay builds the alloc's state anyway; a large alloc costs seconds per computation).
+    """
     items = (
         ZERO_HASH32,
         EMPTY_UNCLE_HASH,
         genesis.coinbase,
-        alloc_state_root(genesis),
+        alloc_state_root(genesis) if state_root is None else state_root,
         BLANK_ROOT_HASH,
         BLANK_ROOT_HASH,
         b"\x00" * 256,
@@ -129,9 +133,12 @@ class GenesisCheck:
                 "genesisMatches": self.matches}
 
 
-def check_genesis(client: RpcClient, genesis: Genesis, report: AuditReport) -> GenesisCheck:
-    """Compare the node's block 0 (and chain id, and block 1's parent link) with ``genesis``; adds findings."""
-    expected = expected_genesis_header(genesis)
+def check_genesis(client: RpcClient, genesis: Genesis, report: AuditReport,
+                  state_root: bytes | None = None) -> GenesisCheck:
+    """Compare the node's block 0 (and chain id, and block 1's parent link) with ``genesis``; adds findings.
+
+    ``state_root``: the alloc's state root if already computed (see :func:`expected_genesis_header`)."""
+    expected = expected_genesis_header(genesis, state_root)
     check = GenesisCheck(expected_hash=expected.plain_hash())
     block0, block1 = client.batch([("eth_getBlockByNumber", ("0x0", False)), ("eth_getBlockByNumber", ("0x1", False))])
     node_chain_id = None

@@ -26,8 +26,10 @@ block number and hash it belongs to; a later run resumes after that block.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -51,6 +53,7 @@ from co3chain.audit.progress import progress_bar
 from co3chain.audit.receipts import ReceiptsError, encode_receipt
 from co3chain.audit.report import AuditReport
 from co3chain.audit.rpc import RpcClient, RpcError, hex_bytes, hex_int
+from co3chain.chain.builder import header_with_receipt
 from co3chain.chain.engine import ENGINE_NAMES, make_engine
 from co3chain.chain.genesis import Genesis
 from co3chain.chain.senders import SenderCache
@@ -184,14 +187,20 @@ class Replayer:
         self.stopped: str | None = None
         self.served_receipts_checked = 0
         self._last_checkpoint = time.monotonic()
-        genesis_header = expected_genesis_header(genesis)
+        #: the genesis alloc's state root, computed once (the genesis check of the audit reuses it)
+        self.genesis_state_root = alloc_state_root(genesis, self.db)
+        genesis_header = expected_genesis_header(genesis, self.genesis_state_root)
         self.genesis_hash = genesis_header.plain_hash()
         self.last_number = 0
         self.last_hash = self.genesis_hash
-        self.state_root = alloc_state_root(genesis, self.db)
+        self.state_root = self.genesis_state_root
         self.view.remember(decode_header(rlp.encode(list(genesis_header.items))))
         #: replayed receipts of the block just executed (for the served-receipts check)
         self.receipts: list[Any] = []
+        #: transactions decoded by :meth:`prefetch`, by ``id()`` of their block's JSON object
+        self._prepared: dict[int, list[Any]] = {}
+        self._prefetch_thread: threading.Thread | None = None
+        self._prefetch_stop = threading.Event()
 
     # -- checkpoints ----------------------------------------------------------------------------------
     def resume(self, client: RpcClient) -> int | None:
@@ -258,7 +267,9 @@ class Replayer:
         started = time.perf_counter()
         qheader = _qbft_header_from(header)
         try:
-            txs = [transaction_from_json(tj, self.builder) for tj in block_json.get("transactions") or []]
+            txs = self._prepared.pop(id(block_json), None)
+            if txs is None:
+                txs = self._transactions(block_json)
         except (RpcError, KeyError, TypeError, ValueError) as exc:
             self._stop(n, "replay-transactions", f"the node's transactions cannot be decoded: {exc}")
             return
@@ -292,7 +303,7 @@ class Replayer:
             for tx in txs:
                 self.senders.prime(tx)
                 receipt = self.engine.apply_transaction(vm, work, tx)
-                work = vm.add_receipt_to_header(work, receipt)
+                work = header_with_receipt(work, receipt)  # add_receipt_to_header without a header copy
                 receipts.append(receipt)
                 self.touched.add(tx.sender)
                 if tx.to:
@@ -320,6 +331,51 @@ class Replayer:
             self.compact()
         self.stats.seconds += time.perf_counter() - started
         self.save_checkpoint()
+
+    def _transactions(self, block_json: Mapping[str, Any]) -> list[Any]:
+        return [transaction_from_json(tj, self.builder) for tj in block_json.get("transactions") or []]
+
+    def prefetch(self, blocks: Iterable[Any]) -> None:
+        """Decode the transactions of the fetched ``blocks`` (JSON) now and recover their senders in a
+        worker thread while :meth:`replay` executes them one by one.
+
+        Why: signature recovery is ~60 µs per transaction in libsecp256k1, which releases the GIL, so on a
+        second core it overlaps the execution instead of adding to it (the syncing node does the same).
+        Sound: a sender recovered here is the one :meth:`replay` would recover (same cache, same check);
+        a block whose transactions do not decode is left to :meth:`replay` to report.
+        """
+        self.wait_prefetch()
+        if self.stopped:
+            return
+        txs: list[Any] = []
+        for block_json in blocks:
+            if not isinstance(block_json, Mapping):
+                continue
+            try:
+                decoded = self._transactions(block_json)
+            except Exception:  # noqa: BLE001 - whatever it is, replay() meets it again and reports it
+                continue
+            self._prepared[id(block_json)] = decoded
+            txs += decoded
+        stop = self._prefetch_stop = threading.Event()
+
+        def recover() -> None:
+            for tx in txs:
+                if stop.is_set():
+                    return
+                with contextlib.suppress(Exception):  # a bad signature is reported by the replay itself
+                    self.senders.prime(tx)
+
+        self._prefetch_thread = threading.Thread(target=recover, name="replay-senders", daemon=True)
+        self._prefetch_thread.start()
+
+    def wait_prefetch(self) -> None:
+        """Stop the sender prefetch of the previous batch and forget its undecoded leftovers."""
+        if self._prefetch_thread is not None:
+            self._prefetch_stop.set()
+            self._prefetch_thread.join()
+            self._prefetch_thread = None
+        self._prepared.clear()
 
     def compact(self) -> None:
         """Keep only the nodes of the current state: a long replay's memory follows the state's size, not the
@@ -359,6 +415,7 @@ class Replayer:
 
     def finish(self) -> None:
         """Summarise grouped consequences and write the final checkpoint."""
+        self.wait_prefetch()
         d = self.divergence
         if d is not None and d.consequences:
             span = f"{d.consequences[0]}–{d.consequences[-1]}" if len(d.consequences) > 1 else str(d.consequences[0])

@@ -12,6 +12,8 @@ the keccak of that list's encoding); a typed transaction (EIP-2718) is a byte st
 
 from __future__ import annotations
 
+from typing import Any
+
 from eth_hash.auto import keccak
 
 
@@ -71,3 +73,30 @@ def block_tx_hashes(raw_block: bytes) -> list[bytes]:
         else:  # typed: the string's content, type byte first
             hashes.append(keccak(raw_block[item_payload:item_end]))
     return hashes
+
+
+def decode_wire_block(raw_block: bytes) -> Any:
+    """:func:`co3chain.chain.vm.decode_block`, with each legacy transaction's own encoding kept on it.
+
+    Why: py-evm hashes a legacy transaction as ``keccak(rlp.encode(tx))``, and a transaction decoded as
+    part of a block has no cached encoding, so its first ``.hash`` (the sender cache, the builder, the
+    transaction index) re-encodes it — about a third of what decoding it cost. The encoding is the slice
+    of ``raw_block`` the transaction was decoded from: pyrlp decodes strictly (no long prefix for a short
+    item, no integer with a leading zero, no single byte as a string), so only canonical bytes decode and
+    the slice is what ``rlp.encode`` would give (``tests/chain/test_rawblock.py`` checks it on random
+    transactions). Typed transactions cache their hash already. Raises what ``decode_block`` raises, or
+    :class:`RawBlockError`.
+    """
+    from co3chain.chain.vm import decode_block  # vm imports the chain's modules; keep this one a leaf
+
+    block = decode_block(raw_block)
+    payload, end, _ = _span(raw_block, 0)
+    fields = _items(raw_block, payload, end)
+    _, txs_payload, txs_end, _ = fields[1]
+    items = _items(raw_block, txs_payload, txs_end)
+    if len(items) != len(block.transactions):
+        raise RawBlockError("transaction count differs from the decoded block")
+    for tx, (item_start, _payload, item_end, item_is_list) in zip(block.transactions, items, strict=True):
+        if item_is_list and getattr(tx, "_cached_rlp", b"") is None:
+            tx._cached_rlp = raw_block[item_start:item_end]
+    return block

@@ -5,6 +5,13 @@ body, receipts, tx index, canonical number→hash and the head pointer) and then
 :meth:`KVStore.write_many` as ONE RocksDB ``WriteBatch`` written with ``sync=True`` (WAL fsync'd). RocksDB
 applies a write batch atomically, so a ``kill -9`` or power loss leaves the database at either the old or
 the new head, never in between. Writes outside a batch (none in normal operation) are not synced.
+
+One exception, for catching up from peers (``NodeChain.deferred_fsync``): the blocks of a sync batch are
+written with ``sync=False`` and the WAL is fsync'd once at the end of the batch (:meth:`KVStore.sync_wal`).
+Each write still reaches the operating system before the import returns (RocksDB hands the WAL record to
+the kernel on every write unless ``manual_wal_flush`` is set, which it is not here), so a ``kill -9`` of
+the node loses nothing; a power loss may lose the batch's last blocks, never a block's half, and those
+blocks are final on the network and simply fetched again.
 """
 
 from __future__ import annotations
@@ -28,8 +35,12 @@ class StorageError(Co3Error):
 class KVStore(BaseAtomicDB):
     """Base for the concrete stores: adds :meth:`write_many` (one atomic, durable write)."""
 
-    def write_many(self, changes: Mapping[bytes, bytes | None]) -> None:  # pragma: no cover - abstract
+    def write_many(self, changes: Mapping[bytes, bytes | None], sync: bool = True) -> None:  # pragma: no cover
+        """Apply ``changes`` (``None`` deletes) atomically; ``sync`` fsyncs the write-ahead log first."""
         raise NotImplementedError
+
+    def sync_wal(self) -> None:
+        """Make every earlier write durable against power loss (fsync the write-ahead log)."""
 
     def atomic_batch(self) -> contextlib.AbstractContextManager[AtomicWriteBatchAPI]:
         return _batch_context(self)
@@ -56,7 +67,7 @@ class MemoryKV(KVStore):
     def _exists(self, key: bytes) -> bool:
         return key in self._data
 
-    def write_many(self, changes: Mapping[bytes, bytes | None]) -> None:
+    def write_many(self, changes: Mapping[bytes, bytes | None], sync: bool = True) -> None:
         for k, v in changes.items():
             if v is None:
                 self._data.pop(k, None)
@@ -98,7 +109,7 @@ class RocksKV(KVStore):
     def _exists(self, key: bytes) -> bool:
         return self._db.get(key) is not None
 
-    def write_many(self, changes: Mapping[bytes, bytes | None]) -> None:
+    def write_many(self, changes: Mapping[bytes, bytes | None], sync: bool = True) -> None:
         from rocksdict import WriteBatch
 
         wb = WriteBatch(raw_mode=True)
@@ -107,7 +118,13 @@ class RocksKV(KVStore):
                 wb.delete(k)
             else:
                 wb.put(k, v)
-        self._db.write(wb, self._sync)
+        if sync:
+            self._db.write(wb, self._sync)
+        else:
+            self._db.write(wb)
+
+    def sync_wal(self) -> None:
+        self._db.flush_wal(True)
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -148,7 +165,7 @@ class Overlay(KVStore):
             return key in self.base
         return v is not _DELETED
 
-    def write_many(self, changes: Mapping[bytes, bytes | None]) -> None:
+    def write_many(self, changes: Mapping[bytes, bytes | None], sync: bool = True) -> None:
         for k, v in changes.items():
             self.changes[k] = _DELETED if v is None else v
 
@@ -156,10 +173,12 @@ class Overlay(KVStore):
         """The buffered changes (``None`` = delete)."""
         return {k: (None if v is _DELETED else v) for k, v in self.changes.items()}  # type: ignore[misc]
 
-    def flush(self) -> None:
-        """Write every buffered change to the base in one atomic write, then clear the buffer."""
+    def flush(self, sync: bool = True) -> None:
+        """Write every buffered change to the base in one atomic write, then clear the buffer.
+
+        ``sync=False`` leaves the fsync to a later :meth:`KVStore.sync_wal` (see the module docstring)."""
         if isinstance(self.base, KVStore):
-            self.base.write_many(self.pending())
+            self.base.write_many(self.pending(), sync)
         else:
             with self.base.atomic_batch() as batch:  # type: ignore[attr-defined]
                 for k, v in self.pending().items():

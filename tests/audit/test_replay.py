@@ -175,3 +175,50 @@ def test_replay_memory_is_compacted_without_changing_the_result(gov: GovScenario
     assert report.passed, [f.line() for f in report.errors]
     assert report.stats["replayCompactions"] > 3
     assert report.stats["replayStateRoot"] == "0x" + d.chain.head.state_root.hex()
+
+
+def test_replay_builds_the_genesis_state_once(gov: GovScenario, monkeypatch: Any) -> None:
+    """The genesis alloc's state is built once per audit (the genesis check reuses the replay's root): a large
+    alloc took seconds per build, and the audit built it three times."""
+    import co3chain.audit.genesis_check as genesis_mod
+    import co3chain.audit.replay as replay_mod
+
+    builds: list[int] = []
+    real = genesis_mod.alloc_state_root
+
+    def counting(*a: Any, **kw: Any) -> bytes:
+        builds.append(1)
+        return real(*a, **kw)
+
+    monkeypatch.setattr(genesis_mod, "alloc_state_root", counting)
+    monkeypatch.setattr(replay_mod, "alloc_state_root", counting)
+    d = gov.devnet
+    report = _audit(d, to_block=3)
+    assert report.passed, [f.line() for f in report.findings]
+    assert report.stats["genesisMatches"] is True
+    assert len(builds) == 1
+
+
+def test_replay_recovers_senders_ahead_in_a_worker_thread(gov: GovScenario, monkeypatch: Any) -> None:
+    """Senders of a fetched chunk are recovered by the prefetch thread (libsecp256k1 releases the GIL, so on
+    the second core) while the chunk replays; the result is the same and each sender is recovered once."""
+    import threading
+
+    from co3chain.chain.senders import SenderCache
+
+    threads: list[str] = []
+    real = SenderCache.sender
+
+    def recording(self: SenderCache, tx: Any) -> bytes:
+        before = self.recoveries
+        out = real(self, tx)
+        if self.recoveries > before:
+            threads.append(threading.current_thread().name)
+        return out
+
+    monkeypatch.setattr(SenderCache, "sender", recording)
+    d = gov.devnet
+    report = _audit(d)
+    assert report.passed, [f.line() for f in report.findings]
+    assert len(threads) <= report.stats["replayedTransactions"] + 7  # at most the block being replayed twice
+    assert threads.count("replay-senders") >= report.stats["replayedTransactions"] // 2

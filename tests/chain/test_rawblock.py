@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import rlp
+from eth_hash.auto import keccak
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from co3chain.chain.chain import NodeChain
-from co3chain.chain.rawblock import RawBlockError, block_tx_hashes
+from co3chain.chain.rawblock import RawBlockError, block_tx_hashes, decode_wire_block
+from co3chain.chain.vm import QbftBlock, decode_block
 from tests.chain.helpers import USER_KEYS, USERS, make_test_genesis, produce, sign_tx
 
 
@@ -35,3 +41,49 @@ def test_malformed_block_bytes_are_refused() -> None:
                  rlp.encode([[], [b"\x01"]])[:-1], rlp.encode([[], []]) + b"\x00"):
         with pytest.raises(RawBlockError):
             block_tx_hashes(junk)
+
+
+# -- decode_wire_block: decoded legacy transactions keep their own encoding --------------------------
+_GENESIS_CHAIN = NodeChain.open(None, make_test_genesis(1))
+_BUILDER = _GENESIS_CHAIN.vm_class.get_transaction_builder()
+_u256 = st.integers(0, 2**256 - 1)
+_small = st.integers(0, 2**64 - 1)
+_to = st.one_of(st.just(b""), st.binary(min_size=20, max_size=20))
+
+
+@st.composite
+def _transaction(draw: st.DrawFn) -> Any:
+    data = draw(st.binary(max_size=80))
+    r, s, v = draw(_u256), draw(_u256), draw(st.sampled_from([27, 28, 35, 36, 2 * 1337 + 35, 2**40]))
+    if draw(st.booleans()):
+        return _BUILDER.new_transaction(draw(_small), draw(_u256), draw(_small), draw(_to), draw(_u256), data, v, r, s)
+    typed = _BUILDER.new_dynamic_fee_transaction(draw(_small), draw(_small), draw(_u256), draw(_u256), draw(_small),
+                                                 draw(_to), draw(_u256), data, (), draw(st.integers(0, 1)), r, s)
+    return _BUILDER.decode(typed.encode())  # the builder makes a London object; a block holds Cancun's
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_transaction(), max_size=6))
+def test_wire_decode_keeps_each_legacy_encoding_equal_to_a_fresh_encode(txs: list[Any]) -> None:
+    header = _GENESIS_CHAIN.genesis_header
+    raw = rlp.encode(QbftBlock(header, transactions=txs, uncles=[], withdrawals=[]))
+    fast, slow = decode_wire_block(raw), decode_block(raw)
+    for f, s in zip(fast.transactions, slow.transactions, strict=True):
+        if f.type_id is None:  # the kept slice (read before anything encodes ``f``) is the fresh encoding
+            assert f._cached_rlp is not None and f._cached_rlp == rlp.encode(s)
+    assert rlp.encode(fast) == rlp.encode(slow) == raw
+    for f, s, original in zip(fast.transactions, slow.transactions, txs, strict=True):
+        assert f.hash == s.hash == original.hash == keccak(rlp.encode(s) if s.type_id is None else s.encode())
+        assert rlp.encode(f) == rlp.encode(s)
+    assert [tx.hash for tx in fast.transactions] == block_tx_hashes(raw)
+
+
+def test_wire_decode_refuses_a_non_canonical_transaction() -> None:
+    tx = _BUILDER.new_transaction(5, 1, 21000, b"\x11" * 20, 0, b"", 27, 1, 2)
+    raw = rlp.encode(QbftBlock(_GENESIS_CHAIN.genesis_header, transactions=[tx], uncles=[], withdrawals=[]))
+    fields = rlp.decode(raw)
+    fields[1][0][0] = b"\x00\x05"  # nonce 5 with a leading zero byte: would hash differently if accepted
+    with pytest.raises(rlp.exceptions.DeserializationError):
+        decode_wire_block(rlp.encode(fields))
+    fields[1][0][0] = b"\x05"
+    assert decode_wire_block(rlp.encode(fields)).transactions[0].hash == tx.hash

@@ -5,7 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import rlp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from co3chain.chain.chain import tx_location_rlp
 from co3chain.chain.storage import KVStore, MemoryKV, Overlay, RocksKV, StorageError
 
 
@@ -66,3 +70,25 @@ def test_rocks_persists_and_locks(tmp_path: Path) -> None:
     s2 = RocksKV(tmp_path / "db")
     assert s2[b"k"] == b"v"
     s2.close()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(min_size=32, max_size=32),
+       st.one_of(st.integers(0, 300), st.integers(0, 2**64 - 1), st.integers(0, 2**200)),
+       st.one_of(st.integers(0, 300), st.integers(0, 2**32), st.integers(0, 2**200)))
+def test_tx_location_encoding_equals_pyrlp(block_hash: bytes, number: int, index: int) -> None:
+    assert tx_location_rlp(block_hash, number, index) == rlp.encode([block_hash, number, index])
+
+
+def test_rocks_unsynced_writes_then_one_wal_fsync_persist(tmp_path: Path) -> None:
+    kv = RocksKV(tmp_path / "db")
+    kv.write_many({b"a": b"1", b"b": b"2"}, sync=False)
+    Overlay(kv).write_many({b"c": b"3"})  # buffered only
+    ov = Overlay(kv)
+    ov[b"c"] = b"3"
+    ov.flush(sync=False)
+    kv.sync_wal()
+    kv.close()
+    again = RocksKV(tmp_path / "db")
+    assert (again[b"a"], again[b"b"], again[b"c"]) == (b"1", b"2", b"3")
+    again.close()
