@@ -201,6 +201,9 @@ class NodeService:
         dispatcher, self.api = build_dispatcher(backend)
         # transaction intake off the event loop, bounded ("busy" beyond 4,096 waiting), never interrupted
         self._intake = IntakeLane(max_pending=4096, name="tx-intake")
+        if self._journal is not None:  # the intake's journal records go out in one write per batch
+            self._journal.defer_on(self._intake.thread_id)
+            self._intake.before_answer = self._journal.flush_deferred
         dispatcher.offload["eth_sendRawTransaction"] = self._intake
         attach = getattr(self.producer, "attach_rpc", None)
         if attach is not None:  # the QBFT driver adds votes, sync state, tx gossip and its qbft_ methods
