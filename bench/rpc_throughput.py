@@ -10,7 +10,15 @@ co3chain runs as a real ``co3chain node start`` subprocess (``network init``, 1 
 block period 1 s); anvil runs with ``--block-time 1 --hardfork cancun`` so both seal once per second.
 
     .venv/bin/python bench/rpc_throughput.py [--txs 3000] [--senders 100] [--concurrency 16] [--rate 0] [--no-anvil]
-        [--engine revm|py-evm]
+        [--engine revm|py-evm] [--breakdown] [--pyspy DIR [--pyspy-gil] [--pyspy-native]] [--perf]
+
+``--breakdown`` adds, for each chain, user vs system CPU, context switches per transaction and CPU per
+thread (the node names its OS threads: ``loop``, ``tx-intake``, ``node-worker``...); ``--pyspy`` records
+the node's stacks during the load and ``--perf`` runs ``perf stat`` on it (docs/performance.md, session 5).
+Run it from the tree you measure (``python -m`` puts the current directory before ``PYTHONPATH``).
+
+Both chains get the same load and the same polling: one watcher asks ``eth_getBlockByNumber`` for the
+next block (every 50 ms until it exists); no per-transaction receipt polling on either.
 
 Unthrottled (default) measures the maximum sustained rate: the whole batch is offered at once, so the
 latency figures then include queueing behind earlier blocks. ``--rate R`` offers R tx/s (open loop) and
