@@ -313,6 +313,8 @@ class NodeService:
             self.metrics.stop()
         if self._intake is not None:
             self._intake.shutdown(wait=True)
+            if self._journal is not None:
+                self._journal.stop_deferring(self._intake.thread_id)
         if self._journal is not None:
             self._journal.close()
         if hasattr(self, "chain"):

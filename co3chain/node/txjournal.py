@@ -116,6 +116,17 @@ class TxJournal:
         """From now on, appends made by thread ``thread_id`` wait for its :meth:`flush_deferred`."""
         self._held.setdefault(thread_id, [])
 
+    def stop_deferring(self, thread_id: int) -> None:
+        """Undo :meth:`defer_on` once that thread has ended (thread ids are reused); anything it still
+        held is written."""
+        held = self._held.pop(thread_id, None)
+        if held:
+            with self._lock:
+                if self._fd >= 0:
+                    os.write(self._fd, b"".join(held))
+                    self._records += len(held)
+                    self._dirty = True
+
     def flush_deferred(self) -> None:
         """Write (one ``os.write``) what the calling thread appended since its last flush.
 

@@ -37,3 +37,18 @@ def test_deferred_thread_writes_on_flush_other_threads_at_once(tmp_path: Path) -
         assert journal._records == 4
     finally:
         journal.close()
+
+
+def test_stop_deferring_writes_leftovers_and_frees_the_thread_id(tmp_path: Path) -> None:
+    path = tmp_path / "j"
+    journal = TxJournal(path)
+    me = threading.get_ident()
+    journal.defer_on(me)
+    journal.append(b"left")
+    assert TxJournal.read(path) == []
+    journal.stop_deferring(me)  # e.g. the intake thread ended: its id may be reused by another thread
+    journal.append(b"now")  # written at once again
+    try:
+        assert TxJournal.read(path) == [b"left", b"now"]
+    finally:
+        journal.close()
