@@ -10,7 +10,15 @@ co3chain runs as a real ``co3chain node start`` subprocess (``network init``, 1 
 block period 1 s); anvil runs with ``--block-time 1 --hardfork cancun`` so both seal once per second.
 
     .venv/bin/python bench/rpc_throughput.py [--txs 3000] [--senders 100] [--concurrency 16] [--rate 0] [--no-anvil]
-        [--engine revm|py-evm]
+        [--engine revm|py-evm] [--breakdown] [--pyspy DIR [--pyspy-gil] [--pyspy-native]] [--perf]
+
+``--breakdown`` adds, for each chain, user vs system CPU, context switches per transaction and CPU per
+thread (the node names its OS threads: ``loop``, ``tx-intake``, ``node-worker``...); ``--pyspy`` records
+the node's stacks during the load and ``--perf`` runs ``perf stat`` on it (docs/performance.md, session 5).
+Run it from the tree you measure (``python -m`` puts the current directory before ``PYTHONPATH``).
+
+Both chains get the same load and the same polling: one watcher asks ``eth_getBlockByNumber`` for the
+next block (every 50 ms until it exists); no per-transaction receipt polling on either.
 
 Unthrottled (default) measures the maximum sustained rate: the whole batch is offered at once, so the
 latency figures then include queueing behind earlier blocks. ``--rate R`` offers R tx/s (open loop) and
@@ -129,6 +137,8 @@ class Result:
     failed: int
     #: CPU seconds the node process used during the load (user + system), None where unreadable
     cpu: float | None = None
+    #: ``--breakdown``: lines describing where the node's CPU went
+    breakdown: list[str] | None = None
 
     @property
     def tps(self) -> float:
@@ -150,6 +160,98 @@ def process_cpu(pid: int) -> float | None:
     except OSError:
         return None
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class ProcSnapshot:
+    """What ``/proc`` says about a process at one instant: CPU split, context switches, per-thread CPU."""
+
+    user: float
+    system: float
+    voluntary: int
+    involuntary: int
+    #: thread id -> (OS thread name, CPU seconds)
+    threads: dict[int, tuple[str, float]]
+
+
+def proc_snapshot(pid: int) -> ProcSnapshot | None:
+    """Read ``/proc/<pid>`` (Linux); context switches are summed over the threads (``/proc/<pid>/status``
+    alone counts only the main thread's)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        threads: dict[int, tuple[str, float]] = {}
+        vol = invol = 0
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            try:
+                st = task.joinpath("stat").read_text()
+                status = task.joinpath("status").read_text()
+            except OSError:  # the thread ended meanwhile
+                continue
+            name = st.split("(", 1)[1].rsplit(")", 1)[0]
+            tf = st.rsplit(")", 1)[1].split()
+            threads[int(task.name)] = (name, (int(tf[11]) + int(tf[12])) / tick)
+            for line in status.splitlines():
+                if line.startswith("voluntary_ctxt_switches:"):
+                    vol += int(line.split()[1])
+                elif line.startswith("nonvoluntary_ctxt_switches:"):
+                    invol += int(line.split()[1])
+    except OSError:
+        return None
+    return ProcSnapshot(int(fields[11]) / tick, int(fields[12]) / tick, vol, invol, threads)
+
+
+def breakdown_lines(a: ProcSnapshot, b: ProcSnapshot, txs: int) -> list[str]:
+    """Per-transaction figures between two snapshots: user/system CPU, context switches, busiest threads
+    (threads of one name, e.g. executor workers, are added together)."""
+    per = 1e6 / max(1, txs)
+    out = [
+        f"    user {(b.user - a.user) * per:.0f} µs/tx, system {(b.system - a.system) * per:.0f} µs/tx; "
+        f"context switches per tx: voluntary {(b.voluntary - a.voluntary) / max(1, txs):.2f}, "
+        f"involuntary {(b.involuntary - a.involuntary) / max(1, txs):.2f}"
+    ]
+    by_name: dict[str, float] = {}
+    for tid, (name, cpu) in b.threads.items():
+        base = a.threads.get(tid, (name, 0.0))[1]
+        key = name.rstrip("0123456789").rstrip("_-") or name
+        by_name[key] = by_name.get(key, 0.0) + cpu - base
+    for name, cpu in sorted(by_name.items(), key=lambda kv: -kv[1]):
+        if cpu > 0:
+            out.append(f"    thread {name:16s} {cpu * per:6.0f} µs/tx")
+    return out
+
+
+@contextlib.contextmanager
+def profiled(pid: int, args: argparse.Namespace, label: str) -> Any:
+    """While the load runs: optional py-spy (``--pyspy DIR``: raw stacks, idle excluded, one run plain,
+    ``--pyspy-gil`` only GIL holders, ``--pyspy-native`` with native frames) and ``perf stat``."""
+    procs = []
+    if args.pyspy:
+        out = Path(args.pyspy) / f"{label}.txt"
+        cmd = [args.pyspy_bin, "record", "--pid", str(pid), "-f", "raw", "-o", str(out), "-r", "200",
+               "-d", str(args.pyspy_seconds), "--nonblocking", "--threads"]
+        if args.pyspy_gil:
+            cmd.append("--gil")
+        if args.pyspy_native:
+            cmd = [c for c in cmd if c != "--nonblocking"] + ["--native"]
+        procs.append(subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    if args.perf:
+        perf_out = Path(tempfile.gettempdir()) / f"co3bench-perf-{label}-{os.getpid()}.txt"
+        procs.append(subprocess.Popen(
+            ["perf", "stat", "-e", "instructions,cycles,task-clock,context-switches", "-p", str(pid),
+             "-o", str(perf_out)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    try:
+        yield
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGINT)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                p.wait(30)
+        if args.perf:
+            with contextlib.suppress(OSError):
+                print(f"  perf stat ({label}):\n" + perf_out.read_text().strip(), file=sys.stderr)
 
 
 def make_accounts(n: int) -> list[Any]:
@@ -371,12 +473,18 @@ def bench_co3chain(accounts: list[Any], bytecode: bytes, args: argparse.Namespac
         gas_price = int(rpc(url, "eth_gasPrice"), 16) * 2
         token, chain_id, nonces = prepare(url, accounts, bytecode, gas_price)
         workload = sign_workload(accounts, token, chain_id, gas_price, args.txs, nonces)
+        snap0 = proc_snapshot(proc.pid)
         cpu0 = process_cpu(proc.pid)
-        submitted, included, failed, blocks = asyncio.run(
-            run_load(url, workload, args.concurrency, args.rate)
-        )
+        with profiled(proc.pid, args, "co3chain"):
+            submitted, included, failed, blocks = asyncio.run(
+                run_load(url, workload, args.concurrency, args.rate)
+            )
         cpu1 = process_cpu(proc.pid)
-        return summarize("co3chain", submitted, included, failed, blocks, cpu0, cpu1)
+        snap1 = proc_snapshot(proc.pid)
+        res = summarize("co3chain", submitted, included, failed, blocks, cpu0, cpu1)
+        if args.breakdown and snap0 and snap1:
+            res.breakdown = breakdown_lines(snap0, snap1, res.txs)
+        return res
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -412,12 +520,17 @@ def bench_anvil(accounts: list[Any], bytecode: bytes, args: argparse.Namespace) 
         gas_price = int(rpc(url, "eth_gasPrice"), 16) * 2
         token, chain_id, nonces = prepare(url, accounts, bytecode, gas_price)
         workload = sign_workload(accounts, token, chain_id, gas_price, args.txs, nonces)
+        snap0 = proc_snapshot(proc.pid)
         cpu0 = process_cpu(proc.pid)
         submitted, included, failed, blocks = asyncio.run(
             run_load(url, workload, args.concurrency, args.rate)
         )
         cpu1 = process_cpu(proc.pid)
-        return summarize("anvil", submitted, included, failed, blocks, cpu0, cpu1)
+        snap1 = proc_snapshot(proc.pid)
+        res = summarize("anvil", submitted, included, failed, blocks, cpu0, cpu1)
+        if args.breakdown and snap0 and snap1:
+            res.breakdown = breakdown_lines(snap0, snap1, res.txs)
+        return res
     finally:
         proc.terminate()
         try:
@@ -435,6 +548,14 @@ def main() -> None:
     ap.add_argument("--no-anvil", action="store_true")
     ap.add_argument("--engine", choices=["revm", "py-evm"], default="revm", help="co3chain execution engine.")
     ap.add_argument("--json", action="store_true", help="Print results as JSON.")
+    ap.add_argument("--breakdown", action="store_true",
+                    help="Also print user/system CPU, context switches and CPU per thread (from /proc).")
+    ap.add_argument("--pyspy", metavar="DIR", help="Record py-spy raw stacks of the co3chain node into DIR.")
+    ap.add_argument("--pyspy-bin", default=shutil.which("py-spy") or "/tmp/pyspy/bin/py-spy")
+    ap.add_argument("--pyspy-seconds", type=int, default=10)
+    ap.add_argument("--pyspy-gil", action="store_true", help="py-spy: only samples holding the GIL.")
+    ap.add_argument("--pyspy-native", action="store_true", help="py-spy: include native frames.")
+    ap.add_argument("--perf", action="store_true", help="perf stat -e instructions,... on the node.")
     args = ap.parse_args()
     accounts = make_accounts(args.senders)
     bytecode = compile_token()
@@ -461,6 +582,8 @@ def main() -> None:
             f"  {r.name:9s} {r.tps:8.1f} tx/s  ({r.txs} txs in {r.seconds:.2f} s, {r.blocks} blocks, "
             f"{r.failed} rejected)  latency p50 {r.p50 * 1000:.0f} ms  p95 {r.p95 * 1000:.0f} ms{cpu}"
         )
+        for line in r.breakdown or []:
+            print(line)
     if len(results) == 2:
         print(f"  ratio co3chain/anvil: {results[0].tps / results[1].tps:.2f}")
 

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
+import os
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +31,7 @@ from co3chain.node.config import NodeConfig, is_loopback_host
 from co3chain.node.metrics import NodeMetrics
 from co3chain.node.permissioning import AccountPermissioning
 from co3chain.node.producer import BlockProducer, SealedBlockInfo, SingleValidatorProducer
+from co3chain.node.threadnames import name_os_threads
 from co3chain.node.txjournal import TxJournal
 from co3chain.node.txpool import ProtectedSenders, TxPool
 from co3chain.rpc.backend import RpcBackend
@@ -38,6 +41,33 @@ from co3chain.rpc.server import RpcApp, RpcServer
 from co3chain.rpc.workpool import LaneExecutor, RpcWorkPool
 
 log = logging.getLogger("co3chain.node")
+
+
+#: Allocations between young-generation garbage collections (CPython's default: 700). See :func:`tune_gc`.
+GC_GEN0_THRESHOLD = 20_000
+#: Middle-generation passes before a full one is considered (CPython's default: 10).
+GC_GEN2_THRESHOLD = 100
+
+
+def tune_gc() -> None:
+    """Make Python's cyclic garbage collector cheap for a long-running node (once, after start-up).
+
+    Why: measured under ``bench/rpc_throughput.py`` the collector took ~50-65 µs of node CPU per
+    transaction, mostly in full (generation 2) collections of ~65 ms each that re-scanned every object
+    made at start-up (modules, py-evm's classes, the opened chain) while holding the GIL, so RPC and block
+    building stalled meanwhile. ``gc.freeze()`` moves what exists after start-up out of the collector's
+    sight (it is never garbage: it lives as long as the node), a higher first threshold runs the
+    young-generation pass less often and a higher last one makes full passes ~10x rarer (measured: 0.66 s
+    of collector CPU per 10,000 transfers before, 0.27 s with the first two changes, 0.10 s with all
+    three). Reference counting still frees almost everything at once; only reference cycles wait longer
+    (a full pass still runs every ~100 middle passes). ``CO3CHAIN_GC=default`` keeps CPython's settings.
+    """
+    if os.environ.get("CO3CHAIN_GC") == "default":
+        return
+    gc.collect()
+    gc.freeze()
+    _, gen1, _ = gc.get_threshold()
+    gc.set_threshold(GC_GEN0_THRESHOLD, gen1, GC_GEN2_THRESHOLD)
 
 
 def _no_peers() -> int:
@@ -107,6 +137,7 @@ class NodeService:
     _closed: bool = field(init=False, default=False)
     _journal: TxJournal | None = field(init=False, default=None)
     _intake: IntakeLane | None = field(init=False, default=None)
+    _namer_task: asyncio.Task[None] | None = field(init=False, default=None)
     #: Connected peers (net_peerCount, metrics); the p2p layer replaces it when it is wired in.
     peer_count: Callable[[], int] = field(init=False, default_factory=lambda: _no_peers)
 
@@ -174,6 +205,9 @@ class NodeService:
         dispatcher, self.api = build_dispatcher(backend)
         # transaction intake off the event loop, bounded ("busy" beyond 4,096 waiting), never interrupted
         self._intake = IntakeLane(max_pending=4096, name="tx-intake")
+        if self._journal is not None:  # the intake's journal records go out in one write per batch
+            self._journal.defer_on(self._intake.thread_id)
+            self._intake.before_answer = self._journal.flush_deferred
         dispatcher.offload["eth_sendRawTransaction"] = self._intake
         attach = getattr(self.producer, "attach_rpc", None)
         if attach is not None:  # the QBFT driver adds votes, sync state, tx gossip and its qbft_ methods
@@ -203,6 +237,7 @@ class NodeService:
         self.metrics_port = self.metrics.serve(cfg.metrics.host, cfg.metrics.port)
         if self.producer is not None:
             self._producer_task = asyncio.create_task(self.producer.run(), name="block-producer")
+        self._namer_task = asyncio.create_task(self._name_threads(), name="thread-namer")
         log.info(
             "node started chain_id=%d head=%d validator=%s rpc=%s:%d metrics=%d producer=%s",
             self.chain.chain_id,
@@ -237,6 +272,14 @@ class NodeService:
         self.txpool.journal = journal
         self._journal = journal
 
+    @staticmethod
+    async def _name_threads() -> None:
+        """Keep OS thread names equal to Python's (``top -H`` shows "tx-intake-0", "node-worker_1"...);
+        executor threads appear on demand, so look again now and then."""
+        while True:
+            name_os_threads()
+            await asyncio.sleep(5.0)
+
     # -- events --------------------------------------------------------------------------------------
     def _on_import(self, block: Any, receipts: Any) -> None:
         """Chain import listener (worker thread)."""
@@ -259,6 +302,8 @@ class NodeService:
         if self._closed:
             return
         self._closed = True
+        if self._namer_task is not None:
+            self._namer_task.cancel()
         if self.producer is not None:
             self.producer.stop()
         if self._producer_task is not None:
@@ -274,6 +319,8 @@ class NodeService:
             self.metrics.stop()
         if self._intake is not None:
             self._intake.shutdown(wait=True)
+            if self._journal is not None:
+                self._journal.stop_deferring(self._intake.thread_id)
         if self._journal is not None:
             self._journal.close()
         if hasattr(self, "chain"):
@@ -286,8 +333,14 @@ class NodeService:
             self._loop.call_soon_threadsafe(self._stopped.set)
 
     async def run(self) -> None:
-        """Start, wait for SIGTERM/SIGINT (or :meth:`request_stop`), shut down gracefully."""
+        """Start, wait for SIGTERM/SIGINT (or :meth:`request_stop`), shut down gracefully.
+
+        The node process (``co3chain node start``) runs this: the collector is tuned here, not in
+        :meth:`start`, because tests start many services in one process and must not freeze each other's
+        garbage.
+        """
         await self.start()
+        tune_gc()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):

@@ -8,6 +8,10 @@ the intake thread takes *everything* waiting, runs it, and settles all those fut
 the loop. Under load (many clients in flight) one hand-off serves dozens of transactions; a lone request
 still gets its answer right after its own call.
 
+``before_answer`` (optional) runs on the intake thread just before answers are delivered: the node writes
+the transaction journal's records of the batch there (one write instead of one per transaction, see
+:mod:`co3chain.node.txjournal`). If it raises, every call of that group is answered with its error.
+
 Semantics kept from the pool it replaces (:class:`~co3chain.rpc.workpool.RpcWorkPool` with one worker):
 calls run one at a time, in arrival order, off the event loop, never interrupted (they change state);
 when ``max_pending`` calls are queued or running, a new one is refused at once with
@@ -45,7 +49,12 @@ def _settle(done: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -
 class IntakeLane:
     """One worker thread; :meth:`run` from the event loop awaits ``call()`` executed on it."""
 
-    def __init__(self, max_pending: int = 4096, name: str = "tx-intake") -> None:
+    def __init__(
+        self,
+        max_pending: int = 4096,
+        name: str = "tx-intake",
+        before_answer: Callable[[], None] | None = None,
+    ) -> None:
         if max_pending < 1:
             raise ValueError("IntakeLane needs max_pending >= 1")
         self.max_pending = max_pending
@@ -56,8 +65,16 @@ class IntakeLane:
         self._inflight = 0
         self._cv = threading.Condition()
         self._stopping = False
+        self.before_answer = before_answer
         self._thread = threading.Thread(target=self._worker, name=f"{name}-0", daemon=True)
         self._thread.start()
+
+    @property
+    def thread_id(self) -> int:
+        """``threading.get_ident()`` of the intake thread (the journal holds its appends by this id)."""
+        ident = self._thread.ident
+        assert ident is not None  # started in __init__
+        return ident
 
     @property
     def inflight(self) -> int:
@@ -110,8 +127,15 @@ class IntakeLane:
                 flushed_at = now
         self._flush(pending)
 
-    @staticmethod
-    def _flush(pending: dict[asyncio.AbstractEventLoop, list[Any]]) -> None:
+    def _flush(self, pending: dict[asyncio.AbstractEventLoop, list[Any]]) -> None:
+        if not pending:
+            return
+        if self.before_answer is not None:
+            try:
+                self.before_answer()
+            except BaseException as exc:  # e.g. the journal's disk is full: nothing of this group is "accepted"
+                for done in pending.values():
+                    done[:] = [(fut, res, err if err is not None else exc) for fut, res, err in done]
         for loop, done in pending.items():
             with contextlib.suppress(RuntimeError):  # that loop is closed: nobody is waiting any more
                 loop.call_soon_threadsafe(_settle, done)

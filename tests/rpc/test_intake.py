@@ -149,3 +149,52 @@ def test_a_batch_of_raw_transactions_reaches_the_lane_in_order_and_together() ->
     assert out[4]["result"] == "0x1" and out[0]["result"] == "0x00ok"
     # first run: one call, then the rest of that run together; second run (after eth_chainId) together
     assert lane.batches <= 4
+
+
+def test_before_answer_runs_before_any_answer_and_its_error_answers_the_group(tmp_path: Any) -> None:
+    """The node writes the journal of a batch in ``before_answer``: no caller may see its result before
+    that hook ran, and when the hook fails (full disk) the calls that succeeded get its error instead."""
+    from co3chain.node.txjournal import TxJournal
+
+    journal = TxJournal(tmp_path / "j")
+    fail = threading.Event()
+
+    def write_batch() -> None:
+        if fail.is_set():
+            journal._held[threading.get_ident()].clear()
+            raise OSError(28, "No space left on device")
+        journal.flush_deferred()
+
+    lane = IntakeLane(max_pending=1000, before_answer=write_batch)
+    journal.defer_on(lane.thread_id)
+
+    def admit(i: int) -> int:
+        if i == 5:
+            raise ValueError("nonce too low")
+        journal.append(bytes([i]))
+        return i
+
+    async def main() -> list[object]:
+        async def one(i: int) -> object:
+            try:
+                r = await lane.run(lambda: admit(i))
+            except BaseException as exc:  # noqa: BLE001 - the test looks at it
+                return exc
+            # the answer arrives only once its record is in the file
+            assert bytes([i]) in TxJournal.read(tmp_path / "j")
+            return r
+
+        return list(await asyncio.gather(*(one(i) for i in range(50))))
+
+    try:
+        out = asyncio.run(main())
+        assert [r for r in out if not isinstance(r, BaseException)] == [i for i in range(50) if i != 5]
+        assert isinstance(out[5], ValueError)
+        assert TxJournal.read(tmp_path / "j") == [bytes([i]) for i in range(50) if i != 5]
+        fail.set()
+        failed = asyncio.run(main())
+        assert all(isinstance(r, OSError) for i, r in enumerate(failed) if i != 5)
+        assert isinstance(failed[5], ValueError)  # its own error is kept
+    finally:
+        lane.shutdown()
+        journal.close()
