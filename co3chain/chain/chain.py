@@ -63,7 +63,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -263,6 +263,15 @@ class NodeChain:
         self.clock: Callable[[], float] = time.time
         self.genesis_header = self._init_genesis()
         self._head = self._load_head()
+
+    def release_genesis_alloc(self) -> Genesis:
+        """Forget the parsed genesis ``alloc`` once block 0 is built or checked; returns the slimmer genesis.
+
+        Why: nothing reads the alloc after :meth:`_init_genesis` (state lives in the store), but as Python
+        objects it is large — ~470 MiB for a million-slot genesis, held for the node's whole life.
+        """
+        self.genesis = replace(self.genesis, alloc={})
+        return self.genesis
 
     # -- lifecycle ---------------------------------------------------------------------------------
     @classmethod

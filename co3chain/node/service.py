@@ -160,6 +160,7 @@ class NodeService:
         if cfg.data_dir is not None:
             cfg.data_dir.mkdir(parents=True, exist_ok=True)
         self.chain = NodeChain.open(cfg.data_dir, self.genesis, cfg.chain.engine, cfg.chain.cross_check)
+        self.genesis = self.chain.release_genesis_alloc()  # block 0 is in the store: keep no parsed alloc
         try:
             await self._start_components()
         except BaseException:

@@ -134,3 +134,23 @@ def test_rpc_apis_limit_what_the_node_serves(tmp_path: Path) -> None:
             await svc.stop()
 
     asyncio.run(run())
+
+
+def test_the_node_keeps_no_parsed_genesis_alloc(tmp_path: Path) -> None:
+    """Block 0's state is in the store once the chain is open: the node drops the parsed alloc (hundreds of MiB
+    for a large genesis) and still answers for genesis accounts."""
+    cfg = make_config(tmp_path)
+
+    async def run() -> None:
+        svc = NodeService(cfg)
+        await svc.start()
+        try:
+            assert svc.genesis.alloc == {} and svc.chain.genesis.alloc == {}
+            url = f"http://127.0.0.1:{svc.rpc_port}"
+            funded = "0x" + svc.address.hex()  # validators are funded in the genesis alloc
+            assert int(await rpc(url, "eth_getBalance", funded, "0x0"), 16) > 0
+        finally:
+            await svc.stop()
+
+    asyncio.run(run())
+    asyncio.run(run())  # a restart (stored genesis digest) works the same way
