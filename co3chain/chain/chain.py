@@ -84,7 +84,7 @@ from co3chain.chain.builder import BlockBuilder
 from co3chain.chain.engine import DEFAULT_ENGINE, CallOutcome, EngineDivergence, make_engine
 from co3chain.chain.genesis import Genesis
 from co3chain.chain.genesis_hash import alloc_state_root, cancun_genesis_header
-from co3chain.chain.rawblock import block_tx_hashes
+from co3chain.chain.rawblock import block_tx_hashes, encode_block_body
 from co3chain.chain.senders import SenderCache
 from co3chain.chain.storage import KVStore, Overlay, StorageError, open_store
 from co3chain.chain.vm import (
@@ -1208,7 +1208,7 @@ class NodeChain:
         header = block.header
         h = header.hash
         db[_K_HEADER + h] = rlp.encode(header)
-        db[_K_BLOCK + h] = rlp.encode(block)
+        db[_K_BLOCK + h] = encode_block_body(block)  # reuses each transaction's encoding (rlp.encode re-serializes)
         db[_K_RECEIPTS + h] = rlp.encode([r.encode() for r in receipts])
         db[_num_key(header.block_number)] = h
         number = header.block_number

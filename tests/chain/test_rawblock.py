@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from co3chain.chain.chain import NodeChain
-from co3chain.chain.rawblock import RawBlockError, block_tx_hashes, decode_wire_block
+from co3chain.chain.rawblock import RawBlockError, block_tx_hashes, decode_wire_block, encode_block_body
 from co3chain.chain.vm import QbftBlock, decode_block
 from tests.chain.helpers import USER_KEYS, USERS, make_test_genesis, produce, sign_tx
 
@@ -87,3 +87,25 @@ def test_wire_decode_refuses_a_non_canonical_transaction() -> None:
         decode_wire_block(rlp.encode(fields))
     fields[1][0][0] = b"\x05"
     assert decode_wire_block(rlp.encode(fields)).transactions[0].hash == tx.hash
+
+
+# -- encode_block_body: rlp.encode(block) reusing each transaction's encoding ---------------------------
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_transaction(), max_size=8), st.booleans(), st.integers(0, 3))
+def test_spliced_block_encoding_equals_pyrlp(txs: list[Any], decoded: bool, withdrawals: int) -> None:
+    from eth.vm.forks.shanghai.withdrawals import Withdrawal
+
+    header = _GENESIS_CHAIN.genesis_header
+    ws = [Withdrawal(i, i + 1, b"\x22" * 20, 10**9 + i) for i in range(withdrawals)]
+    block = QbftBlock(header, transactions=txs, uncles=[], withdrawals=ws)
+    expected = rlp.encode(block)
+    if decoded:  # transactions carrying their input bytes (what sync and admission produce)
+        block = decode_wire_block(expected)
+    assert encode_block_body(block) == expected
+    assert encode_block_body(block) == expected  # and again, with the encodings now cached
+
+
+def test_a_large_block_uses_long_list_prefixes_correctly() -> None:
+    txs = [_BUILDER.new_transaction(n, 1, 21000, b"\x11" * 20, 0, b"\x01" * 300, 27, 1, 2) for n in range(40)]
+    block = QbftBlock(_GENESIS_CHAIN.genesis_header, transactions=txs, uncles=[], withdrawals=[])
+    assert len(rlp.encode(block)) > 10_000 and encode_block_body(block) == rlp.encode(block)
