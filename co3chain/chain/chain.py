@@ -386,6 +386,14 @@ class NodeChain:
         h = self.get_canonical_hash(number)
         return None if h is None else self.get_block_by_hash(h)
 
+    def get_block_rlp_by_number(self, number: int) -> bytes | None:
+        """The stored encoding of canonical block ``number``: the p2p/sync wire form (``encode_block``) as is.
+
+        Why: serving a syncing peer used to decode every stored block and encode it again (~all of a serving
+        node's CPU per block); the bytes on disk are already the wire bytes."""
+        h = self.get_canonical_hash(number)
+        return None if h is None else self.store.get(_K_BLOCK + bytes(h))
+
     def get_receipts(self, block_hash: bytes) -> list[Any] | None:
         raw = self.store.get(_K_RECEIPTS + bytes(block_hash))
         if raw is None:

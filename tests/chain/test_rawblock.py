@@ -109,3 +109,18 @@ def test_a_large_block_uses_long_list_prefixes_correctly() -> None:
     txs = [_BUILDER.new_transaction(n, 1, 21000, b"\x11" * 20, 0, b"\x01" * 300, 27, 1, 2) for n in range(40)]
     block = QbftBlock(_GENESIS_CHAIN.genesis_header, transactions=txs, uncles=[], withdrawals=[])
     assert len(rlp.encode(block)) > 10_000 and encode_block_body(block) == rlp.encode(block)
+
+
+def test_stored_block_bytes_are_the_wire_encoding() -> None:
+    """``get_block_rlp_by_number`` serves syncing peers the stored bytes: equal to ``encode_block`` of the block."""
+    from co3chain.chain.vm import encode_block
+
+    chain = NodeChain.open(None, make_test_genesis(1))
+    raws = [sign_tx(USER_KEYS[0], chain, nonce=n, to=USERS[1], value=1, gas=21_000) for n in range(3)]
+    raws.append(sign_tx(USER_KEYS[1], chain, nonce=0, to=USERS[0], value=1, gas=21_000, maxFeePerGas=10**9,
+                        maxPriorityFeePerGas=1))
+    _, res = produce(chain, raws)
+    assert len(res.included) == 4, res.rejected
+    head = chain.head.block_number
+    assert chain.get_block_rlp_by_number(head) == encode_block(chain.get_block_by_number(head))
+    assert chain.get_block_rlp_by_number(head + 1) is None
