@@ -450,6 +450,8 @@ def bench_co3chain(accounts: list[Any], bytecode: bytes, args: argparse.Namespac
             str(net),
             "--rpc-port",
             str(port),
+            "--p2p-port",  # a free one: two benchmark runs (or a local network) must not collide on 30303
+            str(free_port()),
             *alloc,
         ],
         check=True,
