@@ -86,7 +86,7 @@ from co3chain.consensus.qbft.messages import (
 )
 from co3chain.consensus.qbft.timers import DEFAULT_MAX_ROUND_TIMEOUT, RoundTimerExpiry
 from co3chain.node.block_filler import FINAL_FILL_SHARE, BlockFiller
-from co3chain.node.build_budget import BuildBudget
+from co3chain.node.build_budget import VERIFY_SHARE, BuildBudget
 from co3chain.node.membership import PeerAdmin, PeerMembership
 from co3chain.node.producer import SealedBlockInfo
 from co3chain.node.rawtx import RawTxShapeError, check_raw_transaction
@@ -116,7 +116,12 @@ _DECODED_KEPT = 8
 #: cores, slower than the build), exchange PREPARE/COMMIT and import: a block that takes longer to verify
 #: than the round timer forces a round change, and the re-proposal of the same heavy block in a longer
 #: round (measured: p50 latency 20 s instead of 2 s).
-BUILD_BUDGET_FRACTION = 0.125
+#: What keeps a block verifiable in time is the adaptive gas cap (:class:`BuildBudget`, learned from the
+#: measured verifications *and* builds, ``VERIFY_SHARE`` of the timer); this fixed bound only covers the
+#: time before anything was measured, so it is the same share. It used to be 1/8 of the timer, which bound
+#: first: saturated blocks stopped at ~250 transfers while the learned caps allowed 11-22 Mgas (~220-430),
+#: see docs/performance-network.md, session 5.
+BUILD_BUDGET_FRACTION = VERIFY_SHARE
 #: A peer is "synced" for add-vote purposes when its head is at most this many blocks behind ours.
 SYNCED_LAG = 2
 
