@@ -50,6 +50,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -137,8 +138,16 @@ STALL_SECONDS = 30.0
 
 
 def _is_busy(error: Any) -> bool:
-    """Whether a JSON-RPC error is the node's "busy, retry later" answer (-32005)."""
-    return isinstance(error, dict) and error.get("code") == -32005
+    """Whether a JSON-RPC error says "retry later": the node's intake is full (-32005), or this sender has
+    too many transactions queued behind a nonce gap on that node.
+
+    Why the second: the bench spreads one sender's consecutive nonces over the nodes, so a node may get
+    nonce n+1 by RPC before nonce n reaches it by gossip; a real client resends such a refusal a moment
+    later. Counting it as an error instead left every later nonce of that sender unfinalizable ("lost"),
+    which then also spoiled the paced run that follows."""
+    if not isinstance(error, dict):
+        return False
+    return error.get("code") == -32005 or "too many queued" in str(error.get("message", ""))
 
 
 async def run_load(urls: list[str], txs: list[tuple[str, str]], concurrency: int,
@@ -294,7 +303,12 @@ def run_config(validators: int, args: argparse.Namespace) -> list[dict[str, Any]
                                                                          int(args.rate * args.paced_seconds))):
                 txs = presign(count, keys, args.erc20, nonces)
                 before = _round_changes(nodes)
+                cpu_before = _nodes_cpu_seconds(nodes)
                 result = asyncio.run(run_load(urls, txs, args.concurrency, rate, args.batch))
+                cpu = _nodes_cpu_seconds(nodes) - cpu_before
+                final = result["txs"] - result["submitErrors"] - result["unfinalized"]
+                result.update(nodeCpuSeconds=round(cpu, 1),
+                              nodeCpuMsPerTx=round(1000 * cpu / final, 2) if final > 0 else None)
                 result.update(mode=mode, validators=validators, roundChanges=_round_changes(nodes) - before,
                               kind="erc20" if args.erc20 else "value",
                               buildBudget=[localnet.rpc_call(n.rpc, "qbft_getConsensusStatus").get("buildBudget")
@@ -304,6 +318,24 @@ def run_config(validators: int, args: argparse.Namespace) -> list[dict[str, Any]
             for n in nodes:
                 localnet.stop_node(n, timeout=15)
     return results
+
+
+def _nodes_cpu_seconds(nodes: list[localnet.LocalNode]) -> float:
+    """CPU seconds (user + system, all threads) the node processes have used so far (Linux ``/proc``).
+
+    Why: on a machine shared with other work, tx/s and latency follow the others' load; the CPU the
+    nodes spend per finalized transaction (all validators together) is the steadier figure to compare.
+    """
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for node in nodes:
+        try:
+            pid = int(node.pid_file.read_text().split()[0])
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, ValueError, IndexError):
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime (fields 14 and 15 of stat)
+    return total
 
 
 def _round_changes(nodes: list[localnet.LocalNode]) -> int:
@@ -335,15 +367,20 @@ def main() -> None:
         print(json.dumps(results, indent=2))
         return
     header = f"{'validators':>10} {'mode':>14} {'offered/s':>10} {'final tx/s':>10} {'p50 s':>7} {'p95 s':>7} {'max s':>7} " \
-             f"{'blocks':>6} {'tx/blk max':>10} {'rounds>0':>8} {'errors':>6} {'busy':>6} {'lost':>5}"
+             f"{'blocks':>6} {'tx/blk max':>10} {'rounds>0':>8} {'errors':>6} {'busy':>6} {'lost':>5} " \
+             f"{'cpu ms/tx':>9}"
     print(header)
     for r in results:
         if r["errorKinds"]:
             print(f"  submit errors: {r['errorKinds']}", file=sys.stderr)
+        budgets = [b for b in r.get("buildBudget") or [] if b]
+        if budgets:  # what bounded the blocks: each node's learned gas cap and verification cost
+            print("  build budget (gas cap Mgas / µs per kgas): " + ", ".join(
+                f"{b['gasCap'] / 1e6:.1f}/{b['microsecondsPerKgas']}" for b in budgets), file=sys.stderr)
         print(f"{r['validators']:>10} {r['mode']:>14} {r['offeredTxPerSecond']:>10} {r['finalizedTxPerSecond']:>10} "
               f"{r['latencyP50']:>7} {r['latencyP95']:>7} {r['latencyMax']:>7} {r['blocks']:>6} "
               f"{r['txsPerBlockMax']:>10} {r['roundChanges']:>8} {r['submitErrors']:>6} "
-              f"{r['busyRetries']:>6} {r['unfinalized']:>5}")
+              f"{r['busyRetries']:>6} {r['unfinalized']:>5} {r['nodeCpuMsPerTx']!s:>9}")
 
 
 if __name__ == "__main__":

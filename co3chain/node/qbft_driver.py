@@ -102,17 +102,23 @@ from co3chain.node.seal_book import (
 )
 from co3chain.node.sync import ChainSync, ValidatorSetIndex
 from co3chain.node.validator_votes import PersistentVotes
+from co3chain.node.wire_block import block_from_items
 from co3chain.p2p import P2PConfig, P2PHandlers, P2PNode, Peer, PeerMisbehaved, Status
 
 log = logging.getLogger("co3chain.node.qbft")
 
 #: Remembered proposal verdicts (block hash → valid?).
 _VERDICTS_KEPT = 64
+#: Decoded proposed blocks kept for the engine (a height's proposals, a few rounds).
+_DECODED_KEPT = 8
 #: Share of the round-0 timeout a proposer may spend executing one block's transactions (during the period
 #: and at the slot together). The rest is for every other validator to re-execute the block (on shared
 #: cores, slower than the build), exchange PREPARE/COMMIT and import: a block that takes longer to verify
 #: than the round timer forces a round change, and the re-proposal of the same heavy block in a longer
-#: round (measured: p50 latency 20 s instead of 2 s).
+#: round (measured: p50 latency 20 s instead of 2 s). It is the only bound on the first heavy block after a
+#: quiet spell (the adaptive gas cap has no sample yet) and on a block whose slot passed before it was opened
+#: (its final fill is not time-boxed): set to 0.35 (the cap's share), that block took ~0.7 s at the slot and
+#: the network fell into a round change (docs/performance-network.md, session 5).
 BUILD_BUDGET_FRACTION = 0.125
 #: A peer is "synced" for add-vote purposes when its head is at most this many blocks behind ours.
 SYNCED_LAG = 2
@@ -225,6 +231,8 @@ class QbftDriver:
         self._stop = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._verdicts: OrderedDict[bytes, bool] = OrderedDict()
+        #: proposed blocks decoded from the wire (encoded bytes → block), see :meth:`decode_block`
+        self._decoded: OrderedDict[bytes, EvmBlock] = OrderedDict()
         self._outgoing_txs: list[bytes] = []
         #: gossiped transaction batches waiting for admission (see :meth:`_on_peer_txs`)
         self._admissions: deque[tuple[Peer, list[bytes]]] = deque()
@@ -322,7 +330,32 @@ class QbftDriver:
 
     # ------------------------------------------------------------------ engine BlockHost
     def decode_block(self, encoded: bytes) -> EvmBlock:
-        return EvmBlock.decode(encoded, QbftBlock)
+        """The proposal's block, decoded once per node: the pre-verification (worker thread) leaves it in
+        ``_decoded``, so the engine's call for the same bytes costs a dictionary lookup."""
+        block = self._decoded.get(encoded)
+        if block is None:
+            block = EvmBlock.decode(encoded, QbftBlock)
+        return block
+
+    def _decode_proposed(self, encoded: bytes, items: Any) -> EvmBlock | None:
+        """Build a proposed block from its wire items, reusing pooled transactions (worker thread).
+
+        ``None`` for junk (the engine refuses the proposal itself when it calls :meth:`decode_block`).
+        """
+        block = self._decoded.get(encoded)
+        if block is not None:
+            return block
+        try:
+            if items is None:
+                block = EvmBlock.decode(encoded, QbftBlock)
+            else:
+                block = EvmBlock(block_from_items(encoded, items, getattr(self.txpool, "get", None)))
+        except Exception:  # junk of any kind: the engine's decode_block refuses it and says why
+            return None
+        self._decoded[encoded] = block
+        while len(self._decoded) > _DECODED_KEPT:
+            self._decoded.popitem(last=False)
+        return block
 
     def validate_block(self, block: EvmBlock) -> bool:  # type: ignore[override]
         verdict = self._verdicts.get(block.hash)
@@ -580,10 +613,11 @@ class QbftDriver:
         }
 
     # ------------------------------------------------------------------ import (shared with sync)
-    async def import_block(self, block: QbftBlock, how: str = "synced") -> bool:
+    async def import_block(self, block: QbftBlock, how: str = "synced", verify_seals: bool = True) -> bool:
         """Verify (seals against the tracked set, execution) and import; ``False`` if rejected.
 
         ``how`` is for the log line: "sealed" (finalized by consensus here) or "synced" (fetched).
+        ``verify_seals=False`` only for seals this node recovered already (see :meth:`_finalize`).
         """
         async with self._import_lock:
             number = block.header.block_number
@@ -591,7 +625,7 @@ class QbftDriver:
                 return self.chain.get_canonical_hash(number) == block.header.hash
             started = time.perf_counter()
             try:
-                header = await asyncio.to_thread(self.chain.import_block, block, True)
+                header = await asyncio.to_thread(self.chain.import_block, block, verify_seals)
             except BlockImportError as exc:
                 log.warning("import of block #%d refused: %s", number, exc)
                 return False
@@ -636,15 +670,17 @@ class QbftDriver:
         raise ValueError(f"unknown consensus event {kind}")
 
     async def _preverify(self, proposal: Proposal) -> None:
+        """Decode (once) and verify a proposal for the next height in a worker thread, off the event loop."""
         payload = proposal.payload
         if payload.height != self.chain.head.block_number + 1:
             return
-        try:
-            block = self.decode_block(payload.block)
-        except ValueError:
-            return  # the engine rejects it itself
-        if block.hash not in self._verdicts:
-            await asyncio.to_thread(self._verify_proposal, block)
+
+        def decode_and_verify() -> None:
+            block = self._decode_proposed(payload.block, payload.block_items)
+            if block is not None and block.hash not in self._verdicts:
+                self._verify_proposal(block)
+
+        await asyncio.to_thread(decode_and_verify)
 
     def _restart_engine(self) -> list[Action]:
         head = self.chain.head
@@ -740,12 +776,18 @@ class QbftDriver:
 
     async def _finalize(self, action: Finalize) -> list[Action]:
         sealed: EvmBlock = action.block.sealed(action.commit_seals)  # type: ignore[attr-defined]
-        # store the canonical form right away (engine seals + every COMMIT seen for this height)
-        self.seal_book.add_stored(sealed.block.header)
-        form = self.seal_book.form(sealed.block.header)
-        if form is not None and form != form_of(sealed.block.header.extra_data):
+        header = sealed.block.header
+        # store the canonical form right away (engine seals + every COMMIT seen for this height); the engine
+        # recovered each of its seals on the COMMIT that carried it, so they are recorded as they are
+        if action.signers:
+            self.seal_book.add_verified(header, action.round, action.signers, action.commit_seals)
+        self.seal_book.add_stored(header)
+        form = self.seal_book.form(header)
+        if form is not None and form != form_of(header.extra_data):
             sealed = action.block.with_round(form.round).sealed(form.seals)  # type: ignore[attr-defined]
-        ok = await self.import_block(sealed.block, "sealed")
+        # a form from the seal book is a quorum of recovered seals by this block's validators (whose list the
+        # import checks against the chain's set): the import need not recover them a second time
+        ok = await self.import_block(sealed.block, "sealed", verify_seals=form is None)
         if not ok:
             self.sync.on_future_height(sealed.height + 2)  # fetch it from a peer instead
             return []

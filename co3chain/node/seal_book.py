@@ -151,9 +151,28 @@ class SealBook:
             return False  # a commit for another block of this height
         return self.add_seals(header, round_, [seal])
 
+    def add_verified(self, header: object, round_: int, signers: Iterable[bytes], seals: Iterable[bytes]) -> None:
+        """Record seals already recovered to ``signers`` over ``header``'s commit-seal hash for ``round_``.
+
+        For the seals of a block this node's engine finalized: it recovered each one from its COMMIT and
+        checked the author is a validator of the height; recovering them again here would be the same work.
+        """
+        _hash, rounds = self._entry(header)
+        book = rounds.setdefault(round_, {})
+        for signer, seal in zip(signers, seals, strict=True):
+            book.setdefault(bytes(signer), bytes(seal))
+
     def add_seals(self, header: object, round_: int, seals: Iterable[bytes]) -> bool:
-        """Verify ``seals`` for ``round_`` against ``header``; ``True`` if any new valid seal was learnt."""
+        """Verify ``seals`` for ``round_`` against ``header``; ``True`` if any new valid seal was learnt.
+
+        A seal already recorded for this block and round is not recovered again (after import every stored
+        header passes through here once more).
+        """
         hash_, rounds = self._entry(header)
+        known = set(rounds.get(round_, {}).values())
+        seals = [bytes(seal) for seal in seals if bytes(seal) not in known]
+        if not seals:
+            return False
         extra = QbftExtraData.decode(header.extra_data)  # type: ignore[attr-defined]
         validators = set(extra.validators)
         digest = commit_seal_hash(header, round_)

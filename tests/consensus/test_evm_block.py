@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import rlp
 from eth.vm.forks.cancun.blocks import CancunBlock, CancunBlockHeader
 
 from co3chain.consensus.qbft import hashing
@@ -76,3 +77,13 @@ def test_engine_seals_verify_with_chain_hashing() -> None:
     sealed = final.block.sealed(final.commit_seals)  # type: ignore[attr-defined]
     assert hashing.recover_seal_signers(sealed.block.header) == [SIGNER.address]
     assert sealed.hash == final.block.hash  # seals do not change the on-chain hash
+
+
+def test_unknown_transaction_type_is_not_a_block() -> None:
+    """A proposal whose block holds an unknown typed transaction is refused like junk, not a crash."""
+    from co3chain.chain.vm import QbftBlock
+
+    good = rlp.decode(EvmBlock(_block()).encoded)
+    good[1] = [b"\x07\xc0"]  # transaction type 7 does not exist
+    with pytest.raises(ValueError):
+        EvmBlock.decode(rlp.encode(good), QbftBlock)

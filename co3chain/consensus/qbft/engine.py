@@ -199,6 +199,9 @@ class Finalize:
     block: Block
     round: int
     commit_seals: tuple[bytes, ...]
+    #: the validator whose seal is ``commit_seals[i]``: each seal was recovered once, on its COMMIT, so the
+    #: host need not recover it again before importing the block
+    signers: tuple[bytes, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -620,7 +623,7 @@ class QbftEngine:
             return []
         self.finalized = True
         self._awaiting_block = None
-        return [Finalize(state.block, round_, tuple(state.seals[a] for a in authors))]
+        return [Finalize(state.block, round_, tuple(state.seals[a] for a in authors), tuple(authors))]
 
     # -------------------------------------------------------------------------- ROUND_CHANGE
 

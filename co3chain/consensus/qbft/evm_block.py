@@ -44,9 +44,10 @@ class EvmBlock:
     def decode(cls, encoded: bytes, block_class: type) -> EvmBlock:
         """Decode a block RLP with ``block_class`` (the VM's block sedes); ``ValueError`` on junk."""
         try:
-            return cls(rlp.decode(encoded, sedes=block_class))
-        except (rlp.exceptions.DecodingError, rlp.exceptions.DeserializationError) as exc:
-            raise ValueError(f"not a block: {exc}") from exc
+            block = rlp.decode(encoded, sedes=block_class)
+        except Exception as exc:  # RLP errors, and the sedes' own (e.g. py-evm's unknown transaction type)
+            raise ValueError(f"not a block: {exc!r}") from exc
+        return cls(block)
 
     @property
     def height(self) -> int:

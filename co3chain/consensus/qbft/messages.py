@@ -20,7 +20,12 @@ The ``digest`` of a block in round ``r`` is the block's *commit-seal hash* for `
 blocks in ``COMMITTED_SEAL`` hash mode), so the commit seal of a COMMIT signs exactly its digest.
 
 Blocks are carried as opaque, already RLP-encoded items (``bytes`` holding one complete RLP list): this module
-never interprets them, the host's block codec does. Decoding is strict (canonical RLP only, exact field
+never interprets them, the host's block codec does. They are *spliced* into a message's bytes, never decoded
+and re-encoded (a 500-transaction block took ~7 ms per encode that way; it is the largest item of every
+PROPOSAL): :func:`encode_message` and :func:`signing_hash` write exactly the bytes ``rlp.encode`` wrote for
+the decoded block, because a canonical RLP item re-encodes to itself. On receipt the block is decoded once,
+generically, to check that it is canonical RLP; that structure is kept on the payload (``block_items``) so
+the host's block codec need not parse the bytes again. Decoding is strict (canonical RLP only, exact field
 counts, bounded sizes, minimal integers, low-``s`` signatures) and every failure raises
 :class:`MalformedMessageError`, so a node can penalise the peer that sent it.
 """
@@ -36,6 +41,7 @@ import rlp
 from eth_keys import keys
 from eth_keys.exceptions import BadSignature, ValidationError
 from eth_utils import keccak
+from rlp.codec import consume_length_prefix, length_prefix
 
 PROPOSAL = 0x12
 PREPARE = 0x13
@@ -122,6 +128,9 @@ class ProposalPayload:
     block: bytes
     #: Besu ≥ 26.1 block-access-list item as raw RLP (``b"\x80"`` = none); ``None``: the 3-item layout.
     access_list: bytes | None = None
+    #: The block as generic RLP items (nested lists of bytes) when it was decoded from the wire, so the host
+    #: can build its block without parsing ``block`` again; not part of the message's identity.
+    block_items: list[Any] | None = field(default=None, compare=False, repr=False)
     code: int = field(default=PROPOSAL, init=False, repr=False)
 
     def to_rlp(self) -> list[Any]:
@@ -140,7 +149,7 @@ P = TypeVar("P", PreparePayload, CommitPayload, RoundChangePayload, ProposalPayl
 
 def signing_hash(code: int, payload_rlp: Sequence[Any]) -> bytes:
     """keccak(RLP([code, payload])) — what the author signs (Besu ``hashForSignature``)."""
-    return keccak(rlp.encode([code, payload_rlp]))
+    return keccak(encode_rlp([code, payload_rlp]))
 
 
 def sign_hash(private_key: bytes, msg_hash: bytes) -> bytes:
@@ -301,7 +310,27 @@ Message = Proposal | Prepare | Commit | RoundChange
 
 def encode_message(message: Message) -> bytes:
     """RLP bytes of ``message`` (the wire body; the code travels separately as ``message.code``)."""
-    return rlp.encode(message.to_rlp())
+    return encode_rlp(message.to_rlp())
+
+
+class RawRLP(bytes):
+    """Bytes that already are one complete RLP item: :func:`encode_rlp` writes them as they are."""
+
+    __slots__ = ()
+
+
+def encode_rlp(item: Any) -> bytes:
+    """``rlp.encode(item)`` where :class:`RawRLP` leaves are spliced in verbatim.
+
+    Equal to ``rlp.encode`` of the same structure with every ``RawRLP`` replaced by its decoded items
+    (a canonical RLP item re-encodes to itself); proven on random messages in tests/consensus.
+    """
+    if isinstance(item, RawRLP):
+        return bytes(item)
+    if isinstance(item, list):
+        body = b"".join([encode_rlp(child) for child in item])
+        return length_prefix(len(body), 0xC0) + body
+    return rlp.encode(item)
 
 
 def decode_message(code: int, data: bytes) -> Message:
@@ -315,7 +344,10 @@ def decode_message(code: int, data: bytes) -> Message:
     if len(data) > MAX_MESSAGE_BYTES:
         raise MalformedMessageError(f"message of {len(data)} bytes exceeds {MAX_MESSAGE_BYTES}")
     try:
-        item = rlp.decode(data, strict=True)
+        if code in _BLOCK_PATHS:
+            item = _decode_splicing(data, 0, len(data), _BLOCK_PATHS[code])
+        else:
+            item = rlp.decode(data, strict=True)
     except rlp.exceptions.DecodingError as exc:
         raise MalformedMessageError(f"invalid RLP: {exc}") from exc
     message: Message
@@ -335,6 +367,57 @@ def decode_message(code: int, data: bytes) -> Message:
 
 # ---------------------------------------------------------------------------------------- decoding
 
+#: Where a message's block item sits (list indices from the top): PROPOSAL ``[[[h, r, block…], sig], …]``,
+#: ROUND_CHANGE ``[signed, block | [], …]``.
+_BLOCK_PATHS = {PROPOSAL: (0, 0, 2), ROUND_CHANGE: (1,)}
+
+
+@dataclass(frozen=True)
+class _WireBlock:
+    """A block item found in a message: its bytes (a slice of the message) and its generic RLP items."""
+
+    raw: bytes
+    items: list[Any]
+
+
+def _decode_splicing(data: bytes, start: int, end: int, path: tuple[int, ...]) -> Any:
+    """``rlp.decode(data[start:end], strict=True)``, except that the list at ``path`` becomes a
+    :class:`_WireBlock` holding its bytes, so the block is never re-encoded to get them back.
+
+    Anything off the expected shape (a prefix that does not fit, a path that does not exist) is decoded by
+    ``rlp.decode`` as before, so every malformed input gets the same verdict as the generic decoder's.
+    """
+    try:
+        _prefix, kind, length, body = consume_length_prefix(data, start)
+    except IndexError:
+        kind, length, body = bytes, -1, start
+    if body + length != end or (path and kind is not list):
+        return rlp.decode(data[start:end], strict=True)
+    if not path:
+        if kind is not list:
+            return rlp.decode(data[start:end], strict=True)
+        raw = data[start:end]
+        try:
+            items = rlp.decode(raw, strict=True)  # canonical RLP or the whole message is malformed
+        except rlp.exceptions.DecodingError as exc:
+            raise MalformedMessageError(f"embedded block is not valid RLP: {exc}") from exc
+        return _WireBlock(raw, items)
+    spans: list[tuple[int, int]] = []
+    pos = body
+    try:
+        while pos < end:
+            _p, _k, child_length, child_body = consume_length_prefix(data, pos)
+            spans.append((pos, child_body + child_length))
+            pos = child_body + child_length
+    except IndexError:
+        pos = end + 1
+    if pos != end or len(spans) <= path[0]:
+        return rlp.decode(data[start:end], strict=True)
+    return [
+        _decode_splicing(data, s, e, path[1:]) if i == path[0] else rlp.decode(data[s:e], strict=True)
+        for i, (s, e) in enumerate(spans)
+    ]
+
 
 def _recover_all(message: Message) -> None:
     """Force author recovery of every signature so bad signatures fail at decode time."""
@@ -345,15 +428,24 @@ def _recover_all(message: Message) -> None:
         _ = extra.author
 
 
-def _raw_item(encoded: bytes) -> Any:
-    """Turn pre-encoded RLP (a block) into a structure that ``rlp.encode`` re-emits byte-identically."""
+def _raw_item(encoded: bytes) -> RawRLP:
+    """Pre-encoded RLP (a block) to splice into a message: its bytes are written as they are.
+
+    Only the outer item is checked here (one RLP list spanning all of ``encoded``: O(1)); blocks received
+    from peers were checked to be canonical RLP when their message was decoded, and blocks this node
+    builds are encoded by ``rlp.encode``.
+    """
+    if isinstance(encoded, RawRLP):
+        return encoded
     try:
-        item = rlp.decode(encoded, strict=True)
-    except rlp.exceptions.DecodingError as exc:
+        _prefix, kind, length, start = consume_length_prefix(encoded, 0)
+    except (IndexError, rlp.exceptions.DecodingError) as exc:
         raise MalformedMessageError(f"embedded block is not valid RLP: {exc}") from exc
-    if not isinstance(item, list):
+    if kind is not list:
         raise MalformedMessageError("embedded block must be an RLP list")
-    return item
+    if start + length != len(encoded):
+        raise MalformedMessageError("embedded block is not valid RLP: length prefix does not match its size")
+    return RawRLP(encoded)
 
 
 def _raw_access_list(encoded: bytes) -> Any:
@@ -440,10 +532,14 @@ def _proposal_payload(item: Any) -> ProposalPayload:
     else:
         height, round_, block = _list(item, 3, "proposal payload")
         access_list = None
-    if not isinstance(block, list):
+    if isinstance(block, _WireBlock):
+        raw, block_items = block.raw, block.items
+    elif isinstance(block, list):
+        raw, block_items = rlp.encode(block), block
+    else:
         raise MalformedMessageError("proposal block must be an RLP list")
     return ProposalPayload(
-        _int(height, MAX_HEIGHT, "height"), _int(round_, MAX_ROUND, "round"), rlp.encode(block), access_list
+        _int(height, MAX_HEIGHT, "height"), _int(round_, MAX_ROUND, "round"), raw, access_list, block_items
     )
 
 
@@ -459,9 +555,12 @@ def _round_change(item: Any) -> RoundChange:
         signed_item, block_item, prepares_item = _list(item, 3, "round change")
         access_list = None
     signed = _signed(signed_item, _round_change_payload)
-    if not isinstance(block_item, list):
+    if isinstance(block_item, _WireBlock):
+        block = block_item.raw if block_item.items != [] else None
+    elif isinstance(block_item, list):
+        block = rlp.encode(block_item) if block_item != [] else None
+    else:
         raise MalformedMessageError("prepared block must be an RLP list")
-    block = rlp.encode(block_item) if block_item != [] else None
     return RoundChange(signed, block, _prepares(prepares_item), access_list)
 
 
