@@ -131,9 +131,15 @@ def transaction_item(tx: Any) -> bytes:
     return _rlp_string(tx.encode())
 
 
+#: field layouts :func:`encode_block_body` splices (pre-Shanghai and Shanghai-and-later blocks)
+_BLOCK_LAYOUTS = (("header", "transactions", "uncles"), ("header", "transactions", "uncles", "withdrawals"))
+
+
 def encode_block_body(block: Any) -> bytes:
     """``rlp.encode(block)`` of a header-transactions-uncles-withdrawals block, reusing each transaction's
     encoding (:func:`transaction_item`). Proven equal to ``rlp.encode`` in ``tests/chain/test_rawblock.py``."""
+    if type(block)._meta.field_names not in _BLOCK_LAYOUTS:  # some other block type: pyrlp knows it
+        return rlp.encode(block)
     parts = [rlp.encode(block.header), _rlp_list(b"".join(transaction_item(tx) for tx in block.transactions)),
              rlp.encode(block.uncles, sedes=type(block)._meta.sedes[2]) if block.uncles else b"\xc0"]
     if len(type(block)._meta.field_names) > 3:  # Shanghai and later: the withdrawals list

@@ -61,7 +61,7 @@ from typing import Any
 from eth_keys import keys
 
 from co3chain.chain.chain import BlockImportError, NodeChain, StaleBlockError
-from co3chain.chain.vm import QbftBlock, encode_block
+from co3chain.chain.vm import QbftBlock
 from co3chain.consensus.qbft.engine import (
     Action,
     Broadcast,
@@ -398,10 +398,10 @@ class QbftDriver:
         def read() -> list[bytes]:
             out: list[bytes] = []
             for number in range(start, start + count):
-                block = self.chain.get_block_by_number(number)
-                if block is None:
+                raw = self.chain.get_block_rlp_by_number(number)  # stored bytes are the wire form
+                if raw is None:
                     break
-                out.append(encode_block(block))
+                out.append(raw)
             return out
 
         return await asyncio.to_thread(read)

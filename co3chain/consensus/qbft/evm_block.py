@@ -26,6 +26,7 @@ from typing import Any
 
 import rlp
 
+from co3chain.chain.rawblock import encode_block_body
 from co3chain.consensus.qbft.extradata import ExtraDataError, QbftExtraData
 from co3chain.consensus.qbft.hashing import commit_seal_hash, onchain_header_hash
 
@@ -67,7 +68,8 @@ class EvmBlock:
 
     @cached_property
     def encoded(self) -> bytes:
-        return rlp.encode(self.block)
+        # each transaction's kept encoding is reused (rlp.encode would serialize them all again)
+        return encode_block_body(self.block)
 
     def commit_seal_hash(self, round_: int) -> bytes:
         return commit_seal_hash(self.block.header, round_)
