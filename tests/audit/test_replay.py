@@ -220,5 +220,6 @@ def test_replay_recovers_senders_ahead_in_a_worker_thread(gov: GovScenario, monk
     d = gov.devnet
     report = _audit(d)
     assert report.passed, [f.line() for f in report.findings]
-    assert len(threads) <= report.stats["replayedTransactions"] + 7  # at most the block being replayed twice
+    # at most the block being replayed, plus the one a prefetch had in flight, recovered twice
+    assert len(threads) <= report.stats["replayedTransactions"] + 8
     assert threads.count("replay-senders") >= report.stats["replayedTransactions"] // 2

@@ -61,7 +61,8 @@ test("meta configures the client: chain id, domains, and the bundled ABIs match 
   assert.equal(meta.eip712.domains.device.verifyingContract, meta.contracts.AttestationHub.address);
   for (const [name, fields] of Object.entries(typed.TYPES)) assert.deepEqual(meta.eip712.types[name], [...fields], name);
   assert.deepEqual(Object.keys(meta.eip712.actions).sort(),
-    ["cancelRecovery", "checkin", "commit", "delegate", "spend", "support", "vote"]);
+    ["amendInitiative", "cancelRecovery", "checkin", "commit", "delegate", "delegateVote", "draftInitiative",
+     "openInitiative", "spend", "support", "supportInitiative", "undelegateVote", "vote"]);
 });
 
 test("a check-in signed in JavaScript is rewarded on chain; a tampered one is rejected naming the field", async () => {
