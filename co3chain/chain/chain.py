@@ -85,6 +85,7 @@ from co3chain.chain.engine import DEFAULT_ENGINE, CallOutcome, EngineDivergence,
 from co3chain.chain.genesis import Genesis
 from co3chain.chain.genesis_hash import alloc_state_root, cancun_genesis_header
 from co3chain.chain.rawblock import block_tx_hashes, encode_block_body
+from co3chain.chain.rlpwrite import rlp_uint
 from co3chain.chain.senders import SenderCache
 from co3chain.chain.storage import KVStore, Overlay, StorageError, open_store
 from co3chain.chain.vm import (
@@ -1225,16 +1226,6 @@ class NodeChain:
         db[_K_HEAD] = h
 
 
-def _rlp_uint(n: int) -> bytes:
-    """RLP of a non-negative integer below 2**440 (a block number, a transaction index)."""
-    if n == 0:
-        return b"\x80"
-    if n < 0x80:
-        return bytes((n,))
-    body = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return bytes((0x80 + len(body),)) + body
-
-
 def tx_location_rlp(block_hash: bytes, number: int, index: int) -> bytes:
     """``rlp.encode([block_hash, number, index])`` for a 32-byte hash, written directly.
 
@@ -1242,7 +1233,7 @@ def tx_location_rlp(block_hash: bytes, number: int, index: int) -> bytes:
     (type inference, sedes lookup) took ~18 µs per entry, more than the rest of staging the block. Proven
     equal to ``rlp.encode`` on random values (``tests/chain/test_storage.py``).
     """
-    payload = b"\xa0" + block_hash + _rlp_uint(number) + _rlp_uint(index)
+    payload = b"\xa0" + block_hash + rlp_uint(number) + rlp_uint(index)
     if len(payload) < 56:  # always for 64-bit numbers and indexes
         return bytes((0xC0 + len(payload),)) + payload
     size = len(payload).to_bytes((len(payload).bit_length() + 7) // 8, "big")

@@ -18,6 +18,8 @@ from eth.rlp.logs import Log
 from eth.rlp.receipts import Receipt
 from eth_hash.auto import keccak
 
+from co3chain.chain.rlpwrite import rlp_list, rlp_string, rlp_uint
+
 _RECEIPT_ATTRS = Receipt._meta.field_attrs
 _LOG_ATTRS = Log._meta.field_attrs
 if tuple(Receipt._meta.field_names) != ("state_root", "gas_used", "bloom", "logs") or tuple(
@@ -27,35 +29,6 @@ if tuple(Receipt._meta.field_names) != ("state_root", "gas_used", "bloom", "logs
 
 #: (address, topics as 32-byte words, data) as revm reports a log
 RawLog = tuple[bytes, tuple[bytes, ...], bytes]
-
-
-def _length_prefix(length: int, short: int) -> bytes:
-    if length < 56:
-        return bytes((short + length,))
-    raw = length.to_bytes((length.bit_length() + 7) // 8, "big")
-    return bytes((short + 55 + len(raw),)) + raw
-
-
-def rlp_string(value: bytes) -> bytes:
-    """RLP of a byte string."""
-    if len(value) == 1 and value[0] < 0x80:
-        return value
-    return _length_prefix(len(value), 0x80) + value
-
-
-def rlp_list(payload: bytes) -> bytes:
-    """RLP list header + ``payload`` (the concatenated encodings of the items)."""
-    return _length_prefix(len(payload), 0xC0) + payload
-
-
-def rlp_uint(value: int) -> bytes:
-    """RLP of a non-negative integer (big-endian, no leading zeros)."""
-    if value == 0:
-        return b"\x80"
-    if value < 0x80:
-        return bytes((value,))
-    raw = value.to_bytes((value.bit_length() + 7) // 8, "big")
-    return bytes((0x80 + len(raw),)) + raw
 
 
 #: bloom bits by item: contract addresses, event signatures and account topics recur in every block

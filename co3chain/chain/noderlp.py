@@ -14,12 +14,7 @@ from typing import Any
 
 import rlp
 
-
-def _prefix(length: int, short: int) -> bytes:
-    if length < 56:
-        return bytes((short + length,))
-    ln = length.to_bytes((length.bit_length() + 7) // 8, "big")
-    return bytes((short + 55 + len(ln),)) + ln
+from co3chain.chain.rlpwrite import length_prefix
 
 
 def encode_node(item: Any) -> bytes:
@@ -28,11 +23,11 @@ def encode_node(item: Any) -> bytes:
         n = len(item)
         if n == 1 and item[0] < 0x80:
             return item
-        return (bytes((0x80 + n,)) if n < 56 else _prefix(n, 0x80)) + item
+        return (bytes((0x80 + n,)) if n < 56 else length_prefix(n, 0x80)) + item
     if isinstance(item, list | tuple):
         payload = b"".join([encode_node(x) for x in item])
         n = len(payload)
-        return (bytes((0xC0 + n,)) if n < 56 else _prefix(n, 0xC0)) + payload
+        return (bytes((0xC0 + n,)) if n < 56 else length_prefix(n, 0xC0)) + payload
     return rlp.encode(item)  # not a trie-node shape: let pyrlp decide (and raise) as before
 
 

@@ -17,6 +17,8 @@ from typing import Any
 import rlp
 from eth_hash.auto import keccak
 
+from co3chain.chain.rlpwrite import rlp_list, rlp_string
+
 
 class RawBlockError(ValueError):
     """The bytes are not a well-formed RLP block."""
@@ -103,22 +105,6 @@ def decode_wire_block(raw_block: bytes) -> Any:
     return block
 
 
-def _rlp_list(payload: bytes) -> bytes:
-    """An RLP list around an already encoded ``payload``."""
-    if len(payload) < 56:
-        return bytes((0xC0 + len(payload),)) + payload
-    size = len(payload).to_bytes((len(payload).bit_length() + 7) // 8, "big")
-    return bytes((0xF7 + len(size),)) + size + payload
-
-
-def _rlp_string(data: bytes) -> bytes:
-    """An RLP byte string (``data`` of at least 2 bytes, as every typed transaction is)."""
-    if len(data) < 56:
-        return bytes((0x80 + len(data),)) + data
-    size = len(data).to_bytes((len(data).bit_length() + 7) // 8, "big")
-    return bytes((0xB7 + len(size),)) + size + data
-
-
 def transaction_item(tx: Any) -> bytes:
     """A transaction as one item of a block body (see the module docstring): a legacy transaction's own RLP
     list, a typed transaction's ``type || payload`` wrapped as a byte string.
@@ -128,7 +114,7 @@ def transaction_item(tx: Any) -> bytes:
     if isinstance(tx, rlp.Serializable):
         cached = getattr(tx, "_cached_rlp", None)
         return cached if cached else rlp.encode(tx, cache=True)
-    return _rlp_string(tx.encode())
+    return rlp_string(tx.encode())
 
 
 #: field layouts :func:`encode_block_body` splices (pre-Shanghai and Shanghai-and-later blocks)
@@ -140,10 +126,10 @@ def encode_block_body(block: Any) -> bytes:
     encoding (:func:`transaction_item`). Proven equal to ``rlp.encode`` in ``tests/chain/test_rawblock.py``."""
     if type(block)._meta.field_names not in _BLOCK_LAYOUTS:  # some other block type: pyrlp knows it
         return rlp.encode(block)
-    parts = [rlp.encode(block.header), _rlp_list(b"".join(transaction_item(tx) for tx in block.transactions)),
+    parts = [rlp.encode(block.header), rlp_list(b"".join(transaction_item(tx) for tx in block.transactions)),
              rlp.encode(block.uncles, sedes=type(block)._meta.sedes[2]) if block.uncles else b"\xc0"]
     if len(type(block)._meta.field_names) > 3:  # Shanghai and later: the withdrawals list
         withdrawals = block.withdrawals
         parts.append(rlp.encode(list(withdrawals), sedes=type(block)._meta.sedes[3]) if withdrawals
                      else b"\xc0")
-    return _rlp_list(b"".join(parts))
+    return rlp_list(b"".join(parts))

@@ -28,6 +28,8 @@ from typing import Any
 from coincurve import PublicKey
 from eth_hash.auto import keccak
 
+from co3chain.chain.rlpwrite import rlp_list, rlp_string, rlp_uint
+
 try:  # the libsecp256k1 binding coincurve itself calls (see ``_recover_public_key``)
     from coincurve._libsecp256k1 import ffi as _ffi
     from coincurve._libsecp256k1 import lib as _lib
@@ -43,29 +45,6 @@ DEFAULT_MAX_ENTRIES = 65_536
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 
 
-def _rlp_bytes(b: bytes) -> bytes:
-    n = len(b)
-    if n == 1 and b[0] < 0x80:
-        return b
-    if n < 56:
-        return bytes((0x80 + n,)) + b
-    ln = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return bytes((0xB7 + len(ln),)) + ln + b
-
-
-def _rlp_int(i: int) -> bytes:
-    return _rlp_bytes(i.to_bytes((i.bit_length() + 7) // 8, "big"))
-
-
-def _rlp_list(items: list[bytes]) -> bytes:
-    payload = b"".join(items)
-    n = len(payload)
-    if n < 56:
-        return bytes((0xC0 + n,)) + payload
-    ln = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return bytes((0xF7 + len(ln),)) + ln + payload
-
-
 def _legacy_signing_message(tx: Any) -> tuple[bytes, int] | None:
     """``(message, recovery id)`` of a legacy transaction, or ``None`` for a ``v`` py-evm should judge.
 
@@ -75,20 +54,20 @@ def _legacy_signing_message(tx: Any) -> tuple[bytes, int] | None:
     """
     v = tx.v
     fields = [
-        _rlp_int(tx.nonce),
-        _rlp_int(tx.gas_price),
-        _rlp_int(tx.gas),
-        _rlp_bytes(bytes(tx.to)),
-        _rlp_int(tx.value),
-        _rlp_bytes(bytes(tx.data)),
+        rlp_uint(tx.nonce),
+        rlp_uint(tx.gas_price),
+        rlp_uint(tx.gas),
+        rlp_string(bytes(tx.to)),
+        rlp_uint(tx.value),
+        rlp_string(bytes(tx.data)),
     ]
     if v in (27, 28):
-        return _rlp_list(fields), v - 27
+        return rlp_list(b"".join(fields)), v - 27
     if v < 37:  # 29..36: not a valid legacy v, or EIP-155 with chain id 0 -- py-evm's words
         return None
     chain_id = (v - 35) // 2
-    fields += [_rlp_int(chain_id), b"\x80", b"\x80"]
-    return _rlp_list(fields), v - 35 - 2 * chain_id
+    fields += [rlp_uint(chain_id), b"\x80", b"\x80"]
+    return rlp_list(b"".join(fields)), v - 35 - 2 * chain_id
 
 
 def _recover_public_key(signature: bytes, message_hash: bytes) -> bytes:

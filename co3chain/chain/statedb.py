@@ -35,6 +35,7 @@ from rlp.sedes import big_endian_int
 from trie import HexaryTrie
 
 from co3chain.chain.batchtrie import batch_update, trie_get
+from co3chain.chain.rlpwrite import rlp_uint
 
 #: Decoded trie nodes by hash. Nodes are content-addressed (a hash always names the same node), so
 #: entries never go stale; the bound only limits memory (~100 bytes of RLP each, a few hundred MiB
@@ -156,7 +157,7 @@ class BatchedAccountStorageDB(AccountStorageDB):
     def set(self, slot: int, value: int) -> None:
         key = slot.to_bytes((slot.bit_length() + 7) // 8 or 1, "big")
         if value:
-            self._journal_storage[key] = _rlp_uint(value)
+            self._journal_storage[key] = rlp_uint(value)
             return
         try:
             current = self._journal_storage[key]
@@ -197,22 +198,13 @@ def new_account(nonce: int, balance: int, storage_root: bytes, code_hash: bytes)
     return acct
 
 
-def _rlp_uint(value: int) -> bytes:
-    if value == 0:
-        return b"\x80"
-    if value < 128:
-        return bytes((value,))
-    raw = value.to_bytes((value.bit_length() + 7) // 8, "big")
-    return bytes((0x80 + len(raw),)) + raw
-
-
 def encode_account(acct: Account) -> bytes:
     """``rlp.encode(acct, sedes=Account)`` for a valid account (nonce < 2**64, balance < 2**256, 32-byte
     hashes): the payload is 68..110 bytes, so the list header is always ``0xf8 <length>``."""
     d = acct.__dict__
     payload = (
-        _rlp_uint(d[_ACCOUNT_ATTRS[0]])
-        + _rlp_uint(d[_ACCOUNT_ATTRS[1]])
+        rlp_uint(d[_ACCOUNT_ATTRS[0]])
+        + rlp_uint(d[_ACCOUNT_ATTRS[1]])
         + b"\xa0"
         + d[_ACCOUNT_ATTRS[2]]
         + b"\xa0"

@@ -16,6 +16,7 @@ from eth.constants import BLANK_ROOT_HASH
 from eth_hash.auto import keccak
 
 from co3chain.chain.noderlp import encode_node
+from co3chain.chain.rlpwrite import rlp_uint
 
 #: hex digit (ASCII) -> its value, for :func:`_nibbles` (``bytes.hex`` and ``translate`` run in C)
 _HEX_VALUES = bytes.maketrans(b"0123456789abcdef", bytes(range(16)))
@@ -63,19 +64,9 @@ def _build(items: list[tuple[tuple[int, ...], bytes]], depth: int) -> list:
     return branch
 
 
-def _index_key(index: int) -> bytes:
-    """``rlp.encode(index)`` (the trie key of the item at ``index``) without pyrlp's type inference."""
-    if index == 0:
-        return b"\x80"
-    if index < 0x80:
-        return bytes((index,))
-    raw = index.to_bytes((index.bit_length() + 7) // 8, "big")
-    return bytes((0x80 + len(raw),)) + raw
-
-
 def ordered_trie_root(values: Sequence[bytes]) -> bytes:
     """Root of the trie mapping ``rlp(index) -> values[index]`` (Ethereum's tx/receipt tries)."""
     if not values:
         return BLANK_ROOT_HASH
-    items = sorted((_nibbles(_index_key(i)), bytes(v)) for i, v in enumerate(values))
+    items = sorted((_nibbles(rlp_uint(i)), bytes(v)) for i, v in enumerate(values))
     return keccak(encode_node(_build(items, 0)))

@@ -34,6 +34,8 @@ from eth.vm.forks.berlin.transactions import (
 from eth.vm.forks.london.transactions import DynamicFeePayloadDecoder, DynamicFeeTransaction
 from eth_hash.auto import keccak
 
+from co3chain.chain.rlpwrite import length_prefix, rlp_uint
+
 ACCESS_LIST_TYPE = 1
 DYNAMIC_FEE_TYPE = 2
 
@@ -50,25 +52,6 @@ class DecodedTx(NamedTuple):
     signing_message: bytes | None
     #: secp256k1 recovery id taken from ``v`` / ``y_parity`` (meaningful with ``signing_message``)
     recovery_id: int
-
-
-def _list_header(length: int) -> bytes:
-    if length < 56:
-        return bytes((0xC0 + length,))
-    ln = length.to_bytes((length.bit_length() + 7) // 8, "big")
-    return bytes((0xF7 + len(ln),)) + ln
-
-
-def _rlp_uint(value: int) -> bytes:
-    if value == 0:
-        return b"\x80"
-    if value < 0x80:
-        return bytes((value,))
-    b = value.to_bytes((value.bit_length() + 7) // 8, "big")
-    if len(b) < 56:
-        return bytes((0x80 + len(b),)) + b
-    ln = len(b).to_bytes((len(b).bit_length() + 7) // 8, "big")
-    return bytes((0xB7 + len(ln),)) + ln + b
 
 
 class _Refused(Exception):
@@ -250,12 +233,12 @@ class TxDecoder:
         signed = raw[start:signature_at]  # the six signed fields exactly as encoded in ``raw``
         v = values[6]
         if v in (27, 28):
-            message: bytes | None = _list_header(len(signed)) + signed
+            message: bytes | None = length_prefix(len(signed), 0xC0) + signed
             recid = v - 27
         elif v >= 37:
             chain_id = (v - 35) // 2
-            tail = _rlp_uint(chain_id) + b"\x80\x80"
-            message = _list_header(len(signed) + len(tail)) + signed + tail
+            tail = rlp_uint(chain_id) + b"\x80\x80"
+            message = length_prefix(len(signed) + len(tail), 0xC0) + signed + tail
             recid = v - 35 - 2 * chain_id
         else:  # 29..36: not a valid legacy v (or EIP-155 with chain id 0): py-evm's words
             message, recid = None, 0
@@ -272,5 +255,5 @@ class TxDecoder:
         tx_hash = keccak(raw)
         tx.__dict__["hash"] = tx_hash  # py-evm's cached_property slot: keccak(type byte + payload)
         signed = raw[start:signature_at]  # every field before y_parity, r, s
-        message = raw[:1] + _list_header(len(signed)) + signed
+        message = raw[:1] + length_prefix(len(signed), 0xC0) + signed
         return DecodedTx(tx, tx_hash, message, values[-3])

@@ -19,8 +19,9 @@ from hypothesis import strategies as st
 
 from co3chain.chain.builder import header_with_receipt
 from co3chain.chain.chain import NodeChain
-from co3chain.chain.fastreceipt import legacy_receipt, rlp_list, rlp_string, rlp_uint
+from co3chain.chain.fastreceipt import legacy_receipt
 from co3chain.chain.revm_engine import logs_bloom, make_receipt
+from co3chain.chain.rlpwrite import rlp_list, rlp_string, rlp_uint
 from tests.chain.helpers import make_test_genesis
 
 

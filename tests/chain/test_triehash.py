@@ -35,7 +35,7 @@ def test_short_values_are_embedded() -> None:
 def test_index_keys_equal_rlp() -> None:
     import rlp
 
-    from co3chain.chain.triehash import _index_key
+    from co3chain.chain.rlpwrite import rlp_uint as _index_key  # the trie key of item i
 
     for i in [*range(0, 300), 65535, 65536, 2**24, 2**40 + 7]:
         assert _index_key(i) == rlp.encode(i)
