@@ -151,6 +151,11 @@ class SenderCache:
         self.max_entries = max_entries
         self._senders: OrderedDict[bytes, bytes] = OrderedDict()
         self._lock = threading.Lock()
+        #: hashes being recovered right now by some thread -> set when that thread is done. Why: the audit
+        #: replay and the syncing node recover ahead in a worker while the main thread may reach the same
+        #: transaction; without this both would pay the ~60 µs recovery, and under CPU pressure the two
+        #: threads fall into lockstep and recover every transaction twice.
+        self._in_flight: dict[bytes, threading.Event] = {}
         #: how many senders were actually recovered from a signature (for tests and benchmarks)
         self.recoveries = 0
 
@@ -173,28 +178,58 @@ class SenderCache:
             return known  # primed by this cache earlier
         if tx_hash is None:
             tx_hash = tx.hash
+        cached, busy = self._lookup_or_claim(tx_hash)
+        if busy is not None:  # another thread is recovering this very transaction: wait for its answer
+            busy.wait()
+            cached, busy = self._lookup_or_claim(tx_hash)
+        if cached is None:
+            try:
+                cached = self._recover(tx, known, signing)
+                with self._lock:
+                    if known is None:
+                        self.recoveries += 1
+                    self._senders[tx_hash] = cached
+                    if len(self._senders) > self.max_entries:
+                        self._senders.popitem(last=False)
+            finally:
+                if busy is None:
+                    self._release(tx_hash)
+        _prime(tx, cached)
+        return cached
+
+    def _lookup_or_claim(self, tx_hash: bytes) -> tuple[bytes | None, threading.Event | None]:
+        """``(sender, None)`` when cached; ``(None, event)`` when another thread is recovering it (wait on the
+        event, then look again); ``(None, None)`` when the caller has claimed the recovery and must call
+        :meth:`_release` when done, whatever happens."""
         with self._lock:
             cached = self._senders.get(tx_hash)
             if cached is not None:
                 self._senders.move_to_end(tx_hash)
-        if cached is None:
-            # py-evm's own cached value (if any) was recovered from this object's signature too
-            if known is not None:
-                cached = known
-            elif signing is not None:
-                cached = recover_from_message(signing[0], signing[1], tx.r, tx.s)
-            else:
-                cached = recover_sender(tx)
-            if cached is None:
-                cached = bytes(tx.get_sender())  # py-evm's own path: raises for a bad signature
-            with self._lock:
-                if known is None:
-                    self.recoveries += 1
-                self._senders[tx_hash] = cached
-                if len(self._senders) > self.max_entries:
-                    self._senders.popitem(last=False)
-        _prime(tx, cached)
-        return cached
+                return cached, None
+            busy = self._in_flight.get(tx_hash)
+            if busy is not None:
+                return None, busy
+            self._in_flight[tx_hash] = threading.Event()
+            return None, None
+
+    def _release(self, tx_hash: bytes) -> None:
+        with self._lock:
+            done = self._in_flight.pop(tx_hash, None)
+        if done is not None:
+            done.set()
+
+    @staticmethod
+    def _recover(tx: Any, known: bytes | None, signing: tuple[bytes, int] | None) -> bytes:
+        # py-evm's own cached value (if any) was recovered from this object's signature too
+        if known is not None:
+            return known
+        if signing is not None:
+            sender = recover_from_message(signing[0], signing[1], tx.r, tx.s)
+        else:
+            sender = recover_sender(tx)
+        if sender is None:
+            sender = bytes(tx.get_sender())  # py-evm's own path: raises for a bad signature
+        return sender
 
     def prime(self, tx: Any) -> bytes | None:
         """Like :meth:`sender` but returns ``None`` for a bad signature instead of raising, leaving

@@ -99,6 +99,71 @@ def test_pool_refuses_bad_signatures_as_before(chain: NodeChain, make, needle: s
     assert len(pool) == 0 and len(chain.senders) == 0
 
 
+def _blocking_recovery(monkeypatch: Any, started: Any, release: Any) -> None:
+    """Make the cache's signature recovery signal ``started`` and wait for ``release`` (deterministic race)."""
+    import co3chain.chain.senders as senders_module
+
+    real = senders_module.recover_sender
+
+    def slow(tx: Any) -> bytes | None:
+        started.set()
+        assert release.wait(10)
+        return real(tx)
+
+    monkeypatch.setattr(senders_module, "recover_sender", slow)
+
+
+def test_concurrent_callers_recover_a_sender_once(chain: NodeChain, monkeypatch: Any) -> None:
+    """A worker recovering ahead and the main thread meeting the same transaction pay one recovery: the second
+    caller waits for the first one's answer (the audit replay failed CI when both recovered in lockstep)."""
+    import threading
+
+    started, release = threading.Event(), threading.Event()
+    _blocking_recovery(monkeypatch, started, release)
+    cache = SenderCache()
+    raw = _legacy(chain)
+    results: list[bytes] = []
+    worker = threading.Thread(target=lambda: results.append(cache.sender(decode_tx(chain, raw))))
+    worker.start()
+    assert started.wait(10)
+    late = threading.Thread(target=lambda: results.append(cache.sender(decode_tx(chain, raw))))
+    late.start()
+    late.join(0.2)
+    assert late.is_alive()  # waiting for the worker's answer, not recovering on its own
+    release.set()
+    worker.join(10)
+    late.join(10)
+    assert results == [USERS[0], USERS[0]]
+    assert cache.recoveries == 1 and not cache._in_flight
+
+
+def test_waiter_of_a_failed_recovery_reports_the_bad_signature(chain: NodeChain, monkeypatch: Any) -> None:
+    """If the first thread's recovery raises, the waiting thread is released and meets the same error."""
+    import threading
+
+    started, release = threading.Event(), threading.Event()
+    _blocking_recovery(monkeypatch, started, release)
+    cache = SenderCache()
+    bad_raw = decode_tx(chain, _legacy(chain)).copy(r=0).encode()
+    errors: list[BaseException] = []
+
+    def call() -> None:
+        try:
+            cache.sender(decode_tx(chain, bad_raw))
+        except (BadSignature, ValidationError, ValueError) as exc:
+            errors.append(exc)
+
+    first = threading.Thread(target=call)
+    first.start()
+    assert started.wait(10)
+    second = threading.Thread(target=call)
+    second.start()
+    release.set()
+    first.join(10)
+    second.join(10)
+    assert len(errors) == 2 and len(cache) == 0 and not cache._in_flight
+
+
 def test_lru_bound() -> None:
     with pytest.raises(ValueError):
         SenderCache(0)
