@@ -25,14 +25,14 @@ from pathlib import Path
 from typing import Any
 
 import click
-import httpx
 from eth_abi import decode, encode
 from eth_account import Account
 from eth_utils import function_signature_to_4byte_selector, is_hex_address, to_checksum_address
 
 from co3chain.errors import Co3Error
 from co3chain.node.permissioning import IS_ACCOUNT_ALLOWED
-from co3chain.node.validators_cli import RPC_OPTION, rpc_call
+from co3chain.node.rpcclient import RpcCallError, rpc_call
+from co3chain.node.validators_cli import RPC_OPTION
 
 GET_ALLOWED = function_signature_to_4byte_selector("getAllowedAccounts()")
 GET_VALIDATORS = function_signature_to_4byte_selector("getValidators()")
@@ -94,16 +94,16 @@ def allow_list(url: str, contract: str) -> dict[str, Any]:
 
 def _estimate(url: str, call: dict[str, Any]) -> int:
     """``eth_estimateGas`` of ``call``; a refusal becomes one line naming the contract's custom error."""
-    body = httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_estimateGas", "params": [call]},
-                      timeout=30).json()
-    error = body.get("error")
-    if error is None:
-        return int(body["result"], 16)
-    from co3chain.contracts.deploy import ArtifactSet
+    try:
+        return int(rpc_call(url, "eth_estimateGas", call), 16)
+    except RpcCallError as exc:
+        if exc.code is None:
+            raise  # the node was not reached: say so as it is
+        from co3chain.contracts.deploy import ArtifactSet
 
-    data = error.get("data")
-    reason = ArtifactSet.committed().error_decoder().decode(data) if isinstance(data, str) else None
-    raise Co3Error(f"refused by the contract: {reason or error.get('message')}")
+        reason = ArtifactSet.committed().error_decoder().decode(exc.data) if isinstance(exc.data, str) else None
+        message = str(exc).removeprefix("eth_estimateGas failed: ")
+        raise Co3Error(f"refused by the contract: {reason or message}") from None
 
 
 def set_allowed(url: str, contract: str, account: str, allowed: bool, key: bytes, timeout: float = 60.0,

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-import httpx
 import tomli_w
 from eth_utils import is_hex_address, to_canonical_address, to_checksum_address
 
@@ -38,6 +37,7 @@ from co3chain.keys import PASSWORD_ENV
 from co3chain.node.config import config_to_toml_dict, load_config
 from co3chain.node.localnet import network_down_cmd, network_up_cmd
 from co3chain.node.onboarding import genesis_hash, init_node_dir, join_node
+from co3chain.node.rpcclient import rpc_call
 from co3chain.node.validators_cli import validators
 
 __all__ = ["network", "node", "validators", "init_network", "node_status_dict", "rpc_call"]
@@ -496,25 +496,6 @@ def node_restore(node_dir: Path, archive: Path, force: bool, as_json: bool) -> N
         return
     click.echo(f"restored block #{manifest['headNumber']} into {node_dir}; "
                f"start it with: co3chain node start --config {node_dir / 'config.toml'}")
-
-
-def rpc_call(url: str, method: str, *params: Any, timeout: float = 10.0) -> Any:
-    """One JSON-RPC call; raises :class:`Co3Error` with a readable message."""
-    try:
-        r = httpx.post(
-            url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}, timeout=timeout
-        )
-    except httpx.HTTPError as exc:
-        raise Co3Error(f"cannot reach node RPC at {url}: {exc}") from None
-    if r.status_code != 200:
-        raise Co3Error(f"node RPC at {url} answered HTTP {r.status_code}")
-    try:
-        body = r.json()
-    except ValueError:
-        raise Co3Error(f"node RPC at {url} did not answer JSON") from None
-    if "error" in body:
-        raise Co3Error(f"{method} failed: {body['error'].get('message')} (code {body['error'].get('code')})")
-    return body.get("result")
 
 
 def node_status_dict(url: str) -> dict[str, Any]:

@@ -38,10 +38,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from co3chain.chain.genesis import DEFAULT_FIXED_BASE_FEE
 from co3chain.errors import Co3Error
+from co3chain.node import rpcclient
 
 #: Defaults for a loopback network (seconds).
 LOCAL_BLOCK_PERIOD = 1
@@ -104,16 +103,12 @@ def _pid_alive(pid: int) -> bool:
 
 
 def rpc_call(url: str, method: str, *params: Any, timeout: float = 10.0) -> Any:
-    """One JSON-RPC call; :class:`LocalnetError` on transport or RPC errors."""
+    """:func:`co3chain.node.rpcclient.rpc_call` whose failures are :class:`LocalnetError` (the local-network
+    tooling waits and retries on that one error type)."""
     try:
-        r = httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)},
-                       timeout=timeout)
-        body = r.json()
-    except (httpx.HTTPError, ValueError) as exc:
-        raise LocalnetError(f"{url}: {method} failed: {exc}") from None
-    if "error" in body:
-        raise LocalnetError(f"{url}: {method}: {body['error'].get('message')}")
-    return body.get("result")
+        return rpcclient.rpc_call(url, method, *params, timeout=timeout)
+    except rpcclient.RpcCallError as exc:
+        raise LocalnetError(f"{url}: {exc}") from None
 
 
 def tune_genesis(genesis_path: Path, *, request_timeout: int, max_round_timeout: int) -> None:

@@ -14,17 +14,9 @@ import click
 from eth_utils import is_hex_address, to_checksum_address
 
 from co3chain.errors import Co3Error
-from co3chain.node.localnet import LocalnetError
-from co3chain.node.localnet import rpc_call as _rpc
+from co3chain.node.rpcclient import rpc_call
 
 RPC_OPTION = click.option("--rpc", "url", default="http://127.0.0.1:8545", show_default=True, help="Node JSON-RPC URL.")
-
-
-def rpc_call(url: str, method: str, *params: Any) -> Any:
-    try:
-        return _rpc(url, method, *params)
-    except LocalnetError as exc:
-        raise Co3Error(str(exc)) from None
 
 
 def _address(text: str) -> str:
