@@ -145,6 +145,8 @@ class Result:
     submit_cpu: float | None = None
     #: seconds after the first submission at which each block with workload transactions was seen
     block_offsets: list[float] | None = None
+    #: CPU seconds the load generator (this process) used during ``submit_seconds``
+    client_cpu: float | None = None
 
     @property
     def tps(self) -> float:
@@ -436,17 +438,21 @@ class SubmitClock:
         self.pid = pid
         self.start = time.perf_counter()
         self.cpu0 = process_cpu(pid)
+        self.client0 = time.process_time()
         self.end: float | None = None
         self.cpu1: float | None = None
+        self.client1 = 0.0
 
     def __call__(self) -> None:
         self.end = time.perf_counter()
         self.cpu1 = process_cpu(self.pid)
+        self.client1 = time.process_time()
 
     def fill(self, res: Result, first_submission: float) -> None:
         if self.end is None:
             return
         res.submit_seconds = self.end - first_submission
+        res.client_cpu = self.client1 - self.client0
         if self.cpu0 is not None and self.cpu1 is not None:
             res.submit_cpu = self.cpu1 - self.cpu0
 
@@ -633,6 +639,8 @@ def main() -> None:
         )
         if r.submit_seconds:
             busy = f", node busy {r.submit_cpu / r.submit_seconds:.2f} CPU-s/s meanwhile" if r.submit_cpu else ""
+            if r.client_cpu is not None:
+                busy += f" (load generator {r.client_cpu / r.submit_seconds:.2f})"
             seen = ", ".join(f"{t:.2f}" for t in r.block_offsets or [])
             print(f"    submitted in {r.submit_seconds:.2f} s ({r.txs / r.submit_seconds:.0f} tx/s){busy}; "
                   f"blocks seen at +[{seen}] s")
