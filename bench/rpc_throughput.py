@@ -25,7 +25,10 @@ latency figures then include queueing behind earlier blocks. ``--rate R`` offers
 measures latency at that load.
 
 The node's CPU time per transaction (``/proc``) is printed for both chains: on a shared machine it is
-the load-robust figure for comparing two versions of the node.
+the load-robust figure for comparing two versions of the node. A second line per chain says how long
+submission took, how busy the node (and the load generator) were meanwhile and when each block was seen:
+at a few thousand transactions the throughput figure mostly measures how many 1-second slots the batch
+spans (docs/performance.md, "Session 6: request path").
 
 Measured 2026-12-02 on the 2 shared cores (load average 10-15 from other jobs: absolute figures are low
 and noisy), 3,000 transfers, nine side-by-side runs: co3chain 211-765 tx/s against anvil 899-2,442 tx/s,
