@@ -25,7 +25,10 @@ latency figures then include queueing behind earlier blocks. ``--rate R`` offers
 measures latency at that load.
 
 The node's CPU time per transaction (``/proc``) is printed for both chains: on a shared machine it is
-the load-robust figure for comparing two versions of the node.
+the load-robust figure for comparing two versions of the node. A second line per chain says how long
+submission took, how busy the node (and the load generator) were meanwhile and when each block was seen:
+at a few thousand transactions the throughput figure mostly measures how many 1-second slots the batch
+spans (docs/performance.md, "Session 6: request path").
 
 Measured 2026-12-02 on the 2 shared cores (load average 10-15 from other jobs: absolute figures are low
 and noisy), 3,000 transfers, nine side-by-side runs: co3chain 211-765 tx/s against anvil 899-2,442 tx/s,
@@ -139,6 +142,14 @@ class Result:
     cpu: float | None = None
     #: ``--breakdown``: lines describing where the node's CPU went
     breakdown: list[str] | None = None
+    #: seconds from the first submission to the last answer (all transactions handed over)
+    submit_seconds: float | None = None
+    #: CPU seconds the node used during those ``submit_seconds``
+    submit_cpu: float | None = None
+    #: seconds after the first submission at which each block with workload transactions was seen
+    block_offsets: list[float] | None = None
+    #: CPU seconds the load generator (this process) used during ``submit_seconds``
+    client_cpu: float | None = None
 
     @property
     def tps(self) -> float:
@@ -325,8 +336,13 @@ class FastClient:
 
 
 async def run_load(
-    url: str, workload: list[tuple[str, str]], concurrency: int, rate: float = 0.0
+    url: str,
+    workload: list[tuple[str, str]],
+    concurrency: int,
+    rate: float = 0.0,
+    on_submitted: Any = None,
 ) -> tuple[dict[str, float], dict[str, float], int, int]:
+    """Send ``workload``; ``on_submitted()`` (optional) is called once every submission was answered."""
     submitted: dict[str, float] = {}
     included: dict[str, float] = {}
     failed = 0
@@ -383,6 +399,8 @@ async def run_load(
 
     watcher = asyncio.create_task(watch())
     await asyncio.gather(*(sender() for _ in range(concurrency)))
+    if on_submitted is not None:
+        on_submitted()
     try:
         await asyncio.wait_for(done.wait(), timeout=300)
     finally:
@@ -405,7 +423,41 @@ def summarize(
     seconds = max(included.values()) - min(submitted.values())
     p95 = lat[min(len(lat) - 1, int(0.95 * len(lat)))]
     cpu = None if cpu0 is None or cpu1 is None else cpu1 - cpu0
-    return Result(name, len(included), seconds, statistics.median(lat), p95, blocks, failed, cpu)
+    first = min(submitted.values())
+    offsets = sorted({round(t - first, 2) for t in included.values()})
+    return Result(name, len(included), seconds, statistics.median(lat), p95, blocks, failed, cpu,
+                  block_offsets=offsets)
+
+
+class SubmitClock:
+    """Records when the last submission was answered and the node's CPU time at that moment.
+
+    Why: throughput counts until the last *inclusion*, which waits for the next block slot (1 s periods)
+    and for whatever the block limits leave to a later block; how fast the node took the transactions
+    and how busy it was meanwhile tell request-path limits apart from block-period quantization.
+    """
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.start = time.perf_counter()
+        self.cpu0 = process_cpu(pid)
+        self.client0 = time.process_time()
+        self.end: float | None = None
+        self.cpu1: float | None = None
+        self.client1 = 0.0
+
+    def __call__(self) -> None:
+        self.end = time.perf_counter()
+        self.cpu1 = process_cpu(self.pid)
+        self.client1 = time.process_time()
+
+    def fill(self, res: Result, first_submission: float) -> None:
+        if self.end is None:
+            return
+        res.submit_seconds = self.end - first_submission
+        res.client_cpu = self.client1 - self.client0
+        if self.cpu0 is not None and self.cpu1 is not None:
+            res.submit_cpu = self.cpu1 - self.cpu0
 
 
 def prepare(
@@ -477,13 +529,15 @@ def bench_co3chain(accounts: list[Any], bytecode: bytes, args: argparse.Namespac
         workload = sign_workload(accounts, token, chain_id, gas_price, args.txs, nonces)
         snap0 = proc_snapshot(proc.pid)
         cpu0 = process_cpu(proc.pid)
+        clock = SubmitClock(proc.pid)
         with profiled(proc.pid, args, "co3chain"):
             submitted, included, failed, blocks = asyncio.run(
-                run_load(url, workload, args.concurrency, args.rate)
+                run_load(url, workload, args.concurrency, args.rate, clock)
             )
         cpu1 = process_cpu(proc.pid)
         snap1 = proc_snapshot(proc.pid)
         res = summarize("co3chain", submitted, included, failed, blocks, cpu0, cpu1)
+        clock.fill(res, min(submitted.values()))
         if args.breakdown and snap0 and snap1:
             res.breakdown = breakdown_lines(snap0, snap1, res.txs)
         return res
@@ -524,12 +578,14 @@ def bench_anvil(accounts: list[Any], bytecode: bytes, args: argparse.Namespace) 
         workload = sign_workload(accounts, token, chain_id, gas_price, args.txs, nonces)
         snap0 = proc_snapshot(proc.pid)
         cpu0 = process_cpu(proc.pid)
+        clock = SubmitClock(proc.pid)
         submitted, included, failed, blocks = asyncio.run(
-            run_load(url, workload, args.concurrency, args.rate)
+            run_load(url, workload, args.concurrency, args.rate, clock)
         )
         cpu1 = process_cpu(proc.pid)
         snap1 = proc_snapshot(proc.pid)
         res = summarize("anvil", submitted, included, failed, blocks, cpu0, cpu1)
+        clock.fill(res, min(submitted.values()))
         if args.breakdown and snap0 and snap1:
             res.breakdown = breakdown_lines(snap0, snap1, res.txs)
         return res
@@ -584,6 +640,13 @@ def main() -> None:
             f"  {r.name:9s} {r.tps:8.1f} tx/s  ({r.txs} txs in {r.seconds:.2f} s, {r.blocks} blocks, "
             f"{r.failed} rejected)  latency p50 {r.p50 * 1000:.0f} ms  p95 {r.p95 * 1000:.0f} ms{cpu}"
         )
+        if r.submit_seconds:
+            busy = f", node busy {r.submit_cpu / r.submit_seconds:.2f} CPU-s/s meanwhile" if r.submit_cpu else ""
+            if r.client_cpu is not None:
+                busy += f" (load generator {r.client_cpu / r.submit_seconds:.2f})"
+            seen = ", ".join(f"{t:.2f}" for t in r.block_offsets or [])
+            print(f"    submitted in {r.submit_seconds:.2f} s ({r.txs / r.submit_seconds:.0f} tx/s){busy}; "
+                  f"blocks seen at +[{seen}] s")
         for line in r.breakdown or []:
             print(line)
     if len(results) == 2:

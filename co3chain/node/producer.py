@@ -80,7 +80,7 @@ class SingleValidatorProducer:
         private_key: bytes,
         *,
         empty_blocks: bool = True,
-        max_block_txs: int = 2000,
+        max_block_txs: int = 10_000,
         on_sealed: Callable[[SealedBlockInfo], None] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
