@@ -7,7 +7,8 @@ and records when each transaction is first seen in a block. Reported per chain: 
 (txs / (last inclusion - first submission)), p50/p95 submit→included latency; then the ratio.
 
 co3chain runs as a real ``co3chain node start`` subprocess (``network init``, 1 validator,
-block period 1 s); anvil runs with ``--block-time 1 --hardfork cancun`` so both seal once per second.
+block period 1 s); anvil runs with ``--block-time 1 --hardfork cancun`` so both seal once per second, and
+both have the same block gas limit (``BLOCK_GAS_LIMIT``, 1e9).
 
     .venv/bin/python bench/rpc_throughput.py [--txs 3000] [--senders 100] [--concurrency 16] [--rate 0] [--no-anvil]
         [--engine revm|py-evm] [--breakdown] [--pyspy DIR [--pyspy-gil] [--pyspy-native]] [--perf]
@@ -485,6 +486,12 @@ def prepare(
     return token, chain_id, nonces
 
 
+#: block gas limit of both chains. Why equal: with 1 s blocks a batch is finalized in whole blocks, so a
+#: chain allowed 10x the gas per block (anvil had 1e9, co3chain its 1e8 default until 2026-12-02) measured
+#: a different block size, not a faster node. 1e9 holds ~28,000 ERC-20 transfers: neither chain is capped.
+BLOCK_GAS_LIMIT = 1_000_000_000
+
+
 def bench_co3chain(accounts: list[Any], bytecode: bytes, args: argparse.Namespace, workdir: Path) -> Result:
     port = free_port()
     net = workdir / "net"
@@ -504,6 +511,8 @@ def bench_co3chain(accounts: list[Any], bytecode: bytes, args: argparse.Namespac
             str(port),
             "--p2p-port",  # a free one: two benchmark runs (or a local network) must not collide on 30303
             str(free_port()),
+            "--gas-limit",  # the same block gas limit as anvil's: both chains may fill a block alike
+            str(BLOCK_GAS_LIMIT),
             *alloc,
         ],
         check=True,
@@ -563,7 +572,7 @@ def bench_anvil(accounts: list[Any], bytecode: bytes, args: argparse.Namespace) 
             "1",
             "--silent",
             "--gas-limit",
-            "1000000000",
+            str(BLOCK_GAS_LIMIT),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -27,6 +27,7 @@ from eth_utils import is_hex_address, to_canonical_address, to_checksum_address
 
 from co3chain.chain.genesis import (
     DEFAULT_FIXED_BASE_FEE,
+    DEFAULT_GAS_LIMIT,
     DEFAULT_VALIDATOR_GAS_FUNDS,
     make_genesis,
     read_genesis_json,
@@ -78,6 +79,7 @@ def init_network(
     validator_balance: int = 10**24,
     request_timeout: int = 10,
     base_fee: int = 0,
+    gas_limit: int = DEFAULT_GAS_LIMIT,
 ) -> dict[str, Any]:
     """Create ``out/genesis.json`` and ``out/nodeK/{config.toml,key.json,password}``; returns a summary.
 
@@ -124,6 +126,7 @@ def init_network(
         block_period=block_period,
         request_timeout=request_timeout,
         base_fee=base_fee,
+        gas_limit=gas_limit,
     )
     for n in nodes:
         doc = config_to_toml_dict(
@@ -162,6 +165,22 @@ _BASE_FEE_OPTION = click.option(
 )
 
 
+_GAS_LIMIT_OPTION = click.option(
+    "--gas-limit", type=int, default=DEFAULT_GAS_LIMIT, show_default=True, metavar="GAS",
+    help="Block gas limit (genesis gasLimit): the most gas one block's transactions may use. Blocks stay "
+    "bounded also by what a proposer can build within the QBFT round.",
+)
+
+#: the smallest block that still holds one plain transfer; the largest value a header field may carry
+MIN_GAS_LIMIT, MAX_GAS_LIMIT = 21_000, 2**63 - 1
+
+
+def _checked_gas_limit(gas_limit: int) -> int:
+    if not MIN_GAS_LIMIT <= gas_limit <= MAX_GAS_LIMIT:
+        raise Co3Error(f"--gas-limit must be between {MIN_GAS_LIMIT:,} and {MAX_GAS_LIMIT:,} (2^63 - 1)")
+    return gas_limit
+
+
 def _checked_base_fee(base_fee: int) -> int:
     if base_fee < 0:
         raise Co3Error("--base-fee must not be negative")
@@ -196,6 +215,7 @@ def network() -> None:
 @click.option("--dev", is_flag=True, help="Dev mode: eth_sendTransaction with the node's validator key.")
 @click.option("--no-empty-blocks", is_flag=True, help="Only seal blocks that carry transactions.")
 @_BASE_FEE_OPTION
+@_GAS_LIMIT_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def network_init(
     validators: int,
@@ -210,6 +230,7 @@ def network_init(
     dev: bool,
     no_empty_blocks: bool,
     base_fee: int,
+    gas_limit: int,
     as_json: bool,
 ) -> None:
     """Generate validator keys, genesis.json and one config per node."""
@@ -230,6 +251,7 @@ def network_init(
         dev=dev,
         empty_blocks=not no_empty_blocks,
         base_fee=_checked_base_fee(base_fee),
+        gas_limit=_checked_gas_limit(gas_limit),
     )
     if as_json:
         click.echo(json.dumps(summary, indent=2))
@@ -253,6 +275,7 @@ def network_init(
 @click.option("--epoch", type=int, default=30000, show_default=True, help="Blocks between vote resets.")
 @click.option("--alloc", multiple=True, metavar="ADDRESS=WEI", help="Pre-fund an account (repeatable).")
 @_BASE_FEE_OPTION
+@_GAS_LIMIT_OPTION
 @click.option(
     "--validator-funds", type=int, default=DEFAULT_VALIDATOR_GAS_FUNDS, show_default=True, metavar="WEI",
     help="Gas money for each --validator not funded by --alloc (fixed base fee only; 0 = none).",
@@ -268,6 +291,7 @@ def network_genesis(
     epoch: int,
     alloc: tuple[str, ...],
     base_fee: int,
+    gas_limit: int,
     validator_funds: int,
     out: Path,
     force: bool,
@@ -286,6 +310,7 @@ def network_genesis(
     if out.exists() and not force:
         raise Co3Error(f"{out} already exists; pass --force to overwrite it")
     base_fee = _checked_base_fee(base_fee)
+    gas_limit = _checked_gas_limit(gas_limit)
     if validator_funds < 0:
         raise Co3Error("--validator-funds must not be negative")
     funded: dict[bytes, int] = {}
@@ -295,6 +320,7 @@ def network_genesis(
     genesis = make_genesis(
         list(validator_addrs), chain_id, dict(funded.items()),
         block_period=block_period, epoch=epoch, request_timeout=request_timeout, base_fee=base_fee,
+        gas_limit=gas_limit,
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(genesis, indent=2) + "\n", encoding="utf-8")

@@ -66,6 +66,25 @@ def test_network_init_writes_a_consistent_network(tmp_path: Path) -> None:
     assert again.exit_code == 1 and "already exists" in again.output
 
 
+def test_network_init_and_genesis_set_the_block_gas_limit(tmp_path: Path) -> None:
+    """An operator chooses the block gas limit at genesis (Besu's ``gasLimit``); the node builds under it."""
+    from co3chain.chain.chain import NodeChain
+
+    r = CliRunner().invoke(cli, ["network", "init", "-n", "1", "--chain-id", "9", "--out", str(tmp_path / "n"),
+                                 "--gas-limit", "1000000000"])
+    assert r.exit_code == 0, r.output
+    genesis = load_genesis(tmp_path / "n" / "genesis.json")
+    assert genesis.gas_limit == 1_000_000_000
+    assert NodeChain.open(None, genesis).head.gas_limit == 1_000_000_000
+    r = CliRunner().invoke(cli, ["network", "genesis", "--chain-id", "9", "--validator", "0x" + "11" * 20,
+                                 "--gas-limit", "30000000", "--out", str(tmp_path / "g.json")])
+    assert r.exit_code == 0, r.output
+    assert json.loads((tmp_path / "g.json").read_text())["gasLimit"] == hex(30_000_000)
+    r = CliRunner().invoke(cli, ["network", "init", "-n", "1", "--chain-id", "9", "--out", str(tmp_path / "m"),
+                                 "--gas-limit", "0"])
+    assert r.exit_code == 1 and "--gas-limit must be between" in r.output
+
+
 def test_network_init_rejects_bad_input(tmp_path: Path) -> None:
     r = CliRunner().invoke(
         cli,

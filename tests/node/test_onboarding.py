@@ -95,6 +95,8 @@ def test_genesis_from_public_addresses_and_join(two_pas: tuple[Path, dict, dict]
         (["--validator", "0x1234"], "is not an address"),
         (["--validator", "0x" + "11" * 20, "--validator", "0x" + "11" * 20], "twice"),
         (["--validator", "0x" + "11" * 20, "--block-period", "0"], "at least 1"),
+        (["--validator", "0x" + "11" * 20, "--gas-limit", "20999"], "--gas-limit must be between 21,000"),
+        (["--validator", "0x" + "11" * 20, "--gas-limit", str(2**63)], "(2^63 - 1)"),
     ],
 )
 def test_network_genesis_rejects_bad_input(tmp_path: Path, args: list[str], message: str) -> None:
