@@ -51,8 +51,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
-from collections import OrderedDict, deque
+from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -233,7 +234,14 @@ class QbftDriver:
         self._verdicts: OrderedDict[bytes, bool] = OrderedDict()
         #: proposed blocks decoded from the wire (encoded bytes → block), see :meth:`decode_block`
         self._decoded: OrderedDict[bytes, EvmBlock] = OrderedDict()
+        #: locally accepted transactions waiting for the next gossip flush (appended by the RPC intake thread)
         self._outgoing_txs: list[bytes] = []
+        self._outgoing_lock = threading.Lock()
+        #: cross-thread wake-ups of the event loop for outgoing gossip (one per batch, see :meth:`gossip_tx`)
+        self.gossip_wakeups = 0
+        #: gossiped transactions admitted, and refused by reason ("already known", "nonce too low", ...)
+        self.gossip_admitted = 0
+        self.gossip_refusals: Counter[str] = Counter()
         #: gossiped transaction batches waiting for admission (see :meth:`_on_peer_txs`)
         self._admissions: deque[tuple[Peer, list[bytes]]] = deque()
         self._admitting: asyncio.Task[None] | None = None
@@ -293,6 +301,7 @@ class QbftDriver:
             "buildBudget": self.budget.status(self.chain.head.gas_limit),
             "lastBlock": None if self.last is None else self.last.number,
             "syncing": self.sync.syncing,
+            "txGossip": {"admitted": self.gossip_admitted, "refused": dict(self.gossip_refusals)},
         }
 
     # ------------------------------------------------------------------ RPC wiring
@@ -475,34 +484,47 @@ class QbftDriver:
             except Exception as exc:
                 if getattr(exc, "code", None) == -32602:
                     return accepted, str(exc)
-                continue  # known, nonce too low, pool full...: normal under gossip
+                # known, nonce too low, pool full...: normal under gossip; counted for operators
+                self.gossip_refusals[str(exc).partition(":")[0][:40]] += 1
+                continue
             accepted.append(raw)
+        self.gossip_admitted += len(accepted)
         return accepted, ""
 
     def gossip_tx(self, raw: bytes) -> None:
-        """Queue a locally accepted transaction for gossip (thread-safe; batched per loop tick)."""
+        """Queue a locally accepted transaction for gossip (thread-safe; one loop wake-up per batch).
+
+        Why not ``call_soon_threadsafe`` per transaction: the RPC intake thread accepts dozens of
+        transactions per wake-up, and each cross-thread call writes to the loop's self-pipe and wakes the
+        loop (which also carries the QBFT messages and timers) for one transaction. Here the first
+        transaction of a batch schedules the flush; the ones accepted before the loop gets to it join the
+        same list and leave in the same TX frame(s).
+        """
         loop = self._loop
         if loop is None:
+            return
+        with self._outgoing_lock:
+            first = not self._outgoing_txs
+            self._outgoing_txs.append(raw)
+        if not first:
             return
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
             running = None
         if running is loop:
-            self._queue_tx(raw)
+            loop.call_soon(self._flush_txs)
         else:
-            loop.call_soon_threadsafe(self._queue_tx, raw)
+            with contextlib.suppress(RuntimeError):  # the loop closed: the node is stopping
+                loop.call_soon_threadsafe(self._flush_txs)
+                self.gossip_wakeups += 1
 
     #: The name the node service looks for (``_GossipingPool``).
     broadcast_local_tx = gossip_tx
 
-    def _queue_tx(self, raw: bytes) -> None:
-        if not self._outgoing_txs:
-            asyncio.get_running_loop().call_soon(self._flush_txs)
-        self._outgoing_txs.append(raw)
-
     def _flush_txs(self) -> None:
-        batch, self._outgoing_txs = self._outgoing_txs, []
+        with self._outgoing_lock:
+            batch, self._outgoing_txs = self._outgoing_txs, []
         if batch and self.p2p.running:
             self.p2p.broadcast_txs(batch)
 
