@@ -477,15 +477,22 @@ class QbftDriver:
                 self.p2p.broadcast_txs(accepted, exclude=peer.node_id)
 
     def _admit(self, raws: list[bytes]) -> tuple[list[bytes], str]:
+        """Admit one gossiped batch (worker thread): ``(accepted raws, undecodable reason or "")``.
+
+        A transaction beyond its sender's queued limit is held by the pool, not refused
+        (:meth:`TxPool.add_gossiped`): nonces arrive from several peers in any order, and gossip delivers
+        each transaction once, so a refusal here lost it on this node for good.
+        """
+        add = getattr(self.txpool, "add_gossiped", self.txpool.add)
         accepted: list[bytes] = []
         for raw in raws:
             try:
-                self.txpool.add(raw)
+                add(raw)
             except Exception as exc:
                 if getattr(exc, "code", None) == -32602:
                     return accepted, str(exc)
                 # known, nonce too low, pool full...: normal under gossip; counted for operators
-                self.gossip_refusals[str(exc).partition(":")[0][:40]] += 1
+                self.gossip_refusals[_refusal_kind(str(exc))] += 1
                 continue
             accepted.append(raw)
         self.gossip_admitted += len(accepted)
@@ -846,6 +853,12 @@ class QbftProducer(QbftDriver):
             advertise_host=getattr(p2p, "advertise_host", None),
         )
         super().__init__(chain, txpool, private_key, settings, on_sealed=on_sealed, on_round=on_round, clock=clock)
+
+
+def _refusal_kind(message: str) -> str:
+    """A pool refusal's message without its numbers ("nonce too low: next nonce 7, tx nonce 3" → "nonce too
+    low: next nonce, tx nonce"), so refusals count by kind."""
+    return " ".join(w for w in message.replace(",", " ,").split() if not w.strip(",").isdigit()).replace(" ,", ",")[:80]
 
 
 def _validator_history(sets: ValidatorSetIndex) -> list[tuple[bytes, ...]]:
