@@ -149,6 +149,15 @@ def test_frames_are_standard_aes_gcm_as_pycryptodome_makes_them(key: bytes, plai
         assert opener.open(frame[:LENGTH_PREFIX], frame[LENGTH_PREFIX:]) == plaintext
 
 
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=600))
+def test_keccak256_is_ethereums_keccak(data: bytes) -> None:
+    from Crypto.Hash import keccak
+    from eth_hash.auto import keccak as eth_keccak
+
+    assert keccak256(data) == keccak.new(digest_bits=256, data=data).digest() == eth_keccak(data)
+
+
 def test_a_frame_body_shorter_than_its_tag_is_refused() -> None:
     with pytest.raises(FrameError):
         FrameOpener(bytes(32), 100).open(b"\x00\x00\x00\x05", b"\x01" * 5)
