@@ -154,7 +154,10 @@ class GossipingTxPool:
         self._gossip = gossip
 
     def add(self, raw: bytes) -> bytes:
-        tx_hash = self._pool.add(raw)
+        # a client may spread one sender's nonces over the PAs' nodes: nonce n+17 can reach this node before
+        # n..n+16 arrive by gossip; it is held (bounded, see TxPool) and gossiped, not refused
+        add = getattr(self._pool, "add_holding_gaps", self._pool.add)
+        tx_hash = add(raw)
         self._gossip(bytes(raw))
         return tx_hash
 
@@ -487,10 +490,10 @@ class QbftDriver:
         """Admit one gossiped batch (worker thread): ``(accepted raws, undecodable reason or "")``.
 
         A transaction beyond its sender's queued limit is held by the pool, not refused
-        (:meth:`TxPool.add_gossiped`): nonces arrive from several peers in any order, and gossip delivers
+        (:meth:`TxPool.add_holding_gaps`): nonces arrive from several peers in any order, and gossip delivers
         each transaction once, so a refusal here lost it on this node for good.
         """
-        add = getattr(self.txpool, "add_gossiped", self.txpool.add)
+        add = getattr(self.txpool, "add_holding_gaps", self.txpool.add)
         accepted: list[bytes] = []
         for raw in raws:
             try:
@@ -788,8 +791,7 @@ class QbftDriver:
             vote = self.votes.next_vote(validators, height, self.epoch_length, eligible=self._eligible_adds())
             extra = QbftExtraData(validators=list(validators), vote=vote, round=round_)
             # the last arrivals go in too: briefly when the block was filled during the period, else (a
-            # round > 0, a block opened after its slot, a pool that filled at the last instant) within the
-            # fixed bound, whatever the informed allowance (the whole block is then executed at the slot)
+            # round > 0, or a pool that filled at the last instant) within the block's execution budget
             late = self.config.request_timeout * BUILD_BUDGET_FRACTION
             budget = FINAL_FILL_SHARE * self.block_period if builder.included else late
             result = await asyncio.to_thread(self.filler.finish, builder, budget, extra.encode())

@@ -13,14 +13,16 @@ Limits (what an outsider can make the pool hold), after geth's legacypool:
 * globally ``max_total`` transactions *and* ``max_bytes`` of encoded transactions (the count alone let
   40 × 2.3 MB transactions add 200 MB per node; raw transactions are also capped at 128 KiB);
 * queued transactions expire after ``queued_lifetime`` seconds (geth: 3 h; ours: 15 min by default);
-* a *gossiped* transaction beyond the queued limit is not refused but *held* outside the pool (at most
-  ``gap_hold`` transactions and ``gap_hold_bytes`` in all, oldest dropped first, same lifetime) and enters
-  the pool once its sender's gap has been filled enough for the queued limit to let it in. Why: validators
-  receive one sender's nonces from several peers and by RPC in any order (a client spreading its nonces
-  over the PAs' nodes, a relay overtaking another); refusing nonce n+17 because n..n+16 were still on
-  their way lost it on that node for good (gossip is delivered once) and stalled every later nonce of the
-  sender there. Held transactions are not selectable and not counted as queued, so the per-sender limits
-  above still bound what a sender can make a node *mine or hold in the pool*;
+* on a QBFT validator (:meth:`add_holding_gaps`: gossip, and RPC, whose accepted transactions are gossiped
+  to every validator at once) a transaction beyond the queued limit is not refused but *held* outside the
+  pool (at most ``gap_hold`` transactions and ``gap_hold_bytes`` in all, oldest dropped first, same
+  lifetime) and enters the pool once its sender's gap has been filled enough for the queued limit to let
+  it in. Why: validators receive one sender's nonces from several peers and by RPC in any order (a client
+  spreading its nonces over the PAs' nodes, a relay overtaking another); refusing nonce n+17 because
+  n..n+16 were still on their way lost it on that node for good (gossip is delivered once) and stalled
+  every later nonce of the sender there. Held transactions are not selectable and not counted as queued,
+  and ``nonce too high`` (``max_per_sender`` ahead of the state) still applies, so a sender still cannot
+  make a node mine or pool more than before; geth likewise accepts and later drops over-limit queued ones;
 * when the pool is full, a transaction from a *protected* sender (``protected(sender)``: validators,
   the node's allow-listed accounts and ``[txpool] protected``, i.e. the relayer, oracle and PA accounts)
   evicts other senders' transactions — queued ones first, then the latest nonces of the sender holding
@@ -237,8 +239,10 @@ class TxPool:
             self.journal.append(raw)
         return tx_hash
 
-    def add_gossiped(self, raw_tx: bytes) -> bytes:
-        """:meth:`add` for a transaction received from a peer: nonce-gap overflow is held, not refused."""
+    def add_holding_gaps(self, raw_tx: bytes) -> bytes:
+        """:meth:`add`, holding nonce-gap overflow instead of refusing it: for a QBFT validator, whose
+        transactions (from peers, and from clients spreading their nonces over the PAs' nodes) arrive in
+        any nonce order. A held transaction is accepted (journaled, and gossiped by the validator)."""
         return self.add(raw_tx, hold_gap=True)
 
     def add_transaction(self, tx: Any, size: int | None = None, raw: bytes | None = None, *,
