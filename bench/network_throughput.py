@@ -159,6 +159,7 @@ async def run_load(urls: list[str], txs: list[tuple[str, str]], concurrency: int
     blocks: list[tuple[int, int, float]] = []  # number, tx count, seen at
     errors = 0
     retries = 0
+    gap_retries = 0  # of which: "too many queued (nonce-gap)" refusals (the rest: intake full, -32005)
     error_kinds: Counter[str] = Counter()
     done_submitting = asyncio.Event()
     limits = httpx.Limits(max_connections=concurrency + 4, max_keepalive_connections=concurrency + 4)
@@ -191,7 +192,7 @@ async def run_load(urls: list[str], txs: list[tuple[str, str]], concurrency: int
             Transactions the node answers "busy" (-32005, its intake is full) are sent again after a
             short pause, as a real client would: the figures then include the node's backpressure, and
             a later nonce of the same sender never waits forever behind one that was never accepted."""
-            nonlocal errors, retries
+            nonlocal errors, retries, gap_retries
             group = txs[i * batch:(i + 1) * batch]
             t0 = time.perf_counter()
             for _attempt in range(100):
@@ -207,6 +208,8 @@ async def run_load(urls: list[str], txs: list[tuple[str, str]], concurrency: int
                 ok = {a.get("id") for a in answers if isinstance(a, dict) and "error" not in a}
                 busy = {a.get("id") for a in answers if isinstance(a, dict) and _is_busy(a.get("error"))}
                 retry = []
+                gap_retries += sum(1 for a in answers if isinstance(a, dict) and a.get("id") in busy
+                                   and "too many queued" in str((a.get("error") or {}).get("message", "")))
                 for k, (raw, tx_hash) in enumerate(group):
                     if k in ok:
                         submitted[tx_hash] = t0
@@ -264,6 +267,7 @@ async def run_load(urls: list[str], txs: list[tuple[str, str]], concurrency: int
         "txs": len(txs),
         "submitErrors": errors,
         "busyRetries": retries,
+        "nonceGapRetries": gap_retries,
         "errorKinds": dict(error_kinds),
         "unfinalized": sum(1 for h in submitted if h not in finalized),
         "submitSeconds": round(t_submitted - t_start, 2),
@@ -312,7 +316,9 @@ def run_config(validators: int, args: argparse.Namespace) -> list[dict[str, Any]
                 result.update(mode=mode, validators=validators, roundChanges=_round_changes(nodes) - before,
                               kind="erc20" if args.erc20 else "value",
                               buildBudget=[localnet.rpc_call(n.rpc, "qbft_getConsensusStatus").get("buildBudget")
-                                           for n in nodes])
+                                           for n in nodes],
+                              txGossip=[localnet.rpc_call(n.rpc, "qbft_getConsensusStatus").get("txGossip")
+                                        for n in nodes])
                 results.append(result)
         finally:
             for n in nodes:
@@ -373,6 +379,11 @@ def main() -> None:
     for r in results:
         if r["errorKinds"]:
             print(f"  submit errors: {r['errorKinds']}", file=sys.stderr)
+        gossip = [g for g in r.get("txGossip") or [] if g]
+        if gossip or r.get("nonceGapRetries"):
+            print(f"  nonce-gap refusals resent by the client: {r.get('nonceGapRetries', 0)}; gossip refused per node: "
+                  + "; ".join(", ".join(f"{k} {v}" for k, v in sorted(g["refused"].items())) or "-" for g in gossip),
+                  file=sys.stderr)
         budgets = [b for b in r.get("buildBudget") or [] if b]
         if budgets:  # what bounded the blocks: each node's learned gas cap and verification cost
             print("  build budget (gas cap Mgas / µs per kgas): " + ", ".join(

@@ -84,7 +84,7 @@ from co3chain.chain.builder import BlockBuilder
 from co3chain.chain.engine import DEFAULT_ENGINE, CallOutcome, EngineDivergence, make_engine
 from co3chain.chain.genesis import Genesis
 from co3chain.chain.genesis_hash import alloc_state_root, cancun_genesis_header
-from co3chain.chain.rawblock import block_tx_hashes, encode_block_body
+from co3chain.chain.rawblock import block_tx_hashes, encode_block_body, replace_header
 from co3chain.chain.rlpwrite import rlp_uint
 from co3chain.chain.senders import SenderCache
 from co3chain.chain.storage import KVStore, Overlay, StorageError, open_store
@@ -1198,16 +1198,18 @@ class NodeChain:
         header hashes to ``block_hash`` and carries a quorum of its validators' seals.
         """
         with self._lock:
-            block = self.get_block_by_hash(block_hash)
-            if block is None:
+            raw_block = self.store.get(_K_BLOCK + bytes(block_hash))
+            stored = self.get_header_by_hash(block_hash)
+            if raw_block is None or stored is None:
                 raise BlockImportError(f"no stored block 0x{bytes(block_hash).hex()}")
-            header = block.header.copy(extra_data=bytes(extra_data))
+            header = stored.copy(extra_data=bytes(extra_data))
             if header.hash != bytes(block_hash):
                 raise BlockImportError("the new extraData changes the block hash")
             self.verify_seals(header, list(QbftExtraData.decode(header.extra_data).validators))
-            self.store.write_many({
-                _K_HEADER + header.hash: rlp.encode(header),
-                _K_BLOCK + header.hash: rlp.encode(block.copy(header=header)),
+            header_rlp = rlp.encode(header)
+            self.store.write_many({  # only the header changes: the stored transactions are copied as bytes
+                _K_HEADER + header.hash: header_rlp,
+                _K_BLOCK + header.hash: replace_header(raw_block, header_rlp),
             })
             if self._head.hash == header.hash:
                 self._head = header

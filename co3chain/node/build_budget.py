@@ -47,6 +47,8 @@ class BuildBudget:
         self._verify: float | None = None  # seconds per gas, verifying others' proposals
         self._build: float | None = None  # seconds per gas, building our own (execution + commit)
         self.samples = 0
+        #: verifications of other validators' proposals measured so far (the cap is informed by them)
+        self.verify_samples = 0
 
     @staticmethod
     def _update(current: float | None, sample: float) -> float:
@@ -61,6 +63,7 @@ class BuildBudget:
         with self._lock:
             self._verify = self._update(self._verify, seconds / gas)
             self.samples += 1
+            self.verify_samples += 1
 
     def observe_build(self, seconds: float, gas: int) -> None:
         """Our own block of ``gas`` took ``seconds`` of execution and state commit to build."""

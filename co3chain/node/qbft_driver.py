@@ -51,8 +51,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
-from collections import OrderedDict, deque
+from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,6 +121,13 @@ _DECODED_KEPT = 8
 #: (its final fill is not time-boxed): set to 0.35 (the cap's share), that block took ~0.7 s at the slot and
 #: the network fell into a round change (docs/performance-network.md, session 5).
 BUILD_BUDGET_FRACTION = 0.125
+#: Once this node has *measured* how long validators take to verify a block (the adaptive gas cap of
+#: :class:`BuildBudget` is informed), execution during the block period may use this share of the round-0
+#: timeout: the gas cap then bounds what the others verify, and the fixed bound above only made the proposer
+#: stop filling a quarter of a second into a period it then sat out idle (measured: blocks of ~950
+#: transfers with the pool holding thousands, the filler done 0.15 s before the slot). A block opened after
+#: its slot (nothing filled during the period) still gets only the fixed bound at the slot.
+INFORMED_BUILD_FRACTION = 0.35
 #: A peer is "synced" for add-vote purposes when its head is at most this many blocks behind ours.
 SYNCED_LAG = 2
 
@@ -146,7 +154,10 @@ class GossipingTxPool:
         self._gossip = gossip
 
     def add(self, raw: bytes) -> bytes:
-        tx_hash = self._pool.add(raw)
+        # a client may spread one sender's nonces over the PAs' nodes: nonce n+17 can reach this node before
+        # n..n+16 arrive by gossip; it is held (bounded, see TxPool) and gossiped, not refused
+        add = getattr(self._pool, "add_holding_gaps", self._pool.add)
+        tx_hash = add(raw)
         self._gossip(bytes(raw))
         return tx_hash
 
@@ -233,7 +244,14 @@ class QbftDriver:
         self._verdicts: OrderedDict[bytes, bool] = OrderedDict()
         #: proposed blocks decoded from the wire (encoded bytes → block), see :meth:`decode_block`
         self._decoded: OrderedDict[bytes, EvmBlock] = OrderedDict()
+        #: locally accepted transactions waiting for the next gossip flush (appended by the RPC intake thread)
         self._outgoing_txs: list[bytes] = []
+        self._outgoing_lock = threading.Lock()
+        #: cross-thread wake-ups of the event loop for outgoing gossip (one per batch, see :meth:`gossip_tx`)
+        self.gossip_wakeups = 0
+        #: gossiped transactions admitted, and refused by reason ("already known", "nonce too low", ...)
+        self.gossip_admitted = 0
+        self.gossip_refusals: Counter[str] = Counter()
         #: gossiped transaction batches waiting for admission (see :meth:`_on_peer_txs`)
         self._admissions: deque[tuple[Peer, list[bytes]]] = deque()
         self._admitting: asyncio.Task[None] | None = None
@@ -293,6 +311,7 @@ class QbftDriver:
             "buildBudget": self.budget.status(self.chain.head.gas_limit),
             "lastBlock": None if self.last is None else self.last.number,
             "syncing": self.sync.syncing,
+            "txGossip": {"admitted": self.gossip_admitted, "refused": dict(self.gossip_refusals)},
         }
 
     # ------------------------------------------------------------------ RPC wiring
@@ -468,41 +487,61 @@ class QbftDriver:
                 self.p2p.broadcast_txs(accepted, exclude=peer.node_id)
 
     def _admit(self, raws: list[bytes]) -> tuple[list[bytes], str]:
+        """Admit one gossiped batch (worker thread): ``(accepted raws, undecodable reason or "")``.
+
+        A transaction beyond its sender's queued limit is held by the pool, not refused
+        (:meth:`TxPool.add_holding_gaps`): nonces arrive from several peers in any order, and gossip delivers
+        each transaction once, so a refusal here lost it on this node for good.
+        """
+        add = getattr(self.txpool, "add_holding_gaps", self.txpool.add)
         accepted: list[bytes] = []
         for raw in raws:
             try:
-                self.txpool.add(raw)
+                add(raw)
             except Exception as exc:
                 if getattr(exc, "code", None) == -32602:
                     return accepted, str(exc)
-                continue  # known, nonce too low, pool full...: normal under gossip
+                # known, nonce too low, pool full...: normal under gossip; counted for operators
+                self.gossip_refusals[_refusal_kind(str(exc))] += 1
+                continue
             accepted.append(raw)
+        self.gossip_admitted += len(accepted)
         return accepted, ""
 
     def gossip_tx(self, raw: bytes) -> None:
-        """Queue a locally accepted transaction for gossip (thread-safe; batched per loop tick)."""
+        """Queue a locally accepted transaction for gossip (thread-safe; one loop wake-up per batch).
+
+        Why not ``call_soon_threadsafe`` per transaction: the RPC intake thread accepts dozens of
+        transactions per wake-up, and each cross-thread call writes to the loop's self-pipe and wakes the
+        loop (which also carries the QBFT messages and timers) for one transaction. Here the first
+        transaction of a batch schedules the flush; the ones accepted before the loop gets to it join the
+        same list and leave in the same TX frame(s).
+        """
         loop = self._loop
         if loop is None:
+            return
+        with self._outgoing_lock:
+            first = not self._outgoing_txs
+            self._outgoing_txs.append(raw)
+        if not first:
             return
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
             running = None
         if running is loop:
-            self._queue_tx(raw)
+            loop.call_soon(self._flush_txs)
         else:
-            loop.call_soon_threadsafe(self._queue_tx, raw)
+            with contextlib.suppress(RuntimeError):  # the loop closed: the node is stopping
+                loop.call_soon_threadsafe(self._flush_txs)
+                self.gossip_wakeups += 1
 
     #: The name the node service looks for (``_GossipingPool``).
     broadcast_local_tx = gossip_tx
 
-    def _queue_tx(self, raw: bytes) -> None:
-        if not self._outgoing_txs:
-            asyncio.get_running_loop().call_soon(self._flush_txs)
-        self._outgoing_txs.append(raw)
-
     def _flush_txs(self) -> None:
-        batch, self._outgoing_txs = self._outgoing_txs, []
+        with self._outgoing_lock:
+            batch, self._outgoing_txs = self._outgoing_txs, []
         if batch and self.p2p.running:
             self.p2p.broadcast_txs(batch)
 
@@ -742,6 +781,7 @@ class QbftDriver:
 
             target = parent.timestamp + self.block_period
             opening = QbftExtraData(validators=list(self.sets.current), round=round_)
+            self.filler.max_exec_seconds = self._exec_allowance()
             builder = self.filler.open(max(target, int(self.clock())), opening.encode())
             await self.filler.fill_until(builder, target, self.clock, wanted)
             if not wanted():
@@ -752,7 +792,8 @@ class QbftDriver:
             extra = QbftExtraData(validators=list(validators), vote=vote, round=round_)
             # the last arrivals go in too: briefly when the block was filled during the period, else (a
             # round > 0, or a pool that filled at the last instant) within the block's execution budget
-            budget = FINAL_FILL_SHARE * self.block_period if builder.included else None
+            late = self.config.request_timeout * BUILD_BUDGET_FRACTION
+            budget = FINAL_FILL_SHARE * self.block_period if builder.included else late
             result = await asyncio.to_thread(self.filler.finish, builder, budget, extra.encode())
             self.budget.observe_build(builder.exec_seconds + builder.commit_seconds, result.block.header.gas_used)
             block = EvmBlock(result.block)
@@ -769,6 +810,11 @@ class QbftDriver:
             log.info("block %d round %d abandoned: the head moved while it was being filled", height, round_)
         except Exception:
             log.exception("building block %d round %d failed", height, round_)
+
+    def _exec_allowance(self) -> float:
+        """Seconds of execution one block may hold (see :data:`INFORMED_BUILD_FRACTION`)."""
+        informed = self.budget.verify_samples > 0
+        return self.config.request_timeout * (INFORMED_BUILD_FRACTION if informed else BUILD_BUDGET_FRACTION)
 
     def _permitted(self, txs: Sequence[Any]) -> Sequence[Any]:
         """Block-builder filter: only senders allowed by account permissioning (when configured)."""
@@ -824,6 +870,12 @@ class QbftProducer(QbftDriver):
             advertise_host=getattr(p2p, "advertise_host", None),
         )
         super().__init__(chain, txpool, private_key, settings, on_sealed=on_sealed, on_round=on_round, clock=clock)
+
+
+def _refusal_kind(message: str) -> str:
+    """A pool refusal's message without its numbers ("nonce too low: next nonce 7, tx nonce 3" → "nonce too
+    low: next nonce, tx nonce"), so refusals count by kind."""
+    return " ".join(w for w in message.replace(",", " ,").split() if not w.strip(",").isdigit()).replace(" ,", ",")[:80]
 
 
 def _validator_history(sets: ValidatorSetIndex) -> list[tuple[bytes, ...]]:

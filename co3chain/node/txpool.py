@@ -13,6 +13,16 @@ Limits (what an outsider can make the pool hold), after geth's legacypool:
 * globally ``max_total`` transactions *and* ``max_bytes`` of encoded transactions (the count alone let
   40 × 2.3 MB transactions add 200 MB per node; raw transactions are also capped at 128 KiB);
 * queued transactions expire after ``queued_lifetime`` seconds (geth: 3 h; ours: 15 min by default);
+* on a QBFT validator (:meth:`add_holding_gaps`: gossip, and RPC, whose accepted transactions are gossiped
+  to every validator at once) a transaction beyond the queued limit is not refused but *held* outside the
+  pool (at most ``gap_hold`` transactions and ``gap_hold_bytes`` in all, oldest dropped first, same
+  lifetime) and enters the pool once its sender's gap has been filled enough for the queued limit to let
+  it in. Why: validators receive one sender's nonces from several peers and by RPC in any order (a client
+  spreading its nonces over the PAs' nodes, a relay overtaking another); refusing nonce n+17 because
+  n..n+16 were still on their way lost it on that node for good (gossip is delivered once) and stalled
+  every later nonce of the sender there. Held transactions are not selectable and not counted as queued,
+  and ``nonce too high`` (``max_per_sender`` ahead of the state) still applies, so a sender still cannot
+  make a node mine or pool more than before; geth likewise accepts and later drops over-limit queued ones;
 * when the pool is full, a transaction from a *protected* sender (``protected(sender)``: validators,
   the node's allow-listed accounts and ``[txpool] protected``, i.e. the relayer, oracle and PA accounts)
   evicts other senders' transactions — queued ones first, then the latest nonces of the sender holding
@@ -34,6 +44,7 @@ import heapq
 import itertools
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -67,6 +78,9 @@ class TxPoolError(Co3Error):
 DEFAULT_MAX_BYTES = 32 * 1024 * 1024
 DEFAULT_MAX_QUEUED_PER_SENDER = 16
 DEFAULT_QUEUED_LIFETIME = 15 * 60.0
+#: Gossiped nonce-gap transactions held beyond the queued limit, node-wide (count and encoded bytes).
+DEFAULT_GAP_HOLD = 2048
+DEFAULT_GAP_HOLD_BYTES = 4 * 1024 * 1024
 
 
 def encode_tx(tx: Any) -> bytes:
@@ -136,6 +150,8 @@ class TxPool:
         queued_lifetime: float = DEFAULT_QUEUED_LIFETIME,
         protected: Callable[[bytes], bool] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        gap_hold: int = DEFAULT_GAP_HOLD,
+        gap_hold_bytes: int = DEFAULT_GAP_HOLD_BYTES,
     ) -> None:
         self.chain = chain
         self.max_per_sender = max_per_sender
@@ -155,6 +171,12 @@ class TxPool:
         self._lock = threading.RLock()
         self._by_sender: dict[bytes, dict[int, _Entry]] = {}
         self._by_hash: dict[bytes, _Entry] = {}
+        #: gossiped transactions held beyond their sender's queued limit (see the module docstring)
+        self.gap_hold = gap_hold
+        self.gap_hold_bytes = gap_hold_bytes
+        self._held: OrderedDict[bytes, _Entry] = OrderedDict()
+        self._held_by_sender: dict[bytes, dict[int, _Entry]] = {}
+        self._held_bytes = 0
         self._seq = itertools.count()
         self._state: Any = None
         self._state_head: bytes | None = None
@@ -199,37 +221,46 @@ class TxPool:
         except (RLPException, ValidationError, PyEVMError, ValueError, TypeError) as exc:
             raise TxPoolError(INVALID_PARAMS, f"invalid transaction: {exc}") from None
 
-    def add(self, raw_tx: bytes) -> bytes:
+    def add(self, raw_tx: bytes, *, hold_gap: bool = False) -> bytes:
         """Validate and insert a raw signed transaction; returns its hash.
 
         Well-formed legacy, EIP-2930 and EIP-1559 transactions take the direct decoder, which also
         hands over the hash and the signed bytes (:mod:`co3chain.chain.txdecode`); anything it
         declines goes through :meth:`decode` (shape checks, py-evm's decoder and its error messages).
+        ``hold_gap``: hold a transaction beyond its sender's queued limit instead of refusing it (gossip,
+        see the module docstring).
         """
         raw = bytes(raw_tx)
         decoded = self._fast_decoder.decode(raw) if len(raw) <= MAX_TX_BYTES else None
         if decoded is None:
-            return self.add_transaction(self.decode(raw), size=len(raw), raw=raw)
-        tx_hash = self._insert(decoded.tx, len(raw), decoded)
+            return self.add_transaction(self.decode(raw), size=len(raw), raw=raw, hold_gap=hold_gap)
+        tx_hash = self._insert(decoded.tx, len(raw), decoded, hold_gap)
         if self.journal is not None:
             self.journal.append(raw)
         return tx_hash
 
-    def add_transaction(self, tx: Any, size: int | None = None, raw: bytes | None = None) -> bytes:
+    def add_holding_gaps(self, raw_tx: bytes) -> bytes:
+        """:meth:`add`, holding nonce-gap overflow instead of refusing it: for a QBFT validator, whose
+        transactions (from peers, and from clients spreading their nonces over the PAs' nodes) arrive in
+        any nonce order. A held transaction is accepted (journaled, and gossiped by the validator)."""
+        return self.add(raw_tx, hold_gap=True)
+
+    def add_transaction(self, tx: Any, size: int | None = None, raw: bytes | None = None, *,
+                        hold_gap: bool = False) -> bytes:
         """Validate and insert an already decoded transaction (e.g. received from a peer).
 
         With a journal attached, the transaction is on it before this returns (outside the pool lock:
         the journal's compaction takes the pool lock while holding its own).
         """
-        tx_hash = self._insert(tx, size)
+        tx_hash = self._insert(tx, size, None, hold_gap)
         if self.journal is not None:
             self.journal.append(raw if raw is not None else encode_tx(tx))
         return tx_hash
 
-    def _insert(self, tx: Any, size: int | None, decoded: DecodedTx | None = None) -> bytes:
+    def _insert(self, tx: Any, size: int | None, decoded: DecodedTx | None = None, hold_gap: bool = False) -> bytes:
         # legacy txs re-hash on every ``.hash`` access; the direct decoder hashed the bytes once
         tx_hash = tx.hash if decoded is None else decoded.hash
-        if tx_hash in self._by_hash:
+        if tx_hash in self._by_hash or tx_hash in self._held:
             # gossip delivers each tx once per peer: identical bytes already passed every check below
             raise TxPoolError(SERVER_ERROR, "already known")
         if getattr(tx, "type_id", None) == 3:
@@ -285,7 +316,7 @@ class TxPool:
             )
 
         with self._lock:
-            if tx_hash in self._by_hash:
+            if tx_hash in self._by_hash or tx_hash in self._held:
                 raise TxPoolError(SERVER_ERROR, "already known")
             state_nonce, balance = self._account(sender)
             if nonce < state_nonce:
@@ -318,6 +349,10 @@ class TxPool:
                     if nonce > state_nonce + run and len(txs) - run >= self.max_queued_per_sender:
                         if not txs:
                             del self._by_sender[sender]
+                        if hold_gap and self._hold(
+                            _Entry(tx, sender, next(self._seq), size, now, tx_hash, fee_cap, tip, nonce, gas)
+                        ):
+                            return tx_hash
                         raise TxPoolError(
                             SERVER_ERROR,
                             "txpool is full: too many queued (nonce-gap) transactions from this sender",
@@ -334,7 +369,63 @@ class TxPool:
             txs[nonce] = entry
             self._by_hash[tx_hash] = entry
             self._bytes += size
+            if sender in self._held_by_sender:
+                self._release_held(sender)
             return tx_hash
+
+    # -- nonce-gap overflow held for gossip (see the module docstring) ----------------------------------
+    def _hold(self, entry: _Entry) -> bool:
+        """Hold ``entry`` beyond its sender's queued limit (lock held); False when it cannot be held."""
+        if entry.size > self.gap_hold_bytes or self.gap_hold <= 0:
+            return False
+        mine = self._held_by_sender.get(entry.sender)
+        if mine is not None and entry.nonce in mine:
+            return False  # one held transaction per nonce: a replacement waits for the original's fate
+        while self._held and (len(self._held) >= self.gap_hold
+                              or self._held_bytes + entry.size > self.gap_hold_bytes):
+            self._unhold(next(iter(self._held.values())))  # oldest first
+        self._held[entry.hash] = entry
+        self._held_by_sender.setdefault(entry.sender, {})[entry.nonce] = entry
+        self._held_bytes += entry.size
+        return True
+
+    def _unhold(self, entry: _Entry) -> None:
+        if self._held.pop(entry.hash, None) is None:
+            return
+        self._held_bytes -= entry.size
+        mine = self._held_by_sender.get(entry.sender)
+        if mine is not None and mine.get(entry.nonce) is entry:
+            del mine[entry.nonce]
+            if not mine:
+                del self._held_by_sender[entry.sender]
+
+    def _release_held(self, sender: bytes) -> None:
+        """Move ``sender``'s held transactions into the pool as far as the queued limit now allows, lowest
+        nonce first; drop the ones a block or another transaction made stale (lock held)."""
+        held = self._held_by_sender.get(sender)
+        if not held:
+            return
+        state_nonce = self._state_nonce(sender)
+        for nonce in sorted(held):
+            entry = held[nonce]
+            txs = self._by_sender.get(sender, {})
+            if nonce < state_nonce or nonce in txs:  # mined meanwhile, or that nonce is taken in the pool
+                self._unhold(entry)
+                continue
+            run = len(self._run_from(sender, state_nonce))
+            if nonce > state_nonce + run and len(txs) - run >= self.max_queued_per_sender:
+                return  # still beyond the limit (and so is every higher nonce): wait for more of the gap
+            if not self._make_room(sender, 1, entry.size):
+                return
+            self._unhold(entry)
+            self._by_sender.setdefault(sender, {})[nonce] = entry
+            self._by_hash[entry.hash] = entry
+            self._bytes += entry.size
+
+    @property
+    def held(self) -> int:
+        """Gossiped transactions held beyond their sender's queued limit (not in the pool yet)."""
+        return len(self._held)
 
     # -- limits ----------------------------------------------------------------------------------------
     def _is_protected(self, sender: bytes) -> bool:
@@ -390,6 +481,8 @@ class TxPool:
             return
         self._next_expiry_check = now + 1.0
         cutoff = now - self.queued_lifetime
+        for entry in [e for e in self._held.values() if e.added_at < cutoff]:
+            self._unhold(entry)
         old_senders = {e.sender for e in self._by_hash.values() if e.added_at < cutoff}
         for sender in old_senders:
             _, queued = self._split(sender)
@@ -551,12 +644,14 @@ class TxPool:
             hashes = [tx.hash for tx in block.transactions]
             self.remove(hashes)
             self._expire_queued(self.clock())
-            if not self._by_sender:
+            if not self._by_sender and not self._held:
                 return
             # block txs were executed, so their senders are in the chain's cache (no recovery here)
-            senders = {self.chain.senders.prime(tx) for tx in block.transactions}
-            senders &= set(self._by_sender)
-            for sender in senders:
+            block_senders = {self.chain.senders.prime(tx) for tx in block.transactions}
+            for sender in block_senders & set(self._by_sender):
                 nonce = self._state_nonce(sender)
                 stale = [e.hash for n, e in self._by_sender[sender].items() if n < nonce]
                 self.remove(stale)
+            # the block may hold the gap of a sender's held transactions (mined by another proposer)
+            for sender in block_senders & set(self._held_by_sender):
+                self._release_held(sender)

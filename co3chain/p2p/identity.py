@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import coincurve
-from Crypto.Hash import keccak
+import sha3  # safe-pysha3: a C keccak without the per-call object setup of pycryptodome's (~1.4 vs ~5.6 µs)
 
 from co3chain.p2p.errors import P2PError
 
@@ -20,8 +20,11 @@ SIGNATURE_LEN = 65
 
 
 def keccak256(data: bytes) -> bytes:
-    """Ethereum's keccak-256 (not SHA3-256)."""
-    return keccak.new(digest_bits=256, data=data).digest()
+    """Ethereum's keccak-256 (not SHA3-256).
+
+    Hot: every gossiped transaction and consensus message is hashed on receipt (the seen-set) and on relay.
+    """
+    return sha3.keccak_256(data).digest()
 
 
 def validate_pubkey(pubkey: bytes) -> bytes:

@@ -124,3 +124,27 @@ def test_stored_block_bytes_are_the_wire_encoding() -> None:
     head = chain.head.block_number
     assert chain.get_block_rlp_by_number(head) == encode_block(chain.get_block_by_number(head))
     assert chain.get_block_rlp_by_number(head + 1) is None
+
+
+# -- replace_header: another sealed form of a stored block, spliced ------------------------------------
+@settings(max_examples=100, deadline=None)
+@given(st.lists(_transaction(), max_size=8), st.binary(max_size=300), st.integers(0, 3))
+def test_replaced_header_equals_pyrlp_of_the_block_with_that_header(txs: list[Any], extra: bytes,
+                                                                     withdrawals: int) -> None:
+    from eth.vm.forks.shanghai.withdrawals import Withdrawal
+
+    from co3chain.chain.rawblock import replace_header
+
+    header = _GENESIS_CHAIN.genesis_header
+    ws = [Withdrawal(i, i + 1, b"\x22" * 20, 10**9 + i) for i in range(withdrawals)]
+    block = QbftBlock(header, transactions=txs, uncles=[], withdrawals=ws)
+    other = header.copy(extra_data=extra)  # any length: the header's own length prefix may change size
+    assert replace_header(rlp.encode(block), rlp.encode(other)) == rlp.encode(block.copy(header=other))
+
+
+def test_replace_header_refuses_what_is_not_a_block() -> None:
+    from co3chain.chain.rawblock import replace_header
+
+    for junk in (b"", rlp.encode(b"not a list"), rlp.encode([b"header", []]), rlp.encode([[], []]) + b"\x00"):
+        with pytest.raises(RawBlockError):
+            replace_header(junk, rlp.encode([]))

@@ -6,6 +6,8 @@ import asyncio
 
 import pytest
 import rlp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from co3chain.p2p import Enode, NodeKey, P2PError, ProtocolError
 from co3chain.p2p.backoff import Backoff
@@ -124,6 +126,41 @@ def test_frames_reject_tampering_replay_reorder_and_wrong_key() -> None:
         open_frame(opener, f0)
     with pytest.raises(FrameError):
         open_frame(FrameOpener(bytes(32), 1024), f0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(min_size=32, max_size=32), st.lists(st.binary(max_size=3000), min_size=1, max_size=5),
+       st.integers(0, 2**40))
+def test_frames_are_standard_aes_gcm_as_pycryptodome_makes_them(key: bytes, plaintexts: list[bytes],
+                                                                 start: int) -> None:
+    """The wire bytes of a frame are those of an independent AES-GCM implementation (pycryptodome, the
+    cipher the frames used before): header as associated data, counter nonce, 16-byte tag."""
+    from Crypto.Cipher import AES
+
+    sealer, opener = FrameSealer(key), FrameOpener(key, 4096)
+    sealer._counter = opener._counter = start
+    for i, plaintext in enumerate(plaintexts):
+        frame = sealer.seal(plaintext)
+        header = (len(plaintext) + TAG_LEN).to_bytes(LENGTH_PREFIX, "big")
+        cipher = AES.new(key, AES.MODE_GCM, nonce=bytes(4) + (start + i).to_bytes(8, "big"), mac_len=TAG_LEN)
+        cipher.update(header)
+        ciphertext, tag = cipher.encrypt_and_digest(plaintext)
+        assert frame == header + ciphertext + tag
+        assert opener.open(frame[:LENGTH_PREFIX], frame[LENGTH_PREFIX:]) == plaintext
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=600))
+def test_keccak256_is_ethereums_keccak(data: bytes) -> None:
+    from Crypto.Hash import keccak
+    from eth_hash.auto import keccak as eth_keccak
+
+    assert keccak256(data) == keccak.new(digest_bits=256, data=data).digest() == eth_keccak(data)
+
+
+def test_a_frame_body_shorter_than_its_tag_is_refused() -> None:
+    with pytest.raises(FrameError):
+        FrameOpener(bytes(32), 100).open(b"\x00\x00\x00\x05", b"\x01" * 5)
 
 
 def test_frame_length_checks() -> None:
