@@ -265,7 +265,9 @@ class NodeService:
         if self.config.data_dir is None:
             return
         journal = TxJournal(self.config.data_dir / "txpool.journal")
-        ok, refused = journal.restore(self.txpool.add)
+        # holding gaps: the journal lists transactions in acceptance order, and one accepted while held (a
+        # validator's nonce-gap overflow) may come before the nonces that fill its gap
+        ok, refused = journal.restore(self.txpool.add_holding_gaps)
         if ok or refused:
             log.info("tx journal: %d transactions re-admitted, %d no longer valid", ok, refused)
         journal.attach(self.txpool.raw_transactions, lambda: len(self.txpool))

@@ -497,9 +497,11 @@ class TxPool:
             self._expire_queued(self.clock())
 
     def raw_transactions(self) -> list[bytes]:
-        """Every pooled transaction encoded, each sender's in nonce order (the journal's compaction)."""
+        """Every pooled transaction encoded, each sender's in nonce order, then the held ones (the journal's
+        compaction: a held transaction was accepted too, and must survive a restart like the rest)."""
         with self._lock:
             txs = [e.tx for sender in self._by_sender.values() for _, e in sorted(sender.items())]
+            txs += [e.tx for held in self._held_by_sender.values() for _, e in sorted(held.items())]
         return [encode_tx(tx) for tx in txs]
 
     @property

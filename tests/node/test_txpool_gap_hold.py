@@ -109,3 +109,28 @@ def test_a_validators_rpc_holds_nonce_gap_overflow_and_gossips_it(chain: NodeCha
     for raw in raws[0::2]:
         pool.add_holding_gaps(raw)  # the gossip of the other node's half
     assert _pending_nonces(pool, SENDER) == list(range(12)) and pool.held == 0
+
+
+def test_held_transactions_survive_a_restart_through_the_journal(chain: NodeChain, tmp_path) -> None:
+    """A held transaction was accepted (its hash went back to the client or peer): the journal keeps it
+    through compaction, and the node's restore (``add_holding_gaps``, as ``NodeService._open_journal``)
+    re-admits it even though it comes before the nonces that fill its gap. Both failed before: compaction
+    wrote only pooled transactions, and the restore refused the overflow with "too many queued"."""
+    from co3chain.node.txjournal import TxJournal
+
+    path = tmp_path / "txpool.journal"
+    pool = TxPool(chain, max_queued_per_sender=2)
+    journal = TxJournal(path)
+    journal.attach(pool.raw_transactions, lambda: len(pool))
+    pool.journal = journal
+    for nonce in (1, 2, 3, 4):  # 3 and 4 are held
+        pool.add_holding_gaps(_tx(chain, SENDER, nonce))
+    assert pool.held == 2
+    journal.compact()
+    journal.close()
+
+    restored = TxPool(chain, max_queued_per_sender=2)
+    ok, refused = TxJournal(path).restore(restored.add_holding_gaps)
+    assert (ok, refused) == (4, 0) and restored.held == 2
+    restored.add_holding_gaps(_tx(chain, SENDER, 0))
+    assert _pending_nonces(restored, SENDER) == [0, 1, 2, 3, 4]
