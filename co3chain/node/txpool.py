@@ -539,8 +539,10 @@ class TxPool:
             return self._state_nonce(bytes(address)) + len(pending)
 
     def get(self, tx_hash: bytes) -> Any | None:
-        """The pooled transaction with ``tx_hash`` or ``None``."""
-        entry = self._by_hash.get(bytes(tx_hash))
+        """The pooled or held transaction with ``tx_hash`` or ``None`` (``eth_getTransactionByHash``: a held
+        transaction was accepted, and a client polling its hash must not take it for dropped)."""
+        tx_hash = bytes(tx_hash)
+        entry = self._by_hash.get(tx_hash) or self._held.get(tx_hash)
         return None if entry is None else entry.tx
 
     def __contains__(self, tx_hash: object) -> bool:
