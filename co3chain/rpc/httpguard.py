@@ -13,6 +13,12 @@ Why:
   an honest client on any real link finishes well within it); past it the connection is closed, the app
   sees ``http.disconnect`` and nothing of the request is acted on. WebSocket upgrades have no body and are
   not timed.
+* **one write per response** — uvicorn writes a response's status line and headers, then its body, as two
+  ``transport.write`` calls: two ``send`` syscalls per JSON-RPC answer when the socket buffer is empty
+  (uvloop writes at once). On this deployment's sandboxed kernels a syscall costs ~10-20 µs, a large part of
+  the event loop's ~55 µs per ``eth_sendRawTransaction``. :class:`_HeaderCoalescer` holds the header
+  bytes of a response until its first body write (or a close) and sends both in one
+  ``writelines``. The bytes on the wire and their order are unchanged; only the segmentation differs.
 * **forwarded IPs** — uvicorn trusts ``X-Forwarded-For`` from 127.0.0.1 by default (``forwarded_allow_ips``),
   so any local process, or a proxy we never configured, could pick the client address and bypass the
   per-client relay budget (``trusted_proxies = []`` was not enough). We always pass
@@ -35,37 +41,93 @@ DEFAULT_BODY_TIMEOUT = 30.0
 DEFAULT_KEEP_ALIVE = 5
 
 
+class _HeaderCoalescer:
+    """The transport as one request/response cycle sees it: the cycle's first write after its response
+    started (uvicorn's status line + headers) is held and goes out with the next write, in one call.
+
+    Everything else passes through: writes before the response starts (``100 Continue``), and every
+    attribute other than ``write``/``close`` (``is_closing``, ``get_extra_info``...). uvicorn writes every
+    body message (an empty one too) except for HEAD, whose headers are therefore never held; ``close``
+    (uvicorn's reaction to an app that failed mid-response) sends a held header first, as before.
+    """
+
+    __slots__ = ("_transport", "_cycle", "_held", "_armed")
+
+    def __init__(self, transport: Any, cycle: Any) -> None:
+        self._transport = transport
+        self._cycle = cycle
+        self._held: bytes | None = None
+        self._armed = True
+
+    def write(self, data: bytes) -> None:
+        held = self._held
+        if held is not None:
+            self._held = None
+            self._transport.writelines((held, data))
+        elif self._armed and self._cycle.response_started and self._cycle.scope["method"] != "HEAD":
+            self._armed = False
+            self._held = data
+        else:
+            self._transport.write(data)
+
+    def close(self) -> None:
+        held = self._held
+        if held is not None:
+            self._held = None
+            self._transport.write(held)
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
 def guarded_http_protocol(
     header_timeout: float = DEFAULT_HEADER_TIMEOUT, body_timeout: float = DEFAULT_BODY_TIMEOUT
 ) -> type[HttpToolsProtocol]:
     """uvicorn's httptools protocol with a header deadline of ``header_timeout`` seconds and a body deadline
     of ``body_timeout`` seconds (from the end of the headers)."""
 
+    #: connections with a running deadline (header or body phase) of servers using this class
+    armed: set[GuardedHttpToolsProtocol] = set()
+    sweeper: list[asyncio.TimerHandle | None] = [None]
+    #: deadlines are checked this often: a connection is cut at most ~1/8 of its timeout late
+    sweep_every = min(header_timeout, body_timeout) / 8
+
+    def sweep() -> None:
+        """Close every connection past its deadline; runs only while some connection has one."""
+        sweeper[0] = None
+        if not armed:
+            return
+        loop = next(iter(armed)).loop
+        now = loop.time()
+        for conn in [c for c in armed if c._deadline <= now]:
+            conn._expired()
+        if armed:
+            sweeper[0] = loop.call_later(sweep_every, sweep)
+
     class GuardedHttpToolsProtocol(HttpToolsProtocol):
-        _header_timer: asyncio.TimerHandle | None = None
-        _body_timer: asyncio.TimerHandle | None = None
+        """Deadlines are timestamps checked by one periodic :func:`sweep` per server instead of a
+        ``call_later`` + ``cancel`` pair per phase and request (~1.4 µs each on the event loop, two per
+        request): a request's hot path only stores a float and touches a set."""
+
+        _deadline: float = 0.0
+
+        def _set_deadline(self, seconds: float) -> None:
+            self._deadline = self.loop.time() + seconds
+            armed.add(self)
+            if sweeper[0] is None:
+                sweeper[0] = self.loop.call_later(sweep_every, sweep)
 
         def _arm(self) -> None:
-            if self._header_timer is None:
-                self._header_timer = self.loop.call_later(header_timeout, self._headers_too_slow)
+            """Header deadline, unless one already runs (from connect, for the first request)."""
+            if self not in armed:
+                self._set_deadline(header_timeout)
 
         def _disarm(self) -> None:
-            if self._header_timer is not None:
-                self._header_timer.cancel()
-                self._header_timer = None
+            armed.discard(self)
 
-        def _disarm_body(self) -> None:
-            if self._body_timer is not None:
-                self._body_timer.cancel()
-                self._body_timer = None
-
-        def _headers_too_slow(self) -> None:
-            self._header_timer = None
-            if not self.transport.is_closing():
-                self.transport.close()
-
-        def _body_too_slow(self) -> None:
-            self._body_timer = None
+        def _expired(self) -> None:
+            armed.discard(self)
             if not self.transport.is_closing():
                 self.transport.close()  # connection_lost tells the app (http.disconnect)
 
@@ -79,18 +141,20 @@ def guarded_http_protocol(
 
         def on_headers_complete(self) -> None:
             self._disarm()
+            previous = self.cycle
             super().on_headers_complete()
+            cycle = self.cycle
+            if cycle is not None and cycle is not previous:  # a new request (not an upgrade): its task has
+                cycle.transport = _HeaderCoalescer(self.transport, cycle)  # not run yet
             if not (self.parser.should_upgrade() and self._should_upgrade()):
-                self._disarm_body()
-                self._body_timer = self.loop.call_later(body_timeout, self._body_too_slow)
+                self._set_deadline(body_timeout)
 
         def on_message_complete(self) -> None:
-            self._disarm_body()
+            self._disarm()
             super().on_message_complete()
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._disarm()
-            self._disarm_body()
             super().connection_lost(exc)
 
     return GuardedHttpToolsProtocol
