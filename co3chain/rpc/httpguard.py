@@ -13,12 +13,6 @@ Why:
   an honest client on any real link finishes well within it); past it the connection is closed, the app
   sees ``http.disconnect`` and nothing of the request is acted on. WebSocket upgrades have no body and are
   not timed.
-* **one write per response** — uvicorn writes a response's status line and headers, then its body, as two
-  ``transport.write`` calls: two ``send`` syscalls per JSON-RPC answer when the socket buffer is empty
-  (uvloop writes at once). On this deployment's sandboxed kernels a syscall costs ~10-20 µs, a large part of
-  the event loop's ~55 µs per ``eth_sendRawTransaction``. :class:`_HeaderCoalescer` holds the header
-  bytes of a response until its first body write (or a close) and sends both in one
-  ``writelines``. The bytes on the wire and their order are unchanged; only the segmentation differs.
 * **forwarded IPs** — uvicorn trusts ``X-Forwarded-For`` from 127.0.0.1 by default (``forwarded_allow_ips``),
   so any local process, or a proxy we never configured, could pick the client address and bypass the
   per-client relay budget (``trusted_proxies = []`` was not enough). We always pass
@@ -39,46 +33,6 @@ DEFAULT_HEADER_TIMEOUT = 10.0
 DEFAULT_BODY_TIMEOUT = 30.0
 #: Seconds an idle keep-alive connection is kept.
 DEFAULT_KEEP_ALIVE = 5
-
-
-class _HeaderCoalescer:
-    """The transport as one request/response cycle sees it: the cycle's first write after its response
-    started (uvicorn's status line + headers) is held and goes out with the next write, in one call.
-
-    Everything else passes through: writes before the response starts (``100 Continue``), and every
-    attribute other than ``write``/``close`` (``is_closing``, ``get_extra_info``...). uvicorn writes every
-    body message (an empty one too) except for HEAD, whose headers are therefore never held; ``close``
-    (uvicorn's reaction to an app that failed mid-response) sends a held header first, as before.
-    """
-
-    __slots__ = ("_transport", "_cycle", "_held", "_armed")
-
-    def __init__(self, transport: Any, cycle: Any) -> None:
-        self._transport = transport
-        self._cycle = cycle
-        self._held: bytes | None = None
-        self._armed = True
-
-    def write(self, data: bytes) -> None:
-        held = self._held
-        if held is not None:
-            self._held = None
-            self._transport.writelines((held, data))
-        elif self._armed and self._cycle.response_started and self._cycle.scope["method"] != "HEAD":
-            self._armed = False
-            self._held = data
-        else:
-            self._transport.write(data)
-
-    def close(self) -> None:
-        held = self._held
-        if held is not None:
-            self._held = None
-            self._transport.write(held)
-        self._transport.close()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._transport, name)
 
 
 def guarded_http_protocol(
@@ -111,6 +65,8 @@ def guarded_http_protocol(
         request): a request's hot path only stores a float and touches a set."""
 
         _deadline: float = 0.0
+        #: (for tests and debugging) the connections of this server class that have a running deadline
+        armed_connections = armed
 
         def _set_deadline(self, seconds: float) -> None:
             self._deadline = self.loop.time() + seconds
@@ -141,11 +97,7 @@ def guarded_http_protocol(
 
         def on_headers_complete(self) -> None:
             self._disarm()
-            previous = self.cycle
             super().on_headers_complete()
-            cycle = self.cycle
-            if cycle is not None and cycle is not previous:  # a new request (not an upgrade): its task has
-                cycle.transport = _HeaderCoalescer(self.transport, cycle)  # not run yet
             if not (self.parser.should_upgrade() and self._should_upgrade()):
                 self._set_deadline(body_timeout)
 
