@@ -124,7 +124,8 @@ class Dispatcher:
             payload = orjson.loads(body)
         except orjson.JSONDecodeError:
             return orjson.dumps(_error(None, PARSE_ERROR, "parse error"))
-        result = await self.handle_payload(payload, ctx)
+        # a single request (the usual eth_sendRawTransaction) skips the batch logic's coroutine
+        result = await (self.handle_one(payload, ctx) if type(payload) is dict else self.handle_payload(payload, ctx))
         return None if result is None else orjson.dumps(result)
 
     async def handle_payload(self, payload: Any, ctx: CallContext) -> Any:

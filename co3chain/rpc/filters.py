@@ -124,6 +124,8 @@ class FilterManager:
             return key is not None and self._filters.pop(key, None) is not None
 
     def on_pending_tx(self, tx_hash: bytes) -> None:
+        if not self._filters:  # called per accepted transaction: no lock when nobody has a filter
+            return
         with self._lock:
             for f in self._filters.values():
                 if f.kind == "pending":
