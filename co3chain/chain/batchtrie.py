@@ -51,15 +51,27 @@ class _Writer:
         self.write = write
 
     def load(self, ref: Any) -> Node:
-        """The decoded node behind a parent's reference (hash, inline list or blank)."""
+        """The decoded node behind a parent's reference (hash, inline list or blank).
+
+        Hashed nodes come from :data:`_GET_CACHE` when there (the block's execution just read the very
+        paths this update rewrites); nothing here mutates a loaded node, so sharing them is safe.
+        """
         if isinstance(ref, list):
             return ref
         if ref == b"" or ref == BLANK_ROOT:
             return []
-        return decode_node(self.read[ref])
+        node = _GET_CACHE.get(ref)
+        if node is None:
+            node = decode_node(self.read[ref])
+        return node
 
     def ref(self, node: Node) -> Any:
-        """How a parent points at ``node``: inline when its RLP is < 32 bytes, else by stored hash."""
+        """How a parent points at ``node``: inline when its RLP is < 32 bytes, else by stored hash.
+
+        A stored node also enters :data:`_GET_CACHE` as it is (it is never changed after this call, and it
+        is exactly what decoding its bytes gives: ``tests/chain/test_batchtrie.py``), so the next block's
+        reads and updates of the same paths decode nothing.
+        """
         if not node:
             return b""
         enc = encode_node(node)
@@ -67,6 +79,7 @@ class _Writer:
             return node
         h = keccak(enc)
         self.write[h] = enc
+        _remember(h, node)
         return h
 
 
@@ -209,12 +222,21 @@ def batch_update(
     enc = encode_node(node)
     h = keccak(enc)
     write[h] = enc
+    if len(enc) >= 32:  # a short root is stored but never referenced by hash from a parent
+        _remember(h, node)
     return h
 
 
-#: Decoded nodes by hash for :func:`trie_get` (content-addressed: never stale; bounded for memory).
+#: Decoded nodes by hash for :func:`trie_get` and :func:`batch_update` (content-addressed: never stale;
+#: bounded for memory). Entries are shared and must never be mutated.
 _GET_CACHE: dict[bytes, Node] = {}
 GET_CACHE_SIZE = 200_000
+
+
+def _remember(h: bytes, node: Node) -> None:
+    if len(_GET_CACHE) >= GET_CACHE_SIZE:
+        _GET_CACHE.clear()
+    _GET_CACHE[h] = node
 
 
 def _load_cached(read: Mapping[bytes, bytes], ref: Any) -> Node:

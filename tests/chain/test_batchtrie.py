@@ -82,3 +82,35 @@ def test_trie_get_matches_hexary_trie(items, probes):
         ref[k] = v
     for k in [*items, *probes]:
         assert trie_get(db, ref.root_hash, k) == ref[k]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    initial=st.dictionaries(st.one_of(short_keys, hashed_keys), values, max_size=40),
+    changes=st.lists(st.dictionaries(st.one_of(short_keys, hashed_keys), st.one_of(st.none(), values),
+                                     max_size=25), min_size=1, max_size=3),
+)
+def test_cached_nodes_are_exactly_the_decoded_stored_nodes(initial, changes):
+    """``batch_update`` shares decoded nodes through the read cache: every cached node must equal what
+    decoding its stored bytes gives, and successive updates through the cache must still match
+    ``HexaryTrie`` (a cached node mutated by a later update would break one of the two)."""
+    from co3chain.chain import batchtrie
+    from co3chain.chain.noderlp import decode_node
+
+    db: dict[bytes, bytes] = {}
+    ref = HexaryTrie(db)
+    for k, v in initial.items():
+        ref[k] = v
+    ours = dict(db)
+    root = ref.root_hash
+    for batch in changes:
+        for k, v in batch.items():
+            if v is None:
+                del ref[k]
+            else:
+                ref[k] = v
+        root = batch_update(ours, ours, root, batch)
+        assert root == ref.root_hash
+    for h, node in batchtrie._GET_CACHE.items():
+        if h in ours:
+            assert node == decode_node(ours[h])
