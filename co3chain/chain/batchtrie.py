@@ -33,10 +33,18 @@ def _nibbles(key: bytes) -> Nibbles:
     return tuple(key.hex().encode().translate(_HEX_VALUES))
 
 
+#: nibble value -> its hex digit (ASCII), for :func:`_hp` (the inverse of :data:`_HEX_VALUES`)
+_NIBBLE_DIGITS = bytes.maketrans(bytes(range(16)), b"0123456789abcdef")
+
+
 def _hp(path: Nibbles, leaf: bool) -> bytes:
+    """Hex-prefix encoding of ``path`` (yellow paper appendix C): flag nibble, padding, then the path.
+
+    Built as hex digits and converted by ``bytes.fromhex`` (C loops, no per-nibble Python arithmetic);
+    ``tests/chain/test_batchtrie.py`` compares it with the arithmetic form on random paths."""
     flag = 2 if leaf else 0
-    seq = [flag + 1, *path] if len(path) % 2 else [flag, 0, *path]
-    return bytes(seq[i] * 16 + seq[i + 1] for i in range(0, len(seq), 2))
+    head = bytes((flag + 1,)) if len(path) % 2 else bytes((flag, 0))
+    return bytes.fromhex((head + bytes(path)).translate(_NIBBLE_DIGITS).decode())
 
 
 def _unhp(raw: bytes) -> tuple[Nibbles, bool]:
@@ -153,7 +161,7 @@ def _merge_into_fresh(
 def _update(w: _Writer, node: Node, prefix: Nibbles, items: list[tuple[Nibbles, bytes | None]]) -> Node:
     """``node`` (at key ``prefix``) with ``items`` applied; items are sorted and start with ``prefix``."""
     depth = len(prefix)
-    if not node or (len(node) == 2 and _unhp(node[0])[1]):
+    if not node or (len(node) == 2 and node[0][0] >> 4 >= 2):  # blank, or a leaf (hex-prefix flag >= 2)
         return _merge_into_fresh(w, node, prefix, items)  # blank or a single leaf: rebuild
     if len(node) == 2:  # extension
         path, _ = _unhp(node[0])

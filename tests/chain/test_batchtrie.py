@@ -114,3 +114,16 @@ def test_cached_nodes_are_exactly_the_decoded_stored_nodes(initial, changes):
     for h, node in batchtrie._GET_CACHE.items():
         if h in ours:
             assert node == decode_node(ours[h])
+
+
+@settings(max_examples=300, deadline=None)
+@given(path=st.lists(st.integers(0, 15), max_size=70).map(tuple), leaf=st.booleans())
+def test_hex_prefix_matches_the_arithmetic_form(path, leaf):
+    from co3chain.chain.batchtrie import _hp, _unhp
+
+    flag = 2 if leaf else 0
+    seq = [flag + 1, *path] if len(path) % 2 else [flag, 0, *path]
+    expected = bytes(seq[i] * 16 + seq[i + 1] for i in range(0, len(seq), 2))
+    assert _hp(path, leaf) == expected
+    assert _unhp(expected) == (path, leaf)
+    assert (expected[0] >> 4 >= 2) == leaf  # the leaf test ``_update`` uses
