@@ -431,7 +431,8 @@ class RevmEngine:
                             flags = flags_by_addr[addr] = self._hash_code_flags(code_hash, _CodeOf(code))
                             if flags & FLAG_PYEVM_ONLY:
                                 raise NeedsPyEvm("blockhash")
-                        info = AccountInfo(balance=sender_info[0], nonce=sender_info[1], code=code or None)
+                        info = AccountInfo(balance=sender_info[0], nonce=sender_info[1], code=code or None,
+                                           code_hash=code_hash if code else None)
                         slim = AccountInfo(balance=info.balance, nonce=info.nonce, code_hash=code_hash) if code else None
                         info = (info, slim)
                     elif state.account_exists(addr):
@@ -440,8 +441,10 @@ class RevmEngine:
                             flags = flags_by_addr[addr] = self._hash_code_flags(code_hash, _CodeOf(code))
                             if flags & FLAG_PYEVM_ONLY:
                                 raise NeedsPyEvm("blockhash")
+                        # the state's code hash (keccak of this very code): pyrevm would hash the code again
                         info = AccountInfo(
-                            balance=state.get_balance(addr), nonce=state.get_nonce(addr), code=code or None
+                            balance=state.get_balance(addr), nonce=state.get_nonce(addr), code=code or None,
+                            code_hash=code_hash if code else None,
                         )
                         # the database keeps code by hash: an account entry without its own copy makes
                         # every ``str(evm)`` below (one per round) one code dump shorter -- not worth a
