@@ -82,3 +82,48 @@ def test_trie_get_matches_hexary_trie(items, probes):
         ref[k] = v
     for k in [*items, *probes]:
         assert trie_get(db, ref.root_hash, k) == ref[k]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    initial=st.dictionaries(st.one_of(short_keys, hashed_keys), values, max_size=40),
+    changes=st.lists(st.dictionaries(st.one_of(short_keys, hashed_keys), st.one_of(st.none(), values),
+                                     max_size=25), min_size=1, max_size=3),
+)
+def test_cached_nodes_are_exactly_the_decoded_stored_nodes(initial, changes):
+    """``batch_update`` shares decoded nodes through the read cache: every cached node must equal what
+    decoding its stored bytes gives, and successive updates through the cache must still match
+    ``HexaryTrie`` (a cached node mutated by a later update would break one of the two)."""
+    from co3chain.chain import batchtrie
+    from co3chain.chain.noderlp import decode_node
+
+    db: dict[bytes, bytes] = {}
+    ref = HexaryTrie(db)
+    for k, v in initial.items():
+        ref[k] = v
+    ours = dict(db)
+    root = ref.root_hash
+    for batch in changes:
+        for k, v in batch.items():
+            if v is None:
+                del ref[k]
+            else:
+                ref[k] = v
+        root = batch_update(ours, ours, root, batch)
+        assert root == ref.root_hash
+    for h, node in batchtrie._GET_CACHE.items():
+        if h in ours:
+            assert node == decode_node(ours[h])
+
+
+@settings(max_examples=300, deadline=None)
+@given(path=st.lists(st.integers(0, 15), max_size=70).map(tuple), leaf=st.booleans())
+def test_hex_prefix_matches_the_arithmetic_form(path, leaf):
+    from co3chain.chain.batchtrie import _hp, _unhp
+
+    flag = 2 if leaf else 0
+    seq = [flag + 1, *path] if len(path) % 2 else [flag, 0, *path]
+    expected = bytes(seq[i] * 16 + seq[i + 1] for i in range(0, len(seq), 2))
+    assert _hp(path, leaf) == expected
+    assert _unhp(expected) == (path, leaf)
+    assert (expected[0] >> 4 >= 2) == leaf  # the leaf test ``_update`` uses
