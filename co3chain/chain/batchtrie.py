@@ -16,6 +16,7 @@ from typing import Any
 
 import rlp
 from eth_hash.auto import keccak
+from trie.exceptions import MissingTrieNode
 
 from co3chain.chain.noderlp import decode_node, encode_node
 
@@ -266,8 +267,18 @@ def trie_get(read: Mapping[bytes, bytes], root: bytes, key: bytes) -> bytes:
 
     Why not ``HexaryTrie.get``: state reads are on every transaction's path and py-trie's generic
     traversal (nibble tuples, terminator handling, node-type dispatch) costs several times this walk.
-    A missing node raises ``KeyError``.
+    A node missing from ``read`` raises ``MissingTrieNode``, as ``HexaryTrie.get`` does — not ``KeyError``:
+    py-evm's state layers read ``KeyError`` as "no such key" (a zero slot, an empty account), so a pruned
+    or corrupted database would silently read zeros and fork the node off instead of stopping it.
     """
+    try:
+        return _trie_walk(read, root, key)
+    except KeyError as missing:
+        node_hash = missing.args[0] if missing.args and isinstance(missing.args[0], bytes) else b""
+        raise MissingTrieNode(node_hash, root, key) from None
+
+
+def _trie_walk(read: Mapping[bytes, bytes], root: bytes, key: bytes) -> bytes:
     if root == BLANK_ROOT:
         return b""
     nib = _nibbles(key)

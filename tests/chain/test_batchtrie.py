@@ -127,3 +127,71 @@ def test_hex_prefix_matches_the_arithmetic_form(path, leaf):
     assert _hp(path, leaf) == expected
     assert _unhp(expected) == (path, leaf)
     assert (expected[0] >> 4 >= 2) == leaf  # the leaf test ``_update`` uses
+
+
+SLOT_VALUE = 2**200
+
+
+def _trie_missing_one_node() -> tuple[dict[bytes, bytes], bytes, list[bytes]]:
+    """A 60-key trie whose store lost one node below the root; returns (store, root, keys)."""
+    import rlp
+    from eth_hash.auto import keccak
+
+    from co3chain.chain import batchtrie, statedb
+
+    db: dict[bytes, bytes] = {}
+    ref = HexaryTrie(db)
+    keys = [keccak(i.to_bytes(32, "big")) for i in range(60)]  # where storage slots 0..59 live
+    for k in keys:
+        ref[k] = rlp.encode(SLOT_VALUE)
+    root_node = rlp.decode(db[ref.root_hash])
+    assert len(root_node) == 17  # a branch: its children are stored by hash
+    del db[next(child for child in root_node[:16] if len(child) == 32)]
+    batchtrie._GET_CACHE.clear()
+    statedb._NODE_CACHE.clear()
+    return db, ref.root_hash, keys
+
+
+def test_a_missing_node_is_an_error_not_an_absent_key():
+    """A store that lost a node must stop the reader (as ``HexaryTrie`` does), not read as "no value":
+    py-evm's state layers take ``KeyError`` for an empty slot, so a corrupted database read zeros."""
+    import pytest
+    from trie.exceptions import MissingTrieNode
+
+    from co3chain.chain.batchtrie import trie_get
+
+    db, root, keys = _trie_missing_one_node()
+    missing_in_reference = 0
+    for k in keys:
+        try:
+            expected = HexaryTrie(db, root)[k]
+        except MissingTrieNode:
+            missing_in_reference += 1
+            with pytest.raises(MissingTrieNode):
+                trie_get(db, root, k)
+            continue
+        assert trie_get(db, root, k) == expected
+    assert missing_in_reference > 0
+
+
+def test_a_storage_slot_under_a_missing_node_is_not_read_as_zero():
+    from eth.db.atomic import AtomicDB
+    from trie.exceptions import MissingTrieNode
+
+    from co3chain.chain.statedb import BatchedAccountStorageDB
+
+    db, root, keys = _trie_missing_one_node()
+    atomic = AtomicDB()
+    for node_hash, node in db.items():
+        atomic[node_hash] = node
+    storage = BatchedAccountStorageDB(atomic, root, b"\x11" * 20)
+    failures = 0
+    for slot in range(len(keys)):
+        try:
+            assert storage.get(slot) == SLOT_VALUE
+        except MissingTrieNode:
+            failures += 1
+        except Exception as exc:  # noqa: BLE001 - py-evm may wrap it; anything but a silent zero will do
+            assert "Missing" in type(exc).__name__, exc
+            failures += 1
+    assert 0 < failures < len(keys)
