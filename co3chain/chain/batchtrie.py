@@ -16,6 +16,7 @@ from typing import Any
 
 import rlp
 from eth_hash.auto import keccak
+from trie.exceptions import MissingTrieNode
 
 from co3chain.chain.noderlp import decode_node, encode_node
 
@@ -33,10 +34,18 @@ def _nibbles(key: bytes) -> Nibbles:
     return tuple(key.hex().encode().translate(_HEX_VALUES))
 
 
+#: nibble value -> its hex digit (ASCII), for :func:`_hp` (the inverse of :data:`_HEX_VALUES`)
+_NIBBLE_DIGITS = bytes.maketrans(bytes(range(16)), b"0123456789abcdef")
+
+
 def _hp(path: Nibbles, leaf: bool) -> bytes:
+    """Hex-prefix encoding of ``path`` (yellow paper appendix C): flag nibble, padding, then the path.
+
+    Built as hex digits and converted by ``bytes.fromhex`` (C loops, no per-nibble Python arithmetic);
+    ``tests/chain/test_batchtrie.py`` compares it with the arithmetic form on random paths."""
     flag = 2 if leaf else 0
-    seq = [flag + 1, *path] if len(path) % 2 else [flag, 0, *path]
-    return bytes(seq[i] * 16 + seq[i + 1] for i in range(0, len(seq), 2))
+    head = bytes((flag + 1,)) if len(path) % 2 else bytes((flag, 0))
+    return bytes.fromhex((head + bytes(path)).translate(_NIBBLE_DIGITS).decode())
 
 
 def _unhp(raw: bytes) -> tuple[Nibbles, bool]:
@@ -51,15 +60,27 @@ class _Writer:
         self.write = write
 
     def load(self, ref: Any) -> Node:
-        """The decoded node behind a parent's reference (hash, inline list or blank)."""
+        """The decoded node behind a parent's reference (hash, inline list or blank).
+
+        Hashed nodes come from :data:`_GET_CACHE` when there (the block's execution just read the very
+        paths this update rewrites); nothing here mutates a loaded node, so sharing them is safe.
+        """
         if isinstance(ref, list):
             return ref
         if ref == b"" or ref == BLANK_ROOT:
             return []
-        return decode_node(self.read[ref])
+        node = _GET_CACHE.get(ref)
+        if node is None:
+            node = decode_node(self.read[ref])
+        return node
 
     def ref(self, node: Node) -> Any:
-        """How a parent points at ``node``: inline when its RLP is < 32 bytes, else by stored hash."""
+        """How a parent points at ``node``: inline when its RLP is < 32 bytes, else by stored hash.
+
+        A stored node also enters :data:`_GET_CACHE` as it is (it is never changed after this call, and it
+        is exactly what decoding its bytes gives: ``tests/chain/test_batchtrie.py``), so the next block's
+        reads and updates of the same paths decode nothing.
+        """
         if not node:
             return b""
         enc = encode_node(node)
@@ -67,6 +88,7 @@ class _Writer:
             return node
         h = keccak(enc)
         self.write[h] = enc
+        _remember(h, node)
         return h
 
 
@@ -140,7 +162,7 @@ def _merge_into_fresh(
 def _update(w: _Writer, node: Node, prefix: Nibbles, items: list[tuple[Nibbles, bytes | None]]) -> Node:
     """``node`` (at key ``prefix``) with ``items`` applied; items are sorted and start with ``prefix``."""
     depth = len(prefix)
-    if not node or (len(node) == 2 and _unhp(node[0])[1]):
+    if not node or (len(node) == 2 and node[0][0] >> 4 >= 2):  # blank, or a leaf (hex-prefix flag >= 2)
         return _merge_into_fresh(w, node, prefix, items)  # blank or a single leaf: rebuild
     if len(node) == 2:  # extension
         path, _ = _unhp(node[0])
@@ -209,12 +231,21 @@ def batch_update(
     enc = encode_node(node)
     h = keccak(enc)
     write[h] = enc
+    if len(enc) >= 32:  # a short root is stored but never referenced by hash from a parent
+        _remember(h, node)
     return h
 
 
-#: Decoded nodes by hash for :func:`trie_get` (content-addressed: never stale; bounded for memory).
+#: Decoded nodes by hash for :func:`trie_get` and :func:`batch_update` (content-addressed: never stale;
+#: bounded for memory). Entries are shared and must never be mutated.
 _GET_CACHE: dict[bytes, Node] = {}
 GET_CACHE_SIZE = 200_000
+
+
+def _remember(h: bytes, node: Node) -> None:
+    if len(_GET_CACHE) >= GET_CACHE_SIZE:
+        _GET_CACHE.clear()
+    _GET_CACHE[h] = node
 
 
 def _load_cached(read: Mapping[bytes, bytes], ref: Any) -> Node:
@@ -236,8 +267,18 @@ def trie_get(read: Mapping[bytes, bytes], root: bytes, key: bytes) -> bytes:
 
     Why not ``HexaryTrie.get``: state reads are on every transaction's path and py-trie's generic
     traversal (nibble tuples, terminator handling, node-type dispatch) costs several times this walk.
-    A missing node raises ``KeyError``.
+    A node missing from ``read`` raises ``MissingTrieNode``, as ``HexaryTrie.get`` does — not ``KeyError``:
+    py-evm's state layers read ``KeyError`` as "no such key" (a zero slot, an empty account), so a pruned
+    or corrupted database would silently read zeros and fork the node off instead of stopping it.
     """
+    try:
+        return _trie_walk(read, root, key)
+    except KeyError as missing:
+        node_hash = missing.args[0] if missing.args and isinstance(missing.args[0], bytes) else b""
+        raise MissingTrieNode(node_hash, root, key) from None
+
+
+def _trie_walk(read: Mapping[bytes, bytes], root: bytes, key: bytes) -> bytes:
     if root == BLANK_ROOT:
         return b""
     nib = _nibbles(key)

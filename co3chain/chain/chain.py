@@ -82,9 +82,10 @@ from trie import HexaryTrie
 
 from co3chain.chain.builder import BlockBuilder
 from co3chain.chain.engine import DEFAULT_ENGINE, CallOutcome, EngineDivergence, make_engine
+from co3chain.chain.fastreceipt import decode_legacy_receipt
 from co3chain.chain.genesis import Genesis
 from co3chain.chain.genesis_hash import alloc_state_root, cancun_genesis_header
-from co3chain.chain.rawblock import block_tx_hashes, encode_block_body, replace_header
+from co3chain.chain.rawblock import block_tx_hashes, decode_wire_block, encode_block_body, replace_header
 from co3chain.chain.rlpwrite import rlp_uint
 from co3chain.chain.senders import SenderCache
 from co3chain.chain.storage import KVStore, Overlay, StorageError, open_store
@@ -374,8 +375,17 @@ class NodeChain:
         return None if h is None else self.get_header_by_hash(h)
 
     def get_block_by_hash(self, block_hash: bytes) -> QbftBlock | None:
+        """The stored block, decoded with the direct decoder (:func:`decode_wire_block`: the stored bytes
+        are the wire encoding), each transaction carrying the sender this node already recovered (RPC
+        formats ``from`` for every transaction of a full block; nothing is recovered here)."""
         raw = self.store.get(_K_BLOCK + bytes(block_hash))
-        return None if raw is None else rlp.decode(raw, sedes=QbftBlock)
+        if raw is None:
+            return None
+        block = decode_wire_block(raw)
+        prime_known = self.senders.prime_known
+        for tx in block.transactions:
+            prime_known(tx)
+        return block
 
     def get_block_tx_hashes(self, block_hash: bytes) -> tuple[list[bytes], int] | None:
         """(transaction hashes, RLP size) of a stored block, read from its encoding without decoding the
@@ -399,7 +409,11 @@ class NodeChain:
         raw = self.store.get(_K_RECEIPTS + bytes(block_hash))
         if raw is None:
             return None
-        return [CancunReceiptBuilder.decode(r) for r in rlp.decode(raw)]
+        out = []
+        for r in rlp.decode(raw):
+            receipt = decode_legacy_receipt(r)  # direct for legacy receipts; py-evm for the rest
+            out.append(receipt if receipt is not None else CancunReceiptBuilder.decode(r))
+        return out
 
     def get_transaction_location(self, tx_hash: bytes) -> tuple[bytes, int, int] | None:
         raw = self.store.get(_K_TX + bytes(tx_hash))

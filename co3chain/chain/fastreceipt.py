@@ -18,6 +18,7 @@ from eth.rlp.logs import Log
 from eth.rlp.receipts import Receipt
 from eth_hash.auto import keccak
 
+from co3chain.chain.noderlp import decode_node
 from co3chain.chain.rlpwrite import rlp_list, rlp_string, rlp_uint
 
 _RECEIPT_ATTRS = Receipt._meta.field_attrs
@@ -95,3 +96,43 @@ def legacy_receipt(status: bytes, cumulative_gas: int, logs: list[RawLog]) -> Re
         + rlp_list(b"".join(encoded_logs))
     )
     return receipt
+
+
+def decode_legacy_receipt(encoded: bytes) -> Receipt | None:
+    """The legacy receipt ``encoded`` as :func:`legacy_receipt` builds it, or ``None`` to let py-evm decode.
+
+    Why: reading a block's receipts back (``eth_getTransactionReceipt`` decodes all receipts of the block,
+    ``eth_getBlockReceipts``, the audit replay) went through pyrlp's ``Serializable`` layers per receipt
+    and per log. Here the bytes are split by the trie-node decoder, the receipt is rebuilt with
+    :func:`legacy_receipt` and accepted only if its encoding *is* ``encoded``: then pyrlp (which decodes
+    only canonical encodings) would have produced the same field values, and the object is the one the
+    node built at execution. Anything else (typed receipts, non-canonical bytes, another shape, a bloom
+    that does not match the logs) returns ``None``. Proven against py-evm in ``tests/chain/test_fastpaths.py``.
+    """
+    if not encoded or encoded[0] < 0xC0:
+        return None
+    try:
+        item = decode_node(encoded)
+    except Exception:  # noqa: BLE001 - malformed bytes: py-evm decides (and words the error)
+        return None
+    if len(item) != 4:
+        return None
+    status, gas, _bloom, logs = item
+    if status.__class__ is not bytes or gas.__class__ is not bytes or logs.__class__ is not list:
+        return None
+    raw_logs: list[RawLog] = []
+    for lg in logs:
+        if lg.__class__ is not list or len(lg) != 3:
+            return None
+        address, topics, data = lg
+        if address.__class__ is not bytes or topics.__class__ is not list or data.__class__ is not bytes:
+            return None
+        for t in topics:
+            if t.__class__ is not bytes:
+                return None
+        raw_logs.append((address, tuple(topics), data))
+    try:
+        receipt = legacy_receipt(status, int.from_bytes(gas, "big"), raw_logs)
+    except ValueError:
+        return None
+    return receipt if receipt.__dict__["_cached_rlp"] == encoded else None

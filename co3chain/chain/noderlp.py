@@ -25,7 +25,22 @@ def encode_node(item: Any) -> bytes:
             return item
         return (bytes((0x80 + n,)) if n < 56 else length_prefix(n, 0x80)) + item
     if isinstance(item, list | tuple):
-        payload = b"".join([encode_node(x) for x in item])
+        # a branch holds 17 items, nearly all empty or 32-byte hashes: encode byte strings in line
+        parts = []
+        for x in item:
+            if x.__class__ is bytes:
+                n = len(x)
+                if n == 32:
+                    parts.append(b"\xa0" + x)
+                elif n == 0:
+                    parts.append(b"\x80")
+                elif n == 1 and x[0] < 0x80:
+                    parts.append(x)
+                else:
+                    parts.append((bytes((0x80 + n,)) if n < 56 else length_prefix(n, 0x80)) + x)
+            else:
+                parts.append(encode_node(x))
+        payload = b"".join(parts)
         n = len(payload)
         return (bytes((0xC0 + n,)) if n < 56 else length_prefix(n, 0xC0)) + payload
     return rlp.encode(item)  # not a trie-node shape: let pyrlp decide (and raise) as before

@@ -231,6 +231,25 @@ class SenderCache:
             sender = bytes(tx.get_sender())  # py-evm's own path: raises for a bad signature
         return sender
 
+    def prime_known(self, tx: Any) -> bool:
+        """Attach the sender to ``tx`` only when this cache already knows it (never recovers); returns
+        whether it did.
+
+        Why: a block read back from the store (RPC, audit replay) holds fresh transaction objects; most
+        senders were recovered by this node when it admitted or imported them, and formatting ``from``
+        would otherwise recover each one again (~60 µs). Callers that never read senders pay one hash
+        lookup per transaction, not a recovery."""
+        attrs = tx.__dict__
+        if "check_signature_validity" in attrs and attrs.get("sender") is not None:
+            return True
+        tx_hash = tx.hash
+        with self._lock:
+            cached = self._senders.get(tx_hash)
+        if cached is None:
+            return False
+        _prime(tx, cached)
+        return True
+
     def prime(self, tx: Any) -> bytes | None:
         """Like :meth:`sender` but returns ``None`` for a bad signature instead of raising, leaving
         ``tx`` untouched so that py-evm's own validation reports the error as it always did."""

@@ -15,6 +15,7 @@ from typing import Any
 from eth.constants import BLANK_ROOT_HASH
 from eth_hash.auto import keccak
 
+from co3chain.chain.batchtrie import _hp
 from co3chain.chain.noderlp import encode_node
 from co3chain.chain.rlpwrite import rlp_uint
 
@@ -27,9 +28,7 @@ def _nibbles(key: bytes) -> tuple[int, ...]:
 
 
 def _hex_prefix(nibbles: Sequence[int], leaf: bool) -> bytes:
-    flag = 2 if leaf else 0
-    seq = [flag + 1, *nibbles] if len(nibbles) % 2 else [flag, 0, *nibbles]
-    return bytes(seq[i] * 16 + seq[i + 1] for i in range(0, len(seq), 2))
+    return _hp(nibbles, leaf)  # type: ignore[arg-type]  # any sequence of nibbles: bytes() takes it
 
 
 def _ref(node: list) -> Any:

@@ -82,3 +82,116 @@ def test_trie_get_matches_hexary_trie(items, probes):
         ref[k] = v
     for k in [*items, *probes]:
         assert trie_get(db, ref.root_hash, k) == ref[k]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    initial=st.dictionaries(st.one_of(short_keys, hashed_keys), values, max_size=40),
+    changes=st.lists(st.dictionaries(st.one_of(short_keys, hashed_keys), st.one_of(st.none(), values),
+                                     max_size=25), min_size=1, max_size=3),
+)
+def test_cached_nodes_are_exactly_the_decoded_stored_nodes(initial, changes):
+    """``batch_update`` shares decoded nodes through the read cache: every cached node must equal what
+    decoding its stored bytes gives, and successive updates through the cache must still match
+    ``HexaryTrie`` (a cached node mutated by a later update would break one of the two)."""
+    from co3chain.chain import batchtrie
+    from co3chain.chain.noderlp import decode_node
+
+    db: dict[bytes, bytes] = {}
+    ref = HexaryTrie(db)
+    for k, v in initial.items():
+        ref[k] = v
+    ours = dict(db)
+    root = ref.root_hash
+    for batch in changes:
+        for k, v in batch.items():
+            if v is None:
+                del ref[k]
+            else:
+                ref[k] = v
+        root = batch_update(ours, ours, root, batch)
+        assert root == ref.root_hash
+    for h, node in batchtrie._GET_CACHE.items():
+        if h in ours:
+            assert node == decode_node(ours[h])
+
+
+@settings(max_examples=300, deadline=None)
+@given(path=st.lists(st.integers(0, 15), max_size=70).map(tuple), leaf=st.booleans())
+def test_hex_prefix_matches_the_arithmetic_form(path, leaf):
+    from co3chain.chain.batchtrie import _hp, _unhp
+
+    flag = 2 if leaf else 0
+    seq = [flag + 1, *path] if len(path) % 2 else [flag, 0, *path]
+    expected = bytes(seq[i] * 16 + seq[i + 1] for i in range(0, len(seq), 2))
+    assert _hp(path, leaf) == expected
+    assert _unhp(expected) == (path, leaf)
+    assert (expected[0] >> 4 >= 2) == leaf  # the leaf test ``_update`` uses
+
+
+SLOT_VALUE = 2**200
+
+
+def _trie_missing_one_node() -> tuple[dict[bytes, bytes], bytes, list[bytes]]:
+    """A 60-key trie whose store lost one node below the root; returns (store, root, keys)."""
+    import rlp
+    from eth_hash.auto import keccak
+
+    from co3chain.chain import batchtrie, statedb
+
+    db: dict[bytes, bytes] = {}
+    ref = HexaryTrie(db)
+    keys = [keccak(i.to_bytes(32, "big")) for i in range(60)]  # where storage slots 0..59 live
+    for k in keys:
+        ref[k] = rlp.encode(SLOT_VALUE)
+    root_node = rlp.decode(db[ref.root_hash])
+    assert len(root_node) == 17  # a branch: its children are stored by hash
+    del db[next(child for child in root_node[:16] if len(child) == 32)]
+    batchtrie._GET_CACHE.clear()
+    statedb._NODE_CACHE.clear()
+    return db, ref.root_hash, keys
+
+
+def test_a_missing_node_is_an_error_not_an_absent_key():
+    """A store that lost a node must stop the reader (as ``HexaryTrie`` does), not read as "no value":
+    py-evm's state layers take ``KeyError`` for an empty slot, so a corrupted database read zeros."""
+    import pytest
+    from trie.exceptions import MissingTrieNode
+
+    from co3chain.chain.batchtrie import trie_get
+
+    db, root, keys = _trie_missing_one_node()
+    missing_in_reference = 0
+    for k in keys:
+        try:
+            expected = HexaryTrie(db, root)[k]
+        except MissingTrieNode:
+            missing_in_reference += 1
+            with pytest.raises(MissingTrieNode):
+                trie_get(db, root, k)
+            continue
+        assert trie_get(db, root, k) == expected
+    assert missing_in_reference > 0
+
+
+def test_a_storage_slot_under_a_missing_node_is_not_read_as_zero():
+    from eth.db.atomic import AtomicDB
+    from trie.exceptions import MissingTrieNode
+
+    from co3chain.chain.statedb import BatchedAccountStorageDB
+
+    db, root, keys = _trie_missing_one_node()
+    atomic = AtomicDB()
+    for node_hash, node in db.items():
+        atomic[node_hash] = node
+    storage = BatchedAccountStorageDB(atomic, root, b"\x11" * 20)
+    failures = 0
+    for slot in range(len(keys)):
+        try:
+            assert storage.get(slot) == SLOT_VALUE
+        except MissingTrieNode:
+            failures += 1
+        except Exception as exc:  # noqa: BLE001 - py-evm may wrap it; anything but a silent zero will do
+            assert "Missing" in type(exc).__name__, exc
+            failures += 1
+    assert 0 < failures < len(keys)

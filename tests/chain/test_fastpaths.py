@@ -104,3 +104,53 @@ def test_rlp_helpers_equal_pyrlp(data: bytes, value: int) -> None:
     assert rlp_string(data) == rlp.encode(data)
     assert rlp_uint(value) == rlp.encode(value)
     assert rlp_list(rlp_string(data) + rlp_uint(value)) == rlp.encode([data, value])
+
+
+# -- reading stored receipts back: the direct decoder equals py-evm's ------------------------------
+_TOPIC = st.binary(min_size=32, max_size=32)
+_LOG = st.tuples(st.binary(min_size=20, max_size=20), st.lists(_TOPIC, max_size=4), st.binary(max_size=90))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from([b"", b"\x01"]), st.integers(0, 2**64), st.lists(_LOG, max_size=4))
+def test_direct_receipt_decode_equals_pyevm(status: bytes, gas: int, logs: list) -> None:
+    from eth.vm.forks.cancun.receipts import CancunReceiptBuilder
+
+    from co3chain.chain.fastreceipt import decode_legacy_receipt
+
+    # py-evm computes the bloom from the logs
+    theirs = Receipt(status, gas, [Log(a, [int.from_bytes(t, "big") for t in ts], d) for a, ts, d in logs])
+    encoded = theirs.encode()
+    ours = decode_legacy_receipt(encoded)
+    decoded = CancunReceiptBuilder.decode(encoded)
+    assert ours is not None
+    assert ours == decoded and ours.encode() == decoded.encode() == encoded and ours.bloom == decoded.bloom
+    assert [lg.topics for lg in ours.logs] == [lg.topics for lg in decoded.logs]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_LOG, min_size=1, max_size=2), st.data())
+def test_direct_receipt_decode_on_mutated_bytes_never_disagrees(logs: list, data: st.DataObject) -> None:
+    from eth.vm.forks.cancun.receipts import CancunReceiptBuilder
+
+    from co3chain.chain.fastreceipt import decode_legacy_receipt
+
+    base = legacy_receipt(b"\x01", 21_000, [(a, tuple(ts), d) for a, ts, d in logs]).encode()
+    raw = bytearray(base)
+    for _ in range(data.draw(st.integers(1, 3))):
+        raw[data.draw(st.integers(0, len(raw) - 1))] = data.draw(st.integers(0, 255))
+    ours = decode_legacy_receipt(bytes(raw))
+    if ours is None:
+        return  # py-evm decides
+    decoded = CancunReceiptBuilder.decode(bytes(raw))
+    assert ours == decoded and ours.encode() == decoded.encode() == bytes(raw)
+
+
+def test_typed_receipts_and_junk_are_left_to_pyevm() -> None:
+    from co3chain.chain.fastreceipt import decode_legacy_receipt
+
+    legacy = legacy_receipt(b"\x01", 5, []).encode()
+    assert decode_legacy_receipt(legacy) is not None
+    assert decode_legacy_receipt(b"\x02" + legacy) is None  # EIP-1559 receipt envelope
+    assert decode_legacy_receipt(b"") is None and decode_legacy_receipt(b"\xc0") is None
+    assert decode_legacy_receipt(legacy + b"\x00") is None

@@ -148,3 +148,91 @@ def test_replace_header_refuses_what_is_not_a_block() -> None:
     for junk in (b"", rlp.encode(b"not a list"), rlp.encode([b"header", []]), rlp.encode([[], []]) + b"\x00"):
         with pytest.raises(RawBlockError):
             replace_header(junk, rlp.encode([]))
+# -- the direct block decoder (transactions through txdecode) equals pyrlp's --------------------------
+def _same_block(fast: Any, slow: Any) -> None:
+    assert type(fast) is type(slow)
+    assert fast.header == slow.header and fast.header.hash == slow.header.hash
+    assert fast.header._cached_rlp == slow.header._cached_rlp
+    assert fast._cached_rlp == slow._cached_rlp
+    assert tuple(fast.uncles) == tuple(slow.uncles) and tuple(fast.withdrawals) == tuple(slow.withdrawals)
+    assert len(fast.transactions) == len(slow.transactions)
+    for f, s in zip(fast.transactions, slow.transactions, strict=True):
+        assert type(f) is type(s) and f == s and f.hash == s.hash and f.encode() == s.encode()
+        assert f.type_id == s.type_id
+        if f.type_id is not None:
+            assert type(f._inner) is type(s._inner) and f._inner == s._inner
+    assert rlp.encode(fast) == rlp.encode(slow)
+
+
+@st.composite
+def _any_transaction(draw: st.DrawFn) -> Any:
+    """Legacy, EIP-2930 (with access lists) and EIP-1559 transactions with arbitrary field values."""
+    kind = draw(st.sampled_from(["legacy", "2930", "1559"]))
+    if kind == "legacy":
+        return draw(_transaction())
+    data = draw(st.binary(max_size=80))
+    r, s = draw(_u256), draw(_u256)
+    access = tuple((draw(st.binary(min_size=20, max_size=20)), tuple(draw(st.lists(_u256, max_size=2))))
+                   for _ in range(draw(st.integers(0, 2))))
+    if kind == "2930":
+        typed = _BUILDER.new_access_list_transaction(draw(_small), draw(_small), draw(_u256), draw(_small),
+                                                     draw(_to), draw(_u256), data, access,
+                                                     draw(st.integers(0, 1)), r, s)
+    else:
+        typed = _BUILDER.new_dynamic_fee_transaction(draw(_small), draw(_small), draw(_u256), draw(_u256),
+                                                     draw(_small), draw(_to), draw(_u256), data, access,
+                                                     draw(st.integers(0, 1)), r, s)
+    return _BUILDER.decode(typed.encode())
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_any_transaction(), max_size=6), st.integers(0, 2))
+def test_direct_block_decode_equals_pyrlp(txs: list[Any], withdrawals: int) -> None:
+    from eth.vm.forks.shanghai.withdrawals import Withdrawal
+
+    from co3chain.chain.rawblock import _decode_direct
+
+    ws = [Withdrawal(i, i + 1, b"\x22" * 20, 10**9 + i) for i in range(withdrawals)]
+    raw = rlp.encode(QbftBlock(_GENESIS_CHAIN.genesis_header, transactions=txs, uncles=[], withdrawals=ws))
+    direct = _decode_direct(raw)
+    if not withdrawals:  # the chain's blocks: the direct path must take them
+        assert direct is not None
+        _same_block(direct, decode_block(raw))
+    else:
+        assert direct is None
+    _same_block(decode_wire_block(raw), decode_block(raw))
+
+
+def _outcome(fn: Any, raw: bytes) -> Any:
+    try:
+        return fn(raw)
+    except Exception as exc:  # noqa: BLE001 - which error is compared below only as "refused"
+        return exc
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_any_transaction(), min_size=1, max_size=3), st.data())
+def test_direct_block_decode_on_mutated_bytes_decides_as_pyrlp(txs: list[Any], data: st.DataObject) -> None:
+    raw = bytearray(rlp.encode(QbftBlock(_GENESIS_CHAIN.genesis_header, transactions=txs, uncles=[],
+                                         withdrawals=[])))
+    for _ in range(data.draw(st.integers(1, 3))):
+        at = data.draw(st.integers(0, len(raw) - 1))
+        raw[at] = data.draw(st.integers(0, 255))
+    fast, slow = _outcome(decode_wire_block, bytes(raw)), _outcome(decode_block, bytes(raw))
+    if isinstance(slow, Exception):
+        assert isinstance(fast, Exception), "the direct decoder accepted a block pyrlp refuses"
+    else:
+        assert not isinstance(fast, Exception), f"refused a block pyrlp accepts: {fast!r}"
+        _same_block(fast, slow)
+
+
+def test_direct_block_decode_refuses_a_legacy_transaction_wrapped_as_typed() -> None:
+    tx = _BUILDER.new_transaction(5, 1, 21000, b"\x11" * 20, 0, b"", 27, 1, 2)
+    fields = rlp.decode(rlp.encode(QbftBlock(_GENESIS_CHAIN.genesis_header, transactions=[tx], uncles=[],
+                                             withdrawals=[])))
+    fields[1][0] = rlp.encode(tx)  # the legacy list as a byte string
+    raw = rlp.encode(fields)
+    with pytest.raises(Exception):  # noqa: B017 - pyrlp/py-evm's own error, whatever it is
+        decode_block(raw)
+    with pytest.raises(Exception):  # noqa: B017
+        decode_wire_block(raw)

@@ -301,3 +301,25 @@ def test_direct_libsecp256k1_recovery_equals_coincurve(key: bytes, msg_hash: byt
     assert got == expected
     if garbage is None:
         assert got == PrivateKey(key).public_key.format(compressed=False)
+
+
+def test_stored_blocks_come_back_with_the_senders_this_node_recovered() -> None:
+    """``get_block_by_hash`` primes only senders the cache knows (no recovery), and they are the right ones."""
+    from co3chain.chain.chain import NodeChain
+    from tests.chain.helpers import USER_KEYS, USERS, make_test_genesis, produce, sign_tx
+
+    chain = NodeChain.open(None, make_test_genesis(1))
+    raws = [sign_tx(USER_KEYS[0], chain, nonce=n, to=USERS[1], value=1, gas=21_000) for n in range(3)]
+    raws.append(sign_tx(USER_KEYS[1], chain, nonce=0, to=USERS[0], value=1, gas=21_000, maxFeePerGas=10**9,
+                        maxPriorityFeePerGas=1))
+    sealed, res = produce(chain, raws)
+    assert len(res.included) == 4
+    before = chain.senders.recoveries
+    block = chain.get_block_by_hash(sealed.hash)
+    assert chain.senders.recoveries == before
+    assert [tx.__dict__.get("sender") for tx in block.transactions] == [USERS[0]] * 3 + [USERS[1]]
+    assert [tx.sender for tx in block.transactions] == [USERS[0]] * 3 + [USERS[1]]
+    fresh = NodeChain.open(None, make_test_genesis(1))  # a cache that knows nothing: nothing primed
+    for tx in block.transactions:
+        tx.__dict__.pop("sender"), tx.__dict__.pop("check_signature_validity")
+        assert not fresh.senders.prime_known(tx) and "sender" not in tx.__dict__
