@@ -4,7 +4,7 @@ Why this test: a proposer that packs its block with whatever the pool holds hand
 block they cannot re-execute within the round timer, and the network falls into round changes exactly when
 it is busiest (issue 18: 8 round changes in one saturated run). The proposer's block is bounded by what the
 validators can verify in time (:mod:`co3chain.node.build_budget`). The nodes run the py-evm engine here,
-so each transaction costs enough that the pool (1,200 token transfers pushed in a few seconds) holds several
+so each transaction costs enough that the pool (2,400 token transfers pushed in a few seconds) holds several
 blocks' worth; the assertion is on the nodes' own ``co3chain_consensus_round_changes`` metric, not on time.
 """
 
@@ -30,7 +30,7 @@ pytestmark = pytest.mark.slow
 
 CHAIN_ID = 4244
 SENDERS = 60
-TXS = 1200
+TXS = 2400
 SELECTOR = keccak(b"transfer(address,uint256)")[:4]
 
 
