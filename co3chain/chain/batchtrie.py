@@ -163,6 +163,13 @@ def _update(w: _Writer, node: Node, prefix: Nibbles, items: list[tuple[Nibbles, 
     """``node`` (at key ``prefix``) with ``items`` applied; items are sorted and start with ``prefix``."""
     depth = len(prefix)
     if not node or (len(node) == 2 and node[0][0] >> 4 >= 2):  # blank, or a leaf (hex-prefix flag >= 2)
+        if node and len(items) == 1:
+            key, value = items[0]
+            if _hp(key[depth:], True) == node[0]:
+                # the leaf's own key: what the rebuild below gives (same hex-prefix path, new value, or
+                # nothing when deleted) without collecting, sorting and re-encoding the path. Most of a
+                # block's changes are of this kind (a balance slot or an account that already exists).
+                return [] if value is None else [node[0], value]
         return _merge_into_fresh(w, node, prefix, items)  # blank or a single leaf: rebuild
     if len(node) == 2:  # extension
         path, _ = _unhp(node[0])
@@ -281,7 +288,9 @@ def trie_get(read: Mapping[bytes, bytes], root: bytes, key: bytes) -> bytes:
 def _trie_walk(read: Mapping[bytes, bytes], root: bytes, key: bytes) -> bytes:
     if root == BLANK_ROOT:
         return b""
-    nib = _nibbles(key)
+    # nibbles as ``bytes`` (one value per byte), not the tuples the update uses: a read only indexes and
+    # compares them, and building a 64-item tuple per key and per node path was most of this walk's time
+    nib = key.hex().encode().translate(_HEX_VALUES)
     i, n = 0, len(nib)
     node = _load_cached(read, root)
     while True:
@@ -296,11 +305,12 @@ def _trie_walk(read: Mapping[bytes, bytes], root: bytes, key: bytes) -> bytes:
             i += 1
             node = _load_cached(read, ref)
             continue
-        path, leaf = _unhp(node[0])
+        hp = node[0].hex().encode().translate(_HEX_VALUES)
+        path = hp[1:] if hp[0] & 1 else hp[2:]
         end = i + len(path)
         if nib[i:end] != path:
             return b""
-        if leaf:
+        if hp[0] >= 2:  # leaf
             return node[1] if end == n else b""
         i = end
         node = _load_cached(read, node[1])

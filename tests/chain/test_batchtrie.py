@@ -63,6 +63,21 @@ def test_batch_update_matches_hexary_trie_hashed_keys(initial, changes, delete_e
     _check(initial, changes, True)
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    initial=st.dictionaries(hashed_keys, values, min_size=1, max_size=60),
+    rewrite=st.lists(st.tuples(st.integers(0, 59), st.one_of(st.none(), values)), min_size=1, max_size=40),
+    fresh=st.dictionaries(hashed_keys, st.one_of(st.none(), values), max_size=5),
+)
+def test_rewriting_existing_leaves_matches_hexary_trie(initial, rewrite, fresh):
+    """New values for (or deletions of) keys already in the trie, a few new keys mixed in: the case of
+    a block's balance slots and accounts, which the leaf shortcut in ``_update`` serves."""
+    keys = list(initial)
+    changes = {keys[i % len(keys)]: v for i, v in rewrite}
+    changes.update(fresh)
+    _check(initial, changes, True)
+
+
 def test_delete_everything_and_empty_changes():
     _check({b"\x01": b"a", b"\x01\x02": b"b"}, {b"\x01": None, b"\x01\x02": None}, False)
     _check({b"\x01": b"a"}, {}, False)
@@ -195,3 +210,30 @@ def test_a_storage_slot_under_a_missing_node_is_not_read_as_zero():
             assert "Missing" in type(exc).__name__, exc
             failures += 1
     assert 0 < failures < len(keys)
+
+
+def test_storage_reads_fail_like_py_evm_on_a_missing_node():
+    """The direct slot read (``BatchedStorageLookup.__getitem__``) raises py-evm's ``MissingStorageTrieNode``
+    with the same fields for the same slots, and reads the same values for the others."""
+    from eth.db.atomic import AtomicDB
+    from eth.db.storage import AccountStorageDB
+    from eth.vm.interrupt import MissingStorageTrieNode
+
+    from co3chain.chain.statedb import BatchedAccountStorageDB
+
+    db, root, keys = _trie_missing_one_node()
+    atomic = AtomicDB()
+    for node_hash, node in db.items():
+        atomic[node_hash] = node
+    address = b"\x11" * 20
+    ours, theirs = BatchedAccountStorageDB(atomic, root, address), AccountStorageDB(atomic, root, address)
+
+    def outcome(storage, slot):
+        try:
+            return "ok", storage.get(slot)
+        except MissingStorageTrieNode as exc:
+            return "missing", (exc.missing_node_hash, exc.root_hash, exc.requested_key, exc.account_address)
+
+    results = [outcome(ours, slot) for slot in range(len(keys) + 5)]
+    assert results == [outcome(theirs, slot) for slot in range(len(keys) + 5)]
+    assert {r[0] for r in results} == {"ok", "missing"}
