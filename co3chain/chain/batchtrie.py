@@ -263,9 +263,7 @@ def _load_cached(read: Mapping[bytes, bytes], ref: Any) -> Node:
     node = _GET_CACHE.get(ref)
     if node is None:
         node = decode_node(read[ref])
-        if len(_GET_CACHE) >= GET_CACHE_SIZE:
-            _GET_CACHE.clear()
-        _GET_CACHE[ref] = node
+        _remember(ref, node)
     return node
 
 

@@ -28,16 +28,10 @@ def encode_node(item: Any) -> bytes:
         # a branch holds 17 items, nearly all empty or 32-byte hashes: encode byte strings in line
         parts = []
         for x in item:
-            if x.__class__ is bytes:
-                n = len(x)
-                if n == 32:
-                    parts.append(b"\xa0" + x)
-                elif n == 0:
-                    parts.append(b"\x80")
-                elif n == 1 and x[0] < 0x80:
-                    parts.append(x)
-                else:
-                    parts.append((bytes((0x80 + n,)) if n < 56 else length_prefix(n, 0x80)) + x)
+            if x.__class__ is bytes and len(x) == 32:
+                parts.append(b"\xa0" + x)
+            elif x.__class__ is bytes and not x:
+                parts.append(b"\x80")
             else:
                 parts.append(encode_node(x))
         payload = b"".join(parts)

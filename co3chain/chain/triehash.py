@@ -15,20 +15,11 @@ from typing import Any
 from eth.constants import BLANK_ROOT_HASH
 from eth_hash.auto import keccak
 
-from co3chain.chain.batchtrie import _hp
+# the state trie's nibble split and hex-prefix encoding: one implementation for both kinds of trie
+from co3chain.chain.batchtrie import _hp as _hex_prefix
+from co3chain.chain.batchtrie import _nibbles
 from co3chain.chain.noderlp import encode_node
 from co3chain.chain.rlpwrite import rlp_uint
-
-#: hex digit (ASCII) -> its value, for :func:`_nibbles` (``bytes.hex`` and ``translate`` run in C)
-_HEX_VALUES = bytes.maketrans(b"0123456789abcdef", bytes(range(16)))
-
-
-def _nibbles(key: bytes) -> tuple[int, ...]:
-    return tuple(key.hex().encode().translate(_HEX_VALUES))
-
-
-def _hex_prefix(nibbles: Sequence[int], leaf: bool) -> bytes:
-    return _hp(nibbles, leaf)  # type: ignore[arg-type]  # any sequence of nibbles: bytes() takes it
 
 
 def _ref(node: list) -> Any:
