@@ -344,19 +344,17 @@ class TxPool:
             else:
                 if len(txs) >= self.max_per_sender:
                     raise TxPoolError(SERVER_ERROR, "txpool is full: too many transactions from this sender")
-                if len(txs) >= self.max_queued_per_sender:  # else ``len(txs) - run`` stays below the limit
-                    run = len(self._run_from(sender, state_nonce))
-                    if nonce > state_nonce + run and len(txs) - run >= self.max_queued_per_sender:
-                        if not txs:
-                            del self._by_sender[sender]
-                        if hold_gap and self._hold(
-                            _Entry(tx, sender, next(self._seq), size, now, tx_hash, fee_cap, tip, nonce, gas)
-                        ):
-                            return tx_hash
-                        raise TxPoolError(
-                            SERVER_ERROR,
-                            "txpool is full: too many queued (nonce-gap) transactions from this sender",
-                        )
+                if self._beyond_queued_limit(sender, nonce, state_nonce, txs):
+                    if not txs:
+                        del self._by_sender[sender]
+                    if hold_gap and self._hold(
+                        _Entry(tx, sender, next(self._seq), size, now, tx_hash, fee_cap, tip, nonce, gas)
+                    ):
+                        return tx_hash
+                    raise TxPoolError(
+                        SERVER_ERROR,
+                        "txpool is full: too many queued (nonce-gap) transactions from this sender",
+                    )
             freed = (1, old.size) if old is not None else (0, 0)
             if not self._make_room(sender, 1 - freed[0], size - freed[1]):
                 if not txs:
@@ -372,6 +370,15 @@ class TxPool:
             if sender in self._held_by_sender:
                 self._release_held(sender)
             return tx_hash
+
+    def _beyond_queued_limit(self, sender: bytes, nonce: int, state_nonce: int, txs: Mapping[int, Any]) -> bool:
+        """Whether pooling ``nonce`` next to ``sender``'s pooled ``txs`` would exceed its queued (nonce-gap)
+        limit: the nonce lies beyond the gap-free run from the state nonce and the transactions outside that
+        run already number ``max_queued_per_sender`` (lock held)."""
+        if len(txs) < self.max_queued_per_sender:  # else ``len(txs) - run`` stays below the limit
+            return False
+        run = len(self._run_from(sender, state_nonce))
+        return nonce > state_nonce + run and len(txs) - run >= self.max_queued_per_sender
 
     # -- nonce-gap overflow held for gossip (see the module docstring) ----------------------------------
     def _hold(self, entry: _Entry) -> bool:
@@ -412,8 +419,7 @@ class TxPool:
             if nonce < state_nonce or nonce in txs:  # mined meanwhile, or that nonce is taken in the pool
                 self._unhold(entry)
                 continue
-            run = len(self._run_from(sender, state_nonce))
-            if nonce > state_nonce + run and len(txs) - run >= self.max_queued_per_sender:
+            if self._beyond_queued_limit(sender, nonce, state_nonce, txs):
                 return  # still beyond the limit (and so is every higher nonce): wait for more of the gap
             if not self._make_room(sender, 1, entry.size):
                 return
