@@ -102,8 +102,7 @@ def _estimate(url: str, call: dict[str, Any]) -> int:
         from co3chain.contracts.deploy import ArtifactSet
 
         reason = ArtifactSet.committed().error_decoder().decode(exc.data) if isinstance(exc.data, str) else None
-        message = str(exc).removeprefix("eth_estimateGas failed: ")
-        raise Co3Error(f"refused by the contract: {reason or message}") from None
+        raise Co3Error(f"refused by the contract: {reason or exc.rpc_message}") from None
 
 
 def set_allowed(url: str, contract: str, account: str, allowed: bool, key: bytes, timeout: float = 60.0,

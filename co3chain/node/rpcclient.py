@@ -19,11 +19,13 @@ from co3chain.errors import Co3Error
 
 class RpcCallError(Co3Error):
     """A JSON-RPC call failed: the node was unreachable, did not answer JSON-RPC, or returned an error
-    object (then ``code`` and ``data`` are that object's fields)."""
+    object (then ``code``, ``rpc_message`` and ``data`` are that object's fields)."""
 
-    def __init__(self, message: str, *, code: int | None = None, data: Any = None) -> None:
+    def __init__(self, message: str, *, code: int | None = None, rpc_message: str | None = None,
+                 data: Any = None) -> None:
         super().__init__(message)
         self.code = code
+        self.rpc_message = rpc_message
         self.data = data
 
 
@@ -46,5 +48,5 @@ def rpc_call(url: str, method: str, *params: Any, timeout: float = 10.0) -> Any:
     if error is not None:
         error = error if isinstance(error, dict) else {"message": str(error)}
         raise RpcCallError(f"{method} failed: {error.get('message')} (code {error.get('code')})",
-                           code=error.get("code"), data=error.get("data"))
+                           code=error.get("code"), rpc_message=error.get("message"), data=error.get("data"))
     return body.get("result")

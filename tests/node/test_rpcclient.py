@@ -57,6 +57,7 @@ def test_error_object_keeps_code_and_data(url: str) -> None:
     with pytest.raises(RpcCallError) as caught:
         rpc_call(url, "eth_estimateGas", {"to": "0x" + "00" * 20})
     assert caught.value.code == 3 and caught.value.data == REVERT_DATA
+    assert caught.value.rpc_message == "execution reverted"
     assert str(caught.value) == "eth_estimateGas failed: execution reverted (code 3)"
     assert isinstance(caught.value, Co3Error)  # the CLI prints it as one line and exits 1
 
