@@ -85,3 +85,14 @@ def produce(
     sealed = seal_block(res.block, keys_, round_)
     chain.import_block(sealed)
     return sealed, res
+
+
+def produce_mixed_transfers(chain: NodeChain) -> Any:
+    """A sealed block of three legacy transfers from ``USERS[0]`` and one EIP-1559 transfer from ``USERS[1]``
+    on the chain's head (``produce``'s ``(sealed, result)``), every transaction included."""
+    raws = [sign_tx(USER_KEYS[0], chain, nonce=n, to=USERS[1], value=1, gas=21_000) for n in range(3)]
+    raws.append(sign_tx(USER_KEYS[1], chain, nonce=0, to=USERS[0], value=1, gas=21_000, maxFeePerGas=10**9,
+                        maxPriorityFeePerGas=1))
+    sealed, res = produce(chain, raws)
+    assert len(res.included) == 4, res.rejected
+    return sealed, res

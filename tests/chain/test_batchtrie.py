@@ -14,6 +14,15 @@ hashed_keys = st.binary(min_size=32, max_size=32)
 values = st.binary(min_size=1, max_size=40)  # short values make inline (< 32 byte) nodes
 
 
+def _apply(ref: HexaryTrie, changes: dict) -> None:
+    """The reference: ``changes`` (``None`` deletes) applied to py-trie's ``HexaryTrie`` one key at a time."""
+    for k, v in changes.items():
+        if v is None:
+            del ref[k]
+        else:
+            ref[k] = v
+
+
 def _check(initial: dict[bytes, bytes], changes: dict[bytes, bytes | None], same_length: bool) -> None:
     db: dict[bytes, bytes] = {}
     ref = HexaryTrie(db)
@@ -21,11 +30,7 @@ def _check(initial: dict[bytes, bytes], changes: dict[bytes, bytes | None], same
         ref[k] = v
     start = ref.root_hash
     ours_db = dict(db)
-    for k, v in changes.items():
-        if v is None:
-            del ref[k]
-        else:
-            ref[k] = v
+    _apply(ref, changes)
     root = batch_update(ours_db, ours_db, start, changes)
     assert root == ref.root_hash
     final = {**initial, **{k: v for k, v in changes.items() if v is not None}}
@@ -119,11 +124,7 @@ def test_cached_nodes_are_exactly_the_decoded_stored_nodes(initial, changes):
     ours = dict(db)
     root = ref.root_hash
     for batch in changes:
-        for k, v in batch.items():
-            if v is None:
-                del ref[k]
-            else:
-                ref[k] = v
+        _apply(ref, batch)
         root = batch_update(ours, ours, root, batch)
         assert root == ref.root_hash
     for h, node in batchtrie._GET_CACHE.items():

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from co3chain.chain.chain import NodeChain
 from co3chain.chain.rawblock import RawBlockError, block_tx_hashes, decode_wire_block, encode_block_body
 from co3chain.chain.vm import QbftBlock, decode_block
-from tests.chain.helpers import USER_KEYS, USERS, make_test_genesis, produce, sign_tx
+from tests.chain.helpers import USER_KEYS, USERS, make_test_genesis, produce, produce_mixed_transfers, sign_tx
 
 
 def test_hashes_and_size_match_the_decoded_block_for_every_tx_type() -> None:
@@ -116,11 +116,7 @@ def test_stored_block_bytes_are_the_wire_encoding() -> None:
     from co3chain.chain.vm import encode_block
 
     chain = NodeChain.open(None, make_test_genesis(1))
-    raws = [sign_tx(USER_KEYS[0], chain, nonce=n, to=USERS[1], value=1, gas=21_000) for n in range(3)]
-    raws.append(sign_tx(USER_KEYS[1], chain, nonce=0, to=USERS[0], value=1, gas=21_000, maxFeePerGas=10**9,
-                        maxPriorityFeePerGas=1))
-    _, res = produce(chain, raws)
-    assert len(res.included) == 4, res.rejected
+    produce_mixed_transfers(chain)
     head = chain.head.block_number
     assert chain.get_block_rlp_by_number(head) == encode_block(chain.get_block_by_number(head))
     assert chain.get_block_rlp_by_number(head + 1) is None

@@ -306,14 +306,10 @@ def test_direct_libsecp256k1_recovery_equals_coincurve(key: bytes, msg_hash: byt
 def test_stored_blocks_come_back_with_the_senders_this_node_recovered() -> None:
     """``get_block_by_hash`` primes only senders the cache knows (no recovery), and they are the right ones."""
     from co3chain.chain.chain import NodeChain
-    from tests.chain.helpers import USER_KEYS, USERS, make_test_genesis, produce, sign_tx
+    from tests.chain.helpers import USERS, make_test_genesis, produce_mixed_transfers
 
     chain = NodeChain.open(None, make_test_genesis(1))
-    raws = [sign_tx(USER_KEYS[0], chain, nonce=n, to=USERS[1], value=1, gas=21_000) for n in range(3)]
-    raws.append(sign_tx(USER_KEYS[1], chain, nonce=0, to=USERS[0], value=1, gas=21_000, maxFeePerGas=10**9,
-                        maxPriorityFeePerGas=1))
-    sealed, res = produce(chain, raws)
-    assert len(res.included) == 4
+    sealed, _ = produce_mixed_transfers(chain)
     before = chain.senders.recoveries
     block = chain.get_block_by_hash(sealed.hash)
     assert chain.senders.recoveries == before
