@@ -1,6 +1,7 @@
 """Import/sync speed: a follower importing a chain of ERC-20 blocks, and ``audit chain --replay`` over it.
 
-Usage: ``.venv/bin/python bench/import_speed.py [--blocks 40] [--per-block 250] [--json]``
+Usage: ``.venv/bin/python bench/import_speed.py [--blocks 40] [--per-block 250] [--paths ...]
+[--baseline 3131f26] [--stages] [--json]``
 
 The chain: an in-process 4-validator QBFT devnet (``tests.audit.devnet``) whose genesis holds a minimal
 ERC-20 token (``tests.chain.bench_erc20``) with a balance for each of ``--senders`` fresh keys; ``--blocks``
@@ -8,16 +9,18 @@ blocks of ``--per-block`` token transfers, each block sealed by all 4 validators
 
 * **follower import, as the node syncs**: a fresh node with a RocksDB data directory receives the blocks
   as wire bytes (``GET_BLOCKS`` answers of 64 blocks) and runs :func:`co3chain.node.sync.import_synced` on
-  each answer (decode, sender prefetch in a worker thread, seal quorum against the tracked validator set,
-  header rules, execution, roots, durable write), once per
+  each answer (decode, senders recovered ahead by the sender recovery child process on the other core,
+  seal quorum against the tracked validator set, header rules, execution, roots, durable write), once per
   engine: ``py-evm`` (the engine every node ran before issue 18) and ``revm`` (the default now). Senders
   are not known to the follower (it never saw the transactions in its pool), so each is recovered once.
 * **audit chain --replay** over the devnet's JSON-RPC (in-process transport), with the replay engine
   ``py-evm`` (the default: an engine independent of the node's) and ``revm``.
+* with ``--baseline COMMIT``: the py-evm follower of that commit's tree (issue 18's "today's rate" is
+  ``3131f26``), same workload, run by this script in a ``git archive`` of it, after the rows above.
 
-Reported: transactions/s and blocks/s per path (wall clock), transactions per CPU second of the bench
-process (all its threads; on a shared machine the steadier figure), and the ratios of both against the
-py-evm follower.
+Reported: transactions/s and blocks/s per path (wall clock: the *rate*), transactions per CPU second
+(the bench process's threads plus the recovery child's CPU: the *cost*; on a shared machine the steadier
+figure), and the ratios of both against the first row and the baseline.
 """
 
 from __future__ import annotations
@@ -104,6 +107,8 @@ def follower_import(d: Devnet, wire: list[bytes], engine: str) -> tuple[float, f
         follower.clock = d.chain.clock
         sets = ValidatorSetIndex(follower)
         follower.validator_provider = sets.provider
+        child = _recovery_child()
+        child_cpu0 = child.cpu_seconds if child is not None else 0.0
         t0, c0 = time.perf_counter(), time.process_time()
         for i in range(0, len(wire), SYNC_BATCH):
             batch = wire[i:i + SYNC_BATCH]
@@ -115,9 +120,26 @@ def follower_import(d: Devnet, wire: list[bytes], engine: str) -> tuple[float, f
             elif import_synced(follower, sets, batch) != len(batch):
                 raise SystemExit(f"follower ({engine}) refused a block")
         seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+        if child is not None:  # the sender recovery child's CPU is part of the import's cost
+            child.settle()
+            CHILD_CPU[engine] = child.cpu_seconds - child_cpu0
+            cpu += CHILD_CPU[engine]
         assert follower.head.hash == d.chain.head.hash
         follower.close()
     return seconds, cpu
+
+
+#: CPU seconds of the sender recovery child process during each engine's follower import
+CHILD_CPU: dict[str, float] = {}
+
+
+def _recovery_child() -> Any:
+    """The process-wide sender recovery child, or ``None`` in a tree from before it."""
+    try:
+        from co3chain.chain.recovery_process import shared_recovery
+    except ImportError:
+        return None
+    return shared_recovery()
 
 
 def follower_stages(d: Devnet, wire: list[bytes], txs: int) -> dict[str, float]:
@@ -164,7 +186,8 @@ def follower_stages(d: Devnet, wire: list[bytes], txs: int) -> dict[str, float]:
         for owner, name, fn in reversed(undo):
             setattr(owner, name, staticmethod(fn) if isinstance(owner.__dict__.get(name), staticmethod) else fn)
     out = {label: round(1e6 * v / txs, 1) for label, v in spent.items()}
-    out["process CPU (all threads)"] = round(1e6 * cpu / txs, 1)
+    out["sender recovery child process"] = round(1e6 * CHILD_CPU.get("revm", 0.0) / txs, 1)
+    out["CPU of the import (all threads + recovery child)"] = round(1e6 * cpu / txs, 1)
     return out
 
 
@@ -184,6 +207,39 @@ def replay(d: Devnet, engine: str, batch: int) -> tuple[float, float]:
     return seconds, cpu
 
 
+#: the paths this bench can time, by ``--paths`` key
+PATHS = ("import-pyevm", "import-revm", "replay-pyevm", "replay-revm")
+#: the tree issue 18 measured "today's rate" on (its py-evm follower: 783 tx per CPU second then)
+ISSUE_BASELINE = "3131f26"
+
+
+def run_baseline(args: argparse.Namespace) -> dict[str, Any]:
+    """The py-evm follower row of ``args.baseline``'s tree, run by this very script in a ``git archive`` of it.
+
+    Why this script and not the tree's own: the workload (chain, senders, batch size, cold caches) must
+    be the same; the script falls back to the block-by-block import of trees older than ``import_synced``.
+    """
+    import shutil
+    import subprocess
+
+    with tempfile.TemporaryDirectory(prefix="co3baseline-") as tmp:
+        archive = subprocess.run(["git", "-C", str(REPO), "archive", args.baseline], capture_output=True, check=False)
+        if archive.returncode:
+            raise SystemExit(f"--baseline: git archive {args.baseline} failed: {archive.stderr.decode().strip()}")
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive.stdout, check=True)
+        script = Path(tmp) / "bench" / "import_speed_current.py"
+        shutil.copyfile(__file__, script)
+        print(f"running follower import, py-evm, on {args.baseline}...", file=sys.stderr)
+        done = subprocess.run(
+            [sys.executable, str(script), "--json", "--paths", "import-pyevm", "--blocks", str(args.blocks),
+             "--per-block", str(args.per_block), "--senders", str(args.senders)],
+            capture_output=True, text=True, check=False,
+        )
+        if done.returncode:
+            raise SystemExit(f"--baseline: the run on {args.baseline} failed:\n{done.stderr[-2000:]}")
+        return json.loads(done.stdout)["rows"][0]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--blocks", type=int, default=40)
@@ -193,17 +249,27 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--stages", action="store_true",
                         help="also: CPU µs per transaction of each step of the revm follower's import")
+    parser.add_argument("--paths", default=",".join(PATHS),
+                        help=f"comma-separated subset of {', '.join(PATHS)} (the first one run is the x1.0 row)")
+    parser.add_argument("--baseline", metavar="COMMIT",
+                        help="also run this bench's py-evm follower on the tree of COMMIT (git archive, same "
+                             f"workload, same run) and compare; issue 18's baseline is {ISSUE_BASELINE}")
     args = parser.parse_args()
+    wanted = [p.strip() for p in args.paths.split(",") if p.strip()]
+    if not wanted or set(wanted) - set(PATHS):
+        parser.error(f"--paths takes a comma-separated subset of {', '.join(PATHS)}")
     d, wire, txs = build_chain(args.blocks, args.per_block, args.senders)
     stages: dict[str, float] | None = None
     rows: list[dict[str, Any]] = []
     try:
-        for what, fn in (
-            ("follower import, py-evm", lambda: follower_import(d, wire, "py-evm")),
-            ("follower import, revm", lambda: follower_import(d, wire, "revm")),
-            ("audit --replay, py-evm", lambda: replay(d, "py-evm", args.batch)),
-            ("audit --replay, revm", lambda: replay(d, "revm", args.batch)),
+        for key, what, fn in (
+            ("import-pyevm", "follower import, py-evm", lambda: follower_import(d, wire, "py-evm")),
+            ("import-revm", "follower import, revm", lambda: follower_import(d, wire, "revm")),
+            ("replay-pyevm", "audit --replay, py-evm", lambda: replay(d, "py-evm", args.batch)),
+            ("replay-revm", "audit --replay, revm", lambda: replay(d, "revm", args.batch)),
         ):
+            if key not in wanted:
+                continue
             print(f"running {what}...", file=sys.stderr)
             s, cpu = fn()
             if s != s:  # not available in this tree
@@ -216,20 +282,30 @@ def main() -> None:
             stages = follower_stages(d, wire, txs)
     finally:
         d.close()
+    baseline = run_baseline(args) if args.baseline else None
     base = rows[0]["txPerSecond"]
     base_cpu = rows[0]["txPerCpuSecond"]
     for r in rows:
         r["vsPyEvmImport"] = round(r["txPerSecond"] / base, 2)
         r["cpuVsPyEvmImport"] = round(r["txPerCpuSecond"] / base_cpu, 2)
+    if baseline is not None:
+        for r in rows:
+            r["vsBaseline"] = round(r["txPerSecond"] / baseline["txPerSecond"], 2)
+            r["cpuVsBaseline"] = round(r["txPerCpuSecond"] / baseline["txPerCpuSecond"], 2)
     if args.json:
         print(json.dumps({"blocks": args.blocks, "perBlock": args.per_block, "txs": txs, "rows": rows,
-                          "revmFollowerCpuMicrosPerTx": stages}, indent=2))
+                          "baseline": baseline, "revmFollowerCpuMicrosPerTx": stages}, indent=2))
         return
     print(f"{args.blocks} blocks x {args.per_block} ERC-20 transfers ({txs} txs), 4 seals per block")
     for r in rows:
         print(f"  {r['path']:<26} {r['txPerSecond']:>8} tx/s {r['blocksPerSecond']:>7} blocks/s "
               f"({r['seconds']} s)  x{r['vsPyEvmImport']}   per CPU second: {r['txPerCpuSecond']:>8} tx "
               f"x{r['cpuVsPyEvmImport']}")
+    if baseline is not None:
+        print(f"baseline: py-evm follower of {args.baseline}, same workload, run after the rows above: "
+              f"{baseline['txPerSecond']} tx/s, {baseline['txPerCpuSecond']} tx per CPU second")
+        for r in rows:
+            print(f"  {r['path']:<26} x{r['vsBaseline']} the baseline's rate, x{r['cpuVsBaseline']} per CPU second")
     if stages:
         print("revm follower, CPU µs per transaction by step (thread CPU of the thread running it):")
         for label, micros in stages.items():

@@ -29,7 +29,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -56,6 +55,13 @@ from co3chain.audit.rpc import RpcClient, RpcError, hex_bytes, hex_int
 from co3chain.chain.builder import header_with_receipt
 from co3chain.chain.engine import ENGINE_NAMES, make_engine
 from co3chain.chain.genesis import Genesis
+from co3chain.chain.recovery_process import (
+    MIN_BATCH_TXS,
+    TRANSACTIONS,
+    RecoveryProcess,
+    SenderFeed,
+    shared_recovery,
+)
 from co3chain.chain.senders import SenderCache
 from co3chain.chain.triehash import ordered_trie_root
 from co3chain.chain.vm import QbftBlock, QbftBlockHeader, QbftVM, decode_header
@@ -162,14 +168,14 @@ class Replayer:
     """Feed full JSON blocks in order; it executes them and adds findings to ``report``."""
 
     def __init__(self, genesis: Genesis, report: AuditReport, checkpoint: Path | None = None,
-                 engine: str = "py-evm") -> None:
+                 engine: str = "py-evm", recovery: RecoveryProcess | None = None) -> None:
         if engine not in ENGINE_NAMES:
             raise ReplayError(f"unknown replay engine {engine!r} (choose one of {', '.join(ENGINE_NAMES)})")
         self.genesis = genesis
         #: executes the transactions on the auditor's state (py-evm: independent of the node's revm)
         self.engine = make_engine(engine)
         #: each sender recovered once from its signature (py-evm alone recovers it twice per transaction)
-        self.senders = SenderCache(4096)
+        self.senders = SenderCache()
         self.report = report
         self.checkpoint_path = checkpoint
         #: every trie node and code blob by hash; earlier states' nodes are dropped by :meth:`compact`
@@ -199,8 +205,11 @@ class Replayer:
         self.receipts: list[Any] = []
         #: transactions decoded by :meth:`prefetch`, by ``id()`` of their block's JSON object
         self._prepared: dict[int, list[Any]] = {}
-        self._prefetch_thread: threading.Thread | None = None
-        self._prefetch_stop = threading.Event()
+        #: index of each prefetched block's job in :attr:`_feed`, by ``id()`` of its JSON object
+        self._job_of: dict[int, int] = {}
+        self._feed: SenderFeed | None = None
+        #: the sender recovery child (``None``: the shared one, for batches worth it)
+        self._recovery = recovery
 
     # -- checkpoints ----------------------------------------------------------------------------------
     def resume(self, client: RpcClient) -> int | None:
@@ -266,6 +275,9 @@ class Replayer:
         n = header.number
         started = time.perf_counter()
         qheader = _qbft_header_from(header)
+        job = self._job_of.pop(id(block_json), None)
+        if job is not None and self._feed is not None:
+            self._feed.advance(job)  # learn the senders the child recovered so far, send the next blocks
         try:
             txs = self._prepared.pop(id(block_json), None)
             if txs is None:
@@ -336,46 +348,44 @@ class Replayer:
         return [transaction_from_json(tj, self.builder) for tj in block_json.get("transactions") or []]
 
     def prefetch(self, blocks: Iterable[Any]) -> None:
-        """Decode the transactions of the fetched ``blocks`` (JSON) now and recover their senders in a
-        worker thread while :meth:`replay` executes them one by one.
+        """Decode the transactions of the fetched ``blocks`` (JSON) now, and have the sender recovery child
+        process recover their senders on the other core while :meth:`replay` executes them one by one.
 
-        Why: signature recovery is ~60 µs per transaction in libsecp256k1, which releases the GIL, so on a
-        second core it overlaps the execution instead of adding to it (the syncing node does the same).
-        Sound: a sender recovered here is the one :meth:`replay` would recover (same cache, same check);
-        a block whose transactions do not decode is left to :meth:`replay` to report.
+        Why a child process (:mod:`co3chain.chain.recovery_process`): signature recovery is ~40 µs per
+        transaction; a worker *thread* fought the replay for the GIL and cost more than it saved.
+        Sound: the child answers ``(transaction hash, sender)`` pairs recovered from the signatures of the
+        encodings sent to it (the auditor's own decoding of what the node served), and :meth:`replay` looks
+        each sender up by the hash of the transaction it executes; anything unanswered it recovers itself.
+        A block whose transactions do not decode is left to :meth:`replay` to report.
         """
         self.wait_prefetch()
         if self.stopped:
             return
-        txs: list[Any] = []
+        jobs: list[tuple[int, Any, int]] = []
         for block_json in blocks:
-            if not isinstance(block_json, Mapping):
-                continue
-            try:
-                decoded = self._transactions(block_json)
-            except Exception:  # noqa: BLE001 - whatever it is, replay() meets it again and reports it
+            decoded = None
+            if isinstance(block_json, Mapping):
+                with contextlib.suppress(Exception):  # whatever it is, replay() meets it again and reports it
+                    decoded = self._transactions(block_json)
+            if not decoded:
+                jobs.append((TRANSACTIONS, [], 0))
                 continue
             self._prepared[id(block_json)] = decoded
-            txs += decoded
-        stop = self._prefetch_stop = threading.Event()
-
-        def recover() -> None:
-            for tx in txs:
-                if stop.is_set():
-                    return
-                with contextlib.suppress(Exception):  # a bad signature is reported by the replay itself
-                    self.senders.prime(tx)
-
-        self._prefetch_thread = threading.Thread(target=recover, name="replay-senders", daemon=True)
-        self._prefetch_thread.start()
+            self._job_of[id(block_json)] = len(jobs)
+            jobs.append((TRANSACTIONS, [tx.encode() for tx in decoded], len(decoded)))
+        recovery = self._recovery
+        if recovery is None and sum(count for _, _, count in jobs) >= MIN_BATCH_TXS:
+            recovery = shared_recovery()
+        self._feed = SenderFeed(recovery, self.senders, jobs)
+        self._feed.advance(0)  # the first block replays right away: the child starts on the second
 
     def wait_prefetch(self) -> None:
-        """Stop the sender prefetch of the previous batch and forget its undecoded leftovers."""
-        if self._prefetch_thread is not None:
-            self._prefetch_stop.set()
-            self._prefetch_thread.join()
-            self._prefetch_thread = None
+        """Drop the sender recovery of the previous batch and forget its undecoded leftovers."""
+        if self._feed is not None:
+            self._feed.close()
+            self._feed = None
         self._prepared.clear()
+        self._job_of.clear()
 
     def compact(self) -> None:
         """Keep only the nodes of the current state: a long replay's memory follows the state's size, not the

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 from typing import Any
 
 from coincurve import PublicKey
@@ -233,6 +234,19 @@ class SenderCache:
         if sender is None:
             sender = bytes(tx.get_sender())  # py-evm's own path: raises for a bad signature
         return sender
+
+    def learn(self, pairs: Iterable[tuple[bytes, bytes]]) -> None:
+        """Remember ``(transaction hash, sender)`` pairs this node recovered elsewhere (its own recovery
+        child process, :mod:`co3chain.chain.recovery_process`), so the first lookup of each finds it.
+
+        Only for senders recovered from the signature of the transaction with that very hash: the hash
+        commits to the signed fields and the signature, so the pair holds for every copy of it."""
+        with self._lock:
+            known = self._senders
+            for tx_hash, sender in pairs:
+                known[tx_hash] = sender
+            while len(known) > self.max_entries:
+                known.popitem(last=False)
 
     def prime_known(self, tx: Any) -> bool:
         """Attach the sender to ``tx`` only when this cache already knows it (never recovers); returns

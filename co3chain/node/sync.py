@@ -31,6 +31,13 @@ import rlp
 
 from co3chain.chain.chain import BlockImportError, NodeChain
 from co3chain.chain.rawblock import decode_wire_block
+from co3chain.chain.recovery_process import (
+    MIN_BATCH_TXS,
+    RecoveryProcess,
+    SenderFeed,
+    block_jobs,
+    shared_recovery,
+)
 from co3chain.chain.vm import QbftBlock, QbftBlockHeader
 from co3chain.consensus.qbft.engine import verify_commit_seals
 from co3chain.consensus.qbft.evm_block import EvmBlock
@@ -269,17 +276,14 @@ class ChainSync:
                 # decoding a batch is ~25 µs per transaction (64 full blocks: a third of a second): off the
                 # event loop, which keeps serving consensus messages and RPC meanwhile
                 blocks = await asyncio.to_thread(lambda r=raws: [self._decode(raw) for raw in r])
-                stop = threading.Event()
-                position = [0]
-                # senders of the whole batch are recovered in a worker thread while the blocks import one
-                # by one (secp256k1 recovery releases the GIL: the second core does it meanwhile)
-                prefetch = asyncio.create_task(
-                    asyncio.to_thread(prime_senders, self.chain, blocks, stop, lambda p=position: p[0])
-                )
+                # senders of the batch are recovered ahead by the recovery child process (the other core)
+                # while the blocks import one by one
+                feed = sender_feed(self.chain, raws, blocks)
                 try:
                     # one fsync for the batch instead of one per block (see NodeChain.deferred_fsync)
                     with self.chain.deferred_fsync(fsync_on_exit=False):
-                        for position[0], block in enumerate(blocks):
+                        for position, block in enumerate(blocks):
+                            feed.advance(position)
                             outcome = None if block is None else await self._check_and_import(peer, block)
                             if block is None:
                                 self._bad_peer(peer)
@@ -288,8 +292,7 @@ class ChainSync:
                             if outcome:
                                 imported += 1
                 finally:
-                    stop.set()
-                    await prefetch
+                    feed.close()
                     await asyncio.to_thread(self.chain.sync_wal)
             if imported:
                 log.info("sync: imported %d block(s) from 0x%s, head #%d", imported, peer.address.hex()[:12],
@@ -333,46 +336,36 @@ class ChainSync:
             self.penalize(peer)
 
 
-def prime_senders(chain: NodeChain, blocks: Sequence[QbftBlock | None], stop: threading.Event,
-                  importing: Callable[[], int] = lambda: -1) -> int:
-    """Recover (once, into ``chain.senders``) the senders of every transaction in ``blocks``; returns how many.
+def sender_feed(chain: NodeChain, raws: Sequence[bytes], blocks: Sequence[QbftBlock | None],
+                recovery: RecoveryProcess | None = None) -> SenderFeed:
+    """A feed of the batch's senders from the recovery child process into ``chain.senders``.
 
-    Why: a syncing node never saw these transactions in its pool, so each sender is recovered from its
-    signature during the import, on the thread that executes. Run ahead in a worker thread, the recovery of
-    later blocks overlaps the execution of earlier ones. ``importing()`` is the index of the block being
-    imported: blocks up to it are skipped (the importer recovers those itself; both doing it is waste).
-    The commit seals' signers are recovered the same way (``chain.seal_signers``, remembered by the chain
-    for the seal checks of the sync and of the import).
-    Sound: the import still checks every signature (a primed sender is one this node recovered itself; a
-    bad signature is left to the import to refuse).
+    Why: a syncing node never saw these transactions in its pool, so each sender must be recovered from
+    its signature; the child process does it on the other core while this one executes (see
+    :mod:`co3chain.chain.recovery_process` for why not a thread). A batch too small to be worth the child
+    gets a feed that does nothing: the import recovers each sender itself, as it always can.
+    Sound: the import still checks every signature it was not told about, and a sender the child recovered
+    is keyed by the hash of the transaction it was recovered from.
     """
-    done = 0
-    for index, block in enumerate(blocks):
-        if block is None or index <= importing():
-            continue
-        with contextlib.suppress(BlockImportError):  # a bad seal is refused by the check itself
-            chain.seal_signers(block.header)
-        for tx in block.transactions:
-            if stop.is_set():
-                return done
-            chain.senders.prime(tx)
-            done += 1
-    return done
+    jobs = block_jobs(raws, blocks)
+    if recovery is None and sum(count for _, _, count in jobs) >= MIN_BATCH_TXS:
+        recovery = shared_recovery()
+    return SenderFeed(recovery, chain.senders, jobs)
 
 
-def import_synced(chain: NodeChain, sets: ValidatorSetIndex, raws: Sequence[bytes]) -> int:
+def import_synced(chain: NodeChain, sets: ValidatorSetIndex, raws: Sequence[bytes],
+                  recovery: RecoveryProcess | None = None) -> int:
     """Blocking form of the sync path for a batch of wire blocks on ``chain``'s head (benchmarks, tests):
-    decode, sender prefetch in a worker thread, seal quorum, import, one fsync for the batch. Returns how
-    many blocks were imported (stops at the first refused one)."""
+    decode, senders recovered ahead by the recovery process (``recovery``, else the shared one for a large
+    batch), seal quorum, import, one fsync for the batch. Returns how many blocks were imported (stops at
+    the first refused one)."""
     blocks = [ChainSync._decode(raw) for raw in raws]
-    stop = threading.Event()
-    position = [0]
-    prefetch = threading.Thread(target=prime_senders, args=(chain, blocks, stop, lambda: position[0]), daemon=True)
-    prefetch.start()
+    feed = sender_feed(chain, raws, blocks, recovery)
     imported = 0
     try:
         with chain.deferred_fsync():
-            for position[0], block in enumerate(blocks):
+            for position, block in enumerate(blocks):
+                feed.advance(position)
                 if block is None or block.header.block_number != chain.head.block_number + 1:
                     return imported
                 if not seals_hold(chain, block, sets.for_child(chain.head.block_number)):
@@ -383,6 +376,5 @@ def import_synced(chain: NodeChain, sets: ValidatorSetIndex, raws: Sequence[byte
                     return imported
                 imported += 1
     finally:
-        stop.set()
-        prefetch.join()
+        feed.close()
     return imported

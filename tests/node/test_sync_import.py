@@ -10,7 +10,7 @@ from co3chain.chain.chain import NodeChain
 from co3chain.chain.storage import MemoryKV
 from co3chain.chain.vm import decode_block, encode_block
 from co3chain.consensus.qbft.extradata import QbftExtraData
-from co3chain.node.sync import ChainSync, ValidatorSetIndex, import_synced, prime_senders
+from co3chain.node.sync import ChainSync, ValidatorSetIndex, import_synced
 from tests.audit.devnet import USER_KEYS, Devnet, addr
 
 
@@ -38,8 +38,7 @@ def test_batch_imports_and_recovers_each_sender_once() -> None:
     follower, sets = _follower(d)
     assert import_synced(follower, sets, wire) == 3
     assert follower.head.hash == d.chain.head.hash
-    # prefetch and import share the cache: each sender once (a thread reaching a transaction the other is
-    # recovering waits for that answer)
+    # a batch this small is recovered inline by the importer: each sender once
     assert follower.senders.recoveries == 12
     d.close()
 
@@ -52,19 +51,6 @@ def test_batch_stops_at_a_block_without_seal_quorum() -> None:
     follower, sets = _follower(d)
     assert import_synced(follower, sets, [wire[0], encode_block(unsealed), wire[2]]) == 1
     assert follower.head.block_number == 1
-    d.close()
-
-
-def test_prefetch_stops_when_asked() -> None:
-    d, wire = _chain_with_transfers()
-    follower, _ = _follower(d)
-    stop = threading.Event()
-    stop.set()
-    blocks = [d.chain.get_block_by_number(n) for n in (1, 2, 3)]
-    assert prime_senders(follower, blocks, stop) == 0
-    stop.clear()
-    assert prime_senders(follower, [*blocks, None], stop) == 12
-    assert prime_senders(follower, blocks, stop, lambda: 1) == 4  # blocks 0 and 1 are the importer's
     d.close()
 
 
@@ -93,9 +79,8 @@ def test_batch_recovers_each_commit_seal_once(monkeypatch) -> None:
     follower, sets = _follower(d)
     calls = _count_seal_recoveries(monkeypatch)
     assert import_synced(follower, sets, wire) == 3
-    # 4 seals per block: the sync's check, the prefetch and the import share one recovery (the prefetch and
-    # the importer may reach the same block at the same moment: at most one block's seals twice)
-    assert 3 * 4 <= calls[0] <= 4 * 4
+    # 4 seals per block: the sync's check and the import share one recovery
+    assert calls[0] == 3 * 4
     d.close()
 
 
