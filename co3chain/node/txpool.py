@@ -558,9 +558,10 @@ class TxPool:
         return len(self._by_hash)
 
     def status(self) -> dict[str, int]:
-        """``{"pending": n, "queued": n}`` (txpool_status)."""
+        """``{"pending": n, "queued": n}`` (txpool_status). Held transactions count as queued: they are
+        accepted and waiting for a nonce gap to close, which is what "queued" tells an operator."""
         with self._lock:
-            p = q = 0
+            p, q = 0, len(self._held)
             for sender in self._by_sender:
                 pend, queued = self._split(sender)
                 p += len(pend)
@@ -568,7 +569,8 @@ class TxPool:
             return {"pending": p, "queued": q}
 
     def content(self) -> dict[str, dict[bytes, dict[int, Any]]]:
-        """``{"pending": {sender: {nonce: tx}}, "queued": {...}}`` with py-evm tx objects (txpool_content)."""
+        """``{"pending": {sender: {nonce: tx}}, "queued": {...}}`` with py-evm tx objects (txpool_content);
+        held transactions are listed as queued (see :meth:`status`)."""
         with self._lock:
             out: dict[str, dict[bytes, dict[int, Any]]] = {"pending": {}, "queued": {}}
             for sender in self._by_sender:
@@ -577,6 +579,11 @@ class TxPool:
                     out["pending"][sender] = {e.tx.nonce: e.tx for e in pend}
                 if queued:
                     out["queued"][sender] = {e.tx.nonce: e.tx for e in queued}
+            for sender, by_nonce in self._held_by_sender.items():
+                listed = out["queued"].setdefault(sender, {})
+                for nonce, entry in by_nonce.items():
+                    listed.setdefault(nonce, entry.tx)
+                out["queued"][sender] = dict(sorted(listed.items()))
             return out
 
     def pending_transactions(self) -> list[Any]:

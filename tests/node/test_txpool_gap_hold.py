@@ -32,7 +32,9 @@ def test_gossip_out_of_nonce_order_beyond_the_queued_limit_is_not_lost(chain: No
     pool = TxPool(chain, max_queued_per_sender=4)
     for nonce in range(1, 20, 2):  # 10 gapped transactions, limit 4: 6 are beyond it
         pool.add_holding_gaps(_tx(chain, SENDER, nonce))
-    assert pool.status() == {"pending": 0, "queued": 4} and pool.held == 6
+    assert pool.status() == {"pending": 0, "queued": 10} and pool.held == 6  # held ones count as queued
+    queued = pool.content()["queued"][addr(SENDER)]
+    assert list(queued) == list(range(1, 20, 2)) and pool.content()["pending"] == {}
     for nonce in range(0, 20, 2):
         pool.add_holding_gaps(_tx(chain, SENDER, nonce))
     assert _pending_nonces(pool, SENDER) == list(range(20)) and pool.held == 0
@@ -50,7 +52,7 @@ def test_rpc_admission_still_refuses_beyond_the_limit_and_held_ones_are_not_sele
     assert pool.get(held).hash == held  # accepted: eth_getTransactionByHash finds it (as pending, no block)
     with pytest.raises(TxPoolError, match="already known"):
         pool.add_holding_gaps(_tx(chain, SENDER, 4))
-    assert pool.pending_transactions() == [] and pool.status() == {"pending": 0, "queued": 2}
+    assert pool.pending_transactions() == [] and pool.status() == {"pending": 0, "queued": 3}
 
 
 def test_a_block_that_fills_the_gap_releases_held_transactions(chain: NodeChain) -> None:
@@ -90,7 +92,7 @@ def test_release_stops_at_the_queued_limit_and_keeps_the_rest_held(chain: NodeCh
     pool.add_holding_gaps(_tx(chain, SENDER, 0))  # run 0; queued 2, 3: nothing released yet
     assert pool.held == 3
     pool.add_holding_gaps(_tx(chain, SENDER, 1))  # run 0..3: 5, 6 fit as queued, 7 waits
-    assert pool.held == 1 and pool.status() == {"pending": 4, "queued": 2}
+    assert pool.held == 1 and pool.status() == {"pending": 4, "queued": 3}  # 5, 6 queued; 7 held
     pool.add_holding_gaps(_tx(chain, SENDER, 4))
     assert _pending_nonces(pool, SENDER) == list(range(8)) and pool.held == 0
 
