@@ -31,6 +31,7 @@ import logging
 import os
 import pickle
 import queue
+import signal
 import struct
 import subprocess
 import sys
@@ -347,8 +348,14 @@ def block_jobs(raws: Sequence[bytes], blocks: Sequence[Any]) -> list[tuple[int, 
     return [(BLOCK, raw, 0 if block is None else len(block.transactions)) for raw, block in zip(raws, blocks, strict=True)]
 
 
-def main() -> None:  # pragma: no cover - exercised through RecoveryProcess in the tests
-    _serve(sys.stdin.buffer, sys.stdout.buffer)
+def main() -> None:
+    """The child's entry point. It ignores Ctrl-C (the terminal sends it to the node's whole process group:
+    the node decides when to stop, and the child ends with its input) and ends quietly when its parent is
+    gone (end of input, or a broken pipe while answering)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+        _serve(sys.stdin.buffer, sys.stdout.buffer)
+    sys.stdout = None  # type: ignore[assignment]  # no flush of a broken pipe at exit
 
 
 if __name__ == "__main__":

@@ -178,3 +178,40 @@ def test_follower_import_without_a_child_recovers_inline() -> None:
     assert follower.head.hash == d.chain.head.hash
     assert follower.senders.recoveries == 12
     d.close()
+
+
+def _frame(job_id: int, kind: int, payload: object) -> bytes:
+    import pickle
+    import struct
+
+    body = pickle.dumps((job_id, kind, payload))
+    return struct.pack(">I", len(body)) + body
+
+
+def test_child_ignores_ctrl_c_and_ends_quietly_when_its_parent_is_gone() -> None:
+    """Ctrl-C on a node's terminal reaches the child too: it must keep serving; a parent killed mid-job
+    (its pipes closed) must not leave a traceback in the node's log."""
+    import signal
+    import subprocess
+    import sys
+
+    d, wire = _devnet_blocks(blocks=1)
+    proc = subprocess.Popen([sys.executable, "-m", "co3chain.chain.recovery_process"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(_frame(1, BLOCK, wire[0]))
+        proc.stdin.flush()
+        assert len(proc.stdout.read(20)) == 20  # the answer's head: the child is up and serving
+        proc.send_signal(signal.SIGINT)
+        proc.stdin.write(_frame(2, BLOCK, wire[0]) * 50)  # still serving after Ctrl-C ...
+        proc.stdin.flush()
+        assert len(proc.stdout.read(20)) == 20
+        proc.stdout.close()  # ... and then its parent is gone while it answers
+        proc.stdin.close()
+        assert proc.wait(timeout=60) == 0
+        assert proc.stderr is not None and proc.stderr.read() == b""
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        d.close()
