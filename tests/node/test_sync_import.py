@@ -227,3 +227,35 @@ def test_sync_task_decodes_a_batch_off_the_event_loop(monkeypatch) -> None:
     assert asyncio.run(sync.sync_from(peer, 3)) == 3  # type: ignore[arg-type]
     assert decoded_on and threading.main_thread().name not in decoded_on
     d.close()
+
+
+def test_sync_task_learns_senders_from_the_recovery_child(monkeypatch) -> None:
+    """The node's sync task feeds the batch to the recovery child and learns its answers: here the child is
+    given time to answer before each import, so every sender but the first block's comes from it."""
+    import co3chain.chain.recovery_process as recovery_module
+    import co3chain.node.sync as sync_module
+
+    d, wire = _chain_with_transfers(blocks=4)
+    follower, sets = _follower(d)
+    peer = types.SimpleNamespace(address=b"\x07" * 20)
+    child = recovery_module.RecoveryProcess()
+    monkeypatch.setattr(sync_module, "shared_recovery", lambda: child)
+    monkeypatch.setattr(sync_module, "MIN_BATCH_TXS", 1)  # this batch is small
+
+    async def request_blocks(_peer, start: int, count: int) -> list[bytes]:
+        return wire[start - 1:start - 1 + count]
+
+    async def import_block(block) -> bool:
+        assert child.settle(60)  # test only: the node never waits for the child
+        await asyncio.to_thread(follower.import_block, block, True)
+        return True
+
+    try:
+        sync = ChainSync(follower, sets, request_blocks=request_blocks, peers=list, import_block=import_block)
+        assert asyncio.run(sync.sync_from(peer, 4)) == 4  # type: ignore[arg-type]
+        assert follower.head.hash == d.chain.head.hash
+        assert follower.senders.recoveries == 4  # block 1's four senders; blocks 2-4 from the child
+        assert child.jobs_answered == 3
+    finally:
+        child.close()
+        d.close()
