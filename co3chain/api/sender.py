@@ -22,6 +22,14 @@ from co3chain.contracts.deploy import fee_fields
 _NONCE_ERRORS = ("nonce", "already known", "replacement transaction underpriced", "known transaction")
 
 
+def _not_implemented(exc: Exception) -> bool:
+    """Whether the node refused a request as not implemented (JSON-RPC -32601), not for its content."""
+    error = exc.args[0] if exc.args else None
+    if isinstance(error, dict) and error.get("code") == -32601:
+        return True
+    return "-32601" in str(exc) or "not been implemented" in str(exc).lower()
+
+
 class TxSender:
     """Signs and broadcasts transactions from ``account`` (an eth-account ``LocalAccount``)."""
 
@@ -32,16 +40,35 @@ class TxSender:
         self.gas_margin = gas_margin
         self._lock = threading.Lock()
         self._nonce: int | None = None
+        self._estimate_on_pending = True
 
     def preflight(self, fn: Any) -> int:
         """eth_call then gas estimate of ``fn`` from this account; raises :class:`Reverted` with the contract's
-        custom error if it would revert. Returns the gas limit to use."""
+        custom error if it would revert. Returns the gas limit to use.
+
+        The estimate is made on the *pending* block: the transaction will run in a later block than the
+        head, and gas can depend on that (a checkpoint written at ``block.timestamp`` is an in-place
+        update in the head's block but a new slot in the next one: ~20,000 gas each, more than the
+        margin). The head's context made a revocation right after a registration run out of gas."""
         self.chain.call(fn, sender=self.address)
         try:
-            estimate = int(fn.estimate_gas({"from": self.address}))
+            estimate = int(self._estimate(fn))
         except Exception as exc:
             raise self.chain.translate(exc) from None
         return int(estimate * self.gas_margin) + 10_000
+
+    def _estimate(self, fn: Any) -> int:
+        """Gas estimate on the pending block; on the head for a node that cannot estimate on ``pending``
+        (eth-tester answers -32601), remembered so that each later estimate is one request."""
+        tx = {"from": self.address}
+        if self._estimate_on_pending:
+            try:
+                return int(fn.estimate_gas(tx, block_identifier="pending"))
+            except Exception as exc:
+                if not _not_implemented(exc):
+                    raise
+                self._estimate_on_pending = False
+        return int(fn.estimate_gas(tx))
 
     def send_fn(self, fn: Any) -> str:
         """Pre-flight and send ``fn`` (a bound contract function); returns the transaction hash."""

@@ -175,6 +175,24 @@ def test_contract_calls_reverts_and_overrides(node: Node) -> None:
     gas_moved = int(node.call("eth_estimateGas", {"from": A0, "to": elsewhere, "data": inc_data(3)}, "latest", moved), 16)
     assert 25_000 < gas_moved < 100_000
     assert err(node.rpc("eth_estimateGas", {"to": elsewhere}, "latest", {elsewhere: {"nonce": "x"}}))["code"] == -32602
+    # "pending" runs in the next block's context even with an empty pool (as eth_getBlockByNumber reports
+    # it): NUMBER PUSH1 0 MSTORE TIMESTAMP PUSH1 32 MSTORE PUSH1 64 PUSH1 0 RETURN
+    clock = {elsewhere: {"code": "0x4360005242602052604060" + "00f3"}}
+    head = node.call("eth_getBlockByNumber", "latest", False)
+    assert node.call("txpool_status")["pending"] == "0x0"
+    seen = {tag: node.call("eth_call", {"to": elsewhere}, tag, clock) for tag in ("latest", "pending")}
+    assert abi_decode(["uint256", "uint256"], bytes.fromhex(seen["latest"][2:])) == (
+        int(head["number"], 16), int(head["timestamp"], 16))
+    number, timestamp = abi_decode(["uint256", "uint256"], bytes.fromhex(seen["pending"][2:]))
+    assert number == int(head["number"], 16) + 1 and timestamp > int(head["timestamp"], 16)
+    # ... so a gas estimate for a transaction about to be sent counts what the next block costs: a
+    # checkpoint at block.timestamp (PUSH1 1 TIMESTAMP SSTORE STOP) already written in the head's second
+    # is a cheap rewrite there, a new slot in the next block
+    stamp = {elsewhere: {"code": "0x6001425500",
+                         "stateDiff": {"0x" + int(head["timestamp"], 16).to_bytes(32, "big").hex(): "0x" + "00" * 31 + "01"}}}
+    on = {tag: int(node.call("eth_estimateGas", {"from": A0, "to": elsewhere}, tag, stamp), 16)
+          for tag in ("latest", "pending")}
+    assert on["pending"] - on["latest"] >= 19_000, on
     # a failing transaction is still mined, with status 0
     h = node.call(
         "eth_sendRawTransaction",
