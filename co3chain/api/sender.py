@@ -17,17 +17,10 @@ from eth_utils import to_checksum_address
 from co3chain.api.chain import ChainContext, Reverted
 from co3chain.api.errors import ApiError
 from co3chain.contracts.deploy import fee_fields
+from co3chain.contracts.estimate import PendingEstimates
 
 #: Substrings of node errors that mean our nonce counter is stale (geth/anvil/besu/eth-tester wordings).
 _NONCE_ERRORS = ("nonce", "already known", "replacement transaction underpriced", "known transaction")
-
-
-def _not_implemented(exc: Exception) -> bool:
-    """Whether the node refused a request as not implemented (JSON-RPC -32601), not for its content."""
-    error = exc.args[0] if exc.args else None
-    if isinstance(error, dict) and error.get("code") == -32601:
-        return True
-    return "-32601" in str(exc) or "not been implemented" in str(exc).lower()
 
 
 class TxSender:
@@ -40,16 +33,14 @@ class TxSender:
         self.gas_margin = gas_margin
         self._lock = threading.Lock()
         self._nonce: int | None = None
-        self._estimate_on_pending = True
+        self._estimates = PendingEstimates()
 
     def preflight(self, fn: Any) -> int:
         """eth_call then gas estimate of ``fn`` from this account; raises :class:`Reverted` with the contract's
         custom error if it would revert. Returns the gas limit to use.
 
-        The estimate is made on the *pending* block: the transaction will run in a later block than the
-        head, and gas can depend on that (a checkpoint written at ``block.timestamp`` is an in-place
-        update in the head's block but a new slot in the next one: ~20,000 gas each, more than the
-        margin). The head's context made a revocation right after a registration run out of gas."""
+        The estimate is made on the *pending* block (:mod:`co3chain.contracts.estimate` says why): on the
+        head's, a revocation sent right after a registration ran out of gas."""
         self.chain.call(fn, sender=self.address)
         try:
             estimate = int(self._estimate(fn))
@@ -58,17 +49,7 @@ class TxSender:
         return int(estimate * self.gas_margin) + 10_000
 
     def _estimate(self, fn: Any) -> int:
-        """Gas estimate on the pending block; on the head for a node that cannot estimate on ``pending``
-        (eth-tester answers -32601), remembered so that each later estimate is one request."""
-        tx = {"from": self.address}
-        if self._estimate_on_pending:
-            try:
-                return int(fn.estimate_gas(tx, block_identifier="pending"))
-            except Exception as exc:
-                if not _not_implemented(exc):
-                    raise
-                self._estimate_on_pending = False
-        return int(fn.estimate_gas(tx))
+        return self._estimates(lambda block: fn.estimate_gas({"from": self.address}, block_identifier=block))
 
     def send_fn(self, fn: Any) -> str:
         """Pre-flight and send ``fn`` (a bound contract function); returns the transaction hash."""

@@ -38,6 +38,7 @@ from web3.exceptions import ContractLogicError, ProviderConnectionError, TimeExh
 from web3.middleware import ExtraDataToPOAMiddleware
 
 from co3chain.contracts import compiler
+from co3chain.contracts.estimate import PendingEstimates
 from co3chain.errors import Co3Error
 
 #: Contracts in dependency order; each constructor only references contracts before it.
@@ -571,6 +572,8 @@ class TxSender:
         self.address = to_checksum_address(account.address)
         self.decoder = decoder or ErrorDecoder([])
         self.gas_margin = gas_margin
+        #: gas estimated on the pending block, where the transaction will run (co3chain.contracts.estimate)
+        self._estimates = PendingEstimates()
         self.receipt_timeout = receipt_timeout
         self._chain_id: int | None = None
         self._nonce: int | None = None
@@ -614,7 +617,8 @@ class TxSender:
         try:
             if "gas" not in full:
                 try:
-                    estimate = int(self.w3.eth.estimate_gas({k: v for k, v in full.items() if k != "gas"}))
+                    call = {k: v for k, v in full.items() if k != "gas"}
+                    estimate = self._estimates(lambda block: self.w3.eth.estimate_gas(call, block_identifier=block))
                 except ContractLogicError as exc:
                     raise DeployError(f"{label} would revert: {self._reason(exc)}") from None
                 full["gas"] = int(estimate * self.gas_margin) + 10_000

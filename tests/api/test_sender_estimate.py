@@ -55,3 +55,12 @@ def test_other_estimate_errors_are_not_mistaken_for_a_missing_method() -> None:
     with pytest.raises(ValueError, match="execution reverted"):
         _sender().preflight(fn)
     assert fn.blocks == ["pending"]
+
+
+def test_the_deployer_estimates_through_the_same_rule() -> None:
+    """co3chain.contracts.deploy.TxSender (deployments, demo steps) asks on the pending block as well."""
+    from co3chain.contracts.deploy import TxSender as DeploySender
+    from co3chain.contracts.estimate import PendingEstimates
+
+    sender = DeploySender(types.SimpleNamespace(), Account.from_key(b"\x07" * 32))  # type: ignore[arg-type]
+    assert isinstance(sender._estimates, PendingEstimates) and sender._estimates.on_pending
