@@ -109,6 +109,17 @@ class Devnet:
         self._sets[header.block_number] = self.tracker.apply_block(header.block_number, proposer, vote)
         return sealed
 
+    def follower(self) -> tuple[Any, Any]:
+        """A fresh in-memory node on this devnet's genesis, set up as a syncing node checks blocks:
+        ``(chain, ValidatorSetIndex)``, its clock shared with the devnet."""
+        from co3chain.node.sync import ValidatorSetIndex  # only the sync tests need the node layer
+
+        chain = NodeChain.open(None, self.genesis)
+        chain.clock = self.chain.clock
+        sets = ValidatorSetIndex(chain)
+        chain.validator_provider = sets.provider
+        return chain, sets
+
     def produce_empty(self, n: int) -> None:
         for _ in range(n):
             self.produce()

@@ -10,7 +10,6 @@ import rlp
 from eth_account import Account
 from eth_hash.auto import keccak
 
-from co3chain.chain.chain import NodeChain
 from co3chain.chain.recovery_process import (
     BLOCK,
     TRANSACTIONS,
@@ -21,7 +20,7 @@ from co3chain.chain.recovery_process import (
 )
 from co3chain.chain.senders import SenderCache
 from co3chain.chain.vm import decode_block, encode_block
-from co3chain.node.sync import ValidatorSetIndex, import_synced
+from co3chain.node.sync import import_synced
 from tests.audit.devnet import CHAIN_ID, USER_KEYS, Devnet, addr
 
 KEY = Account.from_key(b"\x42" * 32)
@@ -144,17 +143,9 @@ def test_feed_sends_within_its_window_and_teaches_the_cache() -> None:
         d.close()
 
 
-def _follower(d: Devnet) -> tuple[NodeChain, ValidatorSetIndex]:
-    follower = NodeChain.open(None, d.genesis)
-    follower.clock = d.chain.clock
-    sets = ValidatorSetIndex(follower)
-    follower.validator_provider = sets.provider
-    return follower, sets
-
-
 def test_follower_import_uses_the_childs_senders() -> None:
     d, wire = _devnet_blocks(blocks=3, per_block=6)
-    follower, sets = _follower(d)
+    follower, sets = d.follower()
     recovery = RecoveryProcess()
     try:
         recovery.submit(BLOCK, wire[0])  # start the child before the import
@@ -171,7 +162,7 @@ def test_follower_import_uses_the_childs_senders() -> None:
 
 def test_follower_import_without_a_child_recovers_inline() -> None:
     d, wire = _devnet_blocks(blocks=2)
-    follower, sets = _follower(d)
+    follower, sets = d.follower()
     recovery = RecoveryProcess()
     recovery.close()
     assert import_synced(follower, sets, wire, recovery) == 2

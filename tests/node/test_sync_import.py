@@ -25,17 +25,9 @@ def _chain_with_transfers(blocks: int = 3, per_block: int = 4) -> tuple[Devnet, 
     return d, wire
 
 
-def _follower(d: Devnet) -> tuple[NodeChain, ValidatorSetIndex]:
-    follower = NodeChain.open(None, d.genesis)
-    follower.clock = d.chain.clock
-    sets = ValidatorSetIndex(follower)
-    follower.validator_provider = sets.provider
-    return follower, sets
-
-
 def test_batch_imports_and_recovers_each_sender_once() -> None:
     d, wire = _chain_with_transfers()
-    follower, sets = _follower(d)
+    follower, sets = d.follower()
     assert import_synced(follower, sets, wire) == 3
     assert follower.head.hash == d.chain.head.hash
     # a batch this small is recovered inline by the importer: each sender once
@@ -48,7 +40,7 @@ def test_batch_stops_at_a_block_without_seal_quorum() -> None:
     block = d.chain.get_block_by_number(2)
     extra = QbftExtraData.decode(block.header.extra_data)
     unsealed = block.copy(header=block.header.copy(extra_data=extra.with_seals(list(extra.seals[:2])).encode()))
-    follower, sets = _follower(d)
+    follower, sets = d.follower()
     assert import_synced(follower, sets, [wire[0], encode_block(unsealed), wire[2]]) == 1
     assert follower.head.block_number == 1
     d.close()
@@ -76,7 +68,7 @@ def _count_seal_recoveries(monkeypatch) -> list[int]:
 
 def test_batch_recovers_each_commit_seal_once(monkeypatch) -> None:
     d, wire = _chain_with_transfers()
-    follower, sets = _follower(d)
+    follower, sets = d.follower()
     calls = _count_seal_recoveries(monkeypatch)
     assert import_synced(follower, sets, wire) == 3
     # 4 seals per block: the sync's check and the import share one recovery
@@ -87,7 +79,7 @@ def test_batch_recovers_each_commit_seal_once(monkeypatch) -> None:
 def test_chain_sync_checks_then_imports_with_one_recovery_per_seal(monkeypatch) -> None:
     """The node's sync task (seal quorum, then the driver's ``chain.import_block(block, True)``)."""
     d, wire = _chain_with_transfers()
-    follower, sets = _follower(d)
+    follower, sets = d.follower()
 
     async def import_block(block) -> bool:
         follower.import_block(block, True)
@@ -114,7 +106,7 @@ def test_chain_sync_refuses_a_seal_by_a_non_validator_and_penalizes() -> None:
     outsider = keys.PrivateKey(b"\x42" * 32)
     seal = outsider.sign_msg_hash(commit_seal_hash(block.header, extra.round)).to_bytes()
     sealed = block.copy(header=block.header.copy(extra_data=extra.with_seals([*extra.seals, seal]).encode()))
-    follower, sets = _follower(d)
+    follower, sets = d.follower()
     penalized: list[object] = []
     peer = types.SimpleNamespace(address=b"\x07" * 20)
 
@@ -205,7 +197,7 @@ def test_sync_task_defers_fsync_through_the_import_thread() -> None:
 
 def test_sync_task_decodes_a_batch_off_the_event_loop(monkeypatch) -> None:
     d, wire = _chain_with_transfers()
-    follower, sets = _follower(d)
+    follower, sets = d.follower()
     peer = types.SimpleNamespace(address=b"\x07" * 20)
     decoded_on: set[str] = set()
     real = ChainSync._decode
@@ -236,7 +228,7 @@ def test_sync_task_learns_senders_from_the_recovery_child(monkeypatch) -> None:
     import co3chain.node.sync as sync_module
 
     d, wire = _chain_with_transfers(blocks=4)
-    follower, sets = _follower(d)
+    follower, sets = d.follower()
     peer = types.SimpleNamespace(address=b"\x07" * 20)
     child = recovery_module.RecoveryProcess()
     monkeypatch.setattr(sync_module, "shared_recovery", lambda: child)
