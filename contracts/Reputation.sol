@@ -46,8 +46,9 @@ import {IReputation} from "./interfaces/IReputation.sol";
  *
  * Totals use the same fixed-point checkpoints, and a key recovery moves the exact stored value, so the exact total
  * equals the sum of the exact parts (decay is multiplicative with one global, immutable half-life). Reads of a
- * total and of its k non-zero parts round independently: `|total - sum(parts)| <= (k + 1) / 2` plus the drifts
- * above, i.e. at most `ceil(k / 2)` points when the drifts are below half a point.
+ * total and of its k non-zero parts round independently, so `|total - sum(parts)| <= floor(k / 2)` points (each
+ * part moves by less than half a point, the total's own rounding absorbs the rest), plus one only when a value
+ * lies within its drift of a half.
  */
 contract Reputation is AccessControl, IReputation {
     /// @notice Role allowed to award reputation (granted to the AttestationHub).
