@@ -306,7 +306,8 @@ contract Reputation is AccessControl, IReputation {
         uint256 factor = remainder == 0 ? 1 << 128 : _exp2NegFraction(Math.ceilDiv(remainder << 64, _halfLife));
         if (shift < 256) {
             uint256 denominator = 1 << shift;
-            // At most `value` (shift >= 128 and F <= 2^128), and + 1 only when the remainder is not zero.
+            // At most `value` (shift >= 128 and F <= 2^128); equal only when F = 2^128 and shift = 128, where the
+            // remainder is zero, so the + 1 cannot overflow.
             uint256 quotient = Math.mulDiv(value, factor, denominator);
             if (halfUp && mulmod(value, factor, denominator) >= denominator >> 1) ++quotient;
             return quotient;

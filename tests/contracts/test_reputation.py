@@ -159,7 +159,7 @@ def odd_rep(accounts: list[Any], deploy: Any) -> Any:
 
 @settings(max_examples=150, deadline=None, suppress_health_check=FIXTURE_HC)
 @given(
-    value=st.one_of(st.integers(0, 10**24), st.integers(0, 2**208 - 1)),
+    value=st.one_of(st.integers(0, 10**24), st.integers(0, 2**208 - 1), st.integers(2**255, 2**256 - 1)),
     elapsed=st.integers(0, 300 * ODD_HALF_LIFE),
     step=st.integers(1, 5 * ODD_HALF_LIFE),
 )
