@@ -54,8 +54,9 @@ import {ILiquidDelegation} from "./interfaces/ILiquidDelegation.sol"; // liquid 
  * ceil(numerator × electorate size / 100), because no total of token or reputation weight restricted to the
  * electorate's members can be read at the snapshot (weights still decide For against Against). For and
  * Abstain weights count towards quorum; a proposal
- * succeeds iff quorum is reached and For > Against (+ unrevealed weight, see commit–reveal). Reputation is
- * decayed with floor rounding, so a domain total can exceed the sum of its parts by rounding units: the
+ * succeeds iff quorum is reached and For > Against (+ unrevealed weight, see commit–reveal). Decayed
+ * reputation is read rounded to the nearest point, the total and each part on their own, so a domain total can
+ * exceed the sum of its parts by rounding units (at most half a unit per part, see Reputation): the
  * reputation quorum is compared with a tolerance of one unit per counted voter plus total / 2^56 (see
  * `quorumReached`), so a unanimous vote always reaches a 100 % quorum.
  *
@@ -766,8 +767,8 @@ contract CO3Governance is AccessControl, EIP712, IERC6372 {
     /**
      * @notice Whether counted For + Abstain weight reaches the quorum. For reputation-weighted proposals the
      * comparison tolerates the rounding of decayed reputation: one unit per counted voter plus total / 2^56
-     * (a relative 1.4e-17), so a unanimous vote reaches a 100 % quorum although floor-rounded parts may sum to
-     * slightly less than the floor-rounded total.
+     * (a relative 1.4e-17), so a unanimous vote reaches a 100 % quorum although the rounded parts may sum to
+     * slightly less than the rounded total.
      */
     function quorumReached(uint256 proposalId) public view returns (bool) {
         Proposal storage p = _proposal(proposalId);

@@ -199,15 +199,16 @@ def test_signer_can_cancel_pending_signed_ballots(g: Gov) -> None:
 
 
 def test_unanimous_reputation_vote_reaches_a_full_quorum(g: Gov) -> None:
-    """Floor-rounded decayed parts summed one unit below the floor-rounded total, so a unanimous vote missed a
-    100 % quorum (defect 8). The awards and times reproduce such a case (total 2412736, parts 2412735)."""
+    """Rounded decayed parts can sum one point below the rounded total (with floor rounding too), so a unanimous
+    vote missed a 100 % quorum (defect 8). The awards and times reproduce such a case with the reads rounded to
+    nearest (fractions .31, .16 and .24 of a point: each part rounds down, their sum .71 rounds the total up)."""
     voters = g.citizens[:3]
     domain = area_domain(g.area_id)
     t = g.now() + 1000
     for i, who in enumerate(voters):
         t += 3 * DAY + 1234 + i * 777
         g.tester.time_travel(t)
-        send(g.reputation.functions.award(who.address, domain, 10**6 + 12345 + i), g.admin)
+        send(g.reputation.functions.award(who.address, domain, 10**6 + 12362 + i), g.admin)
     snapshot = t + 7 * DAY + 99 - 1
     send(g.gov.functions.setQuorumNumerator(100), g.admin)
     g.tester.time_travel(t + 10)
