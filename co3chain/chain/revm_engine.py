@@ -41,11 +41,13 @@ from pyrevm import EVM, AccountInfo, BlockEnv, CfgEnv, Env, TxEnv
 
 from co3chain.chain.engine import CallOutcome, PyEvmEngine, check_initcode_size
 from co3chain.chain.fastreceipt import RawLog, bloom_of, legacy_receipt
+from co3chain.chain.statedb import BatchedAccountDB
 from co3chain.chain.txrules import HALF_N, passes_validate
 
 log = logging.getLogger("co3chain.chain.revm")
 
 EMPTY_CODE_HASH = keccak(b"")
+_UINT256_LIMIT = 1 << 256
 _ZERO_HASH = bytes(32)
 SPEC_ID = "CANCUN"
 #: Re-execution rounds before giving up on revm for a transaction (then py-evm runs it).
@@ -261,16 +263,80 @@ def _hex(addr: bytes) -> str:
     return "0x" + addr.hex()
 
 
+def _direct_db(state: Any) -> BatchedAccountDB | None:
+    """The state's account database when it is exactly :class:`BatchedAccountDB` (the chain's), else ``None``.
+
+    Why: every ``state.get_balance`` / ``get_nonce`` / ``get_code_hash`` / ``get_storage`` goes through
+    py-evm's ``BaseState`` wrapper and validates the address and slot again; revm's write-back and loads
+    make ~15 such reads per transfer on addresses and slots that are canonical by construction. With
+    this database the engine reads the decoded account once (:func:`_account_fields`) and the slot
+    store directly -- the same journal, cache and trie layers answer, so the values are the same.
+    """
+    adb = state._account_db
+    return adb if adb.__class__ is BatchedAccountDB else None
+
+
+def _canonical(addr: Any) -> bool:
+    return addr.__class__ is bytes and len(addr) == 20
+
+
+def _account_fields(state: Any, adb: BatchedAccountDB | None, addr: bytes) -> tuple[int, int, bytes] | None:
+    """``(balance, nonce, code hash)`` of ``addr``, or ``None`` if the account does not exist."""
+    if adb is not None and _canonical(addr):
+        if not adb.account_exists(addr):
+            return None
+        a = adb._get_account(addr)
+        return a.balance, a.nonce, a.code_hash
+    if not state.account_exists(addr):
+        return None
+    return state.get_balance(addr), state.get_nonce(addr), state.get_code_hash(addr)
+
+
+def _balance_nonce(state: Any, adb: BatchedAccountDB | None, addr: bytes) -> tuple[int, int]:
+    """``(state.get_balance(addr), state.get_nonce(addr))`` in one account read."""
+    if adb is not None and _canonical(addr):
+        a = adb._get_account(addr)
+        return a.balance, a.nonce
+    return state.get_balance(addr), state.get_nonce(addr)
+
+
+def _write_storage(state: Any, adb: BatchedAccountDB | None, acct: _Touched) -> None:
+    """``state.set_storage`` for every slot of ``acct`` whose value changed.
+
+    With the chain's database the slot store is written directly: ``BatchedAccountDB.set_storage`` minus
+    its checks, which revm's values (32-byte words) and the parsed 20-byte address always pass.
+    """
+    addr = acct.address
+    changed = [(k, present) for k, (orig, present) in acct.storage.items() if orig != present]
+    if not changed:
+        return
+    if adb is None or not _canonical(addr):
+        for k, present in changed:
+            state.set_storage(addr, k, present)
+        return
+    for k, present in changed:
+        if not (0 <= k < _UINT256_LIMIT and 0 <= present < _UINT256_LIMIT):
+            state.set_storage(addr, k, present)  # py-evm words the error
+    store = adb._get_address_store(addr)
+    adb._dirty_accounts.add(addr)
+    for k, present in changed:
+        store.set(k, present)
+
+
 class _Run:
     """Outcome of one revm execution with everything it needed loaded."""
 
-    __slots__ = ("result", "accounts", "output", "logs", "error")
+    __slots__ = ("result", "accounts", "output", "logs", "error", "absent")
 
-    def __init__(self, result: Any, accounts: list[_Touched], output: bytes, error: str) -> None:
+    def __init__(
+        self, result: Any, accounts: list[_Touched], output: bytes, error: str, absent: frozenset[bytes] = frozenset()
+    ) -> None:
         self.result = result
         self.accounts = accounts
         self.output = output
         self.error = error
+        #: addresses looked up in the state before execution and found not to exist
+        self.absent = absent
 
 
 class NeedsPyEvm(Exception):
@@ -329,7 +395,10 @@ class RevmEngine:
 
     def _code_and_hash(self, state: Any, addr: bytes) -> tuple[bytes, bytes]:
         """``(code, code hash)`` of ``addr`` in ``state``, code objects shared by hash."""
-        code_hash = state.get_code_hash(addr)
+        return self._code_for_hash(state, addr, state.get_code_hash(addr))
+
+    def _code_for_hash(self, state: Any, addr: bytes, code_hash: bytes) -> tuple[bytes, bytes]:
+        """:meth:`_code_and_hash` for a code hash already read from ``addr``'s account."""
         if code_hash == EMPTY_CODE_HASH:
             return b"", code_hash
         code = self._code_by_hash.get(code_hash)
@@ -408,10 +477,16 @@ class RevmEngine:
         infos: dict[bytes, tuple[AccountInfo, AccountInfo | None] | None] = {}
         values: dict[tuple[bytes, int], int] = {}
 
+        adb = _direct_db(state)
+
         def slot_value(a: bytes, k: int) -> int:
             v = values.get((a, k))
             if v is None:
-                v = values[(a, k)] = state.get_storage(a, k)
+                if adb is not None and _canonical(a) and k.__class__ is int and 0 <= k < _UINT256_LIMIT:
+                    v = adb._get_address_store(a).get(k)
+                else:
+                    v = state.get_storage(a, k)
+                values[(a, k)] = v
             return v
 
         #: :func:`code_flags` of the loaded accounts that have code
@@ -435,15 +510,15 @@ class RevmEngine:
                                            code_hash=code_hash if code else None)
                         slim = AccountInfo(balance=info.balance, nonce=info.nonce, code_hash=code_hash) if code else None
                         info = (info, slim)
-                    elif state.account_exists(addr):
-                        code, code_hash = self._code_and_hash(state, addr)
+                    elif (fields := _account_fields(state, adb, addr)) is not None:
+                        code, code_hash = self._code_for_hash(state, addr, fields[2])
                         if code:
                             flags = flags_by_addr[addr] = self._hash_code_flags(code_hash, _CodeOf(code))
                             if flags & FLAG_PYEVM_ONLY:
                                 raise NeedsPyEvm("blockhash")
                         # the state's code hash (keccak of this very code): pyrevm would hash the code again
                         info = AccountInfo(
-                            balance=state.get_balance(addr), nonce=state.get_nonce(addr), code=code or None,
+                            balance=fields[0], nonce=fields[1], code=code or None,
                             code_hash=code_hash if code else None,
                         )
                         # the database keeps code by hash: an account entry without its own copy makes
@@ -533,7 +608,8 @@ class RevmEngine:
                     raise NeedsPyEvm("blockhash")
             if missed:
                 self._learn(missed, candidates)
-            return _Run(result, touched, bytes(output), error)
+            absent = frozenset(a for a, entry in infos.items() if entry is None)
+            return _Run(result, touched, bytes(output), error, absent)
         raise NeedsPyEvm("too many re-execution rounds")
 
     # -- storage prediction -----------------------------------------------------------------------
@@ -625,9 +701,11 @@ class RevmEngine:
         transaction that self-destructs an account keeps the stepwise order (see :meth:`_apply`).
         """
         coinbase = state.execution_context.coinbase
+        adb = _direct_db(state)
         bought = tx.gas * price
-        sender_balance = state.get_balance(sender) - bought
-        sender_nonce = state.get_nonce(sender) + 1
+        sender_balance, sender_nonce = _balance_nonce(state, adb, sender)
+        sender_balance -= bought
+        sender_nonce += 1
         run = self._execute(
             state,
             sender,
@@ -664,13 +742,12 @@ class RevmEngine:
                 final[coinbase] = [state.get_balance(coinbase) + fee, state.get_nonce(coinbase)]
             else:
                 entry[0] += fee
-        adb = state._account_db
-        set_both = getattr(adb, "set_balance_and_nonce", None)
+        set_both = getattr(state._account_db, "set_balance_and_nonce", None)
         for addr, (balance, nonce) in final.items():
             acct = created.get(addr)
             if acct is not None:
                 state.set_code(addr, acct.code)
-            old_balance, old_nonce = state.get_balance(addr), state.get_nonce(addr)
+            old_balance, old_nonce = _balance_nonce(state, adb, addr)
             if balance != old_balance and nonce != old_nonce and set_both is not None:
                 set_both(addr, balance, nonce)
             else:
@@ -680,13 +757,15 @@ class RevmEngine:
                     state.set_nonce(addr, nonce)
         for a in run.accounts:
             if a.touched:
-                addr = a.address
-                for k, (orig, present) in a.storage.items():
-                    if orig != present:
-                        state.set_storage(addr, k, present)
-        # an account left with a nonce or a balance is not empty: EIP-161 cannot delete it
-        non_empty = {a for a, (balance, nonce) in final.items() if balance or nonce}
-        return self._close(state, header, tx, coinbase, run, non_empty)
+                _write_storage(state, adb, a)
+        # an account left with a nonce or a balance is not empty, nor one with code: EIP-161 cannot delete
+        # it; an account that did not exist when revm ran and that nothing wrote still does not exist
+        known = {a for a, (balance, nonce) in final.items() if balance or nonce}
+        for a in run.accounts:
+            if a.touched and a.has_code:
+                known.add(a.address)
+        known.update(a for a in run.absent if a not in final)
+        return self._close(state, header, tx, coinbase, run, known)
 
     def _finish_call(self, state: Any, header: Any, tx: Any, sender: bytes, price: int, run: _Run) -> Any:
         """The stepwise tail of a message call (after gas bought and nonce bumped in the state)."""

@@ -66,12 +66,28 @@ class CachedHexaryTrie(HexaryTrie):
         return super().get_node(node_hash)
 
 
+#: ``keccak(pad32(slot))`` by slot key bytes (:meth:`BatchedStorageLookup._decode_key`): a transfer reads
+#: and then writes the same two slots, and a hash never changes, so the bound only limits memory.
+_SLOT_KEYS: dict[bytes, bytes] = {}
+SLOT_KEYS_SIZE = 100_000
+
+
 class BatchedStorageLookup(StorageLookup):
     """Buffer slot writes until a root is needed, then apply them in one :func:`batch_update`."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._pending: dict[bytes, bytes | None] = {}
         super().__init__(*args, **kwargs)
+
+    def _decode_key(self, key: bytes) -> bytes:
+        """py-evm's ``keccak(pad32(key))`` (the trie key of a slot), remembered in :data:`_SLOT_KEYS`."""
+        hashed = _SLOT_KEYS.get(key)
+        if hashed is None:
+            hashed = keccak(key.rjust(32, b"\0"))
+            if len(_SLOT_KEYS) >= SLOT_KEYS_SIZE:
+                _SLOT_KEYS.clear()
+            _SLOT_KEYS[key] = hashed
+        return hashed
 
     def __setitem__(self, key: bytes, value: bytes) -> None:
         self._pending[self._decode_key(key)] = value
