@@ -82,7 +82,9 @@ class BlockBuilder:
         self.receipts: list[Any] = []
         self.included: list[Any] = []
         self.rejected: list[tuple[Any, str]] = []
-        #: hashes already included or rejected: the pool is asked again for everything *else*
+        #: hashes already included or rejected: the pool is asked again for everything *else* (a producer's
+        #: builder only: a strict one checks a given block, no pool offers it anything, and a transaction
+        #: hash costs a keccak of its encoding per transaction)
         self.seen: set[bytes] = set()
         #: sender -> nonce after its last transaction in this block (where the pool's offer resumes)
         self.next_nonces: dict[bytes, int] = {}
@@ -131,7 +133,8 @@ class BlockBuilder:
         return processed
 
     def _apply(self, tx: Any) -> None:
-        self.seen.add(tx.hash)
+        if not self.strict:
+            self.seen.add(tx.hash)
         try:
             if getattr(tx, "type_id", None) == BLOB_TX_TYPE:
                 raise ValidationError("blob transactions are not supported")

@@ -357,6 +357,8 @@ class RevmEngine:
         self._code_by_hash: dict[bytes, bytes] = {}
         #: block environments by (number, timestamp, coinbase, gas limit, chain id, mix hash)
         self._envs: dict[tuple, Env] = {}
+        #: the last ``(execution context, env)``: the context object is fixed for a state's lifetime
+        self._last_env: tuple[Any, Env | None] = (None, None)
         self._layout_lock = threading.Lock()
         #: learned storage layout per contract: mapping base slots keyed by address, and fixed slots
         self._bases: dict[bytes, set[int]] = {}
@@ -369,9 +371,14 @@ class RevmEngine:
         """The block environment of ``state`` (cached per block; the builder and RPC calls run in
         different threads, so the cache is a dict keyed by every field, never a shared "current" env)."""
         ctx = state.execution_context
+        last = self._last_env  # one tuple read: another thread may replace it, never half of it
+        if last[0] is ctx:  # a block's transactions share their state's context object
+            return last[1]
         key = (ctx.block_number, ctx.timestamp, ctx.coinbase, ctx.gas_limit, ctx.chain_id, ctx.mix_hash)
         env = self._envs.get(key)
-        if env is None:
+        if env is not None:
+            self._last_env = (ctx, env)
+        else:
             env = Env(
                 cfg=CfgEnv(chain_id=ctx.chain_id, perf_analyse_created_bytecodes="Raw"),
                 block=BlockEnv(
@@ -388,6 +395,7 @@ class RevmEngine:
             if len(self._envs) > 64:
                 self._envs.clear()
             self._envs[key] = env
+            self._last_env = (ctx, env)
         return env
 
     def _code(self, state: Any, addr: bytes) -> bytes:

@@ -133,7 +133,7 @@ def test_cached_nodes_are_exactly_the_decoded_stored_nodes(initial, changes):
 
 
 @settings(max_examples=300, deadline=None)
-@given(path=st.lists(st.integers(0, 15), max_size=70).map(tuple), leaf=st.booleans())
+@given(path=st.lists(st.integers(0, 15), max_size=70).map(bytes), leaf=st.booleans())
 def test_hex_prefix_matches_the_arithmetic_form(path, leaf):
     from co3chain.chain.batchtrie import _hp, _unhp
 
