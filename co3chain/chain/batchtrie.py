@@ -211,8 +211,13 @@ def _prepend(w: _Writer, path: Nibbles, child: Node) -> Node:
 
 
 def _normalize_branch(w: _Writer, branch: list[Any]) -> Node:
-    used = [n for n in range(16) if branch[n] != b""]
     has_value = branch[16] != b""
+    # children in use, counted in C (``list.count``): a branch with two of them, or one and a value, stays
+    # as it is -- nearly every branch a block updates
+    in_use = 16 - branch.count(b"") + (0 if has_value else 1)
+    if in_use >= 2 or (in_use == 1 and has_value):
+        return branch
+    used = [n for n in range(16) if branch[n] != b""]
     if not used and not has_value:
         return []
     if not used:

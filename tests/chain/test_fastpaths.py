@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 
+import pytest
 import rlp
 from eth.rlp.logs import Log
 from eth.rlp.receipts import Receipt
@@ -154,3 +155,16 @@ def test_typed_receipts_and_junk_are_left_to_pyevm() -> None:
     assert decode_legacy_receipt(b"\x02" + legacy) is None  # EIP-1559 receipt envelope
     assert decode_legacy_receipt(b"") is None and decode_legacy_receipt(b"\xc0") is None
     assert decode_legacy_receipt(legacy + b"\x00") is None
+
+
+@pytest.mark.parametrize(
+    "logs",
+    [
+        [(b"\x01" * 19, (), b"")],
+        [(b"\x01" * 20, (b"\x02" * 31,), b"")],
+        [(b"\x01" * 20, (b"\x02" * 32,), b""), (b"\x01" * 20, (b"\x02" * 32, b"\x03" * 33), b"x")],
+    ],
+)
+def test_legacy_receipt_refuses_log_shapes_py_evm_cannot_encode(logs: list) -> None:
+    with pytest.raises(ValueError, match="20 bytes"):
+        legacy_receipt(b"\x01", 21_000, logs)
