@@ -665,13 +665,13 @@ class RevmEngine:
     def apply_transaction(self, vm: Any, header: Any, tx: Any) -> Any:
         state = vm.state
         check_initcode_size(tx)
-        if not passes_pyevm_validation(state, header, tx):
+        price = state.get_gas_price(tx)
+        if not passes_pyevm_validation(state, header, tx, price):
             # py-evm's own checks: they raise the error (or pass, when the shortcut only declined)
             vm.validate_transaction_against_header(header, tx)
             state.get_transaction_executor().validate_transaction(tx)
         sender = tx.sender
         to = tx.to or None
-        price = state.get_gas_price(tx)
         try:
             if to is not None:
                 # No ``lock_changes`` here: it only flattens the storage journals (what py-evm's SSTORE
@@ -865,7 +865,7 @@ class RevmEngine:
         return CallOutcome(False, reverted, output, spent, 0, "" if reverted else _halt_reason(run.error))
 
 
-def passes_pyevm_validation(state: Any, header: Any, tx: Any) -> bool:
+def passes_pyevm_validation(state: Any, header: Any, tx: Any, gas_price: int | None = None) -> bool:
     """``True`` only when py-evm's checks before executing ``tx`` would all pass: the block gas limit
     (``validate_transaction_against_header``) and ``executor.validate_transaction`` (``tx.validate()``,
     then Cancun/London/Homestead/Frontier state rules: base fee, low ``s``, balance for gas and value,
@@ -877,7 +877,8 @@ def passes_pyevm_validation(state: Any, header: Any, tx: Any) -> bool:
     when this shortcut merely declined, e.g. a sender this node's cache did not recover). Scope: legacy,
     EIP-2930 and EIP-1559 transactions whose sender :class:`~co3chain.chain.senders.SenderCache` primed
     (so py-evm's signature check is already a no-op). Proven against py-evm on random transactions and
-    states in ``tests/chain/test_validation_fastpath.py``.
+    states in ``tests/chain/test_validation_fastpath.py``. ``gas_price``: ``state.get_gas_price(tx)`` when
+    the caller has it already.
     """
     attrs = tx.__dict__
     sender = attrs.get("sender")
@@ -900,7 +901,9 @@ def passes_pyevm_validation(state: Any, header: Any, tx: Any) -> bool:
     if max_fee < state.execution_context.base_fee_per_gas:
         return False
     balance = state.get_balance(sender)
-    if balance < gas * state.get_gas_price(tx) + tx.value or balance < gas * max_fee:
+    if gas_price is None:
+        gas_price = state.get_gas_price(tx)
+    if balance < gas * gas_price + tx.value or balance < gas * max_fee:
         return False
     return state.get_nonce(sender) == tx.nonce
 

@@ -285,6 +285,7 @@ def _check_address(address: Any) -> None:
 
 
 _BLANK_ACCOUNT = Account()
+_BLANK_FIELDS = tuple(_BLANK_ACCOUNT)
 
 
 class _AccountJournal(Journal):
@@ -350,11 +351,24 @@ class BatchedAccountDB(AccountDB):
         return acct
 
     def _set_account(self, address: Any, account: Account) -> None:
+        if account is _BLANK_ACCOUNT:  # ``touch_account`` of a missing account: it exists from now on, and
+            account = new_account(*_BLANK_FIELDS)  # the cache keeps that object for absent ones only
         self._account_cache[address] = account
         self._journaltrie[address] = account  # encoded in _apply_account_diff_without_proof
 
     def account_exists(self, address: Any) -> bool:
-        _check_address(address)
+        """py-evm's check (a non-empty journal or trie entry); an account read since the last revert or
+        persist is answered from the decoded-account cache, whose :data:`_BLANK_ACCOUNT` object stands
+        for "absent" and only for that (see :meth:`_set_account`). Why: the engine asks for the coinbase
+        and the called contract on every transaction, and the journal, cache and access-log layers below
+        cost more than the question."""
+        if address.__class__ is bytes and len(address) == 20:
+            acct = self._account_cache.get(address)
+            if acct is not None:
+                self._accessed_accounts.add(address)  # as ``_get_encoded_account`` records it
+                return acct is not _BLANK_ACCOUNT
+        else:
+            _check_address(address)
         value = self._get_encoded_account(address, from_journal=True)
         return value.__class__ is Account or value != b""
 
