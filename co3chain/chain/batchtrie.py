@@ -302,6 +302,7 @@ def _trie_walk(read: Mapping[bytes, bytes], root: bytes, key: bytes) -> bytes:
     nib = key.hex().encode().translate(_HEX_VALUES)
     i, n = 0, len(nib)
     node = _load_cached(read, root)
+    cache = _GET_CACHE  # cleared in place, never rebound
     while True:
         if not node:
             return b""
@@ -312,7 +313,10 @@ def _trie_walk(read: Mapping[bytes, bytes], root: bytes, key: bytes) -> bytes:
             if ref == b"":
                 return b""
             i += 1
-            node = _load_cached(read, ref)
+            # a hashed child already decoded (nearly every step of a block's reads): no call
+            node = cache.get(ref) if ref.__class__ is bytes and len(ref) == 32 else None
+            if node is None:
+                node = _load_cached(read, ref)
             continue
         hp = node[0].hex().encode().translate(_HEX_VALUES)
         path = hp[1:] if hp[0] & 1 else hp[2:]

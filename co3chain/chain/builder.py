@@ -45,8 +45,12 @@ def header_with_receipt(header: QbftBlockHeader, receipt: Any) -> QbftBlockHeade
     if "_gas_used" not in field_attrs or "_bloom" not in field_attrs:
         return header.copy(bloom=header.bloom | receipt.bloom, gas_used=receipt.gas_used)
     new = object.__new__(type(header))
-    # only the field values: every cache (encoding, block hash, Python hash) starts empty again
-    new.__dict__.update({a: attrs[a] for a in field_attrs})
+    # only the field values: every cache (encoding, block hash, Python hash) starts empty again; a header
+    # holding nothing else (the previous one made here, nobody hashed it) is copied whole, in C
+    if len(attrs) == len(field_attrs):
+        new.__dict__.update(attrs)
+    else:
+        new.__dict__.update({a: attrs[a] for a in field_attrs})
     new.__dict__["_gas_used"] = receipt.gas_used
     new.__dict__["_bloom"] = header.bloom | receipt.bloom
     return new

@@ -75,6 +75,27 @@ def test_header_with_receipt_equals_add_receipt_to_header() -> None:
     assert header.gas_used == 0 and header.bloom == 0  # the original is untouched
 
 
+def test_header_with_receipt_chain_without_hashing_between_steps() -> None:
+    """The builder's own path: each header comes from the previous call and nobody hashed it (its
+    attributes are copied whole); a hashed one in the middle must not pass its caches on."""
+    rng = random.Random(4)
+    chain = NodeChain.open(None, make_test_genesis(1))
+    vm = chain._vm(chain.head)
+    ours = theirs = chain.head.copy(gas_used=0, bloom=0)
+    fields = len(type(ours)._meta.field_attrs)
+    cumulative = 0
+    for step in range(40):
+        cumulative += rng.randint(21000, 100000)
+        receipt = make_receipt(_tx(), b"\x01", cumulative, _random_logs(rng))
+        ours = header_with_receipt(ours, receipt)
+        theirs = vm.add_receipt_to_header(theirs, receipt)
+        assert len(ours.__dict__) == fields  # field values only, whatever the previous header cached
+        if step % 7 == 3:
+            assert ours.hash == theirs.hash  # caches (hash, encoding) on the next call's input
+            assert len(ours.__dict__) > fields
+    assert ours == theirs and ours.hash == theirs.hash and rlp.encode(ours) == rlp.encode(theirs)
+
+
 _raw_logs = st.lists(
     st.tuples(
         st.binary(min_size=20, max_size=20),
