@@ -127,7 +127,10 @@ class _Touched:
     (:attr:`code`): most transactions only need the code hash.
     """
 
-    __slots__ = ("address", "balance", "nonce", "code_hash", "_code_text", "_code_len", "_code", "storage", "status")
+    __slots__ = (
+        "address", "balance", "nonce", "code_hash", "_code_text", "_code_len", "_code", "storage", "status",
+        "has_code", "touched", "created", "selfdestructed",
+    )
 
     def __init__(
         self,
@@ -149,10 +152,11 @@ class _Touched:
         self._code: bytes | None = None
         self.storage = storage
         self.status = status
-
-    @property
-    def has_code(self) -> bool:
-        return self.code_hash != EMPTY_CODE_HASH and self.code_hash != _ZERO_HASH
+        # read several times per account and transaction: worked out once (the fields never change)
+        self.has_code = code_hash != EMPTY_CODE_HASH and code_hash != _ZERO_HASH
+        self.touched = "Touched" in status
+        self.created = "Created" in status
+        self.selfdestructed = "SelfDestructed" in status
 
     @property
     def code(self) -> bytes:
@@ -162,18 +166,6 @@ class _Touched:
                 code = code[: self._code_len]
             self._code = code if self.code_hash != EMPTY_CODE_HASH else b""
         return self._code
-
-    @property
-    def touched(self) -> bool:
-        return "Touched" in self.status
-
-    @property
-    def created(self) -> bool:
-        return "Created" in self.status
-
-    @property
-    def selfdestructed(self) -> bool:
-        return "SelfDestructed" in self.status
 
 
 _ACCOUNT_MARK = ": Account { info: AccountInfo { balance: "
