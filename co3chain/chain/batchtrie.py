@@ -54,6 +54,15 @@ def _hp(path: Nibbles, leaf: bool) -> bytes:
     return bytes.fromhex((head + bytes(path)).translate(_NIBBLE_DIGITS).decode())
 
 
+def _is_leaf_path(raw: bytes, path: Nibbles) -> bool:
+    """``_hp(path, True) == raw``, by decoding ``raw`` (cheaper than encoding ``path``): a canonical leaf
+    prefix (flag 3, or flag 2 and a zero pad nibble) whose path is ``path``."""
+    hp = raw.hex().encode().translate(_HEX_VALUES)
+    if hp[0] == 3:
+        return hp[1:] == path
+    return hp[0] == 2 and hp[1] == 0 and hp[2:] == path
+
+
 def _unhp(raw: bytes) -> tuple[Nibbles, bool]:
     nib = _nibbles(raw)
     flag = nib[0]
@@ -171,7 +180,7 @@ def _update(w: _Writer, node: Node, prefix: Nibbles, items: list[tuple[Nibbles, 
     if not node or (len(node) == 2 and node[0][0] >> 4 >= 2):  # blank, or a leaf (hex-prefix flag >= 2)
         if node and len(items) == 1:
             key, value = items[0]
-            if _hp(key[depth:], True) == node[0]:
+            if _is_leaf_path(node[0], key[depth:]):
                 # the leaf's own key: what the rebuild below gives (same hex-prefix path, new value, or
                 # nothing when deleted) without collecting, sorting and re-encoding the path. Most of a
                 # block's changes are of this kind (a balance slot or an account that already exists).

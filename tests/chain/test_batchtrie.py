@@ -238,3 +238,17 @@ def test_storage_reads_fail_like_py_evm_on_a_missing_node():
     results = [outcome(ours, slot) for slot in range(len(keys) + 5)]
     assert results == [outcome(theirs, slot) for slot in range(len(keys) + 5)]
     assert {r[0] for r in results} == {"ok", "missing"}
+
+
+@settings(max_examples=500, deadline=None)
+@given(raw=st.binary(min_size=1, max_size=40), path=st.lists(st.integers(0, 15), max_size=70).map(bytes))
+def test_leaf_path_check_equals_encoding_the_path(raw, path):
+    """The leaf shortcut's test decodes the stored prefix instead of encoding the key: same answer on
+    any bytes (non-canonical prefixes included) and on the prefix of the path itself."""
+    from co3chain.chain.batchtrie import _hp, _is_leaf_path
+
+    assert _is_leaf_path(raw, path) == (_hp(path, True) == raw)
+    assert _is_leaf_path(_hp(path, True), path)
+    assert not _is_leaf_path(_hp(path, False), path)
+    if path:
+        assert not _is_leaf_path(_hp(path, True), path[:-1])
