@@ -252,3 +252,12 @@ def test_leaf_path_check_equals_encoding_the_path(raw, path):
     assert not _is_leaf_path(_hp(path, False), path)
     if path:
         assert not _is_leaf_path(_hp(path, True), path[:-1])
+
+
+@given(st.binary(max_size=600))
+def test_node_hash_is_keccak(data):
+    from eth_hash.auto import keccak
+
+    from co3chain.chain.batchtrie import _node_hash
+
+    assert _node_hash(data) == keccak(data)
