@@ -21,7 +21,30 @@ from trie.exceptions import MissingTrieNode
 from co3chain.chain.noderlp import decode_node, encode_node
 
 BLANK_ROOT = keccak(rlp.encode(b""))
-Nibbles = tuple[int, ...]
+
+
+def _direct_keccak() -> Any:
+    """pysha3's C ``keccak_256`` called directly, or ``eth_hash``'s ``keccak`` when it is missing or differs.
+
+    Why: a block's commit hashes every new trie node (~6 per transfer) and ``eth_hash`` adds two Python
+    calls around the same C function per hash. Checked against ``keccak`` before use, as
+    :mod:`co3chain.chain.fasthash` checks the backend it installs.
+    """
+    try:
+        from sha3 import keccak_256
+    except ImportError:  # pragma: no cover - safe-pysha3 is a dependency
+        return keccak
+    for probe in (b"", b"abc", bytes(range(200))):
+        if keccak_256(probe).digest() != keccak(probe):  # pragma: no cover
+            return keccak
+    return lambda data: keccak_256(data).digest()
+
+
+#: ``keccak`` for node hashes (see :func:`_direct_keccak`)
+_node_hash = _direct_keccak()
+#: a key path, one nibble value (0-15) per byte: slicing, comparing, concatenating and sorting run in C
+#: and sort exactly as tuples of the same integers would
+Nibbles = bytes
 #: a decoded node: ``[]`` (blank), ``[hp_path, value_or_ref]`` (leaf/extension) or 17 items (branch)
 Node = list
 
@@ -31,7 +54,11 @@ _HEX_VALUES = bytes.maketrans(b"0123456789abcdef", bytes(range(16)))
 
 
 def _nibbles(key: bytes) -> Nibbles:
-    return tuple(key.hex().encode().translate(_HEX_VALUES))
+    return key.hex().encode().translate(_HEX_VALUES)
+
+
+#: the one-nibble paths, by nibble
+_NIB = [bytes((n,)) for n in range(16)]
 
 
 #: nibble value -> its hex digit (ASCII), for :func:`_hp` (the inverse of :data:`_HEX_VALUES`)
@@ -46,6 +73,15 @@ def _hp(path: Nibbles, leaf: bool) -> bytes:
     flag = 2 if leaf else 0
     head = bytes((flag + 1,)) if len(path) % 2 else bytes((flag, 0))
     return bytes.fromhex((head + bytes(path)).translate(_NIBBLE_DIGITS).decode())
+
+
+def _is_leaf_path(raw: bytes, path: Nibbles) -> bool:
+    """``_hp(path, True) == raw``, by decoding ``raw`` (cheaper than encoding ``path``): a canonical leaf
+    prefix (flag 3, or flag 2 and a zero pad nibble) whose path is ``path``."""
+    hp = raw.hex().encode().translate(_HEX_VALUES)
+    if hp[0] == 3:
+        return hp[1:] == path
+    return hp[0] == 2 and hp[1] == 0 and hp[2:] == path
 
 
 def _unhp(raw: bytes) -> tuple[Nibbles, bool]:
@@ -86,7 +122,7 @@ class _Writer:
         enc = encode_node(node)
         if len(enc) < 32:
             return node
-        h = keccak(enc)
+        h = _node_hash(enc)
         self.write[h] = enc
         _remember(h, node)
         return h
@@ -141,7 +177,7 @@ def _collect(w: _Writer, node: Node, prefix: Nibbles, out: dict[Nibbles, bytes])
         return
     for nib in range(16):
         if node[nib] != b"":
-            _collect(w, w.load(node[nib]), (*prefix, nib), out)
+            _collect(w, w.load(node[nib]), prefix + _NIB[nib], out)
     if node[16] != b"":
         out[prefix] = node[16]
 
@@ -165,7 +201,7 @@ def _update(w: _Writer, node: Node, prefix: Nibbles, items: list[tuple[Nibbles, 
     if not node or (len(node) == 2 and node[0][0] >> 4 >= 2):  # blank, or a leaf (hex-prefix flag >= 2)
         if node and len(items) == 1:
             key, value = items[0]
-            if _hp(key[depth:], True) == node[0]:
+            if _is_leaf_path(node[0], key[depth:]):
                 # the leaf's own key: what the rebuild below gives (same hex-prefix path, new value, or
                 # nothing when deleted) without collecting, sorting and re-encoding the path. Most of a
                 # block's changes are of this kind (a balance slot or an account that already exists).
@@ -190,7 +226,7 @@ def _update(w: _Writer, node: Node, prefix: Nibbles, items: list[tuple[Nibbles, 
         new[16] = b"" if v is None else v
         i = 1
     for nib, run in _by_nibble(items, depth, i):
-        new[nib] = w.ref(_update(w, w.load(new[nib]), (*prefix, nib), run))
+        new[nib] = w.ref(_update(w, w.load(new[nib]), prefix + _NIB[nib], run))
     return _normalize_branch(w, new)
 
 
@@ -205,15 +241,20 @@ def _prepend(w: _Writer, path: Nibbles, child: Node) -> Node:
 
 
 def _normalize_branch(w: _Writer, branch: list[Any]) -> Node:
-    used = [n for n in range(16) if branch[n] != b""]
     has_value = branch[16] != b""
+    # children in use, counted in C (``list.count``): a branch with two of them, or one and a value, stays
+    # as it is -- nearly every branch a block updates
+    in_use = 16 - branch.count(b"") + (0 if has_value else 1)
+    if in_use >= 2 or (in_use == 1 and has_value):
+        return branch
+    used = [n for n in range(16) if branch[n] != b""]
     if not used and not has_value:
         return []
     if not used:
-        return [_hp((), True), branch[16]]
+        return [_hp(b"", True), branch[16]]
     if len(used) == 1 and not has_value:
         nib = used[0]
-        return _prepend(w, (nib,), w.load(branch[nib]))
+        return _prepend(w, _NIB[nib], w.load(branch[nib]))
     return branch
 
 
@@ -232,7 +273,7 @@ def batch_update(
         return root
     items = sorted((_nibbles(k), v or None) for k, v in changes.items())
     w = _Writer(read, write)
-    node = _update(w, w.load(root), (), items)
+    node = _update(w, w.load(root), b"", items)
     if not node:
         return BLANK_ROOT
     enc = encode_node(node)
@@ -286,11 +327,12 @@ def trie_get(read: Mapping[bytes, bytes], root: bytes, key: bytes) -> bytes:
 def _trie_walk(read: Mapping[bytes, bytes], root: bytes, key: bytes) -> bytes:
     if root == BLANK_ROOT:
         return b""
-    # nibbles as ``bytes`` (one value per byte), not the tuples the update uses: a read only indexes and
-    # compares them, and building a 64-item tuple per key and per node path was most of this walk's time
+    # nibbles as ``bytes`` (one value per byte, as the update uses them): a read only indexes and compares
+    # them, and building a 64-item tuple per key and per node path was most of this walk's time
     nib = key.hex().encode().translate(_HEX_VALUES)
     i, n = 0, len(nib)
     node = _load_cached(read, root)
+    cache = _GET_CACHE  # cleared in place, never rebound
     while True:
         if not node:
             return b""
@@ -301,7 +343,10 @@ def _trie_walk(read: Mapping[bytes, bytes], root: bytes, key: bytes) -> bytes:
             if ref == b"":
                 return b""
             i += 1
-            node = _load_cached(read, ref)
+            # a hashed child already decoded (nearly every step of a block's reads): no call
+            node = cache.get(ref) if ref.__class__ is bytes and len(ref) == 32 else None
+            if node is None:
+                node = _load_cached(read, ref)
             continue
         hp = node[0].hex().encode().translate(_HEX_VALUES)
         path = hp[1:] if hp[0] & 1 else hp[2:]

@@ -45,8 +45,12 @@ def header_with_receipt(header: QbftBlockHeader, receipt: Any) -> QbftBlockHeade
     if "_gas_used" not in field_attrs or "_bloom" not in field_attrs:
         return header.copy(bloom=header.bloom | receipt.bloom, gas_used=receipt.gas_used)
     new = object.__new__(type(header))
-    # only the field values: every cache (encoding, block hash, Python hash) starts empty again
-    new.__dict__.update({a: attrs[a] for a in field_attrs})
+    # only the field values: every cache (encoding, block hash, Python hash) starts empty again; a header
+    # holding nothing else (the previous one made here, nobody hashed it) is copied whole, in C
+    if len(attrs) == len(field_attrs):
+        new.__dict__.update(attrs)
+    else:
+        new.__dict__.update({a: attrs[a] for a in field_attrs})
     new.__dict__["_gas_used"] = receipt.gas_used
     new.__dict__["_bloom"] = header.bloom | receipt.bloom
     return new
@@ -82,7 +86,9 @@ class BlockBuilder:
         self.receipts: list[Any] = []
         self.included: list[Any] = []
         self.rejected: list[tuple[Any, str]] = []
-        #: hashes already included or rejected: the pool is asked again for everything *else*
+        #: hashes already included or rejected: the pool is asked again for everything *else* (a producer's
+        #: builder only: a strict one checks a given block, no pool offers it anything, and a transaction
+        #: hash costs a keccak of its encoding per transaction)
         self.seen: set[bytes] = set()
         #: sender -> nonce after its last transaction in this block (where the pool's offer resumes)
         self.next_nonces: dict[bytes, int] = {}
@@ -131,7 +137,8 @@ class BlockBuilder:
         return processed
 
     def _apply(self, tx: Any) -> None:
-        self.seen.add(tx.hash)
+        if not self.strict:
+            self.seen.add(tx.hash)
         try:
             if getattr(tx, "type_id", None) == BLOB_TX_TYPE:
                 raise ValidationError("blob transactions are not supported")

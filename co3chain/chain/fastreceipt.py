@@ -70,18 +70,24 @@ def legacy_receipt(status: bytes, cumulative_gas: int, logs: list[RawLog]) -> Re
     """
     log_objs = []
     encoded_logs = []
+    bloom = 0  # bloom_of(logs), folded into this loop
     for address, topics, data in logs:
-        if len(address) != 20 or any(len(t) != 32 for t in topics):
+        if len(address) != 20:
             raise ValueError("log address must be 20 bytes and topics 32 bytes")
+        bloom |= bloom_bits(address)
+        for t in topics:
+            if len(t) != 32:
+                raise ValueError("log address must be 20 bytes and topics 32 bytes")
+            bloom |= bloom_bits(t)
         lg = object.__new__(Log)
         d = lg.__dict__
         d[_LOG_ATTRS[0]] = address
-        d[_LOG_ATTRS[1]] = tuple(int.from_bytes(t, "big") for t in topics)
+        d[_LOG_ATTRS[1]] = tuple([int.from_bytes(t, "big") for t in topics])
         d[_LOG_ATTRS[2]] = data
         log_objs.append(lg)
-        topics_rlp = rlp_list(b"".join(b"\xa0" + t for t in topics))
+        # every topic is 32 bytes: its RLP is 0xa0 and the word
+        topics_rlp = rlp_list(b"\xa0" + b"\xa0".join(topics)) if topics else b"\xc0"
         encoded_logs.append(rlp_list(b"\x94" + address + topics_rlp + rlp_string(data)))
-    bloom = bloom_of(logs)
     receipt = object.__new__(Receipt)
     d = receipt.__dict__
     d[_RECEIPT_ATTRS[0]] = status

@@ -41,11 +41,13 @@ from pyrevm import EVM, AccountInfo, BlockEnv, CfgEnv, Env, TxEnv
 
 from co3chain.chain.engine import CallOutcome, PyEvmEngine, check_initcode_size
 from co3chain.chain.fastreceipt import RawLog, bloom_of, legacy_receipt
+from co3chain.chain.statedb import BatchedAccountDB
 from co3chain.chain.txrules import HALF_N, passes_validate
 
 log = logging.getLogger("co3chain.chain.revm")
 
 EMPTY_CODE_HASH = keccak(b"")
+_UINT256_LIMIT = 1 << 256
 _ZERO_HASH = bytes(32)
 SPEC_ID = "CANCUN"
 #: Re-execution rounds before giving up on revm for a transaction (then py-evm runs it).
@@ -125,7 +127,10 @@ class _Touched:
     (:attr:`code`): most transactions only need the code hash.
     """
 
-    __slots__ = ("address", "balance", "nonce", "code_hash", "_code_text", "_code_len", "_code", "storage", "status")
+    __slots__ = (
+        "address", "balance", "nonce", "code_hash", "_code_text", "_code_len", "_code", "storage", "status",
+        "has_code", "touched", "created", "selfdestructed",
+    )
 
     def __init__(
         self,
@@ -147,10 +152,11 @@ class _Touched:
         self._code: bytes | None = None
         self.storage = storage
         self.status = status
-
-    @property
-    def has_code(self) -> bool:
-        return self.code_hash != EMPTY_CODE_HASH and self.code_hash != _ZERO_HASH
+        # read several times per account and transaction: worked out once (the fields never change)
+        self.has_code = code_hash != EMPTY_CODE_HASH and code_hash != _ZERO_HASH
+        self.touched = "Touched" in status
+        self.created = "Created" in status
+        self.selfdestructed = "SelfDestructed" in status
 
     @property
     def code(self) -> bytes:
@@ -160,18 +166,6 @@ class _Touched:
                 code = code[: self._code_len]
             self._code = code if self.code_hash != EMPTY_CODE_HASH else b""
         return self._code
-
-    @property
-    def touched(self) -> bool:
-        return "Touched" in self.status
-
-    @property
-    def created(self) -> bool:
-        return "Created" in self.status
-
-    @property
-    def selfdestructed(self) -> bool:
-        return "SelfDestructed" in self.status
 
 
 _ACCOUNT_MARK = ": Account { info: AccountInfo { balance: "
@@ -261,16 +255,80 @@ def _hex(addr: bytes) -> str:
     return "0x" + addr.hex()
 
 
+def _direct_db(state: Any) -> BatchedAccountDB | None:
+    """The state's account database when it is exactly :class:`BatchedAccountDB` (the chain's), else ``None``.
+
+    Why: every ``state.get_balance`` / ``get_nonce`` / ``get_code_hash`` / ``get_storage`` goes through
+    py-evm's ``BaseState`` wrapper and validates the address and slot again; revm's write-back and loads
+    make ~15 such reads per transfer on addresses and slots that are canonical by construction. With
+    this database the engine reads the decoded account once (:func:`_account_fields`) and the slot
+    store directly -- the same journal, cache and trie layers answer, so the values are the same.
+    """
+    adb = state._account_db
+    return adb if adb.__class__ is BatchedAccountDB else None
+
+
+def _canonical(addr: Any) -> bool:
+    return addr.__class__ is bytes and len(addr) == 20
+
+
+def _account_fields(state: Any, adb: BatchedAccountDB | None, addr: bytes) -> tuple[int, int, bytes] | None:
+    """``(balance, nonce, code hash)`` of ``addr``, or ``None`` if the account does not exist."""
+    if adb is not None and _canonical(addr):
+        if not adb.account_exists(addr):
+            return None
+        a = adb._get_account(addr)
+        return a.balance, a.nonce, a.code_hash
+    if not state.account_exists(addr):
+        return None
+    return state.get_balance(addr), state.get_nonce(addr), state.get_code_hash(addr)
+
+
+def _balance_nonce(state: Any, adb: BatchedAccountDB | None, addr: bytes) -> tuple[int, int]:
+    """``(state.get_balance(addr), state.get_nonce(addr))`` in one account read."""
+    if adb is not None and _canonical(addr):
+        a = adb._get_account(addr)
+        return a.balance, a.nonce
+    return state.get_balance(addr), state.get_nonce(addr)
+
+
+def _write_storage(state: Any, adb: BatchedAccountDB | None, acct: _Touched) -> None:
+    """``state.set_storage`` for every slot of ``acct`` whose value changed.
+
+    With the chain's database the slot store is written directly: ``BatchedAccountDB.set_storage`` minus
+    its checks, which revm's values (32-byte words) and the parsed 20-byte address always pass.
+    """
+    addr = acct.address
+    changed = [(k, present) for k, (orig, present) in acct.storage.items() if orig != present]
+    if not changed:
+        return
+    if adb is None or not _canonical(addr):
+        for k, present in changed:
+            state.set_storage(addr, k, present)
+        return
+    for k, present in changed:
+        if not (0 <= k < _UINT256_LIMIT and 0 <= present < _UINT256_LIMIT):
+            state.set_storage(addr, k, present)  # py-evm words the error
+    store = adb._get_address_store(addr)
+    adb._dirty_accounts.add(addr)
+    for k, present in changed:
+        store.set(k, present)
+
+
 class _Run:
     """Outcome of one revm execution with everything it needed loaded."""
 
-    __slots__ = ("result", "accounts", "output", "logs", "error")
+    __slots__ = ("result", "accounts", "output", "logs", "error", "absent")
 
-    def __init__(self, result: Any, accounts: list[_Touched], output: bytes, error: str) -> None:
+    def __init__(
+        self, result: Any, accounts: list[_Touched], output: bytes, error: str, absent: frozenset[bytes] = frozenset()
+    ) -> None:
         self.result = result
         self.accounts = accounts
         self.output = output
         self.error = error
+        #: addresses looked up in the state before execution and found not to exist
+        self.absent = absent
 
 
 class NeedsPyEvm(Exception):
@@ -291,6 +349,8 @@ class RevmEngine:
         self._code_by_hash: dict[bytes, bytes] = {}
         #: block environments by (number, timestamp, coinbase, gas limit, chain id, mix hash)
         self._envs: dict[tuple, Env] = {}
+        #: the last ``(execution context, env)``: the context object is fixed for a state's lifetime
+        self._last_env: tuple[Any, Env | None] = (None, None)
         self._layout_lock = threading.Lock()
         #: learned storage layout per contract: mapping base slots keyed by address, and fixed slots
         self._bases: dict[bytes, set[int]] = {}
@@ -303,9 +363,14 @@ class RevmEngine:
         """The block environment of ``state`` (cached per block; the builder and RPC calls run in
         different threads, so the cache is a dict keyed by every field, never a shared "current" env)."""
         ctx = state.execution_context
+        last = self._last_env  # one tuple read: another thread may replace it, never half of it
+        if last[0] is ctx:  # a block's transactions share their state's context object
+            return last[1]
         key = (ctx.block_number, ctx.timestamp, ctx.coinbase, ctx.gas_limit, ctx.chain_id, ctx.mix_hash)
         env = self._envs.get(key)
-        if env is None:
+        if env is not None:
+            self._last_env = (ctx, env)
+        else:
             env = Env(
                 cfg=CfgEnv(chain_id=ctx.chain_id, perf_analyse_created_bytecodes="Raw"),
                 block=BlockEnv(
@@ -322,6 +387,7 @@ class RevmEngine:
             if len(self._envs) > 64:
                 self._envs.clear()
             self._envs[key] = env
+            self._last_env = (ctx, env)
         return env
 
     def _code(self, state: Any, addr: bytes) -> bytes:
@@ -329,7 +395,10 @@ class RevmEngine:
 
     def _code_and_hash(self, state: Any, addr: bytes) -> tuple[bytes, bytes]:
         """``(code, code hash)`` of ``addr`` in ``state``, code objects shared by hash."""
-        code_hash = state.get_code_hash(addr)
+        return self._code_for_hash(state, addr, state.get_code_hash(addr))
+
+    def _code_for_hash(self, state: Any, addr: bytes, code_hash: bytes) -> tuple[bytes, bytes]:
+        """:meth:`_code_and_hash` for a code hash already read from ``addr``'s account."""
         if code_hash == EMPTY_CODE_HASH:
             return b"", code_hash
         code = self._code_by_hash.get(code_hash)
@@ -408,10 +477,16 @@ class RevmEngine:
         infos: dict[bytes, tuple[AccountInfo, AccountInfo | None] | None] = {}
         values: dict[tuple[bytes, int], int] = {}
 
+        adb = _direct_db(state)
+
         def slot_value(a: bytes, k: int) -> int:
             v = values.get((a, k))
             if v is None:
-                v = values[(a, k)] = state.get_storage(a, k)
+                if adb is not None and _canonical(a) and k.__class__ is int and 0 <= k < _UINT256_LIMIT:
+                    v = adb._get_address_store(a).get(k)
+                else:
+                    v = state.get_storage(a, k)
+                values[(a, k)] = v
             return v
 
         #: :func:`code_flags` of the loaded accounts that have code
@@ -435,15 +510,15 @@ class RevmEngine:
                                            code_hash=code_hash if code else None)
                         slim = AccountInfo(balance=info.balance, nonce=info.nonce, code_hash=code_hash) if code else None
                         info = (info, slim)
-                    elif state.account_exists(addr):
-                        code, code_hash = self._code_and_hash(state, addr)
+                    elif (fields := _account_fields(state, adb, addr)) is not None:
+                        code, code_hash = self._code_for_hash(state, addr, fields[2])
                         if code:
                             flags = flags_by_addr[addr] = self._hash_code_flags(code_hash, _CodeOf(code))
                             if flags & FLAG_PYEVM_ONLY:
                                 raise NeedsPyEvm("blockhash")
                         # the state's code hash (keccak of this very code): pyrevm would hash the code again
                         info = AccountInfo(
-                            balance=state.get_balance(addr), nonce=state.get_nonce(addr), code=code or None,
+                            balance=fields[0], nonce=fields[1], code=code or None,
                             code_hash=code_hash if code else None,
                         )
                         # the database keeps code by hash: an account entry without its own copy makes
@@ -533,7 +608,8 @@ class RevmEngine:
                     raise NeedsPyEvm("blockhash")
             if missed:
                 self._learn(missed, candidates)
-            return _Run(result, touched, bytes(output), error)
+            absent = frozenset(a for a, entry in infos.items() if entry is None)
+            return _Run(result, touched, bytes(output), error, absent)
         raise NeedsPyEvm("too many re-execution rounds")
 
     # -- storage prediction -----------------------------------------------------------------------
@@ -581,13 +657,13 @@ class RevmEngine:
     def apply_transaction(self, vm: Any, header: Any, tx: Any) -> Any:
         state = vm.state
         check_initcode_size(tx)
-        if not passes_pyevm_validation(state, header, tx):
+        price = state.get_gas_price(tx)
+        if not passes_pyevm_validation(state, header, tx, price):
             # py-evm's own checks: they raise the error (or pass, when the shortcut only declined)
             vm.validate_transaction_against_header(header, tx)
             state.get_transaction_executor().validate_transaction(tx)
         sender = tx.sender
         to = tx.to or None
-        price = state.get_gas_price(tx)
         try:
             if to is not None:
                 # No ``lock_changes`` here: it only flattens the storage journals (what py-evm's SSTORE
@@ -625,9 +701,11 @@ class RevmEngine:
         transaction that self-destructs an account keeps the stepwise order (see :meth:`_apply`).
         """
         coinbase = state.execution_context.coinbase
+        adb = _direct_db(state)
         bought = tx.gas * price
-        sender_balance = state.get_balance(sender) - bought
-        sender_nonce = state.get_nonce(sender) + 1
+        sender_balance, sender_nonce = _balance_nonce(state, adb, sender)
+        sender_balance -= bought
+        sender_nonce += 1
         run = self._execute(
             state,
             sender,
@@ -664,13 +742,12 @@ class RevmEngine:
                 final[coinbase] = [state.get_balance(coinbase) + fee, state.get_nonce(coinbase)]
             else:
                 entry[0] += fee
-        adb = state._account_db
-        set_both = getattr(adb, "set_balance_and_nonce", None)
+        set_both = getattr(state._account_db, "set_balance_and_nonce", None)
         for addr, (balance, nonce) in final.items():
             acct = created.get(addr)
             if acct is not None:
                 state.set_code(addr, acct.code)
-            old_balance, old_nonce = state.get_balance(addr), state.get_nonce(addr)
+            old_balance, old_nonce = _balance_nonce(state, adb, addr)
             if balance != old_balance and nonce != old_nonce and set_both is not None:
                 set_both(addr, balance, nonce)
             else:
@@ -680,13 +757,15 @@ class RevmEngine:
                     state.set_nonce(addr, nonce)
         for a in run.accounts:
             if a.touched:
-                addr = a.address
-                for k, (orig, present) in a.storage.items():
-                    if orig != present:
-                        state.set_storage(addr, k, present)
-        # an account left with a nonce or a balance is not empty: EIP-161 cannot delete it
-        non_empty = {a for a, (balance, nonce) in final.items() if balance or nonce}
-        return self._close(state, header, tx, coinbase, run, non_empty)
+                _write_storage(state, adb, a)
+        # an account left with a nonce or a balance is not empty, nor one with code: EIP-161 cannot delete
+        # it; an account that did not exist when revm ran and that nothing wrote still does not exist
+        known = {a for a, (balance, nonce) in final.items() if balance or nonce}
+        for a in run.accounts:
+            if a.touched and a.has_code:
+                known.add(a.address)
+        known.update(a for a in run.absent if a not in final)
+        return self._close(state, header, tx, coinbase, run, known)
 
     def _finish_call(self, state: Any, header: Any, tx: Any, sender: bytes, price: int, run: _Run) -> Any:
         """The stepwise tail of a message call (after gas bought and nonce bumped in the state)."""
@@ -778,7 +857,7 @@ class RevmEngine:
         return CallOutcome(False, reverted, output, spent, 0, "" if reverted else _halt_reason(run.error))
 
 
-def passes_pyevm_validation(state: Any, header: Any, tx: Any) -> bool:
+def passes_pyevm_validation(state: Any, header: Any, tx: Any, gas_price: int | None = None) -> bool:
     """``True`` only when py-evm's checks before executing ``tx`` would all pass: the block gas limit
     (``validate_transaction_against_header``) and ``executor.validate_transaction`` (``tx.validate()``,
     then Cancun/London/Homestead/Frontier state rules: base fee, low ``s``, balance for gas and value,
@@ -790,7 +869,8 @@ def passes_pyevm_validation(state: Any, header: Any, tx: Any) -> bool:
     when this shortcut merely declined, e.g. a sender this node's cache did not recover). Scope: legacy,
     EIP-2930 and EIP-1559 transactions whose sender :class:`~co3chain.chain.senders.SenderCache` primed
     (so py-evm's signature check is already a no-op). Proven against py-evm on random transactions and
-    states in ``tests/chain/test_validation_fastpath.py``.
+    states in ``tests/chain/test_validation_fastpath.py``. ``gas_price``: ``state.get_gas_price(tx)`` when
+    the caller has it already.
     """
     attrs = tx.__dict__
     sender = attrs.get("sender")
@@ -813,7 +893,9 @@ def passes_pyevm_validation(state: Any, header: Any, tx: Any) -> bool:
     if max_fee < state.execution_context.base_fee_per_gas:
         return False
     balance = state.get_balance(sender)
-    if balance < gas * state.get_gas_price(tx) + tx.value or balance < gas * max_fee:
+    if gas_price is None:
+        gas_price = state.get_gas_price(tx)
+    if balance < gas * gas_price + tx.value or balance < gas * max_fee:
         return False
     return state.get_nonce(sender) == tx.nonce
 

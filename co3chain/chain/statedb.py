@@ -66,12 +66,28 @@ class CachedHexaryTrie(HexaryTrie):
         return super().get_node(node_hash)
 
 
+#: ``keccak(pad32(slot))`` by slot key bytes (:meth:`BatchedStorageLookup._decode_key`): a transfer reads
+#: and then writes the same two slots, and a hash never changes, so the bound only limits memory.
+_SLOT_KEYS: dict[bytes, bytes] = {}
+SLOT_KEYS_SIZE = 100_000
+
+
 class BatchedStorageLookup(StorageLookup):
     """Buffer slot writes until a root is needed, then apply them in one :func:`batch_update`."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._pending: dict[bytes, bytes | None] = {}
         super().__init__(*args, **kwargs)
+
+    def _decode_key(self, key: bytes) -> bytes:
+        """py-evm's ``keccak(pad32(key))`` (the trie key of a slot), remembered in :data:`_SLOT_KEYS`."""
+        hashed = _SLOT_KEYS.get(key)
+        if hashed is None:
+            hashed = keccak(key.rjust(32, b"\0"))
+            if len(_SLOT_KEYS) >= SLOT_KEYS_SIZE:
+                _SLOT_KEYS.clear()
+            _SLOT_KEYS[key] = hashed
+        return hashed
 
     def __setitem__(self, key: bytes, value: bytes) -> None:
         self._pending[self._decode_key(key)] = value
@@ -269,6 +285,7 @@ def _check_address(address: Any) -> None:
 
 
 _BLANK_ACCOUNT = Account()
+_BLANK_FIELDS = tuple(_BLANK_ACCOUNT)
 
 
 class _AccountJournal(Journal):
@@ -334,11 +351,24 @@ class BatchedAccountDB(AccountDB):
         return acct
 
     def _set_account(self, address: Any, account: Account) -> None:
+        if account is _BLANK_ACCOUNT:  # ``touch_account`` of a missing account: it exists from now on, and
+            account = new_account(*_BLANK_FIELDS)  # the cache keeps that object for absent ones only
         self._account_cache[address] = account
         self._journaltrie[address] = account  # encoded in _apply_account_diff_without_proof
 
     def account_exists(self, address: Any) -> bool:
-        _check_address(address)
+        """py-evm's check (a non-empty journal or trie entry); an account read since the last revert or
+        persist is answered from the decoded-account cache, whose :data:`_BLANK_ACCOUNT` object stands
+        for "absent" and only for that (see :meth:`_set_account`). Why: the engine asks for the coinbase
+        and the called contract on every transaction, and the journal, cache and access-log layers below
+        cost more than the question."""
+        if address.__class__ is bytes and len(address) == 20:
+            acct = self._account_cache.get(address)
+            if acct is not None:
+                self._accessed_accounts.add(address)  # as ``_get_encoded_account`` records it
+                return acct is not _BLANK_ACCOUNT
+        else:
+            _check_address(address)
         value = self._get_encoded_account(address, from_journal=True)
         return value.__class__ is Account or value != b""
 

@@ -133,7 +133,7 @@ def test_cached_nodes_are_exactly_the_decoded_stored_nodes(initial, changes):
 
 
 @settings(max_examples=300, deadline=None)
-@given(path=st.lists(st.integers(0, 15), max_size=70).map(tuple), leaf=st.booleans())
+@given(path=st.lists(st.integers(0, 15), max_size=70).map(bytes), leaf=st.booleans())
 def test_hex_prefix_matches_the_arithmetic_form(path, leaf):
     from co3chain.chain.batchtrie import _hp, _unhp
 
@@ -238,3 +238,26 @@ def test_storage_reads_fail_like_py_evm_on_a_missing_node():
     results = [outcome(ours, slot) for slot in range(len(keys) + 5)]
     assert results == [outcome(theirs, slot) for slot in range(len(keys) + 5)]
     assert {r[0] for r in results} == {"ok", "missing"}
+
+
+@settings(max_examples=500, deadline=None)
+@given(raw=st.binary(min_size=1, max_size=40), path=st.lists(st.integers(0, 15), max_size=70).map(bytes))
+def test_leaf_path_check_equals_encoding_the_path(raw, path):
+    """The leaf shortcut's test decodes the stored prefix instead of encoding the key: same answer on
+    any bytes (non-canonical prefixes included) and on the prefix of the path itself."""
+    from co3chain.chain.batchtrie import _hp, _is_leaf_path
+
+    assert _is_leaf_path(raw, path) == (_hp(path, True) == raw)
+    assert _is_leaf_path(_hp(path, True), path)
+    assert not _is_leaf_path(_hp(path, False), path)
+    if path:
+        assert not _is_leaf_path(_hp(path, True), path[:-1])
+
+
+@given(st.binary(max_size=600))
+def test_node_hash_is_keccak(data):
+    from eth_hash.auto import keccak
+
+    from co3chain.chain.batchtrie import _node_hash
+
+    assert _node_hash(data) == keccak(data)

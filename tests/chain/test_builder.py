@@ -106,3 +106,19 @@ def test_rejected_transaction_leaves_no_state_change_behind() -> None:
         assert res.block.header.state_root == chain.head.state_root, f"{engine}: rejected tx changed the state"
         chain.close()
     assert USERS and addr
+
+
+def test_strict_builder_skips_the_pool_bookkeeping_and_builds_the_same_block() -> None:
+    """A strict builder (import, proposal check) keeps no ``seen`` set (no pool offers it transactions,
+    and each entry costs a transaction hash) and builds the very block a producer's builder builds."""
+    from co3chain.chain.builder import BlockBuilder
+
+    genesis = make_test_genesis(1)
+    one, two = NodeChain.open(None, genesis), NodeChain.open(None, genesis)
+    txs = _workload(one)[:-1]  # all valid: a strict builder raises on the bad nonce
+    coinbase, ts = addr(VALIDATOR_KEYS[0]), one.head.timestamp + 1
+    producer = one.open_block(coinbase, ts, _extra(one))
+    assert producer.add(txs) == len(txs) and producer.seen == {t.hash for t in txs}
+    strict = BlockBuilder(two, two.head, producer.header.copy(gas_used=0, bloom=0), strict=True)
+    assert strict.add(txs) == len(txs) and strict.seen == set()
+    assert strict.finish(_extra(two)).header == producer.finish(_extra(one)).header

@@ -16,6 +16,7 @@ from tests.chain.helpers import (
     PROBE_ADDR,
     USER_KEYS,
     USERS,
+    addr,
     make_test_genesis,
     produce,
     sign_tx,
@@ -390,3 +391,29 @@ def test_factory_creating_from_calldata_init_code_with_blockhash_matches(pair):
     child = created_address(fac, 1)
     parent = pair.main.get_header_by_number(pair.main.head.block_number - 1)
     assert pair.main.state_at().get_storage(child, 0).to_bytes(32, "big") == parent.hash
+
+
+def test_absent_coinbase_and_codeful_empty_contract_left_alone_like_py_evm(pair):
+    """The revm write-back skips the EIP-161 lookups for an account absent before the transaction that
+    nothing wrote (the coinbase of fee-free calls) and for a touched account with code (a contract with
+    no balance and nonce 0, like a genesis token): both engines must still agree byte for byte, before
+    and after a fee creates the coinbase."""
+    coinbase = addr(pair.key)
+    assert not pair.main.state_at().account_exists(coinbase)
+    raws = [
+        sign_tx(USER_KEYS[0], pair.main, nonce=0, to=PROBE_ADDR, data=(11).to_bytes(32, "big")),
+        sign_tx(USER_KEYS[1], pair.main, nonce=0, to=PROBE_ADDR, data=(0).to_bytes(32, "big")),  # reverts
+        sign_tx(USER_KEYS[2], pair.main, nonce=0, to=b"\x55" * 20, value=0, gas=21_000),  # touch empty
+    ]
+    pair.block(raws)
+    state = pair.main.state_at()
+    assert not state.account_exists(coinbase) and not state.account_exists(b"\x55" * 20)
+    assert state.account_exists(PROBE_ADDR) and state.get_storage(PROBE_ADDR, 0) == 11
+    pair.block(
+        [
+            sign_tx(USER_KEYS[0], pair.main, nonce=1, to=PROBE_ADDR, data=(12).to_bytes(32, "big"), gasPrice=2),
+            sign_tx(USER_KEYS[1], pair.main, nonce=1, to=PROBE_ADDR, data=(13).to_bytes(32, "big")),
+        ]
+    )
+    state = pair.main.state_at()
+    assert state.get_balance(coinbase) > 0 and state.get_storage(PROBE_ADDR, 0) == 13

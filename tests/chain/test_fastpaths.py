@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 
+import pytest
 import rlp
 from eth.rlp.logs import Log
 from eth.rlp.receipts import Receipt
@@ -72,6 +73,27 @@ def test_header_with_receipt_equals_add_receipt_to_header() -> None:
         assert ours == theirs and ours.hash == theirs.hash and rlp.encode(ours) == rlp.encode(theirs)
         assert (ours.gas_used, ours.bloom) == (cumulative, theirs.bloom)
     assert header.gas_used == 0 and header.bloom == 0  # the original is untouched
+
+
+def test_header_with_receipt_chain_without_hashing_between_steps() -> None:
+    """The builder's own path: each header comes from the previous call and nobody hashed it (its
+    attributes are copied whole); a hashed one in the middle must not pass its caches on."""
+    rng = random.Random(4)
+    chain = NodeChain.open(None, make_test_genesis(1))
+    vm = chain._vm(chain.head)
+    ours = theirs = chain.head.copy(gas_used=0, bloom=0)
+    fields = len(type(ours)._meta.field_attrs)
+    cumulative = 0
+    for step in range(40):
+        cumulative += rng.randint(21000, 100000)
+        receipt = make_receipt(_tx(), b"\x01", cumulative, _random_logs(rng))
+        ours = header_with_receipt(ours, receipt)
+        theirs = vm.add_receipt_to_header(theirs, receipt)
+        assert len(ours.__dict__) == fields  # field values only, whatever the previous header cached
+        if step % 7 == 3:
+            assert ours.hash == theirs.hash  # caches (hash, encoding) on the next call's input
+            assert len(ours.__dict__) > fields
+    assert ours == theirs and ours.hash == theirs.hash and rlp.encode(ours) == rlp.encode(theirs)
 
 
 _raw_logs = st.lists(
@@ -154,3 +176,16 @@ def test_typed_receipts_and_junk_are_left_to_pyevm() -> None:
     assert decode_legacy_receipt(b"\x02" + legacy) is None  # EIP-1559 receipt envelope
     assert decode_legacy_receipt(b"") is None and decode_legacy_receipt(b"\xc0") is None
     assert decode_legacy_receipt(legacy + b"\x00") is None
+
+
+@pytest.mark.parametrize(
+    "logs",
+    [
+        [(b"\x01" * 19, (), b"")],
+        [(b"\x01" * 20, (b"\x02" * 31,), b"")],
+        [(b"\x01" * 20, (b"\x02" * 32,), b""), (b"\x01" * 20, (b"\x02" * 32, b"\x03" * 33), b"x")],
+    ],
+)
+def test_legacy_receipt_refuses_log_shapes_py_evm_cannot_encode(logs: list) -> None:
+    with pytest.raises(ValueError, match="20 bytes"):
+        legacy_receipt(b"\x01", 21_000, logs)

@@ -106,6 +106,8 @@ def test_shortcut_agrees_with_pyevm(
     state.set_nonce(SENDER, nonce + nonce_offset)
     header = builder.header.copy(gas_used=gas_used)
     fast = passes_pyevm_validation(state, header, tx)
+    # the engine passes the effective gas price it computed already: same verdict
+    assert passes_pyevm_validation(state, header, tx, state.get_gas_price(tx)) == fast
     slow = _pyevm_passes(vm, header, tx)
     if fast:
         assert slow, "shortcut accepted what py-evm refuses"
