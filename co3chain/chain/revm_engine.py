@@ -892,12 +892,12 @@ def passes_pyevm_validation(state: Any, header: Any, tx: Any, gas_price: int | N
     max_fee = tx.max_fee_per_gas
     if max_fee < state.execution_context.base_fee_per_gas:
         return False
-    balance = state.get_balance(sender)
+    balance, nonce = _balance_nonce(state, _direct_db(state), sender)  # one account read, not two
     if gas_price is None:
         gas_price = state.get_gas_price(tx)
     if balance < gas * gas_price + tx.value or balance < gas * max_fee:
         return False
-    return state.get_nonce(sender) == tx.nonce
+    return nonce == tx.nonce
 
 
 _LEGACY_MAKE_RECEIPT = FrontierTransaction.make_receipt
