@@ -291,6 +291,11 @@ def shared_recovery() -> RecoveryProcess:
         return _SHARED
 
 
+def started_recovery() -> RecoveryProcess | None:
+    """The process-wide child if something already asked for it (monitoring must not start one)."""
+    return _SHARED
+
+
 class SenderFeed:
     """Feeds jobs to the child ahead of their consumer, within a window, and teaches their answers to a
     sender cache (:meth:`co3chain.chain.senders.SenderCache.learn`).

@@ -27,7 +27,15 @@ from prometheus_client import (
     start_http_server,
 )
 
+from co3chain.chain.recovery_process import started_recovery
+
 log = logging.getLogger(__name__)
+
+
+def _recovery_value(name: str) -> float:
+    """An attribute of the sender recovery child, 0 when the node never started one."""
+    child = started_recovery()
+    return 0.0 if child is None else float(getattr(child, name))
 
 
 class NodeMetrics:
@@ -85,6 +93,17 @@ class NodeMetrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
             registry=r,
         )
+        # the sender recovery child process (co3chain.chain.recovery_process): its CPU is not in this
+        # process's process_cpu_seconds_total
+        self.recovery_running = Gauge(
+            "co3chain_sender_recovery_running", "1 while the sender recovery child process runs", registry=r
+        )
+        self.recovery_cpu = Gauge(
+            "co3chain_sender_recovery_cpu_seconds",
+            "CPU seconds used by the sender recovery child process(es) since the node started", registry=r
+        )
+        self.recovery_running.set_function(lambda: float(_recovery_value("alive")))
+        self.recovery_cpu.set_function(lambda: float(_recovery_value("cpu_seconds")))
         self._server: Any = None
 
     def observe_import(self, seconds: float, how: str) -> None:

@@ -81,3 +81,23 @@ def _sample_labels(metrics: NodeMetrics, name: str, **labels: str) -> float | No
             if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
                 return sample.value
     return None
+
+
+def test_sender_recovery_child_is_visible(monkeypatch) -> None:
+    """The child's CPU is not in process_cpu_seconds_total: the node exports it, 0 before any child."""
+    import co3chain.chain.recovery_process as recovery_module
+
+    m = NodeMetrics()
+    monkeypatch.setattr(recovery_module, "_SHARED", None)
+    assert _sample(m, "co3chain_sender_recovery_running") == 0
+    assert _sample(m, "co3chain_sender_recovery_cpu_seconds") == 0
+    child = recovery_module.RecoveryProcess()
+    monkeypatch.setattr(recovery_module, "_SHARED", child)
+    try:
+        child.submit(recovery_module.TRANSACTIONS, [])
+        assert child.settle(60)
+        assert _sample(m, "co3chain_sender_recovery_running") == 1
+        assert _sample(m, "co3chain_sender_recovery_cpu_seconds") > 0
+    finally:
+        child.close()
+    assert _sample(m, "co3chain_sender_recovery_running") == 0
