@@ -28,6 +28,7 @@ from eth.db.cache import CacheDB
 from eth.db.hash_trie import HashTrie
 from eth.db.journal import Journal, JournalDB
 from eth.db.storage import AccountStorageDB, StorageLookup
+from eth.db.witness import AccountQueryTracker, MetaWitness
 from eth.rlp.accounts import Account
 from eth.validation import validate_canonical_address, validate_uint64, validate_uint256
 from eth.vm.interrupt import MissingStorageTrieNode
@@ -446,9 +447,42 @@ class BatchedAccountDB(AccountDB):
             self._account_stores[address] = store
         return store
 
+    def _get_meta_witness(self) -> MetaWitness:
+        """py-evm's witness of what this block read, with the per-account part built only when read.
+
+        Why: ``persist`` builds it for every block (an ``AccountQueryTracker`` and a slot-set copy per
+        account touched, ~1-2 µs per transfer) and the chain drops it unread. ``persist`` rebinds the
+        access trackers right after this call, so the captured ones no longer change and a late read
+        gives what py-evm's eager build gives (``tests/chain/test_statedb.py``).
+        """
+        return _DeferredMetaWitness(self._get_accessed_node_hashes(), self._accessed_accounts,
+                                    self._accessed_bytecodes, self._account_stores)
+
     def _apply_account_diff_without_proof(self, diff: Any, trie: Any) -> None:
         changes: dict[bytes, bytes | None] = {keccak(k): None for k in diff.deleted_keys()}
         for k, v in diff.pending_items():
             changes[keccak(k)] = encode_account(v) if v.__class__ is Account else v
         hexary = trie._db  # HashTrie (keccak keys) over the HexaryTrie being squashed
         hexary.root_hash = batch_update(hexary.db, hexary.db, hexary.root_hash, changes)
+
+
+class _DeferredMetaWitness(MetaWitness):
+    """py-evm's ``MetaWitness`` whose ``address -> AccountQueryTracker`` map is built on first use, from
+    the access trackers an :class:`AccountDB` held at ``persist`` (what ``AccountDB._get_access_list``
+    reads)."""
+
+    def __init__(self, hashes: Any, accounts: set[bytes], bytecodes: set[bytes], stores: dict[bytes, Any]) -> None:
+        self._trie_node_hashes = frozenset(hashes)
+        self._sources: tuple[set[bytes], set[bytes], dict[bytes, Any]] | None = (accounts, bytecodes, stores)
+        self._queried: dict[bytes, AccountQueryTracker] = {}
+
+    @property  # type: ignore[override]
+    def _accounts_metadata_queried(self) -> dict[bytes, AccountQueryTracker]:
+        if self._sources is not None:
+            accounts, bytecodes, stores = self._sources
+            for address in accounts:
+                store = stores.get(address)
+                slots = store.get_accessed_slots() if store is not None else frozenset()
+                self._queried[address] = AccountQueryTracker(address in bytecodes, slots)
+            self._sources = None
+        return self._queried
