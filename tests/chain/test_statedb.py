@@ -59,6 +59,7 @@ def _read_all(adb: AccountDB) -> list:
                 adb.get_code_hash(a),
                 adb.get_code(a),
                 tuple(adb.get_storage(a, k) for k in range(7)),
+                tuple(adb.get_storage(a, k, from_journal=False) for k in range(7)),  # the locked (original) values
             )
         )
     return out
