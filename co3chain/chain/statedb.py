@@ -33,7 +33,7 @@ from eth.db.storage import AccountStorageDB, StorageLookup
 from eth.db.witness import AccountQueryTracker, MetaWitness
 from eth.rlp.accounts import Account
 from eth.validation import validate_canonical_address, validate_uint64, validate_uint256
-from eth.vm.interrupt import MissingStorageTrieNode
+from eth.vm.interrupt import MissingAccountTrieNode, MissingStorageTrieNode
 from eth_hash.auto import keccak
 from rlp.sedes import big_endian_int
 from trie import HexaryTrie
@@ -362,7 +362,9 @@ class BatchedAccountDB(AccountDB):
             acct = self._account_cache.get(address)
             if acct is not None:
                 return acct
-        value = self._get_encoded_account(address, from_journal)
+            value = self._journal_account(address)
+        else:
+            value = self._get_encoded_account(address, from_journal)
         if value.__class__ is Account:
             acct = value
         elif value:
@@ -372,6 +374,29 @@ class BatchedAccountDB(AccountDB):
         if from_journal:
             self._account_cache[address] = acct
         return acct
+
+    def _journal_account(self, address: Any) -> Any:
+        """py-evm's ``_get_encoded_account(address, from_journal=True)`` with the journal and read-cache
+        lookups done inline (same steps: the access record, the journal's current value and clear flag,
+        its delete markers, the cache's ``in``/get/set, then the trie through the access logger)."""
+        self._accessed_accounts.add(address)
+        journal = self._journaltrie._journal
+        value = journal._current_values.get(address, _REVERT if journal._ignore_wrapped_db else None)
+        if value is None:
+            cached = self._trie_cache._cached_values
+            if address in cached:
+                return cached[address]
+            try:
+                value = self._trie_logger[address]
+            except MissingTrieNode as exc:
+                raise MissingAccountTrieNode(*exc.args) from exc
+            except KeyError:
+                return b""
+            cached[address] = value
+            return value
+        if value is _REVERT or value is _DELETE:
+            return b""  # deleted in the journal
+        return value
 
     def _set_account(self, address: Any, account: Account) -> None:
         if account is _BLANK_ACCOUNT:  # ``touch_account`` of a missing account: it exists from now on, and

@@ -249,3 +249,19 @@ def test_deferred_meta_witness_equals_py_evm_s_eager_one(before: list, after: li
         _read_all(adb)
     assert _witness_view(lazy) == expected == _witness_view(eager)
     assert lazy.accounts_queried or len(before) % 2 == 0  # not vacuous when everything was read
+
+
+def test_a_missing_account_trie_node_raises_as_in_py_evm() -> None:
+    """A pruned or damaged database stops the read (``MissingAccountTrieNode``), never reads as empty."""
+    from eth.vm.interrupt import MissingAccountTrieNode
+
+    db = AtomicDB()
+    adb = AccountDB(db)  # py-evm's: no node of this trie enters the decoded-node caches
+    for i, a in enumerate(ADDRS):
+        adb.set_balance(a, 10**30 + 7 * i)
+    adb.persist()
+    root = adb.state_root
+    del db[root]  # the root node is gone
+    for cls in (AccountDB, BatchedAccountDB):
+        with pytest.raises(MissingAccountTrieNode):
+            cls(db, root).get_balance(ADDRS[0])
