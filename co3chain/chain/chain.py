@@ -73,6 +73,8 @@ from eth.chains.base import ChainContext
 from eth.consensus.context import ConsensusContext
 from eth.constants import BLANK_ROOT_HASH, ZERO_ADDRESS
 from eth.exceptions import HeaderNotFound
+from eth.rlp.transactions import BaseTransactionFields
+from eth.vm.forks.berlin.transactions import TypedTransaction
 from eth.vm.forks.cancun.receipts import CancunReceiptBuilder
 from eth.vm.spoof import SpoofTransaction
 from eth_bloom import BloomFilter
@@ -1238,8 +1240,34 @@ class NodeChain:
         db[_num_key(header.block_number)] = h
         number = header.block_number
         for i, tx in enumerate(block.transactions):
-            db[_K_TX + tx.hash] = tx_location_rlp(h, number, i)
+            db[_K_TX + stored_tx_hash(tx)] = tx_location_rlp(h, number, i)
         db[_K_HEAD] = h
+
+
+def stored_tx_hash(tx: Any) -> bytes:
+    """``tx.hash``, from what the transaction already holds when that is exact.
+
+    Why: a legacy transaction's ``hash`` is a plain property of py-evm's, ``keccak(rlp.encode(tx))`` on every
+    read; pyrlp's ``encode`` returns the kept encoding (``_cached_rlp``, set by the block decoder) when
+    there is one, so hashing that directly gives the same bytes without pyrlp's dispatch. A typed
+    transaction's ``hash`` is a ``cached_property`` its decoder already filled. Anything else (another
+    class, nothing kept) asks ``tx.hash``. Proven equal to ``tx.hash`` in ``tests/chain/test_stage_hash.py``.
+    """
+    attrs = tx.__dict__
+    kind = type(tx).hash
+    if kind is _LEGACY_HASH:
+        raw = attrs.get("_cached_rlp")
+        if raw:
+            return keccak(raw)
+    elif kind is _TYPED_HASH:
+        known = attrs.get("hash")
+        if known is not None:
+            return known
+    return tx.hash
+
+
+_LEGACY_HASH = BaseTransactionFields.hash
+_TYPED_HASH = TypedTransaction.__dict__["hash"]
 
 
 def tx_location_rlp(block_hash: bytes, number: int, index: int) -> bytes:

@@ -89,14 +89,14 @@ def recover_records(kind: int, payload: Any) -> list[bytes]:
     records = []
     for raw in _raw_transactions(kind, payload):
         sender = None
-        decoded = decoder.decode(raw)
-        if decoded is not None and decoded.signing_message is not None:
-            tx = decoded.tx
-            sender = recover_from_message(decoded.signing_message, decoded.recovery_id, tx.r, tx.s)
+        parts = decoder.signing_parts(raw)  # what ``decoder.decode`` gives, without the py-evm object
+        if parts is not None:
+            tx_hash, message, recovery_id, r, s = parts
+            sender = recover_from_message(message, recovery_id, r, s)
         if sender is None:
             records.append(bytes(_RECORD))
         else:
-            records.append(b"\x01" + decoded.hash + sender)
+            records.append(b"\x01" + tx_hash + sender)
     return records
 
 

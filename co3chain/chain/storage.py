@@ -110,14 +110,22 @@ class RocksKV(KVStore):
         return self._db.get(key) is not None
 
     def write_many(self, changes: Mapping[bytes, bytes | None], sync: bool = True) -> None:
+        self._write(changes, None, sync)
+
+    def _write(self, changes: Mapping[bytes, object], deleted: object, sync: bool) -> None:
+        """One atomic write of ``changes``, where a value that ``is deleted`` deletes its key.
+
+        Why the marker: :meth:`Overlay.flush` hands its own buffer over (its delete marker), saving the
+        per-key copy into ``None``-for-delete form on every block."""
         from rocksdict import WriteBatch
 
         wb = WriteBatch(raw_mode=True)
+        put, delete = wb.put, wb.delete
         for k, v in changes.items():
-            if v is None:
-                wb.delete(k)
+            if v is deleted:
+                delete(k)
             else:
-                wb.put(k, v)
+                put(k, v)
         if sync:
             self._db.write(wb, self._sync)
         else:
@@ -177,7 +185,9 @@ class Overlay(KVStore):
         """Write every buffered change to the base in one atomic write, then clear the buffer.
 
         ``sync=False`` leaves the fsync to a later :meth:`KVStore.sync_wal` (see the module docstring)."""
-        if isinstance(self.base, KVStore):
+        if type(self.base) is RocksKV:  # exactly RocksDB: hand the buffer over as it is (see RocksKV._write)
+            self.base._write(self.changes, _DELETED, sync)
+        elif isinstance(self.base, KVStore):
             self.base.write_many(self.pending(), sync)
         else:
             with self.base.atomic_batch() as batch:  # type: ignore[attr-defined]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -92,3 +93,50 @@ def test_rocks_unsynced_writes_then_one_wal_fsync_persist(tmp_path: Path) -> Non
     again = RocksKV(tmp_path / "db")
     assert (again[b"a"], again[b"b"], again[b"c"]) == (b"1", b"2", b"3")
     again.close()
+
+
+class _GenericRocksKV(RocksKV):
+    """RocksDB reached through ``write_many`` as any other store (the path ``Overlay.flush`` took before)."""
+
+
+_overlay_op = st.one_of(
+    st.tuples(st.just("set"), st.binary(min_size=1, max_size=3), st.binary(max_size=5)),
+    st.tuples(st.just("del"), st.binary(min_size=1, max_size=3)),
+    st.tuples(st.just("batch"), st.binary(min_size=1, max_size=3), st.one_of(st.none(), st.binary(max_size=5))),
+    st.tuples(st.just("flush"), st.booleans()),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.dictionaries(st.binary(min_size=1, max_size=3), st.binary(max_size=5), max_size=8),
+       st.lists(_overlay_op, max_size=30))
+def test_overlay_flush_into_rocks_equals_the_generic_write(tmp_path_factory: pytest.TempPathFactory,
+                                                           initial: dict, ops: list) -> None:
+    """``Overlay.flush`` hands its buffer straight to RocksDB (delete marker included); the stored result
+    equals the same operations flushed through ``write_many`` and through a memory store."""
+    root = tmp_path_factory.mktemp("flush")
+    stores = [RocksKV(root / "direct"), _GenericRocksKV(root / "generic"), MemoryKV()]
+    try:
+        for s in stores:
+            s.write_many(initial)
+        overlays = [Overlay(s) for s in stores]
+        for op in ops:
+            for ov in overlays:
+                if op[0] == "set":
+                    ov[op[1]] = op[2]
+                elif op[0] == "del":
+                    with contextlib.suppress(KeyError):
+                        del ov[op[1]]
+                elif op[0] == "batch":
+                    ov.write_many({op[1]: op[2]})
+                else:
+                    ov.flush(sync=op[1])
+        for ov in overlays:
+            ov.flush()
+            assert ov.pending() == {}
+        keys = set(initial) | {op[1] for op in ops if op[0] != "flush"}
+        contents = [{k: s.get(k) for k in keys} for s in stores]
+        assert contents[0] == contents[1] == contents[2]
+    finally:
+        for s in stores:
+            s.close()

@@ -82,6 +82,12 @@ def _state(obj: Any) -> Any:
 
 def assert_same(raw: bytes) -> None:
     fast = DECODER.decode(raw)
+    # the recovery child's signing-only parse gives what ``decode`` gives, and declines exactly as it does
+    parts = DECODER.signing_parts(raw)
+    if fast is None or fast.signing_message is None:
+        assert parts is None
+    else:
+        assert parts == (fast.hash, fast.signing_message, fast.recovery_id, fast.tx.r, fast.tx.s)
     slow, error = _py_evm(raw)
     if fast is None:
         return
