@@ -8,6 +8,8 @@ construction on random inputs.
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import rlp
@@ -58,16 +60,21 @@ def test_receipts_equal_py_evm_for_legacy_and_typed() -> None:
         assert logs_bloom(logs) == make_receipt(legacy, b"", 0, logs).bloom
 
 
+def _receipts(rng: random.Random, steps: int) -> Iterator[tuple[int, Any]]:
+    """``steps`` successful receipts with random logs and growing cumulative gas: (cumulative gas, receipt)."""
+    cumulative = 0
+    for _ in range(steps):
+        cumulative += rng.randint(21000, 100000)
+        yield cumulative, make_receipt(_tx(), b"\x01", cumulative, _random_logs(rng))
+
+
 def test_header_with_receipt_equals_add_receipt_to_header() -> None:
     rng = random.Random(3)
     chain = NodeChain.open(None, make_test_genesis(1))
     vm = chain._vm(chain.head)
     header = chain.head.copy(gas_used=0, bloom=0)
     ours = theirs = header
-    cumulative = 0
-    for _ in range(50):
-        cumulative += rng.randint(21000, 100000)
-        receipt = make_receipt(_tx(), b"\x01", cumulative, _random_logs(rng))
+    for cumulative, receipt in _receipts(rng, 50):
         ours = header_with_receipt(ours, receipt)
         theirs = vm.add_receipt_to_header(theirs, receipt)
         assert ours == theirs and ours.hash == theirs.hash and rlp.encode(ours) == rlp.encode(theirs)
@@ -83,10 +90,7 @@ def test_header_with_receipt_chain_without_hashing_between_steps() -> None:
     vm = chain._vm(chain.head)
     ours = theirs = chain.head.copy(gas_used=0, bloom=0)
     fields = len(type(ours)._meta.field_attrs)
-    cumulative = 0
-    for step in range(40):
-        cumulative += rng.randint(21000, 100000)
-        receipt = make_receipt(_tx(), b"\x01", cumulative, _random_logs(rng))
+    for step, (_cumulative, receipt) in enumerate(_receipts(rng, 40)):
         ours = header_with_receipt(ours, receipt)
         theirs = vm.add_receipt_to_header(theirs, receipt)
         assert len(ours.__dict__) == fields  # field values only, whatever the previous header cached
