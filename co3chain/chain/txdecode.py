@@ -214,15 +214,16 @@ class TxDecoder:
     def decode(self, raw: bytes) -> DecodedTx | None:
         """The transaction in ``raw`` as py-evm's decoder would build it, or ``None`` to let py-evm
         decode (and refuse) it."""
-        if not raw:
+        parsed = self._parse(raw)
+        if parsed is None:
             return None
-        try:
-            if raw[0] >= 0xC0:
-                return self._legacy(raw) if self._legacy_ok else None
-            cls = self.inner.get(raw[0])
-            return None if cls is None else self._typed(raw, cls)
-        except (_Refused, IndexError):
-            return None
+        cls, values, message, recid = parsed
+        tx_hash = keccak(raw)
+        if cls is None:
+            return DecodedTx(_fill(self.legacy_cls, values, raw), tx_hash, message, recid)
+        tx = self.typed_cls(raw[0], _fill(cls, values, raw[1:]))
+        tx.__dict__["hash"] = tx_hash  # py-evm's cached_property slot: keccak(type byte + payload)
+        return DecodedTx(tx, tx_hash, message, recid)
 
     def signing_parts(self, raw: bytes) -> tuple[bytes, bytes, int, int, int] | None:
         """``(hash, signing message, recovery id, r, s)`` of the transaction in ``raw``, or ``None``.
@@ -232,23 +233,25 @@ class TxDecoder:
         refusals; proven on random, mutated and non-canonical inputs in ``tests/chain/test_txdecode.py``).
         Why: the sender recovery child needs only these, and building the py-evm object it would throw
         away was about a third of its decoding."""
+        parsed = self._parse(raw)
+        if parsed is None or parsed[2] is None:
+            return None
+        _, values, message, recid = parsed
+        return keccak(raw), message, recid, values[-2], values[-1]
+
+    def _parse(self, raw: bytes) -> tuple[type | None, list[Any], bytes | None, int] | None:
+        """``(payload class, None for legacy; fields; signing message; recovery id)`` of ``raw``, or
+        ``None`` for anything the fast path leaves to py-evm (the one parse :meth:`decode` and
+        :meth:`signing_parts` share)."""
         if not raw:
             return None
         try:
             if raw[0] >= 0xC0:
-                if not self._legacy_ok:
-                    return None
-                values, message, recid = self._legacy_parse(raw)
-            else:
-                cls = self.inner.get(raw[0])
-                if cls is None:
-                    return None
-                values, message, recid = self._typed_parse(raw, cls)
+                return (None, *self._legacy_parse(raw)) if self._legacy_ok else None
+            cls = self.inner.get(raw[0])
+            return None if cls is None else (cls, *self._typed_parse(raw, cls))
         except (_Refused, IndexError):
             return None
-        if message is None:
-            return None
-        return keccak(raw), message, recid, values[-2], values[-1]
 
     def _legacy_parse(self, raw: bytes) -> tuple[list[Any], bytes | None, int]:
         """The fields of legacy ``raw``, the bytes its sender signed (``None``: py-evm judges ``v``) and
@@ -280,15 +283,3 @@ class TxDecoder:
         values, signature_at = _fields(raw, start, stop, kinds)
         signed = raw[start:signature_at]  # every field before y_parity, r, s
         return values, raw[:1] + length_prefix(len(signed), 0xC0) + signed, values[-3]
-
-    def _legacy(self, raw: bytes) -> DecodedTx:
-        values, message, recid = self._legacy_parse(raw)
-        return DecodedTx(_fill(self.legacy_cls, values, raw), keccak(raw), message, recid)
-
-    def _typed(self, raw: bytes, cls: type) -> DecodedTx:
-        values, message, recid = self._typed_parse(raw, cls)
-        inner = _fill(cls, values, raw[1:])
-        tx = self.typed_cls(raw[0], inner)
-        tx_hash = keccak(raw)
-        tx.__dict__["hash"] = tx_hash  # py-evm's cached_property slot: keccak(type byte + payload)
-        return DecodedTx(tx, tx_hash, message, recid)
