@@ -361,16 +361,15 @@ class RevmEngine:
     # -- environment --------------------------------------------------------------------------------
     def _block_env(self, state: Any) -> Env:
         """The block environment of ``state`` (cached per block; the builder and RPC calls run in
-        different threads, so the cache is a dict keyed by every field, never a shared "current" env)."""
+        different threads, so the cache is a dict keyed by every field, and the last one is remembered only
+        together with the context object it was made for)."""
         ctx = state.execution_context
         last = self._last_env  # one tuple read: another thread may replace it, never half of it
         if last[0] is ctx:  # a block's transactions share their state's context object
             return last[1]
         key = (ctx.block_number, ctx.timestamp, ctx.coinbase, ctx.gas_limit, ctx.chain_id, ctx.mix_hash)
         env = self._envs.get(key)
-        if env is not None:
-            self._last_env = (ctx, env)
-        else:
+        if env is None:
             env = Env(
                 cfg=CfgEnv(chain_id=ctx.chain_id, perf_analyse_created_bytecodes="Raw"),
                 block=BlockEnv(
@@ -387,7 +386,7 @@ class RevmEngine:
             if len(self._envs) > 64:
                 self._envs.clear()
             self._envs[key] = env
-            self._last_env = (ctx, env)
+        self._last_env = (ctx, env)
         return env
 
     def _code(self, state: Any, addr: bytes) -> bytes:
