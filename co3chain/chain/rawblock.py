@@ -60,8 +60,10 @@ def _items(data: bytes, start: int, end: int) -> list[tuple[int, int, int, bool]
     return out
 
 
-def block_tx_hashes(raw_block: bytes) -> list[bytes]:
-    """Hashes of the transactions of the RLP-encoded block ``raw_block`` (``[header, txs, ...]``), in order."""
+def block_raw_transactions(raw_block: bytes) -> list[bytes]:
+    """The signed transactions (``eth_sendRawTransaction`` form) of the RLP-encoded block ``raw_block``
+    (``[header, txs, ...]``), in order: a legacy one is its list encoding, a typed one the byte string's
+    content (type byte first). Each one's hash is the keccak of these bytes."""
     payload, end, is_list = _span(raw_block, 0)
     if not is_list or end != len(raw_block):
         raise RawBlockError("a block is one RLP list")
@@ -69,13 +71,15 @@ def block_tx_hashes(raw_block: bytes) -> list[bytes]:
     if len(fields) < 2 or not fields[1][3]:
         raise RawBlockError("a block's second field is its transaction list")
     _, txs_payload, txs_end, _ = fields[1]
-    hashes = []
-    for item_start, item_payload, item_end, item_is_list in _items(raw_block, txs_payload, txs_end):
-        if item_is_list:  # legacy: the list encoding itself
-            hashes.append(keccak(raw_block[item_start:item_end]))
-        else:  # typed: the string's content, type byte first
-            hashes.append(keccak(raw_block[item_payload:item_end]))
-    return hashes
+    return [
+        raw_block[item_start:item_end] if item_is_list else raw_block[item_payload:item_end]
+        for item_start, item_payload, item_end, item_is_list in _items(raw_block, txs_payload, txs_end)
+    ]
+
+
+def block_tx_hashes(raw_block: bytes) -> list[bytes]:
+    """Hashes of the transactions of the RLP-encoded block ``raw_block`` (``[header, txs, ...]``), in order."""
+    return [keccak(raw) for raw in block_raw_transactions(raw_block)]
 
 
 def replace_header(raw_block: bytes, header_rlp: bytes) -> bytes:

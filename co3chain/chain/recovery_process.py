@@ -64,19 +64,9 @@ def _raw_transactions(kind: int, payload: Any) -> list[bytes]:
     """The signed transactions (``eth_sendRawTransaction`` form) of one job."""
     if kind == TRANSACTIONS:
         return [bytes(raw) for raw in payload]
-    from co3chain.chain.rawblock import RawBlockError, _items, _span
+    from co3chain.chain.rawblock import block_raw_transactions
 
-    block = bytes(payload)
-    start, end, is_list = _span(block, 0)
-    fields = _items(block, start, end)
-    if not is_list or len(fields) < 2 or not fields[1][3]:
-        raise RawBlockError("a block's second field is its transaction list")
-    _, txs_payload, txs_end, _ = fields[1]
-    out = []
-    for item_start, item_payload, item_end, item_is_list in _items(block, txs_payload, txs_end):
-        # a legacy transaction is the list itself; a typed one is the byte string's content (type first)
-        out.append(block[item_start:item_end] if item_is_list else block[item_payload:item_end])
-    return out
+    return block_raw_transactions(bytes(payload))
 
 
 def recover_records(kind: int, payload: Any) -> list[bytes]:
@@ -346,6 +336,16 @@ class SenderFeed:
         if self._recovery is not None and self._sent:
             self._recovery.forget(self._sent.values())
         self._sent.clear()
+
+
+def feed_senders(senders: Any, jobs: Sequence[tuple[int, Any, int]],
+                 recovery: RecoveryProcess | None = None) -> SenderFeed:
+    """A :class:`SenderFeed` of ``jobs`` into ``senders`` through ``recovery``, else through the shared child
+    when the jobs hold at least :data:`MIN_BATCH_TXS` transactions; a smaller batch gets a feed that does
+    nothing (its consumer recovers each sender itself, as it always can)."""
+    if recovery is None and sum(count for _, _, count in jobs) >= MIN_BATCH_TXS:
+        recovery = shared_recovery()
+    return SenderFeed(recovery, senders, jobs)
 
 
 def block_jobs(raws: Sequence[bytes], blocks: Sequence[Any]) -> list[tuple[int, Any, int]]:
