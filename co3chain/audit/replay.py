@@ -55,13 +55,7 @@ from co3chain.audit.rpc import RpcClient, RpcError, hex_bytes, hex_int
 from co3chain.chain.builder import header_with_receipt
 from co3chain.chain.engine import ENGINE_NAMES, make_engine
 from co3chain.chain.genesis import Genesis
-from co3chain.chain.recovery_process import (
-    MIN_BATCH_TXS,
-    TRANSACTIONS,
-    RecoveryProcess,
-    SenderFeed,
-    shared_recovery,
-)
+from co3chain.chain.recovery_process import TRANSACTIONS, RecoveryProcess, SenderFeed, feed_senders
 from co3chain.chain.senders import SenderCache
 from co3chain.chain.triehash import ordered_trie_root
 from co3chain.chain.vm import QbftBlock, QbftBlockHeader, QbftVM, decode_header
@@ -373,10 +367,7 @@ class Replayer:
             self._prepared[id(block_json)] = decoded
             self._job_of[id(block_json)] = len(jobs)
             jobs.append((TRANSACTIONS, [tx.encode() for tx in decoded], len(decoded)))
-        recovery = self._recovery
-        if recovery is None and sum(count for _, _, count in jobs) >= MIN_BATCH_TXS:
-            recovery = shared_recovery()
-        self._feed = SenderFeed(recovery, self.senders, jobs)
+        self._feed = feed_senders(self.senders, jobs, self._recovery)
         self._feed.advance(0)  # the first block replays right away: the child starts on the second
 
     def wait_prefetch(self) -> None:

@@ -153,10 +153,10 @@ class SenderCache:
         self._senders: OrderedDict[bytes, bytes] = OrderedDict()
         self._lock = threading.Lock()
         #: hashes being recovered right now by some thread -> the event a waiting thread sleeps on (made
-        #: only when one waits: an event per transaction costs ~2.5 µs on the admission path). Why: the audit
-        #: replay and the syncing node recover ahead in a worker while the main thread may reach the same
-        #: transaction; without this both would pay the ~60 µs recovery, and under CPU pressure the two
-        #: threads fall into lockstep and recover every transaction twice.
+        #: only when one waits: an event per transaction costs ~2.5 µs on the admission path). Why: one
+        #: transaction can reach a node on two threads at once (a client's ``eth_sendRawTransaction`` on the
+        #: intake thread and the same bytes gossiped by a peer); without this both pay the ~40 µs recovery.
+        #: (Sync and replay no longer recover ahead in a thread: see :mod:`co3chain.chain.recovery_process`.)
         self._in_flight: dict[bytes, threading.Event | None] = {}
         #: how many senders were actually recovered from a signature (for tests and benchmarks)
         self.recoveries = 0

@@ -31,13 +31,7 @@ import rlp
 
 from co3chain.chain.chain import BlockImportError, NodeChain
 from co3chain.chain.rawblock import decode_wire_block
-from co3chain.chain.recovery_process import (
-    MIN_BATCH_TXS,
-    RecoveryProcess,
-    SenderFeed,
-    block_jobs,
-    shared_recovery,
-)
+from co3chain.chain.recovery_process import RecoveryProcess, block_jobs, feed_senders
 from co3chain.chain.vm import QbftBlock, QbftBlockHeader
 from co3chain.consensus.qbft.engine import verify_commit_seals
 from co3chain.consensus.qbft.evm_block import EvmBlock
@@ -276,9 +270,9 @@ class ChainSync:
                 # decoding a batch is ~25 µs per transaction (64 full blocks: a third of a second): off the
                 # event loop, which keeps serving consensus messages and RPC meanwhile
                 blocks = await asyncio.to_thread(lambda r=raws: [self._decode(raw) for raw in r])
-                # senders of the batch are recovered ahead by the recovery child process (the other core)
-                # while the blocks import one by one
-                feed = sender_feed(self.chain, raws, blocks)
+                # a syncing node never saw these transactions: their senders are recovered ahead by the
+                # recovery child process (the other core) while the blocks import one by one
+                feed = feed_senders(self.chain.senders, block_jobs(raws, blocks))
                 try:
                     # one fsync for the batch instead of one per block (see NodeChain.deferred_fsync)
                     with self.chain.deferred_fsync(fsync_on_exit=False):
@@ -336,23 +330,6 @@ class ChainSync:
             self.penalize(peer)
 
 
-def sender_feed(chain: NodeChain, raws: Sequence[bytes], blocks: Sequence[QbftBlock | None],
-                recovery: RecoveryProcess | None = None) -> SenderFeed:
-    """A feed of the batch's senders from the recovery child process into ``chain.senders``.
-
-    Why: a syncing node never saw these transactions in its pool, so each sender must be recovered from
-    its signature; the child process does it on the other core while this one executes (see
-    :mod:`co3chain.chain.recovery_process` for why not a thread). A batch too small to be worth the child
-    gets a feed that does nothing: the import recovers each sender itself, as it always can.
-    Sound: the import still checks every signature it was not told about, and a sender the child recovered
-    is keyed by the hash of the transaction it was recovered from.
-    """
-    jobs = block_jobs(raws, blocks)
-    if recovery is None and sum(count for _, _, count in jobs) >= MIN_BATCH_TXS:
-        recovery = shared_recovery()
-    return SenderFeed(recovery, chain.senders, jobs)
-
-
 def import_synced(chain: NodeChain, sets: ValidatorSetIndex, raws: Sequence[bytes],
                   recovery: RecoveryProcess | None = None) -> int:
     """Blocking form of the sync path for a batch of wire blocks on ``chain``'s head (benchmarks, tests):
@@ -360,7 +337,7 @@ def import_synced(chain: NodeChain, sets: ValidatorSetIndex, raws: Sequence[byte
     batch), seal quorum, import, one fsync for the batch. Returns how many blocks were imported (stops at
     the first refused one)."""
     blocks = [ChainSync._decode(raw) for raw in raws]
-    feed = sender_feed(chain, raws, blocks, recovery)
+    feed = feed_senders(chain.senders, block_jobs(raws, blocks), recovery)
     imported = 0
     try:
         with chain.deferred_fsync():

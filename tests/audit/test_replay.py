@@ -203,14 +203,13 @@ def test_replay_uses_senders_recovered_by_the_child_process(gov: GovScenario, mo
     """Senders of a fetched chunk are recovered by the recovery child process while the chunk replays; the
     result is the same, and every sender comes from exactly one place: the child, or the replay itself for
     a block whose answer was not there yet (here: the first block of each chunk)."""
-    import co3chain.audit.replay as replay_mod
     import co3chain.chain.recovery_process as recovery_module
     import co3chain.chain.senders as senders_module
 
     inline: list[int] = []  # actual signature recoveries in this process
     real_recover = senders_module.recover_sender
     monkeypatch.setattr(senders_module, "recover_sender", lambda tx: inline.append(1) or real_recover(tx))
-    monkeypatch.setattr(replay_mod, "MIN_BATCH_TXS", 1)  # the scenario's chunks are small
+    monkeypatch.setattr(recovery_module, "MIN_BATCH_TXS", 1)  # the scenario's chunks are small
     learned: list[int] = []
     real_advance = recovery_module.SenderFeed.advance
 

@@ -225,14 +225,13 @@ def test_sync_task_learns_senders_from_the_recovery_child(monkeypatch) -> None:
     """The node's sync task feeds the batch to the recovery child and learns its answers: here the child is
     given time to answer before each import, so every sender but the first block's comes from it."""
     import co3chain.chain.recovery_process as recovery_module
-    import co3chain.node.sync as sync_module
 
     d, wire = _chain_with_transfers(blocks=4)
     follower, sets = d.follower()
     peer = types.SimpleNamespace(address=b"\x07" * 20)
     child = recovery_module.RecoveryProcess()
-    monkeypatch.setattr(sync_module, "shared_recovery", lambda: child)
-    monkeypatch.setattr(sync_module, "MIN_BATCH_TXS", 1)  # this batch is small
+    monkeypatch.setattr(recovery_module, "shared_recovery", lambda: child)
+    monkeypatch.setattr(recovery_module, "MIN_BATCH_TXS", 1)  # this batch is small
 
     async def request_blocks(_peer, start: int, count: int) -> list[bytes]:
         return wire[start - 1:start - 1 + count]
