@@ -18,30 +18,14 @@ import rlp
 from eth_hash.auto import keccak
 from trie.exceptions import MissingTrieNode
 
+from co3chain.chain.fasthash import direct_keccak
 from co3chain.chain.noderlp import decode_node, encode_node
 
 BLANK_ROOT = keccak(rlp.encode(b""))
 
 
-def _direct_keccak() -> Any:
-    """pysha3's C ``keccak_256`` called directly, or ``eth_hash``'s ``keccak`` when it is missing or differs.
-
-    Why: a block's commit hashes every new trie node (~6 per transfer) and ``eth_hash`` adds two Python
-    calls around the same C function per hash. Checked against ``keccak`` before use, as
-    :mod:`co3chain.chain.fasthash` checks the backend it installs.
-    """
-    try:
-        from sha3 import keccak_256
-    except ImportError:  # pragma: no cover - safe-pysha3 is a dependency
-        return keccak
-    for probe in (b"", b"abc", bytes(range(200))):
-        if keccak_256(probe).digest() != keccak(probe):  # pragma: no cover
-            return keccak
-    return lambda data: keccak_256(data).digest()
-
-
-#: ``keccak`` for node hashes (see :func:`_direct_keccak`)
-_node_hash = _direct_keccak()
+#: ``keccak`` for node hashes: a block's commit hashes every new trie node (~6 per transfer)
+_node_hash = direct_keccak()
 #: a key path, one nibble value (0-15) per byte: slicing, comparing, concatenating and sorting run in C
 #: and sort exactly as tuples of the same integers would
 Nibbles = bytes
