@@ -30,6 +30,7 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -107,26 +108,37 @@ def follower_import(d: Devnet, wire: list[bytes], engine: str) -> tuple[float, f
         follower.clock = d.chain.clock
         sets = ValidatorSetIndex(follower)
         follower.validator_provider = sets.provider
-        child = _recovery_child()
-        child_cpu0 = child.cpu_seconds if child is not None else 0.0
-        t0, c0 = time.perf_counter(), time.process_time()
-        for i in range(0, len(wire), SYNC_BATCH):
-            batch = wire[i:i + SYNC_BATCH]
-            if import_synced is None:
-                for raw in batch:
-                    block = decode_block(raw)
-                    assert verify_block_seals(block, sets.for_child(follower.head.block_number))
-                    follower.import_block(block, True)
-            elif import_synced(follower, sets, batch) != len(batch):
-                raise SystemExit(f"follower ({engine}) refused a block")
-        seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
-        if child is not None:  # the sender recovery child's CPU is part of the import's cost
-            child.settle()
-            CHILD_CPU[engine] = child.cpu_seconds - child_cpu0
-            cpu += CHILD_CPU[engine]
+
+        def run() -> None:
+            for i in range(0, len(wire), SYNC_BATCH):
+                batch = wire[i:i + SYNC_BATCH]
+                if import_synced is None:
+                    for raw in batch:
+                        block = decode_block(raw)
+                        assert verify_block_seals(block, sets.for_child(follower.head.block_number))
+                        follower.import_block(block, True)
+                elif import_synced(follower, sets, batch) != len(batch):
+                    raise SystemExit(f"follower ({engine}) refused a block")
+
+        _, seconds, cpu, CHILD_CPU[engine] = timed(run)
         assert follower.head.hash == d.chain.head.hash
         follower.close()
     return seconds, cpu
+
+
+def timed(run: Callable[[], Any]) -> tuple[Any, float, float, float]:
+    """``run()``'s result, wall seconds, CPU seconds (this process's threads *and* the sender recovery
+    child's, which is part of the cost) and the child's share of them."""
+    child = _recovery_child()
+    child_cpu0 = child.cpu_seconds if child is not None else 0.0
+    t0, c0 = time.perf_counter(), time.process_time()
+    result = run()
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+    child_cpu = 0.0
+    if child is not None:
+        child.settle()
+        child_cpu = child.cpu_seconds - child_cpu0
+    return result, seconds, cpu + child_cpu, child_cpu
 
 
 #: CPU seconds of the sender recovery child process during each engine's follower import
@@ -206,8 +218,6 @@ def replay(d: Devnet, engine: str, batch: int) -> tuple[float, float]:
             return float("nan"), float("nan")
         options = ChainAuditOptions(progress=False, replay=True)
     cold_caches()
-    child = _recovery_child()
-    child_cpu0 = child.cpu_seconds if child is not None else 0.0
     served = [0.0, 0.0]  # wall and CPU seconds the devnet spent serving the auditor's JSON-RPC calls
 
     def transport(payload: Any) -> Any:
@@ -218,12 +228,7 @@ def replay(d: Devnet, engine: str, batch: int) -> tuple[float, float]:
             served[0] += time.perf_counter() - t
             served[1] += time.thread_time() - c
 
-    t0, c0 = time.perf_counter(), time.process_time()
-    report = audit_chain(RpcClient(transport, batch), d.genesis, options)
-    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
-    if child is not None:
-        child.settle()
-        cpu += child.cpu_seconds - child_cpu0
+    report, seconds, cpu, _ = timed(lambda: audit_chain(RpcClient(transport, batch), d.genesis, options))
     SERVED[engine] = (served[0], served[1])
     if not report.passed:
         raise SystemExit(f"replay ({engine}) did not pass: {report.to_dict()}")
